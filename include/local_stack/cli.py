@@ -1,0 +1,152 @@
+"""`python -m local_stack <command>`: the commands behind the Makefile targets."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from local_stack.processes import StackError
+from local_stack.s3_server import S3Server, upload_folder
+from local_stack.settings import PROJECT_ROOT, StackSettings, load_settings
+from local_stack.warehouse_server import WarehouseServer
+
+DEMO_DAY = "2018-11-15"
+sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
+from sparkify.config import DEFAULTS  # noqa: E402
+from sparkify.window import WindowError  # noqa: E402
+
+
+def bucket_and_region() -> tuple[str, str]:
+    """The bucket and region the DAG will read, honouring AIRFLOW_VAR_* overrides."""
+    bucket = os.environ.get("AIRFLOW_VAR_SPARKIFY_S3_BUCKET", DEFAULTS["sparkify_s3_bucket"])
+    region = os.environ.get("AIRFLOW_VAR_SPARKIFY_S3_REGION", DEFAULTS["sparkify_s3_region"])
+    return bucket, region
+
+
+def up(settings: StackSettings) -> None:
+    warehouse, s3 = WarehouseServer(settings), S3Server(settings)
+    warehouse.start()
+    restarted = s3.start()
+    seeded_from = settings.state_dir / "s3" / "seeded-from"
+    if restarted and seeded_from.exists():  # moto keeps objects in memory: restore the last seed
+        folder = Path(seeded_from.read_text().strip())
+        if folder.is_dir():
+            seed(settings, folder, quiet=True)
+    status(settings)
+
+
+def down(settings: StackSettings) -> None:
+    s3_stopped = S3Server(settings).stop()
+    warehouse_stopped = WarehouseServer(settings).stop()
+    print(f"local S3: {'stopped' if s3_stopped else 'was not running'}")
+    print(f"local warehouse: {'stopped' if warehouse_stopped else 'was not running'}")
+
+
+def status(settings: StackSettings) -> None:
+    warehouse, s3 = WarehouseServer(settings), S3Server(settings)
+    s = settings
+    print(f"warehouse (PostgreSQL as Redshift): {'running' if warehouse.is_running() else 'stopped'}"
+          f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}")
+    print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
+    print(f"state folder: {s.state_dir}")
+
+
+def seed(settings: StackSettings, folder: Path, quiet: bool = False) -> None:
+    s3 = S3Server(settings)
+    if not s3.is_running():
+        up(settings)
+    bucket, region = bucket_and_region()
+    count = upload_folder(s3.client(), bucket, folder.resolve(), region)
+    (settings.state_dir / "s3" / "seeded-from").write_text(str(folder.resolve()))
+    if not quiet:
+        print(f"Seeded s3://{bucket} with {count} files from {folder}")
+
+
+def generate(settings: StackSettings, seed_value: int, songs: int, users: int) -> Path:
+    from local_stack.sample_data import SampleSpec, generate as write_sample
+
+    out = settings.sample_dir
+    shutil.rmtree(out, ignore_errors=True)
+    summary = write_sample(out, SampleSpec(seed=seed_value, songs=songs, users=users))
+    print(f"Generated {summary.songs} songs in {summary.song_files} files and "
+          f"{summary.events} events in {summary.log_files} day files under {out}")
+    return out
+
+
+def run(settings: StackSettings, start: str, end: str, hourly: bool) -> bool:
+    if not (WarehouseServer(settings).is_running() and S3Server(settings).is_running()):
+        up(settings)
+    os.environ.update(settings.environment())
+    from sparkify.window import DEFAULT_MAX_WINDOW_DAYS, validate_window
+
+    limit = os.environ.get("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", DEFAULT_MAX_WINDOW_DAYS)
+    window = validate_window(start, end, max_days=3660 if hourly else float(limit))
+    from local_stack import airflow_runner
+
+    airflow_runner.migrate_metadata_db(settings.airflow_home)
+    log_file = settings.state_dir / "logs" / "dag-runs.log"
+    print(f"Running sparkify_etl over {window} (task logs: {log_file})", flush=True)
+    runner = airflow_runner.run_hours if hourly else airflow_runner.run_window
+    ok = runner(window.start, window.end, log_file)
+    if not ok:
+        print(f"A run failed; see {log_file}", file=sys.stderr)
+    return ok
+
+
+def summary(settings: StackSettings) -> None:
+    from local_stack.summary import print_summary
+
+    print_summary(WarehouseServer(settings).dsn())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the local warehouse and S3")
+    commands.add_parser("down", help="stop them")
+    commands.add_parser("status", help="print the endpoints")
+    seed_cmd = commands.add_parser("seed", help="replace the bucket's contents with a folder")
+    seed_cmd.add_argument("folder", type=Path)
+    gen = commands.add_parser("generate", help="write deterministic sample data")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--songs", type=int, default=120)
+    gen.add_argument("--users", type=int, default=30)
+    run_cmd = commands.add_parser("run", help="one DAG run over [start, end)")
+    run_cmd.add_argument("start")
+    run_cmd.add_argument("end")
+    run_cmd.add_argument("--hourly", action="store_true", help="one run per hour instead")
+    commands.add_parser("summary", help="print what the warehouse holds")
+    commands.add_parser("demo", help="generate, seed, run the demo day and print a summary")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    try:
+        if args.command == "up":
+            up(settings)
+        elif args.command == "down":
+            down(settings)
+        elif args.command == "status":
+            status(settings)
+        elif args.command == "seed":
+            seed(settings, args.folder)
+        elif args.command == "generate":
+            generate(settings, args.seed, args.songs, args.users)
+        elif args.command == "run":
+            return 0 if run(settings, args.start, args.end, args.hourly) else 1
+        elif args.command == "summary":
+            summary(settings)
+        elif args.command == "demo":
+            up(settings)
+            seed(settings, generate(settings, 42, 120, 30))
+            day = date.fromisoformat(DEMO_DAY)
+            ok = run(settings, f"{day}T00:00:00+00:00", f"{day.replace(day=day.day + 1)}T00:00:00+00:00", hourly=True)
+            summary(settings)
+            return 0 if ok else 1
+    except (StackError, WindowError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

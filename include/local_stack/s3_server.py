@@ -1,0 +1,76 @@
+"""moto's S3 server as a separate process, standing in for Amazon S3."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
+from local_stack.settings import StackSettings
+
+
+class S3Server:
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "s3"
+        self.pid_file = self.home / "moto.pid"
+        self.log_file = self.home / "moto.log"
+
+    def start(self) -> bool:
+        """Start the server; returns False when it was already running."""
+        s = self.settings
+        if self.is_running():
+            return False
+        if port_is_open(s.s3_host, s.s3_port):
+            raise StackError(
+                f"Port {s.s3_port} is already in use by another process, so the local S3 cannot "
+                f"start. Stop that process or choose another port with SPARKIFY_S3_PORT=<port>."
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "moto.server", "-H", s.s3_host, "-p", str(s.s3_port)]
+        spawn(command, self.pid_file, self.log_file)
+        wait_until(lambda: port_is_open(s.s3_host, s.s3_port), 30, "The local S3 (moto)", self.log_file)
+        return True
+
+    def stop(self) -> bool:
+        return terminate(self.pid_file)
+
+    def is_running(self) -> bool:
+        return read_pid(self.pid_file) is not None
+
+    def client(self):
+        aws = self.settings.aws_conn
+        return boto3.client(
+            "s3",
+            endpoint_url=self.settings.s3_endpoint,
+            region_name=aws["extra"].get("region_name", "us-west-2"),
+            aws_access_key_id=aws["login"],
+            aws_secret_access_key=aws["password"],
+            config=Config(retries={"max_attempts": 2}),
+        )
+
+
+def upload_folder(client, bucket: str, folder: Path, region: str) -> int:
+    """Replace the bucket's contents with the files under `folder`, keyed by relative path."""
+    if not folder.is_dir():
+        raise StackError(f"{folder} is not a folder in the bucket layout (log_data/, song_data/, ...).")
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+
+    def put(path: Path) -> None:
+        client.upload_file(str(path), bucket, path.relative_to(folder).as_posix())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, files))
+    return len(files)

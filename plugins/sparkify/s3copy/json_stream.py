@@ -1,0 +1,142 @@
+"""Top-level JSON objects from a byte stream, with the line and position of each.
+
+Redshift accepts one or many objects per file, single-line or pretty-printed,
+separated by whitespace. Newline-delimited lines take a fast path (orjson); any
+other layout falls back to the standard library's incremental decoder. Memory
+holds one chunk plus the object being read, whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+
+from sparkify.s3copy.errors import LoadError
+
+CHUNK_SIZE = 1 << 20
+_WHITESPACE = " \t\r\n"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[dict, int, int]]:
+    """Yield (object, line, position) for each top-level object; line and position are 1-based."""
+    reader = _Reader(stream, key, chunk_size)
+    while True:
+        reader.skip_whitespace()
+        if reader.pos >= len(reader.buffer) or _needs_more(reader.buffer, reader.pos, reader.eof):
+            if reader.eof:
+                if reader.pos < len(reader.buffer):
+                    reader.raise_truncated()
+                return
+            reader.read_more()
+            continue
+        value, end = _decode_one(reader)
+        if value is None:  # the value continues beyond the buffer
+            reader.read_more()
+            continue
+        buffer, pos, line = reader.buffer, reader.pos, reader.line
+        position = pos - reader.line_start + 1
+        if not isinstance(value, dict):
+            kind = "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+            raise LoadError(
+                key, line, position,
+                f"Top-level JSON value is {kind}; each record must be a JSON object",
+                raw_value=buffer[pos:end],
+            )
+        yield value, line, position
+        reader.advance(end)
+
+
+class _Reader:
+    """A window on the decoded text, tracking the line number and start of line at `pos`."""
+
+    def __init__(self, stream: IO[bytes], key: str, chunk_size: int) -> None:
+        self.stream, self.key, self.chunk_size = stream, key, chunk_size
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buffer, self.pos, self.eof = "", 0, False
+        self.line, self.line_start = 1, 0
+
+    def skip_whitespace(self) -> None:
+        buffer, pos = self.buffer, self.pos
+        while pos < len(buffer) and buffer[pos] in _WHITESPACE:
+            if buffer[pos] == "\n":
+                self.line, self.line_start = self.line + 1, pos + 1
+            pos += 1
+        self.pos = pos
+
+    def advance(self, end: int) -> None:
+        newlines = self.buffer.count("\n", self.pos, end)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.buffer.rindex("\n", self.pos, end) + 1
+        self.pos = end
+
+    def read_more(self) -> None:
+        self.buffer, self.line_start = self.buffer[self.pos:], self.line_start - self.pos
+        self.pos = 0
+        chunk = self.stream.read(self.chunk_size)
+        self.eof = not chunk
+        try:
+            self.buffer += self.decoder.decode(chunk, final=self.eof)
+        except UnicodeDecodeError as error:
+            line = self.line + self.buffer.count("\n") + chunk.count(b"\n", 0, error.start)
+            start_of_line = chunk.rfind(b"\n", 0, error.start) + 1
+            position = error.start - start_of_line + 1 if start_of_line else len(self.buffer) - self.buffer.rfind("\n") + error.start
+            raise LoadError(
+                self.key, line, position, f"Invalid UTF-8 byte sequence ({error.reason})",
+                raw_value=chunk[max(0, error.start - 20):error.end + 20].decode("utf-8", "replace"),
+            ) from None
+
+    def raise_truncated(self) -> None:
+        raise LoadError(
+            self.key, self.line, self.pos - self.line_start + 1,
+            "Invalid JSON: the last object is truncated (end of file inside a value)",
+            raw_value=self.buffer[self.pos:],
+        )
+
+
+def _needs_more(buffer: str, pos: int, eof: bool) -> bool:
+    """True when the line at `pos` may continue past the end of the buffer."""
+    return not eof and buffer.find("\n", pos) < 0
+
+
+def _decode_one(reader: _Reader) -> tuple[Any, int]:
+    """Decode the value at the reader's position; (None, pos) means it continues beyond the buffer."""
+    buffer, pos = reader.buffer, reader.pos
+    newline = buffer.find("\n", pos)
+    if newline >= 0:
+        try:  # fast path: the rest of the line is exactly one value
+            return orjson.loads(buffer[pos:newline]), newline
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return _DECODER.raw_decode(buffer, pos)
+    except json.JSONDecodeError as error:
+        if _ran_off_end(buffer, error):
+            if not reader.eof:
+                return None, pos
+            reader.raise_truncated()
+        line = reader.line + buffer.count("\n", pos, error.pos)
+        line_start = buffer.rfind("\n", 0, error.pos) + 1 if line != reader.line else reader.line_start
+        line_end = buffer.find("\n", error.pos)
+        raise LoadError(
+            reader.key, line, error.pos - line_start + 1, f"Invalid JSON: {error.msg}",
+            raw_value=buffer[line_start:line_end if line_end >= 0 else len(buffer)],
+        ) from None
+    except ValueError as error:  # NaN, Infinity
+        raise LoadError(reader.key, reader.line, pos - reader.line_start + 1, f"Invalid JSON: {error}") from None
+
+
+def _ran_off_end(buffer: str, error: json.JSONDecodeError) -> bool:
+    tail = buffer[error.pos:]
+    return error.pos >= len(buffer) - 1 or not tail.strip() or error.msg.startswith("Unterminated string")

@@ -1,0 +1,93 @@
+"""COPY semantics executed on PostgreSQL: stream S3 JSON through `COPY ... FROM STDIN`.
+
+Everything happens in the caller's transaction, so a failed load changes nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sparkify.identifiers import quote_identifier, quote_table, split_table_name
+from sparkify.s3copy.converters import Column, ConversionError, as_text, converter_for
+from sparkify.s3copy.errors import CopyError, LoadError
+from sparkify.s3copy.field_mapping import auto_extractors, jsonpaths_extractors
+from sparkify.s3copy.json_stream import iter_objects
+from sparkify.s3copy.s3_objects import S3Object, list_objects, open_objects, read_document
+from sparkify.s3copy.spec import CopySpec
+
+log = logging.getLogger(__name__)
+_READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def target_columns(cursor: Any, table: str, names: Sequence[str] = ()) -> list[Column]:
+    """The table's columns in order, or the named ones in the given order."""
+    schema, name = split_table_name(table)
+    cursor.execute(
+        """
+        SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+        FROM information_schema.columns
+        WHERE table_name = %(table)s AND table_schema = COALESCE(%(schema)s, current_schema())
+        ORDER BY ordinal_position
+        """,
+        {"table": name, "schema": schema},
+    )
+    columns = {row[0]: Column(*row) for row in cursor.fetchall()}
+    if not columns:
+        raise CopyError(f"Table {table} does not exist in the warehouse.")
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise CopyError(f"Table {table} has no column(s) {', '.join(unknown)}.")
+    return [columns[n] for n in names] if names else list(columns.values())
+
+
+def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any) -> int:
+    """Load `spec` through `cursor` (psycopg 3) and return the number of rows loaded."""
+    columns = target_columns(cursor, spec.table, spec.columns)
+    names = [c.name for c in columns]
+    fmt = spec.options.json_format
+    if fmt.startswith("s3://"):
+        extractors = jsonpaths_extractors(read_document(s3_client, fmt), fmt, names)
+        prepare = None
+    else:
+        extractors, prepare = auto_extractors(names, ignore_case=fmt == "auto ignorecase")
+    converters = [converter_for(c, spec.options) for c in columns]
+    objects = list_objects(s3_client, spec.bucket, spec.keys)
+    log.info("Loading %d object(s) into %s from s3://%s", len(objects), spec.table, spec.bucket)
+
+    clear = spec.clear_sql()
+    if clear:
+        cursor.execute(clear)
+    copy_sql = f"COPY {quote_table(spec.table)} ({', '.join(quote_identifier(n) for n in names)}) FROM STDIN"
+    rows = 0
+    with cursor.copy(copy_sql) as copy:
+        for row in _rows(spec, s3_client, objects, columns, extractors, prepare, converters):
+            copy.write_row(row)
+            rows += 1
+    return rows
+
+
+def _rows(spec, s3_client, objects: list[S3Object], columns, extractors, prepare, converters) -> Iterator[list]:
+    fields = list(zip(columns, extractors, converters))
+    for obj, stream in open_objects(s3_client, spec.bucket, objects, spec.options.compression):
+        uri = spec.uri(obj.key)
+        try:
+            for record, line, position in iter_objects(stream, uri):
+                if prepare is not None:
+                    record = prepare(record)
+                row = []
+                for column, extract, convert in fields:
+                    raw = extract(record)
+                    try:
+                        row.append(convert(raw))
+                    except ConversionError as error:
+                        raise LoadError(
+                            uri, line, position, str(error),
+                            column=column.name, column_type=column.type_label, raw_value=as_text(raw),
+                        ) from None
+                yield row
+        except _READ_ERRORS as error:
+            raise LoadError(uri, 0, 0, f"Could not decompress or read the object: {error}") from None

@@ -1,0 +1,54 @@
+"""COPY on a real Redshift cluster, with credentials kept out of logs and errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sparkify.s3copy.errors import CopyError
+from sparkify.s3copy.spec import Credentials, CopySpec
+
+log = logging.getLogger(__name__)
+
+
+def copy_credentials(aws_conn_id: str) -> Credentials:
+    """An IAM role from the connection's `role_arn` extra, else the connection's keys via the hook."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk import Connection
+    from airflow.sdk.log import mask_secret
+
+    role_arn = Connection.get(aws_conn_id).extra_dejson.get("role_arn")
+    if role_arn:
+        return Credentials(role_arn=role_arn)
+    frozen = S3Hook(aws_conn_id=aws_conn_id).get_credentials()
+    for secret in (frozen.secret_key, frozen.token):
+        if secret:
+            mask_secret(secret)
+    return Credentials(access_key=frozen.access_key, secret_key=frozen.secret_key, token=frozen.token)
+
+
+def redact(text: str, credentials: Credentials) -> str:
+    for secret in (credentials.access_key, credentials.secret_key, credentials.token):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def run_redshift_copy(spec: CopySpec, cursor: Any, credentials: Credentials) -> int:
+    """Run the COPYs through `cursor`, inside the caller's transaction; returns rows loaded."""
+    clear = spec.clear_sql()
+    if clear:
+        cursor.execute(clear)
+    rows = 0
+    for key in spec.keys:
+        log.info("Running %s", spec.copy_sql(key, credentials, redacted=True))
+        try:
+            cursor.execute(spec.copy_sql(key, credentials))
+            cursor.execute("SELECT pg_last_copy_count()")
+            rows += cursor.fetchone()[0]
+        except Exception as error:
+            raise CopyError(
+                f"COPY into {spec.table} from {spec.uri(key)} failed: {redact(str(error), credentials)}. "
+                f"See stl_load_errors for the rejected rows."
+            ) from None
+    return rows

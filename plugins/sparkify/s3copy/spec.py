@@ -1,0 +1,139 @@
+"""The COPY specification and its rendering as Redshift SQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sparkify.identifiers import quote_identifier, quote_table
+
+TIMEFORMATS = ("auto", "epochsecs", "epochmillisecs")
+COMPRESSIONS = ("gzip", "bzip2", "zstd")
+METHODS = ("REPLACE", "APPEND")
+_STRFTIME = re.compile(r"%[a-zA-Z]")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How Redshift reads S3: an IAM role, or keys with an optional session token."""
+
+    role_arn: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    token: str | None = None
+
+    def __repr__(self) -> str:  # never show the secret parts
+        return f"Credentials(role_arn={self.role_arn!r}, access_key=***)"
+
+    def sql(self, redacted: bool = False) -> str:
+        def hide(value: str) -> str:
+            return "***" if redacted else _literal(value)
+
+        if self.role_arn:
+            return f"IAM_ROLE {_literal(self.role_arn)}"
+        if not (self.access_key and self.secret_key):
+            raise ValueError("The AWS connection has neither a role_arn extra nor access keys.")
+        clause = f"ACCESS_KEY_ID {hide(self.access_key)} SECRET_ACCESS_KEY {hide(self.secret_key)}"
+        return clause + (f" SESSION_TOKEN {hide(self.token)}" if self.token else "")
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """The JSON-relevant subset of Redshift's COPY options."""
+
+    json_format: str = "auto"
+    timeformat: str | None = None
+    blanks_as_null: bool = False
+    empty_as_null: bool = False
+    truncate_columns: bool = False
+    compression: str | None = None
+    region: str | None = None
+    compupdate: bool | None = None
+    statupdate: bool | None = None
+
+    def __post_init__(self) -> None:
+        fmt = self.json_format
+        if not (fmt in ("auto", "auto ignorecase") or (isinstance(fmt, str) and fmt.startswith("s3://"))):
+            raise ValueError(f"json_format must be 'auto', 'auto ignorecase' or an s3:// jsonpaths URI, not {fmt!r}.")
+        if self.timeformat is not None and self.timeformat not in TIMEFORMATS:
+            raise ValueError(f"timeformat must be one of {TIMEFORMATS}, not {self.timeformat!r}.")
+        if self.compression is not None and self.compression not in COMPRESSIONS:
+            raise ValueError(f"compression must be one of {COMPRESSIONS}, not {self.compression!r}.")
+        if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
+            raise ValueError(f"region {self.region!r} is not an AWS region name such as 'us-west-2'.")
+
+    def sql(self) -> str:
+        parts = [f"FORMAT AS JSON {_literal(self.json_format)}"]
+        if self.compression:
+            parts.append(self.compression.upper())
+        if self.region:
+            parts.append(f"REGION {_literal(self.region)}")
+        if self.timeformat:
+            parts.append(f"TIMEFORMAT {_literal(self.timeformat)}")
+        parts += [name for flag, name in (
+            (self.blanks_as_null, "BLANKSASNULL"),
+            (self.empty_as_null, "EMPTYASNULL"),
+            (self.truncate_columns, "TRUNCATECOLUMNS"),
+        ) if flag]
+        for value, name in ((self.compupdate, "COMPUPDATE"), (self.statupdate, "STATUPDATE")):
+            if value is not None:
+                parts.append(f"{name} {'ON' if value else 'OFF'}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class CopySpec:
+    """Load every object under each of `keys` (prefixes) in `bucket` into `table`."""
+
+    table: str
+    bucket: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    options: CopyOptions = field(default_factory=CopyOptions)
+    method: str = "REPLACE"
+
+    def __post_init__(self) -> None:
+        quote_table(self.table)
+        for column in self.columns:
+            quote_identifier(column, "column name")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", self.bucket or ""):
+            raise ValueError(f"{self.bucket!r} is not a valid S3 bucket name.")
+        if not self.keys or any(not isinstance(k, str) or "'" in k for k in self.keys):
+            raise ValueError(f"Invalid S3 keys {self.keys!r}: give at least one key without quotes.")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}.")
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def clear_sql(self) -> str | None:
+        """The statement run before the COPYs, in the same transaction (Redshift's TRUNCATE would commit)."""
+        return f"DELETE FROM {quote_table(self.table)}" if self.method == "REPLACE" else None
+
+    def copy_sql(self, key: str, credentials: Credentials, redacted: bool = False) -> str:
+        columns = f" ({', '.join(quote_identifier(c) for c in self.columns)})" if self.columns else ""
+        return (
+            f"COPY {quote_table(self.table)}{columns}\n"
+            f"FROM {_literal(self.uri(key))}\n"
+            f"{credentials.sql(redacted)}\n"
+            f"{self.options.sql()}"
+        )
+
+
+def expand_keys(s3_key: str | Sequence[str], days: Sequence[date]) -> tuple[str, ...]:
+    """Expand strftime directives (`%Y`, `%m`, `%d`, ...) once per day; keep order, drop repeats."""
+    patterns = [s3_key] if isinstance(s3_key, str) else list(s3_key)
+    keys: dict[str, None] = {}
+    for pattern in patterns:
+        if _STRFTIME.search(pattern):
+            for day in days:
+                keys[day.strftime(pattern)] = None
+        else:
+            keys[pattern] = None
+    return tuple(keys)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

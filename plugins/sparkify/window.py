@@ -1,0 +1,119 @@
+"""The time window a DAG run processes, and the validation of user-given windows.
+
+Scheduled and backfill runs process their data interval [start, end). A manual run
+processes the hour that contains its logical date, unless it is given both
+`window_start` and `window_end` params, which are validated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pendulum
+
+DEFAULT_MAX_WINDOW_DAYS = 31
+MAX_WINDOW_DAYS_VARIABLE = "sparkify_max_window_days"
+
+
+class WindowError(ValueError):
+    """A window parameter that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """A half-open UTC interval [start, end)."""
+
+    start: pendulum.DateTime
+    end: pendulum.DateTime
+
+    def days(self) -> list[date]:
+        """Every UTC calendar day that the window touches."""
+        first = self.start.date()
+        last = (self.end - timedelta(microseconds=1)).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def sql_parameters(self) -> dict[str, datetime]:
+        """Bounds as naive UTC datetimes, matching TIMESTAMP (without time zone) columns."""
+        return {"window_start": _naive_utc(self.start), "window_end": _naive_utc(self.end)}
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+def _naive_utc(instant: datetime) -> datetime:
+    return datetime.fromtimestamp(instant.timestamp(), tz=timezone.utc).replace(tzinfo=None)
+
+
+def parse_instant(value: Any, name: str) -> pendulum.DateTime:
+    """Parse an ISO 8601 date or date-time; a value without an offset is taken as UTC."""
+    if isinstance(value, datetime):
+        parsed = pendulum.instance(value, tz="UTC")
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = pendulum.parse(value.strip(), tz="UTC", strict=True)
+        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError) as error:
+            raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time ({error}).") from None
+        if not isinstance(parsed, datetime):
+            raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time.")
+    else:
+        raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time.")
+    return parsed.in_tz("UTC")
+
+
+def validate_window(start: Any, end: Any, max_days: float = DEFAULT_MAX_WINDOW_DAYS) -> RunWindow:
+    begin, finish = parse_instant(start, "window_start"), parse_instant(end, "window_end")
+    if finish <= begin:
+        raise WindowError(f"window_end ({finish.isoformat()}) must be after window_start ({begin.isoformat()}).")
+    if finish - begin > timedelta(days=max_days):
+        raise WindowError(
+            f"The window {begin.isoformat()} to {finish.isoformat()} is longer than the maximum of "
+            f"{max_days:g} days (Airflow Variable {MAX_WINDOW_DAYS_VARIABLE}). Split it into several runs."
+        )
+    return RunWindow(begin, finish)
+
+
+def hour_containing(instant: datetime) -> RunWindow:
+    start = pendulum.instance(instant, tz="UTC").in_tz("UTC").start_of("hour")
+    return RunWindow(start, start.add(hours=1))
+
+
+def resolve_window(
+    params: dict,
+    run_type: str | None,
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    logical_date: datetime | None,
+    max_days: float = DEFAULT_MAX_WINDOW_DAYS,
+) -> RunWindow:
+    """The window of one run; see the module docstring for the rules."""
+    start, end = params.get("window_start"), params.get("window_end")
+    if start or end:
+        if not (start and end):
+            raise WindowError("Give both window_start and window_end, or neither.")
+        return validate_window(start, end, max_days)
+    has_interval = interval_start is not None and interval_end is not None and interval_end > interval_start
+    if run_type != "manual" and has_interval:
+        return RunWindow(pendulum.instance(interval_start).in_tz("UTC"), pendulum.instance(interval_end).in_tz("UTC"))
+    anchor = logical_date or interval_start
+    if anchor is None:
+        raise WindowError("This run has no logical date; trigger it with window_start and window_end.")
+    return hour_containing(anchor)
+
+
+def run_window(context: Any) -> RunWindow:
+    """The window of the running task's DAG run (reads the max-days Airflow Variable)."""
+    from airflow.sdk import Variable
+
+    dag_run = context["dag_run"]
+    run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
+    max_days = float(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
+    return resolve_window(
+        params=dict(context.get("params") or {}),
+        run_type=str(run_type) if run_type is not None else None,
+        interval_start=context.get("data_interval_start"),
+        interval_end=context.get("data_interval_end"),
+        logical_date=context.get("logical_date") or getattr(dag_run, "run_after", None),
+        max_days=max_days,
+    )
