@@ -103,17 +103,24 @@ def resolve_window(
 
 
 def run_window(context: Any) -> RunWindow:
-    """The window of the running task's DAG run (reads the max-days Airflow Variable)."""
+    """The window of the running task's DAG run (reads the max-days Airflow Variable).
+
+    A bad window fails the task without retries: retrying cannot fix it.
+    """
     from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException
 
     dag_run = context["dag_run"]
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
     max_days = float(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
-    return resolve_window(
-        params=dict(context.get("params") or {}),
-        run_type=str(run_type) if run_type is not None else None,
-        interval_start=context.get("data_interval_start"),
-        interval_end=context.get("data_interval_end"),
-        logical_date=context.get("logical_date") or getattr(dag_run, "run_after", None),
-        max_days=max_days,
-    )
+    try:
+        return resolve_window(
+            params=dict(context.get("params") or {}),
+            run_type=str(run_type) if run_type is not None else None,
+            interval_start=context.get("data_interval_start"),
+            interval_end=context.get("data_interval_end"),
+            logical_date=context.get("logical_date") or getattr(dag_run, "run_after", None),
+            max_days=max_days,
+        )
+    except WindowError as error:
+        raise AirflowFailException(f"Invalid window: {error}") from None

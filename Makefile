@@ -1,0 +1,52 @@
+# Sparkify pipeline. `make demo` and `make test` work from a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STACK  := PYTHONPATH=include:plugins $(PY) -m local_stack
+START  ?= 2018-11-15T00:00:00Z
+END    ?= 2018-11-16T00:00:00Z
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test up down status seed run summary lint clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the pinned requirements
+
+demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour, print a summary
+	$(STACK) demo
+
+test: install  ## run the whole test suite (it starts its own stack on free ports)
+	$(PY) -m pytest
+
+up: install  ## start the local warehouse (127.0.0.1:5439) and S3 (127.0.0.1:5000)
+	$(STACK) up
+
+down: install  ## stop them
+	$(STACK) down
+
+status: install  ## print the endpoints
+	$(STACK) status
+
+seed: install  ## make seed DATA=<folder>: replace the bucket's contents with a folder
+	@test -n "$(DATA)" || { echo "usage: make seed DATA=<folder in the bucket layout>"; exit 2; }
+	$(STACK) seed "$(DATA)"
+
+run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
+	$(STACK) run "$(START)" "$(END)"
+
+summary: install  ## print rows per table, top songs and plays per hour
+	$(STACK) summary
+
+lint: install  ## ruff, with Airflow's AIR rules
+	$(VENV)/bin/ruff check dags plugins include tests
+
+clean: down  ## stop the stack and delete its state (.local/)
+	rm -rf .local

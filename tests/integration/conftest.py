@@ -1,0 +1,28 @@
+"""Fixtures for tests that run the real local stack."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from local_stack.s3_server import upload_folder
+from local_stack.sample_data import SampleSpec, generate
+
+SAMPLE_SPEC = SampleSpec(seed=11, songs=60, users=20, first_day=date(2018, 11, 14), days=3, sessions_per_day=12)
+
+
+@pytest.fixture(scope="session")
+def sample_data(stack, s3):
+    """Generated sample data, seeded into the default bucket as `make seed` would."""
+    root = stack.state_dir / "sample"
+    generate(root, SAMPLE_SPEC)
+    upload_folder(s3, "udacity-dend", root, "us-west-2")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sparkify_dag(airflow_db):
+    from local_stack.airflow_runner import load_dag
+
+    return load_dag()
