@@ -1,0 +1,105 @@
+"""DAG integrity: the DAG imports cleanly, offline, with the promised shape and settings."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+import pendulum
+import pytest
+
+from tests.support import PROJECT_ROOT
+
+EXPECTED_UPSTREAM = {
+    "begin": set(),
+    "create_tables": {"begin"},
+    "stage_events": {"create_tables"},
+    "stage_songs": {"create_tables"},
+    "load_songplays_fact": {"stage_events", "stage_songs"},
+    "load_users_dim": {"load_songplays_fact"},
+    "load_songs_dim": {"load_songplays_fact"},
+    "load_artists_dim": {"load_songplays_fact"},
+    "load_time_dim": {"load_songplays_fact"},
+    "run_quality_checks": {"load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"},
+    "end": {"run_quality_checks"},
+}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags["sparkify_etl"]
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "sparkify_etl" in dagbag.dag_ids
+
+
+def test_parsing_touches_no_network(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"DAG parsing opened a network connection: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    assert bag.import_errors == {}
+    assert "sparkify_etl" in bag.dags
+
+
+def test_task_order(dag):
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == EXPECTED_UPSTREAM
+
+
+def test_default_args(dag):
+    for task in dag.tasks:
+        assert task.owner == "sparkify-data-engineering"
+        assert task.depends_on_past is False
+        assert task.retries == 3
+        assert task.retry_delay == timedelta(minutes=5)
+        assert task.email_on_retry is False
+
+
+def test_hourly_interval_schedule(dag):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.expression == "0 * * * *"
+    assert dag.start_date == pendulum.datetime(2018, 11, 1, tz="UTC")
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+def test_hourly_runs_get_one_hour_intervals(dag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    timetable = coerce_to_core_timetable(dag.timetable)
+    interval = timetable.infer_manual_data_interval(run_after=pendulum.datetime(2018, 11, 15, 4, tz="UTC"))
+    assert interval.end - interval.start == timedelta(hours=1)
+
+
+def test_documentation_tags_and_params(dag):
+    assert dag.doc_md and "Sparkify ETL" in dag.doc_md
+    assert {"sparkify", "etl"} <= set(dag.tags)
+    assert set(dag.params) >= {"window_start", "window_end"}
+    assert dag.params["window_start"] is None
+
+
+def test_settings_are_templated_variables_with_defaults(dag):
+    stage_events = dag.get_task("stage_events")
+    assert stage_events.s3_bucket == "{{ var.value.get('sparkify_s3_bucket', 'udacity-dend') }}"
+    assert stage_events.s3_key.endswith("%Y/%m/%Y-%m-%d-events.json")
+    assert "sparkify_log_jsonpath" in stage_events.json_format
+    assert "sparkify_redshift_conn_id" in stage_events.redshift_conn_id
+    assert dag.get_task("stage_songs").json_format == "auto"
+    for task_id in ("load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"):
+        assert dag.get_task(task_id).mode == "merge"

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from sparkify.ddl import postgres_script, schema_statements, split_statements
+from sparkify.identifiers import quote_table, split_table_name
+from tests.support import SQL_DIR
+
+REDSHIFT_DDL = (SQL_DIR / "create_tables.sql").read_text()
+
+
+def test_redshift_ddl_keeps_its_distribution_and_sort_keys():
+    statements = schema_statements(REDSHIFT_DDL, "redshift")
+    songplays = next(s for s in statements if "songplays" in s)
+    assert "DISTKEY (user_id)" in songplays and "SORTKEY (start_time, user_id)" in songplays
+    assert len(statements) == 7
+
+
+def test_postgres_ddl_drops_redshift_attributes_and_indexes_sort_keys():
+    statements = postgres_script(REDSHIFT_DDL)
+    text = "\n".join(s for s in statements if s.startswith("CREATE TABLE")).upper()
+    for word in ("DISTSTYLE", "DISTKEY", "SORTKEY", "ENCODE"):
+        assert word not in text
+    assert 'CREATE INDEX IF NOT EXISTS "songplays_sortkey_idx" ON songplays (start_time, user_id)' in statements
+
+
+def test_translation_of_column_attributes_and_varchar_max():
+    [table] = postgres_script("CREATE TABLE t (a INT ENCODE az64 DISTKEY, b VARCHAR(MAX)) DISTSTYLE KEY;")
+    assert table.split() == "CREATE TABLE t (a INT , b VARCHAR(65535))".split()
+
+
+def test_comments_and_semicolons_are_split_cleanly():
+    assert split_statements("-- a\nSELECT 1;\n\n/* b */ SELECT 2;") == ["SELECT 1", "SELECT 2"]
+
+
+@pytest.mark.parametrize("name", ["users", "public.users", "_x1"])
+def test_valid_table_names_are_quoted(name):
+    assert quote_table(name).count('"') == 2 * len(name.split("."))
+
+
+@pytest.mark.parametrize("name", ["Users", "users;", "a.b.c", "1users", 'us"ers', ""])
+def test_invalid_table_names_are_refused(name):
+    with pytest.raises(ValueError):
+        split_table_name(name)

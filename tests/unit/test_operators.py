@@ -1,0 +1,112 @@
+"""Argument validation and the exact SQL of the load and quality operators."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify.operators import DataQualityOperator, LoadDimensionOperator, LoadFactOperator, StageToRedshiftOperator
+from sparkify.quality import SqlCheck
+
+
+def test_fact_statements_replace_the_window_then_insert():
+    op = LoadFactOperator(task_id="f", table="songplays", sql="SELECT 1", time_column="start_time")
+    assert op.build_statements() == [
+        'DELETE FROM "songplays" WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s',
+        'INSERT INTO "songplays"\nSELECT 1',
+    ]
+
+
+@pytest.mark.parametrize("table", ["songplays; DROP TABLE users", "Songplays", "a.b.c", ""])
+def test_fact_refuses_unsafe_table_names(table):
+    with pytest.raises(ValueError, match="Invalid"):
+        LoadFactOperator(task_id="f", table=table, sql="SELECT 1")
+
+
+def test_fact_refuses_unsafe_time_column():
+    with pytest.raises(ValueError, match="time column"):
+        LoadFactOperator(task_id="f", table="songplays", sql="SELECT 1", time_column="ts) OR (1=1")
+
+
+def test_dimension_merge_statements():
+    op = LoadDimensionOperator(task_id="d", table="users", sql="SELECT 1", mode="merge", key="user_id")
+    assert op.build_statements() == [
+        'CREATE TEMPORARY TABLE "users_merge_stage" AS\nSELECT 1',
+        'DELETE FROM "users" USING "users_merge_stage" WHERE "users"."user_id" = "users_merge_stage"."user_id"',
+        'INSERT INTO "users" SELECT * FROM "users_merge_stage"',
+        'DROP TABLE "users_merge_stage"',
+    ]
+
+
+def test_dimension_merge_on_a_composite_key_in_a_schema():
+    op = LoadDimensionOperator(task_id="d", table="dw.users", sql="SELECT 1", mode="merge", key=["a", "b"])
+    assert op.build_statements()[1] == (
+        'DELETE FROM "dw"."users" USING "users_merge_stage" '
+        'WHERE "dw"."users"."a" = "users_merge_stage"."a" AND "dw"."users"."b" = "users_merge_stage"."b"'
+    )
+
+
+def test_dimension_truncate_insert_uses_a_transactional_delete():
+    op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="truncate-insert")
+    assert op.build_statements() == ['DELETE FROM "songs"', 'INSERT INTO "songs"\nSELECT 1']
+
+
+def test_dimension_append():
+    op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="append")
+    assert op.build_statements() == ['INSERT INTO "songs"\nSELECT 1']
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mode": "upsert"}, "mode must be one of"),
+        ({"mode": "merge"}, "needs the key"),
+        ({"mode": "merge", "key": "id; --"}, "Invalid key column"),
+        ({"mode": "append", "table": "bad name"}, "Invalid table name"),
+    ],
+)
+def test_dimension_argument_validation(kwargs, message):
+    arguments = {"task_id": "d", "table": "users", "sql": "SELECT 1", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        LoadDimensionOperator(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"json_format": "csv"}, "json_format must be"),
+        ({"timeformat": "epochnanos"}, "timeformat must be"),
+        ({"compression": "lz4"}, "compression must be"),
+        ({"region": "mars-1"}, "region"),
+    ],
+)
+def test_stage_argument_validation_happens_when_the_dag_is_parsed(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        StageToRedshiftOperator(task_id="s", table="staging_events", s3_bucket="b", s3_key="k", **kwargs)
+
+
+def test_stage_spec_expands_the_day_files_of_the_window():
+    from datetime import date
+
+    op = StageToRedshiftOperator(
+        task_id="s", table="staging_events", s3_bucket="udacity-dend",
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
+    )
+    spec = op.build_spec([date(2018, 11, 30), date(2018, 12, 1)])
+    assert spec.keys == ("log_data/2018/11/2018-11-30-events.json", "log_data/2018/12/2018-12-01-events.json")
+
+
+def test_stage_templates_every_user_facing_field():
+    assert set(StageToRedshiftOperator.template_fields) >= {
+        "table", "s3_bucket", "s3_key", "json_format", "redshift_conn_id", "aws_conn_id"
+    }
+
+
+def test_quality_operator_accepts_mappings_and_refuses_bad_checks():
+    op = DataQualityOperator(task_id="q", checks=[{"name": "a", "sql": "SELECT 0", "expected": 0}])
+    assert op.checks == [SqlCheck(name="a", sql="SELECT 0", expected=0)]
+    with pytest.raises(ValueError, match="at least one check"):
+        DataQualityOperator(task_id="q", checks=[])
+    with pytest.raises(ValueError, match="unique"):
+        DataQualityOperator(task_id="q", checks=[SqlCheck("a", "SELECT 1", 1), SqlCheck("a", "SELECT 2", 2)])
+    with pytest.raises(ValueError, match="unknown comparison"):
+        DataQualityOperator(task_id="q", checks=[{"name": "a", "sql": "SELECT 0", "expected": 0, "comparison": "~"}])
