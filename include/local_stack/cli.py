@@ -67,7 +67,8 @@ def seed(settings: StackSettings, folder: Path, quiet: bool = False) -> None:
 
 
 def generate(settings: StackSettings, seed_value: int, songs: int, users: int) -> Path:
-    from local_stack.sample_data import SampleSpec, generate as write_sample
+    from local_stack.sample_data import SampleSpec
+    from local_stack.sample_data import generate as write_sample
 
     out = settings.sample_dir
     shutil.rmtree(out, ignore_errors=True)

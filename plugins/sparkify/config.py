@@ -15,4 +15,4 @@ DEFAULTS: dict[str, str] = {
 
 def setting(name: str) -> str:
     """A Jinja template that reads Variable `name` at run time, falling back to its default."""
-    return "{{ var.value.get('%s', '%s') }}" % (name, DEFAULTS[name])
+    return f"{{{{ var.value.get('{name}', '{DEFAULTS[name]}') }}}}"

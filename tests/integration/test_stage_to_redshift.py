@@ -395,7 +395,7 @@ def test_gzip_objects_load(s3, db_schema, prefix, jsonpaths):
 
 @pytest.mark.parametrize("corruption", ["truncated", "not-gzip"])
 def test_corrupt_gzip_object_fails_naming_the_key(s3, db_schema, prefix, jsonpaths, corruption):
-    records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(200)]
+    records = [event(ms(datetime(2018, 11, 15) + timedelta(seconds=n)), sessionId=n) for n in range(200)]
     packed = gzip.compress(ndjson(records).encode())
     body = packed[: len(packed) // 2] if corruption == "truncated" else ndjson(records).encode()
     key = f"{prefix}events.json.gz"

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from sparkify.s3copy.errors import CopyError
-from sparkify.s3copy.spec import Credentials, CopySpec
+from sparkify.s3copy.spec import CopySpec, Credentials
 
 log = logging.getLogger(__name__)
 
