@@ -6,6 +6,7 @@ configuration on first import.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from local_stack.settings import load_settings  # noqa: E402
 
 STATE_DIR = Path(tempfile.mkdtemp(prefix="sparkify-test-"))
 STATE_DIR.chmod(0o755)
+atexit.register(shutil.rmtree, STATE_DIR, ignore_errors=True)
 SETTINGS = load_settings(state_dir=STATE_DIR, warehouse_port=free_port(), s3_port=free_port())
 os.environ.update(SETTINGS.environment())
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "True"
@@ -46,7 +48,6 @@ def stack(settings):
     yield settings
     s3.stop()
     warehouse.remove()
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
