@@ -377,7 +377,7 @@ def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundar
     assert event_rows(db_schema) == before
 
     assert stage_events(key, jsonpaths, truncate_columns=True) == 1
-    (stored,), = db_schema.execute("SELECT gender FROM staging_events").fetchall()
+    stored = db_schema.execute("SELECT gender FROM staging_events").fetchone()[0]
     assert stored == utf8_prefix(gender, 16) == "x" + "é" * 7
     assert len(stored.encode()) == 15
 
@@ -424,3 +424,42 @@ def test_pretty_printed_and_same_line_events_load(s3, db_schema, prefix, jsonpat
     assert stage_events(key, jsonpaths) == len(records)
     assert event_rows(db_schema) == sorted(map(expected_event_row, records),
                                            key=lambda r: r[EVENT_COLUMNS.index("ts")])
+
+
+def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db_schema, prefix, jsonpaths):
+    records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(3)]
+    records[1]["sessionId"] = "4x2"
+    key = f"{prefix}pretty-bad.json"
+    put_objects(s3, BUCKET, {key: "".join(json.dumps(r, indent=2) + "\n" for r in records)})
+    before = prefill_events(db_schema)
+
+    with pytest.raises(LoadError) as raised:
+        stage_events(key, jsonpaths)
+    assert f"s3://{BUCKET}/{key}" in str(raised.value)
+    assert (raised.value.column, raised.value.raw_value) == ("sessionid", "4x2")
+    assert event_rows(db_schema) == before
+
+
+def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db, s3):
+    """Regression: a read boundary inside `null` or an escape must not look like bad JSON."""
+    rows = [{"num_songs": 1, "artist_id": None, "song_id": f"SO{i:016d}", "title": "Caf\u00e9 \\u00e9",
+             "duration": 200.5 + i, "year": 0} for i in range(8000)]
+    document = "".join(json.dumps(r, indent=2) + "\n" for r in rows)
+    for shift in range(3):
+        clear_prefix(s3, BUCKET, "big/")
+        put_objects(s3, BUCKET, {"big/songs.json": " " * shift + document})
+        loaded = stage("staging_songs", "big/", json_format="auto")
+        assert loaded == len(rows)
+    assert db.execute("SELECT COUNT(DISTINCT song_id) FROM staging_songs").fetchone()[0] == len(rows)
+
+
+def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db, s3):
+    clear_prefix(s3, BUCKET, "multiline/")
+    good = json.dumps({"num_songs": 1, "song_id": "SOA", "year": 1999}, indent=2)
+    bad = json.dumps({"num_songs": 1, "song_id": "SOB", "year": "nineteen"}, indent=2)
+    put_objects(s3, BUCKET, {"multiline/s.json": good + "\n" + bad + "\n"})
+    with pytest.raises(LoadError) as error:
+        stage("staging_songs", "multiline/", json_format="auto")
+    last_line = (good + "\n" + bad).count("\n") + 1
+    assert f"line {last_line}," in str(error.value)
+    assert "column year" in str(error.value) and "'nineteen'" in str(error.value)

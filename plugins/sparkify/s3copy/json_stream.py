@@ -29,7 +29,11 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[dict, int, int]]:
-    """Yield (object, line, position) for each top-level object; line and position are 1-based."""
+    """Yield (object, line, position) for each top-level object, 1-based.
+
+    As in Redshift's stl_load_errors, `line` is the last line of the object; `position`
+    is where the object starts on its first line.
+    """
     reader = _Reader(stream, key, chunk_size)
     while True:
         reader.skip_whitespace()
@@ -53,8 +57,8 @@ def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> I
                 f"Top-level JSON value is {kind}; each record must be a JSON object",
                 raw_value=buffer[pos:end],
             )
-        yield value, line, position
         reader.advance(end)
+        yield value, reader.line, position
 
 
 class _Reader:
@@ -138,5 +142,6 @@ def _decode_one(reader: _Reader) -> tuple[Any, int]:
 
 
 def _ran_off_end(buffer: str, error: json.JSONDecodeError) -> bool:
-    tail = buffer[error.pos:]
-    return error.pos >= len(buffer) - 1 or not tail.strip() or error.msg.startswith("Unterminated string")
+    """Whether the error may come from the buffer ending inside a value (a cut literal, escape or string)."""
+    near_end = error.pos >= len(buffer) - 8 or not buffer[error.pos:].strip()
+    return near_end or error.msg.startswith("Unterminated string")
