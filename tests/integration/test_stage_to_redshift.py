@@ -440,7 +440,7 @@ def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db
     assert event_rows(db_schema) == before
 
 
-def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db, s3):
+def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db_schema, s3):
     """Regression: a read boundary inside `null` or an escape must not look like bad JSON."""
     rows = [{"num_songs": 1, "artist_id": None, "song_id": f"SO{i:016d}", "title": "Caf\u00e9 \\u00e9",
              "duration": 200.5 + i, "year": 0} for i in range(8000)]
@@ -450,10 +450,10 @@ def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db, s3):
         put_objects(s3, BUCKET, {"big/songs.json": " " * shift + document})
         loaded = stage("staging_songs", "big/", json_format="auto")
         assert loaded == len(rows)
-    assert db.execute("SELECT COUNT(DISTINCT song_id) FROM staging_songs").fetchone()[0] == len(rows)
+    assert db_schema.execute("SELECT COUNT(DISTINCT song_id) FROM staging_songs").fetchone()[0] == len(rows)
 
 
-def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db, s3):
+def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db_schema, s3):
     clear_prefix(s3, BUCKET, "multiline/")
     good = json.dumps({"num_songs": 1, "song_id": "SOA", "year": 1999}, indent=2)
     bad = json.dumps({"num_songs": 1, "song_id": "SOB", "year": "nineteen"}, indent=2)
