@@ -7,11 +7,13 @@ any non-character column; BLANKSASNULL and EMPTYASNULL apply to character column
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -20,14 +22,15 @@ from sparkify.s3copy.spec import CopyOptions
 
 Converter = Callable[[Any], Any]
 _EPOCH = datetime(1970, 1, 1)
-_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
-_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+_NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+_DECIMAL_CONTEXT = Context(prec=80)
 _INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 _TRUE, _FALSE = {"t", "true", "1", "y", "yes", "on"}, {"f", "false", "0", "n", "no", "off"}
 
 
 class ConversionError(ValueError):
-    pass
+    """A value that cannot be loaded into its column; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,15 @@ def converter_for(column: Column, options: CopyOptions) -> Converter:
 
 
 def as_text(value: Any) -> str:
+    """The text a JSON value loads as in a character column."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _integer(bound: int, label: str) -> Converter:
@@ -97,14 +104,20 @@ def _float(value: Any) -> float | None:
         return None
     if isinstance(value, bool):
         raise ConversionError("Invalid digit, Type: double precision")
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         if not value.strip():
             return None
-        if _NUMBER_TEXT.fullmatch(value):
-            return float(value)
-    raise ConversionError("Invalid digit, Type: double precision")
+        if not _NUMBER_TEXT.fullmatch(value):
+            raise ConversionError("Invalid digit, Type: double precision")
+    elif not isinstance(value, (int, float)):
+        raise ConversionError("Invalid digit, Type: double precision")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConversionError("Overflow, Type: double precision")
+    return number
 
 
 def _numeric(precision: int | None, scale: int | None) -> Converter:
@@ -117,7 +130,10 @@ def _numeric(precision: int | None, scale: int | None) -> Converter:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConversionError("Invalid digit, Type: numeric")
         try:
-            number = Decimal(str(value).strip()).quantize(quantum, rounding=ROUND_HALF_UP)
+            number = Decimal(str(value).strip())
+            if not number.is_finite() or not _NUMBER_TEXT.fullmatch(str(value)):
+                raise InvalidOperation
+            number = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL_CONTEXT)
         except InvalidOperation:
             raise ConversionError("Invalid digit, Type: numeric") from None
         if abs(number) >= limit:
@@ -172,9 +188,12 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
             number = _float(value) if isinstance(value, str) else value
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise ConversionError(f"Invalid timestamp for TIMEFORMAT '{timeformat}'")
-            moment = _EPOCH + (
-                timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number)
-            )
+            try:
+                moment = _EPOCH + (
+                    timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number)
+                )
+            except (OverflowError, ValueError):
+                raise ConversionError(f"Timestamp out of range for TIMEFORMAT '{timeformat}'") from None
         elif isinstance(value, str):
             try:
                 moment = datetime.fromisoformat(value.strip())

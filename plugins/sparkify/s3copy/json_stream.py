@@ -26,6 +26,8 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_INCOMPLETE = object()  # the value continues beyond the buffer
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
 
 
 def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[dict, int, int]]:
@@ -45,13 +47,13 @@ def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> I
             reader.read_more()
             continue
         value, end = _decode_one(reader)
-        if value is None:  # the value continues beyond the buffer
+        if value is _INCOMPLETE:
             reader.read_more()
             continue
         buffer, pos, line = reader.buffer, reader.pos, reader.line
         position = pos - reader.line_start + 1
         if not isinstance(value, dict):
-            kind = "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+            kind = _JSON_KINDS.get(type(value), "a scalar")
             raise LoadError(
                 key, line, position,
                 f"Top-level JSON value is {kind}; each record must be a JSON object",
@@ -115,7 +117,7 @@ def _needs_more(buffer: str, pos: int, eof: bool) -> bool:
 
 
 def _decode_one(reader: _Reader) -> tuple[Any, int]:
-    """Decode the value at the reader's position; (None, pos) means it continues beyond the buffer."""
+    """Decode the value at the reader's position; (_INCOMPLETE, pos) means it continues beyond the buffer."""
     buffer, pos = reader.buffer, reader.pos
     newline = buffer.find("\n", pos)
     if newline >= 0:
@@ -126,10 +128,10 @@ def _decode_one(reader: _Reader) -> tuple[Any, int]:
     try:
         return _DECODER.raw_decode(buffer, pos)
     except json.JSONDecodeError as error:
-        if _ran_off_end(buffer, error):
-            if not reader.eof:
-                return None, pos
+        if reader.eof and (not buffer[error.pos:].strip() or error.msg.startswith("Unterminated string")):
             reader.raise_truncated()
+        if not reader.eof and _ran_off_end(buffer, error):
+            return _INCOMPLETE, pos
         line = reader.line + buffer.count("\n", pos, error.pos)
         line_start = buffer.rfind("\n", 0, error.pos) + 1 if line != reader.line else reader.line_start
         line_end = buffer.find("\n", error.pos)

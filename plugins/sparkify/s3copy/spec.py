@@ -136,4 +136,7 @@ def expand_keys(s3_key: str | Sequence[str], days: Sequence[date]) -> tuple[str,
 
 
 def _literal(value: str) -> str:
+    """A SQL string literal. Redshift treats backslash as an escape, so it is refused outright."""
+    if "\\" in value:
+        raise ValueError("Backslashes are not allowed in COPY string values (keys, URIs, options).")
     return "'" + value.replace("'", "''") + "'"

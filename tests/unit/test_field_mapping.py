@@ -1,0 +1,241 @@
+"""Tests of how JSON objects map to target columns: jsonpaths files and 'auto' matching."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sparkify.s3copy.errors import CopyError
+from sparkify.s3copy.field_mapping import auto_extractors, jsonpaths_extractors, parse_jsonpath
+
+URI = "s3://udacity-dend/log_json_path.json"
+
+
+def document(*paths) -> bytes:
+    return json.dumps({"jsonpaths": list(paths)}).encode()
+
+
+# --- parse_jsonpath ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "steps"),
+    [
+        ("$['artist']", ("artist",)),
+        ('$["artist"]', ("artist",)),
+        ("$.artist", ("artist",)),
+        ("$.a.b", ("a", "b")),
+        ("$['a'][0]", ("a", 0)),
+        ("$['a b']", ("a b",)),
+        ("$['userId']", ("userId",)),
+        ("$['a']['b']['c']", ("a", "b", "c")),
+        ("$['a'][10][2]", ("a", 10, 2)),
+        ("$['a'].b[1]", ("a", "b", 1)),
+        ("$.a['b c'][3].d", ("a", "b c", 3, "d")),
+        ("$[ 'a' ][ 2 ]", ("a", 2)),
+        ("$._private$x", ("_private$x",)),
+        ("$['1st']", ("1st",)),
+        ("$['']", ("",)),
+        ("$['it\"s']", ('it"s',)),
+        ('$["it\'s"]', ("it's",)),
+        ("$['a.b']", ("a.b",)),
+        ("$.Artist_Name", ("Artist_Name",)),
+    ],
+)
+def test_parse_jsonpath(path, steps):
+    assert parse_jsonpath(path) == steps
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("artist", "must start with '$'"),
+        ("", "must start with '$'"),
+        (" $.a", "must start with '$'"),
+        (None, "must start with '$'"),
+        (5, "must start with '$'"),
+        ("$", "must start with a member name"),
+        ("$[0]", "must start with a member name"),
+        ("$[0].a", "must start with a member name"),
+        ("$.a b", "is not supported at position 4"),
+        ("$.1a", "is not supported at position 2"),
+        ("$['a", "is not supported at position 2"),
+        ("$['a\"]", "is not supported at position 2"),
+        ("$..a", "is not supported at position 2"),
+        ("$.a[*]", "is not supported at position 4"),
+        ("$.*", "is not supported at position 2"),
+        ("$.a[-1]", "is not supported at position 4"),
+        ("$.", "is not supported at position 2"),
+        ("$.a.", "is not supported at position 4"),
+        ("$['a']x", "is not supported at position 7"),
+        ("$a", "is not supported at position 2"),
+        ("$.a[?(@.b)]", "is not supported at position 4"),
+        ("$[a]", "is not supported at position 2"),
+    ],
+)
+def test_parse_jsonpath_rejects(path, message):
+    with pytest.raises(ValueError) as info:
+        parse_jsonpath(path)
+    assert message in str(info.value)
+    assert repr(path) in str(info.value)
+
+
+# --- jsonpaths_extractors ----------------------------------------------------------------------
+
+RECORD = {
+    "artist": "Des'ree",
+    "zero": 0,
+    "no": False,
+    "empty": "",
+    "song": {"title": "You Gotta Be", "meta": {"year": 1994}, "tags": ["soul", "pop"]},
+    "list": [10, {"x": "deep"}],
+    "null": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$['artist']", "Des'ree"),
+        ("$.zero", 0),
+        ("$.no", False),
+        ("$.empty", ""),
+        ("$.song", {"title": "You Gotta Be", "meta": {"year": 1994}, "tags": ["soul", "pop"]}),
+        ("$.song.title", "You Gotta Be"),
+        ("$['song']['meta']['year']", 1994),
+        ("$.song.tags[1]", "pop"),
+        ("$['list'][0]", 10),
+        ("$['list'][1].x", "deep"),
+        # missing or unreachable -> None
+        ("$.missing", None),
+        ("$.null", None),
+        ("$.null.x", None),
+        ("$.song.missing", None),
+        ("$.song.missing.deeper", None),
+        ("$.song.tags[2]", None),
+        ("$.song.tags.x", None),
+        ("$.artist.x", None),
+        ("$.artist[0]", None),
+        ("$.song[0]", None),
+        ("$.list[1].x.y", None),
+        ("$.zero.x", None),
+        ("$.Artist", None),
+    ],
+)
+def test_jsonpaths_extract_nested_and_missing(path, expected):
+    (extract,) = jsonpaths_extractors(document(path), URI, ["col"])
+    assert extract(RECORD) == expected
+
+
+def test_jsonpaths_extractors_follow_column_order():
+    paths = ["$['song']['title']", "$.artist", "$.list[0]", "$.nothing"]
+    extractors = jsonpaths_extractors(document(*paths), URI, ["title", "artist", "first", "other"])
+    assert [extract(RECORD) for extract in extractors] == ["You Gotta Be", "Des'ree", 10, None]
+    assert [extract({}) for extract in extractors] == [None, None, None, None]
+
+
+def test_jsonpaths_real_log_json_path_file():
+    names = ["artist", "auth", "firstname", "gender", "iteminsession", "lastname", "length", "level", "location",
+             "method", "page", "registration", "sessionid", "song", "status", "ts", "useragent", "userid"]
+    keys = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
+            "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
+    data = json.dumps({"jsonpaths": [f"$['{k}']" for k in keys]}, indent=4).encode()
+    record = {k: i for i, k in enumerate(keys)}
+    extractors = jsonpaths_extractors(data, URI, names)
+    assert [extract(record) for extract in extractors] == list(range(len(keys)))
+
+
+@pytest.mark.parametrize(("paths", "columns"), [(["$.a", "$.b"], ["a"]), (["$.a"], ["a", "b", "c"]), ([], ["a"])])
+def test_jsonpaths_wrong_number_of_paths(paths, columns):
+    with pytest.raises(CopyError) as info:
+        jsonpaths_extractors(document(*paths), URI, columns)
+    message = str(info.value)
+    assert URI in message
+    assert f"has {len(paths)} paths" in message
+    assert f"{len(columns)} target columns" in message
+    assert f"({', '.join(columns)})" in message
+    assert message == (
+        f"The jsonpaths file {URI} has {len(paths)} paths but the load has {len(columns)} target columns "
+        f"({', '.join(columns)}); they must match one for one."
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"not json", "Expecting value"),
+        (b'{"jsonpaths": ["$.a",]}', "Expecting value"),
+        (b'{"jsonpaths": ["$.\xff"]}', "can't decode"),
+        (b"", "Expecting value"),
+    ],
+)
+def test_jsonpaths_invalid_json_document(data, detail):
+    with pytest.raises(CopyError) as info:
+        jsonpaths_extractors(data, URI, ["a"])
+    assert str(info.value).startswith(f"The jsonpaths file {URI} is not valid: ")
+    assert detail in str(info.value)
+
+
+@pytest.mark.parametrize("data", [b'{"paths": ["$.a"]}', b"{}", b'{"JSONPaths": ["$.a"]}'])
+def test_jsonpaths_missing_key(data):
+    with pytest.raises(CopyError) as info:
+        jsonpaths_extractors(data, URI, ["a"])
+    assert str(info.value) == f"The jsonpaths file {URI} is not valid: 'jsonpaths'"
+
+
+@pytest.mark.parametrize("data", [b'{"jsonpaths": "$.a"}', b'{"jsonpaths": {"a": "$.a"}}', b'{"jsonpaths": null}'])
+def test_jsonpaths_not_a_list(data):
+    with pytest.raises(CopyError, match="is not valid: 'jsonpaths' is not a list"):
+        jsonpaths_extractors(data, URI, ["a"])
+
+
+@pytest.mark.parametrize("data", [b'["$.a"]', b'"$.a"', b"42"])
+def test_jsonpaths_document_not_an_object(data):
+    with pytest.raises(CopyError, match=f"^The jsonpaths file {URI} is not valid: "):
+        jsonpaths_extractors(data, URI, ["a"])
+
+
+@pytest.mark.parametrize(("path", "detail"), [("artist", "must start with '$'"), (7, "must start with '$'"),
+                                              ("$.a[*]", "is not supported"), ("$", "must start with a member")])
+def test_jsonpaths_bad_path_in_the_document(path, detail):
+    with pytest.raises(CopyError) as info:
+        jsonpaths_extractors(document("$.ok", path), URI, ["a", "b"])
+    assert str(info.value).startswith(f"The jsonpaths file {URI} is not valid: JSONPath ")
+    assert detail in str(info.value)
+
+
+# --- auto_extractors ---------------------------------------------------------------------------
+
+
+def test_auto_matches_exact_case_only():
+    extractors, prepare = auto_extractors(["artist", "userid", "ts"], ignore_case=False)
+    record = {"artist": "Muse", "userId": "8", "TS": 1, "ts": 2}
+    assert [extract(prepare(record)) for extract in extractors] == ["Muse", None, 2]
+
+
+def test_auto_prepare_is_identity():
+    _, prepare = auto_extractors(["a"], ignore_case=False)
+    record = {"A": 1, "a": 2}
+    assert prepare(record) == {"A": 1, "a": 2}
+
+
+def test_auto_ignorecase_matches_any_case():
+    extractors, prepare = auto_extractors(["artist", "userid", "iteminsession", "missing"], ignore_case=True)
+    record = {"Artist": "Muse", "userId": "8", "ITEMINSESSION": 3}
+    assert [extract(prepare(record)) for extract in extractors] == ["Muse", "8", 3, None]
+
+
+def test_auto_ignorecase_lower_cases_keys_only():
+    _, prepare = auto_extractors(["a"], ignore_case=True)
+    assert prepare({"UserId": "ABC", "Nested": {"Inner": 1}}) == {"userid": "ABC", "nested": {"Inner": 1}}
+
+
+def test_auto_does_not_descend_into_nested_objects():
+    extractors, prepare = auto_extractors(["title"], ignore_case=False)
+    assert extractors[0](prepare({"song": {"title": "x"}})) is None
+
+
+def test_auto_extractors_keep_falsy_values():
+    extractors, prepare = auto_extractors(["a", "b", "c", "d"], ignore_case=True)
+    assert [e(prepare({"A": 0, "B": False, "C": "", "D": None})) for e in extractors] == [0, False, "", None]
