@@ -386,3 +386,20 @@ def test_regressions_near_the_end_of_a_file(data, line, reason, chunk_size):
     with pytest.raises(LoadError) as error:
         list(iter_objects(io.BytesIO(data), "s3://b/k", chunk_size))
     assert (error.value.line, error.value.reason) == (line, reason)
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "position"),
+    [
+        (b'{"a": 1}\n\n  {"b": "\xc3("}\n', 3, 10),
+        (b'{\n"a": 1} {"b": "x\xff"}\n', 2, 17),
+        (b'{"a": 1}\n{"b": "\xc3\xa9\xc3\xa9\xff"}\n', 2, 10),
+    ],
+)
+def test_invalid_utf8_position_does_not_depend_on_chunk_size(data, line, position):
+    places = set()
+    for chunk_size in (1, 3, 7, 64, 1 << 20):
+        with pytest.raises(LoadError) as error:
+            list(iter_objects(io.BytesIO(data), KEY, chunk_size))
+        places.add((error.value.line, error.value.position))
+    assert places == {(line, position)}

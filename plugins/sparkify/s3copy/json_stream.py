@@ -95,13 +95,22 @@ class _Reader:
         try:
             self.buffer += self.decoder.decode(chunk, final=self.eof)
         except UnicodeDecodeError as error:
-            line = self.line + self.buffer.count("\n") + chunk.count(b"\n", 0, error.start)
-            start_of_line = chunk.rfind(b"\n", 0, error.start) + 1
-            position = error.start - start_of_line + 1 if start_of_line else len(self.buffer) - self.buffer.rfind("\n") + error.start
-            raise LoadError(
-                self.key, line, position, f"Invalid UTF-8 byte sequence ({error.reason})",
-                raw_value=chunk[max(0, error.start - 20):error.end + 20].decode("utf-8", "replace"),
-            ) from None
+            self.raise_invalid_utf8(chunk, error)
+
+    def raise_invalid_utf8(self, chunk: bytes, error: UnicodeDecodeError) -> None:
+        before = chunk[: error.start]
+        line = self.line + self.buffer.count("\n") + before.count(b"\n")
+        newline = before.rfind(b"\n")
+        if newline >= 0:
+            position = len(before[newline + 1:].decode("utf-8", "replace")) + 1
+        else:  # the line began in text already decoded
+            last = self.buffer.rfind("\n")
+            line_start = last + 1 if last >= 0 else self.line_start
+            position = len(self.buffer) - line_start + len(before.decode("utf-8", "replace")) + 1
+        raise LoadError(
+            self.key, line, position, f"Invalid UTF-8 byte sequence ({error.reason})",
+            raw_value=chunk[max(0, error.start - 20): error.end + 20].decode("utf-8", "replace"),
+        ) from None
 
     def raise_truncated(self) -> None:
         raise LoadError(
