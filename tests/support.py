@@ -12,7 +12,7 @@ from sparkify.ddl import postgres_script
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
-TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
+TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_errors")
 
 
 def task_context(start, end, params: dict | None = None, run_type: str = "scheduled") -> dict:

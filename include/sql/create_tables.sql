@@ -105,3 +105,20 @@ CREATE TABLE IF NOT EXISTS time (
 DISTSTYLE KEY
 DISTKEY (start_time)
 SORTKEY (start_time);
+
+-- Rows rejected by local loads, with the fields of Redshift's stl_load_errors.
+-- On Redshift, COPY records its rejects in stl_load_errors itself.
+CREATE TABLE IF NOT EXISTS load_errors (
+    run_id      VARCHAR(256),
+    table_name  VARCHAR(256)  NOT NULL,
+    s3_key      VARCHAR(1024) NOT NULL,
+    line_number BIGINT,
+    position    INTEGER,
+    column_name VARCHAR(128),
+    column_type VARCHAR(64),
+    raw_value   VARCHAR(1024),
+    reason      VARCHAR(1024) NOT NULL,
+    recorded_at TIMESTAMP     NOT NULL
+)
+DISTSTYLE EVEN
+SORTKEY (recorded_at);

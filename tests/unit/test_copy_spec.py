@@ -170,6 +170,10 @@ def test_default_options():
         (CopyOptions(compupdate=False), "FORMAT AS JSON 'auto' COMPUPDATE OFF"),
         (CopyOptions(statupdate=True), "FORMAT AS JSON 'auto' STATUPDATE ON"),
         (CopyOptions(statupdate=False), "FORMAT AS JSON 'auto' STATUPDATE OFF"),
+        (CopyOptions(manifest=True), "FORMAT AS JSON 'auto' MANIFEST"),
+        (CopyOptions(accept_inv_chars="?"), "FORMAT AS JSON 'auto' ACCEPTINVCHARS AS '?'"),
+        (CopyOptions(max_error=10), "FORMAT AS JSON 'auto' MAXERROR 10"),
+        (CopyOptions(max_error=0), "FORMAT AS JSON 'auto'"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
@@ -392,3 +396,32 @@ def test_expanded_keys_feed_a_spec():
         "FROM 's3://udacity-dend/log_data/2018/11/'",
         "FROM 's3://udacity-dend/log_data/2018/12/'",
     ]
+
+
+def test_every_option_together_renders_in_a_fixed_order():
+    options = CopyOptions(
+        json_format="s3://udacity-dend/log_json_path.json", manifest=True, compression="gzip", region="us-west-2",
+        timeformat="epochmillisecs", blanks_as_null=True, empty_as_null=True, truncate_columns=True,
+        accept_inv_chars="^", max_error=3, compupdate=False, statupdate=False,
+    )
+    assert options.sql() == (
+        "FORMAT AS JSON 's3://udacity-dend/log_json_path.json' MANIFEST GZIP REGION 'us-west-2' "
+        "TIMEFORMAT 'epochmillisecs' BLANKSASNULL EMPTYASNULL TRUNCATECOLUMNS ACCEPTINVCHARS AS '^' "
+        "MAXERROR 3 COMPUPDATE OFF STATUPDATE OFF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_error": -1}, "max_error"),
+        ({"max_error": True}, "max_error"),
+        ({"max_error": "5"}, "max_error"),
+        ({"accept_inv_chars": "??"}, "accept_inv_chars"),
+        ({"accept_inv_chars": "'"}, "accept_inv_chars"),
+        ({"accept_inv_chars": "\u00e9"}, "accept_inv_chars"),
+    ],
+)
+def test_reject_and_replacement_options_are_validated(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CopyOptions(**kwargs)

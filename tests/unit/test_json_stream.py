@@ -332,28 +332,28 @@ def test_top_level_scalar_names_its_type(data, kind):
 def test_invalid_utf8(chunk_size):
     error = load_error(b'{"a": 1}\n{"b": "x\xff"}\n{"c": 3}\n', chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 2, 9)
-    assert error.reason == "Invalid UTF-8 byte sequence (invalid start byte)"
+    assert error.reason == "String contains invalid UTF-8 (invalid start byte). Bad UTF-8 hex sequence: ff"
 
 
 @chunk_sizes
 def test_invalid_utf8_continuation_byte(chunk_size):
     error = load_error(b'{"a": "ok"}\n{"b": "\xc3("}\n', chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 2, 8)
-    assert error.reason == "Invalid UTF-8 byte sequence (invalid continuation byte)"
+    assert error.reason == "String contains invalid UTF-8 (invalid continuation byte). Bad UTF-8 hex sequence: c3"
 
 
 @chunk_sizes
 def test_invalid_utf8_on_the_first_line(chunk_size):
     error = load_error(b'{"b": "\xe9t\xe9"}\n', chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 1, 8)
-    assert error.reason.startswith("Invalid UTF-8 byte sequence")
+    assert error.reason.startswith("String contains invalid UTF-8")
 
 
 @chunk_sizes
 def test_utf8_sequence_cut_by_end_of_file(chunk_size):
     error = load_error(b'{"a": 1}\n{"b": "\xe6\x97', chunk_size)
     assert (error.key, error.line) == (KEY, 2)
-    assert error.reason.startswith("Invalid UTF-8 byte sequence")
+    assert error.reason.startswith("String contains invalid UTF-8")
 
 
 @chunk_sizes
@@ -403,3 +403,10 @@ def test_invalid_utf8_position_does_not_depend_on_chunk_size(data, line, positio
             list(iter_objects(io.BytesIO(data), KEY, chunk_size))
         places.add((error.value.line, error.value.position))
     assert places == {(line, position)}
+
+
+@chunk_sizes
+def test_acceptinvchars_replaces_each_invalid_byte(chunk_size):
+    data = b'{"a": "x\xff\xfey"}\n{"b": "\xe6\x97z", "c": "\xc3\xa9"}\n'
+    objects = [obj for obj, _, _ in iter_objects(io.BytesIO(data), KEY, chunk_size, invalid_char_replacement="?")]
+    assert objects == [{"a": "x??y"}, {"b": "??z", "c": "\u00e9"}]

@@ -36,6 +36,10 @@ class StageToRedshiftOperator(BaseOperator):
     :param truncate_columns: Truncate strings longer than their column (TRUNCATECOLUMNS).
     :param compression: ``'gzip'``, ``'bzip2'`` or ``'zstd'`` for compressed objects.
     :param region: Region of the bucket when it differs from the cluster's. (templated)
+    :param manifest: Treat each key as a manifest file listing the objects to load (MANIFEST).
+    :param accept_inv_chars: Replace each byte of invalid UTF-8 with this character (ACCEPTINVCHARS).
+    :param max_error: MAXERROR: how many rows may be rejected before the load fails (default 0).
+        Locally, rejected rows are recorded in the ``load_errors`` table, even when the load fails.
     :param compupdate: COMPUPDATE ON/OFF on Redshift; no effect locally.
     :param statupdate: STATUPDATE ON/OFF on Redshift; no effect locally.
     :param method: ``'REPLACE'`` (default) empties the table first; ``'APPEND'`` keeps its rows.
@@ -62,6 +66,9 @@ class StageToRedshiftOperator(BaseOperator):
         truncate_columns: bool = False,
         compression: str | None = None,
         region: str | None = None,
+        manifest: bool = False,
+        accept_inv_chars: str | None = None,
+        max_error: int = 0,
         compupdate: bool | None = None,
         statupdate: bool | None = None,
         method: str = "REPLACE",
@@ -81,6 +88,9 @@ class StageToRedshiftOperator(BaseOperator):
         self.truncate_columns = truncate_columns
         self.compression = compression
         self.region = region
+        self.manifest = manifest
+        self.accept_inv_chars = accept_inv_chars
+        self.max_error = max_error
         self.compupdate = compupdate
         self.statupdate = statupdate
         self.method = method
@@ -98,6 +108,9 @@ class StageToRedshiftOperator(BaseOperator):
             truncate_columns=self.truncate_columns,
             compression=self.compression,
             region=self.region or None,
+            manifest=self.manifest,
+            accept_inv_chars=self.accept_inv_chars,
+            max_error=self.max_error,
             compupdate=self.compupdate,
             statupdate=self.statupdate,
         )
@@ -127,10 +140,23 @@ class StageToRedshiftOperator(BaseOperator):
         else:
             from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
+            from sparkify.s3copy.errors import LoadError
+            from sparkify.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
             from sparkify.s3copy.local_copy import run_local_copy
 
             s3_client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
-            with transaction(hook) as cursor:
-                rows = run_local_copy(spec, cursor, s3_client)
+            rejects: list[LoadError] = []
+            try:
+                with transaction(hook) as cursor:
+                    rows = run_local_copy(spec, cursor, s3_client, rejects)
+            except LoadError as error:
+                if error not in rejects:
+                    rejects.append(error)
+                raise
+            finally:
+                if rejects:  # in a transaction of their own, so they survive a failed load
+                    with transaction(hook) as cursor:
+                        record_load_errors(cursor, context.get("run_id"), spec.table, rejects)
+                    self.log.warning("Recorded %d rejected row(s) in %s", len(rejects), LOAD_ERRORS_TABLE)
         self.log.info("Loaded %d rows into %s", rows, spec.table)
         return rows

@@ -33,3 +33,14 @@ class LoadError(Exception):
         column = f", column {self.column} ({self.column_type})" if self.column else ""
         raw = f", raw value {shorten(self.raw_value)!r}" if self.raw_value is not None else ""
         return f"{place}{column}{raw}: {self.reason}"
+
+
+class TooManyRejects(CopyError):
+    """More rows were rejected than MAXERROR allows; nothing was loaded."""
+
+    def __init__(self, rejects: list[LoadError], max_error: int) -> None:
+        self.rejects = rejects
+        super().__init__(
+            f"{len(rejects)} rows rejected, more than MAXERROR {max_error}, so nothing was loaded. "
+            f"First: {rejects[0]}"
+        )

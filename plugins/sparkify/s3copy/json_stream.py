@@ -30,13 +30,16 @@ _INCOMPLETE = object()  # the value continues beyond the buffer
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
 
 
-def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[dict, int, int]]:
+def iter_objects(
+    stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE, invalid_char_replacement: str | None = None
+) -> Iterator[tuple[dict, int, int]]:
     """Yield (object, line, position) for each top-level object, 1-based.
 
     As in Redshift's stl_load_errors, `line` is the last line of the object; `position`
-    is where the object starts on its first line.
+    is where the object starts on its first line. With `invalid_char_replacement`
+    (ACCEPTINVCHARS), each byte of an invalid UTF-8 sequence becomes that character.
     """
-    reader = _Reader(stream, key, chunk_size)
+    reader = _Reader(stream, key, chunk_size, invalid_char_replacement)
     while True:
         reader.skip_whitespace()
         if reader.pos >= len(reader.buffer) or _needs_more(reader.buffer, reader.pos, reader.eof):
@@ -66,9 +69,10 @@ def iter_objects(stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE) -> I
 class _Reader:
     """A window on the decoded text, tracking the line number and start of line at `pos`."""
 
-    def __init__(self, stream: IO[bytes], key: str, chunk_size: int) -> None:
+    def __init__(self, stream: IO[bytes], key: str, chunk_size: int, replacement: str | None) -> None:
         self.stream, self.key, self.chunk_size = stream, key, chunk_size
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        errors = _replacement_handler(replacement) if replacement else "strict"
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors)
         self.buffer, self.pos, self.eof = "", 0, False
         self.line, self.line_start = 1, 0
 
@@ -98,6 +102,7 @@ class _Reader:
             self.raise_invalid_utf8(chunk, error)
 
     def raise_invalid_utf8(self, chunk: bytes, error: UnicodeDecodeError) -> None:
+        chunk = error.object  # the decoder's pending bytes, then the chunk
         before = chunk[: error.start]
         line = self.line + self.buffer.count("\n") + before.count(b"\n")
         newline = before.rfind(b"\n")
@@ -107,8 +112,10 @@ class _Reader:
             last = self.buffer.rfind("\n")
             line_start = last + 1 if last >= 0 else self.line_start
             position = len(self.buffer) - line_start + len(before.decode("utf-8", "replace")) + 1
+        bad = chunk[error.start: error.end].hex(" ")
         raise LoadError(
-            self.key, line, position, f"Invalid UTF-8 byte sequence ({error.reason})",
+            self.key, line, position,
+            f"String contains invalid UTF-8 ({error.reason}). Bad UTF-8 hex sequence: {bad}",
             raw_value=chunk[max(0, error.start - 20): error.end + 20].decode("utf-8", "replace"),
         ) from None
 
@@ -123,6 +130,16 @@ class _Reader:
 def _needs_more(buffer: str, pos: int, eof: bool) -> bool:
     """True when the line at `pos` may continue past the end of the buffer."""
     return not eof and buffer.find("\n", pos) < 0
+
+
+def _replacement_handler(replacement: str) -> str:
+    """Register (once) a codec error handler that replaces each invalid byte with `replacement`."""
+    name = f"sparkify-acceptinvchars-{ord(replacement)}"
+    try:
+        codecs.lookup_error(name)
+    except LookupError:
+        codecs.register_error(name, lambda error: (replacement * (error.end - error.start), error.end))
+    return name
 
 
 def _decode_one(reader: _Reader) -> tuple[Any, int]:

@@ -13,10 +13,10 @@ from typing import Any
 
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name
 from sparkify.s3copy.converters import Column, ConversionError, as_text, converter_for
-from sparkify.s3copy.errors import CopyError, LoadError
+from sparkify.s3copy.errors import CopyError, LoadError, TooManyRejects
 from sparkify.s3copy.field_mapping import auto_extractors, jsonpaths_extractors
 from sparkify.s3copy.json_stream import iter_objects
-from sparkify.s3copy.s3_objects import S3Object, list_objects, open_objects, read_document
+from sparkify.s3copy.s3_objects import S3Object, list_objects, manifest_objects, open_objects, read_document
 from sparkify.s3copy.spec import CopySpec
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,13 @@ def target_columns(cursor: Any, table: str, names: Sequence[str] = ()) -> list[C
     return [columns[n] for n in names] if names else list(columns.values())
 
 
-def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any) -> int:
-    """Load `spec` through `cursor` (psycopg 3) and return the number of rows loaded."""
+def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any, rejects: list[LoadError] | None = None) -> int:
+    """Load `spec` through `cursor` (psycopg 3) and return the number of rows loaded.
+
+    Rows that cannot be cast are appended to `rejects`. Up to MAXERROR of them are
+    skipped; one more fails the load, and the caller's transaction rolls it back.
+    """
+    rejects = [] if rejects is None else rejects
     columns = target_columns(cursor, spec.table, spec.columns)
     names = [c.name for c in columns]
     fmt = spec.options.json_format
@@ -55,7 +60,10 @@ def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any) -> int:
     else:
         extractors, prepare = auto_extractors(names, ignore_case=fmt == "auto ignorecase")
     converters = [converter_for(c, spec.options) for c in columns]
-    objects = list_objects(s3_client, spec.bucket, spec.keys)
+    if spec.options.manifest:
+        objects = manifest_objects(s3_client, spec.bucket, spec.keys)
+    else:
+        objects = list_objects(s3_client, spec.bucket, spec.keys)
     log.info("Loading %d object(s) into %s from s3://%s", len(objects), spec.table, spec.bucket)
 
     clear = spec.clear_sql()
@@ -64,18 +72,20 @@ def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any) -> int:
     copy_sql = f"COPY {quote_table(spec.table)} ({', '.join(quote_identifier(n) for n in names)}) FROM STDIN"
     rows = 0
     with cursor.copy(copy_sql) as copy:
-        for row in _rows(spec, s3_client, objects, columns, extractors, prepare, converters):
+        for row in _rows(spec, s3_client, objects, columns, extractors, prepare, converters, rejects):
             copy.write_row(row)
             rows += 1
+    if rejects:
+        log.warning("Skipped %d rejected row(s) (MAXERROR %d); first: %s", len(rejects), spec.options.max_error, rejects[0])
     return rows
 
 
-def _rows(spec, s3_client, objects: list[S3Object], columns, extractors, prepare, converters) -> Iterator[list]:
+def _rows(spec, s3_client, objects: list[S3Object], columns, extractors, prepare, converters, rejects) -> Iterator[list]:
     fields = list(zip(columns, extractors, converters))
-    for obj, stream in open_objects(s3_client, spec.bucket, objects, spec.options.compression):
-        uri = spec.uri(obj.key)
+    for obj, stream in open_objects(s3_client, objects, spec.options.compression):
+        uri = obj.uri
         try:
-            for record, line, position in iter_objects(stream, uri):
+            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=spec.options.accept_inv_chars):
                 if prepare is not None:
                     record = prepare(record)
                 row = []
@@ -84,10 +94,21 @@ def _rows(spec, s3_client, objects: list[S3Object], columns, extractors, prepare
                     try:
                         row.append(convert(raw))
                     except ConversionError as error:
-                        raise LoadError(
+                        row = None
+                        _reject(rejects, spec.options.max_error, LoadError(
                             uri, line, position, str(error),
                             column=column.name, column_type=column.type_label, raw_value=as_text(raw),
-                        ) from None
-                yield row
+                        ))
+                        break
+                if row is not None:
+                    yield row
         except _READ_ERRORS as error:
             raise LoadError(uri, 0, 0, f"Could not decompress or read the object: {error}") from None
+
+
+def _reject(rejects: list[LoadError], max_error: int, error: LoadError) -> None:
+    rejects.append(error)
+    if len(rejects) > max_error:
+        if max_error == 0:
+            raise error
+        raise TooManyRejects(rejects, max_error)

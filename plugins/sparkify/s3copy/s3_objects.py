@@ -5,6 +5,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
+import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,15 +15,21 @@ from typing import IO, Any
 
 from sparkify.s3copy.errors import CopyError
 
+log = logging.getLogger(__name__)
 FETCH_WORKERS = 8
 WHOLE_OBJECT_LIMIT = 8 << 20  # objects up to this size are read whole by a worker thread
 
 
 @dataclass(frozen=True)
 class S3Object:
+    bucket: str
     key: str
     size: int
     etag: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
 
 
 def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Object]:
@@ -30,7 +38,7 @@ def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Ob
     paginator = client.get_paginator("list_objects_v2")
     for prefix in prefixes:
         found = [
-            S3Object(item["Key"], item["Size"], item.get("ETag", "").strip('"'))
+            S3Object(bucket, item["Key"], item["Size"], item.get("ETag", "").strip('"'))
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
             for item in page.get("Contents", [])
             if not item["Key"].endswith("/")
@@ -39,6 +47,41 @@ def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Ob
             raise CopyError(f"No objects match the prefix s3://{bucket}/{prefix}; nothing to load.")
         objects += found
     return objects
+
+
+def manifest_objects(client: Any, bucket: str, manifest_keys: Sequence[str]) -> list[S3Object]:
+    """The objects listed by manifest files: a missing mandatory entry is an error, a missing optional one is skipped."""
+    objects: list[S3Object] = []
+    for key in manifest_keys:
+        uri = f"s3://{bucket}/{key}"
+        entries = _manifest_entries(read_document(client, uri), uri)
+        for url, mandatory in entries:
+            entry_bucket, _, entry_key = url.removeprefix("s3://").partition("/")
+            try:
+                head = client.head_object(Bucket=entry_bucket, Key=entry_key)
+            except Exception as error:
+                if mandatory:
+                    raise CopyError(f"The manifest {uri} lists {url} as mandatory, but it cannot be read: {error}") from None
+                log.warning("Skipping %s, listed in %s as optional: %s", url, uri, error)
+                continue
+            objects.append(S3Object(entry_bucket, entry_key, head["ContentLength"], head.get("ETag", "").strip('"')))
+    return objects
+
+
+def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool]]:
+    try:
+        entries = json.loads(document)["entries"]
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("'entries' must be a non-empty list")
+        parsed = []
+        for entry in entries:
+            url, mandatory = entry["url"], entry.get("mandatory", False)
+            if not (isinstance(url, str) and url.startswith("s3://") and "/" in url[5:]) or not isinstance(mandatory, bool):
+                raise ValueError(f"bad entry {entry!r}: needs an s3:// url and a true/false mandatory flag")
+            parsed.append((url, mandatory))
+    except (ValueError, KeyError, TypeError) as error:
+        raise CopyError(f"The manifest {uri} is not valid: {error}") from None
+    return parsed
 
 
 def read_document(client: Any, uri: str) -> bytes:
@@ -51,7 +94,7 @@ def read_document(client: Any, uri: str) -> bytes:
 
 
 def open_objects(
-    client: Any, bucket: str, objects: Sequence[S3Object], compression: str | None
+    client: Any, objects: Sequence[S3Object], compression: str | None
 ) -> Iterator[tuple[S3Object, IO[bytes]]]:
     """Yield a readable stream per object, in order, fetching up to FETCH_WORKERS ahead."""
     with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-fetch") as pool:
@@ -59,35 +102,35 @@ def open_objects(
         queue = iter(objects)
         try:
             for obj in queue:
-                pending.append((obj, pool.submit(_fetch, client, bucket, obj)))
+                pending.append((obj, pool.submit(_fetch, client, obj)))
                 if len(pending) >= FETCH_WORKERS * 2:
-                    yield _ready(*pending.popleft(), bucket, compression)
+                    yield _ready(*pending.popleft(), compression)
             while pending:
-                yield _ready(*pending.popleft(), bucket, compression)
+                yield _ready(*pending.popleft(), compression)
         finally:
             for _, future in pending:
                 future.cancel()
 
 
-def _fetch(client: Any, bucket: str, obj: S3Object) -> IO[bytes]:
-    body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
+def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
+    body = client.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
     if obj.size <= WHOLE_OBJECT_LIMIT:
         data = body.read()
         if len(data) != obj.size:
             raise CopyError(
-                f"s3://{bucket}/{obj.key} changed while it was read: listed {obj.size} bytes, got {len(data)}."
+                f"{obj.uri} changed while it was read: listed {obj.size} bytes, got {len(data)}."
             )
         return io.BytesIO(data)
     return body  # large objects stream through the parser
 
 
-def _ready(obj: S3Object, future: Future, bucket: str, compression: str | None) -> tuple[S3Object, IO[bytes]]:
+def _ready(obj: S3Object, future: Future, compression: str | None) -> tuple[S3Object, IO[bytes]]:
     try:
         stream = future.result()
     except CopyError:
         raise
     except Exception as error:
-        raise CopyError(f"Could not read s3://{bucket}/{obj.key}: {error}") from None
+        raise CopyError(f"Could not read {obj.uri}: {error}") from None
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
     elif compression == "bzip2":

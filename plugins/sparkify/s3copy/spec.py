@@ -52,9 +52,17 @@ class CopyOptions:
     region: str | None = None
     compupdate: bool | None = None
     statupdate: bool | None = None
+    max_error: int = 0
+    accept_inv_chars: str | None = None
+    manifest: bool = False
 
     def __post_init__(self) -> None:
+        char = self.accept_inv_chars
+        if char is not None and not (isinstance(char, str) and len(char) == 1 and " " <= char <= "~" and char not in "'\\"):
+            raise ValueError(f"accept_inv_chars must be one printable ASCII character, not {char!r}.")
         fmt = self.json_format
+        if isinstance(self.max_error, bool) or not isinstance(self.max_error, int) or not 0 <= self.max_error <= 100000:
+            raise ValueError(f"max_error must be an integer from 0 to 100000, not {self.max_error!r}.")
         if not (fmt in ("auto", "auto ignorecase") or (isinstance(fmt, str) and fmt.startswith("s3://"))):
             raise ValueError(f"json_format must be 'auto', 'auto ignorecase' or an s3:// jsonpaths URI, not {fmt!r}.")
         if self.timeformat is not None and self.timeformat not in TIMEFORMATS:
@@ -66,6 +74,8 @@ class CopyOptions:
 
     def sql(self) -> str:
         parts = [f"FORMAT AS JSON {_literal(self.json_format)}"]
+        if self.manifest:
+            parts.append("MANIFEST")
         if self.compression:
             parts.append(self.compression.upper())
         if self.region:
@@ -77,6 +87,10 @@ class CopyOptions:
             (self.empty_as_null, "EMPTYASNULL"),
             (self.truncate_columns, "TRUNCATECOLUMNS"),
         ) if flag]
+        if self.accept_inv_chars:
+            parts.append(f"ACCEPTINVCHARS AS {_literal(self.accept_inv_chars)}")
+        if self.max_error:
+            parts.append(f"MAXERROR {self.max_error}")
         for value, name in ((self.compupdate, "COMPUPDATE"), (self.statupdate, "STATUPDATE")):
             if value is not None:
                 parts.append(f"{name} {'ON' if value else 'OFF'}")

@@ -1,0 +1,130 @@
+"""MANIFEST, ACCEPTINVCHARS, compression and the remaining bad inputs, on the local stack."""
+
+from __future__ import annotations
+
+import bz2
+import json
+
+import pytest
+import zstandard
+
+from sparkify.operators import StageToRedshiftOperator
+from sparkify.s3copy.errors import CopyError, LoadError
+from sparkify.s3copy.s3_objects import list_objects, open_objects
+from tests.support import clear_prefix, put_objects, reset_schema, task_context
+
+pytestmark = pytest.mark.integration
+BUCKET = "sparkify-option-tests"
+OTHER_BUCKET = "sparkify-option-tests-other"
+CONTEXT = {**task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"), "run_id": "manual__options"}
+
+
+def song(song_id: str, **fields) -> dict:
+    return {"song_id": song_id, "title": f"title {song_id}", **fields}
+
+
+def ndjson(*records: dict) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def stage(key: str, **options) -> int:
+    return StageToRedshiftOperator(
+        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=key, json_format="auto", **options
+    ).execute(CONTEXT)
+
+
+def song_ids(db) -> list[str]:
+    return [r[0] for r in db.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall()]
+
+
+@pytest.fixture
+def db_schema(db, s3):
+    reset_schema(db)
+    db.execute("INSERT INTO staging_songs (song_id) VALUES ('SOKEPT')")
+    for bucket in (BUCKET, OTHER_BUCKET):
+        clear_prefix(s3, bucket, "")
+    return db
+
+
+def manifest(*entries: tuple[str, bool]) -> str:
+    return json.dumps({"entries": [{"url": url, "mandatory": mandatory} for url, mandatory in entries]})
+
+
+def test_manifest_loads_exactly_the_listed_objects_from_any_bucket(db_schema, s3):
+    put_objects(s3, BUCKET, {"data/a.json": ndjson(song("SOA")), "data/b.json": ndjson(song("SOB")),
+                             "data/unlisted.json": ndjson(song("SOX"))})
+    put_objects(s3, OTHER_BUCKET, {"c.json": ndjson(song("SOC"))})
+    put_objects(s3, BUCKET, {"load.manifest": manifest(
+        (f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/b.json", False),
+        (f"s3://{OTHER_BUCKET}/c.json", True), (f"s3://{BUCKET}/data/missing.json", False),
+    )})
+    assert stage("load.manifest", manifest=True) == 3
+    assert song_ids(db_schema) == ["SOA", "SOB", "SOC"]
+
+
+def test_manifest_with_a_missing_mandatory_entry_fails_and_changes_nothing(db_schema, s3):
+    put_objects(s3, BUCKET, {"data/a.json": ndjson(song("SOA")), "load.manifest": manifest(
+        (f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/missing.json", True))})
+    with pytest.raises(CopyError, match=f"lists s3://{BUCKET}/data/missing.json as mandatory"):
+        stage("load.manifest", manifest=True)
+    assert song_ids(db_schema) == ["SOKEPT"]
+
+
+@pytest.mark.parametrize("document", ["not json", json.dumps({"entries": []}), json.dumps({"entries": [{"url": "x"}]})])
+def test_malformed_manifest_is_a_clear_error(db_schema, s3, document):
+    put_objects(s3, BUCKET, {"load.manifest": document})
+    with pytest.raises(CopyError, match=f"The manifest s3://{BUCKET}/load.manifest is not valid"):
+        stage("load.manifest", manifest=True)
+    assert song_ids(db_schema) == ["SOKEPT"]
+
+
+def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_schema, s3):
+    put_objects(s3, BUCKET, {"inv/a.json": b'{"song_id": "SOA", "title": "caf\xe9 \xff!"}\n'})
+    with pytest.raises(LoadError, match=r"inv/a.json line 1, position 33.*Bad UTF-8 hex sequence: e9"):
+        stage("inv/")
+    assert song_ids(db_schema) == ["SOKEPT"]
+    assert stage("inv/", accept_inv_chars="^") == 1
+    assert db_schema.execute("SELECT title FROM staging_songs").fetchone() == ("caf^ ^!",)
+
+
+def test_invalid_utf8_in_a_json_key_names_the_line(db_schema, s3):
+    put_objects(s3, BUCKET, {"key/a.json": ndjson(song("SOA")) + b'{"ti\xc3tle": "x"}\n'})
+    with pytest.raises(LoadError, match=r"key/a.json line 2, position 5, raw value .*: String contains invalid UTF-8"):
+        stage("key/")
+    assert song_ids(db_schema) == ["SOKEPT"]
+
+
+@pytest.mark.parametrize(("compression", "compress"), [("bzip2", bz2.compress), ("zstd", zstandard.compress)])
+def test_bzip2_and_zstd_objects_load(db_schema, s3, compression, compress):
+    put_objects(s3, BUCKET, {f"{compression}/a.json": compress(ndjson(song("SOA"), song("SOB")))})
+    assert stage(f"{compression}/", compression=compression) == 2
+    assert song_ids(db_schema) == ["SOA", "SOB"]
+
+
+def test_an_empty_object_loads_no_rows_and_the_others_still_load(db_schema, s3):
+    put_objects(s3, BUCKET, {"empty/a.json": b"", "empty/b.json": ndjson(song("SOB"))})
+    assert stage("empty/") == 1
+    assert song_ids(db_schema) == ["SOB"]
+
+
+def test_top_level_array_is_refused_naming_the_key(db_schema, s3):
+    put_objects(s3, BUCKET, {"array/a.json": json.dumps([song("SOA"), song("SOB")])})
+    with pytest.raises(LoadError, match=r"array/a.json line 1, position 1.*Top-level JSON value is an array"):
+        stage("array/")
+    assert song_ids(db_schema) == ["SOKEPT"]
+
+
+def test_unreadable_jsonpaths_file_is_a_clear_error(db_schema, s3):
+    put_objects(s3, BUCKET, {"jp/a.json": ndjson(song("SOA")), "paths/bad.json": "{not json"})
+    with pytest.raises(CopyError, match=f"The jsonpaths file s3://{BUCKET}/paths/bad.json is not valid"):
+        StageToRedshiftOperator(task_id="s", table="staging_songs", s3_bucket=BUCKET, s3_key="jp/",
+                                json_format=f"s3://{BUCKET}/paths/bad.json").execute(CONTEXT)
+    assert song_ids(db_schema) == ["SOKEPT"]
+
+
+def test_an_object_that_changes_while_it_is_read_is_detected(db_schema, s3):
+    put_objects(s3, BUCKET, {"moving/a.json": ndjson(song("SOA"))})
+    objects = list_objects(s3, BUCKET, ["moving/"])
+    put_objects(s3, BUCKET, {"moving/a.json": ndjson(song("SOA"), song("SOB"))})  # rewritten after listing
+    with pytest.raises(CopyError, match=f"s3://{BUCKET}/moving/a.json changed while it was read"):
+        list(open_objects(s3, objects, None))
