@@ -35,7 +35,8 @@ class StageToRedshiftOperator(BaseOperator):
     :param empty_as_null: Load empty strings as NULL (EMPTYASNULL).
     :param truncate_columns: Truncate strings longer than their column (TRUNCATECOLUMNS).
     :param compression: ``'gzip'``, ``'bzip2'`` or ``'zstd'`` for compressed objects.
-    :param region: Region of the bucket when it differs from the cluster's. (templated)
+    :param region: Region of the bucket when it differs from the cluster's; locally, the S3
+        client's region. (templated)
     :param manifest: Treat each key as a manifest file listing the objects to load (MANIFEST).
     :param accept_inv_chars: Replace each byte of invalid UTF-8 with this character (ACCEPTINVCHARS).
     :param max_error: MAXERROR: how many rows may be rejected before the load fails (default 0).
@@ -144,7 +145,7 @@ class StageToRedshiftOperator(BaseOperator):
             from sparkify.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
             from sparkify.s3copy.local_copy import run_local_copy
 
-            s3_client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
+            s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
             rejects: list[LoadError] = []
             try:
                 with transaction(hook) as cursor:
