@@ -42,13 +42,18 @@ def run_redshift_copy(spec: CopySpec, cursor: Any, credentials: Credentials) -> 
     rows = 0
     for key in spec.keys:
         log.info("Running %s", spec.copy_sql(key, credentials, redacted=True))
+        failure = None
         try:
             cursor.execute(spec.copy_sql(key, credentials))
             cursor.execute("SELECT pg_last_copy_count()")
             rows += cursor.fetchone()[0]
         except Exception as error:
+            failure = redact(str(error), credentials)
+        if failure is not None:
+            # Raised outside the except block, so the driver's error, which may quote the
+            # statement with its keys, is neither chained (__context__) nor kept in a frame.
             raise CopyError(
-                f"COPY into {spec.table} from {spec.uri(key)} failed: {redact(str(error), credentials)}. "
+                f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}. "
                 f"See stl_load_errors for the rejected rows."
-            ) from None
+            )
     return rows

@@ -1,0 +1,270 @@
+"""AWS credentials never leak: not into task logs, rendered fields, XCom or exception messages.
+
+The first test runs the real DAG on the local stack with an AWS connection whose key,
+secret and session token are known, then searches everything the run left behind for
+them: its stdout/stderr, every file under AIRFLOW_HOME (log files, the metadata
+database), the rendered template fields and the XComs. The others drive the Redshift
+COPY path without a cluster, through a cursor whose errors echo the SQL it received,
+as some drivers' errors do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.s3copy.errors import CopyError
+from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
+from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials
+from tests.support import reset_schema, task_context
+
+pytestmark = pytest.mark.integration
+
+ACCESS_KEY = "AKIAKNOWNTESTKEY0000"
+AWS_CONN_VAR = "AIRFLOW_CONN_AWS_DEFAULT"
+REDACTED_KEYS = "ACCESS_KEY_ID *** SECRET_ACCESS_KEY *** SESSION_TOKEN ***"
+
+
+@pytest.fixture
+def credentials() -> dict[str, str]:
+    """The known access key, and a secret key and session token new for every test."""
+    return {
+        "access key": ACCESS_KEY,
+        "secret key": f"s3cr3t-{uuid.uuid4().hex}",
+        "session token": f"t0ken-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture
+def known_aws_connection(monkeypatch, settings, credentials) -> None:
+    """`aws_default` with the local endpoint and region, but the known key, secret and session token."""
+    extra = {**settings.aws_conn["extra"], "aws_session_token": credentials["session token"]}
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({
+        "conn_type": "aws", "login": credentials["access key"], "password": credentials["secret key"], "extra": extra,
+    }))
+
+
+@pytest.fixture
+def copy_log() -> Iterator[list[str]]:
+    """Messages logged by the Redshift COPY module (collected directly, so it works with `-p no:logging`)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("sparkify.s3copy.redshift_copy")
+    handler, level, disabled = Collect(logging.INFO), logger.level, logger.disabled
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    yield messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+    logger.disabled = disabled
+
+
+def leaked(text: str, credentials: dict[str, str]) -> list[str]:
+    """The names of the credentials that occur in `text`."""
+    return [name for name, value in credentials.items() if value in text]
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error` and every exception reachable from it, shown by tracebacks or not."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+# ------------------------------------------------------- a real DAG run on the local stack
+
+def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, sparkify_dag, sample_data, db, stack,
+                                         capfd):
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    reset_schema(db)
+    capfd.readouterr()  # search only what this run writes
+    run = sparkify_dag.test(logical_date=datetime(2018, 11, 15, 12, tzinfo=timezone.utc))
+    out, err = capfd.readouterr()
+    output = out + err
+
+    assert str(getattr(run.state, "value", run.state)) == "success", output[-3000:]
+    # The search is not vacuous: the tasks' log lines were captured, the S3 hook took the known
+    # key, secret and session token from the connection, and the stage tasks loaded rows with them.
+    assert "Loaded" in output and "into staging_events" in output, output[-3000:]
+    assert "credentials retrieved from login and password" in output
+    assert "session token retrieved from extra" in output
+    assert db.execute("SELECT COUNT(*) FROM staging_events").fetchone()[0] > 0
+
+    assert not leaked(output, credentials), "credentials in the run's stdout/stderr"
+
+    files = [path for path in Path(stack.airflow_home).rglob("*") if path.is_file()]
+    assert any(path.name == "airflow.db" for path in files)
+    for path in files:  # task log files, if any, and the metadata database itself
+        found = leaked(path.read_bytes().decode("utf-8", errors="replace"), credentials)
+        assert not found, f"{found} in {path}"
+
+    with create_session() as session:
+        rendered = {
+            row.task_id: json.dumps(row.rendered_fields, default=str)
+            for row in session.query(RenderedTaskInstanceFields).filter_by(dag_id=run.dag_id, run_id=run.run_id)
+        }
+        xcoms = {
+            (row.task_id, row.key): json.dumps(row.value, default=str)
+            for row in session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id)
+        }
+    assert "aws_default" in rendered["stage_events"] and "aws_default" in rendered["stage_songs"]
+    assert ("stage_events", "return_value") in xcoms
+    for task_id, fields in rendered.items():
+        assert not leaked(fields, credentials), f"credentials in the rendered fields of {task_id}"
+    for (task_id, key), value in xcoms.items():
+        assert not leaked(value, credentials), f"credentials in XCom {key!r} of {task_id}"
+
+
+# ------------------------------------------------------- the Redshift path, without a cluster
+
+class EchoingCursor:
+    """Records every statement. A failing COPY raises an error that quotes the statement, as drivers may."""
+
+    def __init__(self, fail_copy: bool = False) -> None:
+        self.fail_copy = fail_copy
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, parameters=None) -> None:
+        self.statements.append(sql)
+        if self.fail_copy and sql.startswith("COPY"):
+            raise Exception(f'syntax error at or near "FORMAT" in statement: {sql}')
+
+    def fetchone(self) -> tuple[int]:
+        return (5,)
+
+    def close(self) -> None:
+        pass
+
+
+def key_credentials(credentials: dict[str, str]) -> Credentials:
+    return Credentials(
+        access_key=credentials["access key"], secret_key=credentials["secret key"], token=credentials["session token"],
+    )
+
+
+def copy_spec() -> CopySpec:
+    return CopySpec(
+        table="staging_events", bucket="udacity-dend", keys=("log_data/2018/11/2018-11-15-events.json",),
+        options=CopyOptions(json_format="s3://udacity-dend/log_json_path.json", region="us-west-2"),
+    )
+
+
+def test_a_redshift_copy_logs_its_statement_redacted(credentials, copy_log):
+    cursor = EchoingCursor()
+
+    rows = run_redshift_copy(copy_spec(), cursor, key_credentials(credentials))
+
+    assert rows == 5
+    sent = [sql for sql in cursor.statements if sql.startswith("COPY")]
+    assert len(sent) == 1 and len(leaked(sent[0], credentials)) == 3, "the cluster gets the real keys"
+    logged = [message for message in copy_log if "COPY" in message]
+    assert len(logged) == 1 and REDACTED_KEYS in logged[0]
+    assert not leaked("\n".join(copy_log), credentials)
+
+
+def test_a_failed_redshift_copy_names_no_credentials(credentials, copy_log):
+    cursor = EchoingCursor(fail_copy=True)
+
+    with pytest.raises(CopyError) as raised:
+        run_redshift_copy(copy_spec(), cursor, key_credentials(credentials))
+
+    assert len(leaked(cursor.statements[-1], credentials)) == 3, "the driver's error did quote the keys"
+    message = str(raised.value)
+    assert "syntax error" in message and "SECRET_ACCESS_KEY '***'" in message
+    assert not leaked(message, credentials)
+    assert not leaked("".join(traceback.format_exception(raised.value)), credentials)
+    for error in exception_chain(raised.value):
+        assert not leaked(str(error), credentials), f"credentials in a chained {type(error).__name__}"
+    assert not leaked("\n".join(copy_log), credentials)
+
+
+@pytest.mark.parametrize("fail_copy", [False, True], ids=["copy-succeeds", "copy-fails"])
+def test_the_stage_operator_on_a_redshift_connection_leaks_no_credentials(
+    fail_copy, known_aws_connection, credentials, monkeypatch, copy_log, capfd
+):
+    """The operator's Redshift branch end to end: a `redshift` connection, the real AWS connection, a fake driver."""
+    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+    cursor = EchoingCursor(fail_copy)
+
+    class Driver:
+        def cursor(self):
+            return cursor
+
+        def commit(self):
+            pass
+
+        def rollback(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
+    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver())
+    operator = StageToRedshiftOperator(
+        task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
+        redshift_conn_id="cluster", aws_conn_id="aws_default",
+    )
+    context = task_context("2018-11-15T12:00:00Z", "2018-11-15T13:00:00Z")
+
+    capfd.readouterr()
+    if fail_copy:
+        with pytest.raises(CopyError) as raised:
+            operator.execute(context)
+        assert not leaked("".join(traceback.format_exception(raised.value)), credentials)
+        for error in exception_chain(raised.value):
+            assert not leaked(str(error), credentials)
+    else:
+        assert operator.execute(context) == 5
+    out, err = capfd.readouterr()
+
+    copies = [sql for sql in cursor.statements if sql.startswith("COPY")]
+    assert len(copies) == 1 and len(leaked(copies[0], credentials)) == 3
+    assert any(REDACTED_KEYS in message for message in copy_log), "the COPY statement is logged, redacted"
+    assert not leaked("\n".join(copy_log), credentials)
+    assert not leaked(out + err, credentials)
+    assert not leaked(json.dumps({f: getattr(operator, f) for f in operator.template_fields}), credentials)
+
+
+def test_copy_credentials_reads_keys_and_token_and_masks_them(known_aws_connection, credentials):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    line = f"key {credentials['secret key']} token {credentials['session token']}"
+    assert redact(line) == line  # nothing registered these fresh values yet
+
+    found = copy_credentials("aws_default")
+
+    assert found == key_credentials(credentials)
+    assert found.sql(redacted=True) == REDACTED_KEYS
+    assert not leaked(repr(found), credentials)
+    assert redact(line) == "key *** token ***", "Airflow's secrets masker knows the secret and the token"
+
+
+def test_copy_credentials_prefers_the_role_arn_extra(monkeypatch):
+    role = "arn:aws:iam::123456789012:role/x"
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "extra": {"role_arn": role}}))
+
+    found = copy_credentials("aws_default")
+
+    assert found == Credentials(role_arn=role)
+    assert found.sql() == "IAM_ROLE 'arn:aws:iam::123456789012:role/x'"
