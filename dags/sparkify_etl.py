@@ -9,7 +9,8 @@ Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
    into `staging_events` and `staging_songs`.
 3. **load_songplays_fact** replaces the window's songplays in one transaction.
 4. The four dimension loads merge `users`, `songs`, `artists` and `time`.
-5. **run_quality_checks** runs the checks in `include/quality_checks.yaml`.
+5. **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`,
+   records every result in `dq_results`, and fails on any failed check of severity `error`.
 
 **Window.** A scheduled or backfill run processes its data interval [start, end).
 A manual run processes the hour that contains its logical date, unless it is
@@ -38,7 +39,7 @@ from sparkify.operators import (
     LoadFactOperator,
     StageToRedshiftOperator,
 )
-from sparkify.quality import load_checks
+from sparkify.quality_config import load_quality_checks
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
 SQL_DIR = INCLUDE / "sql"
@@ -155,7 +156,7 @@ with DAG(
 
     run_quality_checks = DataQualityOperator(
         task_id="run_quality_checks",
-        checks=load_checks(INCLUDE / "quality_checks.yaml", SQL_DIR),
+        checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql"),
         redshift_conn_id=WAREHOUSE,
     )
 

@@ -12,7 +12,7 @@ from sparkify.ddl import postgres_script
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
-TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_errors")
+TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_errors", "dq_results")
 
 
 def task_context(start, end, params: dict | None = None, run_type: str = "scheduled") -> dict:
@@ -52,3 +52,11 @@ def clear_prefix(s3, bucket: str, prefix: str) -> None:
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     if listed:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+
+
+def run_dag(dag, logical_date, conf: dict | None = None) -> str:
+    """One in-process run with dag.test(); returns its final state."""
+    from local_stack.airflow_runner import run_conf
+
+    run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+    return str(getattr(run.state, "value", run.state))

@@ -60,10 +60,15 @@ def output_to(log_file: Path):
             os.close(saved[1])
 
 
+def run_conf(conf: dict | None) -> dict:
+    """Every window param, set explicitly: in-process runs keep params from one run to the next."""
+    return {"window_start": None, "window_end": None, **(conf or {})}
+
+
 def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path) -> str:
     """One DAG run; returns its final state."""
     with output_to(log_file):
-        run = dag.test(logical_date=logical_date, run_conf=conf)
+        run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
     return str(getattr(run.state, "value", run.state))
 
 

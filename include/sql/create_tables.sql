@@ -122,3 +122,19 @@ CREATE TABLE IF NOT EXISTS load_errors (
 )
 DISTSTYLE EVEN
 SORTKEY (recorded_at);
+
+-- One row per data quality check and run (DataQualityOperator).
+CREATE TABLE IF NOT EXISTS dq_results (
+    run_id       VARCHAR(256),
+    window_start TIMESTAMP     NOT NULL,
+    window_end   TIMESTAMP     NOT NULL,
+    check_name   VARCHAR(128)  NOT NULL,
+    table_name   VARCHAR(128),
+    observed     VARCHAR(256),
+    expected     VARCHAR(256),
+    passed       BOOLEAN       NOT NULL,
+    severity     VARCHAR(8)    NOT NULL,
+    checked_at   TIMESTAMP     NOT NULL
+)
+DISTSTYLE EVEN
+SORTKEY (checked_at);

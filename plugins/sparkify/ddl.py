@@ -49,3 +49,18 @@ def postgres_script(script: str) -> list[str]:
 def schema_statements(script: str, dialect: str) -> list[str]:
     """The statements that apply `script` (Redshift DDL) on a warehouse of `dialect`."""
     return split_statements(script) if dialect == "redshift" else postgres_script(script)
+
+
+_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+[A-Z]", re.MULTILINE)
+
+
+def table_columns(script: str) -> dict[str, list[str]]:
+    """Column names per table, read from the CREATE TABLE statements of `script`."""
+    tables = {}
+    for statement in split_statements(script):
+        table = _TABLE.search(statement)
+        if table:
+            body = statement[statement.index("(") + 1: statement.rindex(")")]
+            columns = [c for c in _COLUMN.findall(body) if c not in ("primary", "unique", "foreign")]
+            tables[table.group(1).replace('"', "")] = columns
+    return tables

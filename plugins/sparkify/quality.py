@@ -1,14 +1,11 @@
-"""SQL data quality checks: a query returning one value, an expected value and a comparison."""
+"""SQL data quality checks: a query returning one value, compared with an expected value."""
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "equal": operator.eq,
@@ -19,17 +16,32 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "at_most": operator.le,
     "between": lambda observed, bounds: bounds[0] <= observed <= bounds[1],
 }
+SEVERITIES = ("error", "warn")
+_FIELDS = {
+    "name", "sql", "expected", "comparison", "description", "table", "severity", "parameters", "expected_sql",
+    "accept_none",
+}
 
 
 @dataclass(frozen=True)
 class SqlCheck:
-    """One check. `sql` returns a single value; `between` takes [low, high], both inclusive."""
+    """
+    One check. `sql` returns a single value, compared with `expected` (or with the value
+    `expected_sql` returns) by `comparison`; `between` takes [low, high], both inclusive.
+    A failing `error` check fails the task; a failing `warn` check is logged and recorded.
+    With `accept_none`, a NULL result (such as MIN over no rows) passes.
+    """
 
     name: str
     sql: str
-    expected: Any
+    expected: Any = None
     comparison: str = "equal"
     description: str = ""
+    table: str | None = None
+    severity: str = "error"
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    expected_sql: str | None = None
+    accept_none: bool = False
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
@@ -42,39 +54,27 @@ class SqlCheck:
             raise ValueError(f"Check {self.name!r}: 'between' needs expected=[low, high] with low <= high.")
         if not self.sql.strip():
             raise ValueError(f"Check {self.name!r} has no SQL.")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"Check {self.name!r}: severity must be one of {SEVERITIES}, not {self.severity!r}.")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SqlCheck:
-        unknown = set(data) - {"name", "sql", "expected", "comparison", "description"}
+        unknown = set(data) - _FIELDS
         if unknown:
             raise ValueError(f"Check {data.get('name')!r}: unknown field(s) {sorted(unknown)}.")
         return cls(**data)
 
-    def passes(self, observed: Any) -> bool:
+    def passes(self, observed: Any, expected: Any = None) -> bool:
+        expected = self.expected if self.expected_sql is None else expected
         if observed is None:
-            return self.expected is None and self.comparison == "equal"
+            return self.accept_none or (expected is None and self.comparison == "equal")
         try:
-            return bool(COMPARISONS[self.comparison](observed, self.expected))
+            return bool(COMPARISONS[self.comparison](observed, expected))
         except TypeError:
             return False
 
-    def describe_expectation(self) -> str:
+    def describe_expectation(self, expected: Any = None) -> str:
+        expected = self.expected if self.expected_sql is None else expected
         if self.comparison == "between":
-            return f"between {self.expected[0]} and {self.expected[1]}"
-        return f"{self.comparison.replace('_', ' ')} {self.expected}"
-
-
-def load_checks(path: Path, sql_dir: Path) -> list[SqlCheck]:
-    """Checks declared in a YAML file; each `sql` names a file under `sql_dir`."""
-    entries = yaml.safe_load(path.read_text())
-    if not isinstance(entries, list):
-        raise ValueError(f"{path} must hold a list of checks.")
-    checks = []
-    for entry in entries:
-        if not isinstance(entry, dict) or "sql" not in entry:
-            raise ValueError(f"{path}: every check needs a name and an sql file, not {entry!r}.")
-        sql_file = sql_dir / entry["sql"]
-        if not sql_file.is_file():
-            raise ValueError(f"{path}: check {entry.get('name')!r} names {sql_file}, which does not exist.")
-        checks.append(SqlCheck.from_mapping({**entry, "sql": sql_file.read_text()}))
-    return checks
+            return f"between {expected[0]} and {expected[1]}"
+        return f"{self.comparison.replace('_', ' ')} {expected}"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.expected import event_time, expected_star, read_events
-from tests.support import reset_schema
+from tests.support import reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2018, 11, 15)
@@ -38,11 +38,6 @@ def busy_hours(root, count: int) -> list[datetime]:
     plays = [event_time(e).replace(minute=0, second=0, microsecond=0)
              for e in read_events(root) if e["page"] == "NextSong" and event_time(e).date() == DAY.date()]
     return sorted(set(plays), key=lambda h: (-plays.count(h), h))[:count]
-
-
-def run_dag(dag, logical_date: datetime, conf: dict | None = None) -> str:
-    run = dag.test(logical_date=logical_date, run_conf=conf)
-    return str(getattr(run.state, "value", run.state))
 
 
 def test_hourly_runs_in_any_order_build_the_exact_star_schema(sparkify_dag, sample_data, db):

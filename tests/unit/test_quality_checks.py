@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from sparkify.quality import SqlCheck, load_checks
-from tests.support import PROJECT_ROOT, SQL_DIR
+from sparkify.quality import SqlCheck
 
 
 @pytest.mark.parametrize(
@@ -48,14 +45,12 @@ def test_bad_checks_are_refused(kwargs, message):
         SqlCheck(**{"name": "c", "sql": "SELECT 1", "expected": 0, **kwargs})
 
 
-def test_the_dag_checks_load_from_include():
-    checks = load_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", SQL_DIR)
-    assert "songplays_reconcile_staging" in {c.name for c in checks}
-    assert all(c.sql.strip().upper().startswith(("SELECT", "--")) for c in checks)
+def test_null_results_pass_only_when_accepted():
+    assert SqlCheck("c", "SELECT MIN(x)", 0, "at_least", accept_none=True).passes(None) is True
+    assert SqlCheck("c", "SELECT MIN(x)", 0, "at_least").passes(None) is False
 
 
-def test_a_check_naming_a_missing_file_is_refused(tmp_path: Path):
-    path = tmp_path / "checks.yaml"
-    path.write_text("- name: x\n  sql: checks/nope.sql\n  expected: 0\n")
-    with pytest.raises(ValueError, match="does not exist"):
-        load_checks(path, SQL_DIR)
+def test_expected_value_from_a_query_is_used_when_given():
+    check = SqlCheck("c", "SELECT 1", expected_sql="SELECT 2")
+    assert check.passes(2, expected=2) and not check.passes(1, expected=2)
+    assert check.describe_expectation(2) == "equal 2"

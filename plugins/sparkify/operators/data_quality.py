@@ -1,12 +1,14 @@
-"""DataQualityOperator: run every check, log each result, fail once listing all failures."""
+"""DataQualityOperator: run every check, record each result, fail once listing all failures."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from sparkify.identifiers import quote_table
 from sparkify.quality import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
@@ -16,21 +18,23 @@ if TYPE_CHECKING:
 
 
 class DataQualityError(RuntimeError):
-    """One or more data quality checks failed."""
+    """One or more data quality checks of severity `error` failed."""
 
 
 class DataQualityOperator(BaseOperator):
     """
-    Run SQL checks against the warehouse and fail if any of them fails.
+    Run SQL checks against the warehouse; fail if any check of severity ``error`` fails.
 
     Each check's SQL returns one value, compared with its expected value by ``equal``,
     ``not_equal``, ``greater_than``, ``at_least``, ``less_than``, ``at_most`` or ``between``.
-    Every check runs, every result is logged, and one error lists all failures, so that
-    Airflow retries and then fails the task. The SQL may use ``%(window_start)s`` and
-    ``%(window_end)s`` to scope a check to the run's window.
+    Every check runs and every result is logged and written to ``results_table``; then one
+    error lists all failed checks with observed and expected values, so that Airflow retries
+    and then fails the task. Failed ``warn`` checks are logged and recorded only. The SQL may
+    use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
-    :param checks: ``SqlCheck`` objects or mappings with ``name``, ``sql``, ``expected``,
-        ``comparison`` and an optional ``description``.
+    :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
+        ``comparison`` and optionally ``description``, ``table``, ``severity``.
+    :param results_table: Table that receives one row per check and run, or None.
     :param redshift_conn_id: Warehouse connection. (templated)
     """
 
@@ -41,6 +45,7 @@ class DataQualityOperator(BaseOperator):
         self,
         *,
         checks: Sequence[SqlCheck | Mapping[str, Any]],
+        results_table: str | None = "dq_results",
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
@@ -51,32 +56,66 @@ class DataQualityOperator(BaseOperator):
         names = [c.name for c in self.checks]
         if len(set(names)) != len(names):
             raise ValueError(f"Check names must be unique: {names}")
+        if results_table is not None:
+            quote_table(results_table)
+        self.results_table = results_table
         self.redshift_conn_id = redshift_conn_id
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         window = run_window(context)
-        parameters = window.sql_parameters()
-        results = []
-        with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
-            for check in self.checks:
-                execute(cursor, check.sql, parameters)
-                row = cursor.fetchone()
-                observed = row[0] if row else None
-                passed = check.passes(observed)
-                self.log.info(
-                    "%s %s: observed %r, expected %s",
-                    "PASS" if passed else "FAIL", check.name, observed, check.describe_expectation(),
-                )
-                results.append({"name": check.name, "observed": _plain(observed), "passed": passed})
-        failed = [(c, r) for c, r in zip(self.checks, results) if not r["passed"]]
-        if failed:
+        hook = warehouse_hook(self.redshift_conn_id)
+        with transaction(hook) as cursor:
+            results = [self._run(cursor, check, window.sql_parameters()) for check in self.checks]
+        if self.results_table:
+            self._record(hook, context.get("run_id"), window, results)
+        failed = [r for r in results if not r["passed"]]
+        errors = [r for r in failed if r["severity"] == "error"]
+        if errors:
             lines = "\n".join(
-                f"- {c.name}: observed {r['observed']!r}, expected {c.describe_expectation()}"
-                + (f" ({c.description})" if c.description else "")
-                for c, r in failed
+                f"- {r['name']} ({r['table'] or 'custom'}): observed {r['observed']!r}, expected {r['expected']}"
+                + (f" ({r['description']})" if r["description"] else "")
+                for r in errors
             )
-            raise DataQualityError(f"{len(failed)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}")
+            raise DataQualityError(
+                f"{len(errors)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}"
+            )
         return results
+
+    def _run(self, cursor: Any, check: SqlCheck, window_parameters: dict) -> dict[str, Any]:
+        parameters = {**window_parameters, **check.parameters}
+        observed = _scalar(cursor, check.sql, parameters)
+        expected = _scalar(cursor, check.expected_sql, parameters) if check.expected_sql else None
+        passed = check.passes(observed, expected)
+        described = check.describe_expectation(expected)
+        level = "PASS" if passed else ("FAIL" if check.severity == "error" else "WARN")
+        self.log.info("%s %s: observed %r, expected %s", level, check.name, observed, described)
+        return {
+            "name": check.name, "table": check.table, "observed": _plain(observed), "expected": described,
+            "passed": passed, "severity": check.severity, "description": check.description,
+        }
+
+    def _record(self, hook, run_id: str | None, window, results: list[dict[str, Any]]) -> None:
+        """Write the results in a transaction of their own, so they are kept when the task fails."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        bounds = window.sql_parameters()
+        rows = [
+            (run_id, bounds["window_start"], bounds["window_end"], r["name"], r["table"],
+             None if r["observed"] is None else str(r["observed"]), r["expected"], r["passed"], r["severity"], now)
+            for r in results
+        ]
+        with transaction(hook) as cursor:
+            cursor.executemany(
+                f"INSERT INTO {quote_table(self.results_table)} (run_id, window_start, window_end, check_name, "
+                "table_name, observed, expected, passed, severity, checked_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+
+
+def _scalar(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> Any:
+    execute(cursor, sql, parameters)
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _plain(value: Any) -> Any:

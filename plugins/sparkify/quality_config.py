@@ -1,0 +1,236 @@
+"""Declarative data quality checks (include/quality_checks.yaml), compiled into SqlChecks.
+
+The vocabulary follows common-sql's SQLColumnCheckOperator and SQLTableCheckOperator:
+column checks `null_check`, `unique_check`, `min` and `max` reuse its SQL templates, and
+expectations are written `{equal_to | greater_than | geq_to | less_than | leq_to, tolerance}`.
+Every table, column and identifier is checked against the warehouse DDL when the DAG is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Number
+from pathlib import Path
+from typing import Any
+
+import yaml
+from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
+
+from sparkify.ddl import table_columns
+from sparkify.identifiers import quote_identifier, validate_identifier
+from sparkify.quality import SEVERITIES, SqlCheck
+
+COLUMN_KINDS = {"null_check": "null_check", "unique_check": "unique_check", "min": "min", "max": "max"}
+KINDS = ("row_count", *COLUMN_KINDS, "accepted_values", "referential", "freshness", "reconciliation", "custom")
+EXPECTATION_KEYS = ("equal_to", "greater_than", "geq_to", "less_than", "leq_to", "tolerance")
+_ZERO = {"equal_to": 0}
+_REQUIRED = {
+    "row_count": ("table", "expect"),
+    "null_check": ("table", "column"),
+    "unique_check": ("table", "column"),
+    "min": ("table", "column", "expect"),
+    "max": ("table", "column", "expect"),
+    "accepted_values": ("table", "column", "values"),
+    "referential": ("table", "column", "references"),
+    "freshness": ("table", "source_table"),
+    "reconciliation": ("table", "source_sql"),
+    "custom": ("sql", "expect"),
+}
+_OPTIONAL = {"name", "kind", "description", "severity", "scope", "expect", "allow_null", "source_filter"}
+
+
+class CheckConfigError(ValueError):
+    """A check declaration that cannot be used; the message names the check and the problem."""
+
+
+def load_quality_checks(path: Path, sql_dir: Path, ddl_path: Path) -> list[SqlCheck]:
+    """Read and validate the declared checks against the schema in `ddl_path`."""
+    document = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
+        raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
+    compiler = _Compiler(path, sql_dir, table_columns(ddl_path.read_text()), document.get("window_columns") or {})
+    checks = [compiler.compile(entry) for entry in document["checks"]]
+    names = [c.name for c in checks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CheckConfigError(f"{path}: check names must be unique; repeated: {', '.join(duplicates)}.")
+    return checks
+
+
+def comparison_for(expect: Mapping[str, Any], where: str) -> tuple[str, Any]:
+    """Translate a common-sql expectation into a (comparison, expected) pair."""
+    if not isinstance(expect, Mapping) or not expect:
+        raise CheckConfigError(f"{where}: 'expect' must be a mapping such as {{equal_to: 0}}.")
+    unknown = set(expect) - set(EXPECTATION_KEYS)
+    if unknown:
+        raise CheckConfigError(f"{where}: unknown comparison {sorted(unknown)}; use {', '.join(EXPECTATION_KEYS)}.")
+    for key, value in expect.items():
+        if isinstance(value, bool) or not isinstance(value, Number):
+            raise CheckConfigError(f"{where}: {key} must be a number, not {value!r}.")
+    tolerance = expect.get("tolerance")
+    if tolerance is not None and not 0 <= tolerance < 1:
+        raise CheckConfigError(f"{where}: tolerance must be a fraction from 0 to 1, not {tolerance}.")
+    bounds = {k: v for k, v in expect.items() if k != "tolerance"}
+    if "equal_to" in bounds:
+        if len(bounds) > 1:
+            raise CheckConfigError(f"{where}: equal_to cannot be combined with other bounds.")
+        value = bounds["equal_to"]
+        if tolerance:
+            margin = abs(value) * tolerance
+            return "between", [value - margin, value + margin]
+        return "equal", value
+    if ("greater_than" in bounds and "geq_to" in bounds) or ("less_than" in bounds and "leq_to" in bounds):
+        raise CheckConfigError(f"{where}: give one lower bound and one upper bound at most.")
+    if tolerance:
+        raise CheckConfigError(f"{where}: tolerance applies to equal_to only.")
+    lower = [(k, v) for k, v in bounds.items() if k in ("greater_than", "geq_to")]
+    upper = [(k, v) for k, v in bounds.items() if k in ("less_than", "leq_to")]
+    if lower and upper:
+        if lower[0][0] != "geq_to" or upper[0][0] != "leq_to" or lower[0][1] > upper[0][1]:
+            raise CheckConfigError(f"{where}: a range needs geq_to <= leq_to.")
+        return "between", [lower[0][1], upper[0][1]]
+    key, value = (lower or upper)[0]
+    return {"greater_than": "greater_than", "geq_to": "at_least", "less_than": "less_than", "leq_to": "at_most"}[key], value
+
+
+class _Compiler:
+    def __init__(self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping) -> None:
+        self.path, self.sql_dir, self.schema = path, sql_dir, schema
+        self.window_columns = {}
+        for table, column in window_columns.items():
+            self._column(table, column, f"{path}: window_columns")
+            self.window_columns[table] = column
+
+    def compile(self, entry: Any) -> SqlCheck:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise CheckConfigError(f"{self.path}: every check needs a name; got {entry!r}.")
+        where = f"{self.path}: check {entry['name']!r}"
+        validate_identifier(entry["name"], "check name")
+        kind = entry.get("kind")
+        if kind not in KINDS:
+            raise CheckConfigError(f"{where}: unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+        missing = [f for f in _REQUIRED[kind] if f not in entry]
+        if missing:
+            raise CheckConfigError(f"{where}: a {kind} check needs {', '.join(missing)}.")
+        unknown = set(entry) - _OPTIONAL - set(_REQUIRED[kind]) - {"values", "references", "source_table", "source_sql"}
+        if unknown:
+            raise CheckConfigError(f"{where}: unknown field(s) {sorted(unknown)}.")
+        severity = entry.get("severity", "error")
+        if severity not in SEVERITIES:
+            raise CheckConfigError(f"{where}: severity must be one of {SEVERITIES}.")
+        if kind == "reconciliation":
+            if "expect" in entry:
+                raise CheckConfigError(f"{where}: a reconciliation compares with its source_sql; drop 'expect'.")
+            comparison, expected = "equal", None
+        else:
+            comparison, expected = comparison_for(entry.get("expect", _ZERO), where)
+        sql, parameters, expected_sql = getattr(self, f"_{kind}")(entry, where)
+        return SqlCheck(
+            name=entry["name"], sql=sql, expected=expected, comparison=comparison,
+            description=entry.get("description", ""), table=entry.get("table"), severity=severity,
+            parameters=parameters, expected_sql=expected_sql, accept_none=kind in ("min", "max"),
+        )
+
+    # -- helpers --------------------------------------------------------------------
+    def _column(self, table: str, column: str, where: str) -> None:
+        validate_identifier(table, "table name")
+        validate_identifier(column, "column name")
+        if table not in self.schema:
+            raise CheckConfigError(f"{where}: table {table!r} is not in the warehouse DDL.")
+        if column not in self.schema[table]:
+            raise CheckConfigError(f"{where}: table {table!r} has no column {column!r}.")
+
+    def _table(self, table: str, where: str) -> str:
+        validate_identifier(table, "table name")
+        if table not in self.schema:
+            raise CheckConfigError(f"{where}: table {table!r} is not in the warehouse DDL.")
+        return quote_identifier(table)
+
+    def _scope(self, entry: dict, table: str, where: str, alias: str = "") -> str:
+        scope = entry.get("scope", "window" if table in self.window_columns else "all")
+        if scope == "all":
+            return "TRUE"
+        if scope != "window":
+            raise CheckConfigError(f"{where}: scope must be 'window' or 'all'.")
+        if table not in self.window_columns:
+            raise CheckConfigError(f"{where}: table {table!r} has no entry in window_columns, so it cannot be scoped.")
+        column = f"{alias}{quote_identifier(self.window_columns[table])}"
+        return f"{column} >= %(window_start)s AND {column} < %(window_end)s"
+
+    def _sql_file(self, name: str, where: str) -> str:
+        path = self.sql_dir / name
+        if not path.is_file():
+            raise CheckConfigError(f"{where}: SQL file {path} does not exist.")
+        return path.read_text()
+
+    def _target(self, entry: dict, where: str) -> tuple[str, str]:
+        self._column(entry["table"], entry["column"], where)
+        return quote_identifier(entry["table"]), quote_identifier(entry["column"])
+
+    # -- one method per kind: (sql, parameters, expected_sql) ---------------------------
+    def _row_count(self, entry, where):
+        table = self._table(entry["table"], where)
+        return f"SELECT COUNT(*) FROM {table} WHERE {self._scope(entry, entry['table'], where)}", {}, None
+
+    def _column_check(self, kind, entry, where):
+        table, column = self._target(entry, where)
+        statement = SQLColumnCheckOperator.column_checks[COLUMN_KINDS[kind]].format(column=column)
+        if kind == "null_check":
+            statement = f"COALESCE({statement}, 0)"
+        return f"SELECT {statement} FROM {table} WHERE {self._scope(entry, entry['table'], where)}", {}, None
+
+    def _null_check(self, entry, where):
+        return self._column_check("null_check", entry, where)
+
+    def _unique_check(self, entry, where):
+        return self._column_check("unique_check", entry, where)
+
+    def _min(self, entry, where):
+        return self._column_check("min", entry, where)
+
+    def _max(self, entry, where):
+        return self._column_check("max", entry, where)
+
+    def _accepted_values(self, entry, where):
+        table, column = self._target(entry, where)
+        values = entry["values"]
+        if not isinstance(values, list) or not values or not all(isinstance(v, (str, int, float)) for v in values):
+            raise CheckConfigError(f"{where}: values must be a non-empty list of literals.")
+        parameters = {f"{entry['name']}_{i}": v for i, v in enumerate(values)}
+        listed = ", ".join(f"%({p})s" for p in parameters)
+        nulls = f"{column} IS NOT NULL AND " if entry.get("allow_null", False) else f"{column} IS NULL OR "
+        scope = self._scope(entry, entry["table"], where)
+        return f"SELECT COUNT(*) FROM {table} WHERE ({scope}) AND ({nulls}{column} NOT IN ({listed}))", parameters, None
+
+    def _referential(self, entry, where):
+        table, column = self._target(entry, where)
+        references = entry["references"]
+        if not (isinstance(references, dict) and set(references) == {"table", "column"}):
+            raise CheckConfigError(f"{where}: references needs exactly a table and a column.")
+        self._column(references["table"], references["column"], where)
+        parent, key = quote_identifier(references["table"]), quote_identifier(references["column"])
+        scope = self._scope(entry, entry["table"], where, alias="child.")
+        return (
+            f"SELECT COUNT(*) FROM {table} child LEFT JOIN {parent} parent ON child.{column} = parent.{key} "
+            f"WHERE ({scope}) AND child.{column} IS NOT NULL AND parent.{key} IS NULL"
+        ), {}, None
+
+    def _freshness(self, entry, where):
+        table = self._table(entry["table"], where)
+        source = self._table(entry["source_table"], where)
+        source_filter = entry.get("source_filter", "TRUE")
+        if ";" in source_filter or "--" in source_filter:
+            raise CheckConfigError(f"{where}: source_filter must be a single SQL condition.")
+        return (
+            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {source} WHERE ({self._scope(entry, entry['source_table'], where)}) "
+            f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {table} WHERE "
+            f"{self._scope(entry, entry['table'], where)}) THEN 1 ELSE 0 END"
+        ), {}, None
+
+    def _reconciliation(self, entry, where):
+        table = self._table(entry["table"], where)
+        count = f"SELECT COUNT(*) FROM {table} WHERE {self._scope(entry, entry['table'], where)}"
+        return count, {}, self._sql_file(entry["source_sql"], where)
+
+    def _custom(self, entry, where):
+        return self._sql_file(entry["sql"], where), {}, None

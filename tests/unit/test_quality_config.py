@@ -1,0 +1,126 @@
+"""The declarative check configuration: compilation, and refusal of bad declarations at parse time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sparkify.quality_config import CheckConfigError, comparison_for, load_quality_checks
+from tests.support import PROJECT_ROOT, SQL_DIR
+
+DDL = SQL_DIR / "create_tables.sql"
+
+
+def compile_checks(tmp_path: Path, *checks: dict) -> list:
+    path = tmp_path / "checks.yaml"
+    path.write_text(yaml.safe_dump({"window_columns": {"songplays": "start_time"}, "checks": list(checks)}))
+    return load_quality_checks(path, SQL_DIR, DDL)
+
+
+def test_the_project_checks_cover_every_kind():
+    checks = load_quality_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", SQL_DIR, DDL)
+    document = yaml.safe_load((PROJECT_ROOT / "include" / "quality_checks.yaml").read_text())
+    kinds = {entry["kind"] for entry in document["checks"]}
+    assert kinds == {"row_count", "null_check", "unique_check", "min", "max", "accepted_values", "referential",
+                     "freshness", "reconciliation", "custom"}
+    assert len(checks) == len(document["checks"])
+    assert {c.severity for c in checks} == {"error", "warn"}
+
+
+def test_window_scoped_column_check_sql(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level"})
+    assert check.sql == (
+        'SELECT COALESCE(SUM(CASE WHEN "level" IS NULL THEN 1 ELSE 0 END), 0) FROM "songplays" '
+        'WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s'
+    )
+    assert (check.comparison, check.expected, check.severity) == ("equal", 0, "error")
+
+
+def test_accepted_values_are_bound_as_parameters(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "lv", "kind": "accepted_values", "table": "users",
+                                        "column": "level", "values": ["free", "it's"]})
+    assert "it's" not in check.sql
+    assert check.parameters == {"lv_0": "free", "lv_1": "it's"}
+    assert check.sql.endswith('("level" IS NULL OR "level" NOT IN (%(lv_0)s, %(lv_1)s))')
+
+
+def test_referential_and_reconciliation_sql(tmp_path):
+    ref, rec = compile_checks(
+        tmp_path,
+        {"name": "r", "kind": "referential", "table": "songplays", "column": "user_id",
+         "references": {"table": "users", "column": "user_id"}, "scope": "all"},
+        {"name": "c", "kind": "reconciliation", "table": "songplays", "source_sql": "checks/nextsong_events_in_window.sql"},
+    )
+    assert ref.sql == ('SELECT COUNT(*) FROM "songplays" child LEFT JOIN "users" parent ON child."user_id" = '
+                       'parent."user_id" WHERE (TRUE) AND child."user_id" IS NOT NULL AND parent."user_id" IS NULL')
+    assert rec.expected_sql == (SQL_DIR / "checks" / "nextsong_events_in_window.sql").read_text()
+
+
+@pytest.mark.parametrize(
+    ("expect", "comparison", "expected"),
+    [
+        ({"equal_to": 0}, "equal", 0),
+        ({"equal_to": 100, "tolerance": 0.1}, "between", [90.0, 110.0]),
+        ({"greater_than": 0}, "greater_than", 0),
+        ({"geq_to": 1}, "at_least", 1),
+        ({"less_than": 5}, "less_than", 5),
+        ({"leq_to": 23}, "at_most", 23),
+        ({"geq_to": 0, "leq_to": 23}, "between", [0, 23]),
+    ],
+)
+def test_common_sql_expectations(expect, comparison, expected):
+    assert comparison_for(expect, "here") == (comparison, expected)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"kind": "nonsense", "table": "users"}, "unknown kind 'nonsense'"),
+        ({"kind": "null_check", "table": "users"}, "a null_check check needs column"),
+        ({"kind": "null_check", "table": "users", "column": "email"}, "table 'users' has no column 'email'"),
+        ({"kind": "null_check", "table": "customers", "column": "id"}, "table 'customers' is not in the warehouse DDL"),
+        ({"kind": "null_check", "table": "users; DROP TABLE users", "column": "level"}, "Invalid table name"),
+        ({"kind": "null_check", "table": "users", "column": 'level" OR 1=1 --'}, "Invalid column name"),
+        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"about": 3}}, "unknown comparison"),
+        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"geq_to": "3"}}, "must be a number"),
+        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"geq_to": 5, "leq_to": 1}}, "geq_to <= leq_to"),
+        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"equal_to": 1, "geq_to": 0}}, "cannot be combined"),
+        ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "severity": "fatal"}, "severity"),
+        ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "colour": "red"}, "unknown field"),
+        ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "scope": "window"}, "cannot be scoped"),
+        ({"kind": "custom", "sql": "checks/none.sql", "expect": {"equal_to": 0}}, "does not exist"),
+        ({"kind": "referential", "table": "songplays", "column": "user_id", "references": {"table": "users"}},
+         "references needs exactly a table and a column"),
+        ({"kind": "freshness", "table": "songplays", "source_table": "staging_events",
+          "source_filter": "1=1; DROP TABLE users"}, "single SQL condition"),
+        ({"kind": "reconciliation", "table": "songplays", "source_sql": "checks/nextsong_events_in_window.sql",
+          "expect": {"equal_to": 1}}, "drop 'expect'"),
+    ],
+)
+def test_bad_declarations_are_refused_with_a_clear_message(tmp_path, entry, message):
+    with pytest.raises((CheckConfigError, ValueError), match=message):
+        compile_checks(tmp_path, {"name": "bad_check", **entry})
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    entry = {"name": "same", "kind": "row_count", "table": "users", "expect": {"geq_to": 0}}
+    with pytest.raises(CheckConfigError, match="repeated: same"):
+        compile_checks(tmp_path, entry, entry)
+
+
+def test_a_bad_configuration_fails_the_dag_at_parse_time(tmp_path, monkeypatch):
+    """The DAG compiles the checks when it is parsed, so a bad entry is an import error."""
+    import shutil
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "dags", project / "dags")
+    shutil.copytree(PROJECT_ROOT / "include", project / "include")
+    config = project / "include" / "quality_checks.yaml"
+    config.write_text(config.read_text() + "  - name: broken\n    kind: null_check\n    table: users\n")
+    bag = DagBag(dag_folder=str(project / "dags"))
+    [error] = bag.import_errors.values()
+    assert "check 'broken': a null_check check needs column" in error
