@@ -4,11 +4,14 @@
 Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
 
 1. **create_tables** creates the staging and star-schema tables if they are missing.
-2. **stage_events** and **stage_songs** COPY the day files of the run's window
-   (`log_data/YYYY/MM/YYYY-MM-DD-events.json`) and the song catalogue (`song_data/`)
-   into `staging_events` and `staging_songs`.
+   Each run stages into its own copies of the staging tables, so runs may overlap.
+2. **stage_events** COPYs the day files of the run's window
+   (`log_data/YYYY/MM/YYYY-MM-DD-events.json`); **stage_songs** COPYs the song files under
+   `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
+   them when the run is triggered with `full_refresh`).
 3. **load_songplays_fact** replaces the window's songplays in one transaction.
-4. The four dimension loads merge `users`, `songs`, `artists` and `time`.
+4. The four dimension loads merge `users`, `songs`, `artists` and `time`; the songs merge
+   records the staged files in `song_file_ledger` in the same transaction.
 5. **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`,
    records every result in `dq_results`, and fails on any failed check of severity `error`.
 
@@ -32,7 +35,9 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
+from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
+from sparkify.staging import run_scoped
 from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
@@ -46,6 +51,16 @@ SQL_DIR = INCLUDE / "sql"
 WAREHOUSE = setting("sparkify_redshift_conn_id")
 AWS = setting("sparkify_aws_conn_id")
 BUCKET = setting("sparkify_s3_bucket")
+STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
+
+
+def run_table(base: str) -> str:
+    """The template naming this run's copy of a staging table."""
+    return f"{{{{ run_scoped('{base}', run_id) }}}}"
+
+
+# What the window params accept: an ISO 8601 date or date-time, with an optional UTC offset.
+ISO_INSTANT = r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?\s*$"
 
 default_args = {
     "owner": "sparkify-data-engineering",
@@ -62,19 +77,29 @@ with DAG(
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
     start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),
     catchup=False,
-    # The staging tables are shared by all runs, so two runs must not overlap.
-    max_active_runs=1,
+    # Each run stages into its own tables and dimension merges lock their table, so
+    # runs may overlap; 4 keeps a backfill busy on a small cluster without starving it.
+    max_active_runs=4,
     default_args=default_args,
     template_searchpath=[str(SQL_DIR)],
+    user_defined_macros={"run_scoped": run_scoped},
     params={
         "window_start": Param(
-            None, type=["null", "string"], title="Window start (UTC)",
-            description="Optional. ISO 8601 start of a custom window, e.g. 2018-11-15T00:00:00Z. "
-            "Give both start and end, or neither to process the run's hour.",
+            None, type=["null", "string"], pattern=ISO_INSTANT, title="Window start (UTC)",
+            description_md="Optional: the first instant of a custom window, ISO 8601 "
+            "(`YYYY-MM-DDTHH:MM[:SS]`, optional `Z` or `+HH:MM`; UTC when no offset is given), "
+            "e.g. `2018-11-15T07:00:00Z`. Give both start and end, or leave both empty to process "
+            "the hour that contains the run's logical date.",
         ),
         "window_end": Param(
-            None, type=["null", "string"], title="Window end (UTC, exclusive)",
-            description="Optional. ISO 8601 end of the custom window, e.g. 2018-11-16T00:00:00Z.",
+            None, type=["null", "string"], pattern=ISO_INSTANT, title="Window end (UTC, exclusive)",
+            description_md="Optional: the end of the custom window, excluded, in the same format, "
+            "e.g. `2018-11-15T08:00:00Z` for the single hour 07:00-08:00. At most 31 days after the "
+            "start (Airflow Variable `sparkify_max_window_days`).",
+        ),
+        "full_refresh": Param(
+            False, type="boolean", title="Full refresh of the song catalogue",
+            description="Stage every song file, not only the new or changed ones recorded in song_file_ledger.",
         ),
     },
     tags=["sparkify", "etl", "redshift"],
@@ -89,20 +114,26 @@ with DAG(
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
     @task(task_id="create_tables")
-    def create_tables(conn_id: str) -> int:
-        """Apply the idempotent DDL in include/sql/create_tables.sql."""
+    def create_tables(conn_id: str, run_id: str | None = None) -> list[str]:
+        """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables."""
+        from airflow.sdk import Variable
+
         from sparkify.ddl import schema_statements
+        from sparkify.staging import DEFAULT_RETENTION_HOURS, RETENTION_VARIABLE, prepare_run_staging
         from sparkify.warehouse import transaction, warehouse_dialect, warehouse_hook
 
-        statements = schema_statements((SQL_DIR / "create_tables.sql").read_text(), warehouse_dialect(conn_id))
-        with transaction(warehouse_hook(conn_id)) as cursor:
-            for statement in statements:
+        dialect = warehouse_dialect(conn_id)
+        retention = float(Variable.get(RETENTION_VARIABLE, default=DEFAULT_RETENTION_HOURS))
+        hook = warehouse_hook(conn_id)
+        with transaction(hook) as cursor:
+            for statement in schema_statements((SQL_DIR / "create_tables.sql").read_text(), dialect):
                 cursor.execute(statement)
-        return len(statements)
+        with transaction(hook) as cursor:
+            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention, dialect)
 
     stage_events = StageToRedshiftOperator(
         task_id="stage_events",
-        table="staging_events",
+        table=run_table("staging_events"),
         s3_bucket=BUCKET,
         s3_key=setting("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
         json_format=f"s3://{BUCKET}/{setting('sparkify_log_jsonpath')}",
@@ -119,10 +150,13 @@ with DAG(
 
     stage_songs = StageToRedshiftOperator(
         task_id="stage_songs",
-        table="staging_songs",
+        table=run_table("staging_songs"),
         s3_bucket=BUCKET,
         s3_key=setting("sparkify_song_prefix"),
         json_format="auto",
+        ledger_table="song_file_ledger",
+        staged_files_table=run_table("staging_song_files"),
+        ignore_ledger="{{ params.full_refresh }}",
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
@@ -149,9 +183,15 @@ with DAG(
             sql=f"{table}_select.sql",
             mode="merge",
             key=key,
+            post_sql=post_sql,
             redshift_conn_id=WAREHOUSE,
         )
-        for table, key in (("users", "user_id"), ("songs", "song_id"), ("artists", "artist_id"), ("time", "start_time"))
+        for table, key, post_sql in (
+            ("users", "user_id", None),
+            ("songs", "song_id", "song_file_ledger_update.sql"),
+            ("artists", "artist_id", None),
+            ("time", "start_time", None),
+        )
     ]
 
     run_quality_checks = DataQualityOperator(
@@ -160,11 +200,11 @@ with DAG(
         redshift_conn_id=WAREHOUSE,
     )
 
-    end = EmptyOperator(task_id="end")
+    end = EmptyOperator(task_id="end", outlets=[SPARKIFY_STAR_SCHEMA])  # schedules sparkify_report
 
     chain(
         begin(),
-        create_tables(WAREHOUSE),
+        create_tables(WAREHOUSE, run_id="{{ run_id }}"),
         [stage_events, stage_songs],
         load_songplays_fact,
         dimensions,

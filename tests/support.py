@@ -5,18 +5,23 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+import jinja2
 import pendulum
 import psycopg
 
 from sparkify.ddl import postgres_script
+from sparkify.staging import run_scoped
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
-TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_errors", "dq_results")
+TABLES = (
+    "staging_events", "staging_songs", "staging_song_files", "song_file_ledger", "staging_tables",
+    "songplays", "users", "songs", "artists", "time", "load_errors", "dq_results",
+)
 
 
-def task_context(start, end, params: dict | None = None, run_type: str = "scheduled") -> dict:
-    """The parts of an Airflow task context that the operators read."""
+def task_context(start, end, params: dict | None = None, run_type: str = "scheduled", run_id: str = "test_run") -> dict:
+    """The parts of an Airflow task context that the operators read (and the DAG's run_scoped macro)."""
     start, end = pendulum.parse(str(start), tz="UTC"), pendulum.parse(str(end), tz="UTC")
     return {
         "dag_run": types.SimpleNamespace(run_type=run_type, run_after=end),
@@ -24,11 +29,22 @@ def task_context(start, end, params: dict | None = None, run_type: str = "schedu
         "data_interval_end": end,
         "logical_date": start,
         "params": params or {},
+        "run_id": run_id,
+        "run_scoped": run_scoped,
     }
 
 
+def render_sql(name: str, run_id: str | None = None) -> str:
+    """A SQL file rendered as the DAG would; without a run_id, staging tables keep their base names."""
+    template = jinja2.Template((SQL_DIR / name).read_text())
+    return template.render(run_id=run_id, run_scoped=run_scoped if run_id else (lambda base, _run_id: base))
+
+
 def reset_schema(conn: psycopg.Connection) -> None:
-    """Drop and recreate every table from include/sql/create_tables.sql."""
+    """Drop every table (run-scoped staging copies too) and recreate them from include/sql/create_tables.sql."""
+    copies = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '%%\\_\\_r%%'")
+    for (table,) in copies.fetchall():
+        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
     for table in TABLES:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
     for statement in postgres_script((SQL_DIR / "create_tables.sql").read_text()):

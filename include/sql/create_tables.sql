@@ -42,6 +42,36 @@ CREATE TABLE IF NOT EXISTS staging_songs (
 DISTSTYLE EVEN
 SORTKEY (title);
 
+-- The song files staged by a run (key, ETag, size), and the ledger of files whose
+-- songs have reached the songs and artists dimensions: hourly runs stage only new
+-- or changed files.
+CREATE TABLE IF NOT EXISTS staging_song_files (
+    s3_key VARCHAR(1024) NOT NULL,
+    etag   VARCHAR(128)  NOT NULL,
+    size   BIGINT        NOT NULL
+)
+DISTSTYLE EVEN;
+
+CREATE TABLE IF NOT EXISTS song_file_ledger (
+    s3_key    VARCHAR(1024) NOT NULL,
+    etag      VARCHAR(128)  NOT NULL,
+    size      BIGINT        NOT NULL,
+    loaded_at TIMESTAMP     NOT NULL,
+    PRIMARY KEY (s3_key)
+)
+DISTSTYLE ALL
+SORTKEY (s3_key);
+
+-- Run-scoped copies of the staging tables (sparkify.staging), so concurrent runs never
+-- share staged rows; copies older than the retention are dropped by create_tables.
+CREATE TABLE IF NOT EXISTS staging_tables (
+    table_name VARCHAR(128) NOT NULL,
+    run_id     VARCHAR(256) NOT NULL,
+    created_at TIMESTAMP    NOT NULL,
+    PRIMARY KEY (table_name)
+)
+DISTSTYLE ALL;
+
 -- Fact: one row per NextSong event with a user id.
 CREATE TABLE IF NOT EXISTS songplays (
     songplay_id VARCHAR(32)   NOT NULL,

@@ -1,6 +1,6 @@
 -- NextSong events in the window that the fact load skips because they have no user id.
 SELECT COUNT(*)
-FROM staging_events
+FROM {{ run_scoped('staging_events', run_id) }}
 WHERE page = 'NextSong'
   AND userid IS NULL
   AND ts >= %(window_start)s

@@ -7,7 +7,7 @@ WITH latest AS (
            ROW_NUMBER() OVER (
                PARTITION BY e.userid ORDER BY e.ts DESC, e.iteminsession DESC
            ) AS recency
-    FROM staging_events e
+    FROM {{ run_scoped('staging_events', run_id) }} e
     WHERE e.page = 'NextSong'
       AND e.userid IS NOT NULL
       AND e.ts >= %(window_start)s

@@ -48,7 +48,10 @@ def load_quality_checks(path: Path, sql_dir: Path, ddl_path: Path) -> list[SqlCh
     document = yaml.safe_load(path.read_text())
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
         raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
-    compiler = _Compiler(path, sql_dir, table_columns(ddl_path.read_text()), document.get("window_columns") or {})
+    compiler = _Compiler(
+        path, sql_dir, table_columns(ddl_path.read_text()),
+        document.get("window_columns") or {}, document.get("run_scoped_tables") or [],
+    )
     checks = [compiler.compile(entry) for entry in document["checks"]]
     names = [c.name for c in checks]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -94,8 +97,11 @@ def comparison_for(expect: Mapping[str, Any], where: str) -> tuple[str, Any]:
 
 
 class _Compiler:
-    def __init__(self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping) -> None:
+    def __init__(
+        self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping, run_scoped: list
+    ) -> None:
         self.path, self.sql_dir, self.schema = path, sql_dir, schema
+        self.run_scoped = set(run_scoped)
         self.window_columns = {}
         for table, column in window_columns.items():
             self._column(table, column, f"{path}: window_columns")
@@ -144,6 +150,8 @@ class _Compiler:
         validate_identifier(table, "table name")
         if table not in self.schema:
             raise CheckConfigError(f"{where}: table {table!r} is not in the warehouse DDL.")
+        if table in self.run_scoped:  # the run's own staging copy, named at run time
+            return f"{{{{ run_scoped('{table}', run_id) }}}}"
         return quote_identifier(table)
 
     def _scope(self, entry: dict, table: str, where: str, alias: str = "") -> str:
@@ -165,7 +173,7 @@ class _Compiler:
 
     def _target(self, entry: dict, where: str) -> tuple[str, str]:
         self._column(entry["table"], entry["column"], where)
-        return quote_identifier(entry["table"]), quote_identifier(entry["column"])
+        return self._table(entry["table"], where), quote_identifier(entry["column"])
 
     # -- one method per kind: (sql, parameters, expected_sql) ---------------------------
     def _row_count(self, entry, where):
@@ -208,7 +216,7 @@ class _Compiler:
         if not (isinstance(references, dict) and set(references) == {"table", "column"}):
             raise CheckConfigError(f"{where}: references needs exactly a table and a column.")
         self._column(references["table"], references["column"], where)
-        parent, key = quote_identifier(references["table"]), quote_identifier(references["column"])
+        parent, key = self._table(references["table"], where), quote_identifier(references["column"])
         scope = self._scope(entry, entry["table"], where, alias="child.")
         return (
             f"SELECT COUNT(*) FROM {table} child LEFT JOIN {parent} parent ON child.{column} = parent.{key} "

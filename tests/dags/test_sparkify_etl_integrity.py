@@ -76,7 +76,7 @@ def test_hourly_interval_schedule(dag):
     assert dag.timetable.expression == "0 * * * *"
     assert dag.start_date == pendulum.datetime(2018, 11, 1, tz="UTC")
     assert dag.catchup is False
-    assert dag.max_active_runs == 1
+    assert dag.max_active_runs == 4
 
 
 def test_hourly_runs_get_one_hour_intervals(dag):

@@ -108,7 +108,8 @@ def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, spar
     assert "Loaded" in output and "into staging_events" in output, output[-3000:]
     assert "credentials retrieved from login and password" in output
     assert "session token retrieved from extra" in output
-    assert db.execute("SELECT COUNT(*) FROM staging_events").fetchone()[0] > 0
+    [(copy,)] = db.execute("SELECT table_name FROM staging_tables WHERE table_name LIKE 'staging_events%%'").fetchall()
+    assert db.execute(f'SELECT COUNT(*) FROM "{copy}"').fetchone()[0] > 0
 
     assert not leaked(output, credentials), "credentials in the run's stdout/stderr"
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from sparkify.operators import DataQualityOperator
 from sparkify.operators.data_quality import DataQualityError
 from sparkify.quality_config import load_quality_checks
+from sparkify.staging import run_scoped
 from tests.support import PROJECT_ROOT, SQL_DIR, reset_schema, run_dag, task_context
 
 pytestmark = pytest.mark.integration
 STAR = ("staging_events", "songplays", "users", "songs", "artists", "time")
+RUN_ID = None  # the loading run's id, set by the db_loaded fixture
 DAY = {"window_start": "2018-11-15T00:00:00Z", "window_end": "2018-11-16T00:00:00Z"}
 
 
@@ -30,17 +32,23 @@ def loaded(sparkify_dag, sample_data, warehouse_dsn):
         busiest = conn.execute(
             "SELECT date_trunc('hour', start_time) AS h FROM songplays GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1"
         ).fetchone()[0]
-    return busiest
+        [(run_id,)] = conn.execute("SELECT DISTINCT run_id FROM staging_tables").fetchall()
+    return busiest, run_id
 
 
 @pytest.fixture
 def db_loaded(loaded, db):
-    """The loaded day, restored before each test; yields (connection, the busiest hour)."""
+    """The loaded day, restored before each test; yields (connection, the busiest hour).
+
+    The checks run with the DAG run's run_id, so they read that run's staging copy.
+    """
     for table in STAR:
         db.execute(f'TRUNCATE "{table}"')
         db.execute(f'INSERT INTO "{table}" SELECT * FROM "saved_{table}"')
     db.execute("TRUNCATE dq_results")
-    yield db, loaded
+    global RUN_ID
+    RUN_ID = loaded[1]
+    yield db, loaded[0]
     db.execute("ALTER TABLE users DROP CONSTRAINT IF EXISTS users_pkey")
     db.execute("DELETE FROM users")
     db.execute("ALTER TABLE users ADD PRIMARY KEY (user_id)")
@@ -48,9 +56,9 @@ def db_loaded(loaded, db):
     db.execute("ALTER TABLE songplays ALTER COLUMN start_time SET NOT NULL")
 
 
-def run_checks(hour: datetime, run_id: str = "dq_test") -> list[dict]:
+def run_checks(hour: datetime) -> list[dict]:
     checks = load_quality_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql")
-    context = {**task_context(hour, hour.replace(hour=hour.hour + 1) if hour.hour < 23 else hour), "run_id": run_id}
+    context = task_context(hour, hour + timedelta(hours=1), run_id=RUN_ID)
     return DataQualityOperator(task_id="run_quality_checks", checks=checks).execute(context)
 
 
@@ -68,7 +76,7 @@ def test_every_check_passes_on_clean_data_and_is_recorded(db_loaded):
     results = run_checks(hour)
     assert [r["name"] for r in results if not r["passed"]] == []
     rows = db.execute("SELECT COUNT(*), bool_and(passed), MIN(run_id), MIN(window_start) FROM dq_results").fetchone()
-    assert rows == (len(results), True, "dq_test", hour)
+    assert rows == (len(results), True, RUN_ID, hour)
 
 
 CORRUPTIONS = {
@@ -164,7 +172,7 @@ def test_a_warn_check_is_recorded_but_does_not_fail_the_task(db_loaded):
     db.execute("DELETE FROM songplays")
     db.execute("DELETE FROM time")
     db.execute("DELETE FROM users")
-    db.execute("DELETE FROM staging_events")
+    db.execute(f'DELETE FROM "{run_scoped("staging_events", RUN_ID)}"')
     results = run_checks(hour)
     assert [r["name"] for r in results if not r["passed"]] == ["users_not_empty"]
     assert db.execute("SELECT severity, passed FROM dq_results WHERE check_name = 'users_not_empty'").fetchone() == (

@@ -70,7 +70,8 @@ def test_window_spanning_two_days_stages_both_day_files(sparkify_dag, sample_dat
     start, end = DAY - timedelta(hours=6), DAY + timedelta(hours=6)
     conf = {"window_start": start.isoformat() + "Z", "window_end": end.isoformat() + "Z"}
     assert run_dag(sparkify_dag, _utc(start), conf) == "success"
-    days = {d for (d,) in db.execute("SELECT DISTINCT CAST(ts AS DATE) FROM staging_events").fetchall()}
+    [(copy,)] = db.execute("SELECT table_name FROM staging_tables WHERE table_name LIKE 'staging_events%%'").fetchall()
+    days = {d for (d,) in db.execute(f'SELECT DISTINCT CAST(ts AS DATE) FROM "{copy}"').fetchall()}
     assert {d.isoformat() for d in days} == {"2018-11-14", "2018-11-15"}
     assert_star_matches(db, expected_star(sample_data, [(start, end)]))
 
@@ -79,7 +80,7 @@ def test_bad_window_is_refused_before_anything_is_loaded(sparkify_dag, sample_da
     reset_schema(db)
     conf = {"window_start": "2018-11-16T00:00:00Z", "window_end": "2018-11-15T00:00:00Z"}
     assert run_dag(sparkify_dag, _utc(DAY), conf) == "failed"
-    assert db.execute("SELECT COUNT(*) FROM staging_events").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM staging_tables").fetchone()[0] == 0
     assert db.execute("SELECT COUNT(*) FROM songplays").fetchone()[0] == 0
 
 

@@ -13,7 +13,7 @@ def test_redshift_ddl_keeps_its_distribution_and_sort_keys():
     statements = schema_statements(REDSHIFT_DDL, "redshift")
     songplays = next(s for s in statements if "songplays" in s)
     assert "DISTKEY (user_id)" in songplays and "SORTKEY (start_time, user_id)" in songplays
-    assert len(statements) == 9
+    assert len(statements) == 12
 
 
 def test_postgres_ddl_drops_redshift_attributes_and_indexes_sort_keys():

@@ -30,6 +30,7 @@ def test_fact_refuses_unsafe_time_column():
 def test_dimension_merge_statements():
     op = LoadDimensionOperator(task_id="d", table="users", sql="SELECT 1", mode="merge", key="user_id")
     assert op.build_statements() == [
+        'LOCK TABLE "users"',
         'CREATE TEMPORARY TABLE "users_merge_stage" AS\nSELECT 1',
         'DELETE FROM "users" USING "users_merge_stage" WHERE "users"."user_id" = "users_merge_stage"."user_id"',
         'INSERT INTO "users" SELECT * FROM "users_merge_stage"',
@@ -39,7 +40,7 @@ def test_dimension_merge_statements():
 
 def test_dimension_merge_on_a_composite_key_in_a_schema():
     op = LoadDimensionOperator(task_id="d", table="dw.users", sql="SELECT 1", mode="merge", key=["a", "b"])
-    assert op.build_statements()[1] == (
+    assert op.build_statements()[2] == (
         'DELETE FROM "dw"."users" USING "users_merge_stage" '
         'WHERE "dw"."users"."a" = "users_merge_stage"."a" AND "dw"."users"."b" = "users_merge_stage"."b"'
     )
@@ -47,12 +48,18 @@ def test_dimension_merge_on_a_composite_key_in_a_schema():
 
 def test_dimension_truncate_insert_uses_a_transactional_delete():
     op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="truncate-insert")
-    assert op.build_statements() == ['DELETE FROM "songs"', 'INSERT INTO "songs"\nSELECT 1']
+    assert op.build_statements() == ['LOCK TABLE "songs"', 'DELETE FROM "songs"', 'INSERT INTO "songs"\nSELECT 1']
 
 
 def test_dimension_append():
     op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="append")
-    assert op.build_statements() == ['INSERT INTO "songs"\nSELECT 1']
+    assert op.build_statements() == ['LOCK TABLE "songs"', 'INSERT INTO "songs"\nSELECT 1']
+
+
+def test_dimension_post_sql_runs_last_in_the_same_transaction():
+    op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="merge", key="song_id",
+                               post_sql="DELETE FROM ledger WHERE x = 1;\n-- note\nINSERT INTO ledger SELECT 2;")
+    assert op.build_statements()[-2:] == ["DELETE FROM ledger WHERE x = 1", "INSERT INTO ledger SELECT 2"]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 -- the number of songplays the window should hold.
 SELECT COUNT(*)
 FROM (SELECT DISTINCT userid, sessionid, iteminsession
-      FROM staging_events
+      FROM {{ run_scoped('staging_events', run_id) }}
       WHERE page = 'NextSong'
         AND userid IS NOT NULL
         AND ts >= %(window_start)s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,7 @@ class DataQualityOperator(BaseOperator):
         window = run_window(context)
         hook = warehouse_hook(self.redshift_conn_id)
         with transaction(hook) as cursor:
-            results = [self._run(cursor, check, window.sql_parameters()) for check in self.checks]
+            results = [self._run(cursor, self._rendered(check, context), window.sql_parameters()) for check in self.checks]
         if self.results_table:
             self._record(hook, context.get("run_id"), window, results)
         failed = [r for r in results if not r["passed"]]
@@ -80,6 +81,16 @@ class DataQualityOperator(BaseOperator):
                 f"{len(errors)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}"
             )
         return results
+
+    def _rendered(self, check: SqlCheck, context: Context) -> SqlCheck:
+        """The check with Jinja in its SQL rendered (e.g. run-scoped staging table names)."""
+        if "{{" not in check.sql and "{{" not in (check.expected_sql or ""):
+            return check
+        return replace(
+            check,
+            sql=self.render_template(check.sql, context),
+            expected_sql=self.render_template(check.expected_sql, context) if check.expected_sql else None,
+        )
 
     def _run(self, cursor: Any, check: SqlCheck, window_parameters: dict) -> dict[str, Any]:
         parameters = {**window_parameters, **check.parameters}

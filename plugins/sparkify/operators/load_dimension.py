@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperator
 
+from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
@@ -33,12 +34,16 @@ class LoadDimensionOperator(BaseOperator):
     :param sql: SELECT producing the table's columns in order, or a ``.sql`` file. (templated)
     :param mode: ``'truncate-insert'``, ``'append'`` or ``'merge'``.
     :param key: Key column(s) for ``merge``.
+    :param post_sql: Statements run after the load in the same transaction, or a ``.sql``
+        file, e.g. to record what was loaded. (templated)
     :param redshift_conn_id: Warehouse connection. (templated)
+
+    The table is locked for the transaction, so concurrent runs merge one after another.
     """
 
-    template_fields: Sequence[str] = ("table", "sql", "redshift_conn_id")
+    template_fields: Sequence[str] = ("table", "sql", "post_sql", "redshift_conn_id")
     template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers = {"sql": "sql"}
+    template_fields_renderers = {"sql": "sql", "post_sql": "sql"}
     ui_color = "#80BD9E"
 
     def __init__(
@@ -48,6 +53,7 @@ class LoadDimensionOperator(BaseOperator):
         sql: str,
         mode: str = "merge",
         key: str | Sequence[str] = (),
+        post_sql: str | None = None,
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
@@ -64,6 +70,7 @@ class LoadDimensionOperator(BaseOperator):
         self.table = table
         self.sql = sql
         self.mode = mode
+        self.post_sql = post_sql
         self.redshift_conn_id = redshift_conn_id
 
     def _merge_stage(self) -> str:
@@ -72,17 +79,21 @@ class LoadDimensionOperator(BaseOperator):
     def build_statements(self) -> list[str]:
         """The statements of one load, in order."""
         table = quote_table(self.table)
+        post = split_statements(self.post_sql) if self.post_sql else []
+        lock = f"LOCK TABLE {table}"
         if self.mode == "append":
-            return [f"INSERT INTO {table}\n{self.sql}"]
+            return [lock, f"INSERT INTO {table}\n{self.sql}", *post]
         if self.mode == "truncate-insert":  # DELETE, because TRUNCATE commits on Redshift
-            return [f"DELETE FROM {table}", f"INSERT INTO {table}\n{self.sql}"]
+            return [lock, f"DELETE FROM {table}", f"INSERT INTO {table}\n{self.sql}", *post]
         stage = self._merge_stage()
         on = " AND ".join(f"{table}.{quote_identifier(k)} = {stage}.{quote_identifier(k)}" for k in self.key)
         return [
+            lock,
             f"CREATE TEMPORARY TABLE {stage} AS\n{self.sql}",
             f"DELETE FROM {table} USING {stage} WHERE {on}",
             f"INSERT INTO {table} SELECT * FROM {stage}",
             f"DROP TABLE {stage}",
+            *post,
         ]
 
     def _duplicate_keys_sql(self) -> str:
@@ -96,7 +107,7 @@ class LoadDimensionOperator(BaseOperator):
         with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
             for statement in self.build_statements():
                 count = execute(cursor, statement, parameters)
-                if statement.startswith("INSERT"):
+                if statement.startswith(f"INSERT INTO {quote_table(self.table)}"):
                     written = count
                 if self.mode == "merge" and statement.startswith("CREATE TEMPORARY"):
                     cursor.execute(self._duplicate_keys_sql())

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperator
 
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+from sparkify.s3copy.errors import LoadError
+from sparkify.s3copy.ledger import record_staged, unloaded_objects
+from sparkify.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
+from sparkify.s3copy.local_copy import list_source_objects, run_local_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
 from sparkify.warehouse import REDSHIFT, transaction, warehouse_dialect, warehouse_hook
 from sparkify.window import run_window
@@ -44,12 +51,18 @@ class StageToRedshiftOperator(BaseOperator):
     :param compupdate: COMPUPDATE ON/OFF on Redshift; no effect locally.
     :param statupdate: STATUPDATE ON/OFF on Redshift; no effect locally.
     :param method: ``'REPLACE'`` (default) empties the table first; ``'APPEND'`` keeps its rows.
+    :param ledger_table: Incremental staging: skip objects whose key, ETag and size this table
+        (s3_key, etag, size) already records. Something downstream must update it.
+    :param staged_files_table: Table that receives the (s3_key, etag, size) of the staged
+        objects, in the same transaction as the load. (templated)
+    :param ignore_ledger: Stage every object even with a ledger (full refresh). (templated)
     :param redshift_conn_id: Warehouse connection. (templated)
     :param aws_conn_id: AWS connection; a ``role_arn`` extra becomes ``IAM_ROLE``. (templated)
     """
 
     template_fields: Sequence[str] = (
-        "table", "s3_bucket", "s3_key", "json_format", "region", "redshift_conn_id", "aws_conn_id",
+        "table", "s3_bucket", "s3_key", "json_format", "region", "staged_files_table", "ignore_ledger",
+        "redshift_conn_id", "aws_conn_id",
     )
     ui_color = "#358140"
 
@@ -73,6 +86,9 @@ class StageToRedshiftOperator(BaseOperator):
         compupdate: bool | None = None,
         statupdate: bool | None = None,
         method: str = "REPLACE",
+        ledger_table: str | None = None,
+        staged_files_table: str | None = None,
+        ignore_ledger: bool | str = False,
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
         **kwargs,
@@ -95,6 +111,9 @@ class StageToRedshiftOperator(BaseOperator):
         self.compupdate = compupdate
         self.statupdate = statupdate
         self.method = method
+        self.ledger_table = ledger_table
+        self.staged_files_table = staged_files_table
+        self.ignore_ledger = ignore_ledger
         self.redshift_conn_id = redshift_conn_id
         self.aws_conn_id = aws_conn_id
         if "{{" not in json_format and "{{" not in (region or ""):
@@ -132,32 +151,71 @@ class StageToRedshiftOperator(BaseOperator):
         spec = self.build_spec(window.days())
         self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
         hook = warehouse_hook(self.redshift_conn_id)
-        if warehouse_dialect(self.redshift_conn_id) == REDSHIFT:
+        s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
+        redshift = warehouse_dialect(self.redshift_conn_id) == REDSHIFT
+        objects = None
+        if self.ledger_table:
+            objects = self._incremental_objects(hook, spec, s3_client)
+            if redshift:  # Redshift reads the selected objects by exact key
+                spec = replace(spec, keys=tuple(o.key for o in objects))
+        if redshift:
             from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
 
             credentials = copy_credentials(self.aws_conn_id)
             with transaction(hook) as cursor:
-                rows = run_redshift_copy(spec, cursor, credentials)
+                rows = run_redshift_copy(spec, cursor, credentials) if spec.keys else self._clear_only(cursor, spec)
+                self._record_files(cursor, objects)
         else:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-            from sparkify.s3copy.errors import LoadError
-            from sparkify.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
-            from sparkify.s3copy.local_copy import run_local_copy
-
-            s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
-            rejects: list[LoadError] = []
-            try:
-                with transaction(hook) as cursor:
-                    rows = run_local_copy(spec, cursor, s3_client, rejects)
-            except LoadError as error:
-                if error not in rejects:
-                    rejects.append(error)
-                raise
-            finally:
-                if rejects:  # in a transaction of their own, so they survive a failed load
-                    with transaction(hook) as cursor:
-                        record_load_errors(cursor, context.get("run_id"), spec.table, rejects)
-                    self.log.warning("Recorded %d rejected row(s) in %s", len(rejects), LOAD_ERRORS_TABLE)
+            rows = self._local_copy(hook, spec, s3_client, objects, context.get("run_id"))
         self.log.info("Loaded %d rows into %s", rows, spec.table)
         return rows
+
+    def _incremental_objects(self, hook, spec: CopySpec, s3_client) -> list:
+        listed = list_source_objects(spec, s3_client)
+        if _as_bool(self.ignore_ledger, "ignore_ledger"):
+            self.log.info("Full refresh: staging all %d object(s), ignoring %s", len(listed), self.ledger_table)
+            return listed
+        with transaction(hook) as cursor:
+            selected = unloaded_objects(cursor, self.ledger_table, listed)
+        self.log.info("%d of %d object(s) are new or changed since %s", len(selected), len(listed), self.ledger_table)
+        return selected
+
+    def _record_files(self, cursor, objects) -> None:
+        if self.staged_files_table and objects is not None:
+            record_staged(cursor, self.staged_files_table, objects)
+
+    @staticmethod
+    def _clear_only(cursor, spec: CopySpec) -> int:
+        if spec.clear_sql():
+            cursor.execute(spec.clear_sql())
+        return 0
+
+    def _local_copy(self, hook, spec: CopySpec, s3_client, objects, run_id: str | None) -> int:
+        rejects: list[LoadError] = []
+        try:
+            with transaction(hook) as cursor:
+                rows = run_local_copy(spec, cursor, s3_client, rejects, objects) if objects != [] else (
+                    self._clear_only(cursor, spec)
+                )
+                self._record_files(cursor, objects)
+        except LoadError as error:
+            if error not in rejects:
+                rejects.append(error)
+            raise
+        finally:
+            if rejects:  # in a transaction of their own, so they survive a failed load
+                with transaction(hook) as cursor:
+                    record_load_errors(cursor, run_id, spec.table, rejects)
+                self.log.warning("Recorded %d rejected row(s) in %s", len(rejects), LOAD_ERRORS_TABLE)
+        return rows
+
+
+def _as_bool(value, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", "", "none"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}.")

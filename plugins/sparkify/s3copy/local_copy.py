@@ -44,11 +44,18 @@ def target_columns(cursor: Any, table: str, names: Sequence[str] = ()) -> list[C
     return [columns[n] for n in names] if names else list(columns.values())
 
 
-def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any, rejects: list[LoadError] | None = None) -> int:
+def run_local_copy(
+    spec: CopySpec,
+    cursor: Any,
+    s3_client: Any,
+    rejects: list[LoadError] | None = None,
+    objects: Sequence[S3Object] | None = None,
+) -> int:
     """Load `spec` through `cursor` (psycopg 3) and return the number of rows loaded.
 
     Rows that cannot be cast are appended to `rejects`. Up to MAXERROR of them are
     skipped; one more fails the load, and the caller's transaction rolls it back.
+    `objects` replaces the listing of `spec.keys` (for incremental loads).
     """
     rejects = [] if rejects is None else rejects
     columns = target_columns(cursor, spec.table, spec.columns)
@@ -60,10 +67,8 @@ def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any, rejects: list[Lo
     else:
         extractors, prepare = auto_extractors(names, ignore_case=fmt == "auto ignorecase")
     converters = [converter_for(c, spec.options) for c in columns]
-    if spec.options.manifest:
-        objects = manifest_objects(s3_client, spec.bucket, spec.keys)
-    else:
-        objects = list_objects(s3_client, spec.bucket, spec.keys)
+    if objects is None:
+        objects = list_source_objects(spec, s3_client)
     log.info("Loading %d object(s) into %s from s3://%s", len(objects), spec.table, spec.bucket)
 
     clear = spec.clear_sql()
@@ -80,7 +85,14 @@ def run_local_copy(spec: CopySpec, cursor: Any, s3_client: Any, rejects: list[Lo
     return rows
 
 
-def _rows(spec, s3_client, objects: list[S3Object], columns, extractors, prepare, converters, rejects) -> Iterator[list]:
+def list_source_objects(spec: CopySpec, s3_client: Any) -> list[S3Object]:
+    """The objects a COPY of `spec` reads: the manifests' entries, or every key under each prefix."""
+    if spec.options.manifest:
+        return manifest_objects(s3_client, spec.bucket, spec.keys)
+    return list_objects(s3_client, spec.bucket, spec.keys)
+
+
+def _rows(spec, s3_client, objects: Sequence[S3Object], columns, extractors, prepare, converters, rejects) -> Iterator[list]:
     fields = list(zip(columns, extractors, converters))
     for obj, stream in open_objects(s3_client, objects, spec.options.compression):
         uri = obj.uri
