@@ -37,12 +37,15 @@ def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Ob
     objects: list[S3Object] = []
     paginator = client.get_paginator("list_objects_v2")
     for prefix in prefixes:
-        found = [
-            S3Object(bucket, item["Key"], item["Size"], item.get("ETag", "").strip('"'))
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-            for item in page.get("Contents", [])
-            if not item["Key"].endswith("/")
-        ]
+        try:
+            found = [
+                S3Object(bucket, item["Key"], item["Size"], item.get("ETag", "").strip('"'))
+                for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+                if not item["Key"].endswith("/")
+            ]
+        except Exception as error:  # botocore raises many types; the message is what matters
+            raise CopyError(f"Could not list s3://{bucket}/{prefix}: {error}") from None
         if not found:
             raise CopyError(f"No objects match the prefix s3://{bucket}/{prefix}; nothing to load.")
         objects += found
