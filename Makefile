@@ -45,6 +45,10 @@ run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
 summary: install  ## print rows per table, top songs and plays per hour
 	$(STACK) summary
 
+.PHONY: bench
+bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers, on a private stack; table + bench-results/*.json
+	PYTHONPATH=plugins:include:. $(PY) -m bench $(if $(SCALE),--scale $(SCALE))
+
 lint: install  ## ruff, with Airflow's AIR rules
 	$(VENV)/bin/ruff check dags plugins include tests
 

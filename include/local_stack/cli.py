@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from local_stack.airflow_services import AirflowServices, print_airflow_status, start_airflow
 from local_stack.processes import StackError
 from local_stack.s3_server import S3Server, upload_folder
 from local_stack.settings import PROJECT_ROOT, StackSettings, load_settings
@@ -27,7 +28,7 @@ def bucket_and_region() -> tuple[str, str]:
     return bucket, region
 
 
-def up(settings: StackSettings) -> None:
+def up(settings: StackSettings, with_airflow: bool = False) -> None:
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
     warehouse.start()
     restarted = s3.start()
@@ -36,10 +37,14 @@ def up(settings: StackSettings) -> None:
         folder = Path(seeded_from.read_text().strip())
         if folder.is_dir():
             seed(settings, folder, quiet=True)
+    if with_airflow:
+        start_airflow(AirflowServices(settings))
     status(settings)
 
 
 def down(settings: StackSettings) -> None:
+    airflow_stopped = AirflowServices(settings).stop()
+    print(f"Airflow: {'stopped ' + ', '.join(airflow_stopped) if airflow_stopped else 'was not running'}")
     s3_stopped = S3Server(settings).stop()
     warehouse_stopped = WarehouseServer(settings).stop()
     print(f"local S3: {'stopped' if s3_stopped else 'was not running'}")
@@ -52,6 +57,7 @@ def status(settings: StackSettings) -> None:
     print(f"warehouse (PostgreSQL as Redshift): {'running' if warehouse.is_running() else 'stopped'}"
           f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}")
     print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
+    print_airflow_status(AirflowServices(settings))
     print(f"state folder: {s.state_dir}")
 
 
@@ -107,7 +113,7 @@ def summary(settings: StackSettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local warehouse and S3")
+    commands.add_parser("up", help="start the local warehouse, S3 and Airflow")
     commands.add_parser("down", help="stop them")
     commands.add_parser("status", help="print the endpoints")
     seed_cmd = commands.add_parser("seed", help="replace the bucket's contents with a folder")
@@ -127,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     try:
         if args.command == "up":
-            up(settings)
+            up(settings, with_airflow=True)
         elif args.command == "down":
             down(settings)
         elif args.command == "status":

@@ -10,6 +10,8 @@ DEFAULTS: dict[str, str] = {
     "sparkify_s3_region": "us-west-2",
     "sparkify_redshift_conn_id": "redshift",
     "sparkify_aws_conn_id": "aws_default",
+    "sparkify_infra_aws_conn_id": "aws_default",  # sparkify_infra: IAM, EC2 and Redshift administration
+    "sparkify_report_dir": "reports",  # sparkify_report; a relative path is under the project folder
 }
 
 

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperator
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.sdk import BaseOperator
 
 from sparkify.s3copy.errors import LoadError
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
