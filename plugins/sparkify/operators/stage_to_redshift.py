@@ -155,14 +155,15 @@ class StageToRedshiftOperator(BaseOperator):
         objects = None
         if self.ledger_table:
             objects = self._incremental_objects(hook, spec, s3_client)
-            if redshift:  # Redshift reads the selected objects by exact key
+            full_refresh = _as_bool(self.ignore_ledger, "ignore_ledger")
+            if redshift and objects and not full_refresh:  # Redshift reads the selected objects by key
                 spec = replace(spec, keys=tuple(o.key for o in objects))
         if redshift:
             from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
 
             credentials = copy_credentials(self.aws_conn_id)
             with transaction(hook) as cursor:
-                rows = run_redshift_copy(spec, cursor, credentials) if spec.keys else self._clear_only(cursor, spec)
+                rows = run_redshift_copy(spec, cursor, credentials) if objects != [] else self._clear_only(cursor, spec)
                 self._record_files(cursor, objects)
         else:
             rows = self._local_copy(hook, spec, s3_client, objects, context.get("run_id"))
