@@ -49,6 +49,14 @@ summary: install  ## print rows per table, top songs and plays per hour
 bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers, on a private stack; table + bench-results/*.json
 	PYTHONPATH=plugins:include:. $(PY) -m bench $(if $(SCALE),--scale $(SCALE))
 
+.PHONY: report import-dwh-cfg
+report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/
+	PYTHONPATH=include:plugins $(PY) -m local_stack.report
+
+import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Airflow connections and Variables
+	@test -n "$(CFG)" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }
+	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$(CFG)" $(if $(OUT),--out "$(OUT)")
+
 lint: install  ## ruff, with Airflow's AIR rules
 	$(VENV)/bin/ruff check dags plugins include tests
 

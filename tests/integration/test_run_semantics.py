@@ -39,8 +39,18 @@ def latest_run_id(db) -> str:
 
 
 def rerun_task(task_id: str, run_id: str) -> subprocess.CompletedProcess:
-    """`airflow tasks test` re-executes one task of an existing run, as clearing it would."""
-    return subprocess.run([AIRFLOW, "tasks", "test", "sparkify_etl", task_id, run_id], capture_output=True, text=True)
+    """`airflow tasks test` re-executes one task of an existing run, as clearing it would.
+
+    It runs in another process on the same SQLite metadata database, so this process's
+    pooled connections are dropped afterwards rather than reused with stale pages.
+    """
+    from airflow import settings
+
+    settings.engine.dispose()
+    try:
+        return subprocess.run([AIRFLOW, "tasks", "test", "sparkify_etl", task_id, run_id], capture_output=True, text=True)
+    finally:
+        settings.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,90 @@
+"""How big each workload is: named scales, overridable one knob at a time from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+SECTIONS = ("events", "songs", "history", "memory")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The size of every workload, and how many times each figure is measured."""
+
+    name: str
+    events: int  # events in the one day file that stage-events loads
+    songs: int  # single-song files that stage-songs loads
+    history: int  # songplays already in the warehouse for the hourly run
+    memory_events: tuple[int, int]  # the two day-file sizes of the memory probe
+    repeat: int  # repetitions of every timed figure
+    memory_repeat: int  # repetitions of every memory figure (each is a fresh process)
+    # The peers work row by row or file by file, several to fifty times slower than our
+    # loader. Above these sizes they race our loader on the first `peer_events` events or
+    # `peer_songs` files only (the same input for both), so that a full run takes minutes.
+    peer_events: int
+    peer_songs: int
+    seed: int = 42
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name, "events": self.events, "songs": self.songs, "history": self.history,
+            "memory_events": list(self.memory_events), "repeat": self.repeat,
+            "memory_repeat": self.memory_repeat, "peer_events": self.peer_events,
+            "peer_songs": self.peer_songs, "seed": self.seed,
+        }
+
+
+SCALES = {
+    # The issue's workloads: a 1,000,000-event day file, 20,000 song files, 10M songplays.
+    "full": Scale("full", 1_000_000, 20_000, 10_000_000, (250_000, 1_000_000), repeat=3, memory_repeat=3,
+                  peer_events=200_000, peer_songs=4_000),
+    # A tenth of everything, for a quick look (a few minutes).
+    "small": Scale("small", 100_000, 2_000, 1_000_000, (25_000, 100_000), repeat=3, memory_repeat=2,
+                   peer_events=100_000, peer_songs=2_000),
+    # Seconds: keeps the harness working (tests/integration/test_bench_smoke.py). Its figures mean nothing.
+    "tiny": Scale("tiny", 2_000, 40, 20_000, (500, 2_000), repeat=2, memory_repeat=1, peer_events=1_000, peer_songs=20),
+}
+
+# Environment knobs, each overriding one field of the chosen scale.
+_OVERRIDES = {
+    "BENCH_EVENTS": "events", "BENCH_SONGS": "songs", "BENCH_HISTORY": "history",
+    "BENCH_REPEAT": "repeat", "BENCH_MEMORY_REPEAT": "memory_repeat", "BENCH_SEED": "seed",
+    "BENCH_PEER_EVENTS": "peer_events", "BENCH_PEER_SONGS": "peer_songs",
+}
+
+
+def resolve_scale(name: str | None = None, environ: dict | None = None) -> Scale:
+    """The scale `name` (default: BENCH_SCALE, else full) with any BENCH_* overrides applied."""
+    environ = os.environ if environ is None else environ
+    name = name or environ.get("BENCH_SCALE") or "full"
+    if name not in SCALES:
+        raise ValueError(f"Unknown scale {name!r}; choose one of {', '.join(SCALES)}.")
+    scale = SCALES[name]
+    changes = {}
+    for variable, field in _OVERRIDES.items():
+        if environ.get(variable):
+            value = int(environ[variable])
+            if value < 1:
+                raise ValueError(f"{variable} must be at least 1, not {value}.")
+            changes[field] = value
+    if "events" in changes:  # the memory probe keeps its 1:4 ratio, topping out at the day file
+        changes["memory_events"] = (max(1, changes["events"] // 4), changes["events"])
+    if environ.get("BENCH_MEMORY_EVENTS"):
+        small, large = (int(v) for v in environ["BENCH_MEMORY_EVENTS"].split(","))
+        changes["memory_events"] = (small, large)
+    if changes:
+        scale = replace(scale, name=f"{scale.name}+custom", **changes)
+    # A peer never gets more input than the workload has.
+    return replace(scale, peer_events=min(scale.peer_events, scale.events), peer_songs=min(scale.peer_songs, scale.songs))
+
+
+def resolve_sections(value: str | None) -> tuple[str, ...]:
+    """The sections to run, from a comma-separated list (default: all)."""
+    if not value:
+        return SECTIONS
+    chosen = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"Unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}.")
+    return chosen

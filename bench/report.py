@@ -1,0 +1,239 @@
+"""The verdicts against the issue's targets, the terminal table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.timing import Measurement
+
+MIB = 2**20
+MEMORY_LIMIT = 256 * MIB
+# "Flat": the growth at the larger file is within this of the growth at the smaller one.
+# A loader that held the file would grow by (large - small) file bytes, far more than this.
+FLATNESS_SLACK = 32 * MIB
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    measured: float
+    limit: float
+    at_most: bool  # True: measured <= limit passes; False: measured >= limit passes
+    unit: str = "×"
+    note: str = ""  # context for the reader, e.g. the best any loader could do here
+
+    @property
+    def passed(self) -> bool:
+        return self.measured <= self.limit if self.at_most else self.measured >= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "measured": round(self.measured, 3),
+                "limit": self.limit, "comparison": "<=" if self.at_most else ">=", "unit": self.unit,
+                "passed": self.passed, "note": self.note}
+
+
+def machine(postgres_version: str | None) -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    versions = {}
+    for package in ("apache-airflow", "psycopg", "boto3", "moto", "orjson", "pandas", "SQLAlchemy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "nproc": os.cpu_count(), "cpu_model": cpu, "memory_bytes": memory,
+        "memory_gib": round(memory / 2**30, 1) if memory else None, "platform": platform.platform(),
+        "python": platform.python_version(), "postgresql": postgres_version, "packages": versions,
+    }
+
+
+def targets(sections: dict[str, Any]) -> list[Target]:
+    from bench import stage_events as ev
+    from bench import stage_songs as so
+
+    found = []
+    events = sections.get("stage_events", {})
+    if "_measurements" in events:
+        t, reference = events["_measurements"], events["peers_reference"]
+        on = f" (on {events['peer_rows']:,} events)"
+        found.append(Target("stage_events_vs_floor", "stage events: ours ÷ floor (S3 GET + COPY of typed rows)",
+                            t[ev.OURS].median / t[ev.FLOOR].median, 1.5, True))
+        found.append(Target("stage_events_vs_pandas_multi", "stage events: pandas to_sql(method='multi') ÷ ours" + on,
+                            t[ev.PANDAS_MULTI].median / t[reference].median, 5, False))
+        found.append(Target("stage_events_vs_pandas_default", "stage events: pandas to_sql() default ÷ ours" + on,
+                            t[ev.PANDAS_DEFAULT].median / t[reference].median, 5, False))
+    songs = sections.get("stage_songs", {})
+    if "_measurements" in songs:
+        t, reference = songs["_measurements"], songs["peers_reference"]
+        found.append(Target("stage_songs_vs_floor", "stage songs: ours ÷ floor (parallel GET)",
+                            t[so.OURS].median / t[so.FLOOR].median, 1.3, True))
+        # The floor caps every loader: a loader as fast as the floor would be this much faster than the peer.
+        ceiling = (t[so.SEQUENTIAL].median / songs["peer_files"]) / (t[so.FLOOR].median / songs["files"])
+        found.append(Target("stage_songs_vs_sequential",
+                            f"stage songs: sequential read_key ÷ ours (on {songs['peer_files']:,} files)",
+                            t[so.SEQUENTIAL].median / t[reference].median, 3, False,
+                            note=f"the floor itself is {ceiling:.2f}× faster per file than this peer"))
+    hourly = sections.get("hourly_run", {}).get("_measurements")
+    if hourly:
+        found.append(Target("hourly_history_vs_empty", "hourly run (fact + dimensions + quality): history ÷ empty",
+                            hourly["history"]["total"].median / hourly["empty"]["total"].median, 2, True))
+    memory = sections.get("peak_memory", {}).get("sizes")
+    if memory:
+        growths = [size["_growth"].median for size in memory]
+        found.append(Target("stage_memory_limit", "stage step: largest peak growth over baseline",
+                            max(growths) / MIB, MEMORY_LIMIT / MIB, True, "MiB"))
+        found.append(Target("stage_memory_flat", f"stage step: growth at {memory[-1]['events']:,} events minus "
+                            f"growth at {memory[0]['events']:,}",
+                            (growths[-1] - growths[0]) / MIB, FLATNESS_SLACK / MIB, True, "MiB"))
+    return found
+
+
+# ---------------------------------------------------------------- the terminal table
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _time_row(workload: str, method: str, m: Measurement, work: float | None, unit: str, ours: float | None) -> list[str]:
+    rate = f"{work / m.median:,.0f} {unit}/s" if work and m.median else ""
+    versus = f"{m.median / ours:.2f}×" if ours else ""
+    return [workload, method, _seconds(m.median), f"{_seconds(m.low)} – {_seconds(m.high)}",
+            f"±{m.spread_pct:.1f}%", rate, versus]
+
+
+def _event_rows(events: dict) -> list[list[str]]:
+    from bench import stage_events as ev
+
+    t, n, peer_n, reference = events["_measurements"], events["rows"], events["peer_rows"], events["peers_reference"]
+    rows = [_time_row(f"stage events, {n:,}", label, t[key], n, "rows", t[ev.OURS].median) for label, key in (
+        ("ours (the DAG's stage_events)", ev.OURS), ("floor = GET + COPY", ev.FLOOR),
+        ("  floor: S3 GET alone", ev.FLOOR_GET), ("  floor: COPY typed rows alone", ev.FLOOR_COPY))]
+    peers = [("ours, same input as the peers", ev.OURS_ON_SAMPLE)] if reference != ev.OURS else []
+    peers += [(f"peer: pandas to_sql(method='multi', chunksize={events['pandas_multi_chunksize']})", ev.PANDAS_MULTI),
+              ("peer: pandas to_sql() (default method)", ev.PANDAS_DEFAULT),
+              ("peer: json.loads + INSERT per row", ev.NAIVE)]
+    rows += [_time_row(f"  peers, {peer_n:,}", label, t[key], peer_n, "rows", t[reference].median) for label, key in peers]
+    return rows
+
+
+def _song_rows(songs: dict) -> list[list[str]]:
+    from bench import stage_songs as so
+
+    t, n, peer_n, reference = songs["_measurements"], songs["files"], songs["peer_files"], songs["peers_reference"]
+    rows = [_time_row(f"stage songs, {n:,}", label, t[key], n, "files", t[so.OURS].median) for label, key in (
+        ("ours (the DAG's stage_songs)", so.OURS), (f"floor: parallel GET, {songs['floor_threads']} threads", so.FLOOR))]
+    peers = [("ours, same input as the peer", so.OURS_ON_SAMPLE)] if reference != so.OURS else []
+    peers += [("peer: S3Hook.read_key per file, in turn", so.SEQUENTIAL)]
+    rows += [_time_row(f"  peer, {peer_n:,}", label, t[key], peer_n, "files", t[reference].median) for label, key in peers]
+    return rows
+
+
+def _hourly_rows(hourly: dict) -> list[list[str]]:
+    t, rows = hourly["_measurements"], []
+    empty_total = t["empty"]["total"].median
+    for state in ("empty", "history"):
+        label = "empty warehouse" if state == "empty" else f"{hourly['history_songplays']:,} songplays"
+        for step in ("fact", "dimensions", "quality", "total"):
+            row = _time_row(f"hourly run, {hourly['window_songplays']:,} plays", f"{label}: {step}",
+                            t[state][step], None, "", None)
+            if step == "total":
+                row[-1] = f"{t[state][step].median / empty_total:.2f}× empty"
+            rows.append(row)
+    return rows
+
+
+def _memory_rows(memory: dict) -> list[list[str]]:
+    rows = []
+    for size in memory["sizes"]:
+        g = size["_growth"]
+        rows.append([
+            "stage memory", f"{size['events']:,} events ({size['file_bytes'] / MIB:,.0f} MiB file)",
+            f"+{g.median / MIB:.1f} MiB", f"+{g.low / MIB:.1f} – +{g.high / MIB:.1f} MiB", f"±{g.spread_pct:.1f}%",
+            f"baseline {size['baseline']['median'] / MIB:.0f} MiB", "",
+        ])
+    return rows
+
+
+def table(result: dict[str, Any]) -> str:
+    sections = result["sections"]
+    rows: list[list[str]] = []
+    for key, build in (("stage_events", _event_rows), ("stage_songs", _song_rows),
+                       ("hourly_run", _hourly_rows), ("peak_memory", _memory_rows)):
+        if key in sections:
+            block = build(sections[key])
+            labels = [row[0] for row in block]
+            for n in range(1, len(block)):  # name a workload on its first line only
+                if labels[n] == labels[n - 1]:
+                    block[n][0] = ""
+            rows += block
+    header = ["workload", "method", "median", "min – max", "spread", "throughput", "vs ours"]
+    lines = _columns([header, *rows])
+    verdicts = [["target", "measured", "goal", "result", ""]] + [
+        [t["description"], f"{t['measured']:.2f}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
+         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥')} {t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
+         "PASS" if t["passed"] else "MISS", f"({t['note']})" if t["note"] else ""]
+        for t in result["targets"]
+    ]
+    m, s = result["machine"], result["scale"]
+    title = (f"Sparkify benchmark, scale {s['name']}: {s['events']:,} events, {s['songs']:,} song files, "
+             f"{s['history']:,} songplays of history; median of {s['repeat']} runs "
+             f"({s['memory_repeat']} for memory)")
+    box = (f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+           f"PostgreSQL {m['postgresql']}")
+    parts = [title, box, "", *lines]
+    if len(verdicts) > 1:
+        parts += ["", *_columns(verdicts)]
+    for name, problem in result.get("errors", {}).items():
+        parts.append(f"ERROR in {name}: {problem}")
+    return "\n".join(parts)
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+# ---------------------------------------------------------------- the JSON file
+
+def plain(value: Any) -> Any:
+    """The result without its in-memory measurement objects (keys starting with '_')."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def write_json(result: dict[str, Any], folder: Path, stamp: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-{result['scale']['name']}-{stamp}.json"
+    text = json.dumps(plain(result), indent=2, default=str) + "\n"
+    path.write_text(text)
+    (folder / "latest.json").write_text(text)
+    return path

@@ -1,0 +1,144 @@
+"""Stage events: our operator's local load, the floor, and the pandas and naive peers.
+
+On the whole day file: our load, and the floor (the S3 GET of its bytes and a `COPY FROM
+STDIN` of the already-typed rows, each timed alone and added). The peers race our load on
+the first `peer_events` events (the whole file unless the scale caps them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import orjson
+
+from bench import peers
+from bench.pipeline import DagRun, variables
+from bench.stack import BUCKET, PrivateStack
+from bench.timing import Contender, race, summed
+from bench.workload import DAY_FILE
+
+PREFIX = "events/"  # the Variable sparkify_log_prefix is PREFIX + "log_data/"
+KEY = PREFIX + DAY_FILE
+PEER_PREFIX = "events-sample/"  # the first peer_events events, when the peers are capped
+PEER_KEY = PEER_PREFIX + DAY_FILE
+PANDAS_MULTI_CHUNKSIZE = peers.PANDAS_MULTI_CHUNKSIZE
+_EPOCH = datetime(1970, 1, 1)
+_INTEGER_FIELDS = {"itemInSession", "sessionId", "status"}
+FINGERPRINT_SQL = """
+SELECT COUNT(*), COUNT(userid), COUNT(artist), COUNT(registration), SUM(sessionid::BIGINT),
+       SUM(iteminsession::BIGINT), SUM(status::BIGINT), ROUND(SUM(length)::NUMERIC, 2),
+       MIN(ts), MAX(ts), SUM(LENGTH(useragent)), SUM(LENGTH(location)), SUM(LENGTH(song))
+FROM {table}
+"""
+# The contenders' names, as the JSON and the report use them.
+OURS, FLOOR, FLOOR_GET, FLOOR_COPY = "ours", "floor", "floor: S3 GET", "floor: COPY typed rows"
+OURS_ON_SAMPLE = "ours, on the peers' input"
+PANDAS_MULTI, PANDAS_DEFAULT, NAIVE = "peer: pandas to_sql(method='multi')", "peer: pandas to_sql()", "peer: naive INSERT"
+
+
+def typed_rows(data: bytes) -> list[tuple]:
+    """The day file's rows as the table types them (what the floor's COPY sends)."""
+    from local_stack.sample_data import EVENT_FIELDS
+
+    rows = []
+    for line in data.splitlines():
+        event = orjson.loads(line)
+        row = []
+        for name in EVENT_FIELDS:
+            value = event[name]
+            if name == "ts":
+                value = _EPOCH + timedelta(milliseconds=value)
+            elif name == "userId":
+                value = int(value) if value else None
+            elif name in _INTEGER_FIELDS and value is not None:
+                value = int(value)
+            elif isinstance(value, str) and not value.strip():
+                value = None  # BLANKSASNULL / EMPTYASNULL
+            row.append(value)
+        rows.append(tuple(row))
+    return rows
+
+
+def fingerprint(stack: PrivateStack, table: str) -> list:
+    with stack.connect() as conn:
+        return [str(v) for v in conn.execute(FINGERPRINT_SQL.format(table=table)).fetchone()]
+
+
+def run(stack: PrivateStack, dag_run: DagRun, data: bytes, peer_events: int, repeat: int,
+        progress: Callable[[str], None]) -> dict:
+    """Race the ways of loading the day file `data` (uploaded at KEY, its sample at PEER_KEY)."""
+    rows = typed_rows(data)
+    sampled = peer_events < len(rows)
+    progress(f"stage events: {len(rows):,} events, {len(data) / 2**20:,.1f} MiB"
+             + (f"; peers on the first {peer_events:,}" if sampled else ""))
+    task_id = dag_run.stage_task("staging_events")
+    ours = dag_run.task(task_id)
+    table = ours.table  # this run's staging table: every contender loads it
+    peer_key, ours_on_sample = KEY, None
+    if sampled:
+        os.environ.update(variables(PEER_PREFIX + "log_data/"))
+        ours_on_sample, peer_key = dag_run.render(task_id), PEER_KEY
+        os.environ.update(variables(PREFIX + "log_data/"))
+    columns = ", ".join(peers.EVENT_COLUMNS)
+    s3 = stack.s3_client()
+    sqlalchemy_url = "postgresql+psycopg://" + _sqlalchemy_netloc(stack)
+    fingerprints: dict[str, list] = {}
+
+    def fresh_table() -> None:
+        with stack.connect() as conn:
+            conn.execute(f"TRUNCATE {table}")
+            conn.execute("CHECKPOINT")
+
+    def remember(name: str) -> Callable[[], None]:
+        return lambda: fingerprints.__setitem__(name, fingerprint(stack, table))
+
+    def floor_get() -> None:
+        s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+
+    def floor_copy() -> None:
+        with stack.connect(autocommit=False) as conn, conn.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def peer(name: str, load: Callable[[], int]) -> Contender:
+        return Contender(name, load, fresh_table, remember(name))
+
+    contenders = [
+        Contender(FLOOR_GET, floor_get),
+        peer(FLOOR_COPY, floor_copy),
+        peer(PANDAS_MULTI, lambda: peers.pandas_stage_events(
+            stack.s3_client(), BUCKET, peer_key, sqlalchemy_url, table, method="multi", chunksize=PANDAS_MULTI_CHUNKSIZE)),
+        peer(PANDAS_DEFAULT, lambda: peers.pandas_stage_events(stack.s3_client(), BUCKET, peer_key, sqlalchemy_url, table)),
+        peer(NAIVE, lambda: peers.naive_stage_events(stack.s3_client(), BUCKET, peer_key, stack.dsn, table)),
+    ]
+    if ours_on_sample is not None:
+        contenders.append(peer(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
+    # Ours runs last in each round, so that the staging table ends with our load of the whole file.
+    contenders.append(peer(OURS, lambda: dag_run.execute(ours)))
+    times = race(contenders, repeat, progress)
+    times[FLOOR] = summed([times[FLOOR_GET], times[FLOOR_COPY]])
+    reference = OURS_ON_SAMPLE if sampled else OURS
+    peer_names = (PANDAS_MULTI, PANDAS_DEFAULT, NAIVE)
+    return {
+        "task": task_id,
+        "table": table,
+        "rows": len(rows),
+        "bytes": len(data),
+        "peer_rows": peer_events if sampled else len(rows),
+        "peers_reference": reference,
+        "pandas_multi_chunksize": PANDAS_MULTI_CHUNKSIZE,
+        "times": {name: m.as_dict() for name, m in times.items()},
+        "same_rows": {  # each load's table fingerprint equals that of our load of the same input
+            **{name: fingerprints[name] == fingerprints[reference] for name in peer_names},
+            FLOOR_COPY: fingerprints[FLOOR_COPY] == fingerprints[OURS],
+        },
+        "_measurements": times,
+    }
+
+
+def _sqlalchemy_netloc(stack: PrivateStack) -> str:
+    s = stack.settings
+    return f"{s.warehouse_user}:{s.warehouse_password}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}"

@@ -1,0 +1,107 @@
+"""Stage songs: our operator's load of many small files, the parallel-GET floor, the sequential peer.
+
+On the whole catalogue: our load, and the floor (every file fetched by a thread pool). The
+sequential peer races our load on the first `peer_songs` files (all of them unless the
+scale caps it), uploaded under a prefix of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bench import peers
+from bench.pipeline import DagRun, variables
+from bench.stack import BUCKET, PrivateStack
+from bench.timing import Contender, race
+from bench.workload import SONG_PREFIX
+
+PEER_PREFIX = "songs-sample/"  # + SONG_PREFIX: the first peer_songs files, when the peer is capped
+# The floor's thread count. The local S3 (one moto process) is the bottleneck. Fetching 3,000
+# song files here: 1 thread 221 files/s, 4 threads 311, 8 370-410, 16 395-450, 32 425-496,
+# 64 390-458: from 8 threads on, the differences are noise.
+FLOOR_THREADS = 16
+FINGERPRINT_SQL = """
+SELECT COUNT(*), COUNT(DISTINCT song_id), COUNT(artist_id), SUM(num_songs), SUM(year),
+       ROUND(SUM(duration)::NUMERIC, 3), ROUND(SUM(artist_latitude)::NUMERIC, 3), SUM(LENGTH(title))
+FROM {table}
+"""
+OURS, FLOOR = "ours", "floor: parallel GET"
+OURS_ON_SAMPLE, SEQUENTIAL = "ours, on the peer's input", "peer: sequential S3Hook.read_key"
+
+
+def fingerprint(stack: PrivateStack, table: str) -> list:
+    with stack.connect() as conn:
+        return [str(v) for v in conn.execute(FINGERPRINT_SQL.format(table=table)).fetchone()]
+
+
+def list_keys(client, prefix: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_songs: int, repeat: int,
+        progress: Callable[[str], None]) -> dict:
+    sampled = peer_songs < len(songs)
+    progress(f"stage songs: {len(songs):,} single-song files" + (f"; the peer on the first {peer_songs:,}" if sampled else ""))
+    task_id = dag_run.stage_task("staging_songs")
+    ours = dag_run.task(task_id)
+    table = ours.table  # this run's staging table: every contender loads it
+    peer_prefix, ours_on_sample = SONG_PREFIX, None
+    if sampled:
+        os.environ.update(variables(song_prefix=PEER_PREFIX + SONG_PREFIX))
+        ours_on_sample, peer_prefix = dag_run.render(task_id), PEER_PREFIX + SONG_PREFIX
+        os.environ.update(variables())
+    # Incremental staging (a ledger of staged files): emptied before each load, so every load
+    # stages every file, as a first run or a full refresh does.
+    emptied = [t for t in (table, getattr(ours, "ledger_table", None), getattr(ours, "staged_files_table", None)) if t]
+    client = stack.s3_client(connections=FLOOR_THREADS)
+    keys = list_keys(client, SONG_PREFIX)
+    if len(keys) != len(songs):
+        raise RuntimeError(f"Expected {len(songs)} song files in s3://{BUCKET}/{SONG_PREFIX}, found {len(keys)}")
+    fingerprints: dict[str, list] = {}
+
+    def fresh_table() -> None:
+        with stack.connect() as conn:
+            conn.execute(f"TRUNCATE {', '.join(emptied)}")
+
+    def remember(name: str) -> Callable[[], None]:
+        return lambda: fingerprints.__setitem__(name, fingerprint(stack, table))
+
+    def floor() -> None:
+        def get(key: str) -> int:
+            return len(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+        with ThreadPoolExecutor(max_workers=FLOOR_THREADS) as pool:
+            fetched = sum(pool.map(get, keys))
+        if fetched != sum(map(len, songs.values())):
+            raise RuntimeError("The floor's GETs returned fewer bytes than were uploaded")
+
+    def loader(name: str, load: Callable[[], int]) -> Contender:
+        return Contender(name, load, fresh_table, remember(name))
+
+    contenders = [
+        Contender(FLOOR, floor),
+        loader(SEQUENTIAL, lambda: peers.sequential_stage_songs(BUCKET, peer_prefix, table)),
+    ]
+    if ours_on_sample is not None:
+        contenders.append(loader(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
+    # Ours runs last in each round, so that the staging table ends with our load of every file.
+    contenders.append(loader(OURS, lambda: dag_run.execute(ours)))
+    times = race(contenders, repeat, progress)
+    reference = OURS_ON_SAMPLE if sampled else OURS
+    return {
+        "task": task_id,
+        "table": table,
+        "files": len(keys),
+        "bytes": sum(map(len, songs.values())),
+        "peer_files": peer_songs if sampled else len(keys),
+        "peers_reference": reference,
+        "floor_threads": FLOOR_THREADS,
+        "times": {name: m.as_dict() for name, m in times.items()},
+        # The peer loads "" as "" where COPY's EMPTYASNULL loads NULL, so the fingerprint leaves
+        # those columns out.
+        "same_rows": {SEQUENTIAL: fingerprints[SEQUENTIAL] == fingerprints[reference]},
+        "_measurements": times,
+    }

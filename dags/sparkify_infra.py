@@ -1,0 +1,258 @@
+"""
+### Sparkify infrastructure: the Redshift cluster and its IAM role
+
+Trigger manually, choosing an **action**. Every action is idempotent, so a failed or
+repeated run is fixed by triggering it again.
+
+- **create**: create the IAM role `iam_role_name` with read-only S3 access (if it is
+  missing) and a security group `<cluster_identifier>-access` in the default VPC, create
+  the cluster (`node_type` × `number_of_nodes`, default dc2.large × 4) with them, wait
+  until it is available, open its port to `ingress_cidr` (param, else the Variable
+  `sparkify_cluster_ingress_cidr`), then print the endpoint and the role ARN and how
+  to set them in the `redshift` and `aws_default` connections. The master user, its
+  password, the database and the port are those of the warehouse connection
+  (`sparkify_redshift_conn_id`, default `redshift`). An existing cluster is not
+  created again: the run waits for it and opens its port.
+- **pause** / **resume**: pause or resume the cluster and wait until it is paused or
+  available.
+- **delete**: delete the cluster (without a final snapshot: the data can be reloaded
+  from S3), wait until it is gone, then delete its security group and the IAM role.
+
+AWS calls use the connection named by the Variable `sparkify_infra_aws_conn_id`
+(default `aws_default`), in that connection's region. It must not have a `role_arn`
+extra, which the Amazon provider would assume for every call.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.amazon.aws.operators.redshift_cluster import (
+    RedshiftCreateClusterOperator,
+    RedshiftDeleteClusterOperator,
+    RedshiftPauseClusterOperator,
+    RedshiftResumeClusterOperator,
+)
+from airflow.providers.amazon.aws.sensors.redshift_cluster import RedshiftClusterSensor
+from airflow.sdk import DAG, Param, chain, task
+
+from sparkify.config import DEFAULTS, setting
+from sparkify.infra import lifecycle as step
+from sparkify.infra.cluster_request import (
+    ACTIONS,
+    DEFAULT_CLUSTER_ID,
+    DEFAULT_NODE_TYPE,
+    DEFAULT_NODES,
+    DEFAULT_ROLE_NAME,
+)
+
+AWS = setting("sparkify_infra_aws_conn_id")
+WAREHOUSE = setting("sparkify_redshift_conn_id")
+PIPELINE_AWS = setting("sparkify_aws_conn_id")
+# Rendered only when create_cluster runs; Airflow masks it in logs and rendered fields.
+MASTER_PASSWORD = (
+    "{{ conn.get(var.value.get('sparkify_redshift_conn_id', '"
+    + DEFAULTS["sparkify_redshift_conn_id"]
+    + "')).password }}"
+)
+SENSOR_ARGS = {
+    "mode": "reschedule",
+    "poke_interval": 60,
+    "timeout": timedelta(hours=1).total_seconds(),
+    # choose_steps may start a sensor without the step before it (e.g. the cluster is already paused).
+    "trigger_rule": "none_failed_min_one_success",
+    "aws_conn_id": AWS,
+}
+
+default_args = {
+    "owner": "sparkify-data-engineering",
+    "depends_on_past": False,
+    "retries": 0,  # every action is idempotent: trigger it again
+    "email_on_retry": False,
+    "email_on_failure": False,
+}
+
+with DAG(
+    dag_id="sparkify_infra",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    params={
+        "action": Param(type="string", enum=list(ACTIONS), title="Action",
+                        description="create, pause, resume or delete the cluster."),
+        "cluster_identifier": Param(DEFAULT_CLUSTER_ID, type="string", title="Cluster identifier"),
+        "node_type": Param(DEFAULT_NODE_TYPE, type="string", title="Node type"),
+        "number_of_nodes": Param(DEFAULT_NODES, type="integer", minimum=1, maximum=128, title="Number of nodes"),
+        "iam_role_name": Param(DEFAULT_ROLE_NAME, type="string", title="IAM role name"),
+        "ingress_cidr": Param(
+            None, type=["null", "string"], title="Ingress CIDR",
+            description="create only: the range the cluster's port is opened to. "
+            "Default: the Variable sparkify_cluster_ingress_cidr.",
+        ),
+    },
+    tags=["sparkify", "infra", "redshift"],
+) as dag:
+
+    @task(task_id="check_params", multiple_outputs=True)
+    def check_params(redshift_conn_id: str, **context) -> dict:
+        """Validate the request before any AWS call; for create, also the CIDR and the master user."""
+        from airflow.sdk import Connection, Variable
+
+        from sparkify.infra.cluster_request import INGRESS_CIDR_VARIABLE, cluster_request
+
+        params = context["params"]
+        warehouse = Connection.get(redshift_conn_id) if params.get("action") == "create" else None
+        return cluster_request(params, Variable.get(INGRESS_CIDR_VARIABLE, default=None), warehouse).as_dict()
+
+    @task.branch(task_id="choose_steps")
+    def choose_steps(action: str, cluster_identifier: str, aws_conn_id: str) -> list[str]:
+        """Start the action's steps that the cluster's current status calls for."""
+        from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
+
+        status = RedshiftHook(aws_conn_id=aws_conn_id).cluster_status(cluster_identifier)
+        steps = step.steps_for(action, status, cluster_identifier)
+        print(f"Cluster {cluster_identifier} is {status}; {action} runs {', '.join(steps)}")
+        return steps
+
+    @task(task_id=step.ENSURE_IAM_ROLE)
+    def ensure_iam_role(role_name: str, aws_conn_id: str) -> str:
+        """The role the cluster assumes to read S3, created with read-only S3 access if missing."""
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        from sparkify.infra.iam_role import ensure_role
+
+        arn, created = ensure_role(AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn(), role_name)
+        print(f"{'Created' if created else 'Found'} IAM role {arn}")
+        return arn
+
+    @task(task_id=step.ENSURE_SECURITY_GROUP)
+    def ensure_security_group(group_name: str, cluster_identifier: str, aws_conn_id: str) -> str:
+        """The cluster's own security group in the default VPC (no rules until open_port)."""
+        from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
+
+        from sparkify.infra.security_group import ensure_group
+
+        ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
+        return ensure_group(ec2, group_name, f"Redshift port of cluster {cluster_identifier} (sparkify_infra)")
+
+    @task(task_id="open_port")
+    def open_port(cluster_identifier: str, group_name: str, cidr: str, aws_conn_id: str) -> str:
+        """Allow the cluster's port from the CIDR, in its own security group (else its first one)."""
+        from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
+        from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
+
+        from sparkify.infra.security_group import find_group
+        from sparkify.infra.security_group import open_port as allow
+
+        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(
+            ClusterIdentifier=cluster_identifier)["Clusters"][0]
+        attached = [group["VpcSecurityGroupId"] for group in cluster.get("VpcSecurityGroups", [])]
+        if not attached:
+            raise RuntimeError(f"Cluster {cluster_identifier} has no VPC security group to open its port in.")
+        ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
+        own = find_group(ec2, group_name)
+        group_id = own if own in attached else attached[0]
+        port = cluster["Endpoint"]["Port"]
+        added = allow(ec2, group_id, port, cidr)
+        print(f"Port {port} {'is now' if added else 'was already'} open to {cidr} in security group {group_id}")
+        return group_id
+
+    @task(task_id="report_connection")
+    def report_connection(cluster_identifier: str, role_arn: str, cidr: str, aws_conn_id: str,
+                          redshift_conn_id: str, pipeline_aws_conn_id: str) -> dict:
+        """Print the endpoint and role ARN, and how to set them in the pipeline's connections."""
+        from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
+
+        from sparkify.infra.connection_instructions import cluster_settings, connection_instructions
+
+        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(
+            ClusterIdentifier=cluster_identifier)["Clusters"][0]
+        settings = cluster_settings(cluster, role_arn, cidr)
+        print(connection_instructions(settings, redshift_conn_id, pipeline_aws_conn_id))
+        return settings
+
+    @task(task_id="delete_security_group", retries=3, retry_delay=timedelta(minutes=1))
+    def delete_security_group(group_name: str, aws_conn_id: str) -> bool:
+        """Delete the cluster's security group (retried: AWS releases it a little after the cluster)."""
+        from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
+
+        from sparkify.infra.security_group import delete_group
+
+        deleted = delete_group(EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn(), group_name)
+        print(f"Security group {group_name}: {'deleted' if deleted else 'there was none'}")
+        return deleted
+
+    @task(task_id="delete_iam_role")
+    def delete_iam_role(role_name: str, aws_conn_id: str) -> bool:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        from sparkify.infra.iam_role import delete_role
+
+        deleted = delete_role(AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn(), role_name)
+        print(f"IAM role {role_name}: {'deleted' if deleted else 'there was none'}")
+        return deleted
+
+    request = check_params(WAREHOUSE)
+    cluster_id = request["cluster_identifier"]
+    choose = choose_steps(request["action"], cluster_id, AWS)
+
+    # create
+    role_arn = ensure_iam_role(request["iam_role_name"], AWS)
+    security_group = ensure_security_group(request["security_group_name"], cluster_id, AWS)
+    create_cluster = RedshiftCreateClusterOperator(
+        task_id="create_cluster",
+        cluster_identifier=cluster_id,
+        node_type=request["node_type"],
+        cluster_type=request["cluster_type"],
+        number_of_nodes=request["number_of_nodes"],
+        master_username=request["master_username"],
+        master_user_password=MASTER_PASSWORD,
+        db_name=request["db_name"],
+        port=request["port"],
+        iam_roles=[role_arn],
+        vpc_security_group_ids=[security_group],
+        publicly_accessible=True,  # reachable from outside the VPC, but only from ingress_cidr
+        encrypted=True,
+        tags=[{"Key": "project", "Value": "sparkify"}],
+        wait_for_completion=False,  # wait_until_available waits, without holding a worker slot
+        aws_conn_id=AWS,
+    )
+    wait_until_available = RedshiftClusterSensor(
+        task_id=step.WAIT_UNTIL_AVAILABLE, cluster_identifier=cluster_id, target_status="available", **SENSOR_ARGS,
+    )
+    opened = open_port(cluster_id, request["security_group_name"], request["ingress_cidr"], AWS)
+    report = report_connection(cluster_id, role_arn, request["ingress_cidr"], AWS, WAREHOUSE, PIPELINE_AWS)
+    choose >> [role_arn, security_group, wait_until_available]
+    create_cluster >> wait_until_available >> opened >> report
+
+    # pause and resume
+    pause_cluster = RedshiftPauseClusterOperator(task_id=step.PAUSE_CLUSTER, cluster_identifier=cluster_id,
+                                                 aws_conn_id=AWS)
+    wait_until_paused = RedshiftClusterSensor(
+        task_id=step.WAIT_UNTIL_PAUSED, cluster_identifier=cluster_id, target_status="paused", **SENSOR_ARGS,
+    )
+    resume_cluster = RedshiftResumeClusterOperator(task_id=step.RESUME_CLUSTER, cluster_identifier=cluster_id,
+                                                   aws_conn_id=AWS)
+    wait_until_resumed = RedshiftClusterSensor(
+        task_id=step.WAIT_UNTIL_RESUMED, cluster_identifier=cluster_id, target_status="available", **SENSOR_ARGS,
+    )
+    chain(choose, [pause_cluster, resume_cluster], [wait_until_paused, wait_until_resumed])
+    choose >> [wait_until_paused, wait_until_resumed]
+
+    # delete
+    delete_cluster = RedshiftDeleteClusterOperator(
+        task_id=step.DELETE_CLUSTER, cluster_identifier=cluster_id, skip_final_cluster_snapshot=True,
+        wait_for_completion=False, aws_conn_id=AWS,
+    )
+    wait_until_deleted = RedshiftClusterSensor(
+        task_id=step.WAIT_UNTIL_DELETED, cluster_identifier=cluster_id, target_status=step.MISSING, **SENSOR_ARGS,
+    )
+    chain(choose, delete_cluster, wait_until_deleted, [
+        delete_security_group(request["security_group_name"], AWS),
+        delete_iam_role(request["iam_role_name"], AWS),
+    ])
+    choose >> wait_until_deleted

@@ -1,0 +1,437 @@
+"""Airflow 3.3 as users run it: api-server, scheduler, dag-processor and triggerer on the local stack.
+
+The four components run as background processes tracked by pid files in their
+`AIRFLOW_HOME`, with LocalExecutor. Their metadata database is a separate database
+(`airflow`) on the local PostgreSQL: the scheduler, its LocalExecutor workers, the
+dag-processor, the triggerer and the api-server all write to it at once, which
+SQLite (one writer at a time) serialises. The project's DAGs, plugins and
+connections come from `StackSettings.environment()`, exactly as for `make run`.
+
+The UI login comes from `.env` (`SPARKIFY_AIRFLOW_USER`, `SPARKIFY_AIRFLOW_PASSWORD`)
+through SimpleAuthManager; the port from `SPARKIFY_AIRFLOW_PORT` (default 8080).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import psutil
+import psycopg
+from dotenv import dotenv_values
+
+from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate
+from local_stack.settings import PROJECT_ROOT, StackSettings
+from local_stack.warehouse_server import WarehouseServer
+
+HOST = "127.0.0.1"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The keys of GET /api/v2/monitor/health for the components that heartbeat through the database.
+HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
+# Stopped in this order: the scheduler first, so that it launches no task while the rest go down.
+STOP_ORDER = ("scheduler", "triggerer", "dag-processor", "api-server")
+ADMIN_ROLE = "admin"
+
+
+@dataclass(frozen=True)
+class AirflowPorts:
+    """The TCP ports one Airflow installation listens on (all on 127.0.0.1)."""
+
+    api: int = 8080
+    worker_log_server: int = 8793  # the scheduler's LocalExecutor serves task logs here
+    trigger_log_server: int = 8794  # the triggerer serves trigger logs here
+
+    def named(self) -> dict[str, int]:
+        return {"api-server": self.api, "task log server": self.worker_log_server,
+                "trigger log server": self.trigger_log_server}
+
+
+@dataclass(frozen=True)
+class AirflowLogin:
+    username: str
+    password: str
+
+
+def load_login(env_file: Path = PROJECT_ROOT / ".env") -> AirflowLogin:
+    """The UI/API login from `.env` (the environment wins)."""
+    values = {**dotenv_values(env_file), **os.environ}
+    return AirflowLogin(values.get("SPARKIFY_AIRFLOW_USER") or "admin",
+                        values.get("SPARKIFY_AIRFLOW_PASSWORD") or "admin")
+
+
+def default_ports(env_file: Path = PROJECT_ROOT / ".env") -> AirflowPorts:
+    """Ports from `.env` or the environment: SPARKIFY_AIRFLOW_PORT and the two log servers' ports."""
+    values = {**dotenv_values(env_file), **os.environ}
+    defaults = AirflowPorts()
+    return AirflowPorts(
+        api=int(values.get("SPARKIFY_AIRFLOW_PORT") or defaults.api),
+        worker_log_server=int(values.get("SPARKIFY_AIRFLOW_TASK_LOG_PORT") or defaults.worker_log_server),
+        trigger_log_server=int(values.get("SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT") or defaults.trigger_log_server),
+    )
+
+
+@dataclass
+class AirflowServices:
+    """One Airflow installation: its home, ports, login, metadata database and processes.
+
+    `extra_env` adds or overrides Airflow settings (for example
+    `AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False` in tests, so that only the runs a test
+    creates are scheduled).
+    """
+
+    settings: StackSettings
+    home: Path | None = None
+    ports: AirflowPorts = field(default_factory=default_ports)
+    login: AirflowLogin = field(default_factory=load_login)
+    metadata_db: str = "airflow"
+    parallelism: int = 8
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home or self.settings.state_dir / "airflow-services").resolve()
+
+    # -- addresses ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://localhost:{self.ports.api}"
+
+    def pid_file(self, component: str) -> Path:
+        return self.home / f"{component}.pid"
+
+    def log_file(self, component: str) -> Path:
+        return self.home / f"{component}.log"
+
+    def metadata_url(self) -> str:
+        s = self.settings
+        return (f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}:{quote(s.warehouse_password, safe='')}"
+                f"@{s.warehouse_host}:{s.warehouse_port}/{self.metadata_db}")
+
+    def environment(self) -> dict[str, str]:
+        """The variables every component and CLI call of this installation runs with."""
+        keys = self._secrets()
+        return {
+            **self.settings.environment(),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url(),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{self.ports.api}/execution/",
+            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
+                                           "SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.login.username}:{ADMIN_ROLE}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+            "AIRFLOW__API__HOST": HOST,
+            "AIRFLOW__API__PORT": str(self.ports.api),
+            "AIRFLOW__API__BASE_URL": self.base_url,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports.worker_log_server),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports.trigger_log_server),
+            **self.extra_env,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------
+    def running(self) -> dict[str, int | None]:
+        """Each component's pid, or None when it is not running."""
+        return {name: read_pid(self.pid_file(name)) for name in COMPONENTS}
+
+    def is_running(self) -> bool:
+        return all(pid is not None for pid in self.running().values())
+
+    def start(self, timeout: float = 300, wait_for_dags: Sequence[str] = ("sparkify_etl",)) -> bool:
+        """Start the components that are not running and wait until Airflow is healthy.
+
+        Returns False when everything was already running. Raises StackError when a
+        port is taken, the warehouse is down, or Airflow does not become healthy.
+        """
+        running = self.running()
+        missing = [name for name in COMPONENTS if running[name] is None]
+        if not missing:
+            return False
+        self._check_ports(missing)
+        self._prepare()
+        env = {**os.environ, **self.environment()}
+        for name in missing:
+            command = [_airflow_executable(), name]
+            if name == "api-server":
+                command += ["--host", HOST, "--port", str(self.ports.api), "--workers", "1"]
+            spawn(command, self.pid_file(name), self.log_file(name), env=env)
+        self.wait_until_healthy(timeout)
+        if wait_for_dags:
+            self.api().wait_for_dags(wait_for_dags, timeout=timeout)
+        return True
+
+    def stop(self) -> list[str]:
+        """Stop every component, and any task process left behind; returns the ones that were running."""
+        stopped = []
+        for name in STOP_ORDER:
+            pid = read_pid(self.pid_file(name))
+            descendants = _descendants(pid) if pid else []
+            if terminate(self.pid_file(name), timeout=20):
+                stopped.append(name)
+            _terminate_pids(descendants)
+        return stopped
+
+    def wait_until_healthy(self, timeout: float = 300) -> None:
+        """Wait until the api-server answers and every other component heartbeats."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            dead = [name for name, pid in self.running().items() if pid is None]
+            if dead:
+                raise StackError(f"Airflow {', '.join(dead)} exited during start-up.\n{self._log_tails(dead)}")
+            try:
+                health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
+                states = {name: (health.get(key) or {}).get("status") for name, key in HEALTH_KEYS.items()}
+                if health.get("metadatabase", {}).get("status") == "healthy" and all(
+                    state == "healthy" for state in states.values()
+                ):
+                    return
+                last = json.dumps(states)
+            except (httpx.HTTPError, ValueError) as error:
+                last = f"{type(error).__name__}: {error}"
+            time.sleep(0.5)
+        raise StackError(f"Airflow did not become healthy within {timeout:.0f}s (last: {last}).\n"
+                         f"{self._log_tails(COMPONENTS)}")
+
+    # -- use ---------------------------------------------------------------------
+    def airflow(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+        """Run the `airflow` CLI against this installation; raises on failure when `check`."""
+        result = subprocess.run(
+            [_airflow_executable(), *args], env={**os.environ, **self.environment()},
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise StackError(f"airflow {' '.join(args)} exited with {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def api(self) -> AirflowApi:
+        return AirflowApi(self.base_url, self.login)
+
+    def task_logs(self, limit: int = 6000) -> str:
+        """The end of every task log under this home's logs/ folder, for failure messages."""
+        parts = []
+        for path in sorted((self.home / "logs").rglob("*.log")):
+            parts.append(f"--- {path.relative_to(self.home)}\n{path.read_text(errors='replace')[-1500:]}")
+        return "\n".join(parts)[-limit:]
+
+    # -- internals ---------------------------------------------------------------
+    def _check_ports(self, missing: Sequence[str]) -> None:
+        wanted = self.ports.named()
+        if "scheduler" not in missing:
+            wanted.pop("task log server")
+        if "triggerer" not in missing:
+            wanted.pop("trigger log server")
+        if "api-server" not in missing:
+            wanted.pop("api-server")
+        hints = {"api-server": "SPARKIFY_AIRFLOW_PORT", "task log server": "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
+                 "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT"}
+        for what, port in wanted.items():
+            if port_is_open(HOST, port):
+                hint = f"{hints[what]}=<port>"
+                raise StackError(
+                    f"Port {port} (Airflow {what}) is already in use by another process, so Airflow cannot "
+                    f"start. Stop that process or choose another port: {hint}."
+                )
+
+    def _prepare(self) -> None:
+        """Folders, the login file, the metadata database and its schema."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        passwords = self.home / "passwords.json"
+        passwords.write_text(json.dumps({self.login.username: self.login.password}) + "\n")
+        passwords.chmod(0o600)
+        warehouse = WarehouseServer(self.settings)
+        if not warehouse.is_running():
+            raise StackError("The local warehouse is not running, and Airflow keeps its metadata there. "
+                             "Start it first (`make up` does).")
+        with psycopg.connect(warehouse.dsn("postgres"), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.metadata_db,)).fetchone():
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(self.metadata_db)))
+        self.airflow("db", "migrate", timeout=600)
+
+    def _secrets(self) -> dict[str, str]:
+        """Keys that every component must share, made once per home and kept there (0600)."""
+        path = self.home / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        from cryptography.fernet import Fernet
+
+        keys = {"fernet_key": Fernet.generate_key().decode(), "jwt_secret": secrets.token_urlsafe(48),
+                "api_secret_key": secrets.token_urlsafe(32)}
+        self.home.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(keys))
+        path.chmod(0o600)
+        return keys
+
+    def _log_tails(self, components: Sequence[str]) -> str:
+        tails = []
+        for name in components:
+            log = self.log_file(name)
+            text = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
+            tails.append(f"--- {log}\n{text}")
+        return "\n".join(tails)
+
+
+class AirflowApi:
+    """A small client of Airflow's REST API (v2), authenticated with a token from /auth/token."""
+
+    def __init__(self, base_url: str, login: AirflowLogin) -> None:
+        self.base_url = base_url
+        self.login = login
+        self._token: str | None = None
+
+    def token(self) -> str:
+        response = httpx.post(f"{self.base_url}/auth/token", timeout=30,
+                              json={"username": self.login.username, "password": self.login.password})
+        if response.status_code != 201:
+            raise StackError(f"POST /auth/token answered {response.status_code}: {response.text[:500]}")
+        return response.json()["access_token"]
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        if self._token is None:
+            self._token = self.token()
+        headers = {"Authorization": f"Bearer {self._token}"}
+        return httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs) -> dict:
+        response = self.request("GET", path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused}).raise_for_status()
+
+    def trigger(self, dag_id: str, logical_date: str | None, conf: dict | None = None) -> dict:
+        response = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                                json={"logical_date": logical_date, "conf": conf or {}})
+        if response.status_code >= 400:
+            raise StackError(f"Triggering {dag_id} answered {response.status_code}: {response.text[:1000]}")
+        return response.json()
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600, fail_fast: bool = True) -> dict:
+        """Poll a DAG run until it succeeds or fails; returns its final JSON.
+
+        With `fail_fast`, a task that fails or waits for a retry ends the wait at once with
+        its error, instead of waiting out the DAG's retries.
+        """
+        deadline = time.monotonic() + timeout
+        run: dict = {}
+        while time.monotonic() < deadline:
+            run = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+            if run["state"] in ("success", "failed"):
+                return run
+            if fail_fast:
+                broken = [ti for ti in self.task_instances(dag_id, run_id) if ti["state"] in ("failed", "up_for_retry")]
+                if broken:
+                    raise StackError(f"{dag_id} run {run_id}: " + "\n".join(
+                        f"task {ti['task_id']} is {ti['state']}: {self.task_error(ti)}" for ti in broken))
+            time.sleep(1)
+        raise StackError(f"{dag_id} run {run_id} is still {run.get('state')} after {timeout:.0f}s.")
+
+    def wait_for_dags(self, dag_ids: Sequence[str], timeout: float = 300) -> list[dict]:
+        """Wait until the dag-processor has parsed `dag_ids`; returns the import errors of other files.
+
+        An import error while one of `dag_ids` is still missing ends the wait at once.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            errors = self.get("/api/v2/importErrors").get("import_errors", [])
+            found = {d["dag_id"] for d in self.get("/api/v2/dags", params={"limit": 100}).get("dags", [])}
+            if set(dag_ids) <= found:
+                return errors
+            if errors:
+                raise StackError(f"Airflow does not list {', '.join(sorted(set(dag_ids) - found))}; "
+                                 f"DAG import errors:\n{describe_import_errors(errors)}")
+            time.sleep(1)
+        raise StackError(f"Airflow did not list {', '.join(dag_ids)} within {timeout:.0f}s.")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances"
+        return self.get(path).get("task_instances", [])
+
+    def task_error(self, ti: dict) -> str:
+        """The error events of a task instance's latest try, read from its log."""
+        path = (f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/"
+                f"{ti['task_id']}/logs/{max(ti['try_number'], 1)}")
+        try:
+            content = self.get(path, params={"full_content": "true"}).get("content", [])
+        except httpx.HTTPError as error:
+            return f"(log unavailable: {error})"
+        lines = []
+        for event in content if isinstance(content, list) else []:
+            if isinstance(event, dict) and event.get("level") in ("error", "critical"):
+                details = "; ".join(f"{d.get('exc_type')}: {d.get('exc_value')}" for d in event.get("error_detail") or [])
+                lines.append(f"{event.get('event')} {details}".strip())
+        return "\n".join(lines)[-3000:] or "(no error in the log)"
+
+
+def describe_import_errors(errors: Sequence[dict]) -> str:
+    return "\n".join(f"{e['filename']}: {e['stack_trace'][-1500:]}" for e in errors)
+
+
+def start_airflow(services: AirflowServices) -> None:
+    """`make up`'s Airflow part: start what is not running and say what happened."""
+    if services.is_running():
+        return
+    print(f"Starting Airflow on {services.base_url} (api-server, scheduler, dag-processor, triggerer) ...",
+          flush=True)
+    services.start(wait_for_dags=())
+    errors = services.api().wait_for_dags(["sparkify_etl"])
+    if errors:
+        print(f"warning: DAG import errors:\n{describe_import_errors(errors)}", file=sys.stderr)
+
+
+def print_airflow_status(services: AirflowServices) -> None:
+    running = services.running()
+    stopped = [name for name, pid in running.items() if pid is None]
+    if not stopped:
+        state = "running"
+    elif len(stopped) == len(running):
+        state = "stopped"
+    else:
+        state = f"partly running (stopped: {', '.join(stopped)}; `make up` starts them)"
+    print(f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): {state}  "
+          f"{services.base_url}  login: {services.login.username} (password: SPARKIFY_AIRFLOW_PASSWORD in .env)")
+
+
+def _airflow_executable() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _terminate_pids(processes: Sequence[psutil.Process], timeout: float = 10) -> None:
+    """Stop processes we started that outlived their process group (task runners make their own).
+
+    psutil checks each process's start time, so a pid reused by another process is left alone.
+    """
+    alive = []
+    for process in processes:
+        try:
+            process.terminate()
+            alive.append(process)
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(alive, timeout=timeout)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass

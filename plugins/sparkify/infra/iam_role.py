@@ -1,0 +1,63 @@
+"""The IAM role the cluster assumes to read S3, for COPY ... IAM_ROLE."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+S3_READ_ONLY_POLICY = "AmazonS3ReadOnlyAccess"
+
+
+def ensure_role(iam: Any, name: str) -> tuple[str, bool]:
+    """Create role `name` with read-only S3 access if it is missing. Returns (ARN, whether it was created)."""
+    try:
+        role, created = iam.get_role(RoleName=name)["Role"], False
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+            Description="Lets the Sparkify Redshift cluster read S3 (sparkify_infra).",
+        )["Role"]
+        created = True
+    policy_arn = s3_read_only_arn(role["Arn"])
+    if policy_arn not in attached_policies(iam, name):
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    return role["Arn"], created
+
+
+def delete_role(iam: Any, name: str) -> bool:
+    """Detach everything from role `name` and delete it. Returns False when there was no such role."""
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    for policy_arn in attached_policies(iam, name):
+        iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy_name in page["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+    for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
+        for profile in page["InstanceProfiles"]:
+            iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"], RoleName=name)
+    iam.delete_role(RoleName=name)
+    return True
+
+
+def attached_policies(iam: Any, name: str) -> list[str]:
+    return [
+        policy["PolicyArn"]
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for policy in page["AttachedPolicies"]
+    ]
+
+
+def s3_read_only_arn(role_arn: str) -> str:
+    """AWS's managed read-only S3 policy, in the role's partition (aws, aws-cn, aws-us-gov)."""
+    partition = role_arn.split(":")[1]
+    return f"arn:{partition}:iam::aws:policy/{S3_READ_ONLY_POLICY}"

@@ -1,0 +1,101 @@
+"""`make bench` end to end at the tiny scale: it runs, prints its table and writes its JSON.
+
+The figures of a tiny run mean nothing, so nothing here looks at a time or a ratio: only at
+the harness's output and the correctness checks it makes along the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TARGETS = {
+    "stage_events_vs_floor", "stage_events_vs_pandas_multi", "stage_events_vs_pandas_default",
+    "stage_songs_vs_floor", "stage_songs_vs_sequential", "hourly_history_vs_empty",
+    "stage_memory_limit", "stage_memory_flat",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One tiny benchmark in a subprocess, as `make bench SCALE=tiny` runs it (own servers, own ports)."""
+    out = tmp_path_factory.mktemp("bench-results")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
+    environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "tiny", "--out", str(out)],
+        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result.stdout, out
+
+
+def test_prints_the_table_and_every_target(tiny_run):
+    stdout, _ = tiny_run
+    assert "Sparkify benchmark, scale tiny" in stdout
+    assert "machine: " in stdout
+    for workload in ("stage events", "stage songs", "hourly run", "stage memory"):
+        assert workload in stdout
+    for method in ("floor = GET + COPY", "pandas to_sql(method='multi'", "json.loads + INSERT per row",
+                   "floor: parallel GET", "S3Hook.read_key", "empty warehouse: total"):
+        assert method in stdout
+    verdicts = [line for line in stdout.splitlines() if " PASS" in line or " MISS" in line]
+    assert len(verdicts) == len(TARGETS)
+    assert "ERROR" not in stdout
+
+
+def test_writes_the_json_result(tiny_run):
+    _, out = tiny_run
+    [path] = out.glob("bench-tiny-*.json")
+    result = json.loads(path.read_text())
+    assert json.loads((out / "latest.json").read_text()) == result
+    assert result["errors"] == {}
+    repeat = result["scale"]["repeat"]
+    assert result["scale"]["name"] == "tiny"
+    assert {"nproc", "cpu_model", "memory_gib", "python", "postgresql"} <= set(result["machine"])
+    assert set(result["sections"]) == {"stage_events", "stage_songs", "hourly_run", "peak_memory"}
+
+    def check(measurement, samples=repeat):
+        assert len(measurement["samples"]) == samples
+        assert measurement["min"] <= measurement["median"] <= measurement["max"]
+        assert measurement["spread_pct"] >= 0
+
+    events = result["sections"]["stage_events"]
+    assert events["rows"] == result["scale"]["events"]
+    assert events["peer_rows"] == result["scale"]["peer_events"] < events["rows"]  # the sampled path runs too
+    for name in ("ours", "floor", "floor: S3 GET", "floor: COPY typed rows", "ours, on the peers' input",
+                 "peer: pandas to_sql(method='multi')", "peer: pandas to_sql()", "peer: naive INSERT"):
+        check(events["times"][name])
+    songs = result["sections"]["stage_songs"]
+    assert songs["files"] == result["scale"]["songs"]
+    for name in ("ours", "floor: parallel GET", "ours, on the peer's input", "peer: sequential S3Hook.read_key"):
+        check(songs["times"][name])
+    hourly = result["sections"]["hourly_run"]
+    assert hourly["table_rows_after"]["songplays"] >= hourly["history_songplays"]
+    for state in ("empty", "history"):
+        for step in ("fact", "dimensions", "quality", "total"):
+            check(hourly[state][step])
+    sizes = result["sections"]["peak_memory"]["sizes"]
+    assert [s["events"] for s in sizes] == result["scale"]["memory_events"]
+    for size in sizes:
+        check(size["growth"], result["scale"]["memory_repeat"])
+
+    assert {t["name"] for t in result["targets"]} == TARGETS
+    for target in result["targets"]:
+        assert isinstance(target["passed"], bool) and target["comparison"] in ("<=", ">=")
+
+
+def test_every_loader_loaded_the_same_rows(tiny_run):
+    """The peers and the floor are only comparable if they load what our operator loads."""
+    _, out = tiny_run
+    result = json.loads((out / "latest.json").read_text())
+    same = {**result["sections"]["stage_events"]["same_rows"], **result["sections"]["stage_songs"]["same_rows"]}
+    assert same and all(same.values()), same

@@ -1,0 +1,274 @@
+"""`sparkify_infra` runs each action against a moto server (Redshift, IAM, EC2) and leaves the promised state.
+
+The moto server is its own process on a free port, separate from the stack's S3, so every
+test starts from an empty account (moto's reset API). The master password is known, and
+searched for in everything a create run leaves behind.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from local_stack.processes import free_port, port_is_open, spawn, terminate, wait_until
+from sparkify.infra.cluster_request import DEFAULT_NODE_TYPE, DEFAULT_NODES
+from sparkify.infra.iam_role import TRUST_POLICY
+
+pytestmark = pytest.mark.integration
+
+AWS_CONN_ID = "aws_infra_test"
+WAREHOUSE_CONN_ID = "cluster_admin_test"
+REGION = "us-west-2"
+CLUSTER = "sparkify-test"
+ROLE = "sparkify-test-s3-read"
+CIDR = "203.0.113.0/24"
+S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory) -> str:
+    """A moto server with every service (Redshift, IAM, EC2 ...) and AWS's managed IAM policies."""
+    home = tmp_path_factory.mktemp("moto")
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+          home / "moto.pid", home / "moto.log", env=env)
+    wait_until(lambda: port_is_open("127.0.0.1", port), 30, "moto", home / "moto.log")
+    yield f"http://127.0.0.1:{port}"
+    terminate(home / "moto.pid")
+
+
+@pytest.fixture
+def aws(cloud, monkeypatch):
+    """An empty account, the Airflow connections pointing at it, and boto3 clients to inspect it."""
+    requests.post(f"{cloud}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps({
+        "conn_type": "aws", "login": "infra-access-key", "password": "infra-secret-key",
+        "extra": {"endpoint_url": cloud, "region_name": REGION},
+    }))
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_INFRA_AWS_CONN_ID", AWS_CONN_ID)
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REDSHIFT_CONN_ID", WAREHOUSE_CONN_ID)
+    monkeypatch.delenv("AIRFLOW_VAR_SPARKIFY_CLUSTER_INGRESS_CIDR", raising=False)
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=cloud, region_name=REGION,
+                            aws_access_key_id="inspector", aws_secret_access_key="inspector")
+
+    return client
+
+
+@pytest.fixture
+def master_password(monkeypatch) -> str:
+    """The warehouse connection, whose login and password become the cluster's master user."""
+    password = f"Pw{uuid.uuid4().hex[:20]}9"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}", json.dumps({
+        "conn_type": "redshift", "host": "", "port": 5439, "login": "sparkify_admin", "password": password,
+        "schema": "sparkify",
+    }))
+    return password
+
+
+@pytest.fixture(scope="module")
+def infra_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.support import PROJECT_ROOT
+
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "sparkify_infra.py"))
+    assert bag.import_errors == {}
+    return bag.dags["sparkify_infra"]
+
+
+def trigger(dag, **conf):
+    """One run, with every param given: in-process runs keep params from one run to the next."""
+    defaults = {"cluster_identifier": CLUSTER, "iam_role_name": ROLE, "ingress_cidr": CIDR,
+                "node_type": DEFAULT_NODE_TYPE, "number_of_nodes": DEFAULT_NODES}
+    return dag.test(run_conf={**defaults, **conf})
+
+
+def state_of(run) -> str:
+    return str(getattr(run.state, "value", run.state))
+
+
+def task_states(run) -> dict[str, str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance).filter_by(dag_id=run.dag_id, run_id=run.run_id)
+        return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in rows}
+
+
+def xcom(run, task_id: str):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id,
+                                                 key="return_value").one()
+        return row.value if not isinstance(row.value, str) else json.loads(row.value)
+
+
+def ran(run) -> set[str]:
+    return {task for task, state in task_states(run).items() if state == "success"}
+
+
+def cluster(aws) -> dict | None:
+    clusters = aws("redshift").describe_clusters()["Clusters"]
+    return next((c for c in clusters if c["ClusterIdentifier"] == CLUSTER), None)
+
+
+def role_names(aws) -> set[str]:
+    return {role["RoleName"] for role in aws("iam").list_roles()["Roles"]}
+
+
+def group(aws) -> dict | None:
+    groups = aws("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-access"]}])["SecurityGroups"]
+    return groups[0] if groups else None
+
+
+def test_create_makes_the_role_the_cluster_and_opens_the_port(infra_dag, aws, master_password):
+    run = trigger(infra_dag, action="create")
+
+    assert state_of(run) == "success", task_states(run)
+    role = aws("iam").get_role(RoleName=ROLE)["Role"]
+    assert role["AssumeRolePolicyDocument"] == TRUST_POLICY
+    attached = aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [S3_READ_ONLY]
+
+    made = cluster(aws)
+    assert made["ClusterStatus"] == "available"
+    assert (made["NodeType"], made["NumberOfNodes"]) == ("dc2.large", 4)
+    assert (made["MasterUsername"], made["DBName"], made["Endpoint"]["Port"]) == ("sparkify_admin", "sparkify", 5439)
+    assert [r["IamRoleArn"] for r in made["IamRoles"]] == [role["Arn"]]
+    security_group = group(aws)
+    assert [g["VpcSecurityGroupId"] for g in made["VpcSecurityGroups"]] == [security_group["GroupId"]]
+    [rule] = security_group["IpPermissions"]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 5439, 5439)
+    assert [r["CidrIp"] for r in rule["IpRanges"]] == [CIDR]
+
+    settings = xcom(run, "report_connection")
+    assert settings["host"] == made["Endpoint"]["Address"] and settings["host"].startswith(CLUSTER)
+    assert settings["role_arn"] == role["Arn"]
+    assert ran(run) >= {"ensure_iam_role", "ensure_security_group", "create_cluster", "wait_until_available",
+                        "open_port", "report_connection"}
+    assert not ran(run) & {"pause_cluster", "delete_cluster", "delete_iam_role", "wait_until_deleted"}
+
+
+def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+    first = cluster(aws)
+
+    again = trigger(infra_dag, action="create", node_type="ra3.xlplus", number_of_nodes=2)
+
+    assert state_of(again) == "success", task_states(again)
+    assert task_states(again)["create_cluster"] == "skipped"
+    assert {"ensure_iam_role", "wait_until_available", "open_port", "report_connection"} <= ran(again)
+    kept = cluster(aws)
+    assert kept["ClusterCreateTime"] == first["ClusterCreateTime"]
+    assert (kept["NodeType"], kept["NumberOfNodes"]) == ("dc2.large", 4)
+    assert len(aws("redshift").describe_clusters()["Clusters"]) == 1
+    assert len(group(aws)["IpPermissions"]) == 1
+    assert role_names(aws) == {ROLE}
+
+
+def test_a_single_node_cluster(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create", number_of_nodes=1, node_type="ra3.large")) == "success"
+    made = cluster(aws)
+    assert (made["NodeType"], made["NumberOfNodes"]) == ("ra3.large", 1)
+
+
+def test_pause_and_resume_are_idempotent(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+
+    paused = trigger(infra_dag, action="pause")
+    assert state_of(paused) == "success", task_states(paused)
+    assert cluster(aws)["ClusterStatus"] == "paused"
+    assert {"pause_cluster", "wait_until_paused"} <= ran(paused)
+
+    paused_again = trigger(infra_dag, action="pause")
+    assert state_of(paused_again) == "success", task_states(paused_again)
+    assert task_states(paused_again)["pause_cluster"] == "skipped"
+    assert cluster(aws)["ClusterStatus"] == "paused"
+
+    resumed = trigger(infra_dag, action="resume")
+    assert state_of(resumed) == "success", task_states(resumed)
+    assert cluster(aws)["ClusterStatus"] == "available"
+    assert {"resume_cluster", "wait_until_resumed"} <= ran(resumed)
+    assert not ran(resumed) & {"create_cluster", "pause_cluster", "delete_cluster"}
+
+
+def test_delete_removes_cluster_group_and_role_and_is_safe_twice(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+    assert cluster(aws) and group(aws) and role_names(aws) == {ROLE}
+
+    deleted = trigger(infra_dag, action="delete")
+    assert state_of(deleted) == "success", task_states(deleted)
+    assert cluster(aws) is None
+    assert group(aws) is None
+    assert role_names(aws) == set()
+    assert xcom(deleted, "delete_iam_role") is True
+
+    again = trigger(infra_dag, action="delete")
+    assert state_of(again) == "success", task_states(again)
+    assert task_states(again)["delete_cluster"] == "skipped"
+    assert xcom(again, "delete_iam_role") is False
+    assert xcom(again, "delete_security_group") is False
+
+
+def test_create_without_a_cidr_fails_before_touching_aws(infra_dag, aws, master_password):
+    run = trigger(infra_dag, action="create", ingress_cidr=None)
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["check_params"] == "failed"
+    assert cluster(aws) is None and role_names(aws) == set()
+
+
+def test_the_cidr_can_come_from_a_variable(infra_dag, aws, master_password, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_CLUSTER_INGRESS_CIDR", "198.51.100.7/32")
+    run = trigger(infra_dag, action="create", ingress_cidr=None)
+
+    assert state_of(run) == "success", task_states(run)
+    assert [r["CidrIp"] for r in group(aws)["IpPermissions"][0]["IpRanges"]] == ["198.51.100.7/32"]
+
+
+@pytest.mark.parametrize("action", ["pause", "resume"])
+def test_pausing_or_resuming_a_missing_cluster_fails(infra_dag, aws, action):
+    run = trigger(infra_dag, action=action)
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["choose_steps"] == "failed"
+
+
+def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password, airflow_db, capfd):
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="create")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "success", task_states(run)
+    # Not vacuous: the cluster got the password, and the tasks' output was captured.
+    backend = requests.get(f"{cloud}/moto-api/data.json", timeout=10).json()["redshift"]["Cluster"]
+    assert [c["master_user_password"] for c in backend] == [master_password]
+    settings = xcom(run, "report_connection")
+    assert f"host {settings['host']}, port 5439" in out and f'{{"role_arn": "{settings["role_arn"]}"}}' in out
+    assert master_password not in out + err
+    for path in Path(airflow_db).rglob("*"):
+        if path.is_file():
+            assert master_password not in path.read_bytes().decode("utf-8", errors="replace"), path
+    with create_session() as session:
+        rendered = {
+            row.task_id: json.dumps(row.rendered_fields, default=str)
+            for row in session.query(RenderedTaskInstanceFields).filter_by(dag_id=run.dag_id, run_id=run.run_id)
+        }
+    assert "master_user_password" in rendered["create_cluster"]
+    assert master_password not in json.dumps(rendered)
