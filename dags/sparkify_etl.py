@@ -37,7 +37,6 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
-from sparkify.staging import run_scoped
 from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
@@ -45,6 +44,7 @@ from sparkify.operators import (
     StageToRedshiftOperator,
 )
 from sparkify.quality_config import load_quality_checks
+from sparkify.staging import run_scoped
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
 SQL_DIR = INCLUDE / "sql"
