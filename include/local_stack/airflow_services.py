@@ -429,9 +429,20 @@ def _terminate_pids(processes: Sequence[psutil.Process], timeout: float = 10) ->
             alive.append(process)
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(alive, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while alive and time.monotonic() < deadline:
+        alive = [process for process in alive if _alive(process)]
+        time.sleep(0.1 if alive else 0)
     for process in alive:
         try:
             process.kill()
         except psutil.Error:
             pass
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (a zombie whose parent is gone may never be reaped in a container)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
