@@ -247,6 +247,27 @@ def test_pausing_or_resuming_a_missing_cluster_fails(infra_dag, aws, action):
     assert task_states(run)["choose_steps"] == "failed"
 
 
+def airflow_home_contents(home: Path) -> list[tuple[Path, str]]:
+    """Every file under AIRFLOW_HOME as text; the metadata database as an SQL dump.
+
+    The database is read through SQLite, never opened as a plain file: closing a second
+    descriptor of an open SQLite file drops this process's locks on it (POSIX advisory
+    locks), and the next write from another process can then corrupt it.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    contents = []
+    for path in sorted(p for p in home.rglob("*") if p.is_file()):
+        if path.suffix == ".db":
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                contents.append((path, "\n".join(conn.iterdump())))
+        elif not path.name.endswith(("-journal", "-wal", "-shm")):
+            contents.append((path, path.read_bytes().decode("utf-8", errors="replace")))
+    assert any(path.name == "airflow.db" for path, _ in contents)
+    return contents
+
+
 def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password, airflow_db, capfd):
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.utils.session import create_session
@@ -262,9 +283,8 @@ def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password,
     settings = xcom(run, "report_connection")
     assert f"host {settings['host']}, port 5439" in out and f'{{"role_arn": "{settings["role_arn"]}"}}' in out
     assert master_password not in out + err
-    for path in Path(airflow_db).rglob("*"):
-        if path.is_file():
-            assert master_password not in path.read_bytes().decode("utf-8", errors="replace"), path
+    for path, text in airflow_home_contents(Path(airflow_db)):
+        assert master_password not in text, path
     with create_session() as session:
         rendered = {
             row.task_id: json.dumps(row.rendered_fields, default=str)
