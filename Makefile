@@ -23,10 +23,16 @@ install: $(VENV)/.installed  ## create .venv and install the pinned requirements
 demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour, print a summary
 	$(STACK) demo
 
-test: install  ## run the whole test suite (it starts its own stack on free ports)
+test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
 	$(PY) -m pytest
 
-up: install  ## start the local warehouse (127.0.0.1:5439) and S3 (127.0.0.1:5000)
+.PHONY: chromium
+chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+up: install  ## start the local warehouse (127.0.0.1:5439), S3 (127.0.0.1:5000) and Airflow (localhost:8080)
 	$(STACK) up
 
 down: install  ## stop them
@@ -44,6 +50,10 @@ run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
 
 summary: install  ## print rows per table, top songs and plays per hour
 	$(STACK) summary
+
+.PHONY: airflow
+airflow: install  ## make airflow ARGS='dags list': the airflow CLI of the Airflow that `make up` starts
+	$(STACK) airflow $(ARGS)
 
 .PHONY: bench
 bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers, on a private stack; table + bench-results/*.json

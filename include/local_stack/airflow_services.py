@@ -217,6 +217,10 @@ class AirflowServices:
                              f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
 
+    def run_cli(self, arguments: Sequence[str]) -> int:
+        """The `airflow` CLI in the foreground (output to our terminal); returns its exit status."""
+        return subprocess.call([_airflow_executable(), *arguments], env={**os.environ, **self.environment()})
+
     def api(self) -> AirflowApi:
         return AirflowApi(self.base_url, self.login)
 

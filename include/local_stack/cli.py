@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--hourly", action="store_true", help="one run per hour instead")
     commands.add_parser("summary", help="print what the warehouse holds")
     commands.add_parser("demo", help="generate, seed, run the demo day and print a summary")
+    airflow_cmd = commands.add_parser("airflow", help="the airflow CLI, wired to the Airflow that `up` starts")
+    airflow_cmd.add_argument("arguments", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -144,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             generate(settings, args.seed, args.songs, args.users)
         elif args.command == "run":
             return 0 if run(settings, args.start, args.end, args.hourly) else 1
+        elif args.command == "airflow":
+            return AirflowServices(settings).run_cli(args.arguments)
         elif args.command == "summary":
             summary(settings)
         elif args.command == "demo":

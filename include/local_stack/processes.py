@@ -90,6 +90,7 @@ def terminate(pid_file: Path, timeout: float = 10) -> bool:
 
 def _is_zombie(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        # The name in parentheses may contain spaces (setproctitle): the state follows the last ")".
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (FileNotFoundError, IndexError):
         return False

@@ -1,0 +1,81 @@
+"""The live scheduler: `airflow backfill create` over several hours, run by LocalExecutor."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.expected import event_time, expected_star, read_events, utc
+from tests.integration.test_sparkify_etl_runs import assert_star_matches
+from tests.live.conftest import DAG_ID
+
+pytestmark = pytest.mark.integration
+HOURS = 4
+
+
+def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
+    """The first of `hours` consecutive hours with the most NextSong plays and no run yet.
+
+    A backfill skips logical dates that already have a run (other tests' runs share this
+    Airflow), so the block avoids them.
+    """
+    plays = [event_time(e) for e in read_events(root) if e["page"] == "NextSong"]
+    days = sorted({t.date() for t in plays})
+    starts = [datetime(d.year, d.month, d.day) + timedelta(hours=h) for d in days for h in range(24 - hours + 1)]
+
+    def free(first: datetime) -> bool:
+        return not any(first <= t < first + timedelta(hours=hours) for t in taken)
+
+    def count(first: datetime) -> int:
+        return sum(first <= t < first + timedelta(hours=hours) for t in plays)
+
+    return max((s for s in starts if free(s)), key=count)
+
+
+def wait_for_backfill(api, backfill_id: int, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        backfill = api.get(f"/api/v2/backfills/{backfill_id}")
+        if backfill.get("completed_at"):
+            return backfill
+        runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"run_type": "backfill", "state": "running"})
+        for run in runs["dag_runs"]:  # a failing task ends the wait with its error
+            api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=max(1.0, deadline - time.monotonic()))
+        time.sleep(1)
+    raise AssertionError(f"backfill {backfill_id} did not complete within {timeout:.0f}s")
+
+
+def test_the_scheduler_runs_a_backfill_of_several_hours(sparkify_dag_live, sample_data, db):
+    services = sparkify_dag_live
+    api = services.api()
+    existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+    taken = {utc(r["logical_date"]) for r in existing if r["logical_date"]}
+    first = busiest_free_block(sample_data, HOURS, taken)
+    last = first + timedelta(hours=HOURS - 1)
+
+    services.airflow("dags", "unpause", DAG_ID)
+    created = services.airflow(
+        "backfill", "create", "--dag-id", DAG_ID,
+        "--from-date", f"{first:%Y-%m-%dT%H:%M:%S}+00:00", "--to-date", f"{last:%Y-%m-%dT%H:%M:%S}+00:00",
+        "--max-active-runs", "1",
+    )
+    backfills = api.get("/api/v2/backfills", params={"dag_id": DAG_ID})["backfills"]
+    backfill = max(backfills, key=lambda b: b["id"])
+    assert not backfill["completed_at"], created.stdout
+
+    wait_for_backfill(api, backfill["id"], timeout=900)
+
+    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
+        "run_type": "backfill", "logical_date_gte": f"{first:%Y-%m-%dT%H:%M:%S}Z",
+        "logical_date_lte": f"{last:%Y-%m-%dT%H:%M:%S}Z"})["dag_runs"]
+    intervals = sorted((r["data_interval_start"], r["data_interval_end"]) for r in runs)
+    assert intervals == [(f"{first + timedelta(hours=h):%Y-%m-%dT%H:%M:%S}Z",
+                          f"{first + timedelta(hours=h + 1):%Y-%m-%dT%H:%M:%S}Z") for h in range(HOURS)]
+    assert {r["state"] for r in runs} == {"success"}, [(r["dag_run_id"], r["state"]) for r in runs]
+
+    expected = expected_star(sample_data, [(first + timedelta(hours=h), first + timedelta(hours=h + 1))
+                                           for h in range(HOURS)])
+    assert len({row[1].hour for row in expected.songplays}) > 1, "the backfilled hours should contain plays"
+    assert_star_matches(db, expected)

@@ -1,0 +1,159 @@
+"""docker-compose.yaml, validated by structure: no Docker engine runs on these machines.
+
+Checks the services of Airflow's official 3.x compose file, ports, the mounted project
+folders, the image tag against requirements.txt, and connections that agree with .env.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def common(compose) -> dict:
+    return compose["x-airflow-common"]
+
+
+def pinned(package: str) -> str:
+    match = re.search(rf"^{re.escape(package)}==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert match, f"{package} is not pinned in requirements.txt"
+    return match.group(1)
+
+
+def published(service: dict) -> set[tuple[int, int]]:
+    return {tuple(int(p) for p in str(port).split(":")[-2:]) for port in service.get("ports", [])}
+
+
+def connections(environment: dict) -> dict[str, dict]:
+    return {k: json.loads(v) for k, v in environment.items() if k.startswith("AIRFLOW_CONN_") and v}
+
+
+def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, common):
+    expected = {"postgres", "airflow-init", "airflow-cli", "redshift", "minio", "seed-s3", *AIRFLOW_SERVICES}
+    assert expected <= set(services)
+    for name, command in AIRFLOW_SERVICES.items():
+        assert services[name]["command"] == command
+        assert services[name]["image"] == common["image"], f"{name} does not use the x-airflow-common anchor"
+        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+        assert services[name]["healthcheck"]["test"]
+    assert services["airflow-init"]["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on an unknown service {dependency}"
+
+
+def test_local_executor_reaches_the_execution_api_and_the_metadata_database(services, common):
+    env = common["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    api = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert api.hostname in services and api.path == "/execution/"
+    assert api.port == 8080, "the api-server listens on 8080 inside its container"
+    database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    metadata = services[database.hostname]["environment"]
+    assert (database.username, database.password, database.path.lstrip("/")) == (
+        metadata["POSTGRES_USER"], metadata["POSTGRES_PASSWORD"], metadata["POSTGRES_DB"])
+
+
+def test_ports(services):
+    assert (8080, 8080) in published(services["airflow-apiserver"])
+    assert (5439, 5439) in published(services["redshift"])
+    assert (9000, 9000) in published(services["minio"])
+
+
+def test_dags_plugins_and_include_are_mounted_into_every_airflow_container(services, common):
+    mounts = {}
+    for volume in common["volumes"]:
+        host, container = volume.rsplit(":", 1)
+        mounts[container] = host.replace("${AIRFLOW_PROJ_DIR:-.}", str(ROOT))
+    for folder in ("dags", "plugins", "include"):
+        assert Path(mounts[f"/opt/airflow/{folder}"]) == ROOT / folder
+    for name in [*AIRFLOW_SERVICES, "airflow-init", "seed-s3"]:
+        assert services[name]["volumes"] == common["volumes"]
+    assert set(common["environment"]["PYTHONPATH"].split(":")) >= {"/opt/airflow/include", "/opt/airflow/plugins"}
+
+
+def test_the_image_is_the_pinned_airflow_with_the_project_requirements(common):
+    version = pinned("apache-airflow")
+    assert common["image"].rsplit(":", 1)[-1].rstrip("}") == version
+    assert common["build"] in (".", {"context": "."})
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    python = re.search(r'requires-python = "==(\d+\.\d+)', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert re.search(rf"^FROM apache/airflow:{re.escape(version)}-python{re.escape(python)}$", dockerfile, re.MULTILINE)
+    install = re.search(r"^RUN pip install .*$", dockerfile, re.MULTILINE).group(0)
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in install and "-r /requirements.txt" in install
+    assert "COPY requirements.txt /requirements.txt" in dockerfile
+
+
+def test_the_connections_agree_with_env(services, common):
+    local = connections(dotenv_values(ROOT / ".env"))
+    docker = connections(common["environment"])
+    assert set(docker) == set(local)
+
+    warehouse, docker_warehouse = local["AIRFLOW_CONN_REDSHIFT"], docker["AIRFLOW_CONN_REDSHIFT"]
+    for key in ("conn_type", "port", "login", "password", "schema"):
+        assert docker_warehouse[key] == warehouse[key], key
+    redshift = services[docker_warehouse["host"]]
+    assert redshift["environment"] == {"POSTGRES_USER": warehouse["login"], "POSTGRES_PASSWORD": warehouse["password"],
+                                       "POSTGRES_DB": warehouse["schema"]}
+    assert redshift["command"][-2:] == ["-p", str(warehouse["port"])]
+
+    aws, docker_aws = local["AIRFLOW_CONN_AWS_DEFAULT"], docker["AIRFLOW_CONN_AWS_DEFAULT"]
+    for key in ("conn_type", "login", "password"):
+        assert docker_aws[key] == aws[key], key
+    assert docker_aws["extra"]["region_name"] == aws["extra"]["region_name"]
+    endpoint = urlsplit(docker_aws["extra"]["endpoint_url"])
+    minio = services[endpoint.hostname]
+    assert minio["environment"]["MINIO_ROOT_USER"] == aws["login"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == aws["password"]
+    assert minio["environment"]["MINIO_REGION"] == aws["extra"]["region_name"]
+    assert f"--address :{endpoint.port}" in " ".join(minio["command"])
+    # MinIO serves buckets by path, not by virtual host: the only extra key .env does not need.
+    assert docker_aws["extra"]["config_kwargs"] == {"s3": {"addressing_style": "path"}}
+    assert set(docker_aws["extra"]) - set(aws["extra"]) == {"config_kwargs"}
+
+
+def test_the_login_and_the_seeding_job(services, common):
+    env = dotenv_values(ROOT / ".env")
+    assert env["SPARKIFY_AIRFLOW_USER"] and env["SPARKIFY_AIRFLOW_PASSWORD"]
+    assert common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].startswith("${SPARKIFY_AIRFLOW_USER")
+    init = services["airflow-init"]
+    assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"].startswith("${SPARKIFY_AIRFLOW_PASSWORD")
+    passwords_file = common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    assert passwords_file in init["command"][-1]
+
+    seed = services["seed-s3"]
+    assert seed["command"][:3] == ["python", "-m", "local_stack.compose_seed"]
+    assert (ROOT / "include" / "local_stack" / "compose_seed.py").exists()
+    assert seed["depends_on"]["minio"] == {"condition": "service_healthy"}
+    assert seed["restart"] == "no"
+    assert services["airflow-scheduler"]["depends_on"]["seed-s3"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_readme_says_the_compose_path_was_not_run():
+    readme = (ROOT / "README.md").read_text()
+    assert "validated structurally" in readme and "not run" in readme
