@@ -14,6 +14,8 @@ Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
    records the staged files in `song_file_ledger` in the same transaction.
 5. **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`,
    records every result in `dq_results`, and fails on any failed check of severity `error`.
+6. **end** emits the Asset `sparkify_star_schema` (`sparkify://warehouse/star_schema`);
+   the `sparkify_report` DAG is scheduled on it.
 
 **Window.** A scheduled or backfill run processes its data interval [start, end).
 A manual run processes the hour that contains its logical date, unless it is
@@ -23,7 +25,8 @@ span up to 31 days (Airflow Variable `sparkify_max_window_days`).
 **Settings** are Airflow Variables with defaults: `sparkify_s3_bucket` (udacity-dend),
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
 `sparkify_log_jsonpath` (log_json_path.json), `sparkify_s3_region` (us-west-2),
-`sparkify_redshift_conn_id` (redshift) and `sparkify_aws_conn_id` (aws_default).
+`sparkify_redshift_conn_id` (redshift), `sparkify_aws_conn_id` (aws_default) and
+`sparkify_redshift_iam_role` (empty), the ARN of the role Redshift assumes for COPY.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ INCLUDE = Path(__file__).resolve().parents[1] / "include"
 SQL_DIR = INCLUDE / "sql"
 WAREHOUSE = setting("sparkify_redshift_conn_id")
 AWS = setting("sparkify_aws_conn_id")
+COPY_ROLE = setting("sparkify_redshift_iam_role")
 BUCKET = setting("sparkify_s3_bucket")
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 
@@ -146,6 +150,7 @@ with DAG(
         statupdate=False,
         redshift_conn_id=WAREHOUSE,
         aws_conn_id=AWS,
+        iam_role=COPY_ROLE,
     )
 
     stage_songs = StageToRedshiftOperator(
@@ -165,6 +170,7 @@ with DAG(
         statupdate=False,
         redshift_conn_id=WAREHOUSE,
         aws_conn_id=AWS,
+        iam_role=COPY_ROLE,
     )
 
     load_songplays_fact = LoadFactOperator(

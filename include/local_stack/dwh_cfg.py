@@ -30,7 +30,6 @@ from local_stack.settings import PROJECT_ROOT
 
 DEFAULT_OUT = PROJECT_ROOT / ".env.dwh"
 DEFAULT_REGION = "us-west-2"
-INFRA_CONN_ID = "aws_infra"
 REQUIRED = {
     "CLUSTER": ("HOST", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_PORT"),
     "IAM_ROLE": ("ARN",),
@@ -177,19 +176,19 @@ def env_lines(cfg: DwhConfig) -> list[str]:
     """The connections and Variables, one `NAME='value'` line each."""
     warehouse = {"conn_type": "redshift", "host": cfg.host, "port": cfg.port, "login": cfg.user,
                  "password": cfg.password, "schema": cfg.database}
-    keys = {"conn_type": "aws", "login": cfg.access_key, "password": cfg.secret_key}
-    pipeline_aws = {**keys, "extra": {"region_name": cfg.region, **({"role_arn": cfg.role_arn} if cfg.role_arn else {})}}
-    infra_aws = {**keys, "extra": {"region_name": cfg.region}}
+    aws = {"conn_type": "aws", "login": cfg.access_key, "password": cfg.secret_key,
+           "extra": {"region_name": cfg.region}}
     values = {
         "AIRFLOW_CONN_REDSHIFT": _json(warehouse),
-        "AIRFLOW_CONN_AWS_DEFAULT": _json(pipeline_aws),
-        f"AIRFLOW_CONN_{INFRA_CONN_ID.upper()}": _json(infra_aws),
+        "AIRFLOW_CONN_AWS_DEFAULT": _json(aws),
         "AIRFLOW_VAR_SPARKIFY_S3_BUCKET": cfg.bucket,
         "AIRFLOW_VAR_SPARKIFY_LOG_PREFIX": cfg.log_prefix,
         "AIRFLOW_VAR_SPARKIFY_SONG_PREFIX": cfg.song_prefix,
         "AIRFLOW_VAR_SPARKIFY_LOG_JSONPATH": cfg.log_jsonpath,
         "AIRFLOW_VAR_SPARKIFY_S3_REGION": cfg.region,
-        "AIRFLOW_VAR_SPARKIFY_INFRA_AWS_CONN_ID": INFRA_CONN_ID,
+        # COPY's IAM_ROLE. Not the connection's role_arn extra: the Amazon provider would
+        # assume that role for the task's own S3 and AWS calls, and it trusts only Redshift.
+        "AIRFLOW_VAR_SPARKIFY_REDSHIFT_IAM_ROLE": cfg.role_arn,
     }
     return [f"{name}='{value}'" for name, value in values.items()]
 
@@ -229,11 +228,11 @@ def summary(cfg: DwhConfig, out: Path) -> str:
         f"Wrote {out} (readable only by you):",
         f"  connection redshift     type redshift, host {host}, port {cfg.port}, database {cfg.database}, "
         f"user {cfg.user}, password set",
-        f"  connection aws_default  type aws, access key and secret set, region {cfg.region}, role_arn {role}",
-        f"  connection {INFRA_CONN_ID}    the same keys without the role, for the sparkify_infra DAG",
+        f"  connection aws_default  type aws, access key and secret set, region {cfg.region}",
         f"  Variables  sparkify_s3_bucket={cfg.bucket} sparkify_log_prefix={cfg.log_prefix} "
         f"sparkify_song_prefix={cfg.song_prefix} sparkify_log_jsonpath={cfg.log_jsonpath} "
-        f"sparkify_s3_region={cfg.region} sparkify_infra_aws_conn_id={INFRA_CONN_ID}",
+        f"sparkify_s3_region={cfg.region}",
+        f"             sparkify_redshift_iam_role={role}",
         f"Load it into Airflow's environment before starting Airflow, e.g. set -a; . {out}; set +a",
     ])
 

@@ -103,3 +103,10 @@ def test_settings_are_templated_variables_with_defaults(dag):
     assert dag.get_task("stage_songs").json_format == "auto"
     for task_id in ("load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"):
         assert dag.get_task(task_id).mode == "merge"
+
+
+def test_copy_takes_its_iam_role_from_the_variable_that_import_dwh_cfg_writes(dag):
+    # tests/unit/test_dwh_cfg.py checks that the import writes AIRFLOW_VAR_SPARKIFY_REDSHIFT_IAM_ROLE.
+    for task_id in ("stage_events", "stage_songs"):
+        assert dag.get_task(task_id).iam_role == "{{ var.value.get('sparkify_redshift_iam_role', '') }}"
+        assert "iam_role" in dag.get_task(task_id).template_fields

@@ -157,6 +157,25 @@ class EchoingCursor:
         pass
 
 
+class Driver:
+    """A DB-API connection that hands out one cursor."""
+
+    def __init__(self, cursor: EchoingCursor) -> None:
+        self._cursor = cursor
+
+    def cursor(self) -> EchoingCursor:
+        return self._cursor
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def key_credentials(credentials: dict[str, str]) -> Credentials:
     return Credentials(
         access_key=credentials["access key"], secret_key=credentials["secret key"], token=credentials["session token"],
@@ -208,21 +227,8 @@ def test_the_stage_operator_on_a_redshift_connection_leaks_no_credentials(
 
     cursor = EchoingCursor(fail_copy)
 
-    class Driver:
-        def cursor(self):
-            return cursor
-
-        def commit(self):
-            pass
-
-        def rollback(self):
-            pass
-
-        def close(self):
-            pass
-
     monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
-    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver())
+    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver(cursor))
     operator = StageToRedshiftOperator(
         task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
         s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
@@ -271,6 +277,48 @@ def test_copy_credentials_prefers_the_role_arn_extra(monkeypatch):
 
     assert found == Credentials(role_arn=role)
     assert found.sql() == "IAM_ROLE 'arn:aws:iam::123456789012:role/x'"
+
+
+def test_copy_credentials_prefer_the_iam_role_parameter(known_aws_connection, monkeypatch):
+    role = "arn:aws:iam::123456789012:role/dwhRole"
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "x",
+                                                 "extra": {"role_arn": "arn:aws:iam::123456789012:role/other"}}))
+
+    assert copy_credentials("aws_default", role) == Credentials(role_arn=role)
+    assert copy_credentials("aws_default", " ") == Credentials(role_arn="arn:aws:iam::123456789012:role/other")
+
+
+def test_copy_credentials_refuse_a_malformed_role():
+    with pytest.raises(ValueError, match=r"COPY's IAM role 'dwhRole' is not a role ARN"):
+        copy_credentials("aws_default", "dwhRole")
+
+
+def test_with_an_iam_role_the_redshift_branch_makes_no_aws_call_of_its_own(monkeypatch, copy_log):
+    """The role trusts only Redshift: the task must neither assume it nor need S3 access to COPY."""
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
+    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+    role = "arn:aws:iam::123456789012:role/dwhRole"
+    cursor = EchoingCursor(False)
+
+    def no_aws_call(*args, **kwargs):
+        raise AssertionError("the task made an AWS call of its own")
+
+    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "x"}))
+    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver(cursor))
+    for method in ("get_conn", "get_session", "get_credentials"):
+        monkeypatch.setattr(AwsGenericHook, method, no_aws_call)
+    operator = StageToRedshiftOperator(
+        task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
+        redshift_conn_id="cluster", aws_conn_id="aws_default", iam_role=role,
+    )
+
+    assert operator.execute(task_context("2018-11-15T12:00:00Z", "2018-11-15T13:00:00Z")) == 5
+
+    copies = [sql for sql in cursor.statements if sql.startswith("COPY")]
+    assert len(copies) == 1 and f"IAM_ROLE '{role}'" in copies[0] and "ACCESS_KEY_ID" not in copies[0]
 
 
 def _file_text(path: Path) -> str:

@@ -281,7 +281,7 @@ def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password,
     backend = requests.get(f"{cloud}/moto-api/data.json", timeout=10).json()["redshift"]["Cluster"]
     assert [c["master_user_password"] for c in backend] == [master_password]
     settings = xcom(run, "report_connection")
-    assert f"host {settings['host']}, port 5439" in out and f'{{"role_arn": "{settings["role_arn"]}"}}' in out
+    assert f"host {settings['host']}, port 5439" in out and f"Variable 'sparkify_redshift_iam_role': {settings['role_arn']}" in out
     assert master_password not in out + err
     for path, text in airflow_home_contents(Path(airflow_db)):
         assert master_password not in text, path

@@ -112,7 +112,7 @@ def test_role_takes_precedence_over_keys():
     ],
 )
 def test_credentials_without_role_or_both_keys_are_rejected(creds):
-    with pytest.raises(ValueError, match="neither a role_arn extra nor access keys"):
+    with pytest.raises(ValueError, match="no IAM role and the AWS connection has no access keys"):
         creds.sql()
     with pytest.raises(ValueError):
         spec().copy_sql("log_data", creds)

@@ -69,10 +69,8 @@ def test_the_udacity_config_becomes_connections_and_variables(tmp_path, capsys):
         "conn_type": "redshift", "host": "dwhcluster.abc123.us-west-2.redshift.amazonaws.com", "port": 5439,
         "login": "dwhuser", "password": PASSWORD, "schema": "dwh",
     }
+    # No role_arn on the connection: the provider would assume it for the task's own calls.
     assert json.loads(values["AIRFLOW_CONN_AWS_DEFAULT"]) == {
-        "conn_type": "aws", "login": KEY, "password": SECRET, "extra": {"region_name": "us-west-2", "role_arn": ARN},
-    }
-    assert json.loads(values["AIRFLOW_CONN_AWS_INFRA"]) == {
         "conn_type": "aws", "login": KEY, "password": SECRET, "extra": {"region_name": "us-west-2"},
     }
     assert {k: v for k, v in values.items() if k.startswith("AIRFLOW_VAR_")} == {
@@ -81,7 +79,7 @@ def test_the_udacity_config_becomes_connections_and_variables(tmp_path, capsys):
         "AIRFLOW_VAR_SPARKIFY_SONG_PREFIX": "song_data/",
         "AIRFLOW_VAR_SPARKIFY_LOG_JSONPATH": "log_json_path.json",
         "AIRFLOW_VAR_SPARKIFY_S3_REGION": "us-west-2",
-        "AIRFLOW_VAR_SPARKIFY_INFRA_AWS_CONN_ID": "aws_infra",
+        "AIRFLOW_VAR_SPARKIFY_REDSHIFT_IAM_ROLE": ARN,
     }
     without_secrets(output)
     assert f"Wrote {out}" in output and "password set" in output and ARN in output
@@ -108,7 +106,7 @@ def test_airflow_reads_the_connections(tmp_path, capsys, monkeypatch):
     redshift = Connection.from_json(values["AIRFLOW_CONN_REDSHIFT"], conn_id="redshift")
     aws = Connection.from_json(values["AIRFLOW_CONN_AWS_DEFAULT"], conn_id="aws_default")
     assert (redshift.conn_type, redshift.password, redshift.port) == ("redshift", PASSWORD, 5439)
-    assert (aws.login, aws.password, aws.extra_dejson["role_arn"]) == (KEY, SECRET, ARN)
+    assert (aws.login, aws.password, aws.extra_dejson) == (KEY, SECRET, {"region_name": "us-west-2"})
 
 
 def test_aws_access_key_id_spelling_region_and_empty_host_and_arn(tmp_path, capsys):

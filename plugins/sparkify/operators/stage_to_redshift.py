@@ -56,12 +56,17 @@ class StageToRedshiftOperator(BaseOperator):
         objects, in the same transaction as the load. (templated)
     :param ignore_ledger: Stage every object even with a ledger (full refresh). (templated)
     :param redshift_conn_id: Warehouse connection. (templated)
-    :param aws_conn_id: AWS connection; a ``role_arn`` extra becomes ``IAM_ROLE``. (templated)
+    :param aws_conn_id: AWS connection the task reads S3 with (listing, local loads) and, with
+        no IAM role, whose keys COPY uses. (templated)
+    :param iam_role: ARN of the role Redshift assumes for COPY (``IAM_ROLE``). Empty: the AWS
+        connection's ``role_arn`` extra, else its keys. Kept apart from the connection, because
+        the Amazon provider assumes a connection's ``role_arn`` for every call it makes, and a
+        role that trusts only Redshift cannot be assumed by the task. (templated)
     """
 
     template_fields: Sequence[str] = (
         "table", "s3_bucket", "s3_key", "json_format", "region", "staged_files_table", "ignore_ledger",
-        "redshift_conn_id", "aws_conn_id",
+        "redshift_conn_id", "aws_conn_id", "iam_role",
     )
     ui_color = "#358140"
 
@@ -90,6 +95,7 @@ class StageToRedshiftOperator(BaseOperator):
         ignore_ledger: bool | str = False,
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
+        iam_role: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -115,6 +121,7 @@ class StageToRedshiftOperator(BaseOperator):
         self.ignore_ledger = ignore_ledger
         self.redshift_conn_id = redshift_conn_id
         self.aws_conn_id = aws_conn_id
+        self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
             self._options()  # fail at parse time on a bad literal option
 
@@ -150,8 +157,11 @@ class StageToRedshiftOperator(BaseOperator):
         spec = self.build_spec(window.days())
         self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
         hook = warehouse_hook(self.redshift_conn_id)
-        s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
         redshift = warehouse_dialect(self.redshift_conn_id) == REDSHIFT
+        # On Redshift without a ledger the cluster reads S3 itself: the task makes no S3 call.
+        s3_client = None
+        if self.ledger_table or not redshift:
+            s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
         objects = None
         if self.ledger_table:
             objects = self._incremental_objects(hook, spec, s3_client)
@@ -161,7 +171,7 @@ class StageToRedshiftOperator(BaseOperator):
         if redshift:
             from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
 
-            credentials = copy_credentials(self.aws_conn_id)
+            credentials = copy_credentials(self.aws_conn_id, self.iam_role)
             with transaction(hook) as cursor:
                 rows = run_redshift_copy(spec, cursor, credentials) if objects != [] else self._clear_only(cursor, spec)
                 self._record_files(cursor, objects)

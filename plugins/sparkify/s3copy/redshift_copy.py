@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sparkify.s3copy.errors import CopyError
@@ -11,14 +12,21 @@ from sparkify.s3copy.spec import CopySpec, Credentials
 log = logging.getLogger(__name__)
 
 
-def copy_credentials(aws_conn_id: str) -> Credentials:
-    """An IAM role from the connection's `role_arn` extra, else the connection's keys via the hook."""
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+
+
+def copy_credentials(aws_conn_id: str, iam_role: str | None = None) -> Credentials:
+    """How COPY authenticates: `iam_role` if given, else the connection's `role_arn` extra
+    (the Amazon provider's convention), else the connection's keys via the hook."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Connection
     from airflow.sdk.log import mask_secret
 
-    role_arn = Connection.get(aws_conn_id).extra_dejson.get("role_arn")
+    role_arn = (iam_role or "").strip() or Connection.get(aws_conn_id).extra_dejson.get("role_arn")
     if role_arn:
+        if not ROLE_ARN.fullmatch(role_arn):
+            raise ValueError(f"COPY's IAM role {role_arn!r} is not a role ARN "
+                             "(arn:aws:iam::<12-digit account>:role/<name>).")
         return Credentials(role_arn=role_arn)
     frozen = S3Hook(aws_conn_id=aws_conn_id).get_credentials()
     for secret in (frozen.secret_key, frozen.token):

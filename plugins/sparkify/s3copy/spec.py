@@ -34,7 +34,7 @@ class Credentials:
         if self.role_arn:
             return f"IAM_ROLE {_literal(self.role_arn)}"
         if not (self.access_key and self.secret_key):
-            raise ValueError("The AWS connection has neither a role_arn extra nor access keys.")
+            raise ValueError("COPY has no IAM role and the AWS connection has no access keys.")
         clause = f"ACCESS_KEY_ID {hide(self.access_key)} SECRET_ACCESS_KEY {hide(self.secret_key)}"
         return clause + (f" SESSION_TOKEN {hide(self.token)}" if self.token else "")
 
