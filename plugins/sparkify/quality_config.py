@@ -1,7 +1,8 @@
 """Declarative data quality checks (include/quality_checks.yaml), compiled into SqlChecks.
 
 The vocabulary follows common-sql's SQLColumnCheckOperator and SQLTableCheckOperator:
-column checks `null_check`, `unique_check`, `min` and `max` reuse its SQL templates, and
+column checks `unique_check`, `min` and `max` reuse its SQL templates (`null_check` counts with
+an `IS NULL` filter, so that an index or sort key serves it), and
 expectations are written `{equal_to | greater_than | geq_to | less_than | leq_to, tolerance}`.
 Every table, column and identifier is checked against the warehouse DDL when the DAG is parsed.
 """
@@ -183,12 +184,14 @@ class _Compiler:
     def _column_check(self, kind, entry, where):
         table, column = self._target(entry, where)
         statement = SQLColumnCheckOperator.column_checks[COLUMN_KINDS[kind]].format(column=column)
-        if kind == "null_check":
-            statement = f"COALESCE({statement}, 0)"
         return f"SELECT {statement} FROM {table} WHERE {self._scope(entry, entry['table'], where)}", {}, None
 
     def _null_check(self, entry, where):
-        return self._column_check("null_check", entry, where)
+        # common-sql's SUM(CASE ...) reads every row in scope; a filter on IS NULL lets an index
+        # (locally) or the sort key's zone maps (Redshift) skip them, so scope: all stays cheap.
+        table, column = self._target(entry, where)
+        scope = self._scope(entry, entry["table"], where)
+        return f"SELECT COUNT(*) FROM {table} WHERE ({scope}) AND {column} IS NULL", {}, None
 
     def _unique_check(self, entry, where):
         return self._column_check("unique_check", entry, where)

@@ -32,10 +32,16 @@ def test_the_project_checks_cover_every_kind():
 def test_window_scoped_column_check_sql(tmp_path):
     [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level"})
     assert check.sql == (
-        'SELECT COALESCE(SUM(CASE WHEN "level" IS NULL THEN 1 ELSE 0 END), 0) FROM "songplays" '
-        'WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s'
+        'SELECT COUNT(*) FROM "songplays" '
+        'WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) AND "level" IS NULL'
     )
     assert (check.comparison, check.expected, check.severity) == ("equal", 0, "error")
+
+
+def test_column_checks_reuse_common_sql_templates(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id",
+                                        "scope": "all"})
+    assert check.sql == 'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM "users" WHERE TRUE'
 
 
 def test_accepted_values_are_bound_as_parameters(tmp_path):
