@@ -1,5 +1,8 @@
 """`python -m local_stack.compose_seed`: fill an S3 bucket with generated sample data, once.
 
+A bucket that already holds objects is left as it is (a user may have loaded real data
+into it), unless `--force` is given, which replaces its contents.
+
 The `seed-s3` job of docker-compose.yaml runs this against MinIO. The endpoint, keys,
 region and client settings come from the Airflow connection the DAG uses
 (`AIRFLOW_CONN_AWS_DEFAULT`), so the job writes exactly where the DAG will read.
@@ -22,11 +25,15 @@ from local_stack.sample_data import SampleSpec, generate
 from local_stack.settings import AWS_CONN_VAR
 
 
+def connection_extra(connection: dict) -> dict:
+    """The connection's extra, given as an object or as a JSON string."""
+    extra = connection.get("extra") or {}
+    return json.loads(extra) if isinstance(extra, str) else extra
+
+
 def client_from_connection(connection: dict):
     """A boto3 S3 client configured as the Airflow AWS connection `connection` describes."""
-    extra = connection.get("extra") or {}
-    if isinstance(extra, str):
-        extra = json.loads(extra)
+    extra = connection_extra(connection)
     return boto3.client(
         "s3",
         endpoint_url=extra.get("endpoint_url"),
@@ -43,16 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--songs", type=int, default=120)
     parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--force", action="store_true", help="replace the contents of a bucket that has objects")
     args = parser.parse_args(argv)
 
     connection = json.loads(os.environ[AWS_CONN_VAR])
-    region = (connection.get("extra") or {}).get("region_name") or "us-west-2"
+    region = connection_extra(connection).get("region_name") or "us-west-2"
+    client = client_from_connection(connection)
+    if not args.force and _has_objects(client, args.bucket):
+        print(f"s3://{args.bucket} already holds objects: left as it is (--force replaces them).")
+        return 0
     with tempfile.TemporaryDirectory(prefix="sparkify-sample-") as folder:
         root = Path(folder)
         summary = generate(root, SampleSpec(seed=args.seed, songs=args.songs, users=args.users))
-        count = upload_folder(client_from_connection(connection), args.bucket, root, region)
+        count = upload_folder(client, args.bucket, root, region)
     print(f"Seeded s3://{args.bucket} with {count} files ({summary.songs} songs, {summary.events} events).")
     return 0
+
+
+def _has_objects(client, bucket: str) -> bool:
+    try:
+        return client.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0) > 0
+    except client.exceptions.NoSuchBucket:
+        return False
 
 
 if __name__ == "__main__":

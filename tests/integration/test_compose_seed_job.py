@@ -33,3 +33,19 @@ def test_the_seed_job_fills_the_bucket_through_the_compose_connection(stack, s3)
     assert "log_json_path.json" in keys
     assert any(k.startswith("song_data/") for k in keys) and any(k.endswith("-events.json") for k in keys)
     assert f"Seeded s3://{BUCKET} with {len(keys)} files" in result.stdout
+
+    # Started again (every `docker compose up`), with the extra as a JSON string: the bucket stays as it is.
+    s3.put_object(Bucket=BUCKET, Key="log_data/user-loaded.json", Body=b"{}")
+    connection["extra"] = json.dumps(connection["extra"])
+    env[AWS_CONN_VAR] = json.dumps(connection)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already holds objects: left as it is" in again.stdout
+    assert s3.get_object(Bucket=BUCKET, Key="log_data/user-loaded.json")["Body"].read() == b"{}"
+
+    forced = subprocess.run([*command, "--force"], env=env, capture_output=True, text=True, timeout=300,
+                            cwd=PROJECT_ROOT)
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    after = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+             for o in page.get("Contents", [])]
+    assert sorted(after) == sorted(keys), "--force replaces the contents with the sample data"

@@ -269,23 +269,17 @@ def test_copy_credentials_reads_keys_and_token_and_masks_them(known_aws_connecti
     assert redact(line) == "key *** token ***", "Airflow's secrets masker knows the secret and the token"
 
 
-def test_copy_credentials_prefers_the_role_arn_extra(monkeypatch):
-    role = "arn:aws:iam::123456789012:role/x"
-    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "extra": {"role_arn": role}}))
-
-    found = copy_credentials("aws_default")
-
-    assert found == Credentials(role_arn=role)
-    assert found.sql() == "IAM_ROLE 'arn:aws:iam::123456789012:role/x'"
-
-
-def test_copy_credentials_prefer_the_iam_role_parameter(known_aws_connection, monkeypatch):
+def test_copy_credentials_take_the_iam_role_parameter_over_a_role_arn_extra_else_the_keys(monkeypatch):
     role = "arn:aws:iam::123456789012:role/dwhRole"
-    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "x",
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "s3cr3t",
                                                  "extra": {"role_arn": "arn:aws:iam::123456789012:role/other"}}))
 
-    assert copy_credentials("aws_default", role) == Credentials(role_arn=role)
-    assert copy_credentials("aws_default", " ") == Credentials(role_arn="arn:aws:iam::123456789012:role/other")
+    found = copy_credentials("aws_default", role)
+    assert found == Credentials(role_arn=role)
+    assert found.sql() == f"IAM_ROLE '{role}'"
+    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "s3cr3t"}))
+    without_role = copy_credentials("aws_default", " ")
+    assert (without_role.role_arn, without_role.access_key) == (None, ACCESS_KEY)
 
 
 def test_copy_credentials_refuse_a_malformed_role():

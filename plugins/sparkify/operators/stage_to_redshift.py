@@ -58,10 +58,10 @@ class StageToRedshiftOperator(BaseOperator):
     :param redshift_conn_id: Warehouse connection. (templated)
     :param aws_conn_id: AWS connection the task reads S3 with (listing, local loads) and, with
         no IAM role, whose keys COPY uses. (templated)
-    :param iam_role: ARN of the role Redshift assumes for COPY (``IAM_ROLE``). Empty: the AWS
-        connection's ``role_arn`` extra, else its keys. Kept apart from the connection, because
-        the Amazon provider assumes a connection's ``role_arn`` for every call it makes, and a
-        role that trusts only Redshift cannot be assumed by the task. (templated)
+    :param iam_role: ARN of the role Redshift assumes for COPY (``IAM_ROLE``); empty: the AWS
+        connection's keys. Kept apart from the connection, because the Amazon provider assumes
+        a connection's ``role_arn`` for every call it makes, and a role that trusts only
+        Redshift cannot be assumed by the task. (templated)
     """
 
     template_fields: Sequence[str] = (

@@ -16,13 +16,14 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 
 
 def copy_credentials(aws_conn_id: str, iam_role: str | None = None) -> Credentials:
-    """How COPY authenticates: `iam_role` if given, else the connection's `role_arn` extra
-    (the Amazon provider's convention), else the connection's keys via the hook."""
+    """How COPY authenticates: `iam_role` if given, else the connection's keys via the hook.
+
+    Not the connection's `role_arn` extra: the provider would assume that role for the task's
+    own calls, and a role for COPY trusts only Redshift."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-    from airflow.sdk import Connection
     from airflow.sdk.log import mask_secret
 
-    role_arn = (iam_role or "").strip() or Connection.get(aws_conn_id).extra_dejson.get("role_arn")
+    role_arn = (iam_role or "").strip()
     if role_arn:
         if not ROLE_ARN.fullmatch(role_arn):
             raise ValueError(f"COPY's IAM role {role_arn!r} is not a role ARN "
