@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STACK  := PYTHONPATH=include:plugins $(PY) -m local_stack
 START  ?= 2018-11-15T00:00:00Z
 END    ?= 2018-11-16T00:00:00Z
+RUNS      ?= 4
+REPROCESS ?= completed
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test up down status seed run summary lint clean
@@ -28,7 +30,7 @@ test: install chromium  ## run the whole test suite (it starts its own stack on 
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
-	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
@@ -47,6 +49,10 @@ seed: install  ## make seed DATA=<folder>: replace the bucket's contents with a 
 
 run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
 	$(STACK) run "$(START)" "$(END)"
+
+.PHONY: backfill
+backfill: install  ## make backfill START=<iso> END=<iso> [RUNS=4] [REPROCESS=completed]: hourly runs on the live scheduler, with progress
+	$(STACK) backfill "$(START)" "$(END)" --runs "$(RUNS)" --reprocess "$(REPROCESS)"
 
 summary: install  ## print rows per table, top songs and plays per hour
 	$(STACK) summary

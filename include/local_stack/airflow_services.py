@@ -304,10 +304,15 @@ class AirflowApi:
         return response.json()["access_token"]
 
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        if self._token is None:
-            self._token = self.token()
-        headers = {"Authorization": f"Bearer {self._token}"}
-        return httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+        for attempt in range(2):
+            if self._token is None:
+                self._token = self.token()
+            headers = {"Authorization": f"Bearer {self._token}"}
+            response = httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+            if response.status_code not in (401, 403) or attempt:
+                return response
+            self._token = None  # expired or invalid (a long backfill outlives a token): take a new one once
+        return response
 
     def get(self, path: str, **kwargs) -> dict:
         response = self.request("GET", path, **kwargs)

@@ -104,6 +104,24 @@ def run(settings: StackSettings, start: str, end: str, hourly: bool) -> bool:
     return ok
 
 
+def backfill(settings: StackSettings, start: str, end: str, runs: str, reprocess: str) -> int:
+    """`make backfill`: validate, start whatever of the stack is not running, then follow the backfill."""
+    from local_stack.backfill import check_options, parse_hour_range, run_backfill
+
+    hours = parse_hour_range(start, end)
+    max_active_runs = check_options(runs, reprocess)
+    services = AirflowServices(settings)
+    if not (WarehouseServer(settings).is_running() and S3Server(settings).is_running() and services.is_running()):
+        up(settings, with_airflow=True)
+    try:
+        result = run_backfill(services, hours.start, hours.end, max_active_runs,
+                              report=lambda line: print(line, flush=True), reprocess=reprocess)
+    except KeyboardInterrupt:
+        return 130
+    print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 def summary(settings: StackSettings) -> None:
     from local_stack.summary import print_summary
 
@@ -126,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("start")
     run_cmd.add_argument("end")
     run_cmd.add_argument("--hourly", action="store_true", help="one run per hour instead")
+    backfill_cmd = commands.add_parser("backfill", help="hourly runs over [start, end) on the live scheduler")
+    backfill_cmd.add_argument("start")
+    backfill_cmd.add_argument("end")
+    backfill_cmd.add_argument("--runs", default="4", help="at most this many runs at a time (default 4)")
+    backfill_cmd.add_argument("--reprocess", default="completed",
+                              help="hours that already have a finished run: completed (run them again, the default), "
+                                   "failed (only failed ones) or none")
     commands.add_parser("summary", help="print what the warehouse holds")
     commands.add_parser("demo", help="generate, seed, run the demo day and print a summary")
     airflow_cmd = commands.add_parser("airflow", help="the airflow CLI, wired to the Airflow that `up` starts")
@@ -146,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             generate(settings, args.seed, args.songs, args.users)
         elif args.command == "run":
             return 0 if run(settings, args.start, args.end, args.hourly) else 1
+        elif args.command == "backfill":
+            return backfill(settings, args.start, args.end, args.runs, args.reprocess)
         elif args.command == "airflow":
             return AirflowServices(settings).run_cli(args.arguments)
         elif args.command == "summary":

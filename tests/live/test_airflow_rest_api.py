@@ -51,3 +51,11 @@ def test_the_rest_api_refuses_a_malformed_window_before_creating_a_run(airflow_a
     assert response.status_code == 400
     assert "window_start" in response.text and "does not match" in response.text
     assert airflow_api.get(f"/api/v2/dags/{DAG_ID}/dagRuns")["total_entries"] == before
+
+
+def test_the_client_takes_a_new_token_when_its_token_is_refused(airflow_services):
+    api = airflow_services.api()
+    api._token = "expired"
+
+    assert api.get(f"/api/v2/dags/{DAG_ID}")["dag_id"] == DAG_ID
+    assert api._token != "expired"
