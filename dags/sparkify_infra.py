@@ -8,11 +8,15 @@ repeated run is fixed by triggering it again.
   missing) and a security group `<cluster_identifier>-access` in the default VPC, create
   the cluster (`node_type` × `number_of_nodes`, default dc2.large × 4) with them, wait
   until it is available, open its port to `ingress_cidr` (param, else the Variable
-  `sparkify_cluster_ingress_cidr`), then print the endpoint and the role ARN and how
-  to set them in the `redshift` and `aws_default` connections. The master user, its
-  password, the database and the port are those of the warehouse connection
+  `sparkify_cluster_ingress_cidr`), then print the endpoint and the role ARN and where
+  they go: the endpoint in the `redshift` connection, the role ARN in the Variable
+  `sparkify_redshift_iam_role` (COPY's IAM_ROLE). The master user, its password, the
+  database and the port are those of the warehouse connection
   (`sparkify_redshift_conn_id`, default `redshift`). An existing cluster is not
-  created again: the run waits for it and opens its port.
+  created again: the run waits for it, attaches the role if the cluster lacks it, and
+  opens its port. It is not resized: a node type or count other than the params' is
+  only logged as a warning. The port is opened only in the group
+  `<cluster_identifier>-access`; a cluster outside it fails the run with how to fix it.
 - **pause** / **resume**: pause or resume the cluster and wait until it is paused or
   available.
 - **delete**: delete the cluster (without a final snapshot: the data can be reloaded
@@ -25,6 +29,7 @@ extra, which the Amazon provider would assume for every call.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -47,6 +52,7 @@ from sparkify.infra.cluster_request import (
     DEFAULT_ROLE_NAME,
 )
 
+log = logging.getLogger(__name__)
 AWS = setting("sparkify_infra_aws_conn_id")
 WAREHOUSE = setting("sparkify_redshift_conn_id")
 PIPELINE_AWS = setting("sparkify_aws_conn_id")
@@ -139,23 +145,39 @@ with DAG(
         ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
         return ensure_group(ec2, group_name, f"Redshift port of cluster {cluster_identifier} (sparkify_infra)")
 
+    @task(task_id="attach_iam_role")
+    def attach_iam_role(cluster_identifier: str, role_arn: str, node_type: str, number_of_nodes: int,
+                        aws_conn_id: str) -> str:
+        """Attach the role to the cluster if it lacks it (one found by create may); warn if its size differs."""
+        from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
+
+        from sparkify.infra.existing_cluster import attach_role, size_difference
+
+        redshift = RedshiftHook(aws_conn_id=aws_conn_id).conn
+        cluster = redshift.describe_clusters(ClusterIdentifier=cluster_identifier)["Clusters"][0]
+        if attach_role(redshift, cluster, role_arn):
+            log.info("Attached IAM role %s to cluster %s, which did not have it. COPY can use it once the "
+                     "cluster shows the role as in-sync (a few minutes).", role_arn, cluster_identifier)
+        else:
+            log.info("Cluster %s already has IAM role %s", cluster_identifier, role_arn)
+        difference = size_difference(cluster, node_type, number_of_nodes)
+        if difference:
+            log.warning(difference)
+        return role_arn
+
     @task(task_id="open_port")
     def open_port(cluster_identifier: str, group_name: str, cidr: str, aws_conn_id: str) -> str:
-        """Allow the cluster's port from the CIDR, in its own security group (else its first one)."""
+        """Allow the cluster's port from the CIDR, in its own security group only."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
-        from sparkify.infra.security_group import find_group
+        from sparkify.infra.security_group import cluster_group
         from sparkify.infra.security_group import open_port as allow
 
         cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(
             ClusterIdentifier=cluster_identifier)["Clusters"][0]
-        attached = [group["VpcSecurityGroupId"] for group in cluster.get("VpcSecurityGroups", [])]
-        if not attached:
-            raise RuntimeError(f"Cluster {cluster_identifier} has no VPC security group to open its port in.")
         ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
-        own = find_group(ec2, group_name)
-        group_id = own if own in attached else attached[0]
+        group_id = cluster_group(ec2, cluster, group_name)
         port = cluster["Endpoint"]["Port"]
         added = allow(ec2, group_id, port, cidr)
         print(f"Port {port} {'is now' if added else 'was already'} open to {cidr} in security group {group_id}")
@@ -164,7 +186,7 @@ with DAG(
     @task(task_id="report_connection")
     def report_connection(cluster_identifier: str, role_arn: str, cidr: str, aws_conn_id: str,
                           redshift_conn_id: str, pipeline_aws_conn_id: str) -> dict:
-        """Print the endpoint and role ARN, and how to set them in the pipeline's connections."""
+        """Print the endpoint and role ARN, and where they go: the warehouse connection and COPY's Variable."""
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
         from sparkify.infra.connection_instructions import cluster_settings, connection_instructions
@@ -220,14 +242,18 @@ with DAG(
         tags=[{"Key": "project", "Value": "sparkify"}],
         wait_for_completion=False,  # wait_until_available waits, without holding a worker slot
         aws_conn_id=AWS,
+        # A role created seconds ago may not have reached Redshift yet (InvalidParameterValue).
+        retries=3,
+        retry_delay=timedelta(seconds=30),
     )
     wait_until_available = RedshiftClusterSensor(
         task_id=step.WAIT_UNTIL_AVAILABLE, cluster_identifier=cluster_id, target_status="available", **SENSOR_ARGS,
     )
+    attached_role = attach_iam_role(cluster_id, role_arn, request["node_type"], request["number_of_nodes"], AWS)
     opened = open_port(cluster_id, request["security_group_name"], request["ingress_cidr"], AWS)
-    report = report_connection(cluster_id, role_arn, request["ingress_cidr"], AWS, WAREHOUSE, PIPELINE_AWS)
+    report = report_connection(cluster_id, attached_role, request["ingress_cidr"], AWS, WAREHOUSE, PIPELINE_AWS)
     choose >> [role_arn, security_group, wait_until_available]
-    create_cluster >> wait_until_available >> opened >> report
+    create_cluster >> wait_until_available >> attached_role >> opened >> report
 
     # pause and resume
     pause_cluster = RedshiftPauseClusterOperator(task_id=step.PAUSE_CLUSTER, cluster_identifier=cluster_id,

@@ -70,7 +70,7 @@ def read_dwh_cfg(path: Path) -> DwhConfig:
     name = path.name
     if not path.is_file():
         raise DwhConfigError(f"{path}: no such file.")
-    sections = _parse(path.read_text(encoding="utf-8-sig"), name)
+    sections = _parse(_read_text(path), name)
     for section, keys in (("AWS", ()), *REQUIRED.items()):
         if section not in sections:
             needs = f" (it needs {', '.join(keys)})" if keys else ""
@@ -106,6 +106,18 @@ def read_dwh_cfg(path: Path) -> DwhConfig:
         password=value("CLUSTER", "DB_PASSWORD"), role_arn=role_arn,
         bucket=bucket, log_prefix=log_prefix, song_prefix=song_prefix, log_jsonpath=jsonpath,
     )
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        position = len(data) - len(error.object) + error.start  # in the file, counting a BOM the codec dropped
+        line = data[:position].count(b"\n") + 1
+    # Raised outside the except block: the decode error quotes the byte, which may be part of a secret.
+    raise DwhConfigError(f"{path.name} line {line}: not UTF-8 text (byte offset {position}; the content is not "
+                         f"shown). Save the file as UTF-8.")
 
 
 def _parse(text: str, name: str) -> dict[str, dict[str, str]]:

@@ -70,12 +70,10 @@ def load_settings(
     env_file: Path = PROJECT_ROOT / ".env",
 ) -> StackSettings:
     """Read `.env` (the environment wins), then apply any port overrides."""
-    values = {**dotenv_values(env_file), **os.environ}
-    warehouse = json.loads(values[WAREHOUSE_CONN_VAR])
+    values = _values(env_file)
+    warehouse = _warehouse_conn(values, warehouse_port)
+    warehouse_port = warehouse["port"]
     aws = json.loads(values[AWS_CONN_VAR])
-
-    warehouse_port = warehouse_port or int(values.get("SPARKIFY_WAREHOUSE_PORT") or warehouse["port"])
-    warehouse = {**warehouse, "port": warehouse_port}
 
     endpoint = urlsplit(aws["extra"]["endpoint_url"])
     s3_port = s3_port or int(values.get("SPARKIFY_S3_PORT") or endpoint.port)
@@ -94,3 +92,18 @@ def load_settings(
         warehouse_conn=warehouse,
         aws_conn=aws,
     )
+
+
+def load_warehouse_conn(env_file: Path = PROJECT_ROOT / ".env") -> dict:
+    """The local stack's warehouse connection (port override applied), without reading the S3 settings."""
+    return _warehouse_conn(_values(env_file))
+
+
+def _values(env_file: Path) -> dict:
+    return {**dotenv_values(env_file), **os.environ}
+
+
+def _warehouse_conn(values: dict, warehouse_port: int | None = None) -> dict:
+    warehouse = json.loads(values[WAREHOUSE_CONN_VAR])
+    port = warehouse_port or int(values.get("SPARKIFY_WAREHOUSE_PORT") or warehouse["port"])
+    return {**warehouse, "port": port}

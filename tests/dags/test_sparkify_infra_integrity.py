@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 import pytest
 
@@ -33,10 +35,15 @@ def test_manual_schedule_documentation_and_defaults(dag):
     assert dag.start_date == pendulum.datetime(2018, 11, 1, tz="UTC")
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.doc_md.lstrip().startswith("### Sparkify infrastructure")
+    doc = " ".join(dag.doc_md.split())
+    assert "the role ARN in the Variable `sparkify_redshift_iam_role`" in doc, "COPY's role goes in the Variable"
+    assert "`redshift` and `aws_default` connections" not in doc
     assert {"sparkify", "infra"} <= set(dag.tags)
     for task in dag.tasks:
         assert task.owner == "sparkify-data-engineering"
-        assert task.retries == (3 if task.task_id == "delete_security_group" else 0)
+        assert task.retries == (3 if task.task_id in ("delete_security_group", "create_cluster") else 0)
+    # Retried: on real AWS a just-created IAM role can take a little while to reach Redshift.
+    assert dag.get_task("create_cluster").retry_delay == timedelta(seconds=30)
 
 
 def test_params(dag):
@@ -90,8 +97,9 @@ def test_each_action_is_one_chain(dag):
     edges = upstream(dag)
     assert edges["create_cluster"] >= {"ensure_iam_role", "ensure_security_group"}
     assert edges["wait_until_available"] >= {"create_cluster", "choose_steps"}
-    assert edges["open_port"] >= {"wait_until_available"}
-    assert edges["report_connection"] >= {"open_port", "ensure_iam_role"}
+    assert edges["attach_iam_role"] >= {"wait_until_available", "ensure_iam_role"}
+    assert edges["open_port"] >= {"attach_iam_role"}
+    assert edges["report_connection"] >= {"open_port", "attach_iam_role"}
     assert edges["wait_until_paused"] >= {"pause_cluster", "choose_steps"}
     assert edges["wait_until_resumed"] >= {"resume_cluster", "choose_steps"}
     assert edges["wait_until_deleted"] >= {"delete_cluster", "choose_steps"}

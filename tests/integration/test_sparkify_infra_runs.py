@@ -8,6 +8,7 @@ searched for in everything a create run leaves behind.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import uuid
 from pathlib import Path
@@ -33,11 +34,14 @@ S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory) -> str:
-    """A moto server with every service (Redshift, IAM, EC2 ...) and AWS's managed IAM policies."""
+    """A moto server with every service (Redshift, IAM, EC2 ...) and AWS's managed IAM policies.
+
+    It is moto's own server plus the one Redshift action it lacks (see moto_redshift_server.py).
+    """
     home = tmp_path_factory.mktemp("moto")
     port = free_port()
     env = {"PATH": "/usr/bin:/bin", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    spawn([sys.executable, str(Path(__file__).with_name("moto_redshift_server.py")), "-H", "127.0.0.1", "-p", str(port)],
           home / "moto.pid", home / "moto.log", env=env)
     wait_until(lambda: port_is_open("127.0.0.1", port), 30, "moto", home / "moto.log")
     yield f"http://127.0.0.1:{port}"
@@ -82,7 +86,9 @@ def infra_dag(airflow_db):
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "sparkify_infra.py"))
     assert bag.import_errors == {}
-    return bag.dags["sparkify_infra"]
+    dag = bag.dags["sparkify_infra"]
+    dag.get_task("create_cluster").retries = 0  # a failed create fails the run at once, not after 90 s
+    return dag
 
 
 def trigger(dag, **conf):
@@ -162,21 +168,68 @@ def test_create_makes_the_role_the_cluster_and_opens_the_port(infra_dag, aws, ma
     assert not ran(run) & {"pause_cluster", "delete_cluster", "delete_iam_role", "wait_until_deleted"}
 
 
-def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password):
+def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password, caplog):
     assert state_of(trigger(infra_dag, action="create")) == "success"
     first = cluster(aws)
+    role_arn = aws("iam").get_role(RoleName=ROLE)["Role"]["Arn"]
 
-    again = trigger(infra_dag, action="create", node_type="ra3.xlplus", number_of_nodes=2)
+    with caplog.at_level(logging.INFO):
+        again = trigger(infra_dag, action="create", node_type="ra3.xlplus", number_of_nodes=2)
 
     assert state_of(again) == "success", task_states(again)
     assert task_states(again)["create_cluster"] == "skipped"
-    assert {"ensure_iam_role", "wait_until_available", "open_port", "report_connection"} <= ran(again)
+    assert {"ensure_iam_role", "wait_until_available", "attach_iam_role", "open_port", "report_connection"} \
+        <= ran(again)
     kept = cluster(aws)
     assert kept["ClusterCreateTime"] == first["ClusterCreateTime"]
     assert (kept["NodeType"], kept["NumberOfNodes"]) == ("dc2.large", 4)
+    assert [r["IamRoleArn"] for r in kept["IamRoles"]] == [role_arn]
     assert len(aws("redshift").describe_clusters()["Clusters"]) == 1
     assert len(group(aws)["IpPermissions"]) == 1
     assert role_names(aws) == {ROLE}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"Cluster {CLUSTER} is dc2.large x 4, not the requested ra3.xlplus x 2. It was NOT changed" in w
+               for w in warnings), warnings
+
+
+def test_create_attaches_the_role_to_a_cluster_found_without_it(infra_dag, aws, master_password, caplog):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+    role_arn = aws("iam").get_role(RoleName=ROLE)["Role"]["Arn"]
+    aws("redshift").modify_cluster_iam_roles(ClusterIdentifier=CLUSTER, RemoveIamRoles=[role_arn])
+    assert cluster(aws)["IamRoles"] == []
+
+    with caplog.at_level(logging.INFO):
+        again = trigger(infra_dag, action="create")
+
+    assert state_of(again) == "success", task_states(again)
+    assert task_states(again)["create_cluster"] == "skipped"
+    assert [r["IamRoleArn"] for r in cluster(aws)["IamRoles"]] == [role_arn]
+    assert xcom(again, "report_connection")["role_arn"] == role_arn
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(f"Attached IAM role {role_arn} to cluster {CLUSTER}, which did not have it" in m for m in messages)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING and "NOT changed" in r.getMessage()]
+
+
+def test_create_refuses_to_open_the_port_outside_the_clusters_own_group(infra_dag, aws, master_password, capfd):
+    """A cluster found in the VPC's default group only: that group may be shared, so it is left alone."""
+    ec2 = aws("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    default_group = ec2.describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"][0]
+    aws("redshift").create_cluster(
+        ClusterIdentifier=CLUSTER, NodeType=DEFAULT_NODE_TYPE, ClusterType="multi-node", NumberOfNodes=DEFAULT_NODES,
+        MasterUsername="sparkify_admin", MasterUserPassword=master_password, DBName="sparkify", Port=5439,
+        VpcSecurityGroupIds=[default_group["GroupId"]])
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="create")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["open_port"] == "failed"
+    assert f"Cluster {CLUSTER} is not in its security group {CLUSTER}-access" in out + err
+    after = ec2.describe_security_groups(GroupIds=[default_group["GroupId"]])["SecurityGroups"][0]
+    assert after["IpPermissions"] == default_group["IpPermissions"], "the shared group got no rule"
 
 
 def test_a_single_node_cluster(infra_dag, aws, master_password):

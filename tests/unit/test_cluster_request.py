@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -105,3 +106,19 @@ def test_the_master_user_comes_from_a_usable_warehouse_connection(change, messag
 
 def test_an_unset_port_is_redshifts_default():
     assert cluster_request(PARAMS, "203.0.113.0/24", warehouse(port=None)).port == 5439
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0"])
+def test_opening_the_port_to_the_internet_is_allowed_with_a_warning(cidr, caplog):
+    with caplog.at_level(logging.WARNING, logger="sparkify.infra.cluster_request"):
+        request = cluster_request({**PARAMS, "ingress_cidr": cidr}, None, warehouse())
+
+    assert request.ingress_cidr == cidr
+    [record] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"Ingress CIDR {cidr} opens the cluster's port to the whole internet" in record.getMessage()
+
+
+def test_a_narrow_cidr_gives_no_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        cluster_request({**PARAMS, "ingress_cidr": "203.0.113.0/24"}, None, warehouse())
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

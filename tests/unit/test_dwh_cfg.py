@@ -187,3 +187,19 @@ def test_lower_case_sections_and_keys_are_accepted(tmp_path):
                         line.split("=", 1)[1] for line in UDACITY_CFG.splitlines())
     cfg = read_dwh_cfg(write(tmp_path, lowered))
     assert (cfg.access_key, cfg.password, cfg.bucket) == (KEY, PASSWORD, "udacity-dend")
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_file_that_is_not_utf8_names_the_line_and_byte_but_not_the_content(tmp_path, capsys, bom):
+    before, after = UDACITY_CFG.split(f'DB_PASSWORD="{PASSWORD}"')
+    text = bom + before.encode() + b'DB_PASSWORD="Pass\xe9w0rd"' + after.encode()  # Latin-1, as Windows tools save it
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_bytes(text)
+    out = tmp_path / ".env.dwh"
+
+    assert main([str(cfg), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    offset = len(bom) + len(before.encode()) + len('DB_PASSWORD="Pass')
+    assert error == (f"error: dwh.cfg line 10: not UTF-8 text (byte offset {offset}; the content is not shown). "
+                     f"Save the file as UTF-8.\n")
+    assert not out.exists()

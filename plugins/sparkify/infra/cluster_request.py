@@ -8,6 +8,7 @@ never quote the password.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import string
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ _CLUSTER_ID = re.compile(r"(?!.*--)[a-z][a-z0-9-]{0,62}(?<!-)")
 _NODE_TYPE = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
 _ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 _PASSWORD_FORBIDDEN = set("'\"\\/@ ")
+log = logging.getLogger(__name__)
 
 
 class ClusterRequestError(ValueError):
@@ -121,10 +123,16 @@ def validate_role_name(value: Any) -> str:
 
 
 def validate_cidr(value: Any) -> str:
+    """The CIDR, normalised; 0.0.0.0/0 and ::/0 are allowed, with a warning."""
     try:
-        return str(ipaddress.ip_network(str(value).strip(), strict=True))
+        network = ipaddress.ip_network(str(value).strip(), strict=True)
     except ValueError as error:
         raise ClusterRequestError(f"Invalid ingress CIDR {value!r}: {error}.") from None
+    if network.prefixlen == 0:
+        log.warning(
+            "Ingress CIDR %s opens the cluster's port to the whole internet: anyone can try the master "
+            "password. Prefer your network's range (for example 203.0.113.0/24).", network)
+    return str(network)
 
 
 def master_user(warehouse: Any) -> dict[str, Any]:

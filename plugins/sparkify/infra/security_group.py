@@ -59,3 +59,25 @@ def open_port(ec2: Any, group_id: str, port: int, cidr: str) -> bool:
             return False
         raise
     return True
+
+
+class SecurityGroupError(RuntimeError):
+    """The cluster is not in its own security group; the message says how to fix it."""
+
+
+def cluster_group(ec2: Any, cluster: dict[str, Any], name: str) -> str:
+    """The id of the cluster's own group `name`. Never another of its groups, which may be shared (the VPC's default)."""
+    attached = [group["VpcSecurityGroupId"] for group in cluster.get("VpcSecurityGroups", [])]
+    own = find_group(ec2, name)
+    if own is not None and own in attached:
+        return own
+    cluster_id, port = cluster["ClusterIdentifier"], cluster["Endpoint"]["Port"]
+    state = "which does not exist in the default VPC" if own is None else f"{own}, which it is not in"
+    create = f"create security group {name} in the default VPC, then " if own is None else ""
+    raise SecurityGroupError(
+        f"Cluster {cluster_id} is not in its security group {name} ({state}); its groups are "
+        f"{', '.join(attached) or 'none'}. sparkify_infra opens port {port} only in {name}, never in a group "
+        f"other resources may share, such as the VPC's default group. To fix it, {create}add {name} to the "
+        f"cluster: aws redshift modify-cluster --cluster-identifier {cluster_id} --vpc-security-group-ids "
+        f"<id of {name}> {' '.join(attached)}; and trigger create again. Or open port {port} yourself."
+    )
