@@ -1,7 +1,7 @@
 """Stage events: our operator's local load, the floor, and the pandas and naive peers.
 
-On the whole day file: our load, and the floor (the S3 GET of its bytes and a `COPY FROM
-STDIN` of the already-typed rows, each timed alone and added). The peers race our load on
+On the whole day file: our load, and the floor (the S3 GET of its bytes and a binary `COPY
+FROM STDIN` of the already-typed rows, each timed alone and added). The peers race our load on
 the first `peer_events` events (the whole file unless the scale caps them).
 """
 
@@ -61,6 +61,15 @@ def typed_rows(data: bytes) -> list[tuple]:
     return rows
 
 
+def column_types(stack: PrivateStack, table: str, columns) -> list[str]:
+    """The PostgreSQL types of `columns` of `table`, in that order."""
+    with stack.connect() as conn:
+        found = dict(conn.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+    return [found[name.lower()] for name in columns]
+
+
 def fingerprint(stack: PrivateStack, table: str) -> list:
     with stack.connect() as conn:
         return [str(v) for v in conn.execute(FINGERPRINT_SQL.format(table=table)).fetchone()]
@@ -97,9 +106,12 @@ def run(stack: PrivateStack, dag_run: DagRun, data: bytes, peer_events: int, rep
     def floor_get() -> None:
         s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
 
-    def floor_copy() -> None:
+    types = column_types(stack, table, peers.EVENT_COLUMNS)
+
+    def floor_copy() -> None:  # in binary, the cheapest form psycopg and PostgreSQL exchange
         with stack.connect(autocommit=False) as conn, conn.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
 

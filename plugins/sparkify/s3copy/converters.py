@@ -1,7 +1,7 @@
 """Casting JSON values to column types with Redshift's COPY rules.
 
-Each converter takes a JSON value and returns the Python value to load, or raises
-`ConversionError` with Redshift-like wording. An empty string loads as NULL into
+Each converter takes a JSON value and returns the Python value to load (None for None),
+or raises `ConversionError` with Redshift-like wording. An empty string loads as NULL into
 any non-character column; BLANKSASNULL and EMPTYASNULL apply to character columns.
 """
 
@@ -21,11 +21,14 @@ import orjson
 from sparkify.s3copy.spec import CopyOptions
 
 Converter = Callable[[Any], Any]
-_EPOCH = datetime(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1)
+EPOCH_DIVISORS = {"epochmillisecs": 1000, "epochsecs": 1}  # TIMEFORMAT -> units per second
 _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 _NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
 _DECIMAL_CONTEXT = Context(prec=80)
-_INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}  # type -> 2**(bits - 1)
+FLOAT_TYPES = ("double precision", "real")
+CHARACTER_TYPES = ("character varying", "character", "text")
 _TRUE, _FALSE = {"t", "true", "1", "y", "yes", "on"}, {"f", "false", "0", "n", "no", "off"}
 
 
@@ -50,13 +53,13 @@ class Column:
 
 def converter_for(column: Column, options: CopyOptions) -> Converter:
     kind = column.data_type
-    if kind in _INTEGER_RANGES:
-        return _integer(_INTEGER_RANGES[kind], kind)
-    if kind in ("double precision", "real"):
+    if kind in INTEGER_RANGES:
+        return _integer(INTEGER_RANGES[kind], kind)
+    if kind in FLOAT_TYPES:
         return _float
     if kind == "numeric":
         return _numeric(column.precision, column.scale)
-    if kind in ("character varying", "character", "text"):
+    if kind in CHARACTER_TYPES:
         return _character(column.max_length, options)
     if kind == "boolean":
         return _boolean
@@ -179,7 +182,7 @@ def _boolean(value: Any) -> bool | None:
 
 
 def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
-    divisor = {"epochmillisecs": 1000, "epochsecs": 1}.get(timeformat or "")
+    divisor = EPOCH_DIVISORS.get(timeformat or "")
 
     def convert(value: Any) -> datetime | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -189,7 +192,7 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise ConversionError(f"Invalid timestamp for TIMEFORMAT '{timeformat}'")
             try:
-                moment = _EPOCH + (
+                moment = EPOCH + (
                     timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number)
                 )
             except (OverflowError, ValueError):

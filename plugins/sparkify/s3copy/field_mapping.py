@@ -10,12 +10,13 @@ from typing import Any
 from sparkify.s3copy.errors import CopyError
 
 Extractor = Callable[[dict], Any]
+Path = tuple[str | int, ...]  # member names and list indexes, from the record down
 _MISSING = object()
 # Redshift's subset: $['name'] or $["name"], $.name, and [index] steps.
 _STEP = re.compile(r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]""")
 
 
-def parse_jsonpath(path: str) -> tuple[str | int, ...]:
+def parse_jsonpath(path: str) -> Path:
     """Parse one JSONPath expression into its steps, or raise ValueError."""
     if not isinstance(path, str) or not path.startswith("$"):
         raise ValueError(f"JSONPath {path!r} must start with '$'")
@@ -36,7 +37,8 @@ def parse_jsonpath(path: str) -> tuple[str | int, ...]:
     return tuple(steps)
 
 
-def _path_extractor(steps: tuple[str | int, ...]) -> Extractor:
+def path_extractor(steps: Path) -> Extractor:
+    """The function that reads one path's value from a record (None when it is missing or unreachable)."""
     if len(steps) == 1:
         name = steps[0]
         return lambda record: record.get(name)
@@ -55,8 +57,8 @@ def _path_extractor(steps: tuple[str | int, ...]) -> Extractor:
     return extract
 
 
-def jsonpaths_extractors(document: bytes, uri: str, columns: Sequence[str]) -> list[Extractor]:
-    """Extractors from a jsonpaths file; its paths must match the target columns one for one."""
+def jsonpaths(document: bytes, uri: str, columns: Sequence[str]) -> list[Path]:
+    """The paths of a jsonpaths file, parsed; they must match the target columns one for one."""
     try:
         paths = json.loads(document)["jsonpaths"]
         if not isinstance(paths, list):
@@ -69,12 +71,27 @@ def jsonpaths_extractors(document: bytes, uri: str, columns: Sequence[str]) -> l
             f"The jsonpaths file {uri} has {len(steps)} paths but the load has {len(columns)} "
             f"target columns ({', '.join(columns)}); they must match one for one."
         )
-    return [_path_extractor(s) for s in steps]
+    return steps
+
+
+def jsonpaths_extractors(document: bytes, uri: str, columns: Sequence[str]) -> list[Extractor]:
+    """Extractors from a jsonpaths file; its paths must match the target columns one for one."""
+    return [path_extractor(s) for s in jsonpaths(document, uri, columns)]
+
+
+def auto_paths(columns: Sequence[str]) -> list[Path]:
+    """'auto': each column reads the top-level member of its own name."""
+    return [(column,) for column in columns]
+
+
+def lower_case_keys(record: dict) -> dict:
+    """'auto ignorecase' matches names after lower-casing the record's top-level keys."""
+    return {k.lower(): v for k, v in record.items()}
 
 
 def auto_extractors(columns: Sequence[str], ignore_case: bool) -> tuple[list[Extractor], Callable[[dict], dict]]:
     """Extractors by name. 'auto' matches exactly; 'auto ignorecase' lower-cases the keys first."""
-    extractors = [_path_extractor((column,)) for column in columns]
+    extractors = [path_extractor(path) for path in auto_paths(columns)]
     if not ignore_case:
         return extractors, lambda record: record
-    return extractors, lambda record: {k.lower(): v for k, v in record.items()}
+    return extractors, lower_case_keys

@@ -40,7 +40,25 @@ def iter_objects(
     (ACCEPTINVCHARS), each byte of an invalid UTF-8 sequence becomes that character.
     """
     reader = _Reader(stream, key, chunk_size, invalid_char_replacement)
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
     while True:
+        # The fast path of newline-delimited JSON: each buffered line that starts with an object
+        # and holds nothing else. It gives the same objects, lines and positions as the general
+        # path below, which parses such a line with orjson as well; at any other line it stops
+        # and the general path takes over. (Inline, not a method: a generator per object costs.)
+        buffer, pos, line, line_start = reader.buffer, reader.pos, reader.line, reader.line_start
+        newline = buffer.find("\n", pos)
+        while newline >= 0 and buffer[pos] == "{":  # (pos <= newline: the index exists)
+            try:
+                value = loads(buffer[pos:newline])
+            except decode_error:
+                break
+            yield value, line, pos - line_start + 1
+            line, pos = line + 1, newline + 1
+            line_start = pos
+            newline = buffer.find("\n", pos)
+        reader.pos, reader.line, reader.line_start = pos, line, line_start
+
         reader.skip_whitespace()
         if reader.pos >= len(reader.buffer) or _needs_more(reader.buffer, reader.pos, reader.eof):
             if reader.eof:
