@@ -28,7 +28,7 @@ from tests.support import reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 
-ACCESS_KEY = "AKIAKNOWNTESTKEY0000"
+ACCESS_KEY = "TESTKNOWNACCESSKEY00"
 AWS_CONN_VAR = "AIRFLOW_CONN_AWS_DEFAULT"
 REDACTED_KEYS = "ACCESS_KEY_ID *** SECRET_ACCESS_KEY *** SESSION_TOKEN ***"
 

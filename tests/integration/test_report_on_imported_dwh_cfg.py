@@ -25,7 +25,7 @@ SONG = "Only On The Imported Cluster"
 def dwh_cfg_text(port: int) -> str:
     return f"""
 [AWS]
-KEY=AKIAREPORTTEST000000
+KEY=TESTREPORTACCESSKEY0
 SECRET=report-test-secret
 
 [CLUSTER]

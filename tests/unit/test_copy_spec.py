@@ -9,7 +9,7 @@ import pytest
 from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials, expand_keys
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/dwhRole"
-ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+ACCESS_KEY = "TESTEXAMPLEACCESSKEY"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLETOKEN+abc/def=="
 
@@ -45,7 +45,7 @@ def test_copy_with_access_key_and_secret():
     assert spec().copy_sql("log_data", KEYS) == (
         'COPY "staging_events"\n'
         "FROM 's3://udacity-dend/log_data'\n"
-        "ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE' "
+        "ACCESS_KEY_ID 'TESTEXAMPLEACCESSKEY' "
         "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'\n"
         "FORMAT AS JSON 'auto'"
     )
@@ -55,7 +55,7 @@ def test_copy_with_access_key_secret_and_session_token():
     assert spec().copy_sql("log_data", KEYS_AND_TOKEN) == (
         'COPY "staging_events"\n'
         "FROM 's3://udacity-dend/log_data'\n"
-        "ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE' "
+        "ACCESS_KEY_ID 'TESTEXAMPLEACCESSKEY' "
         "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' "
         "SESSION_TOKEN 'FwoGZXIvYXdzEXAMPLETOKEN+abc/def=='\n"
         "FORMAT AS JSON 'auto'"
@@ -212,7 +212,7 @@ def test_full_combination():
     assert copy.copy_sql("log_data/2018/11/", KEYS_AND_TOKEN) == (
         'COPY "public"."staging_events" ("artist", "ts", "user_id")\n'
         "FROM 's3://udacity-dend/log_data/2018/11/'\n"
-        "ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE' "
+        "ACCESS_KEY_ID 'TESTEXAMPLEACCESSKEY' "
         "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' "
         "SESSION_TOKEN 'FwoGZXIvYXdzEXAMPLETOKEN+abc/def=='\n"
         "FORMAT AS JSON 's3://udacity-dend/log_json_path.json' GZIP REGION 'us-west-2' "

@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 from local_stack.dwh_cfg import main, read_dwh_cfg
 
-KEY, SECRET, PASSWORD = "AKIAIMPORTTEST000000", "s3cr3t/Key+with%signs", "Passw0rd%'q\\n$HOME\"x"
+KEY, SECRET, PASSWORD = "TESTIMPORTACCESSKEY0", "s3cr3t/Key+with%signs", "Passw0rd%'q\\n$HOME\"x"
 ARN = "arn:aws:iam::123456789012:role/dwhRole"
 UDACITY_CFG = f"""
 [AWS]
