@@ -19,6 +19,8 @@ ones tests create (manual runs and backfills); the DAG starts paused, as on a fr
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,22 +55,29 @@ def airflow_login() -> AirflowLogin:
     return load_login()
 
 
-@pytest.fixture(scope="session")
-def airflow_services(stack, airflow_login):
-    """A live Airflow 3 (LocalExecutor) for the session, on free ports, stopped at the end."""
+@contextmanager
+def private_airflow(stack, login: AirflowLogin, name: str, extra_env: dict[str, str]) -> Iterator[AirflowServices]:
+    """A live Airflow 3 (LocalExecutor) on free ports, with its own home and metadata database, stopped after."""
     services = AirflowServices(
         stack,
-        home=stack.state_dir / "airflow-live",
+        home=stack.state_dir / f"airflow-{name}",
         ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port()),
-        login=airflow_login,
-        metadata_db=f"airflow_live_{secrets.token_hex(4)}",
-        extra_env={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
+        login=login,
+        metadata_db=f"airflow_{name}_{secrets.token_hex(4)}",
+        extra_env=extra_env,
     )
     try:
         services.start(timeout=300)
         yield services
     finally:
         services.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_services(stack, airflow_login):
+    """The session's live Airflow, with cron scheduling off."""
+    with private_airflow(stack, airflow_login, "live", {"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}) as services:
+        yield services
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.airflow_services import AirflowPorts, AirflowServices
-from local_stack.processes import free_port
 from tests.expected import expected_star, read_songs, utc
 from tests.integration.test_sparkify_etl_runs import assert_star_matches
-from tests.live.conftest import DAG_ID
+from tests.live.conftest import DAG_ID, private_airflow
 from tests.support import put_objects, reset_schema
 
 pytestmark = pytest.mark.integration
@@ -36,24 +34,14 @@ WAIT = 240  # seconds for the scheduler to create and finish its runs
 @pytest.fixture(scope="module")
 def scheduling_airflow(stack, airflow_login, sample_data):
     """A second live Airflow with cron scheduling on, reading events from LOG_PREFIX."""
-    services = AirflowServices(
-        stack,
-        home=stack.state_dir / "airflow-schedule",
-        ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port()),
-        login=airflow_login,
-        metadata_db=f"airflow_schedule_{secrets.token_hex(4)}",
-        extra_env={
-            "AIRFLOW_VAR_SPARKIFY_S3_BUCKET": BUCKET,
-            "AIRFLOW_VAR_SPARKIFY_LOG_PREFIX": LOG_PREFIX,
-            "AIRFLOW_VAR_SPARKIFY_SONG_PREFIX": SONG_PREFIX,
-        },
-    )
-    assert "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE" not in services.environment()
-    try:
-        services.start(timeout=300)
+    extra_env = {
+        "AIRFLOW_VAR_SPARKIFY_S3_BUCKET": BUCKET,
+        "AIRFLOW_VAR_SPARKIFY_LOG_PREFIX": LOG_PREFIX,
+        "AIRFLOW_VAR_SPARKIFY_SONG_PREFIX": SONG_PREFIX,
+    }
+    with private_airflow(stack, airflow_login, "schedule", extra_env) as services:
+        assert "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE" not in services.environment()
         yield services
-    finally:
-        services.stop()
 
 
 def raw_events(root: Path) -> list[dict]:
