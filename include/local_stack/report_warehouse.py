@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local_stack.settings import WAREHOUSE_CONN_VAR, load_warehouse_conn
 
@@ -58,24 +57,21 @@ def report_warehouse(environ: Mapping[str, str] = os.environ) -> ReportWarehouse
 
 
 def parse_connection(text: str) -> dict:
-    """An Airflow connection given as JSON or as a URI, as a dict of JSON fields."""
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is not valid JSON (at character {error.pos}).") from None
-    parts = urlsplit(text)
-    if not parts.scheme:
+    """An Airflow connection given as JSON or as a URI (parsed by Airflow), as a dict of JSON fields."""
+    from airflow.sdk import Connection
+
+    is_json = text.lstrip().startswith("{")
+    if not is_json and "://" not in text:
         raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is neither JSON nor a conn-type://... URI.")
-    return {
-        "conn_type": parts.scheme.replace("-", "_"),
-        "host": unquote(parts.hostname or ""),
-        "port": parts.port,
-        "login": unquote(parts.username or ""),
-        "password": unquote(parts.password or ""),
-        "schema": unquote(parts.path.lstrip("/")),
-        "extra": dict(parse_qsl(parts.query)),
-    }
+    try:
+        conn = (Connection.from_json(text, conn_id="redshift") if is_json
+                else Connection.from_uri(text, conn_id="redshift"))
+    except json.JSONDecodeError as error:
+        raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is not valid JSON (at character {error.pos}).") from None
+    except ValueError:  # not chained: the parser's message may quote the password
+        raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is not a connection Airflow can read.") from None
+    return {"conn_type": conn.conn_type, "host": conn.host, "port": conn.port, "login": conn.login,
+            "password": conn.password, "schema": conn.schema, "extra": conn.extra_dejson}
 
 
 def from_connection(conn: dict, source: str) -> ReportWarehouse:
