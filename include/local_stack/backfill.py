@@ -25,6 +25,7 @@ import httpx
 
 from local_stack.airflow_services import AirflowApi, AirflowServices
 from local_stack.processes import StackError
+from sparkify.window import WindowError, parse_instant
 
 DAG_ID = "sparkify_etl"
 REPROCESS_BEHAVIOURS = ("completed", "failed", "none")
@@ -75,13 +76,12 @@ def parse_hour_range(start: str, end: str, now: datetime | None = None) -> HourR
 
 
 def _parse_hour(value: str, name: str) -> datetime:
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
+    try:  # the DAG's own reading of window params: ISO 8601, UTC when no offset is given
+        parsed = parse_instant(value, name)
+    except WindowError:
         raise BackfillError(f"{name}={value!r} is not an ISO 8601 date-time "
                             f"(for example 2018-11-15T00:00:00Z).") from None
-    parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    parsed = datetime(*parsed.timetuple()[:6], parsed.microsecond, tzinfo=timezone.utc)  # plain, not pendulum
     if (parsed.minute, parsed.second, parsed.microsecond) != (0, 0, 0):
         raise BackfillError(f"{name}={value!r} is not on the hour (UTC): the DAG runs hourly, so a backfill "
                             f"covers whole hours, for example {_iso(parsed.replace(minute=0, second=0, microsecond=0))}.")
