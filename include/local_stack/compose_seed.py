@@ -5,43 +5,24 @@ into it), unless `--force` is given, which replaces its contents.
 
 The `seed-s3` job of docker-compose.yaml runs this against MinIO. The endpoint, keys,
 region and client settings come from the Airflow connection the DAG uses
-(`AIRFLOW_CONN_AWS_DEFAULT`), so the job writes exactly where the DAG will read.
+(`aws_default`, from `AIRFLOW_CONN_AWS_DEFAULT`), read through the Amazon provider's S3Hook
+as the DAG's tasks read it, so the job writes exactly where the DAG will read.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 from local_stack.s3_server import upload_folder
 from local_stack.sample_data import SampleSpec, generate
-from local_stack.settings import AWS_CONN_VAR
 
-
-def connection_extra(connection: dict) -> dict:
-    """The connection's extra, given as an object or as a JSON string."""
-    extra = connection.get("extra") or {}
-    return json.loads(extra) if isinstance(extra, str) else extra
-
-
-def client_from_connection(connection: dict):
-    """A boto3 S3 client configured as the Airflow AWS connection `connection` describes."""
-    extra = connection_extra(connection)
-    return boto3.client(
-        "s3",
-        endpoint_url=extra.get("endpoint_url"),
-        region_name=extra.get("region_name"),
-        aws_access_key_id=connection.get("login"),
-        aws_secret_access_key=connection.get("password"),
-        config=Config(**(extra.get("config_kwargs") or {})),
-    )
+AWS_CONN_ID = "aws_default"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace the contents of a bucket that has objects")
     args = parser.parse_args(argv)
 
-    connection = json.loads(os.environ[AWS_CONN_VAR])
-    region = connection_extra(connection).get("region_name") or "us-west-2"
-    client = client_from_connection(connection)
+    # The hook the DAG's tasks use, on the same connection: the job writes where they read.
+    hook = S3Hook(aws_conn_id=AWS_CONN_ID)
+    region = hook.conn_region_name or "us-west-2"
+    client = hook.get_conn()
     if not args.force and _has_objects(client, args.bucket):
         print(f"s3://{args.bucket} already holds objects: left as it is (--force replaces them).")
         return 0
