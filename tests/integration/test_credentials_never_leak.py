@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
-from sparkify.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError
 from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials
 from tests.support import reset_schema, task_context

@@ -9,8 +9,8 @@ import pytest
 import zstandard
 
 from sparkify.operators import StageToRedshiftOperator
-from sparkify.s3copy.errors import CopyError, LoadError
-from sparkify.s3copy.s3_objects import list_objects, open_objects
+from local_stack.redshift.s3copy.errors import CopyError, LoadError
+from local_stack.redshift.s3copy.s3_objects import list_objects, open_objects
 from tests.support import clear_prefix, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration

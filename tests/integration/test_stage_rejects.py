@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sparkify.operators import StageToRedshiftOperator
-from sparkify.s3copy.errors import CopyError, LoadError, TooManyRejects
+from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from tests.support import clear_prefix, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration

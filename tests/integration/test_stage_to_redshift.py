@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
-from sparkify.s3copy.errors import CopyError, LoadError
+from local_stack.redshift.s3copy.errors import CopyError, LoadError
 from tests.support import clear_prefix, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ import math
 import psycopg
 import pytest
 
-from sparkify.s3copy.converters import Column, converter_for
-from sparkify.s3copy.field_mapping import path_extractor
-from sparkify.s3copy.local_copy import run_local_copy, target_columns
+from local_stack.redshift.s3copy.converters import Column, converter_for
+from local_stack.redshift.s3copy.field_mapping import path_extractor
+from local_stack.redshift.s3copy.loader import run_local_copy, target_columns
 from sparkify.s3copy.spec import CopyOptions, CopySpec
 from tests.support import clear_prefix, put_objects
 

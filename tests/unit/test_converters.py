@@ -9,7 +9,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from sparkify.s3copy.converters import Column, ConversionError, as_text, converter_for
+from local_stack.redshift.s3copy.converters import Column, ConversionError, as_text, converter_for
 from sparkify.s3copy.spec import CopyOptions
 
 PLAIN = CopyOptions()

@@ -156,7 +156,7 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
     distributions = packages_distributions()
     third_party = modules - set(sys.stdlib_module_names) - {"sparkify", "local_stack"}
     missing = {m for m in third_party if not {canonical(d) for d in distributions.get(m, [])} & provided}
-    assert "orjson" in third_party and not missing, f"imported but not installed in the image: {sorted(missing)}"
+    assert "boto3" in third_party and not missing, f"imported but not installed in the image: {sorted(missing)}"
 
 
 def test_the_connections_agree_with_env(services, common):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sparkify.s3copy.errors import CopyError
-from sparkify.s3copy.field_mapping import auto_extractors, jsonpaths_extractors, parse_jsonpath
+from local_stack.redshift.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.field_mapping import auto_extractors, jsonpaths_extractors, parse_jsonpath
 
 URI = "s3://udacity-dend/log_json_path.json"
 

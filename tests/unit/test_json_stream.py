@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from sparkify.s3copy.errors import LoadError
-from sparkify.s3copy.json_stream import iter_objects
+from local_stack.redshift.s3copy.errors import LoadError
+from local_stack.redshift.s3copy.json_stream import iter_objects
 
 KEY = "s3://udacity-dend/log_data/2018/11/2018-11-01-events.json"
 CHUNK_SIZES = [1, 3, 7, 64, 1 << 20]

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import pytest
 
-from sparkify.s3copy.converters import Column, converter_for
-from sparkify.s3copy.errors import LoadError, TooManyRejects
-from sparkify.s3copy.field_mapping import parse_jsonpath, path_extractor
-from sparkify.s3copy.local_copy import run_local_copy
-from sparkify.s3copy.s3_objects import S3Object
+from local_stack.redshift.s3copy.converters import Column, converter_for
+from local_stack.redshift.s3copy.errors import LoadError, TooManyRejects
+from local_stack.redshift.s3copy.field_mapping import parse_jsonpath, path_extractor
+from local_stack.redshift.s3copy.loader import run_local_copy
+from local_stack.redshift.s3copy.s3_objects import S3Object
 from sparkify.s3copy.spec import CopyOptions, CopySpec
 
 BUCKET, KEY, JSONPATHS = "sparkify-unit", "log_data/events.json", "s3://sparkify-unit/paths.json"

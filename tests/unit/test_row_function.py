@@ -14,9 +14,9 @@ from datetime import datetime
 
 import pytest
 
-from sparkify.s3copy.converters import Column, ConversionError, converter_for
-from sparkify.s3copy.field_mapping import auto_paths, parse_jsonpath, path_extractor
-from sparkify.s3copy.row_function import compile_row_function, row_function_source
+from local_stack.redshift.s3copy.converters import Column, ConversionError, converter_for
+from local_stack.redshift.s3copy.field_mapping import auto_paths, parse_jsonpath, path_extractor
+from local_stack.redshift.s3copy.row_function import compile_row_function, row_function_source
 from sparkify.s3copy.spec import CopyOptions
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseOperator
 
-from sparkify.s3copy.errors import LoadError
+from local_stack.redshift.s3copy.errors import LoadError
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
-from sparkify.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
-from sparkify.s3copy.local_copy import list_source_objects, run_local_copy
+from local_stack.redshift.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
+from local_stack.redshift.s3copy.loader import list_source_objects, run_local_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
 from sparkify.warehouse import REDSHIFT, transaction, warehouse_dialect, warehouse_hook
 from sparkify.window import run_window

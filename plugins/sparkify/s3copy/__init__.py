@@ -1,1 +1,1 @@
-"""One COPY specification, executed by Redshift or, locally, by our own loader."""
+"""The COPY SQL the operator sends to Redshift: specification, credentials, the incremental-staging ledger."""

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from sparkify.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError
 from sparkify.s3copy.spec import CopySpec, Credentials
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sparkify.s3copy.errors import LoadError, shorten
+from local_stack.redshift.s3copy.errors import LoadError, shorten
 
 LOAD_ERRORS_TABLE = "load_errors"
 _INSERT = (

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sparkify.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError
 
 Extractor = Callable[[dict], Any]
 Path = tuple[str | int, ...]  # member names and list indexes, from the record down

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta, timezone
 from typing import Any
 
-from sparkify.s3copy.converters import (
+from local_stack.redshift.s3copy.converters import (
     CHARACTER_TYPES,
     EPOCH,
     EPOCH_DIVISORS,
@@ -34,8 +34,8 @@ from sparkify.s3copy.converters import (
     Column,
     Converter,
 )
-from sparkify.s3copy.field_mapping import Path, path_extractor
-from sparkify.s3copy.spec import CopyOptions
+from local_stack.redshift.s3copy.field_mapping import Path, path_extractor
+from local_stack.redshift.s3copy.command import CopyOptions
 
 RowFunction = Callable[[dict], tuple]
 _ARGUMENT = re.compile(r"[a-z][a-z_]*[0-9]*")  # every name the generated source binds

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from sparkify.s3copy.spec import CopyOptions
+from local_stack.redshift.s3copy.command import CopyOptions
 
 Converter = Callable[[Any], Any]
 EPOCH = datetime(1970, 1, 1)

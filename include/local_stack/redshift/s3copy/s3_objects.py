@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sparkify.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError
 
 log = logging.getLogger(__name__)
 FETCH_WORKERS = 8

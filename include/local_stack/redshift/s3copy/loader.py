@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name
-from sparkify.s3copy.converters import Column, ConversionError, Converter, as_text, converter_for
-from sparkify.s3copy.errors import CopyError, LoadError, TooManyRejects
-from sparkify.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
-from sparkify.s3copy.json_stream import iter_objects
-from sparkify.s3copy.row_function import RowFunction, compile_row_function
-from sparkify.s3copy.s3_objects import S3Object, list_objects, manifest_objects, open_objects, read_document
+from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, as_text, converter_for
+from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
+from local_stack.redshift.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
+from local_stack.redshift.s3copy.json_stream import iter_objects
+from local_stack.redshift.s3copy.row_function import RowFunction, compile_row_function
+from local_stack.redshift.s3copy.s3_objects import S3Object, list_objects, manifest_objects, open_objects, read_document
 from sparkify.s3copy.spec import CopySpec
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import orjson
 
-from sparkify.s3copy.errors import LoadError
+from local_stack.redshift.s3copy.errors import LoadError
 
 CHUNK_SIZE = 1 << 20
 _WHITESPACE = " \t\r\n"
