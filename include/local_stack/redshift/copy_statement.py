@@ -27,7 +27,7 @@ _UNSUPPORTED_OPTIONS = frozenset({
     "REMOVEQUOTES", "ROUNDEC", "SERIALIZETOJSON", "SSH", "TRIMBLANKS", "IGNOREALLERRORS", "EXTENSIONS",
 })
 _ON, _OFF = ("ON", "TRUE"), ("OFF", "FALSE")
-_PLAIN_WORD = re.compile(r"[A-Za-z_]{1,40}")
+_PLAIN_WORD = re.compile(r"[A-Za-z_]{1,17}")  # as long as SECRET_ACCESS_KEY; shorter than any AWS key
 
 
 def parse_copy(sql: str) -> CopyCommand | None:
@@ -44,6 +44,8 @@ def parse_copy(sql: str) -> CopyCommand | None:
         return None
     source_at = _source_position(tokens)
     if source_at is None:
+        if tokens[1:2] and tokens[1].is_punct("(") or any(t.is_word("TO") for t in tokens):
+            return None  # COPY (query) TO ..., COPY t TO ...: PostgreSQL's
         if any(t.kind == STRING and t.value.lower().startswith("s3://") for t in tokens):
             raise StatementError("syntax error: a COPY from S3 reads COPY <table> [(<columns>)] FROM 's3://...'")
         return None
@@ -53,7 +55,17 @@ def parse_copy(sql: str) -> CopyCommand | None:
         raise StatementError(f"COPY from {scheme}:// is not supported by the local emulator: only s3://", UNSUPPORTED)
     if not all(t.closed for t in tokens):
         raise StatementError("unterminated quoted string or identifier in COPY")
-    return _CopyParser(tokens, source_at).parse()
+    try:
+        return _CopyParser(tokens, source_at).parse()
+    except StatementError as error:
+        from local_stack.redshift.redaction import secret_values  # redaction imports this module
+
+        message = error.message
+        for secret in secret_values(sql):
+            message = message.replace(secret, "***")
+        if message == error.message:
+            raise
+        raise StatementError(message, error.sqlstate) from None
 
 
 def _source_position(tokens: list[Token]) -> int | None:
@@ -158,6 +170,17 @@ class _CopyParser:
             raise StatementError("COPY column list names a column more than once", INVALID_VALUE)
         return tuple(columns)
 
+    def describe(self, token: Token) -> str:
+        """The token for an error message. Literals, and words that could be (part of) a key, are not echoed."""
+        at = self.tokens.index(token)
+        before = self.tokens[at - 1].end < token.start
+        after = at + 1 == len(self.tokens) or token.end < self.tokens[at + 1].start or self.tokens[at + 1].is_punct(";")
+        if token.kind == WORD and _PLAIN_WORD.fullmatch(token.value) and before and after:
+            return f'"{token.value.upper()}"'
+        if token.kind == PUNCT and token.value in "(),;=":
+            return f'"{token.value}"'
+        return {STRING: "a string literal", NUMBER: "a number", IDENT: "a quoted identifier"}.get(token.kind, "a word")
+
     def once(self, group: str, name: str) -> None:
         if group in self.seen:
             raise StatementError(f"conflicting or redundant options: {name}")
@@ -166,7 +189,7 @@ class _CopyParser:
     def option(self, token: Token) -> None:
         name = token.upper
         if token.kind != WORD:
-            raise StatementError(f"syntax error at or near {_describe(token)} in the COPY options")
+            raise StatementError(f"syntax error at or near {self.describe(token)} in the COPY options")
         if name in _HANDLERS:
             _HANDLERS[name](self, name)
         elif name in _UNSUPPORTED_FORMATS:
@@ -174,7 +197,7 @@ class _CopyParser:
         elif name in _UNSUPPORTED_OPTIONS:
             raise StatementError(f"COPY option {name} is not supported by the local emulator", UNSUPPORTED)
         else:
-            raise StatementError(f"syntax error at or near {_describe(token)} in the COPY options")
+            raise StatementError(f"syntax error at or near {self.describe(token)} in the COPY options")
 
     # --- options -----------------------------------------------------------------------------
 
@@ -334,10 +357,3 @@ _HANDLERS = {
 OPTION_KEYWORDS = frozenset(_HANDLERS) | _UNSUPPORTED_OPTIONS | frozenset(_UNSUPPORTED_FORMATS)
 
 
-def _describe(token: Token) -> str:
-    """A token for an error message. Literals and unusual words are never echoed: they may be secrets."""
-    if token.kind == WORD and _PLAIN_WORD.fullmatch(token.value):
-        return f'"{token.value.upper()}"'
-    return {STRING: "a string literal", NUMBER: "a number", IDENT: "a quoted identifier"}.get(
-        token.kind, f'"{token.value}"' if token.kind == PUNCT else "a word"
-    )

@@ -16,6 +16,24 @@ def redact(sql: str) -> str:
     COPY also any unquoted value there, up to the next COPY option keyword. A CREDENTIALS string
     holding only `aws_iam_role=...` is kept. Comments are not searched.
     """
+    out, last = [], 0
+    for start, end in _secret_spans(sql):
+        out += [sql[last:start], "'***'"]
+        last = end
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def secret_values(sql: str) -> list[str]:
+    """The credential values of `sql` as `redact` finds them (literal contents and unquoted text)."""
+    values = []
+    for start, end in _secret_spans(sql):
+        values += [t.value for t in tokenize(sql[start:end]) if t.kind != PUNCT and t.value] or [sql[start:end]]
+    parts = [part.partition("=")[2].strip() for value in values for part in value.split(";")]  # CREDENTIALS
+    return sorted({*values, *filter(None, parts)}, key=len, reverse=True)
+
+
+def _secret_spans(sql: str) -> list[tuple[int, int]]:
     tokens = tokenize(sql)
     in_copy = bool(tokens) and tokens[0].is_word("COPY")
     spans = []
@@ -28,12 +46,7 @@ def redact(sql: str) -> str:
             j += 1
         if j > first and not (token.upper == "CREDENTIALS" and j == first + 1 and _role_only(tokens[first])):
             spans.append((tokens[first].start, tokens[j - 1].end))  # the values, and the text between them
-    out, last = [], 0
-    for start, end in spans:
-        out += [sql[last:start], "'***'"]
-        last = end
-    out.append(sql[last:])
-    return "".join(out)
+    return spans
 
 
 def _maybe_secret(token: Token) -> bool:
