@@ -1,4 +1,4 @@
-"""Redshift's `COPY <table> [(<columns>)] FROM 's3://...'`: parse it into a CopyCommand, or mask its secrets.
+"""Redshift's `COPY <table> [(<columns>)] FROM 's3://...'`, parsed into the CopyCommand that the loader runs.
 
 The grammar is the JSON subset of Redshift's COPY (keywords case-insensitive, options in any
 order, each at most once). Anything else that Redshift accepts fails with SQLSTATE 0A000,

@@ -82,11 +82,11 @@ def _scan(sql: str) -> Iterable[Token]:
             end, closed = _skip_block_comment(sql, i)
             token = Token(COMMENT, "", i, end, closed)
         elif char == "'":
-            token = _quoted(sql, i, i, "'", STRING)
+            token = _quoted(sql, i, "'", STRING)
         elif char in "eE" and sql.startswith("'", i + 1):
             token = _escape_string(sql, i)
         elif char == '"':
-            token = _quoted(sql, i, i, '"', IDENT)
+            token = _quoted(sql, i, '"', IDENT)
         elif char == "$" and (tag := _DOLLAR_TAG.match(sql, i)):
             body = tag.end()
             close = sql.find(tag.group(), body)
@@ -103,9 +103,9 @@ def _scan(sql: str) -> Iterable[Token]:
         i = token.end
 
 
-def _quoted(sql: str, start: int, open_at: int, quote: str, kind: str) -> Token:
-    """A '...' string or "..." identifier starting at `open_at`, with doubled quotes as escapes."""
-    parts, i = [], open_at + 1
+def _quoted(sql: str, start: int, quote: str, kind: str) -> Token:
+    """A string or quoted identifier starting at `start`, with doubled quotes as escapes."""
+    parts, i = [], start + 1
     while True:
         close = sql.find(quote, i)
         if close < 0:
