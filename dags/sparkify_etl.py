@@ -8,7 +8,8 @@ Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
 2. **stage_events** COPYs the day files of the run's window
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`); **stage_songs** COPYs the song files under
    `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
-   them when the run is triggered with `full_refresh`).
+   them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
+   over exactly the objects it selected.
 3. **load_songplays_fact** replaces the window's songplays in one transaction.
 4. The four dimension loads merge `users`, `songs`, `artists` and `time`; the songs merge
    records the staged files in `song_file_ledger` in the same transaction.
@@ -25,7 +26,9 @@ span up to 31 days (Airflow Variable `sparkify_max_window_days`).
 **Settings** are Airflow Variables with defaults: `sparkify_s3_bucket` (udacity-dend),
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
 `sparkify_log_jsonpath` (log_json_path.json), `sparkify_s3_region` (us-west-2),
-`sparkify_redshift_conn_id` (redshift), `sparkify_aws_conn_id` (aws_default) and
+`sparkify_redshift_conn_id` (redshift), `sparkify_aws_conn_id` (aws_default),
+`sparkify_manifest_location` (s3://sparkify-staging/manifests/), where the stage tasks write the
+COPY manifest of the objects they selected (deleted after the load), and
 `sparkify_redshift_iam_role` (empty), the ARN of the role Redshift assumes for COPY.
 """
 
@@ -55,6 +58,7 @@ WAREHOUSE = setting("sparkify_redshift_conn_id")
 AWS = setting("sparkify_aws_conn_id")
 COPY_ROLE = setting("sparkify_redshift_iam_role")
 BUCKET = setting("sparkify_s3_bucket")
+MANIFESTS = setting("sparkify_manifest_location")
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 
 
@@ -122,18 +126,17 @@ with DAG(
         """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables."""
         from airflow.sdk import Variable
 
-        from sparkify.ddl import schema_statements
+        from sparkify.ddl import split_statements
         from sparkify.staging import DEFAULT_RETENTION_HOURS, RETENTION_VARIABLE, prepare_run_staging
-        from sparkify.warehouse import transaction, warehouse_dialect, warehouse_hook
+        from sparkify.warehouse import transaction, warehouse_hook
 
-        dialect = warehouse_dialect(conn_id)
         retention = float(Variable.get(RETENTION_VARIABLE, default=DEFAULT_RETENTION_HOURS))
         hook = warehouse_hook(conn_id)
         with transaction(hook) as cursor:
-            for statement in schema_statements((SQL_DIR / "create_tables.sql").read_text(), dialect):
+            for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
                 cursor.execute(statement)
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention, dialect)
+            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention)
 
     stage_events = StageToRedshiftOperator(
         task_id="stage_events",
@@ -148,6 +151,7 @@ with DAG(
         region=setting("sparkify_s3_region"),
         compupdate=False,
         statupdate=False,
+        manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,
@@ -168,6 +172,7 @@ with DAG(
         region=setting("sparkify_s3_region"),
         compupdate=False,
         statupdate=False,
+        manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,

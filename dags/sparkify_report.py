@@ -52,9 +52,9 @@ with DAG(
         from sparkify.report.refresh import refresh_report as refresh
         from sparkify.report.refresh import report_dir as resolve
         from sparkify.report.text_table import format_results
-        from sparkify.warehouse import transaction, warehouse_dialect, warehouse_hook
+        from sparkify.warehouse import transaction, warehouse_hook
 
-        source = f"connection '{conn_id}' ({warehouse_dialect(conn_id)})"
+        source = f"connection '{conn_id}'"
         with transaction(warehouse_hook(conn_id)) as cursor:
             report = refresh(cursor, ANALYTICS_SQL, resolve(report_dir, PROJECT_ROOT), source)
         print(format_results(report.results))

@@ -28,6 +28,7 @@ os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "True"
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 
+from local_stack.cli import manifest_bucket  # noqa: E402
 from local_stack.s3_server import S3Server  # noqa: E402
 from local_stack.warehouse_server import WarehouseServer  # noqa: E402
 
@@ -43,8 +44,9 @@ def settings():
 def stack(settings):
     """The embedded PostgreSQL and moto S3 servers, on this session's own ports and folders."""
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
-    warehouse.start()
     s3.start()
+    s3.ensure_bucket(manifest_bucket(), "us-west-2")
+    warehouse.start()
     yield settings
     s3.stop()
     warehouse.remove()

@@ -9,14 +9,14 @@ import jinja2
 import pendulum
 import psycopg
 
-from sparkify.ddl import postgres_script
+from sparkify.ddl import split_statements
 from sparkify.staging import run_scoped
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
 TABLES = (
     "staging_events", "staging_songs", "staging_song_files", "song_file_ledger", "staging_tables",
-    "songplays", "users", "songs", "artists", "time", "load_errors", "dq_results",
+    "songplays", "users", "songs", "artists", "time", "dq_results",
 )
 
 
@@ -47,8 +47,8 @@ def reset_schema(conn: psycopg.Connection) -> None:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
     for table in TABLES:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-    for statement in postgres_script((SQL_DIR / "create_tables.sql").read_text()):
-        conn.execute(statement)
+    for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
+        conn.execute(statement)  # Redshift DDL: the emulator rewrites it
 
 
 def ensure_bucket(s3, bucket: str) -> None:

@@ -31,7 +31,7 @@ from dotenv import dotenv_values
 
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate
 from local_stack.settings import PROJECT_ROOT, StackSettings
-from local_stack.warehouse_server import WarehouseServer
+from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
 
 HOST = "127.0.0.1"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -111,9 +111,11 @@ class AirflowServices:
         return self.home / f"{component}.log"
 
     def metadata_url(self) -> str:
-        s = self.settings
-        return (f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}:{quote(s.warehouse_password, safe='')}"
-                f"@{s.warehouse_host}:{s.warehouse_port}/{self.metadata_db}")
+        """The metadata database on the warehouse's PostgreSQL, over its private socket (not through
+        the Redshift emulator: in production, Airflow's metadata never lives in Redshift)."""
+        s, warehouse = self.settings, WarehouseServer(self.settings)
+        return (f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}@/{self.metadata_db}"
+                f"?host={quote(str(warehouse.socket_dir), safe='/')}&port={BACKEND_PORT}")
 
     def environment(self) -> dict[str, str]:
         """The variables every component and CLI call of this installation runs with."""
@@ -260,7 +262,7 @@ class AirflowServices:
         if not warehouse.is_running():
             raise StackError("The local warehouse is not running, and Airflow keeps its metadata there. "
                              "Start it first (`make up` does).")
-        with psycopg.connect(warehouse.dsn("postgres"), autocommit=True) as conn:
+        with psycopg.connect(warehouse.backend_dsn("postgres"), autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.metadata_db,)).fetchone():
                 conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(self.metadata_db)))
         self.airflow("db", "migrate", timeout=600)

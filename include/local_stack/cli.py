@@ -28,10 +28,17 @@ def bucket_and_region() -> tuple[str, str]:
     return bucket, region
 
 
+def manifest_bucket() -> str:
+    """The bucket the stage tasks write COPY manifests to (Variable sparkify_manifest_location)."""
+    location = os.environ.get("AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION", DEFAULTS["sparkify_manifest_location"])
+    return location.removeprefix("s3://").partition("/")[0]
+
+
 def up(settings: StackSettings, with_airflow: bool = False) -> None:
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
-    warehouse.start()
     restarted = s3.start()
+    s3.ensure_bucket(manifest_bucket(), bucket_and_region()[1])
+    warehouse.start()
     seeded_from = settings.state_dir / "s3" / "seeded-from"
     if restarted and seeded_from.exists():  # moto keeps objects in memory: restore the last seed
         folder = Path(seeded_from.read_text().strip())
@@ -54,7 +61,7 @@ def down(settings: StackSettings) -> None:
 def status(settings: StackSettings) -> None:
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
     s = settings
-    print(f"warehouse (PostgreSQL as Redshift): {'running' if warehouse.is_running() else 'stopped'}"
+    print(f"warehouse (Redshift emulator on PostgreSQL): {'running' if warehouse.is_running() else 'stopped'}"
           f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}")
     print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
     print_airflow_status(AirflowServices(settings))

@@ -42,6 +42,12 @@ class S3Server:
     def is_running(self) -> bool:
         return read_pid(self.pid_file) is not None
 
+    def ensure_bucket(self, bucket: str, region: str) -> None:
+        """Create `bucket` unless it exists (moto keeps buckets in memory, so after every start)."""
+        client = self.client()
+        if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+
     def client(self):
         aws = self.settings.aws_conn
         return boto3.client(

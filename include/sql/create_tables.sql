@@ -1,6 +1,5 @@
--- The Sparkify warehouse. Redshift is the dialect of truth: the local PostgreSQL
--- schema is derived from this file (sparkify.ddl), each SORTKEY becoming an index.
--- Every statement is idempotent.
+-- The Sparkify warehouse, in Redshift's dialect. The local stack's Redshift emulator
+-- runs it as it is. Every statement is idempotent.
 
 -- Staging: the columns of the Udacity starter DDL. Lengths and durations are
 -- DOUBLE PRECISION so that they round-trip exactly and can be compared for equality.
@@ -135,23 +134,6 @@ CREATE TABLE IF NOT EXISTS time (
 DISTSTYLE KEY
 DISTKEY (start_time)
 SORTKEY (start_time);
-
--- Rows rejected by local loads, with the fields of Redshift's stl_load_errors.
--- On Redshift, COPY records its rejects in stl_load_errors itself.
-CREATE TABLE IF NOT EXISTS load_errors (
-    run_id      VARCHAR(256),
-    table_name  VARCHAR(256)  NOT NULL,
-    s3_key      VARCHAR(1024) NOT NULL,
-    line_number BIGINT,
-    position    INTEGER,
-    column_name VARCHAR(128),
-    column_type VARCHAR(64),
-    raw_value   VARCHAR(1024),
-    reason      VARCHAR(1024) NOT NULL,
-    recorded_at TIMESTAMP     NOT NULL
-)
-DISTSTYLE EVEN
-SORTKEY (recorded_at);
 
 -- One row per data quality check and run (DataQualityOperator).
 CREATE TABLE IF NOT EXISTS dq_results (

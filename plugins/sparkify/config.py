@@ -10,6 +10,7 @@ DEFAULTS: dict[str, str] = {
     "sparkify_s3_region": "us-west-2",
     "sparkify_redshift_conn_id": "redshift",
     "sparkify_aws_conn_id": "aws_default",
+    "sparkify_manifest_location": "s3://sparkify-staging/manifests/",  # COPY manifests; the project writes here
     "sparkify_redshift_iam_role": "",  # ARN for COPY's IAM_ROLE; empty: the AWS connection's keys
     "sparkify_infra_aws_conn_id": "aws_default",  # sparkify_infra: IAM, EC2 and Redshift administration
     "sparkify_report_dir": "reports",  # sparkify_report; a relative path is under the project folder

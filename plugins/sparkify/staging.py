@@ -24,7 +24,7 @@ def run_scoped(base: str, run_id: str) -> str:
 
 
 def prepare_run_staging(
-    cursor: Any, bases: list[str], run_id: str, retention_hours: float, dialect: str
+    cursor: Any, bases: list[str], run_id: str, retention_hours: float
 ) -> list[str]:
     """Drop expired run tables, then create (if missing) and register this run's tables."""
     cutoff = _utc_now() - timedelta(hours=retention_hours)
@@ -36,10 +36,9 @@ def prepare_run_staging(
         cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(expired)}")
         cursor.execute(f"DELETE FROM {REGISTRY} WHERE table_name = %(name)s", {"name": expired})
     names = []
-    like = "INCLUDING DEFAULTS" if dialect == "redshift" else "INCLUDING ALL"
     for base in bases:
         name = run_scoped(base, run_id)
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} (LIKE {quote_identifier(base)} {like})")
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} (LIKE {quote_identifier(base)} INCLUDING DEFAULTS)")
         cursor.execute(
             f"INSERT INTO {REGISTRY} (table_name, run_id, created_at) "
             f"SELECT CAST(%(name)s AS VARCHAR(128)), CAST(%(run_id)s AS VARCHAR(256)), %(now)s "

@@ -17,8 +17,7 @@ from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.errors import LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import parse_jsonpath, path_extractor
 from local_stack.redshift.s3copy.loader import run_local_copy
-from local_stack.redshift.s3copy.s3_objects import S3Object
-from sparkify.s3copy.spec import CopyOptions, CopySpec
+from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 
 BUCKET, KEY, JSONPATHS = "sparkify-unit", "log_data/events.json", "s3://sparkify-unit/paths.json"
 EVENT_COLUMNS = [  # (name, data_type, length): staging_events as information_schema describes it
@@ -70,13 +69,21 @@ class FakeS3:
     def get_object(self, Bucket: str, Key: str) -> dict:  # noqa: N803 - boto3's names
         return {"Body": io.BytesIO(self.objects[Key])}
 
+    def get_paginator(self, name: str):
+        assert name == "list_objects_v2"
+        return self
+
+    def paginate(self, Bucket: str, Prefix: str):  # noqa: N803 - boto3's names
+        return [{"Contents": [{"Key": k, "Size": len(v), "ETag": '"etag"'}
+                              for k, v in self.objects.items() if k.startswith(Prefix)]}]
+
 
 def load(columns, options: CopyOptions, data: bytes, keys=EVENT_KEYS):
     cursor = FakeCursor(columns)
     s3 = FakeS3({KEY: data, "paths.json": json.dumps({"jsonpaths": [f"$['{k}']" for k in keys]}).encode()})
-    spec = CopySpec(table="staging_events", bucket=BUCKET, keys=(KEY,), options=options)
+    command = CopyCommand(table="staging_events", source=f"s3://{BUCKET}/{KEY}", options=options)
     rejects: list[LoadError] = []
-    count = run_local_copy(spec, cursor, s3, rejects, objects=[S3Object(BUCKET, KEY, len(data), "etag")])
+    count = run_local_copy(command, cursor, s3, rejects)
     (copy,) = cursor.copies
     assert count == len(copy.rows)
     return copy, rejects

@@ -1,20 +1,20 @@
-"""StageToRedshiftOperator: S3 JSON into a staging table, by Redshift COPY or its local twin."""
+"""StageToRedshiftOperator: S3 JSON into a staging table with Redshift's COPY."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.exceptions import AirflowFailException
 from airflow.sdk import BaseOperator
 
-from local_stack.redshift.s3copy.errors import LoadError
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
-from local_stack.redshift.s3copy.load_errors import LOAD_ERRORS_TABLE, record_load_errors
-from local_stack.redshift.s3copy.loader import list_source_objects, run_local_copy
+from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
+from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, rejected_rows, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
-from sparkify.warehouse import REDSHIFT, transaction, warehouse_dialect, warehouse_hook
+from sparkify.warehouse import transaction, warehouse_hook
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -23,12 +23,18 @@ if TYPE_CHECKING:
 
 class StageToRedshiftOperator(BaseOperator):
     """
-    Load JSON objects from S3 into a staging table, replacing its contents in one transaction.
+    Load JSON objects from S3 into a staging table with ``COPY ... FORMAT AS JSON``, replacing its
+    contents in one transaction.
 
-    On a connection of type ``redshift`` this runs ``COPY ... FORMAT AS JSON``. On a
-    PostgreSQL connection (the local stack) it performs the same load itself: every object
-    whose key starts with the prefix, one or many JSON objects per file, jsonpaths or
-    by-name mapping, Redshift's casting rules, streamed with ``COPY ... FROM STDIN``.
+    Without ``manifest_location``, each key is handed to COPY as Redshift reads it: a key prefix.
+    With it, the task selects the objects itself (a key names the object with exactly that key if
+    there is one, else every object under it as a prefix; with ``ledger_table``, only new or changed
+    objects), writes a manifest of exactly those objects and runs one ``COPY ... MANIFEST``. The
+    manifest is deleted when the task ends.
+
+    A COPY that rejects more rows than ``max_error`` fails the task at once (no retry can fix the
+    file), after logging the rejected rows from ``stl_load_errors``; connection and S3 errors raise
+    normally, so the task's retries apply.
 
     :param table: Target table, ``table`` or ``schema.table``. (templated)
     :param s3_bucket: Source bucket. (templated)
@@ -41,23 +47,24 @@ class StageToRedshiftOperator(BaseOperator):
     :param empty_as_null: Load empty strings as NULL (EMPTYASNULL).
     :param truncate_columns: Truncate strings longer than their column (TRUNCATECOLUMNS).
     :param compression: ``'gzip'``, ``'bzip2'`` or ``'zstd'`` for compressed objects.
-    :param region: Region of the bucket when it differs from the cluster's; locally, the S3
-        client's region. (templated)
+    :param region: Region of the bucket when it differs from the cluster's. (templated)
     :param manifest: Treat each key as a manifest file listing the objects to load (MANIFEST).
     :param accept_inv_chars: Replace each byte of invalid UTF-8 with this character (ACCEPTINVCHARS).
     :param max_error: MAXERROR: how many rows may be rejected before the load fails (default 0).
-        Locally, rejected rows are recorded in the ``load_errors`` table, even when the load fails.
-    :param compupdate: COMPUPDATE ON/OFF on Redshift; no effect locally.
-    :param statupdate: STATUPDATE ON/OFF on Redshift; no effect locally.
+        Rejected rows are in ``stl_load_errors`` and in the task log.
+    :param compupdate: COMPUPDATE ON/OFF.
+    :param statupdate: STATUPDATE ON/OFF.
     :param method: ``'REPLACE'`` (default) empties the table first; ``'APPEND'`` keeps its rows.
+    :param manifest_location: ``s3://bucket/prefix/`` where the task may write its manifest (the
+        source bucket may be read-only). Required with ``ledger_table``. (templated)
     :param ledger_table: Incremental staging: skip objects whose key, ETag and size this table
         (s3_key, etag, size) already records. Something downstream must update it.
     :param staged_files_table: Table that receives the (s3_key, etag, size) of the staged
         objects, in the same transaction as the load. (templated)
     :param ignore_ledger: Stage every object even with a ledger (full refresh). (templated)
-    :param redshift_conn_id: Warehouse connection. (templated)
-    :param aws_conn_id: AWS connection the task reads S3 with (listing, local loads) and, with
-        no IAM role, whose keys COPY uses. (templated)
+    :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
+    :param aws_conn_id: AWS connection the task lists S3 and writes manifests with and, with no IAM
+        role, whose keys COPY uses. (templated)
     :param iam_role: ARN of the role Redshift assumes for COPY (``IAM_ROLE``); empty: the AWS
         connection's keys. Kept apart from the connection, because the Amazon provider assumes
         a connection's ``role_arn`` for every call it makes, and a role that trusts only
@@ -65,8 +72,8 @@ class StageToRedshiftOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "table", "s3_bucket", "s3_key", "json_format", "region", "staged_files_table", "ignore_ledger",
-        "redshift_conn_id", "aws_conn_id", "iam_role",
+        "table", "s3_bucket", "s3_key", "json_format", "region", "manifest_location", "staged_files_table",
+        "ignore_ledger", "redshift_conn_id", "aws_conn_id", "iam_role",
     )
     ui_color = "#358140"
 
@@ -90,6 +97,7 @@ class StageToRedshiftOperator(BaseOperator):
         compupdate: bool | None = None,
         statupdate: bool | None = None,
         method: str = "REPLACE",
+        manifest_location: str | None = None,
         ledger_table: str | None = None,
         staged_files_table: str | None = None,
         ignore_ledger: bool | str = False,
@@ -116,6 +124,7 @@ class StageToRedshiftOperator(BaseOperator):
         self.compupdate = compupdate
         self.statupdate = statupdate
         self.method = method
+        self.manifest_location = manifest_location
         self.ledger_table = ledger_table
         self.staged_files_table = staged_files_table
         self.ignore_ledger = ignore_ledger
@@ -124,6 +133,12 @@ class StageToRedshiftOperator(BaseOperator):
         self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
             self._options()  # fail at parse time on a bad literal option
+        if ledger_table and not manifest_location:
+            raise ValueError("ledger_table needs manifest_location: the selected objects are loaded through a manifest.")
+        if manifest and manifest_location:
+            raise ValueError("manifest=True loads your manifests; manifest_location is for the task's own.")
+        if manifest_location and "{{" not in manifest_location:
+            split_s3_url(manifest_location)
 
     def _options(self) -> CopyOptions:
         return CopyOptions(
@@ -153,35 +168,32 @@ class StageToRedshiftOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> int:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
         window = run_window(context)
         spec = self.build_spec(window.days())
         self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
+        credentials = copy_credentials(self.aws_conn_id, self.iam_role)
+        s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
         hook = warehouse_hook(self.redshift_conn_id)
-        redshift = warehouse_dialect(self.redshift_conn_id) == REDSHIFT
-        # On Redshift without a ledger the cluster reads S3 itself: the task makes no S3 call.
-        s3_client = None
-        if self.ledger_table or not redshift:
-            s3_client = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region).get_conn()
-        objects = None
-        if self.ledger_table:
-            objects = self._incremental_objects(hook, spec, s3_client)
-            full_refresh = _as_bool(self.ignore_ledger, "ignore_ledger")
-            if redshift and objects and not full_refresh:  # Redshift reads the selected objects by key
-                spec = replace(spec, keys=tuple(o.key for o in objects))
-        if redshift:
-            from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
-
-            credentials = copy_credentials(self.aws_conn_id, self.iam_role)
-            with transaction(hook) as cursor:
-                rows = run_redshift_copy(spec, cursor, credentials) if objects != [] else self._clear_only(cursor, spec)
-                self._record_files(cursor, objects)
-        else:
-            rows = self._local_copy(hook, spec, s3_client, objects, context.get("run_id"))
+        objects = self._selected_objects(hook, s3_hook, spec) if self.manifest_location else None
+        manifest_key = None
+        try:
+            if objects:
+                manifest_bucket, manifest_key = self._write_manifest(s3_hook, objects, context)
+                spec = replace(spec, bucket=manifest_bucket, keys=(manifest_key,),
+                               options=replace(spec.options, manifest=True))
+            rows = self._copy(hook, spec, credentials, objects)
+        finally:
+            if manifest_key:
+                s3_hook.delete_objects(bucket=manifest_bucket, keys=[manifest_key])
         self.log.info("Loaded %d rows into %s", rows, spec.table)
         return rows
 
-    def _incremental_objects(self, hook, spec: CopySpec, s3_client) -> list:
-        listed = list_source_objects(spec, s3_client)
+    def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:
+        listed = select_objects(s3_hook, spec.bucket, spec.keys)
+        if not self.ledger_table:
+            return listed
         if _as_bool(self.ignore_ledger, "ignore_ledger"):
             self.log.info("Full refresh: staging all %d object(s), ignoring %s", len(listed), self.ledger_table)
             return listed
@@ -190,9 +202,53 @@ class StageToRedshiftOperator(BaseOperator):
         self.log.info("%d of %d object(s) are new or changed since %s", len(selected), len(listed), self.ledger_table)
         return selected
 
-    def _record_files(self, cursor, objects) -> None:
-        if self.staged_files_table and objects is not None:
-            record_staged(cursor, self.staged_files_table, objects)
+    def _write_manifest(self, s3_hook: Any, objects: list[S3Object], context: Context) -> tuple[str, str]:
+        """Write the manifest of `objects` under manifest_location; returns its bucket and key."""
+        bucket, prefix = split_s3_url(self.manifest_location)
+        ti = context["ti"] if "ti" in context else None
+        name = f"{context.get('run_id', 'run')}/{self.task_id}"
+        if ti is not None:
+            name += f".try{ti.try_number}"
+        key = f"{prefix.rstrip('/')}/{self.dag_id}/{_safe_key(name)}.manifest".lstrip("/")
+        s3_hook.load_bytes(manifest_document(objects), key=key, bucket_name=bucket, replace=True)
+        self.log.info("Wrote the manifest of %d object(s) to s3://%s/%s", len(objects), bucket, key)
+        return bucket, key
+
+    def _copy(self, hook: Any, spec: CopySpec, credentials, objects: list[S3Object] | None) -> int:
+        """The load and the staged-file record, in one transaction; a data error fails the task at once."""
+        with closing(hook.get_conn()) as conn:
+            conn.autocommit = False
+            cursor = conn.cursor()
+            cursor.paramstyle = "pyformat"
+            try:
+                if objects == []:
+                    self.log.info("Nothing new to stage: only emptying %s", spec.table)
+                    rows = self._clear_only(cursor, spec)
+                else:
+                    rows = run_redshift_copy(spec, cursor, credentials)
+                    self._log_rejects(cursor, failed=False)
+                if self.staged_files_table and objects is not None:
+                    record_staged(cursor, self.staged_files_table, objects)
+                conn.commit()
+            except CopyFailed as failure:
+                conn.rollback()
+                if not failure.data_error:
+                    raise
+                self._log_rejects(cursor, failed=True)
+                raise AirflowFailException(str(failure)) from None
+            except BaseException:
+                conn.rollback()
+                raise
+        return rows
+
+    def _log_rejects(self, cursor: Any, failed: bool) -> None:
+        rejects = rejected_rows(cursor)
+        if not rejects:
+            return
+        verdict = "failed the load" if failed else f"were skipped (MAXERROR {self.max_error})"
+        self.log.warning("%d rejected row(s) %s; from stl_load_errors:", len(rejects), verdict)
+        for reject in rejects:
+            self.log.warning("  %s", reject)
 
     @staticmethod
     def _clear_only(cursor, spec: CopySpec) -> int:
@@ -200,24 +256,10 @@ class StageToRedshiftOperator(BaseOperator):
             cursor.execute(spec.clear_sql())
         return 0
 
-    def _local_copy(self, hook, spec: CopySpec, s3_client, objects, run_id: str | None) -> int:
-        rejects: list[LoadError] = []
-        try:
-            with transaction(hook) as cursor:
-                rows = run_local_copy(spec, cursor, s3_client, rejects, objects) if objects != [] else (
-                    self._clear_only(cursor, spec)
-                )
-                self._record_files(cursor, objects)
-        except LoadError as error:
-            if error not in rejects:
-                rejects.append(error)
-            raise
-        finally:
-            if rejects:  # in a transaction of their own, so they survive a failed load
-                with transaction(hook) as cursor:
-                    record_load_errors(cursor, run_id, spec.table, rejects)
-                self.log.warning("Recorded %d rejected row(s) in %s", len(rejects), LOAD_ERRORS_TABLE)
-        return rows
+
+def _safe_key(text: str) -> str:
+    """`text` with only characters that need no escaping in an S3 key."""
+    return "".join(c if c.isalnum() or c in "-_./" else "_" for c in text)
 
 
 def _as_bool(value, name: str) -> bool:

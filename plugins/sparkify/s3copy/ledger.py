@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sparkify.identifiers import quote_table
-from local_stack.redshift.s3copy.s3_objects import S3Object
+from sparkify.s3copy.objects import S3Object
 
 
 def unloaded_objects(cursor: Any, ledger_table: str, objects: Sequence[S3Object]) -> list[S3Object]:

@@ -1,18 +1,54 @@
-"""COPY on a real Redshift cluster, with credentials kept out of logs and errors."""
+"""COPY on Redshift: credentials kept out of logs and errors, rejected rows read back from stl_load_errors."""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from local_stack.redshift.s3copy.errors import CopyError
 from sparkify.s3copy.spec import CopySpec, Credentials
 
 log = logging.getLogger(__name__)
 
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+# Redshift's message for a load that rejected more rows than MAXERROR allows.
+LOAD_FAILED = re.compile(r"Load into table '[^']*' failed")
+# The rejected rows of the session's last COPY, as Redshift records them.
+LOAD_ERRORS_SQL = """
+SELECT TRIM(filename), line_number, TRIM(colname), TRIM(type), position, TRIM(raw_field_value), err_code, TRIM(err_reason)
+FROM stl_load_errors
+WHERE query = pg_last_copy_id()
+ORDER BY line_number, position
+LIMIT 100
+"""
+
+
+class CopyFailed(RuntimeError):
+    """A COPY that Redshift refused: a transient failure (connection, S3) unless `data_error` is set."""
+
+    def __init__(self, message: str, data_error: bool) -> None:
+        super().__init__(message)
+        self.data_error = data_error
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One row of stl_load_errors."""
+
+    filename: str
+    line_number: int
+    column: str
+    column_type: str
+    position: int
+    raw_value: str
+    err_code: int
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"{self.filename} line {self.line_number}, position {self.position}, column {self.column} "
+                f"({self.column_type}), raw value {self.raw_value!r}: {self.reason} (error {self.err_code})")
 
 
 def copy_credentials(aws_conn_id: str, iam_role: str | None = None) -> Credentials:
@@ -61,8 +97,12 @@ def run_redshift_copy(spec: CopySpec, cursor: Any, credentials: Credentials) -> 
         if failure is not None:
             # Raised outside the except block, so the driver's error, which may quote the
             # statement with its keys, is neither chained (__context__) nor kept in a frame.
-            raise CopyError(
-                f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}. "
-                f"See stl_load_errors for the rejected rows."
-            )
+            raise CopyFailed(f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}",
+                             data_error=bool(LOAD_FAILED.search(failure)))
     return rows
+
+
+def rejected_rows(cursor: Any) -> list[RejectedRow]:
+    """The rows that the session's last COPY rejected (stl_load_errors, at most 100)."""
+    cursor.execute(LOAD_ERRORS_SQL)
+    return [RejectedRow(*(value if value is not None else "" for value in row)) for row in cursor.fetchall()]

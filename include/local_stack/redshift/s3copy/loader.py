@@ -13,14 +13,13 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sparkify.identifiers import quote_identifier, quote_table, split_table_name
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, as_text, converter_for
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
 from local_stack.redshift.s3copy.json_stream import iter_objects
 from local_stack.redshift.s3copy.row_function import RowFunction, compile_row_function
 from local_stack.redshift.s3copy.s3_objects import S3Object, list_objects, manifest_objects, open_objects, read_document
-from sparkify.s3copy.spec import CopySpec
 
 log = logging.getLogger(__name__)
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -36,19 +35,20 @@ _BINARY_TYPES = frozenset({
 })
 
 
-def target_columns(cursor: Any, table: str, names: Sequence[str] = ()) -> list[Column]:
-    """The table's columns in order, or the named ones in the given order."""
-    schema, name = split_table_name(table)
-    cursor.execute(
-        """
-        SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
-        FROM information_schema.columns
-        WHERE table_name = %(table)s AND table_schema = COALESCE(%(schema)s, current_schema())
-        ORDER BY ordinal_position
-        """,
-        {"table": name, "schema": schema},
+def columns_query(table: str) -> str:
+    """The query listing `table`'s columns in order (name, type, length, precision, scale)."""
+    schema, _, name = table.rpartition(".")
+    schema_sql = _literal(schema) if schema else "current_schema()"
+    return (
+        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
+        f"FROM information_schema.columns WHERE table_name = {_literal(name)} AND table_schema = {schema_sql} "
+        "ORDER BY ordinal_position"
     )
-    columns = {row[0]: Column(*row) for row in cursor.fetchall()}
+
+
+def target_columns(rows: Sequence[Sequence[Any]], table: str, names: Sequence[str] = ()) -> list[Column]:
+    """The table's columns in order, or the named ones in the given order, from `columns_query` rows."""
+    columns = {row[0]: Column(row[0], row[1], *(int(v) if v is not None else None for v in row[2:])) for row in rows}
     if not columns:
         raise CopyError(f"Table {table} does not exist in the warehouse.")
     unknown = [n for n in names if n not in columns]
@@ -57,59 +57,85 @@ def target_columns(cursor: Any, table: str, names: Sequence[str] = ()) -> list[C
     return [columns[n] for n in names] if names else list(columns.values())
 
 
-def run_local_copy(
-    spec: CopySpec,
-    cursor: Any,
-    s3_client: Any,
-    rejects: list[LoadError] | None = None,
-    objects: Sequence[S3Object] | None = None,
-) -> int:
-    """Load `spec` through `cursor` (psycopg 3) and return the number of rows loaded.
+class Load(NamedTuple):
+    """A COPY ready to run: what it reads and how each record becomes a row."""
 
-    Rows that cannot be cast are appended to `rejects`. Up to MAXERROR of them are
-    skipped; one more fails the load, and the caller's transaction rolls it back.
-    `objects` replaces the listing of `spec.keys` (for incremental loads).
-    """
-    rejects = [] if rejects is None else rejects
-    columns = target_columns(cursor, spec.table, spec.columns)
+    command: CopyCommand
+    objects: Sequence[S3Object]
+    fields: _Fields
+    binary: bool
+
+    @property
+    def copy_from_stdin(self) -> str:
+        """The PostgreSQL statement that receives the rows."""
+        names = ", ".join(quote_identifier(c.name) for c in self.fields.columns)
+        return f"COPY {quote_table(self.command.table)} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if self.binary else "")
+
+    def rows(self, s3_client: Any, rejects: list[LoadError]) -> Iterator[tuple]:
+        """The rows to load, in order; rejected records go to `rejects` (MAXERROR applies)."""
+        return _rows(self.command, s3_client, self.objects, self.fields, rejects)
+
+
+def prepare_load(command: CopyCommand, columns: Sequence[Column], s3_client: Any) -> Load:
+    """Read the jsonpaths and list the objects (or read the manifest): everything before the first row."""
     names = [c.name for c in columns]
-    fmt = spec.options.json_format
+    fmt = command.options.json_format
     if fmt.startswith("s3://"):
         paths = jsonpaths(read_document(s3_client, fmt), fmt, names)
     else:
         paths = auto_paths(names)
     prepare = lower_case_keys if fmt == "auto ignorecase" else None
-    converters = [converter_for(c, spec.options) for c in columns]
+    converters = [converter_for(c, command.options) for c in columns]
     fields = _Fields(columns, [path_extractor(p) for p in paths], converters, prepare,
-                     compile_row_function(paths, columns, converters, spec.options))
-    if objects is None:
-        objects = list_source_objects(spec, s3_client)
-    log.info("Loading %d object(s) into %s from s3://%s", len(objects), spec.table, spec.bucket)
-
-    clear = spec.clear_sql()
-    if clear:
-        cursor.execute(clear)
-    binary = all(c.data_type in _BINARY_TYPES for c in columns)
-    copy_sql = (f"COPY {quote_table(spec.table)} ({', '.join(quote_identifier(n) for n in names)}) FROM STDIN"
-                + (" (FORMAT BINARY)" if binary else ""))
-    rows = 0
-    with cursor.copy(copy_sql) as copy:
-        if binary:
-            copy.set_types([c.data_type for c in columns])
-        write_row = copy.write_row
-        for row in _rows(spec, s3_client, objects, fields, rejects):
-            write_row(row)
-            rows += 1
-    if rejects:
-        log.warning("Skipped %d rejected row(s) (MAXERROR %d); first: %s", len(rejects), spec.options.max_error, rejects[0])
-    return rows
+                     compile_row_function(paths, columns, converters, command.options))
+    objects = source_objects(command, s3_client)
+    log.info("Loading %d object(s) into %s from %s", len(objects), command.table, command.source)
+    return Load(command, objects, fields, all(c.data_type in _BINARY_TYPES for c in columns))
 
 
-def list_source_objects(spec: CopySpec, s3_client: Any) -> list[S3Object]:
-    """The objects a COPY of `spec` reads: the manifests' entries, or every key under each prefix."""
-    if spec.options.manifest:
-        return manifest_objects(s3_client, spec.bucket, spec.keys)
-    return list_objects(s3_client, spec.bucket, spec.keys)
+def write_rows(copy: Any, load: Load, rows: Iterator[tuple]) -> int:
+    """Write `rows` to a psycopg `Copy` opened for `load.copy_from_stdin`; returns how many."""
+    if load.binary:
+        copy.set_types([c.data_type for c in load.fields.columns])
+    write_row = copy.write_row
+    count = 0
+    for row in rows:
+        write_row(row)
+        count += 1
+    return count
+
+
+def run_local_copy(command: CopyCommand, cursor: Any, s3_client: Any, rejects: list[LoadError] | None = None) -> int:
+    """The loader called directly: load `command` through a psycopg 3 cursor, in its transaction.
+
+    The emulator runs the same steps inside a client's session; this is the baseline it is
+    compared with (tests and `make bench`)."""
+    rejects = [] if rejects is None else rejects
+    cursor.execute(columns_query(command.table))
+    load = prepare_load(command, target_columns(cursor.fetchall(), command.table, command.columns), s3_client)
+    with cursor.copy(load.copy_from_stdin) as copy:
+        return write_rows(copy, load, load.rows(s3_client, rejects))
+
+
+def source_objects(command: CopyCommand, s3_client: Any) -> list[S3Object]:
+    """The objects a COPY reads: the manifest's entries, or every key under the prefix."""
+    if command.options.manifest:
+        return manifest_objects(s3_client, command.bucket, (command.key,))
+    return list_objects(s3_client, command.bucket, (command.key,))
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_table(table: str) -> str:
+    """`schema.table` or `table` (as the COPY parser gives it), quoted for PostgreSQL."""
+    schema, _, name = table.rpartition(".")
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}" if schema else quote_identifier(name)
 
 
 class _Fields(NamedTuple):
@@ -122,13 +148,13 @@ class _Fields(NamedTuple):
     row_function: RowFunction  # the same rows, compiled; raises where the reference would reject
 
 
-def _rows(spec: CopySpec, s3_client: Any, objects: Sequence[S3Object], fields: _Fields,
+def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fields: _Fields,
           rejects: list[LoadError]) -> Iterator[tuple]:
-    prepare, row_function, max_error = fields.prepare, fields.row_function, spec.options.max_error
-    for obj, stream in open_objects(s3_client, objects, spec.options.compression):
+    prepare, row_function, max_error = fields.prepare, fields.row_function, command.options.max_error
+    for obj, stream in open_objects(s3_client, objects, command.options.compression):
         uri = obj.uri
         try:
-            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=spec.options.accept_inv_chars):
+            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=command.options.accept_inv_chars):
                 if prepare is not None:
                     record = prepare(record)
                 try:

@@ -1,0 +1,3 @@
+from local_stack.redshift.server import main
+
+main()

@@ -1,0 +1,339 @@
+"""One client connection: authenticate it, then relay it to PostgreSQL, answering what only Redshift knows.
+
+The relay is transparent except for three kinds of statement:
+- `COPY ... FROM 's3://...'` runs here (see `copy_runner`), inside the client's own backend session
+  and transaction, once everything sent before it has been answered;
+- Redshift-only DDL is rewritten for PostgreSQL (`statements.rewrite_ddl`);
+- the driver's Redshift-only start-up parameters are dropped.
+A backend→client thread forwards PostgreSQL's answers; while a COPY runs, it hands them to the
+session instead (`capture`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import queue
+import re
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+from local_stack.redshift import wire
+from local_stack.redshift.copy_runner import CopyRunner
+from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
+
+if TYPE_CHECKING:
+    from local_stack.redshift.server import EmulatorConfig  # noqa: F401
+
+log = logging.getLogger(__name__)
+# Start-up parameters that Redshift drivers send and PostgreSQL refuses ("unrecognized configuration parameter").
+REDSHIFT_ONLY_PARAMETERS = frozenset({
+    "client_protocol_version", "driver_version", "os_version", "driver_discovery_version", "plugin_name",
+    "idp_type", "provider_name", "token_type", "identity_namespace", "idc_client_display_name",
+})
+_MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
+
+
+class Session:
+    def __init__(self, client: socket.socket, config: EmulatorConfig) -> None:
+        self.config = config
+        self.client = client
+        self.client_in = client.makefile("rb", buffering=65536)
+        self.backend: socket.socket | None = None
+        self.backend_pid = 0
+        self.send_lock = threading.Lock()
+        self.idle = threading.Condition()
+        self.outstanding = 0  # Query/Sync messages sent to the backend and not yet answered by ReadyForQuery
+        self.swallow_ready = 0  # ReadyForQuery answers to our own Syncs, not to be forwarded
+        self.error_since_sync = False
+        self.status = b"I"  # the backend's last transaction status
+        self.capture: queue.Queue | None = None
+        # The extended protocol's COPY statements and portals, which PostgreSQL never sees.
+        self.copy_statements: dict[str, object] = {}
+        self.copy_portals: dict[str, object] = {}
+        self.emulated_since_sync = False
+        self.forwarded_since_sync = False
+        self.skip_until_sync = False
+
+    # -- start-up ------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            if self._start():
+                threading.Thread(target=self._pump, name="backend-pump", daemon=True).start()
+                self._relay()
+        except (wire.Disconnected, ConnectionError, OSError) as error:
+            log.debug("session ended: %s", error)
+        except Exception:
+            log.exception("session failed")
+        finally:
+            for sock in (self.client, self.backend):
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+
+    def _start(self) -> bool:
+        while True:
+            body = wire.read_startup(self.client_in)
+            code = int.from_bytes(body[:4], "big")
+            if code in (wire.SSL_REQUEST, wire.GSSENC_REQUEST):
+                self.client.sendall(b"N")  # no TLS: the emulator listens on 127.0.0.1 only
+                continue
+            if code == wire.CANCEL_REQUEST:
+                self._forward_cancel(body)
+                return False
+            if code >> 16 != 3:
+                self._fatal("08P01", f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
+                return False
+            break
+        params = wire.parse_startup_params(body[4:])
+        user = params.get("user", "")
+        if not self._authenticate(user):
+            return False
+        self.backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.backend.connect(str(self.config.backend_socket))
+        self.backend_in = self.backend.makefile("rb", buffering=65536)
+        forwarded = {k: v for k, v in params.items() if k not in REDSHIFT_ONLY_PARAMETERS}
+        forwarded["user"] = self.config.backend_user
+        forwarded.setdefault("database", user)
+        self.database = forwarded["database"]
+        self.backend.sendall(wire.startup_packet(code, forwarded))
+        while True:
+            kind, payload = wire.read_message(self.backend_in)
+            if kind == b"R" and payload[:4] != wire.int32(0):
+                self._fatal("28000", "the emulator's PostgreSQL asked for a password; it must trust its private socket")
+                return False
+            if kind == b"K":
+                self.backend_pid = int.from_bytes(payload[:4], "big")
+            self.client.sendall(wire.message(kind, payload))
+            if kind == b"E":
+                return False
+            if kind == b"Z":
+                self.status = payload
+                return True
+
+    def _authenticate(self, user: str) -> bool:
+        """MD5 password authentication (what redshift_connector, libpq and JDBC all speak)."""
+        salt = os.urandom(4)
+        self.client.sendall(wire.message(b"R", wire.int32(5) + salt))
+        kind, payload = wire.read_message(self.client_in)
+        offered = payload.rstrip(b"\0").decode(errors="replace")
+        inner = hashlib.md5((self.config.password + user).encode()).hexdigest()
+        expected = "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
+        user_ok = hmac.compare_digest(user.encode(), self.config.user.encode())
+        if kind != b"p" or not (hmac.compare_digest(offered, expected) and user_ok):
+            self._fatal("28P01", f'password authentication failed for user "{user}"')
+            return False
+        return True
+
+    def _forward_cancel(self, body: bytes) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(self.config.backend_socket))
+            sock.sendall(wire.int32(len(body) + 4) + body)
+
+    def _fatal(self, sqlstate: str, text: str) -> None:
+        self.client.sendall(wire.error_response(text, sqlstate, severity="FATAL"))
+
+    # -- backend → client ----------------------------------------------------------------
+    def _pump(self) -> None:
+        try:
+            while True:
+                kind, payload = wire.read_message(self.backend_in)
+                with self.idle:
+                    if self.capture is not None:
+                        self.capture.put((kind, payload))
+                        continue
+                    if kind == b"E":
+                        self.error_since_sync = True
+                    if kind == b"Z":
+                        self.status = payload
+                        self.outstanding -= 1
+                        self.idle.notify_all()
+                        if self.swallow_ready:
+                            self.swallow_ready -= 1
+                            continue
+                self._to_client(wire.message(kind, payload))
+        except (wire.Disconnected, OSError):
+            with self.idle:
+                self.outstanding = -1  # no backend: nobody waits any more
+                self.idle.notify_all()
+            try:
+                self.client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _to_client(self, data: bytes) -> None:
+        with self.send_lock:
+            self.client.sendall(data)
+
+    # -- client → backend ----------------------------------------------------------------
+    def _relay(self) -> None:
+        handlers = {b"Q": self._query, b"P": self._parse, b"B": self._bind, b"D": self._describe,
+                    b"E": self._execute, b"C": self._close, b"S": self._sync}
+        while True:
+            kind, payload = wire.read_message(self.client_in)
+            if kind == b"X":
+                self._forward(kind, payload)
+                return
+            if self.skip_until_sync and kind != b"S":
+                continue
+            handler = handlers.get(kind)
+            if handler is None:
+                self._forward(kind, payload)
+            else:
+                handler(payload)
+
+    def _forward(self, kind: bytes, payload: bytes) -> None:
+        if kind in (b"Q", b"S"):
+            with self.idle:
+                self.outstanding += 1
+        if kind in (b"P", b"B", b"D", b"E", b"C", b"H", b"F"):
+            self.forwarded_since_sync = True
+        self.backend.sendall(wire.message(kind, payload))
+
+    def _query(self, payload: bytes) -> None:
+        sql = payload[:-1].decode()
+        if _MAYBE_SPECIAL.search(payload):
+            try:
+                command = parse_copy(sql)
+            except StatementError as error:
+                self._wait_idle()
+                self._to_client(wire.error_response(str(error), error.sqlstate) + wire.ready_for_query(self.status))
+                return
+            if command is not None:
+                self._wait_idle()
+                self._to_client(self._run_copy(command) + wire.ready_for_query(self.status))
+                return
+            rewritten = rewrite_ddl(sql)
+            if rewritten is not None:
+                payload = rewritten.encode() + b"\0"
+        self._log_statement(sql)
+        self._forward(b"Q", payload)
+
+    def _parse(self, payload: bytes) -> None:
+        name, offset = wire.cstring(payload)
+        sql, rest = wire.cstring(payload, offset)
+        self.copy_statements.pop(name, None)
+        if _MAYBE_SPECIAL.search(payload):
+            try:
+                command = parse_copy(sql)
+            except StatementError as error:
+                self._emulated_error(str(error), error.sqlstate)
+                return
+            if command is not None:
+                self._emulate()
+                self.copy_statements[name] = command
+                self._to_client(wire.PARSE_COMPLETE)
+                return
+            rewritten = rewrite_ddl(sql)
+            if rewritten is not None:
+                payload = name.encode() + b"\0" + rewritten.encode() + b"\0" + payload[rest:]
+        self._log_statement(sql)
+        self._forward(b"P", payload)
+
+    def _bind(self, payload: bytes) -> None:
+        portal, offset = wire.cstring(payload)
+        statement, _ = wire.cstring(payload, offset)
+        self.copy_portals.pop(portal, None)
+        if statement in self.copy_statements:
+            self._emulate()
+            self.copy_portals[portal] = self.copy_statements[statement]
+            self._to_client(wire.BIND_COMPLETE)
+            return
+        self._forward(b"B", payload)
+
+    def _describe(self, payload: bytes) -> None:
+        kind, name = payload[:1], wire.cstring(payload, 1)[0]
+        if kind == b"S" and name in self.copy_statements:
+            self._emulate()
+            self._to_client(wire.NO_PARAMETERS + wire.NO_DATA)
+        elif kind == b"P" and name in self.copy_portals:
+            self._emulate()
+            self._to_client(wire.NO_DATA)
+        else:
+            self._forward(b"D", payload)
+
+    def _execute(self, payload: bytes) -> None:
+        portal, _ = wire.cstring(payload)
+        command = self.copy_portals.get(portal)
+        if command is None:
+            self._forward(b"E", payload)
+            return
+        self._emulate()
+        reply = self._run_copy(command)
+        self._to_client(reply)
+        if reply[:1] == b"E":
+            self.skip_until_sync = True
+
+    def _close(self, payload: bytes) -> None:
+        kind, name = payload[:1], wire.cstring(payload, 1)[0]
+        mapping = self.copy_statements if kind == b"S" else self.copy_portals
+        if name in mapping:
+            self._emulate()
+            del mapping[name]
+            self._to_client(wire.CLOSE_COMPLETE)
+        else:
+            self._forward(b"C", payload)
+
+    def _sync(self, payload: bytes) -> None:
+        if self.forwarded_since_sync or not self.emulated_since_sync:
+            self._forward(b"S", payload)
+        else:
+            self._to_client(wire.ready_for_query(self.status))
+        self.forwarded_since_sync = self.emulated_since_sync = self.skip_until_sync = False
+
+    # -- emulated statements -----------------------------------------------------------------
+    def _emulate(self) -> None:
+        """Make the backend idle before answering for it, so that answers keep their order."""
+        if self.forwarded_since_sync:
+            # Messages of this batch went to PostgreSQL: close the batch with a Sync of our own.
+            with self.idle:
+                self.outstanding += 1
+                self.swallow_ready += 1
+                self.error_since_sync = False
+            self.backend.sendall(wire.message(b"S"))
+            self.forwarded_since_sync = False
+            self._wait_idle()
+            if self.error_since_sync:  # PostgreSQL skipped to that Sync: so does the client's batch
+                self.skip_until_sync = True
+        self._wait_idle()
+        self.emulated_since_sync = True
+
+    def _emulated_error(self, text: str, sqlstate: str) -> None:
+        self._emulate()
+        self._to_client(wire.error_response(text, sqlstate))
+        self.skip_until_sync = True
+
+    def _wait_idle(self) -> None:
+        with self.idle:
+            while self.outstanding > 0:
+                self.idle.wait()
+            if self.outstanding < 0:
+                raise wire.Disconnected("backend closed")
+
+    def _run_copy(self, command) -> bytes:
+        """Run a COPY from S3 in this session; returns the messages for the client (without ReadyForQuery)."""
+        self.config.statement_log.info("pid=%d COPY %s", self.backend_pid, redact(command_sql(command)))
+        with self.idle:
+            self.capture = queue.Queue()
+        try:
+            runner = CopyRunner(self.config, self.backend, self.capture, self.backend_pid, self.database)
+            reply, status = runner.run(command)
+            if status:
+                self.status = status
+            return reply
+        finally:
+            with self.idle:
+                self.capture = None
+
+    def _log_statement(self, sql: str) -> None:
+        if self.config.statement_log.isEnabledFor(logging.INFO):
+            self.config.statement_log.info("pid=%d %s", self.backend_pid, redact(sql).strip()[:2000])
+
+
+def command_sql(command) -> str:
+    return f"{command.table} FROM {command.source}"
