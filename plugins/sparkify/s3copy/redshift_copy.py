@@ -93,13 +93,22 @@ def run_redshift_copy(spec: CopySpec, cursor: Any, credentials: Credentials) -> 
             cursor.execute("SELECT pg_last_copy_count()")
             rows += cursor.fetchone()[0]
         except Exception as error:
-            failure = redact(str(error), credentials)
+            failure = redact(describe_error(error), credentials)
         if failure is not None:
             # Raised outside the except block, so the driver's error, which may quote the
             # statement with its keys, is neither chained (__context__) nor kept in a frame.
             raise CopyFailed(f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}",
                              data_error=bool(LOAD_FAILED.search(failure)))
     return rows
+
+
+def describe_error(error: Exception) -> str:
+    """The driver's error as a sentence: redshift_connector's are dicts of the server's fields."""
+    fields = error.args[0] if error.args and isinstance(error.args[0], dict) else None
+    if fields is None:
+        return str(error)
+    text = f"{fields.get('M', '')} [SQLSTATE {fields.get('C', '?')}]"
+    return f"{text} {fields['D']}" if fields.get("D") else text
 
 
 def rejected_rows(cursor: Any) -> list[RejectedRow]:
