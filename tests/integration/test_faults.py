@@ -20,9 +20,9 @@ import time
 import psycopg
 import pytest
 
+from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators import LoadFactOperator, StageToRedshiftOperator
-from local_stack.redshift.s3copy.errors import CopyError
 from tests.support import PROJECT_ROOT, put_objects, render_sql, reset_schema, task_context
 
 pytestmark = pytest.mark.integration

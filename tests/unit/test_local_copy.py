@@ -13,11 +13,11 @@ from datetime import datetime
 
 import pytest
 
+from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.errors import LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import parse_jsonpath, path_extractor
 from local_stack.redshift.s3copy.loader import run_local_copy
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 
 BUCKET, KEY, JSONPATHS = "sparkify-unit", "log_data/events.json", "s3://sparkify-unit/paths.json"
 EVENT_COLUMNS = [  # (name, data_type, length): staging_events as information_schema describes it

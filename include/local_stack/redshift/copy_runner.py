@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg

@@ -22,6 +22,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from local_stack.redshift import wire
+from local_stack.redshift.catalog import forget_session, side_connection
 from local_stack.redshift.copy_runner import CopyRunner
 from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
 
@@ -57,6 +58,7 @@ class Session:
         self.emulated_since_sync = False
         self.forwarded_since_sync = False
         self.skip_until_sync = False
+        self.copied = False  # the session ran a COPY: its pg_last_copy_* row is forgotten at the end
 
     # -- start-up ------------------------------------------------------------------------
     def run(self) -> None:
@@ -69,6 +71,8 @@ class Session:
         except Exception:
             log.exception("session failed")
         finally:
+            if self.copied:
+                self._forget_last_copy()
             for sock in (self.client, self.backend):
                 if sock is not None:
                     try:
@@ -318,6 +322,7 @@ class Session:
     def _run_copy(self, command) -> bytes:
         """Run a COPY from S3 in this session; returns the messages for the client (without ReadyForQuery)."""
         self.config.statement_log.info("pid=%d COPY %s", self.backend_pid, redact(command_sql(command)))
+        self.copied = True
         with self.idle:
             self.capture = queue.Queue()
         try:
@@ -329,6 +334,14 @@ class Session:
         finally:
             with self.idle:
                 self.capture = None
+
+    def _forget_last_copy(self) -> None:
+        """A later session with the same backend pid starts with no last COPY, as on Redshift."""
+        try:
+            with side_connection(self.config, self.database) as side:
+                forget_session(side, self.backend_pid)
+        except Exception:  # the database may be gone; nothing to forget then
+            log.debug("could not forget the last COPY of pid %d", self.backend_pid, exc_info=True)
 
     def _log_statement(self, sql: str) -> None:
         if self.config.statement_log.isEnabledFor(logging.INFO):
