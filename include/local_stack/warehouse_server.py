@@ -73,7 +73,9 @@ class WarehouseServer:
         self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         if self.as_root:
             shutil.chown(self.socket_dir, SERVICE_USER, SERVICE_USER)
-        options = f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir}"
+        # MD5 passwords: the emulator checks clients against them (redshift_connector has no SCRAM).
+        options = (f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir} "
+                   "-c password_encryption=md5 -c md5_password_warnings=off")
         result = self._pg(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"
         )

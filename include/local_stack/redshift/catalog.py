@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 import psycopg
+from psycopg import sql
 
 if TYPE_CHECKING:
     from local_stack.redshift.s3copy.command import CopyCommand
@@ -42,6 +44,21 @@ def side_connection(config: EmulatorConfig, database: str) -> Iterator[psycopg.C
                          user=config.backend_user, dbname=database, autocommit=True) as conn:
         ensure_catalog(conn, database)
         yield conn
+
+
+def role_password(config: EmulatorConfig, user: str) -> str | None:
+    """The MD5 password (`md5…`) of login role `user`, None when there is none (or another kind)."""
+    with psycopg.connect(host=str(config.backend_socket_dir), port=config.backend_port, user=config.backend_user,
+                         dbname="postgres", autocommit=True) as conn:
+        row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s AND rolcanlogin", (user,)).fetchone()
+    password = row[0] if row else None
+    return password if password and password.startswith("md5") and len(password) == 35 else None
+
+
+def set_md5_password(conn: psycopg.Connection, user: str, password: str) -> None:
+    """Give `user` an MD5 password: the form both PostgreSQL and the emulator's clients can use."""
+    digest = "md5" + hashlib.md5((password + user).encode()).hexdigest()
+    conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(user), sql.Literal(digest)))
 
 
 def ensure_catalog(conn: psycopg.Connection, database: str) -> None:

@@ -44,3 +44,6 @@ $$;
 CREATE OR REPLACE FUNCTION getdate() RETURNS TIMESTAMP LANGUAGE sql STABLE AS $$
     SELECT date_trunc('second', statement_timestamp() AT TIME ZONE 'UTC')
 $$;
+
+-- Every user may read the load errors and its session's last COPY, as on Redshift.
+GRANT SELECT ON stl_load_errors, stv_emulator_last_copy TO PUBLIC;

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import select
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +41,20 @@ class BackendError(Exception):
 class _CopyDataWriter(psycopg.copy.Writer):
     """psycopg's COPY formatting, written as CopyData messages to the backend socket."""
 
-    def __init__(self, backend: socket.socket, replies: queue.Queue) -> None:
+    CLIENT_CHECK_EVERY = 16  # writes (of about 32 KiB) between checks that the client is still there
+
+    def __init__(self, backend: socket.socket, replies: queue.Queue, client: socket.socket | None) -> None:
         self.backend = backend
         self.replies = replies
+        self.client = client
+        self.writes = 0
 
     def write(self, data) -> None:
         if not self.replies.empty():  # PostgreSQL answered mid-COPY: an error, so stop sending
             raise _Interrupted()
+        self.writes += 1
+        if self.client is not None and self.writes % self.CLIENT_CHECK_EVERY == 0 and _gone(self.client):
+            raise CopyError("the client disconnected during the COPY")
         self.backend.sendall(wire.message(b"d", bytes(data)))
 
     def finish(self, exc: BaseException | None = None) -> None:
@@ -57,10 +65,22 @@ class _Interrupted(Exception):
     pass
 
 
+def _gone(client: socket.socket) -> bool:
+    """Whether the client closed its connection (a killed task): then the COPY is abandoned."""
+    readable, _, _ = select.select([client], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return client.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class CopyRunner:
     def __init__(self, config: EmulatorConfig, backend: socket.socket, replies: queue.Queue,
-                 backend_pid: int, database: str) -> None:
+                 backend_pid: int, database: str, client: socket.socket | None = None) -> None:
         self.config = config
+        self.client = client
         self.backend = backend
         self.replies = replies
         self.backend_pid = backend_pid
@@ -105,7 +125,7 @@ class CopyRunner:
             raise BackendError(wire.message(kind, payload))
         if kind != b"G":
             raise CopyError(f"unexpected answer {kind!r} to COPY FROM STDIN")
-        writer = _CopyDataWriter(self.backend, self.replies)
+        writer = _CopyDataWriter(self.backend, self.replies, self.client)
         failure: Exception | None = None
         count = 0
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_stack.redshift.catalog import ensure_catalog
+from local_stack.redshift.catalog import ensure_catalog, set_md5_password
 from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.session import Session
 
@@ -70,6 +70,7 @@ def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
 
     with psycopg.connect(host=str(config.backend_socket_dir), port=config.backend_port,
                          user=config.backend_user, dbname=database, autocommit=True) as conn:
+        set_md5_password(conn, config.user, config.password)
         ensure_catalog(conn, database)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -22,7 +22,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from local_stack.redshift import wire
-from local_stack.redshift.catalog import forget_session, side_connection
+from local_stack.redshift.catalog import forget_session, role_password, side_connection
 from local_stack.redshift.copy_runner import CopyRunner
 from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
 
@@ -102,7 +102,6 @@ class Session:
         self.backend.connect(str(self.config.backend_socket))
         self.backend_in = self.backend.makefile("rb", buffering=65536)
         forwarded = {k: v for k, v in params.items() if k not in REDSHIFT_ONLY_PARAMETERS}
-        forwarded["user"] = self.config.backend_user
         forwarded.setdefault("database", user)
         self.database = forwarded["database"]
         self.backend.sendall(wire.startup_packet(code, forwarded))
@@ -121,15 +120,15 @@ class Session:
                 return True
 
     def _authenticate(self, user: str) -> bool:
-        """MD5 password authentication (what redshift_connector, libpq and JDBC all speak)."""
+        """MD5 password authentication (what redshift_connector, libpq and JDBC all speak), checked
+        against the role's MD5 password in PostgreSQL, so users are PostgreSQL's roles."""
         salt = os.urandom(4)
         self.client.sendall(wire.message(b"R", wire.int32(5) + salt))
         kind, payload = wire.read_message(self.client_in)
         offered = payload.rstrip(b"\0").decode(errors="replace")
-        inner = hashlib.md5((self.config.password + user).encode()).hexdigest()
-        expected = "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
-        user_ok = hmac.compare_digest(user.encode(), self.config.user.encode())
-        if kind != b"p" or not (hmac.compare_digest(offered, expected) and user_ok):
+        stored = role_password(self.config, user)
+        expected = "md5" + hashlib.md5(stored[3:].encode() + salt).hexdigest() if stored else ""
+        if kind != b"p" or not stored or not hmac.compare_digest(offered, expected):
             self._fatal("28P01", f'password authentication failed for user "{user}"')
             return False
         return True
@@ -326,7 +325,7 @@ class Session:
         with self.idle:
             self.capture = queue.Queue()
         try:
-            runner = CopyRunner(self.config, self.backend, self.capture, self.backend_pid, self.database)
+            runner = CopyRunner(self.config, self.backend, self.capture, self.backend_pid, self.database, self.client)
             reply, status = runner.run(command)
             if status:
                 self.status = status

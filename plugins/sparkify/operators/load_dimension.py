@@ -111,7 +111,7 @@ class LoadDimensionOperator(BaseOperator):
                     written = count
                 if self.mode == "merge" and statement.startswith("CREATE TEMPORARY"):
                     cursor.execute(self._duplicate_keys_sql())
-                    duplicates = cursor.fetchall()
+                    duplicates = [tuple(row) for row in cursor.fetchall()]  # the driver gives lists
                     if duplicates:
                         raise DuplicateKeyError(
                             f"The SELECT for {self.table} returned several rows for key "
