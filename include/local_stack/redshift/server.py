@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import signal
 import socket
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     statements = logging.getLogger("local_stack.redshift.statements")
     statements.propagate = False
     if args.statement_log:
-        handler = logging.FileHandler(args.statement_log)
+        handler = logging.handlers.RotatingFileHandler(args.statement_log, maxBytes=20 << 20, backupCount=2)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         statements.addHandler(handler)
         statements.setLevel(logging.INFO)
