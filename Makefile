@@ -76,7 +76,7 @@ summary: install  ## print rows per table, top songs and plays per hour
 
 .PHONY: airflow
 airflow: install  ## make airflow ARGS='dags list': the airflow CLI of the Airflow that `make up` starts
-	set -f; $(STACK) airflow $$ARG_ARGS  # split into words (no globbing), never run as code
+	$(STACK) airflow --line "$$ARG_ARGS"  # split with shlex, as a shell would, but never run as code
 
 .PHONY: bench
 bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers, on a private stack; table + bench-results/*.json

@@ -71,10 +71,22 @@ def test_the_other_targets_pass_their_arguments_verbatim(make, tmp_path):
         assert make("seed", DATA=value)[-2:] == ["seed", value]
         assert make("import-dwh-cfg", CFG=value, OUT=value)[-4:] == ["local_stack.dwh_cfg", value, "--out", value]
         assert make("bench", SCALE=value) == ["-m", "bench", "--scale", value]
-    # ARGS is a command line, split into words, but still never run (nor globbed).
-    assert make("airflow", ARGS=f"dags list $(touch {tmp_path}/ran8) *") == [
-        "-m", "local_stack", "airflow", "dags", "list", "$(touch", f"{tmp_path}/ran8)", "*"]
+    # ARGS is a command line: passed as one string, which the program splits with shlex (quotes work).
+    line = f"""dags trigger sparkify_etl --conf '{{"a": "$(touch {tmp_path}/ran8)"}}' `touch {tmp_path}/ran9` *"""
+    assert make("airflow", ARGS=line) == ["-m", "local_stack", "airflow", "--line", line]
     assert not list(tmp_path.glob("ran*")), "an argument ran as code"
+
+
+def test_the_airflow_line_is_split_like_a_shell_but_not_run(monkeypatch, tmp_path):
+    from local_stack import cli
+
+    got = []
+    monkeypatch.setattr(cli.AirflowServices, "run_cli", lambda self, arguments: got.append(arguments) or 0)
+    line = f"""dags trigger sparkify_etl --conf '{{"a": "$(touch {tmp_path}/ran)"}}' *"""
+    assert cli.main(["airflow", "--line", line]) == 0
+    assert got == [["dags", "trigger", "sparkify_etl", "--conf", f'{{"a": "$(touch {tmp_path}/ran)"}}', "*"]]
+    assert cli.main(["airflow", "dags", "list"]) == 0 and got[-1] == ["dags", "list"]
+    assert not list(tmp_path.glob("ran*"))
 
 
 def test_defaults_and_omitted_options_still_work(make):
