@@ -92,7 +92,7 @@ def run(settings: StackSettings, start: str, end: str, hourly: bool) -> bool:
     from sparkify.window import DEFAULT_MAX_WINDOW_DAYS, validate_window
 
     limit = os.environ.get("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", DEFAULT_MAX_WINDOW_DAYS)
-    window = validate_window(start, end, max_days=3660 if hourly else float(limit))
+    window = validate_window(start, end, max_days=3660 if hourly else limit)  # validated there
     from local_stack import airflow_runner
 
     airflow_runner.migrate_metadata_db(settings.airflow_home)
