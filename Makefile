@@ -8,6 +8,23 @@ END    ?= 2018-11-16T00:00:00Z
 RUNS      ?= 4
 REPROCESS ?= completed
 
+# Make arguments reach the programs as data, never as shell code. Each is exported unexpanded
+# ($(value ...) into a simply expanded variable, which make does not expand again) and recipes
+# read it from the environment, quoted: "$$ARG_START". Pasting "$(START)" into a recipe instead
+# would run START='`cmd`' or START='$$(cmd)', and make itself would run START='$(shell cmd)'.
+# tests/unit/test_makefile_arguments.py checks every one of them.
+export ARG_START     := $(value START)
+export ARG_END       := $(value END)
+export ARG_RUNS      := $(value RUNS)
+export ARG_REPROCESS := $(value REPROCESS)
+export ARG_DATA      := $(value DATA)
+export ARG_CFG       := $(value CFG)
+export ARG_OUT       := $(value OUT)
+export ARG_SCALE     := $(value SCALE)
+export ARG_ARGS      := $(value ARGS)
+# ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS
+
 .DEFAULT_GOAL := help
 .PHONY: help install demo test up down status seed run summary lint clean
 
@@ -44,34 +61,34 @@ status: install  ## print the endpoints
 	$(STACK) status
 
 seed: install  ## make seed DATA=<folder>: replace the bucket's contents with a folder
-	@test -n "$(DATA)" || { echo "usage: make seed DATA=<folder in the bucket layout>"; exit 2; }
-	$(STACK) seed "$(DATA)"
+	@test -n "$$ARG_DATA" || { echo "usage: make seed DATA=<folder in the bucket layout>"; exit 2; }
+	$(STACK) seed "$$ARG_DATA"
 
 run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
-	$(STACK) run "$(START)" "$(END)"
+	$(STACK) run "$$ARG_START" "$$ARG_END"
 
 .PHONY: backfill
 backfill: install  ## make backfill START=<iso> END=<iso> [RUNS=4] [REPROCESS=completed]: hourly runs on the live scheduler, with progress
-	$(STACK) backfill "$(START)" "$(END)" --runs "$(RUNS)" --reprocess "$(REPROCESS)"
+	$(STACK) backfill "$$ARG_START" "$$ARG_END" --runs "$$ARG_RUNS" --reprocess "$$ARG_REPROCESS"
 
 summary: install  ## print rows per table, top songs and plays per hour
 	$(STACK) summary
 
 .PHONY: airflow
 airflow: install  ## make airflow ARGS='dags list': the airflow CLI of the Airflow that `make up` starts
-	$(STACK) airflow $(ARGS)
+	$(STACK) airflow --line "$$ARG_ARGS"  # split with shlex, as a shell would, but never run as code
 
 .PHONY: bench
 bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers, on a private stack; table + bench-results/*.json
-	PYTHONPATH=plugins:include:. $(PY) -m bench $(if $(SCALE),--scale $(SCALE))
+	PYTHONPATH=plugins:include:. $(PY) -m bench $${ARG_SCALE:+--scale "$$ARG_SCALE"}
 
 .PHONY: report import-dwh-cfg
 report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/
 	PYTHONPATH=include:plugins $(PY) -m local_stack.report
 
 import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Airflow connections and Variables
-	@test -n "$(CFG)" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }
-	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$(CFG)" $(if $(OUT),--out "$(OUT)")
+	@test -n "$$ARG_CFG" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }
+	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$$ARG_CFG" $${ARG_OUT:+--out "$$ARG_OUT"}
 
 lint: install  ## ruff, with Airflow's AIR rules
 	$(VENV)/bin/ruff check dags plugins include tests

@@ -21,7 +21,11 @@ Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
 **Window.** A scheduled or backfill run processes its data interval [start, end).
 A manual run processes the hour that contains its logical date, unless it is
 triggered with both `window_start` and `window_end` (ISO 8601, UTC), which may
-span up to 31 days (Airflow Variable `sparkify_max_window_days`).
+span up to 31 days (Airflow Variable `sparkify_max_window_days`, a positive number of days).
+
+**Staging retention.** A run's staging tables are dropped by a later run once they have
+not been used for `sparkify_staging_retention_hours` (default 48, at least 1), and never
+while their run is queued or running. A bad value of either Variable fails the run at once.
 
 **Settings** are Airflow Variables with defaults: `sparkify_s3_bucket` (udacity-dend),
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
@@ -122,21 +126,40 @@ with DAG(
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
     @task(task_id="create_tables")
-    def create_tables(conn_id: str, run_id: str | None = None) -> list[str]:
-        """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables."""
+    def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
+        """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables.
+
+        Other runs' staging tables are dropped once unused for the retention (Variable
+        `sparkify_staging_retention_hours`, at least 1 hour), unless their run is still queued or running.
+        """
         from airflow.sdk import Variable
+        from airflow.sdk.exceptions import AirflowFailException
 
         from sparkify.ddl import split_statements
-        from sparkify.staging import DEFAULT_RETENTION_HOURS, RETENTION_VARIABLE, prepare_run_staging
+        from sparkify.staging import (
+            DEFAULT_RETENTION_HOURS,
+            RETENTION_VARIABLE,
+            StagingSettingError,
+            parse_retention_hours,
+            prepare_run_staging,
+        )
         from sparkify.warehouse import transaction, warehouse_hook
 
-        retention = float(Variable.get(RETENTION_VARIABLE, default=DEFAULT_RETENTION_HOURS))
+        try:
+            retention = parse_retention_hours(Variable.get(RETENTION_VARIABLE, default=DEFAULT_RETENTION_HOURS))
+        except StagingSettingError as error:
+            raise AirflowFailException(str(error)) from None  # retrying cannot fix a setting
+        ti, dag_id = context["ti"], context["dag"].dag_id
+
+        def active_runs(run_ids: list[str]) -> list[str]:
+            return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
+
         hook = warehouse_hook(conn_id)
         with transaction(hook) as cursor:
             for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
                 cursor.execute(statement)
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention)
+            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention, active_runs)
 
     stage_events = StageToRedshiftOperator(
         task_id="stage_events",

@@ -19,8 +19,12 @@ repeated run is fixed by triggering it again.
   `<cluster_identifier>-access`; a cluster outside it fails the run with how to fix it.
 - **pause** / **resume**: pause or resume the cluster and wait until it is paused or
   available.
-- **delete**: delete the cluster (without a final snapshot: the data can be reloaded
-  from S3), wait until it is gone, then delete its security group and the IAM role.
+- **delete**: needs the param `confirm_delete` equal to `cluster_identifier`. Deletes the
+  cluster, with a final snapshot `<cluster_identifier>-final-<UTC time>` unless the param
+  `skip_final_snapshot` is true, waits until it is gone, then deletes its security group and
+  the IAM role. It touches only resources that `create` made, which carry the tags
+  `project=sparkify` and `managed-by=sparkify_infra`: a cluster without them fails the run
+  untouched, and a group or role without them (or a role another cluster still uses) is kept.
 
 AWS calls use the connection named by the Variable `sparkify_infra_aws_conn_id`
 (default `aws_default`), in that connection's region. It must not have a `role_arn`
@@ -35,7 +39,6 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.amazon.aws.operators.redshift_cluster import (
     RedshiftCreateClusterOperator,
-    RedshiftDeleteClusterOperator,
     RedshiftPauseClusterOperator,
     RedshiftResumeClusterOperator,
 )
@@ -51,6 +54,8 @@ from sparkify.infra.cluster_request import (
     DEFAULT_NODES,
     DEFAULT_ROLE_NAME,
 )
+from sparkify.infra.delete_cluster import DeleteClusterOperator
+from sparkify.infra.ownership import tag_list
 
 log = logging.getLogger(__name__)
 AWS = setting("sparkify_infra_aws_conn_id")
@@ -99,6 +104,14 @@ with DAG(
             description="create only: the range the cluster's port is opened to. "
             "Default: the Variable sparkify_cluster_ingress_cidr.",
         ),
+        "confirm_delete": Param(
+            None, type=["null", "string"], title="Confirm delete",
+            description="delete only: type the cluster identifier again to confirm. Nothing is deleted otherwise.",
+        ),
+        "skip_final_snapshot": Param(
+            False, type="boolean", title="Skip the final snapshot",
+            description="delete only: delete the cluster without taking a final snapshot of its data.",
+        ),
     },
     tags=["sparkify", "infra", "redshift"],
 ) as dag:
@@ -119,8 +132,13 @@ with DAG(
         """Start the action's steps that the cluster's current status calls for."""
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
-        status = RedshiftHook(aws_conn_id=aws_conn_id).cluster_status(cluster_identifier)
+        from sparkify.infra.ownership import require_managed_cluster
+
+        hook = RedshiftHook(aws_conn_id=aws_conn_id)
+        status = hook.cluster_status(cluster_identifier)
         steps = step.steps_for(action, status, cluster_identifier)
+        if step.DELETE_CLUSTER in steps:  # never delete a cluster that create did not make
+            require_managed_cluster(hook.conn.describe_clusters(ClusterIdentifier=cluster_identifier)["Clusters"][0])
         print(f"Cluster {cluster_identifier} is {status}; {action} runs {', '.join(steps)}")
         return steps
 
@@ -199,23 +217,28 @@ with DAG(
 
     @task(task_id="delete_security_group", retries=3, retry_delay=timedelta(minutes=1))
     def delete_security_group(group_name: str, aws_conn_id: str) -> bool:
-        """Delete the cluster's security group (retried: AWS releases it a little after the cluster)."""
+        """Delete the cluster's security group if create made it (retried: AWS releases it a little after the cluster)."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 
         from sparkify.infra.security_group import delete_group
 
-        deleted = delete_group(EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn(), group_name)
-        print(f"Security group {group_name}: {'deleted' if deleted else 'there was none'}")
+        deleted, why = delete_group(EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn(), group_name)
+        print(f"Security group {group_name}: {why}")
         return deleted
 
     @task(task_id="delete_iam_role")
     def delete_iam_role(role_name: str, aws_conn_id: str) -> bool:
+        """Delete the IAM role if create made it and no remaining cluster uses it."""
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+        from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
         from sparkify.infra.iam_role import delete_role
 
-        deleted = delete_role(AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn(), role_name)
-        print(f"IAM role {role_name}: {'deleted' if deleted else 'there was none'}")
+        redshift = RedshiftHook(aws_conn_id=aws_conn_id).conn
+        clusters = [c for page in redshift.get_paginator("describe_clusters").paginate() for c in page["Clusters"]]
+        iam = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn()
+        deleted, why = delete_role(iam, role_name, clusters)
+        print(f"IAM role {role_name}: {why}")
         return deleted
 
     request = check_params(WAREHOUSE)
@@ -239,7 +262,7 @@ with DAG(
         vpc_security_group_ids=[security_group],
         publicly_accessible=True,  # reachable from outside the VPC, but only from ingress_cidr
         encrypted=True,
-        tags=[{"Key": "project", "Value": "sparkify"}],
+        tags=tag_list(),  # delete acts only on resources with these tags
         wait_for_completion=False,  # wait_until_available waits, without holding a worker slot
         aws_conn_id=AWS,
         # A role created seconds ago may not have reached Redshift yet (InvalidParameterValue).
@@ -270,8 +293,10 @@ with DAG(
     choose >> [wait_until_paused, wait_until_resumed]
 
     # delete
-    delete_cluster = RedshiftDeleteClusterOperator(
-        task_id=step.DELETE_CLUSTER, cluster_identifier=cluster_id, skip_final_cluster_snapshot=True,
+    delete_cluster = DeleteClusterOperator(
+        task_id=step.DELETE_CLUSTER, cluster_identifier=cluster_id,
+        skip_final_cluster_snapshot=request["skip_final_snapshot"],
+        final_cluster_snapshot_identifier=request["final_snapshot_identifier"],
         wait_for_completion=False, aws_conn_id=AWS,
     )
     wait_until_deleted = RedshiftClusterSensor(

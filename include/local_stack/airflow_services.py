@@ -29,6 +29,7 @@ import psutil
 import psycopg
 from dotenv import dotenv_values
 
+from local_stack.private_files import create_private, read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate
 from local_stack.settings import PROJECT_ROOT, StackSettings
 from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
@@ -255,9 +256,7 @@ class AirflowServices:
     def _prepare(self) -> None:
         """Folders, the login file, the metadata database and its schema."""
         self.home.mkdir(parents=True, exist_ok=True)
-        passwords = self.home / "passwords.json"
-        passwords.write_text(json.dumps({self.login.username: self.login.password}) + "\n")
-        passwords.chmod(0o600)
+        replace_private(self.home / "passwords.json", json.dumps({self.login.username: self.login.password}) + "\n")
         warehouse = WarehouseServer(self.settings)
         if not warehouse.is_running():
             raise StackError("The local warehouse is not running, and Airflow keeps its metadata there. "
@@ -268,17 +267,19 @@ class AirflowServices:
         self.airflow("db", "migrate", timeout=600)
 
     def _secrets(self) -> dict[str, str]:
-        """Keys that every component must share, made once per home and kept there (0600)."""
+        """Keys that every component must share, made once per home and kept there.
+
+        The file is created 0600 with O_EXCL|O_NOFOLLOW, and read without following a symlink.
+        """
         path = self.home / "secrets.json"
-        if path.exists():
-            return json.loads(path.read_text())
+        if os.path.lexists(path):
+            return json.loads(read_private(path))
         from cryptography.fernet import Fernet
 
         keys = {"fernet_key": Fernet.generate_key().decode(), "jwt_secret": secrets.token_urlsafe(48),
                 "api_secret_key": secrets.token_urlsafe(32)}
         self.home.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(keys))
-        path.chmod(0o600)
+        create_private(path, json.dumps(keys))
         return keys
 
     def _log_tails(self, components: Sequence[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 from datetime import date
@@ -98,7 +99,7 @@ def run(settings: StackSettings, start: str, end: str, hourly: bool) -> bool:
     from sparkify.window import DEFAULT_MAX_WINDOW_DAYS, validate_window
 
     limit = os.environ.get("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", DEFAULT_MAX_WINDOW_DAYS)
-    window = validate_window(start, end, max_days=3660 if hourly else float(limit))
+    window = validate_window(start, end, max_days=3660 if hourly else limit)  # validated there
     from local_stack import airflow_runner
 
     airflow_runner.migrate_metadata_db(settings.airflow_home)
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("summary", help="print what the warehouse holds")
     commands.add_parser("demo", help="generate, seed, run the demo day and print a summary")
     airflow_cmd = commands.add_parser("airflow", help="the airflow CLI, wired to the Airflow that `up` starts")
+    airflow_cmd.add_argument("--line", help="the arguments as one string, split like a shell would (shlex) "
+                             "but never run by one; `make airflow ARGS=...` passes them so")
     airflow_cmd.add_argument("arguments", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
@@ -181,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backfill":
             return backfill(settings, args.start, args.end, args.runs, args.reprocess)
         elif args.command == "airflow":
-            return AirflowServices(settings).run_cli(args.arguments)
+            arguments = shlex.split(args.line) if args.line is not None else args.arguments
+            return AirflowServices(settings).run_cli(arguments)
         elif args.command == "summary":
             summary(settings)
         elif args.command == "demo":

@@ -60,10 +60,59 @@ class S3Server:
         )
 
 
-def upload_folder(client, bucket: str, folder: Path, region: str) -> int:
-    """Replace the bucket's contents with the files under `folder`, keyed by relative path."""
-    if not folder.is_dir():
+LAYOUT = ("log_data/", "song_data/")  # a folder in the bucket layout has JSON files under these
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+
+
+def check_folder(folder: Path) -> list[tuple[Path, str]]:
+    """Every file under `folder` with its S3 key, after checking all of them; StackError lists what is wrong.
+
+    Checked before the bucket is touched: the folder is in the bucket layout, holds only regular
+    files and folders (no symlinks, which could upload files from elsewhere), every file can be
+    read to its end, and every key is UTF-8 of at most 1024 bytes.
+    """
+    if folder.is_symlink() or not folder.is_dir():
         raise StackError(f"{folder} is not a folder in the bucket layout (log_data/, song_data/, ...).")
+    files, problems = [], []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            problems.append(f"{relative}: a symlink (copy the file itself into the folder)")
+        elif path.is_dir():
+            continue
+        elif not path.is_file():
+            problems.append(f"{relative}: not a regular file")
+        else:
+            try:
+                key_bytes = len(relative.encode("utf-8"))
+            except UnicodeEncodeError:
+                problems.append(f"{relative!r}: the name is not UTF-8, so it cannot be an S3 key")
+                continue
+            if key_bytes > MAX_KEY_BYTES:
+                problems.append(f"{relative[:60]}...: the key is longer than {MAX_KEY_BYTES} bytes")
+                continue
+            try:
+                with path.open("rb") as file:
+                    while file.read(1 << 20):
+                        pass
+            except OSError as error:
+                problems.append(f"{relative}: cannot be read ({error.strerror or error})")
+                continue
+            files.append((path, relative))
+    if not any(key.startswith(LAYOUT) and key.endswith(".json") for _, key in files):
+        problems.append(f"no .json file under {' or '.join(LAYOUT)}: this is not a folder in the bucket layout")
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise StackError(f"{folder} cannot be seeded; the bucket was not touched:\n  {shown}")
+    return files
+
+
+def upload_folder(client, bucket: str, folder: Path, region: str) -> int:
+    """Replace the bucket's contents with the files under `folder`, keyed by relative path.
+
+    The whole folder is checked first (check_folder): a bad folder leaves the bucket as it was.
+    """
+    files = check_folder(folder)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -72,10 +121,9 @@ def upload_folder(client, bucket: str, folder: Path, region: str) -> int:
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
 
-    def put(path: Path) -> None:
-        client.upload_file(str(path), bucket, path.relative_to(folder).as_posix())
+    def put(item: tuple[Path, str]) -> None:
+        client.upload_file(str(item[0]), bucket, item[1])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(put, files))

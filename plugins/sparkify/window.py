@@ -7,6 +7,7 @@ processes the hour that contains its logical date, unless it is given both
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pendulum
 
 DEFAULT_MAX_WINDOW_DAYS = 31
+MAX_MAX_WINDOW_DAYS = 366 * 100  # a century: beyond it a window is a typo (and timedelta overflows)
 MAX_WINDOW_DAYS_VARIABLE = "sparkify_max_window_days"
 
 
@@ -62,7 +64,24 @@ def parse_instant(value: Any, name: str) -> pendulum.DateTime:
     return parsed.in_tz("UTC")
 
 
+def parse_max_window_days(value: Any) -> float:
+    """The Variable `sparkify_max_window_days`: a positive, finite number of days (a century at most)."""
+    days = math.nan
+    if not isinstance(value, bool):
+        try:
+            days = float(value if isinstance(value, (int, float)) else str(value).strip())
+        except (ValueError, OverflowError):
+            pass
+    if not (math.isfinite(days) and 0 < days <= MAX_MAX_WINDOW_DAYS):
+        raise WindowError(
+            f"Airflow Variable {MAX_WINDOW_DAYS_VARIABLE}={value!r} is not a usable maximum: give a positive "
+            f"number of days up to {MAX_MAX_WINDOW_DAYS} (default {DEFAULT_MAX_WINDOW_DAYS})."
+        )
+    return days
+
+
 def validate_window(start: Any, end: Any, max_days: float = DEFAULT_MAX_WINDOW_DAYS) -> RunWindow:
+    max_days = parse_max_window_days(max_days)
     begin, finish = parse_instant(start, "window_start"), parse_instant(end, "window_end")
     if finish <= begin:
         raise WindowError(f"window_end ({finish.isoformat()}) must be after window_start ({begin.isoformat()}).")
@@ -105,15 +124,15 @@ def resolve_window(
 def run_window(context: Any) -> RunWindow:
     """The window of the running task's DAG run (reads the max-days Airflow Variable).
 
-    A bad window fails the task without retries: retrying cannot fix it.
+    A bad window or a bad max-days Variable fails the task without retries: retrying cannot fix it.
     """
     from airflow.sdk import Variable
     from airflow.sdk.exceptions import AirflowFailException
 
     dag_run = context["dag_run"]
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
-    max_days = float(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
     try:
+        max_days = parse_max_window_days(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
         return resolve_window(
             params=dict(context.get("params") or {}),
             run_type=str(run_type) if run_type is not None else None,

@@ -53,6 +53,7 @@ def test_params(dag):
     assert (params["node_type"], params["number_of_nodes"]) == ("dc2.large", 4)
     assert params["cluster_identifier"] == "sparkify-dwh" and params["iam_role_name"] == "sparkify-redshift-s3-read"
     assert params["ingress_cidr"] is None
+    assert params["confirm_delete"] is None and params["skip_final_snapshot"] is False
 
 
 def test_the_provider_operators_and_sensors_do_the_cluster_work(dag):
@@ -75,7 +76,10 @@ def test_the_provider_operators_and_sensors_do_the_cluster_work(dag):
             status, "reschedule", "none_failed_min_one_success")
     create = dag.get_task("create_cluster")
     assert create.wait_for_completion is False and create.master_user_password.startswith("{{ conn.get(")
-    assert dag.get_task("delete_cluster").skip_final_cluster_snapshot is True
+    delete = dag.get_task("delete_cluster")
+    assert {"skip_final_cluster_snapshot", "final_cluster_snapshot_identifier"} <= set(delete.template_fields)
+    assert delete.skip_final_cluster_snapshot.key == "skip_final_snapshot", "decided by check_params, from the params"
+    assert delete.final_cluster_snapshot_identifier.key == "final_snapshot_identifier"
     for task in dag.tasks:
         if hasattr(task, "aws_conn_id"):
             assert "sparkify_infra_aws_conn_id" in task.aws_conn_id

@@ -94,7 +94,8 @@ def infra_dag(airflow_db):
 def trigger(dag, **conf):
     """One run, with every param given: in-process runs keep params from one run to the next."""
     defaults = {"cluster_identifier": CLUSTER, "iam_role_name": ROLE, "ingress_cidr": CIDR,
-                "node_type": DEFAULT_NODE_TYPE, "number_of_nodes": DEFAULT_NODES}
+                "node_type": DEFAULT_NODE_TYPE, "number_of_nodes": DEFAULT_NODES,
+                "confirm_delete": CLUSTER if conf.get("action") == "delete" else None, "skip_final_snapshot": False}
     return dag.test(run_conf={**defaults, **conf})
 
 
@@ -258,7 +259,11 @@ def test_pause_and_resume_are_idempotent(infra_dag, aws, master_password):
     assert not ran(resumed) & {"create_cluster", "pause_cluster", "delete_cluster"}
 
 
-def test_delete_removes_cluster_group_and_role_and_is_safe_twice(infra_dag, aws, master_password):
+def snapshots(aws) -> list[dict]:
+    return aws("redshift").describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
+
+
+def test_delete_snapshots_then_removes_cluster_group_and_role_and_is_safe_twice(infra_dag, aws, master_password):
     assert state_of(trigger(infra_dag, action="create")) == "success"
     assert cluster(aws) and group(aws) and role_names(aws) == {ROLE}
 
@@ -268,12 +273,92 @@ def test_delete_removes_cluster_group_and_role_and_is_safe_twice(infra_dag, aws,
     assert group(aws) is None
     assert role_names(aws) == set()
     assert xcom(deleted, "delete_iam_role") is True
+    [snapshot] = snapshots(aws)
+    assert snapshot["ClusterIdentifier"] == CLUSTER
+    assert snapshot["SnapshotIdentifier"].startswith(f"{CLUSTER}-final-")
 
     again = trigger(infra_dag, action="delete")
     assert state_of(again) == "success", task_states(again)
     assert task_states(again)["delete_cluster"] == "skipped"
     assert xcom(again, "delete_iam_role") is False
     assert xcom(again, "delete_security_group") is False
+    assert len(snapshots(aws)) == 1
+
+
+def test_delete_can_skip_the_final_snapshot(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+    run = trigger(infra_dag, action="delete", skip_final_snapshot=True)
+    assert state_of(run) == "success", task_states(run)
+    assert cluster(aws) is None and snapshots(aws) == []
+
+
+@pytest.mark.parametrize("confirmation", [None, "", "sparkify-dwh", CLUSTER.upper()])
+def test_delete_needs_the_cluster_name_as_confirmation(infra_dag, aws, master_password, confirmation):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+
+    run = trigger(infra_dag, action="delete", confirm_delete=confirmation)
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["check_params"] == "failed"
+    assert cluster(aws)["ClusterStatus"] == "available" and group(aws) and role_names(aws) == {ROLE}
+
+
+def unmanaged_role_and_group(aws) -> tuple[str, str]:
+    """A role and a group with the run's names that someone else made (no sparkify_infra tags)."""
+    from sparkify.infra.iam_role import TRUST_POLICY
+
+    arn = aws("iam").create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    aws("iam").attach_role_policy(RoleName=ROLE, PolicyArn=S3_READ_ONLY)
+    ec2 = aws("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    group_id = ec2.create_security_group(GroupName=f"{CLUSTER}-access", Description="not ours", VpcId=vpc_id)["GroupId"]
+    return arn, group_id
+
+
+def test_delete_leaves_a_cluster_it_did_not_create(infra_dag, aws, master_password, capfd):
+    arn, group_id = unmanaged_role_and_group(aws)
+    aws("redshift").create_cluster(
+        ClusterIdentifier=CLUSTER, NodeType=DEFAULT_NODE_TYPE, ClusterType="multi-node", NumberOfNodes=2,
+        MasterUsername="someone", MasterUserPassword=master_password, IamRoles=[arn],
+        VpcSecurityGroupIds=[group_id], Tags=[{"Key": "project", "Value": "sparkify"}])
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="delete")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["choose_steps"] == "failed"
+    assert f"Cluster {CLUSTER!r} was not created by sparkify_infra" in out + err
+    assert cluster(aws)["ClusterStatus"] == "available"
+    assert group(aws)["GroupId"] == group_id and role_names(aws) == {ROLE}
+    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] \
+        == [S3_READ_ONLY], "nothing was detached"
+
+
+def test_delete_without_a_cluster_leaves_a_role_and_group_it_did_not_create(infra_dag, aws, master_password):
+    """The role named in the params exists but is someone else's: it is neither detached nor deleted."""
+    _, group_id = unmanaged_role_and_group(aws)
+
+    run = trigger(infra_dag, action="delete")
+
+    assert state_of(run) == "success", task_states(run)
+    assert (xcom(run, "delete_iam_role"), xcom(run, "delete_security_group")) == (False, False)
+    assert role_names(aws) == {ROLE} and group(aws)["GroupId"] == group_id
+    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] \
+        == [S3_READ_ONLY]
+
+
+def test_delete_keeps_a_role_another_cluster_still_uses(infra_dag, aws, master_password):
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+    other = "sparkify-other"
+    assert state_of(trigger(infra_dag, action="create", cluster_identifier=other)) == "success"
+
+    run = trigger(infra_dag, action="delete")
+
+    assert state_of(run) == "success", task_states(run)
+    assert cluster(aws) is None and group(aws) is None
+    assert role_names(aws) == {ROLE}, "the other cluster's role was deleted"
+    assert xcom(run, "delete_iam_role") is False
 
 
 def test_create_without_a_cidr_fails_before_touching_aws(infra_dag, aws, master_password):

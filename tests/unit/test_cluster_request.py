@@ -27,6 +27,7 @@ def test_a_create_request_carries_everything_create_cluster_needs():
         "iam_role_name": "sparkify-redshift-s3-read", "ingress_cidr": "203.0.113.0/24",
         "master_username": "awsuser", "db_name": "dev", "port": 5439,
         "cluster_type": "multi-node", "security_group_name": "sparkify-dwh-access",
+        "skip_final_snapshot": False, "final_snapshot_identifier": None,
     }
     assert PASSWORD not in repr(request.as_dict())
 
@@ -39,7 +40,7 @@ def test_one_node_is_a_single_node_cluster_and_the_param_cidr_wins():
 
 @pytest.mark.parametrize("action", ["pause", "resume", "delete"])
 def test_other_actions_need_neither_cidr_nor_connection(action):
-    request = cluster_request({**PARAMS, "action": action})
+    request = cluster_request({**PARAMS, "action": action, "confirm_delete": "sparkify-dwh"})
     assert (request.action, request.ingress_cidr, request.master_username) == (action, None, None)
 
 
@@ -122,3 +123,19 @@ def test_a_narrow_cidr_gives_no_warning(caplog):
     with caplog.at_level(logging.WARNING):
         cluster_request({**PARAMS, "ingress_cidr": "203.0.113.0/24"}, None, warehouse())
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_delete_needs_the_cluster_identifier_as_confirmation_and_takes_a_final_snapshot():
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 29, 19, 5, 7, tzinfo=timezone.utc)
+    for confirmation in (None, "", "yes", "SPARKIFY-DWH", "sparkify-dwh "):
+        with pytest.raises(ClusterRequestError, match="confirm_delete set to its identifier, 'sparkify-dwh'"):
+            cluster_request({**PARAMS, "action": "delete", "confirm_delete": confirmation}, now=now)
+    request = cluster_request({**PARAMS, "action": "delete", "confirm_delete": "sparkify-dwh"}, now=now)
+    assert (request.skip_final_snapshot, request.final_snapshot_identifier) == (False, "sparkify-dwh-final-20261129-190507")
+    skipped = cluster_request({**PARAMS, "action": "delete", "confirm_delete": "sparkify-dwh",
+                               "skip_final_snapshot": True}, now=now)
+    assert (skipped.skip_final_snapshot, skipped.final_snapshot_identifier) == (True, None)
+    with pytest.raises(ClusterRequestError, match="skip_final_snapshot"):
+        cluster_request({**PARAMS, "action": "delete", "confirm_delete": "sparkify-dwh", "skip_final_snapshot": "yes"})

@@ -1,11 +1,15 @@
 """docker-compose.yaml, validated by structure: no Docker engine runs on these machines.
 
-Checks the services of Airflow's official 3.x compose file, ports, the mounted project
-folders, the image tag against requirements.txt, and connections that agree with .env.
+Checks the file against the Compose specification's JSON schema, the services of Airflow's
+official 3.x compose file, ports bound to 127.0.0.1, passwords that only come from required
+variables, the mounted project folders, the image tag against requirements.txt, connections
+that agree with .env, and the Docker build context (computed with the docker SDK's own
+.dockerignore code) against every COPY/ADD of the Dockerfile.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -24,9 +28,57 @@ AIRFLOW_SERVICES = {
 }
 
 
+# The variables the passwords come from, each given a value here as a user would in .env.compose.
+SECRETS = {
+    "SPARKIFY_COMPOSE_METADATA_DB_PASSWORD": "metadata-db-canary",
+    "SPARKIFY_COMPOSE_WAREHOUSE_PASSWORD": "warehouse-canary",
+    "SPARKIFY_COMPOSE_S3_SECRET_KEY": "s3-secret-canary",
+    "SPARKIFY_COMPOSE_AIRFLOW_PASSWORD": "airflow-login-canary",
+}
+WARNING = "WARNING: This configuration is for local development. Do not use it in a production deployment."
+
+
+class MissingVariable(LookupError):
+    pass
+
+
+def interpolate(value, env: dict[str, str]):
+    """Compose's variable interpolation ($$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
+    ${VAR?error}) applied to every string of a loaded compose file."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        if match["escaped"]:
+            return "$"
+        if match["named"]:
+            return env.get(match["named"], "")
+        name, operator, argument = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?", match["braced"],
+                                                re.DOTALL).groups()
+        unset = name not in env or (operator and operator.startswith(":") and env[name] == "")
+        if operator and operator.endswith("?") and unset:
+            raise MissingVariable(name, argument)
+        if operator and operator.endswith("-") and unset:
+            return argument
+        return env.get(name, "")
+
+    return re.sub(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))", substitute, value)
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def raw() -> dict:
+    """docker-compose.yaml as written, before interpolation."""
     return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def compose(raw) -> dict:
+    """docker-compose.yaml as `docker compose --env-file .env.compose` sees it: the repo's .env plus the secrets."""
+    return interpolate(raw, {**dotenv_values(ROOT / ".env"), **SECRETS})
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +137,82 @@ def test_ports(services):
     assert (9000, 9000) in published(services["minio"])
 
 
+def test_every_published_port_is_bound_to_localhost_only(services):
+    """Not on every interface: the warehouse is a PostgreSQL superuser, MinIO holds the data, Airflow runs code."""
+    ports = [(name, port) for name, service in services.items() for port in service.get("ports", [])]
+    assert len(ports) == 4
+    for name, port in ports:
+        host = port.get("host_ip") if isinstance(port, dict) else str(port).rsplit(":", 2)[0]
+        assert host == "127.0.0.1", f"{name} publishes {port!r} beyond 127.0.0.1"
+
+
+def test_no_password_comes_from_the_repository(raw):
+    """Every password is a required variable (${VAR:?...}) that no committed file sets, so compose stops
+    with the variable's name when it is missing, instead of starting with a password everyone knows."""
+    repository = dotenv_values(ROOT / ".env")
+    assert not set(SECRETS) & set(repository), "the repo's .env, which compose reads, must not set them"
+    with pytest.raises(MissingVariable) as missing:
+        interpolate(raw, repository)
+    assert missing.value.args[0] in SECRETS
+    for name in SECRETS:  # each one alone is required
+        with pytest.raises(MissingVariable, match=name):
+            interpolate(raw, {**repository, **{other: "x" for other in SECRETS if other != name}})
+        assert re.search(rf"\$\{{{name}:\?[^}}]+\}}", (ROOT / "docker-compose.yaml").read_text())
+
+    resolved = interpolate(raw, {**repository, **SECRETS})
+    services, env = resolved["services"], resolved["x-airflow-common"]["environment"]
+    found = {
+        services["postgres"]["environment"]["POSTGRES_PASSWORD"],
+        urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).password,
+        services["redshift"]["environment"]["POSTGRES_PASSWORD"],
+        services["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
+        services["airflow-init"]["environment"]["_AIRFLOW_WWW_USER_PASSWORD"],
+        *(connection["password"] for connection in connections(env).values()),
+    }
+    assert found == set(SECRETS.values())
+    passwords_in_env = {json.loads(v)["password"] for k, v in repository.items() if k.startswith("AIRFLOW_CONN_")}
+    for password in passwords_in_env | {repository["SPARKIFY_AIRFLOW_PASSWORD"]}:
+        assert password not in found, "a password of the repo's .env reached the compose services"
+    for password in passwords_in_env:
+        assert password not in (ROOT / "docker-compose.yaml").read_text()
+
+
+def test_the_official_not_for_production_warning_is_kept():
+    assert WARNING in (ROOT / "docker-compose.yaml").read_text()
+
+
+def compose_schema() -> dict:
+    """The Compose specification's JSON schema, as check-jsonschema (pinned in requirements.txt) vendors it
+    from the compose-spec project (Apache-2.0; its licence ships beside it in the package)."""
+    from importlib.resources import files
+
+    vendor = files("check_jsonschema") / "builtin_schemas" / "vendor"
+    assert (vendor / "licenses" / "LICENSE.compose-spec").is_file()
+    return json.loads((vendor / "compose-spec.json").read_text())
+
+
+def test_the_file_follows_the_compose_specification(raw, compose):
+    import jsonschema
+
+    schema = compose_schema()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    for document in (raw, compose):
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+        assert errors == []
+    # Not vacuous: a misspelt key and a malformed port are refused.
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["redshift"]["healthchek"] = broken["services"]["redshift"].pop("healthcheck")
+    broken["services"]["minio"]["ports"] = "9000:9000"
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
 def test_dags_plugins_and_include_are_mounted_into_every_airflow_container(services, common):
     mounts = {}
     for volume in common["volumes"]:
         host, container = volume.rsplit(":", 1)
-        mounts[container] = host.replace("${AIRFLOW_PROJ_DIR:-.}", str(ROOT))
+        mounts[container] = ROOT / host
     for folder in ("dags", "plugins", "include", "reports"):
         assert Path(mounts[f"/opt/airflow/{folder}"]) == ROOT / folder
     for name in [*AIRFLOW_SERVICES, "airflow-init", "seed-s3"]:
@@ -165,21 +288,23 @@ def test_the_connections_agree_with_env(services, common):
     assert set(docker) == set(local)
 
     warehouse, docker_warehouse = local["AIRFLOW_CONN_REDSHIFT"], docker["AIRFLOW_CONN_REDSHIFT"]
-    for key in ("conn_type", "port", "login", "password", "schema"):
+    for key in ("conn_type", "port", "login", "schema"):
         assert docker_warehouse[key] == warehouse[key], key
+    assert docker_warehouse["password"] == SECRETS["SPARKIFY_COMPOSE_WAREHOUSE_PASSWORD"]
     redshift = services[docker_warehouse["host"]]
-    assert redshift["environment"] == {"POSTGRES_USER": warehouse["login"], "POSTGRES_PASSWORD": warehouse["password"],
+    assert redshift["environment"] == {"POSTGRES_USER": warehouse["login"], "POSTGRES_PASSWORD": docker_warehouse["password"],
                                        "POSTGRES_DB": warehouse["schema"]}
     assert redshift["command"][-2:] == ["-p", str(warehouse["port"])]
 
     aws, docker_aws = local["AIRFLOW_CONN_AWS_DEFAULT"], docker["AIRFLOW_CONN_AWS_DEFAULT"]
-    for key in ("conn_type", "login", "password"):
+    for key in ("conn_type", "login"):
         assert docker_aws[key] == aws[key], key
+    assert docker_aws["password"] == SECRETS["SPARKIFY_COMPOSE_S3_SECRET_KEY"]
     assert docker_aws["extra"]["region_name"] == aws["extra"]["region_name"]
     endpoint = urlsplit(docker_aws["extra"]["endpoint_url"])
     minio = services[endpoint.hostname]
     assert minio["environment"]["MINIO_ROOT_USER"] == aws["login"]
-    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == aws["password"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == docker_aws["password"]
     assert minio["environment"]["MINIO_REGION"] == aws["extra"]["region_name"]
     assert f"--address :{endpoint.port}" in " ".join(minio["command"])
     # MinIO serves buckets by path, not by virtual host: the only extra key .env does not need.
@@ -187,12 +312,14 @@ def test_the_connections_agree_with_env(services, common):
     assert set(docker_aws["extra"]) - set(aws["extra"]) == {"config_kwargs"}
 
 
-def test_the_login_and_the_seeding_job(services, common):
+def test_the_login_and_the_seeding_job(raw, services, common):
     env = dotenv_values(ROOT / ".env")
-    assert env["SPARKIFY_AIRFLOW_USER"] and env["SPARKIFY_AIRFLOW_PASSWORD"]
-    assert common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].startswith("${SPARKIFY_AIRFLOW_USER")
+    assert env["SPARKIFY_AIRFLOW_USER"]
+    assert raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].startswith(
+        "${SPARKIFY_AIRFLOW_USER")
+    assert common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == f"{env['SPARKIFY_AIRFLOW_USER']}:admin"
     init = services["airflow-init"]
-    assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"].startswith("${SPARKIFY_AIRFLOW_PASSWORD")
+    assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"] == SECRETS["SPARKIFY_COMPOSE_AIRFLOW_PASSWORD"]
     passwords_file = common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
     assert passwords_file in init["command"][-1]
 
@@ -207,3 +334,64 @@ def test_the_login_and_the_seeding_job(services, common):
 def test_the_readme_says_the_compose_path_was_not_run():
     readme = (ROOT / "README.md").read_text()
     assert "validated structurally" in readme and "not run" in readme
+
+
+def dockerignore_patterns(text: str) -> list[str]:
+    """.dockerignore's patterns, read as the docker SDK's build() reads them."""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def copy_sources(dockerfile: str) -> list[str]:
+    """The context paths of every COPY and ADD (not COPY --from=<stage>, nor URLs), both forms."""
+    joined = re.sub(r"\\\n", " ", dockerfile)
+    sources = []
+    for line in joined.splitlines():
+        words = line.strip().split(None, 1)
+        if len(words) < 2 or words[0].upper() not in ("COPY", "ADD"):
+            continue
+        rest = words[1].strip()
+        flags = re.findall(r"--[a-z-]+(?:=\S+)?", rest)
+        rest = re.sub(r"^(?:--[a-z-]+(?:=\S+)?\s+)*", "", rest)
+        if any(flag.startswith("--from=") for flag in flags):
+            continue
+        arguments = json.loads(rest) if rest.startswith("[") else rest.split()
+        sources += [s for s in arguments[:-1] if "://" not in s]
+    return sources
+
+
+def missing_copy_sources(patterns: list[str]) -> list[str]:
+    """COPY/ADD sources of the Dockerfile that the build context (Docker's .dockerignore rules) lacks."""
+    from docker.utils.build import exclude_paths
+
+    context = exclude_paths(str(ROOT), list(patterns), dockerfile="Dockerfile")
+    missing = []
+    for source in copy_sources((ROOT / "Dockerfile").read_text()):
+        source = source.lstrip("./") if source not in (".", "./") else "."
+        if source == ".":
+            continue
+        if not any(path == source or path.startswith(source.rstrip("/") + "/") or fnmatch.fnmatchcase(path, source)
+                   for path in context):
+            missing.append(source)
+    return missing
+
+
+def test_every_copy_source_is_in_the_docker_build_context():
+    patterns = dockerignore_patterns((ROOT / ".dockerignore").read_text())
+    assert copy_sources((ROOT / "Dockerfile").read_text()) == ["requirements-runtime.txt"]
+    assert missing_copy_sources(patterns) == []
+    # The check catches the broken .dockerignore this replaced (it let in requirements.txt only).
+    assert missing_copy_sources(["*", "!requirements.txt"]) == ["requirements-runtime.txt"]
+
+
+def test_the_build_context_is_only_what_the_image_needs():
+    """No secrets or local state (.env, .local/, .venv/) are sent to the Docker daemon."""
+    from docker.utils.build import exclude_paths
+
+    context = exclude_paths(str(ROOT), dockerignore_patterns((ROOT / ".dockerignore").read_text()), "Dockerfile")
+    assert context - {".dockerignore"} == {"Dockerfile", "requirements-runtime.txt"}
+
+
+def test_copy_sources_reads_both_forms_and_skips_other_stages():
+    dockerfile = 'COPY a.txt b/ /x/\nADD ["c d.txt", "/y"]\nCOPY --chown=1:1 --chmod=644 e /z\nCOPY --from=build /f /g\n' \
+                 "RUN echo COPY no\nCOPY \\\n  h \\\n  /i\n"
+    assert copy_sources(dockerfile) == ["a.txt", "b/", "c d.txt", "e", "h"]

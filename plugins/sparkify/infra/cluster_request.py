@@ -13,6 +13,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sparkify.identifiers import validate_identifier
@@ -49,6 +50,8 @@ class ClusterRequest:
     master_username: str | None = None
     db_name: str | None = None
     port: int | None = None
+    skip_final_snapshot: bool = False
+    final_snapshot_identifier: str | None = None
 
     @property
     def cluster_type(self) -> str:
@@ -64,8 +67,12 @@ class ClusterRequest:
 
 
 def cluster_request(params: Mapping[str, Any], ingress_cidr_variable: str | None = None,
-                    warehouse: Any = None) -> ClusterRequest:
-    """Validate a run's params; for `create`, also the ingress CIDR and the warehouse connection."""
+                    warehouse: Any = None, now: datetime | None = None) -> ClusterRequest:
+    """Validate a run's params; for `create`, also the ingress CIDR and the warehouse connection.
+
+    `delete` needs the param `confirm_delete` equal to the cluster identifier, and takes a final
+    snapshot named `<cluster>-final-<UTC time>` (from `now`) unless `skip_final_snapshot` is true.
+    """
     action = params.get("action")
     if action not in ACTIONS:
         raise ClusterRequestError(f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
@@ -76,6 +83,8 @@ def cluster_request(params: Mapping[str, Any], ingress_cidr_variable: str | None
         number_of_nodes=validate_number_of_nodes(params.get("number_of_nodes")),
         iam_role_name=validate_role_name(params.get("iam_role_name")),
     )
+    if action == "delete":
+        return _delete_request(request, params, now or datetime.now(timezone.utc))
     if action != "create":
         return request
     cidr = params.get("ingress_cidr") or ingress_cidr_variable
@@ -91,6 +100,20 @@ def cluster_request(params: Mapping[str, Any], ingress_cidr_variable: str | None
         "ingress_cidr": validate_cidr(cidr),
         **master_user(warehouse),
     })
+
+
+def _delete_request(request: ClusterRequest, params: Mapping[str, Any], now: datetime) -> ClusterRequest:
+    cluster = request.cluster_identifier
+    if params.get("confirm_delete") != cluster:
+        raise ClusterRequestError(
+            f"Deleting cluster {cluster!r} needs the param confirm_delete set to its identifier, {cluster!r} "
+            f"(it was {params.get('confirm_delete')!r}). Nothing was deleted."
+        )
+    skip = params.get("skip_final_snapshot", False)
+    if not isinstance(skip, bool):
+        raise ClusterRequestError(f"Invalid skip_final_snapshot {skip!r}: expected true or false.")
+    snapshot = None if skip else f"{cluster}-final-{now.astimezone(timezone.utc):%Y%m%d-%H%M%S}"
+    return ClusterRequest(**{**asdict(request), "skip_final_snapshot": skip, "final_snapshot_identifier": snapshot})
 
 
 def validate_cluster_identifier(value: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sparkify.infra.ownership import is_managed, tag_list
+
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -23,6 +25,7 @@ def ensure_role(iam: Any, name: str) -> tuple[str, bool]:
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
             Description="Lets the Sparkify Redshift cluster read S3 (sparkify_infra).",
+            Tags=tag_list(),  # only a tagged role is ever deleted by sparkify_infra
         )["Role"]
         created = True
     policy_arn = s3_read_only_arn(role["Arn"])
@@ -31,12 +34,21 @@ def ensure_role(iam: Any, name: str) -> tuple[str, bool]:
     return role["Arn"], created
 
 
-def delete_role(iam: Any, name: str) -> bool:
-    """Detach everything from role `name` and delete it. Returns False when there was no such role."""
+def delete_role(iam: Any, name: str, clusters: list[dict[str, Any]]) -> tuple[bool, str]:
+    """Detach everything from role `name` and delete it, if sparkify_infra created it and no cluster uses it.
+
+    `clusters` are the region's clusters (describe_clusters). Returns (deleted, why).
+    """
     try:
-        iam.get_role(RoleName=name)
+        role = iam.get_role(RoleName=name)["Role"]
     except iam.exceptions.NoSuchEntityException:
-        return False
+        return False, "there was none"
+    if not is_managed(role.get("Tags")):
+        return False, "kept: sparkify_infra did not create it (it lacks its tags)"
+    users = sorted(c["ClusterIdentifier"] for c in clusters
+                   if role["Arn"] in {r["IamRoleArn"] for r in c.get("IamRoles", [])})
+    if users:
+        return False, f"kept: cluster(s) {', '.join(users)} still use it"
     for policy_arn in attached_policies(iam, name):
         iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
     for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
@@ -46,7 +58,7 @@ def delete_role(iam: Any, name: str) -> bool:
         for profile in page["InstanceProfiles"]:
             iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"], RoleName=name)
     iam.delete_role(RoleName=name)
-    return True
+    return True, "deleted"
 
 
 def attached_policies(iam: Any, name: str) -> list[str]:

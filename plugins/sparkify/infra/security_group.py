@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sparkify.infra.ownership import is_managed, tag_list
+
 RULE_DESCRIPTION = "Redshift (sparkify_infra)"
 
 
@@ -17,6 +19,11 @@ def default_vpc_id(ec2: Any) -> str | None:
 
 def find_group(ec2: Any, name: str) -> str | None:
     """The id of security group `name` in the default VPC, if there is one."""
+    group = _describe_group(ec2, name)
+    return group["GroupId"] if group else None
+
+
+def _describe_group(ec2: Any, name: str) -> dict[str, Any] | None:
     vpc_id = default_vpc_id(ec2)
     if vpc_id is None:
         return None
@@ -24,7 +31,7 @@ def find_group(ec2: Any, name: str) -> str | None:
         {"Name": "group-name", "Values": [name]},
         {"Name": "vpc-id", "Values": [vpc_id]},
     ])["SecurityGroups"]
-    return groups[0]["GroupId"] if groups else None
+    return groups[0] if groups else None
 
 
 def ensure_group(ec2: Any, name: str, description: str) -> str:
@@ -35,16 +42,21 @@ def ensure_group(ec2: Any, name: str, description: str) -> str:
     vpc_id = default_vpc_id(ec2)
     if vpc_id is None:
         raise RuntimeError("This region has no default VPC, which sparkify_infra creates the cluster in.")
-    return ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc_id)["GroupId"]
+    return ec2.create_security_group(
+        GroupName=name, Description=description, VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tag_list()}],
+    )["GroupId"]
 
 
-def delete_group(ec2: Any, name: str) -> bool:
-    """Delete security group `name`. Returns False when there was no such group."""
-    group_id = find_group(ec2, name)
-    if group_id is None:
-        return False
-    ec2.delete_security_group(GroupId=group_id)
-    return True
+def delete_group(ec2: Any, name: str) -> tuple[bool, str]:
+    """Delete security group `name` if sparkify_infra created it (it has its tags). Returns (deleted, why)."""
+    group = _describe_group(ec2, name)
+    if group is None:
+        return False, "there was none"
+    if not is_managed(group.get("Tags")):
+        return False, f"kept {group['GroupId']}: sparkify_infra did not create it (it lacks its tags)"
+    ec2.delete_security_group(GroupId=group["GroupId"])
+    return True, "deleted"
 
 
 def open_port(ec2: Any, group_id: str, port: int, cidr: str) -> bool:
