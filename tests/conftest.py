@@ -28,8 +28,7 @@ os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "True"
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 
-from local_stack.cli import manifest_bucket  # noqa: E402
-from local_stack.s3_server import S3Server  # noqa: E402
+from local_stack.s3_server import S3Server, manifest_bucket  # noqa: E402
 from local_stack.warehouse_server import WarehouseServer  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from local_stack.airflow_services import AirflowServices, print_airflow_status, start_airflow
 from local_stack.processes import StackError
-from local_stack.s3_server import S3Server, upload_folder
+from local_stack.s3_server import S3Server, manifest_bucket, upload_folder
 from local_stack.settings import PROJECT_ROOT, StackSettings, load_settings
 from local_stack.warehouse_server import WarehouseServer
 
@@ -27,12 +27,6 @@ def bucket_and_region() -> tuple[str, str]:
     bucket = os.environ.get("AIRFLOW_VAR_SPARKIFY_S3_BUCKET", DEFAULTS["sparkify_s3_bucket"])
     region = os.environ.get("AIRFLOW_VAR_SPARKIFY_S3_REGION", DEFAULTS["sparkify_s3_region"])
     return bucket, region
-
-
-def manifest_bucket() -> str:
-    """The bucket the stage tasks write COPY manifests to (Variable sparkify_manifest_location)."""
-    location = os.environ.get("AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION", DEFAULTS["sparkify_manifest_location"])
-    return location.removeprefix("s3://").partition("/")[0]
 
 
 def up(settings: StackSettings, with_airflow: bool = False) -> None:

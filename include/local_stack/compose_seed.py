@@ -19,7 +19,7 @@ from pathlib import Path
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-from local_stack.s3_server import upload_folder
+from local_stack.s3_server import ensure_bucket, manifest_bucket, upload_folder
 from local_stack.sample_data import SampleSpec, generate
 
 AWS_CONN_ID = "aws_default"
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     hook = S3Hook(aws_conn_id=AWS_CONN_ID)
     region = hook.conn_region_name or "us-west-2"
     client = hook.get_conn()
+    ensure_bucket(client, manifest_bucket(), region)  # where the stage tasks write their COPY manifests
     if not args.force and _has_objects(client, args.bucket):
         print(f"s3://{args.bucket} already holds objects: left as it is (--force replaces them).")
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,9 +45,7 @@ class S3Server:
 
     def ensure_bucket(self, bucket: str, region: str) -> None:
         """Create `bucket` unless it exists (moto keeps buckets in memory, so after every start)."""
-        client = self.client()
-        if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
-            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        ensure_bucket(self.client(), bucket, region)
 
     def client(self):
         aws = self.settings.aws_conn
@@ -105,6 +104,20 @@ def check_folder(folder: Path) -> list[tuple[Path, str]]:
         shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
         raise StackError(f"{folder} cannot be seeded; the bucket was not touched:\n  {shown}")
     return files
+
+
+def manifest_bucket() -> str:
+    """The bucket the stage tasks write COPY manifests to (Variable sparkify_manifest_location)."""
+    from sparkify.config import DEFAULTS
+
+    location = os.environ.get("AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION", DEFAULTS["sparkify_manifest_location"])
+    return location.removeprefix("s3://").partition("/")[0]
+
+
+def ensure_bucket(client, bucket: str, region: str) -> None:
+    """Create `bucket` unless it exists."""
+    if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
 
 
 def upload_folder(client, bucket: str, folder: Path, region: str) -> int:

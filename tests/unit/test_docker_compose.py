@@ -106,7 +106,8 @@ def connections(environment: dict) -> dict[str, dict]:
 
 
 def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, common):
-    expected = {"postgres", "airflow-init", "airflow-cli", "redshift", "minio", "seed-s3", *AIRFLOW_SERVICES}
+    expected = {"postgres", "airflow-init", "airflow-cli", "redshift", "warehouse-postgres", "minio", "seed-s3",
+                *AIRFLOW_SERVICES}
     assert expected <= set(services)
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command
@@ -164,7 +165,9 @@ def test_no_password_comes_from_the_repository(raw):
     found = {
         services["postgres"]["environment"]["POSTGRES_PASSWORD"],
         urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).password,
-        services["redshift"]["environment"]["POSTGRES_PASSWORD"],
+        services["redshift"]["environment"]["SPARKIFY_REDSHIFT_PASSWORD"],
+        services["warehouse-postgres"]["environment"]["POSTGRES_PASSWORD"],
+        services["redshift"]["environment"]["AWS_SECRET_ACCESS_KEY"],
         services["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
         services["airflow-init"]["environment"]["_AIRFLOW_WWW_USER_PASSWORD"],
         *(connection["password"] for connection in connections(env).values()),
@@ -268,7 +271,8 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
                 todo.append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
 
     files = [*(ROOT / "dags").rglob("*.py"), *(ROOT / "plugins").rglob("*.py"),
-             *(ROOT / "include/local_stack" / f"{m}.py" for m in ("compose_seed", "sample_data", "s3_server"))]
+             *(ROOT / "include/local_stack" / f"{m}.py" for m in ("compose_seed", "sample_data", "s3_server")),
+             *(ROOT / "include/local_stack/redshift").rglob("*.py")]  # the compose warehouse runs the emulator
     modules = set()
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -282,19 +286,38 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
     assert "boto3" in third_party and not missing, f"imported but not installed in the image: {sorted(missing)}"
 
 
+def resolved_volumes(volume: str) -> set[str]:
+    """The named volumes of the compose file."""
+    return set(yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["volumes"])
+
+
 def test_the_connections_agree_with_env(services, common):
     local = connections(dotenv_values(ROOT / ".env"))
     docker = connections(common["environment"])
     assert set(docker) == set(local)
 
     warehouse, docker_warehouse = local["AIRFLOW_CONN_REDSHIFT"], docker["AIRFLOW_CONN_REDSHIFT"]
-    for key in ("conn_type", "port", "login", "schema"):
+    for key in ("conn_type", "port", "login", "schema", "extra"):
         assert docker_warehouse[key] == warehouse[key], key
     assert docker_warehouse["password"] == SECRETS["SPARKIFY_COMPOSE_WAREHOUSE_PASSWORD"]
-    redshift = services[docker_warehouse["host"]]
-    assert redshift["environment"] == {"POSTGRES_USER": warehouse["login"], "POSTGRES_PASSWORD": docker_warehouse["password"],
-                                       "POSTGRES_DB": warehouse["schema"]}
-    assert redshift["command"][-2:] == ["-p", str(warehouse["port"])]
+    # The warehouse service is the emulator that `make up` runs, with the same user, database and port...
+    emulator = services[docker_warehouse["host"]]
+    assert emulator["command"][:3] == ["python", "-m", "local_stack.redshift"]
+    options = dict(zip(emulator["command"][3::2], emulator["command"][4::2]))
+    assert (options["--port"], options["--user"], options["--database"]) == (
+        str(warehouse["port"]), warehouse["login"], warehouse["schema"])
+    assert emulator["environment"]["SPARKIFY_REDSHIFT_PASSWORD"] == docker_warehouse["password"]
+    assert emulator["image"] == common["image"] and emulator["user"] == common["user"]
+    # ... in front of a PostgreSQL that it reaches through a socket volume they share, and that has no network listener.
+    backend = services["warehouse-postgres"]
+    socket_dir = options["--backend-socket-dir"]
+    assert any(v.endswith(":" + socket_dir) and v.split(":")[0] in resolved_volumes(v) for v in emulator["volumes"])
+    assert sorted(v for v in emulator["volumes"] if v.endswith(socket_dir)) == sorted(
+        v for v in backend["volumes"] if v.endswith(socket_dir))
+    assert "listen_addresses=" in backend["command"] and "ports" not in backend
+    assert (backend["environment"]["POSTGRES_USER"], backend["environment"]["POSTGRES_DB"]) == (
+        options["--backend-user"], options["--database"])
+    assert emulator["depends_on"]["warehouse-postgres"] == {"condition": "service_healthy"}
 
     aws, docker_aws = local["AIRFLOW_CONN_AWS_DEFAULT"], docker["AIRFLOW_CONN_AWS_DEFAULT"]
     for key in ("conn_type", "login"):

@@ -60,7 +60,8 @@ class EmulatorConfig:
                     "s3", endpoint_url=self.s3_endpoint, region_name=region,
                     aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
                     aws_session_token=creds.token,
-                    config=Config(retries={"max_attempts": 3}, max_pool_connections=32),
+                    config=Config(retries={"max_attempts": 3}, max_pool_connections=32,
+                                  s3={"addressing_style": "path"} if self.s3_endpoint else None),
                 )
                 self._clients[key] = client
             return client
