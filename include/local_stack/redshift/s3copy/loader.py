@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name
-from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, as_text, converter_for
+from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, converter_for, raw_text
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
 from local_stack.redshift.s3copy.json_stream import iter_objects
@@ -125,10 +125,15 @@ class _Fields(NamedTuple):
 def _rows(spec: CopySpec, s3_client: Any, objects: Sequence[S3Object], fields: _Fields,
           rejects: list[LoadError]) -> Iterator[tuple]:
     prepare, row_function, max_error = fields.prepare, fields.row_function, spec.options.max_error
+
+    def reject(error: LoadError) -> None:  # a record the reader cannot parse but can skip
+        _reject(rejects, max_error, error)
+
     for obj, stream in open_objects(s3_client, objects, spec.options.compression):
         uri = obj.uri
         try:
-            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=spec.options.accept_inv_chars):
+            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=spec.options.accept_inv_chars,
+                                                        on_reject=reject):
                 if prepare is not None:
                     record = prepare(record)
                 try:
@@ -150,10 +155,11 @@ def _checked_row(record: dict, fields: _Fields, uri: str, line: int, position: i
         raw = extract(record)
         try:
             row.append(convert(raw))
-        except ConversionError as error:
+        except Exception as error:  # a ConversionError; any other exception from hostile input is a reject too
+            reason = str(error) if isinstance(error, ConversionError) else f"Cannot load the value ({error!r})"
             _reject(rejects, max_error, LoadError(
-                uri, line, position, str(error),
-                column=column.name, column_type=column.type_label, raw_value=as_text(raw),
+                uri, line, position, reason,
+                column=column.name, column_type=column.type_label, raw_value=raw_text(raw),
             ))
             return None
     return tuple(row)
