@@ -45,6 +45,10 @@ demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour
 test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
 	$(PY) -m pytest
 
+.PHONY: fuzz
+fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based fuzz test, far longer than in `make test` (200 examples)
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),20000) $(PY) -m pytest tests/unit/test_loader_fuzz.py -q
+
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
 	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \

@@ -90,3 +90,33 @@ def test_copy_errors_are_not_rows_and_are_not_recorded(warehouse, s3):
     with pytest.raises(CopyError, match="No objects match"):
         stage(max_error=0)
     assert recorded(warehouse) == []
+
+
+HOSTILE_SONGS = (
+    '{"song_id": "SO0", "title": "fine", "year": 1999}\n'
+    '{"song_id": "SO1", "title": "deep", "year": ' + "[" * 3000 + "]" * 3000 + "}\n"
+    '{"song_id": "SO2", "title": "digits", "year": ' + "9" * 5000 + "}\n"
+    '{"song_id": "SO3", "title": "x\\ud800y", "year": 2001}\n'
+    '{"song_id": "SO4", "title": "fine too", "year": 2003}\n'
+)
+
+
+def test_hostile_values_are_recorded_rejects_and_count_toward_maxerror(warehouse, s3):
+    put_objects(s3, BUCKET, {f"{PREFIX}a.json": HOSTILE_SONGS})
+    assert stage(max_error=3) == 2
+    assert warehouse.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall() == [
+        ("SO0",), ("SO4",)]
+    assert [(line, column, reason.split(":")[0][:40]) for _, _, _, line, column, _, reason in recorded(warehouse)] == [
+        (2, None, "JSON value nested 3001 levels deep, more"),
+        (3, "year", "Overflow, Type"),
+        (4, "title", "String contains invalid or unsupported U"),
+    ]
+
+
+def test_hostile_values_beyond_maxerror_leave_staging_unchanged(warehouse, s3):
+    put_objects(s3, BUCKET, {f"{PREFIX}a.json": HOSTILE_SONGS})
+    with pytest.raises(TooManyRejects, match="3 rows rejected, more than MAXERROR 2"):
+        stage(max_error=2)
+    assert warehouse.execute("SELECT song_id, title FROM staging_songs").fetchall() == [("SOKEPT", "earlier load")]
+    assert [row[3] for row in recorded(warehouse)] == [2, 3, 4]
+    assert recorded(warehouse)[2][5] == "x\\ud800y"  # the raw value, escaped so that PostgreSQL can hold it

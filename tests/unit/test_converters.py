@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from local_stack.redshift.s3copy.converters import Column, ConversionError, as_text, converter_for
+from local_stack.redshift.s3copy.json_stream import LongInteger
 from sparkify.s3copy.spec import CopyOptions
 
 PLAIN = CopyOptions()
@@ -492,3 +493,44 @@ def test_regressions_wide_numbers():
     assert converter_for(Column("c", "character varying", 64), CopyOptions())(10**20) == "1" + "0" * 20
     with pytest.raises(ConversionError, match="out of range"):
         converter_for(Column("c", "timestamp without time zone"), CopyOptions(timeformat="epochmillisecs"))(1e20)
+
+
+# --- hostile values: a ConversionError, never another exception ----------------------------------
+
+LONG = "9" * 5000  # more digits than int() converts
+
+
+@pytest.mark.parametrize("column", [SMALLINT, INTEGER, BIGINT])
+@pytest.mark.parametrize("value", [LONG, "-" + LONG, " +" + LONG + " ", LongInteger(LONG), "1" + "0" * 19])
+def test_integers_too_long_for_int_overflow(column, value):
+    with pytest.raises(ConversionError, match=f"Overflow, Type: {column.data_type}"):
+        convert(column, value)
+
+
+def test_leading_zeros_are_not_digits_that_overflow():
+    assert convert(BIGINT, "0" * 5000 + "9223372036854775807") == 2**63 - 1
+
+
+@pytest.mark.parametrize("value", [LONG, LongInteger("-" + LONG)])
+def test_long_numbers_overflow_double_and_numeric(value):
+    with pytest.raises(ConversionError, match="Overflow, Type: double precision"):
+        convert(DOUBLE, value)
+    with pytest.raises(ConversionError, match=r"Numeric data overflow \(precision 18, scale 2\)"):
+        convert(numeric(18, 2), value)
+
+
+def test_a_long_integer_loads_as_its_digits_as_text():
+    assert convert(varchar(None), LongInteger(LONG)) == LONG
+    assert as_text({"n": [LongInteger(LONG), 1]}) == '{"n":[' + LONG + ",1]}"
+
+
+@pytest.mark.parametrize("value", ["x\ud800", "\udfff", "ok \ud83c"])
+def test_a_lone_surrogate_is_invalid_utf8(value):
+    with pytest.raises(ConversionError, match="String contains invalid or unsupported UTF-8 codepoints"):
+        convert(varchar(), value)
+    assert convert(varchar(), value, accept_inv_chars="?").encode() == value.encode("utf-8", "replace")
+
+
+def test_a_timestamp_with_a_zone_before_year_1_in_utc_is_out_of_range():
+    with pytest.raises(ConversionError, match="Timestamp out of range"):
+        convert(TIMESTAMP, "0001-01-01T00:00:00+01:00")

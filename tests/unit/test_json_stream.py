@@ -12,7 +12,7 @@ import json
 import pytest
 
 from local_stack.redshift.s3copy.errors import LoadError
-from local_stack.redshift.s3copy.json_stream import iter_objects
+from local_stack.redshift.s3copy.json_stream import LongInteger, ReadStats, iter_objects
 
 KEY = "s3://udacity-dend/log_data/2018/11/2018-11-01-events.json"
 CHUNK_SIZES = [1, 3, 7, 64, 1 << 20]
@@ -410,3 +410,158 @@ def test_acceptinvchars_replaces_each_invalid_byte(chunk_size):
     data = b'{"a": "x\xff\xfey"}\n{"b": "\xe6\x97z", "c": "\xc3\xa9"}\n'
     objects = [obj for obj, _, _ in iter_objects(io.BytesIO(data), KEY, chunk_size, invalid_char_replacement="?")]
     assert objects == [{"a": "x??y"}, {"b": "??z", "c": "\u00e9"}]
+
+
+# --- bounded time and memory -------------------------------------------------------------------
+
+RECORD = b'{"artist": "Muse", "auth": "Logged In", "itemInSession": 0, "length": 218.93179, "ts": 1541106106796}'
+
+
+def one_line(size: int) -> bytes:
+    """Objects concatenated on one line, with no newline: about `size` bytes."""
+    return b" ".join([RECORD] * (size // (len(RECORD) + 1)))
+
+
+def work(data: bytes, chunk_size: int = 1 << 20) -> tuple[int, int]:
+    """(objects read, characters searched, parsed or copied on the way)."""
+    stats = ReadStats()
+    count = sum(1 for _ in iter_objects(io.BytesIO(data), KEY, chunk_size, stats=stats))
+    return count, stats.work
+
+
+@pytest.mark.parametrize("chunk_size", [4096, 1 << 16, 1 << 20])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(one_line, id="one-line"),
+        pytest.param(lambda size: one_line(size) + b"\n", id="one-line-then-newline"),
+        pytest.param(lambda size: (RECORD + b"\n") * (size // (len(RECORD) + 1)), id="ndjson"),
+        pytest.param(lambda size: (RECORD.replace(b", ", b",\n  ") + b"\n") * (size // (len(RECORD) + 5)),
+                     id="pretty-printed"),
+        pytest.param(lambda size: b"{\"s\": \"" + b"x" * (3 << 20) + b"\"} " + one_line(size), id="big-object-first"),
+    ],
+)
+def test_work_is_linear_in_the_size_of_the_input(layout, chunk_size):
+    """Each character is searched, parsed and copied a bounded number of times (it was quadratic on one line)."""
+    small, large = layout(1 << 20), layout(4 << 20)
+    (small_count, small_work), (large_count, large_work) = work(small, chunk_size), work(large, chunk_size)
+    assert small_count > 0 and large_count > 3 * small_count
+    assert small_work <= 12 * len(small), small_work / len(small)
+    assert large_work <= 12 * len(large), large_work / len(large)
+
+
+def test_a_long_line_is_read_object_by_object_within_the_object_limit():
+    """The reader never buffers more than a read plus one object, however long the line."""
+    data = one_line(12 << 20)
+    reads = []
+
+    class Stream(io.BytesIO):
+        def read(self, size=-1):
+            reads.append(size)
+            return super().read(size)
+
+    count = sum(1 for _ in iter_objects(Stream(data), KEY, 1 << 20, max_object_bytes=1 << 20))
+    assert count == data.count(b"{")
+    assert max(reads) <= 2 << 20
+
+
+# --- Redshift's limit on the size of one object -------------------------------------------------
+
+
+def sized_object(size: int, char: str = "x") -> bytes:
+    """An object of exactly `size` bytes in UTF-8."""
+    head, tail = b'{"s": "', b'"}'
+    room, width = size - len(head) - len(tail), len(char.encode())
+    return head + (char * (room // width) + "x" * (room % width)).encode() + tail
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 20])
+@pytest.mark.parametrize("after", [b"\n", b"", b' {"a": 1}'])
+def test_an_object_of_4_mb_loads(chunk_size, after):
+    data = b'{"a": 0}\n' + sized_object(4 << 20) + after
+    assert [len(o.get("s", "")) for o, _, _ in objects(data, chunk_size)][:2] == [0, (4 << 20) - 9]
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 16, 1 << 20])
+@pytest.mark.parametrize("after", [b"\n", b"", b' {"a": 1}'])
+@pytest.mark.parametrize("char", ["x", "\u00e9", "\u6771"])
+def test_an_object_over_4_mb_fails_the_load_with_its_place(chunk_size, after, char):
+    size = (4 << 20) + 3 * len(char.encode())
+    data = b'{"a": 0}\n  ' + sized_object(size, char) + after
+    error = load_error(data, chunk_size)
+    assert (error.key, error.line, error.position) == (KEY, 2, 3)
+    assert error.reason.startswith("JSON object or array too large: ")
+    assert error.reason.endswith(
+        "more than the maximum of 4194304 bytes (4 MB) for a single JSON object or array, including braces or brackets"
+    )
+    assert error.raw_value.startswith('{"s": "')
+
+
+def test_an_endless_object_fails_once_it_passes_the_limit():
+    """A value that never ends (a gzip bomb of one string) is not read further than the limit."""
+
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            self.served += size
+            return b'{"s": "' if self.served == size else b"x" * size
+
+    stream = Endless()
+    error = load_error_from(stream)
+    assert error.reason == (
+        "JSON object or array too large: more than 4194304 bytes, more than the maximum of 4194304 bytes (4 MB) "
+        "for a single JSON object or array, including braces or brackets"
+    )
+    assert stream.served <= 12 << 20
+
+
+def load_error_from(stream) -> LoadError:
+    with pytest.raises(LoadError) as info:
+        list(iter_objects(stream, KEY))
+    return info.value
+
+
+# --- values the parsers cannot hold --------------------------------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a": ' + b"[" * depth + b"1" + b"]" * depth + b', "s": "]["}'
+
+
+@pytest.mark.parametrize("chunk_size", [7, 64, 1 << 20])
+@pytest.mark.parametrize("separator", [b"\n", b" ", b"\n\n  "])
+def test_nesting_too_deep_to_parse_is_a_reject_and_the_next_objects_load(chunk_size, separator):
+    data = b'{"a": 1}' + separator + nested(5000) + separator + b'{"a": 2}\n'
+    rejects = []
+    loaded = list(iter_objects(io.BytesIO(data), KEY, chunk_size, on_reject=rejects.append))
+    assert [o for o, _, _ in loaded] == [{"a": 1}, {"a": 2}]
+    (reject,) = rejects
+    line = 1 + separator.count(b"\n")
+    position = len(separator) - separator.rfind(b"\n") if b"\n" in separator else len(b'{"a": 1}') + 2
+    assert (reject.key, reject.line, reject.position) == (KEY, line, position)
+    assert reject.reason.startswith("JSON value nested 5001 levels deep, more than the parser allows")
+    assert reject.raw_value.startswith('{"a": [[[')
+
+
+def test_nesting_too_deep_without_a_reject_handler_fails_the_load():
+    assert load_error(nested(3000) + b"\n").reason.startswith("JSON value nested 3001 levels deep")
+
+
+def test_nesting_that_orjson_and_json_parse_loads():
+    assert objects(nested(200) + b"\n" + nested(200))[1][0]["s"] == "]["
+
+
+@pytest.mark.parametrize("chunk_size", [7, 1 << 20])
+@pytest.mark.parametrize("separator", [b"\n", b" "])
+def test_an_integer_too_long_for_int_is_kept_as_its_digits(chunk_size, separator):
+    digits = "9" * 5000
+    data = b'{"a": 1}' + separator + b'{"n": ' + digits.encode() + b', "m": [-' + digits.encode() + b"]}\n"
+    (first, _, _), (second, line, _) = objects(data, chunk_size)
+    assert first == {"a": 1}
+    assert second == {"n": digits, "m": ["-" + digits]}
+    assert isinstance(second["n"], LongInteger) and isinstance(second["m"][0], LongInteger)
+    assert line == 1 + separator.count(b"\n")

@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 
 import pytest
+from psycopg.adapt import PyFormat, Transformer
 
 from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from local_stack.redshift.s3copy.converters import Column, converter_for
@@ -30,6 +31,9 @@ EVENTS_OPTIONS = CopyOptions(json_format=JSONPATHS, timeformat="epochmillisecs",
                              empty_as_null=True, truncate_columns=True, max_error=10)
 
 
+_TRANSFORMER = Transformer()
+
+
 class FakeCopy:
     def __init__(self, sql: str) -> None:
         self.sql, self.types, self.rows = sql, None, []
@@ -44,6 +48,10 @@ class FakeCopy:
         self.types = list(types)
 
     def write_row(self, row) -> None:
+        for value in row:  # as psycopg encodes each value when the row is written (a lone surrogate fails here)
+            if value is not None:
+                _TRANSFORMER.get_dumper(value, PyFormat.TEXT).dump(value)
+            assert not (isinstance(value, str) and "\x00" in value), "PostgreSQL refuses NUL in text"
         self.rows.append(tuple(row))
 
 
@@ -185,3 +193,78 @@ def test_auto_ignorecase_matches_the_reference():
     assert copy.rows == [("Muse", 8), ("x", 9), (None, None)]
     copy, _ = load(columns, CopyOptions(json_format="auto"), ndjson(records))
     assert copy.rows == [(None, None), ("x", None), (None, None)]
+
+
+# --- hostile input: every bad value is a reject with its place, counted toward MAXERROR -------------
+
+HOSTILE_COLUMNS = [("name", "character varying", 32), ("n", "integer", None), ("x", "numeric", None)]
+HOSTILE_KEYS = ["name", "n", "x"]
+
+
+def hostile_load(data: bytes, max_error: int = 10, accept_inv_chars: str | None = None):
+    options = CopyOptions(json_format=JSONPATHS, max_error=max_error, accept_inv_chars=accept_inv_chars)
+    return load(HOSTILE_COLUMNS, options, data, keys=HOSTILE_KEYS)
+
+
+DIGITS = "9" * 5000
+HOSTILE_RECORDS = [  # (line, column or None, reason) of the reject each one gives
+    (b'{"name": "deep", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+     None, "JSON value nested 5001 levels deep, more than the parser allows"),
+    (b'{"name": "digits", "n": "' + DIGITS.encode() + b'"}', "n", "Overflow, Type: integer"),
+    (b'{"name": "number", "n": ' + DIGITS.encode() + b"}", "n", "Overflow, Type: integer"),
+    (b'{"name": "numeric", "x": -' + DIGITS.encode() + b"}", "x", "Numeric data overflow (precision None, scale None)"),
+    (b'{"name": "x\\ud800y"}', "name",
+     "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed a0 80"),
+    (b'{"name": "\\udfff"}', "name",
+     "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed bf bf"),
+]
+
+
+@pytest.mark.parametrize("separator", [b"\n", b" "], ids=["ndjson", "one-line"])
+@pytest.mark.parametrize(("record", "column", "reason"), HOSTILE_RECORDS,
+                         ids=["deep", "digits", "number", "numeric", "surrogate", "low-surrogate"])
+def test_hostile_values_are_rejects_with_their_place(record, column, reason, separator):
+    data = b'{"name": "a", "n": 1}' + separator + record + separator + b'{"name": "b", "n": 2}\n'
+    copy, rejects = hostile_load(data)
+    assert copy.rows == [("a", 1, None), ("b", 2, None)]
+    (reject,) = rejects
+    line, position = (2, 1) if separator == b"\n" else (1, 23)
+    assert (reject.key, reject.line, reject.position, reject.column) == (f"s3://{BUCKET}/{KEY}", line, position, column)
+    assert reject.reason.startswith(reason)
+    for text in (reject.reason, reject.raw_value, str(reject)):  # load_errors and the log can hold them
+        text.encode("utf-8")
+        assert "\x00" not in text
+
+
+def test_a_value_orjson_parses_but_too_deep_to_write_as_text_is_a_reject():
+    """orjson parses 1,020 levels on its own line; json.dumps, after orjson's 255-level limit, cannot write them."""
+    copy, rejects = hostile_load(b'{"name": ' + b"[" * 1020 + b"]" * 1020 + b'}\n{"name": "b"}\n')
+    assert copy.rows == [("b", None, None)]
+    assert [(r.line, r.column, r.reason) for r in rejects] == [(1, "name", "JSON value nested too deeply to load as text")]
+    assert rejects[0].raw_value == "(JSON value nested too deeply to load as text)"
+
+
+def test_hostile_values_count_toward_maxerror():
+    data = b"\n".join(record for record, _, _ in HOSTILE_RECORDS) + b"\n"
+    copy, rejects = hostile_load(data, max_error=len(HOSTILE_RECORDS))
+    assert copy.rows == [] and len(rejects) == len(HOSTILE_RECORDS)
+    with pytest.raises(TooManyRejects, match=f"{len(HOSTILE_RECORDS)} rows rejected, more than MAXERROR 5"):
+        hostile_load(data, max_error=len(HOSTILE_RECORDS) - 1)
+    with pytest.raises(LoadError, match="nested 5001 levels deep"):
+        hostile_load(data, max_error=0)
+
+
+def test_acceptinvchars_replaces_a_lone_surrogate():
+    copy, rejects = hostile_load(b'{"name": "x\\ud800y\\udfff", "n": 1}\n{"name": "ok \\ud83c\\udfb5"}\n',
+                                 accept_inv_chars="?")
+    assert rejects == []
+    assert copy.rows == [("x?y?", 1, None), ("ok \U0001f3b5", None, None)]
+
+
+def test_a_nul_or_surrogate_in_a_rejected_value_is_recorded_escaped():
+    copy, rejects = hostile_load(b'{"n": "1\\u0000"}\n{"n": "\\ud800"}\n')
+    assert copy.rows == []
+    assert [(r.raw_value, r.reason) for r in rejects] == [
+        ("1\\x00", "Invalid digit, Value '\\x00', Type: integer"),
+        ("\\ud800", "Invalid digit, Value '\\ud800', Type: integer"),
+    ]

@@ -29,6 +29,7 @@ _DECIMAL_CONTEXT = Context(prec=80)
 INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}  # type -> 2**(bits - 1)
 FLOAT_TYPES = ("double precision", "real")
 CHARACTER_TYPES = ("character varying", "character", "text")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: text that UTF-8 cannot encode
 _TRUE, _FALSE = {"t", "true", "1", "y", "yes", "on"}, {"f", "false", "0", "n", "no", "off"}
 
 
@@ -73,13 +74,31 @@ def converter_for(column: Column, options: CopyOptions) -> Converter:
 def as_text(value: Any) -> str:
     """The text a JSON value loads as in a character column."""
     if isinstance(value, str):
-        return value
+        return value if value.__class__ is str else str(value)  # LongInteger: its digits
     if isinstance(value, bool):
         return "true" if value else "false"
     try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits
+        return orjson.dumps(value, default=_raw_digits, option=orjson.OPT_PASSTHROUGH_SUBCLASS).decode()
+    except TypeError:  # integers beyond 64 bits, nesting beyond orjson's 255 levels, lone surrogates
+        pass
+    try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        raise ConversionError("JSON value nested too deeply to load as text") from None
+
+
+def _raw_digits(value: Any) -> Any:
+    if isinstance(value, str):  # LongInteger (OPT_PASSTHROUGH_SUBCLASS): a number, written as its digits
+        return orjson.Fragment(str(value))
+    raise TypeError
+
+
+def raw_text(value: Any) -> str:
+    """The value's text for a reject's raw_value: as_text, or a description when it has none."""
+    try:
+        return as_text(value)
+    except ConversionError as error:
+        return f"({error})"
 
 
 def _integer(bound: int, label: str) -> Converter:
@@ -94,7 +113,13 @@ def _integer(bound: int, label: str) -> Converter:
             if not _INTEGER_TEXT.fullmatch(value):
                 bad = next((c for c in value.strip() if not (c.isdigit() or c in "+-")), value)
                 raise ConversionError(f"Invalid digit, Value '{bad}', Type: {label}")
-            value = int(value)
+            text = value.strip()
+            digits = text.lstrip("+-").lstrip("0")  # int() refuses more than 4300 digits, even zeros
+            if len(digits) > 19:  # beyond bigint
+                raise ConversionError(f"Overflow, Type: {label}")
+            value = int(digits) if digits else 0
+            if text[0] == "-":
+                value = -value
         if not -bound <= value < bound:
             raise ConversionError(f"Overflow, Type: {label}")
         return value
@@ -125,7 +150,8 @@ def _float(value: Any) -> float | None:
 
 def _numeric(precision: int | None, scale: int | None) -> Converter:
     quantum = Decimal(1).scaleb(-(scale or 0))
-    limit = Decimal(10) ** ((precision or 38) - (scale or 0))
+    digits = (precision or 38) - (scale or 0)  # before the point
+    limit = Decimal(10) ** digits
 
     def convert(value: Any) -> Decimal | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -136,6 +162,8 @@ def _numeric(precision: int | None, scale: int | None) -> Converter:
             number = Decimal(str(value).strip())
             if not number.is_finite() or not _NUMBER_TEXT.fullmatch(str(value)):
                 raise InvalidOperation
+            if number and number.adjusted() >= digits:  # before quantize, which fails beyond 80 digits
+                raise ConversionError(f"Numeric data overflow (precision {precision}, scale {scale})")
             number = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL_CONTEXT)
         except InvalidOperation:
             raise ConversionError("Invalid digit, Type: numeric") from None
@@ -157,6 +185,13 @@ def _character(max_bytes: int | None, options: CopyOptions) -> Converter:
             return None
         if "\x00" in text:
             raise ConversionError("Invalid null byte (NUL) in string")
+        if not text.isascii() and LONE_SURROGATE.search(text):  # from a JSON escape such as "\ud800"
+            if options.accept_inv_chars is None:
+                bad = LONE_SURROGATE.search(text).group().encode("utf-8", "surrogatepass").hex(" ")
+                raise ConversionError(
+                    f"String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: {bad}"
+                )
+            text = LONE_SURROGATE.sub(options.accept_inv_chars, text)
         if max_bytes is not None and len(text) > max_bytes // 4:
             encoded = text.encode()
             if len(encoded) > max_bytes:
@@ -203,7 +238,10 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
             except ValueError:
                 raise ConversionError("Invalid timestamp format (expected YYYY-MM-DD HH:MI:SS)") from None
             if moment.tzinfo is not None:
-                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+                try:
+                    moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+                except OverflowError:  # 0001-01-01T00:00:00+01:00
+                    raise ConversionError("Timestamp out of range") from None
         else:
             raise ConversionError("Invalid timestamp: a number needs TIMEFORMAT 'epochsecs' or 'epochmillisecs'")
         return moment.replace(tzinfo=timezone.utc) if with_zone else moment

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 RAW_VALUE_LIMIT = 80
 
 
+def writable(text: str) -> str:
+    """`text` as PostgreSQL can store it: NUL and what UTF-8 cannot encode (lone surrogates) shown escaped."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def shorten(value: object, limit: int = RAW_VALUE_LIMIT) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -27,6 +34,11 @@ class LoadError(Exception):
     column: str | None = None
     column_type: str | None = None
     raw_value: str | None = None
+
+    def __post_init__(self) -> None:  # recorded in load_errors and logged: any text from the input made writable
+        self.reason = writable(self.reason)
+        if self.raw_value is not None:
+            self.raw_value = writable(self.raw_value)
 
     def __str__(self) -> str:
         place = f"{self.key} line {self.line}, position {self.position}"

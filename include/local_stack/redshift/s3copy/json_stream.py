@@ -2,15 +2,29 @@
 
 Redshift accepts one or many objects per file, single-line or pretty-printed,
 separated by whitespace. Newline-delimited lines take a fast path (orjson); any
-other layout falls back to the standard library's incremental decoder. Memory
-holds one chunk plus the object being read, whatever the size of the file.
+other layout falls back to the standard library's incremental decoder.
+
+Time is linear in the size of the stream, and memory holds one read plus at most
+one object, whatever the layout:
+- the reader remembers where the next newline is (or that there is none up to the
+  end of its buffer), so each character is searched once;
+- it waits for the end of a line, to parse the line whole with orjson, only while
+  the line is shorter than MAX_OBJECT_BYTES; a longer line is read object by object;
+- each read is at least as large as the text still pending, so an object cut by
+  reads is parsed again only a bounded number of times, and copied as often;
+- an object or array larger than MAX_OBJECT_BYTES fails the load, as Redshift's
+  4 MB limit does; a value nested too deeply to parse is rejected (it counts toward
+  MAXERROR through `on_reject`) and skipped.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
@@ -18,68 +32,137 @@ import orjson
 from local_stack.redshift.s3copy.errors import LoadError
 
 CHUNK_SIZE = 1 << 20
-_WHITESPACE = " \t\r\n"
+# Redshift: "The maximum size of a single JSON object or array, including braces or brackets,
+# is 4 MB. [...] If [it] is exceeded, [...] the COPY command fails."
+MAX_OBJECT_BYTES = 4 << 20
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_BRACKETS_OR_QUOTE = re.compile(r'[\[{]+|[\]}]+|"')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # after an opening quote
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class LongInteger(str):
+    """A JSON integer with more digits than int() converts (sys.get_int_max_str_digits()), kept as its digits.
+
+    It loads as the text it is: into a character column as those digits; a numeric column finds it out of range.
+    """
+
+
+def _int_or_long(digits: str) -> int | LongInteger:
+    try:
+        return int(digits)
+    except ValueError:
+        return LongInteger(digits)
+
+
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_LONG_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_int_or_long)
 _INCOMPLETE = object()  # the value continues beyond the buffer
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
 
 
+@dataclass
+class ReadStats:
+    """What a read cost: `work` counts the characters searched, parsed or copied (linear in the input)."""
+
+    work: int = 0
+
+
+@dataclass(frozen=True)
+class _TooDeep:
+    depth: int
+
+
 def iter_objects(
-    stream: IO[bytes], key: str, chunk_size: int = CHUNK_SIZE, invalid_char_replacement: str | None = None
+    stream: IO[bytes],
+    key: str,
+    chunk_size: int = CHUNK_SIZE,
+    invalid_char_replacement: str | None = None,
+    on_reject: Callable[[LoadError], None] | None = None,
+    max_object_bytes: int = MAX_OBJECT_BYTES,
+    stats: ReadStats | None = None,
 ) -> Iterator[tuple[dict, int, int]]:
     """Yield (object, line, position) for each top-level object, 1-based.
 
     As in Redshift's stl_load_errors, `line` is the last line of the object; `position`
     is where the object starts on its first line. With `invalid_char_replacement`
     (ACCEPTINVCHARS), each byte of an invalid UTF-8 sequence becomes that character.
+    A record that cannot be parsed but can be skipped (nesting too deep) goes to
+    `on_reject`, or is raised without it; any other error is raised as a LoadError.
     """
-    reader = _Reader(stream, key, chunk_size, invalid_char_replacement)
+    reader = _Reader(stream, key, chunk_size, invalid_char_replacement, max_object_bytes)
+    try:
+        yield from _objects(reader, on_reject)
+    finally:
+        if stats is not None:
+            stats.work += reader.work
+
+
+def _objects(reader: _Reader, on_reject: Callable[[LoadError], None] | None) -> Iterator[tuple[dict, int, int]]:
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    short_line = reader.max_object_bytes // 4  # a line of at most this many characters fits the limit in bytes
     while True:
         # The fast path of newline-delimited JSON: each buffered line that starts with an object
         # and holds nothing else. It gives the same objects, lines and positions as the general
         # path below, which parses such a line with orjson as well; at any other line it stops
         # and the general path takes over. (Inline, not a method: a generator per object costs.)
         buffer, pos, line, line_start = reader.buffer, reader.pos, reader.line, reader.line_start
-        newline = buffer.find("\n", pos)
-        while newline >= 0 and buffer[pos] == "{":  # (pos <= newline: the index exists)
+        start = pos
+        newline = reader.next_newline()
+        while newline >= 0 and buffer[pos] == "{" and newline - pos <= short_line:  # (pos <= newline)
             try:
                 value = loads(buffer[pos:newline])
             except decode_error:
+                reader.orjson_failed = newline
                 break
             yield value, line, pos - line_start + 1
             line, pos = line + 1, newline + 1
             line_start = pos
             newline = buffer.find("\n", pos)
-        reader.pos, reader.line, reader.line_start = pos, line, line_start
+        if pos != start:
+            reader.pos, reader.line, reader.line_start = pos, line, line_start
+            reader.newline, reader.searched = newline, newline if newline >= 0 else len(buffer)
+            reader.work += 2 * (pos - start) + (reader.searched - pos)  # searched, then sliced and parsed
 
         reader.skip_whitespace()
-        if reader.pos >= len(reader.buffer) or _needs_more(reader.buffer, reader.pos, reader.eof):
+        if reader.pos >= len(reader.buffer):
             if reader.eof:
-                if reader.pos < len(reader.buffer):
-                    reader.raise_truncated()
                 return
+            reader.read_more()
+            continue
+        if reader.waits_for_line():
             reader.read_more()
             continue
         value, end = _decode_one(reader)
         if value is _INCOMPLETE:
+            reader.check_pending_size()
             reader.read_more()
             continue
-        buffer, pos, line = reader.buffer, reader.pos, reader.line
+        buffer, pos = reader.buffer, reader.pos
         position = pos - reader.line_start + 1
+        if value.__class__ is _TooDeep:
+            reader.advance(end)
+            error = LoadError(
+                reader.key, reader.line, position,
+                f"JSON value nested {value.depth} levels deep, more than the parser allows "
+                f"(about {sys.getrecursionlimit()} levels)",
+                raw_value=buffer[pos:pos + 80],
+            )
+            if on_reject is None:
+                raise error
+            on_reject(error)
+            continue
         if not isinstance(value, dict):
             kind = _JSON_KINDS.get(type(value), "a scalar")
             raise LoadError(
-                key, line, position,
+                reader.key, reader.line, position,
                 f"Top-level JSON value is {kind}; each record must be a JSON object",
                 raw_value=buffer[pos:end],
             )
+        reader.check_size(end)
         reader.advance(end)
         yield value, reader.line, position
 
@@ -87,37 +170,87 @@ def iter_objects(
 class _Reader:
     """A window on the decoded text, tracking the line number and start of line at `pos`."""
 
-    def __init__(self, stream: IO[bytes], key: str, chunk_size: int, replacement: str | None) -> None:
+    def __init__(self, stream: IO[bytes], key: str, chunk_size: int, replacement: str | None,
+                 max_object_bytes: int) -> None:
         self.stream, self.key, self.chunk_size = stream, key, chunk_size
+        self.max_object_bytes = max_object_bytes
         errors = _replacement_handler(replacement) if replacement else "strict"
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors)
         self.buffer, self.pos, self.eof = "", 0, False
-        self.line, self.line_start = 1, 0
+        self.line, self.line_start = 1, 0  # line_start < 0: the line began before the buffer
+        # The first newline at or after `pos`, once searched for; -1: none in buffer[pos:searched].
+        self.newline, self.searched = -1, 0
+        self.orjson_failed = -1  # the newline ending the text that orjson last failed to parse whole
+        self.work = 0
+
+    def next_newline(self) -> int:
+        """The index of the first newline at or after `pos`, or -1; each character is searched once."""
+        if self.newline >= self.pos:
+            return self.newline
+        start = self.pos if self.pos > self.searched else self.searched
+        newline = self.buffer.find("\n", start)
+        self.newline, self.searched = newline, newline if newline >= 0 else len(self.buffer)
+        self.work += self.searched - start
+        return newline
+
+    def waits_for_line(self) -> bool:
+        """Whether to read on to the end of the line first: it may be one value, which orjson parses whole.
+
+        Not beyond MAX_OBJECT_BYTES characters of line: such a line is read object by object.
+        """
+        return (not self.eof and self.next_newline() < 0
+                and len(self.buffer) - self.line_start <= self.max_object_bytes)
 
     def skip_whitespace(self) -> None:
-        buffer, pos = self.buffer, self.pos
-        while pos < len(buffer) and buffer[pos] in _WHITESPACE:
-            if buffer[pos] == "\n":
-                self.line, self.line_start = self.line + 1, pos + 1
-            pos += 1
-        self.pos = pos
+        end = _WHITESPACE.match(self.buffer, self.pos).end()
+        if end > self.pos:
+            self.advance(end)
 
     def advance(self, end: int) -> None:
         newlines = self.buffer.count("\n", self.pos, end)
         if newlines:
             self.line += newlines
             self.line_start = self.buffer.rindex("\n", self.pos, end) + 1
+        self.work += end - self.pos
         self.pos = end
 
     def read_more(self) -> None:
-        self.buffer, self.line_start = self.buffer[self.pos:], self.line_start - self.pos
-        self.pos = 0
-        chunk = self.stream.read(self.chunk_size)
+        """Append a read of at least the pending text's length (so that reads of one object grow geometrically)."""
+        pos = self.pos
+        self.buffer, self.pos = self.buffer[pos:], 0
+        self.line_start -= pos
+        self.newline = self.newline - pos if self.newline >= pos else -1
+        self.searched = max(self.searched - pos, 0)
+        self.orjson_failed = self.orjson_failed - pos if self.orjson_failed >= pos else -1
+        chunk = self.stream.read(max(self.chunk_size, len(self.buffer)))
         self.eof = not chunk
         try:
             self.buffer += self.decoder.decode(chunk, final=self.eof)
         except UnicodeDecodeError as error:
             self.raise_invalid_utf8(chunk, error)
+        self.work += len(self.buffer)
+
+    def check_size(self, end: int) -> None:
+        """Fail the load when the value at `pos`, ending at `end`, is larger than Redshift allows."""
+        if end - self.pos > self.max_object_bytes // 4:  # else it fits, even at 4 bytes a character
+            text = self.buffer[self.pos:end].rstrip()
+            size = len(text.encode("utf-8", "surrogatepass"))
+            self.work += 2 * len(text)
+            if size > self.max_object_bytes:
+                self.raise_too_large(f"{size} bytes")
+
+    def check_pending_size(self) -> None:
+        """Fail the load when the unfinished value at `pos` is already larger than Redshift allows."""
+        if len(self.buffer) - self.pos > self.max_object_bytes:  # characters: at least as many bytes
+            self.raise_too_large(f"more than {self.max_object_bytes} bytes")
+
+    def raise_too_large(self, size: str) -> None:
+        raise LoadError(
+            self.key, self.line, self.pos - self.line_start + 1,
+            f"JSON object or array too large: {size}, more than the maximum of {self.max_object_bytes} bytes "
+            "(4 MB) for a single JSON object or array, including braces or brackets",
+            raw_value=self.buffer[self.pos:self.pos + 80],
+        )
 
     def raise_invalid_utf8(self, chunk: bytes, error: UnicodeDecodeError) -> None:
         chunk = error.object  # the decoder's pending bytes, then the chunk
@@ -145,11 +278,6 @@ class _Reader:
         )
 
 
-def _needs_more(buffer: str, pos: int, eof: bool) -> bool:
-    """True when the line at `pos` may continue past the end of the buffer."""
-    return not eof and buffer.find("\n", pos) < 0
-
-
 def _replacement_handler(replacement: str) -> str:
     """Register (once) a codec error handler that replaces each invalid byte with `replacement`."""
     name = f"sparkify-acceptinvchars-{ord(replacement)}"
@@ -163,15 +291,30 @@ def _replacement_handler(replacement: str) -> str:
 def _decode_one(reader: _Reader) -> tuple[Any, int]:
     """Decode the value at the reader's position; (_INCOMPLETE, pos) means it continues beyond the buffer."""
     buffer, pos = reader.buffer, reader.pos
-    newline = buffer.find("\n", pos)
-    if newline >= 0:
+    newline = reader.next_newline()
+    if newline >= 0 and newline != reader.orjson_failed:
+        reader.work += 2 * (newline - pos)
         try:  # fast path: the rest of the line is exactly one value
             return orjson.loads(buffer[pos:newline]), newline
         except orjson.JSONDecodeError:
-            pass
+            reader.orjson_failed = newline  # not again for the other values of this line
     try:
-        return _DECODER.raw_decode(buffer, pos)
+        return _raw_decode(_DECODER, reader)
+    except ValueError:  # an integer too long for int() (or NaN, which this decoder rejects again)
+        try:
+            return _raw_decode(_LONG_INTEGER_DECODER, reader)
+        except ValueError as error:
+            raise LoadError(reader.key, reader.line, pos - reader.line_start + 1, f"Invalid JSON: {error}") from None
+
+
+def _raw_decode(decoder: json.JSONDecoder, reader: _Reader) -> tuple[Any, int]:
+    buffer, pos = reader.buffer, reader.pos
+    try:
+        value, end = decoder.raw_decode(buffer, pos)
+        reader.work += end - pos
+        return value, end
     except json.JSONDecodeError as error:
+        reader.work += error.pos - pos
         if reader.eof and (not buffer[error.pos:].strip() or error.msg.startswith("Unterminated string")):
             reader.raise_truncated()
         if not reader.eof and _ran_off_end(buffer, error):
@@ -183,8 +326,39 @@ def _decode_one(reader: _Reader) -> tuple[Any, int]:
             reader.key, line, error.pos - line_start + 1, f"Invalid JSON: {error.msg}",
             raw_value=buffer[line_start:line_end if line_end >= 0 else len(buffer)],
         ) from None
-    except ValueError as error:  # NaN, Infinity
-        raise LoadError(reader.key, reader.line, pos - reader.line_start + 1, f"Invalid JSON: {error}") from None
+    except RecursionError:
+        skipped = _skip_nested(buffer, pos)
+        if skipped is None:  # it continues beyond the buffer
+            if reader.eof:
+                reader.raise_truncated()
+            return _INCOMPLETE, pos
+        end, depth = skipped
+        reader.work += end - pos
+        return _TooDeep(depth), end
+
+
+def _skip_nested(buffer: str, pos: int) -> tuple[int, int] | None:
+    """(end, depth) of the array or object at `pos`, by its brackets; None if it does not end in `buffer`."""
+    depth = deepest = 0
+    find, string_rest = _BRACKETS_OR_QUOTE.search, _STRING_REST.match
+    index = pos
+    while True:
+        match = find(buffer, index)
+        if match is None:
+            return None
+        token, index = match.group(), match.end()
+        if token == '"':
+            rest = string_rest(buffer, index)
+            if rest is None:
+                return None
+            index = rest.end()
+        elif token[0] in "[{":
+            depth += len(token)
+            deepest = max(deepest, depth)
+        elif len(token) >= depth:
+            return match.start() + depth, deepest
+        else:
+            depth -= len(token)
 
 
 def _ran_off_end(buffer: str, error: json.JSONDecodeError) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from local_stack.redshift.s3copy.command import CopyCommand
-from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, as_text, converter_for
+from local_stack.redshift.s3copy.converters import Column, ConversionError, Converter, converter_for, raw_text
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
 from local_stack.redshift.s3copy.json_stream import iter_objects
@@ -151,10 +151,15 @@ class _Fields(NamedTuple):
 def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fields: _Fields,
           rejects: list[LoadError]) -> Iterator[tuple]:
     prepare, row_function, max_error = fields.prepare, fields.row_function, command.options.max_error
+
+    def reject(error: LoadError) -> None:  # a record the reader cannot parse but can skip
+        _reject(rejects, max_error, error)
+
     for obj, stream in open_objects(s3_client, objects, command.options.compression):
         uri = obj.uri
         try:
-            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=command.options.accept_inv_chars):
+            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=command.options.accept_inv_chars,
+                                                        on_reject=reject):
                 if prepare is not None:
                     record = prepare(record)
                 try:
@@ -176,10 +181,11 @@ def _checked_row(record: dict, fields: _Fields, uri: str, line: int, position: i
         raw = extract(record)
         try:
             row.append(convert(raw))
-        except ConversionError as error:
+        except Exception as error:  # a ConversionError; any other exception from hostile input is a reject too
+            reason = str(error) if isinstance(error, ConversionError) else f"Cannot load the value ({error!r})"
             _reject(rejects, max_error, LoadError(
-                uri, line, position, str(error),
-                column=column.name, column_type=column.type_label, raw_value=as_text(raw),
+                uri, line, position, reason,
+                column=column.name, column_type=column.type_label, raw_value=raw_text(raw),
             ))
             return None
     return tuple(row)

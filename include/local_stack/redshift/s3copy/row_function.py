@@ -31,6 +31,7 @@ from local_stack.redshift.s3copy.converters import (
     EPOCH_DIVISORS,
     FLOAT_TYPES,
     INTEGER_RANGES,
+    LONE_SURROGATE,
     Column,
     Converter,
 )
@@ -39,7 +40,8 @@ from local_stack.redshift.s3copy.command import CopyOptions
 
 RowFunction = Callable[[dict], tuple]
 _ARGUMENT = re.compile(r"[a-z][a-z_]*[0-9]*")  # every name the generated source binds
-_BUILTINS = {"str_": str, "int_": int, "float_": float, "bool_": bool, "len_": len, "key_error_": KeyError}
+_BUILTINS = {"str_": str, "int_": int, "float_": float, "bool_": bool, "len_": len, "key_error_": KeyError,
+             "surrogate_": LONE_SURROGATE.search}
 
 # Reading the values: top-level members by subscript (the keys k{i}), all in one `try`; a
 # record that lacks one of them reads them all again with get(), which gives None for it.
@@ -86,6 +88,7 @@ _FITS = "(len_(v{i}) <= fits{i} or v{i}.isascii() and len_(v{i}) <= size{i})"
 _NOT_EMPTY_AND_FITS = "(0 < len_(v{i}) <= fits{i} or v{i}.isascii() and 0 < len_(v{i}) <= size{i})"
 _NOT_BLANK = "not v{i}.isspace()"  # BLANKSASNULL: isspace() is `s != '' and not s.strip()`
 _NO_NUL = "'\\x00' not in v{i}"
+_ENCODABLE = "(v{i}.isascii() or not surrogate_(v{i}))"  # UTF-8 cannot encode a lone surrogate
 
 
 def compile_row_function(
@@ -151,7 +154,7 @@ def _cast(i: int, column: Column, options: CopyOptions, arguments: dict[str, Any
             tests.append(_NOT_EMPTY)
         if options.blanks_as_null:
             tests.append(_NOT_BLANK)
-        tests.append(_NO_NUL)
+        tests += [_NO_NUL, _ENCODABLE]
         return _CAST_CHARACTER.replace("{tests}", " and ".join(tests))
     if kind == "boolean":
         return _CAST_BOOLEAN

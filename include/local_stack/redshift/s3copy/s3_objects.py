@@ -7,17 +7,23 @@ import gzip
 import io
 import json
 import logging
+import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from local_stack.redshift.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError, LoadError
 
 log = logging.getLogger(__name__)
 FETCH_WORKERS = 8
 WHOLE_OBJECT_LIMIT = 8 << 20  # objects up to this size are read whole by a worker thread
+PREFETCH_BYTES = 32 << 20  # at most this much of whole objects fetched ahead (a single larger one is fetched alone)
+# The most a compressed object may decompress to (GZIP, BZIP2, ZSTD): beyond it the load fails, naming the
+# object, so that a compression bomb costs bounded time (the reader's memory is bounded anyway). 4 GiB is
+# far beyond any file of this pipeline; raise it here, or per call with open_objects(max_decompressed_bytes=).
+MAX_DECOMPRESSED_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -97,22 +103,39 @@ def read_document(client: Any, uri: str) -> bytes:
 
 
 def open_objects(
-    client: Any, objects: Sequence[S3Object], compression: str | None
+    client: Any, objects: Sequence[S3Object], compression: str | None, max_decompressed_bytes: int | None = None,
 ) -> Iterator[tuple[S3Object, IO[bytes]]]:
-    """Yield a readable stream per object, in order, fetching up to FETCH_WORKERS ahead."""
+    """Yield a readable stream per object, in order, fetching up to FETCH_WORKERS (and PREFETCH_BYTES) ahead.
+
+    A compressed stream fails with a LoadError naming the object when it is corrupt or decompresses to more
+    than `max_decompressed_bytes` (default MAX_DECOMPRESSED_BYTES).
+    """
+    limit = MAX_DECOMPRESSED_BYTES if max_decompressed_bytes is None else max_decompressed_bytes
     with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-fetch") as pool:
         pending: deque[tuple[S3Object, Future]] = deque()
-        queue = iter(objects)
+        ahead = 0  # bytes of the pending objects that are read whole
+
+        def ready() -> tuple[S3Object, IO[bytes]]:
+            nonlocal ahead
+            obj, future = pending.popleft()
+            ahead -= _whole_size(obj)
+            return _ready(obj, future, compression, limit)
+
         try:
-            for obj in queue:
+            for obj in objects:
+                while pending and (len(pending) >= FETCH_WORKERS * 2 or ahead + _whole_size(obj) > PREFETCH_BYTES):
+                    yield ready()
                 pending.append((obj, pool.submit(_fetch, client, obj)))
-                if len(pending) >= FETCH_WORKERS * 2:
-                    yield _ready(*pending.popleft(), compression)
+                ahead += _whole_size(obj)
             while pending:
-                yield _ready(*pending.popleft(), compression)
+                yield ready()
         finally:
             for _, future in pending:
                 future.cancel()
+
+
+def _whole_size(obj: S3Object) -> int:
+    return obj.size if obj.size <= WHOLE_OBJECT_LIMIT else 0
 
 
 def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
@@ -127,7 +150,7 @@ def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
     return body  # large objects stream through the parser
 
 
-def _ready(obj: S3Object, future: Future, compression: str | None) -> tuple[S3Object, IO[bytes]]:
+def _ready(obj: S3Object, future: Future, compression: str | None, limit: int) -> tuple[S3Object, IO[bytes]]:
     try:
         stream = future.result()
     except CopyError:
@@ -142,4 +165,47 @@ def _ready(obj: S3Object, future: Future, compression: str | None) -> tuple[S3Ob
         import zstandard
 
         stream = zstandard.ZstdDecompressor().stream_reader(stream)
+    if compression:
+        stream = _Decompressed(stream, obj.uri, compression, limit)
     return obj, stream
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressing stream that stops at `limit` bytes and names the object in its errors."""
+
+    def __init__(self, stream: IO[bytes], uri: str, compression: str, limit: int) -> None:
+        super().__init__()
+        self.stream, self.uri, self.compression, self.limit, self.count = stream, uri, compression, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit - self.count + 1
+        try:
+            data = self.stream.read(min(size, self.limit - self.count + 1))
+        except (OSError, EOFError, ValueError, zlib.error, _zstd_error()) as error:
+            raise LoadError(self.uri, 0, 0, f"Could not decompress the object ({self.compression.upper()}): "
+                                            f"{error or type(error).__name__}") from None
+        self.count += len(data)
+        if self.count > self.limit:
+            raise LoadError(
+                self.uri, 0, 0,
+                f"The object decompresses ({self.compression.upper()}) to more than {self.limit} bytes, the cap on "
+                "decompressed bytes per object (s3_objects.MAX_DECOMPRESSED_BYTES); a compression bomb?",
+            )
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _zstd_error() -> type[Exception]:
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - zstandard is pinned
+        return OSError
+    return zstandard.ZstdError
