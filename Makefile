@@ -1,5 +1,5 @@
 # Sparkify pipeline. `make demo` and `make test` work from a fresh clone.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.10 to 3.13: PYTHON=python3.12 make demo picks one, else tools/pick-python takes the newest on PATH.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STACK  := PYTHONPATH=include:plugins $(PY) -m local_stack
@@ -14,13 +14,8 @@ REPROCESS ?= completed
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-	@touch $@
-
-install: $(VENV)/.installed  ## create .venv and install the pinned requirements
+install:  ## create .venv (PYTHON=..., else the newest Python 3.10-3.13 on PATH) and install its pinned lock
+	@PYTHON="$(PYTHON)" tools/make-venv $(VENV)
 
 demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour, print a summary
 	$(STACK) demo
@@ -74,7 +69,7 @@ import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Ai
 	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$(CFG)" $(if $(OUT),--out "$(OUT)")
 
 lint: install  ## ruff, with Airflow's AIR rules
-	$(VENV)/bin/ruff check dags plugins include tests
+	$(VENV)/bin/ruff check dags plugins include tests tools
 
 clean: down  ## stop the stack and delete its state (.local/)
 	rm -rf .local
