@@ -9,7 +9,7 @@ RUNS      ?= 4
 REPROCESS ?= completed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test up down status seed run summary lint clean
+.PHONY: help install demo test test-fast up down status seed run summary lint clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour
 
 test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
 	$(PY) -m pytest
+
+test-fast: install  ## unit and DAG-integrity tests only: no servers, under a minute
+	$(PY) -m pytest tests/unit tests/dags
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
