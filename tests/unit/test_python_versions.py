@@ -195,3 +195,15 @@ def test_the_python_310_lock_agrees_with_requirements_txt():
     newer = {name: (py310[name], main[name]) for name in main.keys() & py310.keys()
              if Version(py310[name]) > Version(main[name])}
     assert newer == {}, "the 3.10 lock only steps pins down, never up"
+
+
+# --- the docs say the same ----------------------------------------------------------------------
+
+
+def test_pyproject_and_readme_name_the_supported_versions():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.10,<3.14"' in pyproject
+    assert 'target-version = "py310"' in pyproject
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python {ACCEPTED}" in readme
+    assert "PYTHON=python3.13 make demo" in readme
