@@ -1,5 +1,5 @@
 # Sparkify pipeline. `make demo` and `make test` work from a fresh clone.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.10 to 3.13: PYTHON=python3.12 make demo picks one, else tools/pick-python takes the newest on PATH.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STACK  := PYTHONPATH=include:plugins $(PY) -m local_stack
@@ -22,22 +22,18 @@ export ARG_CFG       := $(value CFG)
 export ARG_OUT       := $(value OUT)
 export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
+export ARG_EXAMPLES  := $(value EXAMPLES)
 # ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
-unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test up down status seed run summary lint clean
+.PHONY: help install demo test test-fast up down status seed run summary lint clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-	@touch $@
-
-install: $(VENV)/.installed  ## create .venv and install the pinned requirements
+install:  ## create .venv (PYTHON=..., else the newest Python 3.10-3.13 on PATH) and install its pinned lock
+	@PYTHON="$(PYTHON)" tools/make-venv $(VENV)
 
 demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour, print a summary
 	$(STACK) demo
@@ -45,9 +41,12 @@ demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour
 test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
 	$(PY) -m pytest
 
+test-fast: install  ## unit and DAG-integrity tests only: no servers, under a minute
+	$(PY) -m pytest tests/unit tests/dags
+
 .PHONY: fuzz
 fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based fuzz test, far longer than in `make test` (200 examples)
-	FUZZ_EXAMPLES=$(or $(EXAMPLES),20000) $(PY) -m pytest tests/unit/test_loader_fuzz.py -q
+	FUZZ_EXAMPLES="$${ARG_EXAMPLES:-20000}" $(PY) -m pytest tests/unit/test_loader_fuzz.py -q
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
@@ -95,7 +94,7 @@ import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Ai
 	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$$ARG_CFG" $${ARG_OUT:+--out "$$ARG_OUT"}
 
 lint: install  ## ruff, with Airflow's AIR rules
-	$(VENV)/bin/ruff check dags plugins include tests
+	$(VENV)/bin/ruff check dags plugins include tests tools
 
 clean: down  ## stop the stack and delete its state (.local/)
 	rm -rf .local

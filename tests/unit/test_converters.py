@@ -393,6 +393,12 @@ def test_timestamp_epoch_rejects_non_numeric_strings(value):
         ("2018-11-02T01:25:34Z", datetime(2018, 11, 2, 1, 25, 34)),
         ("2018-11-02 01:25:34.796+00:00", datetime(2018, 11, 2, 1, 25, 34, 796000)),
         ("2018-11-02T00:30:00+05:30", datetime(2018, 11, 1, 19, 0)),
+        # read by Python 3.11+ as they are, and on 3.10 after _iso_as_python_310_reads_it
+        ("2018-11-02 01:25:34.7", datetime(2018, 11, 2, 1, 25, 34, 700000)),
+        ("2018-11-02 01:25:34.79612Z", datetime(2018, 11, 2, 1, 25, 34, 796120)),
+        ("2018-11-02T03:25:34+02", datetime(2018, 11, 2, 1, 25, 34)),
+        ("2018-11-02T03:25:34+0200", datetime(2018, 11, 2, 1, 25, 34)),
+        ("2018-11-02T01:25Z", datetime(2018, 11, 2, 1, 25)),
     ],
 )
 def test_timestamp_from_iso_strings_is_naive_utc(timeformat, value, expected):

@@ -31,6 +31,14 @@ def load_error(data: bytes, chunk_size: int = 1 << 20) -> LoadError:
 chunk_sizes = pytest.mark.parametrize("chunk_size", CHUNK_SIZES)
 
 
+def parser_says(text: str) -> str:
+    """The running Python's wording for the first error in `text`: the loader passes it on as the
+    reason, as Redshift passes on its own parser's, and the wording differs between Python versions."""
+    with pytest.raises(json.JSONDecodeError) as info:
+        json.loads(text)
+    return info.value.msg
+
+
 # --- layouts -----------------------------------------------------------------------------------
 
 
@@ -234,19 +242,16 @@ def test_is_lazy():
 def test_malformed_json_mid_file(chunk_size):
     error = load_error(b'{"a": 1}\n{"b": 2,, "c": 3}\n{"c": 3}\n', chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 2, 9)
-    assert error.reason == "Invalid JSON: Expecting property name enclosed in double quotes"
+    assert error.reason == "Invalid JSON: " + parser_says('{"b": 2,, "c": 3}')
     assert error.raw_value == '{"b": 2,, "c": 3}'
-    assert str(error) == (
-        f"{KEY} line 2, position 9, raw value '{{\"b\": 2,, \"c\": 3}}': "
-        "Invalid JSON: Expecting property name enclosed in double quotes"
-    )
+    assert str(error) == f"{KEY} line 2, position 9, raw value '{{\"b\": 2,, \"c\": 3}}': {error.reason}"
 
 
 @chunk_sizes
 def test_malformed_json_after_objects_on_the_same_line(chunk_size):
     error = load_error(b'{"a": 1}\n{"b": 1} {"b": [1, 2}\n{"c": 3}\n', chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 2, 21)
-    assert error.reason == "Invalid JSON: Expecting ',' delimiter"
+    assert error.reason == "Invalid JSON: " + parser_says("[1, 2}")
 
 
 @chunk_sizes
@@ -254,7 +259,7 @@ def test_malformed_json_inside_a_pretty_printed_object(chunk_size):
     data = b'{"a": 1}\n{\n  "b": 2\n  "c": 3\n}\n{"d": 4}\n'
     error = load_error(data, chunk_size)
     assert (error.key, error.line, error.position) == (KEY, 4, 3)
-    assert error.reason == "Invalid JSON: Expecting ',' delimiter"
+    assert error.reason == "Invalid JSON: " + parser_says('{"b": 2 "c": 3}')
     assert error.raw_value == '  "c": 3'
 
 
@@ -262,7 +267,7 @@ def test_malformed_json_inside_a_pretty_printed_object(chunk_size):
 def test_unquoted_name(chunk_size):
     error = load_error(b'{"a": 1}\n\n{a: 1}\n{"b": 2}\n', chunk_size)
     assert (error.line, error.position) == (3, 2)
-    assert error.reason == "Invalid JSON: Expecting property name enclosed in double quotes"
+    assert error.reason == "Invalid JSON: " + parser_says("{a: 1}")
 
 
 @chunk_sizes
@@ -379,7 +384,7 @@ def test_errors_name_the_key_given():
         (b"null\n", 1, "Top-level JSON value is null; each record must be a JSON object"),
         (b'{"a": 1}\nnull', 2, "Top-level JSON value is null; each record must be a JSON object"),
         (b'{"a": 1}\n"x"\n', 2, "Top-level JSON value is a string; each record must be a JSON object"),
-        (b'{"a": 1}\n{"b": [1, 2}\n', 2, "Invalid JSON: Expecting ',' delimiter"),
+        (b'{"a": 1}\n{"b": [1, 2}\n', 2, "Invalid JSON: " + parser_says("[1, 2}")),
     ],
 )
 def test_regressions_near_the_end_of_a_file(data, line, reason, chunk_size):

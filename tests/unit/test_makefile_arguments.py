@@ -36,8 +36,12 @@ def payloads(canary) -> list[str]:
 def make(tmp_path):
     """`make <target> VAR=value ...` with the venv's Python replaced by the recorder; returns the argv it got."""
     venv = tmp_path / "venv"
-    venv.mkdir()
-    (venv / ".installed").touch()  # newer than requirements.txt: `install` does nothing
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)  # a supported Python: tools/make-venv keeps the venv
+    version = "%d.%d" % sys.version_info[:2]
+    lock = subprocess.run([str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    (venv / ".installed").write_text(f"python {version} {sys.executable}\nlock {lock}\n")  # newer than the lock
     recorder = tmp_path / "python"
     record = tmp_path / "argv.jsonl"
     recorder.write_text(RECORDER.format(python=sys.executable, out=str(record)))

@@ -234,7 +234,7 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
                 raise ConversionError(f"Timestamp out of range for TIMEFORMAT '{timeformat}'") from None
         elif isinstance(value, str):
             try:
-                moment = datetime.fromisoformat(value.strip())
+                moment = datetime.fromisoformat(_iso_as_python_310_reads_it(value.strip()))
             except ValueError:
                 raise ConversionError("Invalid timestamp format (expected YYYY-MM-DD HH:MI:SS)") from None
             if moment.tzinfo is not None:
@@ -247,6 +247,24 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
         return moment.replace(tzinfo=timezone.utc) if with_zone else moment
 
     return convert
+
+
+# The ISO 8601 spellings Python 3.11+ reads and 3.10's fromisoformat (which reads only what
+# isoformat() writes) does not: a Z suffix, 1 to 6 fractional digits, +HH and +HHMM offsets.
+_ISO_TIMESTAMP = re.compile(
+    r"(?P<head>\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?)(?:\.(?P<fraction>\d{1,6}))?(?P<zone>Z|[+-]\d\d(?::?\d\d)?)?"
+)
+
+
+def _iso_as_python_310_reads_it(text: str) -> str:
+    """The same timestamp in the spelling every supported Python's fromisoformat reads."""
+    match = _ISO_TIMESTAMP.fullmatch(text)
+    if not match:
+        return text
+    head, fraction, zone = match.group("head", "fraction", "zone")
+    if zone:
+        zone = "+00:00" if zone == "Z" else f"{zone[:3]}:{zone[-2:] if len(zone) > 3 else '00'}"
+    return head + (f".{fraction.ljust(6, '0')}" if fraction else "") + (zone or "")
 
 
 def _date(value: Any) -> date | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 RAW_VALUE_LIMIT = 80
@@ -17,6 +18,28 @@ def writable(text: str) -> str:
 def shorten(value: object, limit: int = RAW_VALUE_LIMIT) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_problem(error: ValueError) -> str:
+    """Where and why json.loads rejected a document: 'line L, position P: not JSON (detail)'.
+
+    Line, position and 'not JSON' / 'not UTF-8' are ours and the same on every Python; the detail in
+    brackets is the parser's wording, which changes between versions. A trailing comma is ours too:
+    Python 3.13 reports it at the comma, older ones expect a value at the bracket after it.
+    """
+    if isinstance(error, UnicodeDecodeError):
+        before = error.object[: error.start]
+        line, line_start = before.count(b"\n") + 1, before.rfind(b"\n") + 1
+        position = len(before[line_start:].decode("utf-8", "replace")) + 1
+        return f"line {line}, position {position}: not UTF-8 (byte 0x{error.object[error.start]:02x})"
+    if not isinstance(error, json.JSONDecodeError):
+        return f"not JSON ({error})"
+    text, pos = error.doc, error.pos
+    comma = len(text[:pos].rstrip()) - 1 if text[pos : pos + 1] in ("]", "}") else pos
+    if text[comma : comma + 1] == "," and text[comma + 1 :].lstrip()[:1] in ("]", "}"):
+        line, line_start = text.count("\n", 0, comma) + 1, text.rfind("\n", 0, comma) + 1
+        return f"line {line}, position {comma - line_start + 1}: not JSON (trailing comma)"
+    return f"line {error.lineno}, position {error.colno}: not JSON ({error.msg})"
 
 
 class CopyError(RuntimeError):

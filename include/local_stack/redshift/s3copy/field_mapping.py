@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from local_stack.redshift.s3copy.errors import CopyError
+from local_stack.redshift.s3copy.errors import CopyError, json_problem
 
 Extractor = Callable[[dict], Any]
 Path = tuple[str | int, ...]  # member names and list indexes, from the record down
@@ -60,7 +60,13 @@ def path_extractor(steps: Path) -> Extractor:
 def jsonpaths(document: bytes, uri: str, columns: Sequence[str]) -> list[Path]:
     """The paths of a jsonpaths file, parsed; they must match the target columns one for one."""
     try:
-        paths = json.loads(document)["jsonpaths"]
+        parsed = json.loads(document)
+    except ValueError as error:
+        raise CopyError(f"The jsonpaths file {uri} is not valid: {json_problem(error)}") from None
+    try:
+        if not isinstance(parsed, dict):
+            raise TypeError("the document is not a JSON object")
+        paths = parsed["jsonpaths"]
         if not isinstance(paths, list):
             raise TypeError("'jsonpaths' is not a list")
         steps = [parse_jsonpath(p) for p in paths]

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from local_stack.redshift.s3copy.errors import CopyError, LoadError
+from local_stack.redshift.s3copy.errors import CopyError, LoadError, json_problem
 
 log = logging.getLogger(__name__)
 FETCH_WORKERS = 8
@@ -79,7 +79,11 @@ def manifest_objects(client: Any, bucket: str, manifest_keys: Sequence[str]) -> 
 
 def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool]]:
     try:
-        entries = json.loads(document)["entries"]
+        manifest = json.loads(document)
+    except ValueError as error:
+        raise CopyError(f"The manifest {uri} is not valid: {json_problem(error)}") from None
+    try:
+        entries = manifest["entries"]
         if not isinstance(entries, list) or not entries:
             raise ValueError("'entries' must be a non-empty list")
         parsed = []
