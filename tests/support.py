@@ -117,3 +117,12 @@ def logged_reject(log: str, key: str, line: int, column: str, reason: str) -> bo
     """Whether one line of a task's log names the reject's key, line, column and reason."""
     named = (key, f" line {line},", f" column {column} " if column else " column  (", reason)
     return any(all(part in text for part in named) for text in log.splitlines())
+
+
+def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadErrorRow:
+    """The one reject in `rows`, whose fields equal `expected`; the task `log` names its key, line, column and reason."""
+    assert len(rows) == 1, rows
+    [reject] = rows
+    assert {name: getattr(reject, name) for name in expected} == expected, reject
+    assert logged_reject(log, reject.filename, reject.line, reject.column, reject.reason), log
+    return reject
