@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowFailException
 
 from local_stack.warehouse_server import WarehouseServer

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import zstandard
-
 from airflow.sdk.exceptions import AirflowFailException
 
 from local_stack.redshift.s3copy.errors import CopyError

@@ -15,7 +15,6 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
