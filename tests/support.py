@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 import pendulum
@@ -76,3 +77,52 @@ def run_dag(dag, logical_date, conf: dict | None = None) -> str:
 
     run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
     return str(getattr(run.state, "value", run.state))
+
+
+class LoadErrorRow(NamedTuple):
+    """One row of the emulator's stl_load_errors, CHAR columns trimmed, `tbl` as the table's name."""
+
+    query: int
+    table: str | None
+    filename: str
+    line: int
+    column: str
+    column_type: str
+    position: int
+    raw_value: str
+    err_code: int
+    reason: str
+
+
+def last_load_error_query(conn: psycopg.Connection) -> int:
+    """The highest COPY query id in stl_load_errors so far (0 before any): a later COPY's rejects have higher ids."""
+    if conn.execute("SELECT to_regclass('stl_load_errors')").fetchone()[0] is None:
+        return 0  # the emulator creates its catalog with the first COPY of a database
+    return conn.execute("SELECT COALESCE(MAX(query), 0) FROM stl_load_errors").fetchone()[0]
+
+
+def load_errors_since(conn: psycopg.Connection, query: int) -> list[LoadErrorRow]:
+    """The rejects that stl_load_errors records for COPYs after `query`, in load order."""
+    if conn.execute("SELECT to_regclass('stl_load_errors')").fetchone()[0] is None:
+        return []
+    rows = conn.execute(
+        "SELECT query, (SELECT relname FROM pg_class WHERE oid = tbl), TRIM(filename), line_number, TRIM(colname), "
+        "TRIM(type), position, TRIM(raw_field_value), err_code, TRIM(err_reason) "
+        "FROM stl_load_errors WHERE query > %s ORDER BY query, line_number, position", (query,),
+    ).fetchall()
+    return [LoadErrorRow(*row) for row in rows]
+
+
+def logged_reject(log: str, key: str, line: int, column: str, reason: str) -> bool:
+    """Whether one line of a task's log names the reject's key, line, column and reason."""
+    named = (key, f" line {line},", f" column {column} " if column else " column  (", reason)
+    return any(all(part in text for part in named) for text in log.splitlines())
+
+
+def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadErrorRow:
+    """The one reject in `rows`, whose fields equal `expected`; the task `log` names its key, line, column and reason."""
+    assert len(rows) == 1, rows
+    [reject] = rows
+    assert {name: getattr(reject, name) for name in expected} == expected, reject
+    assert logged_reject(log, reject.filename, reject.line, reject.column, reject.reason), log
+    return reject

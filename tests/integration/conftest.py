@@ -30,3 +30,12 @@ def sparkify_dag(airflow_db):
     for task in dag.tasks:
         task.retries = 0
     return dag
+
+
+@pytest.fixture
+def load_errors(db):
+    """A function returning the stl_load_errors rows of the COPYs run since the test began."""
+    from tests.support import last_load_error_query, load_errors_since
+
+    since = last_load_error_query(db)
+    return lambda: load_errors_since(db, since)

@@ -3,9 +3,10 @@
 The first test runs the real DAG on the local stack with an AWS connection whose key,
 secret and session token are known, then searches everything the run left behind for
 them: its stdout/stderr, every file under AIRFLOW_HOME (log files, the metadata
-database), the rendered template fields and the XComs. The others drive the Redshift
-COPY path without a cluster, through a cursor whose errors echo the SQL it received,
-as some drivers' errors do.
+database), the rendered template fields, the XComs and the Redshift emulator's statement
+log. The others run the COPY path through the emulator with redshift_connector, keeping
+the statements the driver was given (so that the keys are known to have been sent), and
+once with a driver whose errors quote the statement, as some drivers' errors do.
 """
 
 from __future__ import annotations
@@ -19,18 +20,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
+from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
-from local_stack.redshift.s3copy.errors import CopyError
-from sparkify.s3copy.redshift_copy import copy_credentials, run_redshift_copy
+from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials
-from tests.support import reset_schema, task_context
+from tests.support import put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 
 ACCESS_KEY = "TESTKNOWNACCESSKEY00"
 AWS_CONN_VAR = "AIRFLOW_CONN_AWS_DEFAULT"
 REDACTED_KEYS = "ACCESS_KEY_ID *** SECRET_ACCESS_KEY *** SESSION_TOKEN ***"
+BUCKET = "sparkify-credential-tests"
+MISSING_BUCKET = "sparkify-credential-tests-no-such-bucket"
+EVENTS_KEY = "log_data/2018/11/2018-11-15-events.json"
+BAD_EVENTS_KEY = "log_data/2018/11/2018-11-16-events.json"
+JSONPATHS_KEY = "log_json_path.json"
+EVENT_COUNT = 5
 
 
 @pytest.fixture
@@ -134,46 +142,91 @@ def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, spar
         assert not leaked(fields, credentials), f"credentials in the rendered fields of {task_id}"
     for (task_id, key), value in xcoms.items():
         assert not leaked(value, credentials), f"credentials in XCom {key!r} of {task_id}"
+    log = emulator_log(stack)
+    assert "COPY staging_events" in log and "COPY staging_songs" in log
+    assert not leaked(log, credentials), "credentials in the emulator's statement log"
 
 
-# ------------------------------------------------------- the Redshift path, without a cluster
+# ------------------------------------------------------- the COPY path, through the emulator
 
-class EchoingCursor:
-    """Records every statement. A failing COPY raises an error that quotes the statement, as drivers may."""
+class SpyCursor:
+    """A real redshift_connector cursor that keeps the statements it is given.
 
-    def __init__(self, fail_copy: bool = False) -> None:
-        self.fail_copy = fail_copy
-        self.statements: list[str] = []
+    With `echo`, a failed statement's error also quotes the statement, as some drivers' errors do
+    (the emulator's own errors never carry credentials)."""
 
-    def execute(self, sql: str, parameters=None) -> None:
-        self.statements.append(sql)
-        if self.fail_copy and sql.startswith("COPY"):
-            raise Exception(f'syntax error at or near "FORMAT" in statement: {sql}')
+    def __init__(self, cursor, statements: list[str], echo: bool = False) -> None:
+        self._cursor, self._statements, self._echo = cursor, statements, echo
 
-    def fetchone(self) -> tuple[int]:
-        return (5,)
+    def execute(self, sql: str, *args):
+        self._statements.append(sql)
+        if not self._echo:
+            return self._cursor.execute(sql, *args)
+        failure = None
+        try:
+            return self._cursor.execute(sql, *args)
+        except Exception as error:
+            failure = f"{error} in statement: {sql}"
+        raise Exception(failure)
 
-    def close(self) -> None:
-        pass
+    def __getattr__(self, name: str):
+        return getattr(self._cursor, name)
 
 
-class Driver:
-    """A DB-API connection that hands out one cursor."""
+class SpyConnection:
+    """A real redshift_connector connection whose cursors are SpyCursors."""
 
-    def __init__(self, cursor: EchoingCursor) -> None:
-        self._cursor = cursor
+    def __init__(self, conn, statements: list[str]) -> None:
+        object.__setattr__(self, "_conn", conn)
+        object.__setattr__(self, "_statements", statements)
 
-    def cursor(self) -> EchoingCursor:
-        return self._cursor
+    def cursor(self) -> SpyCursor:
+        return SpyCursor(self._conn.cursor(), self._statements)
 
-    def commit(self) -> None:
-        pass
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
 
-    def rollback(self) -> None:
-        pass
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._conn, name, value)
 
-    def close(self) -> None:
-        pass
+
+@pytest.fixture
+def events(db, s3) -> None:
+    """A fresh schema, and a day of events and a jsonpaths file in a bucket of this module's own."""
+    reset_schema(db)
+    put_objects(s3, BUCKET, {
+        EVENTS_KEY: "".join(json.dumps({"artist": f"A{i}", "page": "NextSong", "sessionId": i}) + "\n"
+                            for i in range(EVENT_COUNT)),
+        BAD_EVENTS_KEY: json.dumps({"artist": "A", "page": "NextSong", "sessionId": "not a number"}) + "\n",
+        JSONPATHS_KEY: json.dumps({"jsonpaths": [f"$['{c}']" for c in ("artist", "page", "sessionId")]}),
+    })
+
+
+@pytest.fixture
+def warehouse(stack, events) -> Iterator:
+    """A redshift_connector connection to the emulator, as RedshiftSQLHook makes it."""
+    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+    conn = RedshiftSQLHook(redshift_conn_id="redshift").get_conn()
+    yield conn
+    conn.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def spied_hook(monkeypatch) -> list[str]:
+    """The statements the stage operator sends through its real RedshiftSQLHook connections."""
+    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+    statements: list[str] = []
+    get_conn = RedshiftSQLHook.get_conn
+    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: SpyConnection(get_conn(self), statements))
+    return statements
+
+
+def emulator_log(stack) -> str:
+    """Everything the emulator's statement log holds (credentials are masked there)."""
+    return WarehouseServer(stack).statement_log.read_text()
 
 
 def key_credentials(credentials: dict[str, str]) -> Credentials:
@@ -182,77 +235,96 @@ def key_credentials(credentials: dict[str, str]) -> Credentials:
     )
 
 
-def copy_spec() -> CopySpec:
+def copy_spec(bucket: str = BUCKET, key: str = EVENTS_KEY) -> CopySpec:
     return CopySpec(
-        table="staging_events", bucket="udacity-dend", keys=("log_data/2018/11/2018-11-15-events.json",),
-        options=CopyOptions(json_format="s3://udacity-dend/log_json_path.json", region="us-west-2"),
+        table="staging_events", bucket=bucket, keys=(key,), columns=("artist", "page", "sessionid"),
+        options=CopyOptions(json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}", region="us-west-2"),
     )
 
 
-def test_a_redshift_copy_logs_its_statement_redacted(credentials, copy_log):
-    cursor = EchoingCursor()
+def stage_operator(bucket: str = BUCKET, **kwargs) -> StageToRedshiftOperator:
+    return StageToRedshiftOperator(
+        task_id="stage_events", table="staging_events", s3_bucket=bucket, s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
+        json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}", column_list=("artist", "page", "sessionid"),
+        aws_conn_id="aws_default", **kwargs,
+    )
+
+
+def test_a_redshift_copy_logs_its_statement_redacted(credentials, copy_log, warehouse, stack):
+    statements: list[str] = []
+    cursor = SpyCursor(warehouse.cursor(), statements)
 
     rows = run_redshift_copy(copy_spec(), cursor, key_credentials(credentials))
 
-    assert rows == 5
-    sent = [sql for sql in cursor.statements if sql.startswith("COPY")]
-    assert len(sent) == 1 and len(leaked(sent[0], credentials)) == 3, "the cluster gets the real keys"
+    assert rows == EVENT_COUNT
+    sent = [sql for sql in statements if sql.startswith("COPY")]
+    assert len(sent) == 1 and len(leaked(sent[0], credentials)) == 3, "the emulator gets the real keys"
     logged = [message for message in copy_log if "COPY" in message]
     assert len(logged) == 1 and REDACTED_KEYS in logged[0]
     assert not leaked("\n".join(copy_log), credentials)
+    log = emulator_log(stack)
+    assert f"COPY staging_events FROM s3://{BUCKET}/{EVENTS_KEY}" in log
+    assert not leaked(log, credentials), "credentials in the emulator's statement log"
 
 
-def test_a_failed_redshift_copy_names_no_credentials(credentials, copy_log):
-    cursor = EchoingCursor(fail_copy=True)
+@pytest.mark.parametrize("echo", [False, True], ids=["emulator-error", "driver-echoes-the-statement"])
+def test_a_failed_redshift_copy_names_no_credentials(credentials, copy_log, warehouse, stack, echo):
+    statements: list[str] = []
+    cursor = SpyCursor(warehouse.cursor(), statements, echo=echo)
 
-    with pytest.raises(CopyError) as raised:
-        run_redshift_copy(copy_spec(), cursor, key_credentials(credentials))
+    with pytest.raises(CopyFailed) as raised:
+        run_redshift_copy(copy_spec(bucket=MISSING_BUCKET), cursor, key_credentials(credentials))
 
-    assert len(leaked(cursor.statements[-1], credentials)) == 3, "the driver's error did quote the keys"
+    assert len(leaked(statements[-1], credentials)) == 3, "the COPY sent carried the keys"
     message = str(raised.value)
-    assert "syntax error" in message and "SECRET_ACCESS_KEY '***'" in message
+    assert "NoSuchBucket" in message and not raised.value.data_error  # an S3 error: retries apply
+    if echo:
+        assert "SECRET_ACCESS_KEY '***'" in message, "the driver's error did quote the statement, redacted"
     assert not leaked(message, credentials)
     assert not leaked("".join(traceback.format_exception(raised.value)), credentials)
     for error in exception_chain(raised.value):
         assert not leaked(str(error), credentials), f"credentials in a chained {type(error).__name__}"
     assert not leaked("\n".join(copy_log), credentials)
+    log = emulator_log(stack)
+    assert f"COPY staging_events FROM s3://{MISSING_BUCKET}/" in log
+    assert not leaked(log, credentials), "credentials in the emulator's statement log"
 
 
-@pytest.mark.parametrize("fail_copy", [False, True], ids=["copy-succeeds", "copy-fails"])
-def test_the_stage_operator_on_a_redshift_connection_leaks_no_credentials(
-    fail_copy, known_aws_connection, credentials, monkeypatch, copy_log, capfd
+@pytest.mark.parametrize("outcome", ["copy-succeeds", "data-error", "s3-error"])
+def test_the_stage_operator_leaks_no_credentials(
+    outcome, known_aws_connection, credentials, events, spied_hook, copy_log, capfd, stack
 ):
-    """The operator's Redshift branch end to end: a `redshift` connection, the real AWS connection, a fake driver."""
-    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
-    cursor = EchoingCursor(fail_copy)
-
-    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
-    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver(cursor))
-    operator = StageToRedshiftOperator(
-        task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
-        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
-        redshift_conn_id="cluster", aws_conn_id="aws_default",
-    )
-    context = task_context("2018-11-15T12:00:00Z", "2018-11-15T13:00:00Z")
+    """The operator end to end: the `redshift` connection to the emulator, the real AWS connection."""
+    bucket = {"s3-error": MISSING_BUCKET}.get(outcome, BUCKET)
+    operator = stage_operator(bucket)
+    # The window's day names EVENTS_KEY; for a data error, BAD_EVENTS_KEY.
+    day = {"data-error": "2018-11-16"}.get(outcome, "2018-11-15")
+    context = task_context(f"{day}T12:00:00Z", f"{day}T13:00:00Z")
 
     capfd.readouterr()
-    if fail_copy:
-        with pytest.raises(CopyError) as raised:
+    if outcome == "copy-succeeds":
+        assert operator.execute(context) == EVENT_COUNT
+    else:
+        expected = AirflowFailException if outcome == "data-error" else CopyFailed
+        with pytest.raises(expected) as raised:
             operator.execute(context)
+        assert type(raised.value) is expected
         assert not leaked("".join(traceback.format_exception(raised.value)), credentials)
         for error in exception_chain(raised.value):
             assert not leaked(str(error), credentials)
-    else:
-        assert operator.execute(context) == 5
     out, err = capfd.readouterr()
 
-    copies = [sql for sql in cursor.statements if sql.startswith("COPY")]
+    copies = [sql for sql in spied_hook if sql.startswith("COPY")]
     assert len(copies) == 1 and len(leaked(copies[0], credentials)) == 3
     assert any(REDACTED_KEYS in message for message in copy_log), "the COPY statement is logged, redacted"
     assert not leaked("\n".join(copy_log), credentials)
+    if outcome == "data-error":
+        assert f"s3://{BUCKET}/{BAD_EVENTS_KEY} line 1" in out, "the reject is in the task log"
     assert not leaked(out + err, credentials)
     assert not leaked(json.dumps({f: getattr(operator, f) for f in operator.template_fields}), credentials)
+    log = emulator_log(stack)
+    assert f"COPY staging_events FROM s3://{bucket}/log_data/" in log
+    assert not leaked(log, credentials), "credentials in the emulator's statement log"
 
 
 def test_copy_credentials_reads_keys_and_token_and_masks_them(known_aws_connection, credentials):
@@ -287,32 +359,25 @@ def test_copy_credentials_refuse_a_malformed_role():
         copy_credentials("aws_default", "dwhRole")
 
 
-def test_with_an_iam_role_the_redshift_branch_makes_no_aws_call_of_its_own(monkeypatch, copy_log):
+def test_with_an_iam_role_the_stage_operator_makes_no_aws_call_of_its_own(monkeypatch, events, spied_hook, copy_log):
     """The role trusts only Redshift: the task must neither assume it nor need S3 access to COPY."""
     from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
-    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
     role = "arn:aws:iam::123456789012:role/dwhRole"
-    cursor = EchoingCursor(False)
 
     def no_aws_call(*args, **kwargs):
         raise AssertionError("the task made an AWS call of its own")
 
-    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
     monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "x"}))
-    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver(cursor))
     for method in ("get_conn", "get_session", "get_credentials"):
         monkeypatch.setattr(AwsGenericHook, method, no_aws_call)
-    operator = StageToRedshiftOperator(
-        task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
-        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
-        redshift_conn_id="cluster", aws_conn_id="aws_default", iam_role=role,
-    )
+    operator = stage_operator(iam_role=role)
 
-    assert operator.execute(task_context("2018-11-15T12:00:00Z", "2018-11-15T13:00:00Z")) == 5
+    assert operator.execute(task_context("2018-11-15T12:00:00Z", "2018-11-15T13:00:00Z")) == EVENT_COUNT
 
-    copies = [sql for sql in cursor.statements if sql.startswith("COPY")]
+    copies = [sql for sql in spied_hook if sql.startswith("COPY")]
     assert len(copies) == 1 and f"IAM_ROLE '{role}'" in copies[0] and "ACCESS_KEY_ID" not in copies[0]
+    assert any(f"IAM_ROLE '{role}'" in message for message in copy_log)
 
 
 def _file_text(path: Path) -> str:

@@ -1,88 +1,139 @@
-"""The incremental stage on a `redshift` connection: the COPYs it issues for new and changed files.
+"""The incremental song stage on the `redshift` connection, run for real through the emulator.
 
-No Redshift cluster runs here, so a recording driver stands in for redshift_connector; the
-listing comes from the real local S3 and the ledger rows from the recording driver.
+The task lists the local S3, reads the ledger over redshift_connector, writes one manifest of
+exactly the new or changed objects and runs one `COPY ... MANIFEST`. The COPYs are counted in the
+emulator's statement log; the manifest is read back from a versioned bucket after the task has
+deleted it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators import StageToRedshiftOperator
-from tests.support import clear_prefix, put_objects, task_context
+from tests.support import clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-redshift-path"
+MANIFEST_BUCKET = "sparkify-redshift-path-manifests"
+SONGS = {"songs/a.json": '{"song_id": "A"}', "songs/b.json": '{"song_id": "B"}', "songs/c.json": '{"song_id": "C"}'}
+COPY_LINE = re.compile(r"^\S+ \S+ pid=\d+ (COPY (\S+) FROM (s3://\S+))$")
 
 
-class RecordingCursor:
-    def __init__(self, ledger: list[tuple]) -> None:
-        self.ledger, self.statements, self.rowcount, self._result = ledger, [], 0, []
+class StatementLog:
+    """The statements the emulator logs from now on."""
 
-    def execute(self, sql, parameters=None):
-        self.statements.append(sql)
-        self._result = self.ledger if "FROM \"song_file_ledger\"" in sql else [(1,)]
+    def __init__(self, stack) -> None:
+        self.path = WarehouseServer(stack).statement_log
+        self.start = self.path.stat().st_size if self.path.exists() else 0
 
-    def executemany(self, sql, rows):
-        self.statements.append((sql, list(rows)))
+    def lines(self) -> list[str]:
+        with self.path.open("rb") as log:
+            log.seek(self.start)
+            return log.read().decode().splitlines()
 
-    def fetchall(self):
-        return self._result
-
-    def fetchone(self):
-        return self._result[0]
-
-    def close(self):
-        pass
+    def copies(self) -> list[tuple[str, str]]:
+        """(table, source) of each COPY from S3."""
+        return [match.group(2, 3) for line in self.lines() if (match := COPY_LINE.match(line))]
 
 
 @pytest.fixture
-def redshift(monkeypatch, s3):
-    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
+def songs(s3, db):
+    """Three song files, an empty ledger and staging tables with a row left from an earlier run."""
+    reset_schema(db)
+    db.execute("INSERT INTO staging_songs (song_id) VALUES ('SOEARLIER')")
+    db.execute("INSERT INTO staging_song_files (s3_key, etag, size) VALUES ('songs/earlier.json', 'x', 1)")
     clear_prefix(s3, BUCKET, "")
-    put_objects(s3, BUCKET, {"songs/a.json": '{"song_id": "A"}', "songs/b.json": '{"song_id": "B"}'})
-    etag_a = s3.head_object(Bucket=BUCKET, Key="songs/a.json")["ETag"].strip('"')
-    cursor = RecordingCursor(ledger=[("songs/a.json", etag_a, 16)])
-
-    class Driver:
-        def cursor(self):
-            return cursor
-
-        commit = rollback = close = lambda self: None
-
-    monkeypatch.setenv("AIRFLOW_CONN_CLUSTER", json.dumps({"conn_type": "redshift", "host": "cluster.invalid"}))
-    monkeypatch.setattr(RedshiftSQLHook, "get_conn", lambda self: Driver())
-    return cursor
+    put_objects(s3, BUCKET, SONGS)
+    ensure_bucket(s3, MANIFEST_BUCKET)
+    s3.put_bucket_versioning(Bucket=MANIFEST_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    listed = s3.list_object_versions(Bucket=MANIFEST_BUCKET)
+    for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):  # earlier tests' manifests
+        s3.delete_object(Bucket=MANIFEST_BUCKET, Key=version["Key"], VersionId=version["VersionId"])
+    return {key: s3.head_object(Bucket=BUCKET, Key=key) for key in SONGS}
 
 
-def stage(**kwargs) -> int:
-    return StageToRedshiftOperator(
+def in_ledger(db, heads: dict, key: str, etag: str | None = None) -> None:
+    head = heads[key]
+    db.execute("INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) VALUES (%s, %s, %s, now())",
+               (key, etag or head["ETag"].strip('"'), head["ContentLength"]))
+
+
+def stage(stack, **kwargs) -> tuple[int, StatementLog]:
+    log = StatementLog(stack)
+    rows = StageToRedshiftOperator(
         task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key="songs/", json_format="auto",
-        ledger_table="song_file_ledger", staged_files_table="staging_song_files", redshift_conn_id="cluster", **kwargs,
+        ledger_table="song_file_ledger", staged_files_table="staging_song_files",
+        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/", **kwargs,
     ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+    return rows, log
 
 
-def test_only_new_or_changed_files_are_copied_by_key(redshift):
-    stage()
-    copies = [s for s in redshift.statements if isinstance(s, str) and s.startswith("COPY")]
-    assert len(copies) == 1 and f"FROM 's3://{BUCKET}/songs/b.json'" in copies[0]
-    [(insert, rows)] = [s for s in redshift.statements if isinstance(s, tuple)]
-    assert [r[0] for r in rows] == ["songs/b.json"]
+def deleted_manifest(s3, source: str) -> dict:
+    """The manifest a COPY read, now deleted: its only version, under a delete marker."""
+    key = source.removeprefix(f"s3://{MANIFEST_BUCKET}/")
+    listed = s3.list_object_versions(Bucket=MANIFEST_BUCKET, Prefix=key)
+    [version] = [v for v in listed.get("Versions", []) if v["Key"] == key]
+    [marker] = [m for m in listed.get("DeleteMarkers", []) if m["Key"] == key]
+    assert marker["IsLatest"], "the task deletes its manifest"
+    return json.loads(s3.get_object(Bucket=MANIFEST_BUCKET, Key=key, VersionId=version["VersionId"])["Body"].read())
 
 
-def test_nothing_new_means_no_copy_but_a_cleared_staging_table(redshift, s3):
-    redshift.ledger.append(("songs/b.json", s3.head_object(Bucket=BUCKET, Key="songs/b.json")["ETag"].strip('"'), 16))
-    assert stage() == 0
-    assert not [s for s in redshift.statements if isinstance(s, str) and s.startswith("COPY")]
-    assert 'DELETE FROM "staging_songs"' in redshift.statements
+def manifest_entries(heads: dict, *keys: str) -> list[dict]:
+    return [{"url": f"s3://{BUCKET}/{key}", "mandatory": True, "meta": {"content_length": heads[key]["ContentLength"]}}
+            for key in keys]
 
 
-def test_full_refresh_copies_the_prefix(redshift):
-    stage(ignore_ledger="True")
-    copies = [s for s in redshift.statements if isinstance(s, str) and s.startswith("COPY")]
-    assert [c.split("\n")[1] for c in copies] == [f"FROM 's3://{BUCKET}/songs/'"]
-    [(insert, rows)] = [s for s in redshift.statements if isinstance(s, tuple)]
-    assert [r[0] for r in rows] == ["songs/a.json", "songs/b.json"]
+def staged(db) -> tuple[list, list]:
+    """The staged song ids, and the (s3_key, etag, size) rows recorded for the staged files."""
+    files = db.execute("SELECT s3_key, etag, size FROM staging_song_files ORDER BY s3_key").fetchall()
+    songs = [r[0] for r in db.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall()]
+    return songs, files
+
+
+def file_rows(heads: dict, *keys: str) -> list[tuple]:
+    return [(key, heads[key]["ETag"].strip('"'), heads[key]["ContentLength"]) for key in keys]
+
+
+def test_only_new_or_changed_files_are_copied_in_one_copy_of_an_exact_manifest(stack, db, s3, songs):
+    in_ledger(db, songs, "songs/a.json")                      # unchanged: skipped
+    in_ledger(db, songs, "songs/c.json", etag="0" * 32)       # changed since it was loaded: staged again
+
+    rows, log = stage(stack)
+
+    assert rows == 2
+    [(table, source)] = log.copies()
+    assert table == "staging_songs" and source.startswith(f"s3://{MANIFEST_BUCKET}/manifests/")
+    assert source.endswith(".manifest")
+    assert deleted_manifest(s3, source) == {"entries": manifest_entries(songs, "songs/b.json", "songs/c.json")}
+    assert staged(db) == (["B", "C"], file_rows(songs, "songs/b.json", "songs/c.json"))
+
+
+def test_nothing_new_means_no_copy_but_a_cleared_staging_table(stack, db, s3, songs):
+    for key in SONGS:
+        in_ledger(db, songs, key)
+
+    rows, log = stage(stack)
+
+    assert rows == 0
+    assert log.copies() == []
+    assert any(line.endswith('DELETE FROM "staging_songs"') for line in log.lines()), log.lines()
+    assert staged(db) == ([], [])
+    assert s3.list_object_versions(Bucket=MANIFEST_BUCKET).get("Versions", []) == []  # no manifest written
+
+
+def test_full_refresh_copies_every_object_in_one_copy(stack, db, s3, songs):
+    for key in SONGS:
+        in_ledger(db, songs, key)
+
+    rows, log = stage(stack, ignore_ledger="True")
+
+    assert rows == 3
+    [(table, source)] = log.copies()
+    assert table == "staging_songs"
+    assert deleted_manifest(s3, source) == {"entries": manifest_entries(songs, *SONGS)}
+    assert staged(db) == (["A", "B", "C"], file_rows(songs, *SONGS))

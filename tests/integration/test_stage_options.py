@@ -1,4 +1,4 @@
-"""MANIFEST, ACCEPTINVCHARS, compression and the remaining bad inputs, on the local stack."""
+"""MANIFEST, ACCEPTINVCHARS, compression and the remaining bad inputs, on the local stack (through the emulator)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import json
 
 import pytest
 import zstandard
+from airflow.sdk.exceptions import AirflowFailException
 
-from sparkify.operators import StageToRedshiftOperator
-from local_stack.redshift.s3copy.errors import CopyError, LoadError
+from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.redshift.s3copy.s3_objects import list_objects, open_objects
-from tests.support import clear_prefix, put_objects, reset_schema, task_context
+from sparkify.operators import StageToRedshiftOperator
+from sparkify.s3copy.redshift_copy import CopyFailed
+from tests.support import clear_prefix, put_objects, reset_schema, task_context, the_only_reject
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-option-tests"
@@ -62,35 +64,44 @@ def test_manifest_loads_exactly_the_listed_objects_from_any_bucket(db_schema, s3
     assert song_ids(db_schema) == ["SOA", "SOB", "SOC"]
 
 
-def test_manifest_with_a_missing_mandatory_entry_fails_and_changes_nothing(db_schema, s3):
+def test_manifest_with_a_missing_mandatory_entry_fails_and_changes_nothing(db_schema, s3, load_errors):
     put_objects(s3, BUCKET, {"data/a.json": ndjson(song("SOA")), "load.manifest": manifest(
         (f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/missing.json", True))})
-    with pytest.raises(CopyError, match=f"lists s3://{BUCKET}/data/missing.json as mandatory"):
+    with pytest.raises(CopyFailed, match=f"lists s3://{BUCKET}/data/missing.json as mandatory") as raised:
         stage("load.manifest", manifest=True)
+    assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
 @pytest.mark.parametrize("document", ["not json", json.dumps({"entries": []}), json.dumps({"entries": [{"url": "x"}]})])
-def test_malformed_manifest_is_a_clear_error(db_schema, s3, document):
+def test_malformed_manifest_is_a_clear_error(db_schema, s3, document, load_errors):
     put_objects(s3, BUCKET, {"load.manifest": document})
-    with pytest.raises(CopyError, match=f"The manifest s3://{BUCKET}/load.manifest is not valid"):
+    with pytest.raises(CopyFailed, match=f"The manifest s3://{BUCKET}/load.manifest is not valid") as raised:
         stage("load.manifest", manifest=True)
+    assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
-def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_schema, s3):
+def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_schema, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {"inv/a.json": b'{"song_id": "SOA", "title": "caf\xe9 \xff!"}\n'})
-    with pytest.raises(LoadError, match=r"inv/a.json line 1, position 33.*Bad UTF-8 hex sequence: e9"):
+    with pytest.raises(AirflowFailException, match=r"inv/a.json line 1, position 33.*Bad UTF-8 hex sequence: e9"):
         stage("inv/")
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/inv/a.json", line=1,
+                             position=33, column="")
+    assert "Bad UTF-8 hex sequence: e9" in reject.reason
     assert song_ids(db_schema) == ["SOKEPT"]
     assert stage("inv/", accept_inv_chars="^") == 1
     assert db_schema.execute("SELECT title FROM staging_songs").fetchone() == ("caf^ ^!",)
 
 
-def test_invalid_utf8_in_a_json_key_names_the_line(db_schema, s3):
+def test_invalid_utf8_in_a_json_key_names_the_line(db_schema, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {"key/a.json": ndjson(song("SOA")) + b'{"ti\xc3tle": "x"}\n'})
-    with pytest.raises(LoadError, match=r"key/a.json line 2, position 5, raw value .*: String contains invalid UTF-8"):
+    with pytest.raises(AirflowFailException,
+                       match=r"key/a.json line 2, position 5, raw value .*: String contains invalid UTF-8"):
         stage("key/")
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/key/a.json", line=2,
+                             position=5, column="")
+    assert reject.reason.startswith("String contains invalid UTF-8")
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
@@ -107,22 +118,27 @@ def test_an_empty_object_loads_no_rows_and_the_others_still_load(db_schema, s3):
     assert song_ids(db_schema) == ["SOB"]
 
 
-def test_top_level_array_is_refused_naming_the_key(db_schema, s3):
+def test_top_level_array_is_refused_naming_the_key(db_schema, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {"array/a.json": json.dumps([song("SOA"), song("SOB")])})
-    with pytest.raises(LoadError, match=r"array/a.json line 1, position 1.*Top-level JSON value is an array"):
+    with pytest.raises(AirflowFailException, match=r"array/a.json line 1, position 1.*Top-level JSON value is an array"):
         stage("array/")
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/array/a.json", line=1,
+                             position=1, column="")
+    assert reject.reason.startswith("Top-level JSON value is an array")
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
-def test_unreadable_jsonpaths_file_is_a_clear_error(db_schema, s3):
+def test_unreadable_jsonpaths_file_is_a_clear_error(db_schema, s3, load_errors):
     put_objects(s3, BUCKET, {"jp/a.json": ndjson(song("SOA")), "paths/bad.json": "{not json"})
-    with pytest.raises(CopyError, match=f"The jsonpaths file s3://{BUCKET}/paths/bad.json is not valid"):
+    with pytest.raises(CopyFailed, match=f"The jsonpaths file s3://{BUCKET}/paths/bad.json is not valid") as raised:
         StageToRedshiftOperator(task_id="s", table="staging_songs", s3_bucket=BUCKET, s3_key="jp/",
                                 json_format=f"s3://{BUCKET}/paths/bad.json").execute(CONTEXT)
+    assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
 def test_an_object_that_changes_while_it_is_read_is_detected(db_schema, s3):
+    """The emulator's reader, called directly: a listed object rewritten before it is read is refused."""
     put_objects(s3, BUCKET, {"moving/a.json": ndjson(song("SOA"))})
     objects = list_objects(s3, BUCKET, ["moving/"])
     put_objects(s3, BUCKET, {"moving/a.json": ndjson(song("SOA"), song("SOB"))})  # rewritten after listing

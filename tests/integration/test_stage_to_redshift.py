@@ -1,4 +1,7 @@
-"""StageToRedshiftOperator on the real local stack: moto S3 objects into embedded PostgreSQL.
+"""StageToRedshiftOperator on the real local stack: moto S3 objects through the Redshift emulator.
+
+A data error fails the task at once (AirflowFailException) with its reject in stl_load_errors and
+in the task log; a COPY that cannot run at all raises CopyFailed, which the task's retries cover.
 
 Every expectation is computed here from the JSON the test writes (with the json
 module), never with project code. Each test uses its own key prefix in a bucket
@@ -12,10 +15,11 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
-from local_stack.redshift.s3copy.errors import CopyError, LoadError
-from tests.support import clear_prefix, put_objects, reset_schema, task_context
+from sparkify.s3copy.redshift_copy import CopyFailed
+from tests.support import clear_prefix, put_objects, reset_schema, task_context, the_only_reject
 
 pytestmark = pytest.mark.integration
 
@@ -284,14 +288,15 @@ def test_replace_empties_the_table_and_append_keeps_it(s3, db_schema, prefix, js
 
 # ---------------------------------------------------------------- 6. a failed load changes nothing
 
-def test_bad_value_fails_the_load_naming_file_line_column_and_value(s3, db_schema, prefix, jsonpaths):
+def test_bad_value_fails_the_load_naming_file_line_column_and_value(s3, db_schema, prefix, jsonpaths, load_errors,
+                                                                   capfd):
     before = prefill_events(db_schema)
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(5)]
     records[2]["userId"] = "abc"
     good, bad = f"{prefix}a-good.json", f"{prefix}b-bad.json"  # the good file loads first
     put_objects(s3, BUCKET, {good: ndjson(records[:2]), bad: ndjson(records)})
 
-    with pytest.raises(LoadError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         stage_events(prefix, jsonpaths)
 
     message = str(raised.value)
@@ -299,31 +304,34 @@ def test_bad_value_fails_the_load_naming_file_line_column_and_value(s3, db_schem
     assert "line 3" in message
     assert "userid" in message
     assert "'abc'" in message
-    assert (raised.value.line, raised.value.column, raised.value.raw_value) == (3, "userid", "abc")
+    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{bad}", line=3, column="userid",
+                    raw_value="abc", reason="Invalid digit, Value 'a', Type: integer")
     assert event_rows(db_schema) == before
 
 
-def test_malformed_json_mid_file_fails_naming_the_line(s3, db_schema, prefix, jsonpaths):
+def test_malformed_json_mid_file_fails_naming_the_line(s3, db_schema, prefix, jsonpaths, load_errors, capfd):
     before = prefill_events(db_schema)
     lines = [json.dumps(event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m)) for m in range(4)]
     lines[1] = lines[1].replace('"level": "paid",', '"level": "paid",,')
     key = f"{prefix}broken.json"
     put_objects(s3, BUCKET, {key: "\n".join(lines) + "\n"})
 
-    with pytest.raises(LoadError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         stage_events(key, jsonpaths)
 
     message = str(raised.value)
     assert f"s3://{BUCKET}/{key}" in message and "line 2" in message and "JSON" in message
-    assert raised.value.line == 2
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", line=2, column="")
+    assert "JSON" in reject.reason
     assert event_rows(db_schema) == before
 
 
 def test_prefix_matching_nothing_fails_and_changes_nothing(s3, db_schema, prefix, jsonpaths):
     before = prefill_events(db_schema)
     missing = f"{prefix}log_data/2031/"
-    with pytest.raises(CopyError, match=missing):
+    with pytest.raises(CopyFailed, match=missing) as raised:
         stage_events(missing, jsonpaths)
+    assert not raised.value.data_error
     assert event_rows(db_schema) == before
 
 
@@ -335,8 +343,9 @@ def test_jsonpaths_with_the_wrong_number_of_paths_fails_and_changes_nothing(s3, 
         short: json.dumps({"jsonpaths": [f"$['{f}']" for f in EVENT_FIELDS[:-1]]}),
         data: ndjson([event(ms(datetime(2018, 11, 15, 0, 1)))]),
     })
-    with pytest.raises(CopyError) as raised:
+    with pytest.raises(CopyFailed) as raised:
         stage_events(data, f"s3://{BUCKET}/{short}")
+    assert not raised.value.data_error
     assert str(len(EVENT_FIELDS) - 1) in str(raised.value) and str(len(EVENT_FIELDS)) in str(raised.value)
     assert event_rows(db_schema) == before
 
@@ -346,8 +355,9 @@ def test_missing_jsonpaths_file_fails_and_changes_nothing(s3, db_schema, prefix)
     data = f"{prefix}events.json"
     put_objects(s3, BUCKET, {data: ndjson([event(ms(datetime(2018, 11, 15, 0, 1)))])})
     missing = f"s3://{BUCKET}/{prefix}config/no_such_paths.json"
-    with pytest.raises(CopyError, match=missing):
+    with pytest.raises(CopyFailed, match=missing) as raised:
         stage_events(data, missing)
+    assert not raised.value.data_error
     assert event_rows(db_schema) == before
 
 
@@ -363,17 +373,20 @@ def utf8_prefix(text: str, limit: int) -> str:
     return kept
 
 
-def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundary(s3, db_schema, prefix, jsonpaths):
+def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundary(s3, db_schema, prefix, jsonpaths,
+                                                                                  load_errors, capfd):
     gender = "x" + "é" * 10  # 11 characters, 21 bytes; byte 16 falls inside an 'é'
     assert len(gender) <= 16 < len(gender.encode())
     key = f"{prefix}long-gender.json"
     put_objects(s3, BUCKET, {key: ndjson([event(ms(datetime(2018, 11, 15, 0, 5)), gender=gender)])})
     before = prefill_events(db_schema)
 
-    with pytest.raises(LoadError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         stage_events(key, jsonpaths)
     assert "String length exceeds DDL length" in str(raised.value)
-    assert raised.value.column == "gender"
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", line=1,
+                             column="gender", raw_value=gender)
+    assert "String length exceeds DDL length" in reject.reason
     assert event_rows(db_schema) == before
 
     assert stage_events(key, jsonpaths, truncate_columns=True) == 1
@@ -394,7 +407,7 @@ def test_gzip_objects_load(s3, db_schema, prefix, jsonpaths):
 
 
 @pytest.mark.parametrize("corruption", ["truncated", "not-gzip"])
-def test_corrupt_gzip_object_fails_naming_the_key(s3, db_schema, prefix, jsonpaths, corruption):
+def test_corrupt_gzip_object_fails_naming_the_key(s3, db_schema, prefix, jsonpaths, corruption, load_errors, capfd):
     records = [event(ms(datetime(2018, 11, 15) + timedelta(seconds=n)), sessionId=n) for n in range(200)]
     packed = gzip.compress(ndjson(records).encode())
     body = packed[: len(packed) // 2] if corruption == "truncated" else ndjson(records).encode()
@@ -402,9 +415,11 @@ def test_corrupt_gzip_object_fails_naming_the_key(s3, db_schema, prefix, jsonpat
     put_objects(s3, BUCKET, {key: body})
     before = prefill_events(db_schema)
 
-    with pytest.raises((LoadError, CopyError)) as raised:
+    with pytest.raises(AirflowFailException) as raised:  # a corrupt file: no retry can fix it
         stage_events(key, jsonpaths, compression="gzip")
     assert f"s3://{BUCKET}/{key}" in str(raised.value)
+    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}")
+    assert "Could not decompress" in reject.reason
     assert event_rows(db_schema) == before
 
 
@@ -426,17 +441,19 @@ def test_pretty_printed_and_same_line_events_load(s3, db_schema, prefix, jsonpat
                                            key=lambda r: r[EVENT_COLUMNS.index("ts")])
 
 
-def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db_schema, prefix, jsonpaths):
+def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db_schema, prefix, jsonpaths,
+                                                                         load_errors, capfd):
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(3)]
     records[1]["sessionId"] = "4x2"
     key = f"{prefix}pretty-bad.json"
     put_objects(s3, BUCKET, {key: "".join(json.dumps(r, indent=2) + "\n" for r in records)})
     before = prefill_events(db_schema)
 
-    with pytest.raises(LoadError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         stage_events(key, jsonpaths)
     assert f"s3://{BUCKET}/{key}" in str(raised.value)
-    assert (raised.value.column, raised.value.raw_value) == ("sessionid", "4x2")
+    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", column="sessionid",
+                    raw_value="4x2")
     assert event_rows(db_schema) == before
 
 
@@ -453,13 +470,15 @@ def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db_schema
     assert db_schema.execute("SELECT COUNT(DISTINCT song_id) FROM staging_songs").fetchone()[0] == len(rows)
 
 
-def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db_schema, s3):
+def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db_schema, s3, load_errors, capfd):
     clear_prefix(s3, BUCKET, "multiline/")
     good = json.dumps({"num_songs": 1, "song_id": "SOA", "year": 1999}, indent=2)
     bad = json.dumps({"num_songs": 1, "song_id": "SOB", "year": "nineteen"}, indent=2)
     put_objects(s3, BUCKET, {"multiline/s.json": good + "\n" + bad + "\n"})
-    with pytest.raises(LoadError) as error:
+    with pytest.raises(AirflowFailException) as error:
         stage("staging_songs", "multiline/", json_format="auto")
     last_line = (good + "\n" + bad).count("\n") + 1
     assert f"line {last_line}," in str(error.value)
     assert "column year" in str(error.value) and "'nineteen'" in str(error.value)
+    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/multiline/s.json", line=last_line,
+                    column="year", raw_value="nineteen")

@@ -1,4 +1,4 @@
-"""The local COPY's wire formats on the real PostgreSQL: binary gives the table that text gives.
+"""The emulator's loader, called directly on its PostgreSQL: binary gives the table that text gives.
 
 A table whose columns all have a binary-safe type is loaded with `COPY ... (FORMAT BINARY)`;
 the same records, cast column by column by the converters and sent with a text COPY (what
@@ -14,10 +14,11 @@ import math
 import psycopg
 import pytest
 
+from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
 from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.field_mapping import path_extractor
-from local_stack.redshift.s3copy.loader import run_local_copy, target_columns
-from sparkify.s3copy.spec import CopyOptions, CopySpec
+from local_stack.redshift.s3copy.loader import columns_query, run_local_copy, target_columns
+from local_stack.warehouse_server import WarehouseServer
 from tests.support import clear_prefix, put_objects
 
 pytestmark = pytest.mark.integration
@@ -44,16 +45,17 @@ RECORDS = [
 
 
 @pytest.fixture
-def conn(warehouse_dsn, s3):
+def conn(stack, s3):
+    """A transaction on the emulator's PostgreSQL itself, where the loader writes."""
     clear_prefix(s3, BUCKET, PREFIX)
-    with psycopg.connect(warehouse_dsn) as conn:
+    with psycopg.connect(WarehouseServer(stack).backend_dsn()) as conn:
         yield conn
         conn.rollback()
 
 
 def columns_of(conn, table: str) -> list[Column]:
     with conn.cursor() as cursor:
-        return target_columns(cursor, table)
+        return target_columns(cursor.execute(columns_query(table)).fetchall(), table)
 
 
 def text_copy_of_the_converted_rows(conn, table: str) -> None:
@@ -77,7 +79,8 @@ def test_the_local_copy_loads_what_a_text_copy_of_the_converted_values_loads(con
     names = [c.name for c in columns_of(conn, LOADED)]
     put_objects(s3, BUCKET, {f"{PREFIX}a.json": "".join(
         json.dumps({k: v for k, v in r.items() if k in names}, ensure_ascii=False) + "\n" for r in RECORDS)})
-    spec = CopySpec(table=LOADED, bucket=BUCKET, keys=(PREFIX,), options=OPTIONS)
+    command = CopyCommand(table=LOADED, source=f"s3://{BUCKET}/{PREFIX}", options=OPTIONS,
+                          credentials=Credentials(access_key="wire-test-key", secret_key="wire-test-secret"))
     statements, copy = [], psycopg.Cursor.copy
 
     def spy(cursor, statement, *args, **kwargs):
@@ -86,7 +89,7 @@ def test_the_local_copy_loads_what_a_text_copy_of_the_converted_values_loads(con
 
     monkeypatch.setattr(psycopg.Cursor, "copy", spy)
     with conn.cursor() as cursor:
-        assert run_local_copy(spec, cursor, s3) == len(RECORDS)
+        assert run_local_copy(command, cursor, s3) == len(RECORDS)
     monkeypatch.undo()
     assert [s.endswith("(FORMAT BINARY)") for s in statements] == [binary]
     text_copy_of_the_converted_rows(conn, EXPECTED)

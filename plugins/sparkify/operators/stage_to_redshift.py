@@ -7,8 +7,8 @@ from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
