@@ -176,3 +176,10 @@ def test_psycopg_and_psql_work_through_the_emulator(stack, warehouse_dsn):
         capture_output=True, text=True, env={"PGPASSWORD": s.warehouse_password, "PATH": "/usr/bin:/bin"}, timeout=30,
     )
     assert result.stdout.strip() == "psql ok", result.stderr
+
+
+def test_a_copy_from_s3_inside_a_multi_statement_query_is_refused(warehouse_dsn, db):
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="statement of its own"):
+            conn.execute(f"SELECT 1; COPY emu_songs FROM 's3://{BUCKET}/count/' {KEYS} JSON 'auto'", prepare=False)
+        assert conn.execute("SELECT 2").fetchone() == (2,)  # the session goes on

@@ -548,7 +548,7 @@ def test_nesting_too_deep_to_parse_is_a_reject_and_the_next_objects_load(chunk_s
     line = 1 + separator.count(b"\n")
     position = len(separator) - separator.rfind(b"\n") if b"\n" in separator else len(b'{"a": 1}') + 2
     assert (reject.key, reject.line, reject.position) == (KEY, line, position)
-    assert reject.reason.startswith("JSON value nested 5001 levels deep, more than the parser allows")
+    assert reject.reason.startswith("JSON value nested 5001 levels deep, more than the 1024 levels the loader allows")
     assert reject.raw_value.startswith('{"a": [[[')
 
 

@@ -209,7 +209,7 @@ def hostile_load(data: bytes, max_error: int = 10, accept_inv_chars: str | None 
 DIGITS = "9" * 5000
 HOSTILE_RECORDS = [  # (line, column or None, reason) of the reject each one gives
     (b'{"name": "deep", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-     None, "JSON value nested 5001 levels deep, more than the parser allows"),
+     None, "JSON value nested 5001 levels deep, more than the 1024 levels the loader allows"),
     (b'{"name": "digits", "n": "' + DIGITS.encode() + b'"}', "n", "Overflow, Type: integer"),
     (b'{"name": "number", "n": ' + DIGITS.encode() + b"}", "n", "Overflow, Type: integer"),
     (b'{"name": "numeric", "x": -' + DIGITS.encode() + b"}", "x", "Numeric data overflow (precision None, scale None)"),

@@ -35,6 +35,7 @@ REDSHIFT_ONLY_PARAMETERS = frozenset({
     "client_protocol_version", "driver_version", "os_version", "driver_discovery_version", "plugin_name",
     "idp_type", "provider_name", "token_type", "identity_namespace", "idc_client_display_name",
 })
+_COPY_FROM_S3 = re.compile(r"\bCOPY\b[^;]*\bFROM\s+'s3://", re.IGNORECASE)
 _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
 
 
@@ -210,6 +211,12 @@ class Session:
             if command is not None:
                 self._wait_idle()
                 self._to_client(self._run_copy(command) + wire.ready_for_query(self.status))
+                return
+            if _COPY_FROM_S3.search(sql):  # a COPY from S3 after another statement in one Query
+                self._wait_idle()
+                self._to_client(wire.error_response(
+                    "COPY from S3 must be sent as a statement of its own in the local Redshift emulator", "0A000")
+                    + wire.ready_for_query(self.status))
                 return
             rewritten = rewrite_ddl(sql)
             if rewritten is not None:

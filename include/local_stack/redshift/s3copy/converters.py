@@ -33,6 +33,9 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: text that UTF
 _TRUE, _FALSE = {"t", "true", "1", "y", "yes", "on"}, {"f", "false", "0", "n", "no", "off"}
 
 
+TEXT_NESTING_LIMIT = 512  # deeper arrays and objects are rejects in a character column (written as JSON text)
+
+
 class ConversionError(ValueError):
     """A value that cannot be loaded into its column; the message says why."""
 
@@ -81,10 +84,26 @@ def as_text(value: Any) -> str:
         return orjson.dumps(value, default=_raw_digits, option=orjson.OPT_PASSTHROUGH_SUBCLASS).decode()
     except TypeError:  # integers beyond 64 bits, nesting beyond orjson's 255 levels, lone surrogates
         pass
+    # The json module's depth limit is the interpreter's recursion limit, which others change
+    # (Airflow sets 5000): the loader's own limit is the same in every process.
+    if _nesting(value) > TEXT_NESTING_LIMIT:
+        raise ConversionError("JSON value nested too deeply to load as text")
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     except RecursionError:
         raise ConversionError("JSON value nested too deeply to load as text") from None
+
+
+def _nesting(value: Any) -> int:
+    """Levels of arrays and objects in `value`, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _raw_digits(value: Any) -> Any:

@@ -31,6 +31,8 @@ import orjson
 
 from local_stack.redshift.s3copy.errors import LoadError
 
+MAX_NESTING = 1024  # levels of arrays and objects in one value: orjson's limit, and the loader's
+
 CHUNK_SIZE = 1 << 20
 # Redshift: "The maximum size of a single JSON object or array, including braces or brackets,
 # is 4 MB. [...] If [it] is exceeded, [...] the COPY command fails."
@@ -147,8 +149,7 @@ def _objects(reader: _Reader, on_reject: Callable[[LoadError], None] | None) -> 
             reader.advance(end)
             error = LoadError(
                 reader.key, reader.line, position,
-                f"JSON value nested {value.depth} levels deep, more than the parser allows "
-                f"(about {sys.getrecursionlimit()} levels)",
+                f"JSON value nested {value.depth} levels deep, more than the {MAX_NESTING} levels the loader allows",
                 raw_value=buffer[pos:pos + 80],
             )
             if on_reject is None:
@@ -309,6 +310,13 @@ def _decode_one(reader: _Reader) -> tuple[Any, int]:
 
 def _raw_decode(decoder: json.JSONDecoder, reader: _Reader) -> tuple[Any, int]:
     buffer, pos = reader.buffer, reader.pos
+    if buffer[pos:pos + 1] in ("[", "{"):
+        # The json module's limit is the interpreter's recursion limit, which others change
+        # (Airflow sets 5000): the loader's own limit is the same for every process.
+        skipped = _skip_nested(buffer, pos)
+        if skipped is not None and skipped[1] > MAX_NESTING:
+            reader.work += skipped[0] - pos
+            return _TooDeep(skipped[1]), skipped[0]
     try:
         value, end = decoder.raw_decode(buffer, pos)
         reader.work += end - pos
