@@ -49,7 +49,8 @@ def test_a_first_run_over_2000_song_files_issues_one_copy_per_table(stack, db, s
     songs = StageToRedshiftOperator(task_id="stage_songs", table="staging_songs", s3_key="song_data/",
                                     ledger_table="song_file_ledger", staged_files_table="staging_song_files", **common)
     events = StageToRedshiftOperator(task_id="stage_events", table="staging_events",
-                                     s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", timeformat="epochmillisecs", **common)
+                                     s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", timeformat="epochmillisecs",
+                                     json_format="auto ignorecase", **common)
     assert songs.execute(CONTEXT) == SONG_FILES
     assert events.execute(CONTEXT) == 1
 
