@@ -38,7 +38,6 @@ COPY manifest of the objects they selected (deleted after the load), and
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -54,6 +53,7 @@ from sparkify.operators import (
     StageToRedshiftOperator,
 )
 from sparkify.quality_config import load_quality_checks
+from sparkify.retry_policy import dag_default_args
 from sparkify.staging import run_scoped
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
@@ -74,14 +74,8 @@ def run_table(base: str) -> str:
 # What the window params accept: an ISO 8601 date or date-time, with an optional UTC offset.
 ISO_INSTANT = r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?\s*$"
 
-default_args = {
-    "owner": "sparkify-data-engineering",
-    "depends_on_past": False,
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "email_on_retry": False,
-    "email_on_failure": False,
-}
+# Transient errors retry with exponential backoff; deterministic ones raise AirflowFailException.
+default_args = dag_default_args()
 
 with DAG(
     dag_id="sparkify_etl",

@@ -56,6 +56,7 @@ from sparkify.infra.cluster_request import (
 )
 from sparkify.infra.delete_cluster import DeleteClusterOperator
 from sparkify.infra.ownership import tag_list
+from sparkify.retry_policy import dag_default_args
 
 log = logging.getLogger(__name__)
 AWS = setting("sparkify_infra_aws_conn_id")
@@ -76,13 +77,9 @@ SENSOR_ARGS = {
     "aws_conn_id": AWS,
 }
 
-default_args = {
-    "owner": "sparkify-data-engineering",
-    "depends_on_past": False,
-    "retries": 0,  # every action is idempotent: trigger it again
-    "email_on_retry": False,
-    "email_on_failure": False,
-}
+# Every action is idempotent: trigger it again. The tasks that do retry (AWS eventual consistency)
+# back off exponentially, as in the other DAGs.
+default_args = dag_default_args(retries=0)
 
 with DAG(
     dag_id="sparkify_infra",

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
 from sparkify.quality import SqlCheck
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DataQualityError(RuntimeError):
-    """One or more data quality checks of severity `error` failed."""
+class DataQualityError(AirflowFailException):
+    """One or more data quality checks of severity `error` failed: the same SQL on the same data
+    fails again, so Airflow fails the task at once instead of retrying it."""
 
 
 class DataQualityOperator(BaseOperator):
@@ -29,8 +31,8 @@ class DataQualityOperator(BaseOperator):
     Each check's SQL returns one value, compared with its expected value by ``equal``,
     ``not_equal``, ``greater_than``, ``at_least``, ``less_than``, ``at_most`` or ``between``.
     Every check runs and every result is logged and written to ``results_table``; then one
-    error lists all failed checks with observed and expected values, so that Airflow retries
-    and then fails the task. Failed ``warn`` checks are logged and recorded only. The SQL may
+    error (``DataQualityError``, an ``AirflowFailException``) lists all failed checks with
+    observed and expected values and fails the task without retries. Failed ``warn`` checks are logged and recorded only. The SQL may
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
