@@ -52,6 +52,7 @@ from sparkify.operators import (
     LoadFactOperator,
     StageToRedshiftOperator,
 )
+from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import load_quality_checks
 from sparkify.retry_policy import dag_default_args
 from sparkify.staging import run_scoped
@@ -119,7 +120,7 @@ with DAG(
         window = run_window(context)
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
-    @task(task_id="create_tables")
+    @task(task_id="create_tables", pool=WAREHOUSE_POOL)
     def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
         """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables.
 
@@ -170,6 +171,7 @@ with DAG(
         statupdate=False,
         manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,
     )
@@ -191,6 +193,7 @@ with DAG(
         statupdate=False,
         manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,
     )
@@ -202,6 +205,7 @@ with DAG(
         skipped_rows_sql="songplays_skipped.sql",
         time_column="start_time",
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
     )
 
     dimensions = [
@@ -213,6 +217,7 @@ with DAG(
             key=key,
             post_sql=post_sql,
             redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
         )
         for table, key, post_sql in (
             ("users", "user_id", None),
@@ -226,6 +231,7 @@ with DAG(
         task_id="run_quality_checks",
         checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql"),
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
     )
 
     end = EmptyOperator(task_id="end", outlets=[SPARKIFY_STAR_SCHEMA])  # schedules sparkify_report
