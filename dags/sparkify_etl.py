@@ -46,6 +46,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
+from sparkify.dag_defaults import dag_default_args
 from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
@@ -54,7 +55,6 @@ from sparkify.operators import (
 )
 from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import load_quality_checks
-from sparkify.retry_policy import dag_default_args
 from sparkify.staging import run_scoped
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"

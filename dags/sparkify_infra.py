@@ -46,6 +46,7 @@ from airflow.providers.amazon.aws.sensors.redshift_cluster import RedshiftCluste
 from airflow.sdk import DAG, Param, chain, task
 
 from sparkify.config import DEFAULTS, setting
+from sparkify.dag_defaults import dag_default_args
 from sparkify.infra import lifecycle as step
 from sparkify.infra.cluster_request import (
     ACTIONS,
@@ -56,7 +57,6 @@ from sparkify.infra.cluster_request import (
 )
 from sparkify.infra.delete_cluster import DeleteClusterOperator
 from sparkify.infra.ownership import tag_list
-from sparkify.retry_policy import dag_default_args
 
 log = logging.getLogger(__name__)
 AWS = setting("sparkify_infra_aws_conn_id")

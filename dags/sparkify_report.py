@@ -21,7 +21,7 @@ from airflow.sdk import DAG, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
-from sparkify.retry_policy import dag_default_args
+from sparkify.dag_defaults import dag_default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"

@@ -25,18 +25,6 @@ TRANSIENT_RETRIES: dict[str, Any] = {
 }
 
 
-def dag_default_args(**overrides: Any) -> dict[str, Any]:
-    """The project's default_args: owner, no e-mail (notifications are Notifiers), transient retries."""
-    return {
-        "owner": "sparkify-data-engineering",
-        "depends_on_past": False,
-        "email_on_retry": False,
-        "email_on_failure": False,
-        **TRANSIENT_RETRIES,
-        **overrides,
-    }
-
-
 @contextmanager
 def fail_fast(what: str, *errors: type[BaseException]) -> Iterator[None]:
     """Raise any of `errors` inside the block as AirflowFailException ("<what>: <error>"): no retries."""

@@ -56,3 +56,12 @@ def test_the_etl_retry_delays_double_and_stop_at_the_maximum(dagbag):
     assert timedelta(minutes=2) <= second < timedelta(minutes=4)
     assert timedelta(minutes=4) <= third < timedelta(minutes=8)
     assert all(delay <= timedelta(minutes=15) for delay in later) and later[-1] == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("dag_id", ["sparkify_etl", "sparkify_report", "sparkify_infra"])
+def test_every_task_alerts_when_it_fails_for_good(dagbag, dag_id):
+    from sparkify.notifications import notify_task_failure
+
+    for task in dagbag.dags[dag_id].tasks:
+        assert notify_task_failure in task.on_failure_callback, task.task_id
+        assert not task.on_retry_callback, "a retry is not worth a mail"

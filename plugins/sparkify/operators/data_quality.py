@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
+from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
@@ -73,6 +74,7 @@ class DataQualityOperator(BaseOperator):
             self._record(hook, context.get("run_id"), window, results)
         failed = [r for r in results if not r["passed"]]
         errors = [r for r in failed if r["severity"] == "error"]
+        notify_quality_warnings(context, [r for r in failed if r["severity"] == "warn"])  # best effort, never raises
         if errors:
             lines = "\n".join(
                 f"- {r['name']} ({r['table'] or 'custom'}): observed {r['observed']!r}, expected {r['expected']}"
