@@ -217,7 +217,7 @@ with DAG(
             key=key,
             post_sql=post_sql,
             redshift_conn_id=WAREHOUSE,
-        pool=WAREHOUSE_POOL,
+            pool=WAREHOUSE_POOL,
         )
         for table, key, post_sql in (
             ("users", "user_id", None),

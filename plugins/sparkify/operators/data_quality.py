@@ -33,7 +33,8 @@ class DataQualityOperator(BaseOperator):
     ``not_equal``, ``greater_than``, ``at_least``, ``less_than``, ``at_most`` or ``between``.
     Every check runs and every result is logged and written to ``results_table``; then one
     error (``DataQualityError``, an ``AirflowFailException``) lists all failed checks with
-    observed and expected values and fails the task without retries. Failed ``warn`` checks are logged and recorded only. The SQL may
+    observed and expected values and fails the task without retries. Failed ``warn`` checks are
+    logged, recorded and e-mailed when alerts are on (``sparkify.notifications``). The SQL may
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
