@@ -38,7 +38,6 @@ COPY manifest of the objects they selected (deleted after the load), and
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -47,12 +46,14 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
+from sparkify.dag_defaults import dag_default_args
 from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
     LoadFactOperator,
     StageToRedshiftOperator,
 )
+from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import load_quality_checks
 from sparkify.staging import run_scoped
 
@@ -74,14 +75,8 @@ def run_table(base: str) -> str:
 # What the window params accept: an ISO 8601 date or date-time, with an optional UTC offset.
 ISO_INSTANT = r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?\s*$"
 
-default_args = {
-    "owner": "sparkify-data-engineering",
-    "depends_on_past": False,
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "email_on_retry": False,
-    "email_on_failure": False,
-}
+# Transient errors retry with exponential backoff; deterministic ones raise AirflowFailException.
+default_args = dag_default_args()
 
 with DAG(
     dag_id="sparkify_etl",
@@ -125,7 +120,7 @@ with DAG(
         window = run_window(context)
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
-    @task(task_id="create_tables")
+    @task(task_id="create_tables", pool=WAREHOUSE_POOL)
     def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
         """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables.
 
@@ -176,6 +171,7 @@ with DAG(
         statupdate=False,
         manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,
     )
@@ -197,6 +193,7 @@ with DAG(
         statupdate=False,
         manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
         iam_role=COPY_ROLE,
     )
@@ -208,6 +205,7 @@ with DAG(
         skipped_rows_sql="songplays_skipped.sql",
         time_column="start_time",
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
     )
 
     dimensions = [
@@ -219,6 +217,7 @@ with DAG(
             key=key,
             post_sql=post_sql,
             redshift_conn_id=WAREHOUSE,
+            pool=WAREHOUSE_POOL,
         )
         for table, key, post_sql in (
             ("users", "user_id", None),
@@ -232,6 +231,7 @@ with DAG(
         task_id="run_quality_checks",
         checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql"),
         redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,
     )
 
     end = EmptyOperator(task_id="end", outlets=[SPARKIFY_STAR_SCHEMA])  # schedules sparkify_report

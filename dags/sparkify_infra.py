@@ -46,6 +46,7 @@ from airflow.providers.amazon.aws.sensors.redshift_cluster import RedshiftCluste
 from airflow.sdk import DAG, Param, chain, task
 
 from sparkify.config import DEFAULTS, setting
+from sparkify.dag_defaults import dag_default_args
 from sparkify.infra import lifecycle as step
 from sparkify.infra.cluster_request import (
     ACTIONS,
@@ -76,13 +77,9 @@ SENSOR_ARGS = {
     "aws_conn_id": AWS,
 }
 
-default_args = {
-    "owner": "sparkify-data-engineering",
-    "depends_on_past": False,
-    "retries": 0,  # every action is idempotent: trigger it again
-    "email_on_retry": False,
-    "email_on_failure": False,
-}
+# Every action is idempotent: trigger it again. The tasks that do retry (AWS eventual consistency)
+# back off exponentially, as in the other DAGs.
+default_args = dag_default_args(retries=0)
 
 with DAG(
     dag_id="sparkify_infra",

@@ -14,7 +14,6 @@ question, in the folder named by the Variable `sparkify_report_dir` (default
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -22,18 +21,12 @@ from airflow.sdk import DAG, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import setting
+from sparkify.dag_defaults import dag_default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"
 
-default_args = {
-    "owner": "sparkify-data-engineering",
-    "depends_on_past": False,
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
-    "email_on_retry": False,
-    "email_on_failure": False,
-}
+default_args = dag_default_args(retries=2)  # a lost connection retries with backoff
 
 with DAG(
     dag_id="sparkify_report",

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from local_stack.run_progress import RunProgress, quiet_repeats
 from local_stack.settings import PROJECT_ROOT
 
 DAG_ID = "sparkify_etl"
@@ -65,10 +66,21 @@ def run_conf(conf: dict | None) -> dict:
     return {"window_start": None, "window_end": None, **(conf or {})}
 
 
-def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path) -> str:
-    """One DAG run; returns its final state."""
-    with output_to(log_file):
-        run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path, progress: RunProgress | None = None) -> str:
+    """One DAG run, its output to `log_file` and a line per task event to the terminal; returns its final state."""
+    terminal = None
+    if progress is None:
+        sys.stdout.flush()
+        terminal = os.fdopen(os.dup(1), "w", buffering=1)  # the terminal, while stdout goes to the log file
+        progress = RunProgress(terminal)
+    progress.attach(dag)
+    quiet_repeats()
+    try:
+        with output_to(log_file):
+            run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+    finally:
+        if terminal is not None:
+            terminal.close()
     return str(getattr(run.state, "value", run.state))
 
 

@@ -265,6 +265,17 @@ class AirflowServices:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.metadata_db,)).fetchone():
                 conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(self.metadata_db)))
         self.airflow("db", "migrate", timeout=600)
+        self.ensure_pools()
+
+    def ensure_pools(self) -> list[str]:
+        """Create the project's pools that are missing (a pool resized in the UI keeps its size); returns those created."""
+        existing = pool_names(self.airflow("pools", "list", "--output", "json").stdout)
+        created = []
+        for name, slots, description in project_pools():
+            if name not in existing:
+                self.airflow("pools", "set", name, str(slots), description)
+                created.append(name)
+        return created
 
     def _secrets(self) -> dict[str, str]:
         """Keys that every component must share, made once per home and kept there.
@@ -387,6 +398,19 @@ class AirflowApi:
                 details = "; ".join(f"{d.get('exc_type')}: {d.get('exc_value')}" for d in event.get("error_detail") or [])
                 lines.append(f"{event.get('event')} {details}".strip())
         return "\n".join(lines)[-3000:] or "(no error in the log)"
+
+
+def project_pools() -> list[tuple[str, int, str]]:
+    """(name, slots, description) of every pool the DAGs use (plugins/sparkify/pools.py)."""
+    from sparkify.pools import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION, WAREHOUSE_POOL_SLOTS
+
+    return [(WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS, WAREHOUSE_POOL_DESCRIPTION)]
+
+
+def pool_names(listing: str) -> set[str]:
+    """The pool names in the output of `airflow pools list --output json` (a JSON list, maybe after log lines)."""
+    lines = [line for line in listing.splitlines() if line.lstrip().startswith("[")]
+    return {pool["pool"] for pool in json.loads(lines[-1])} if lines else set()
 
 
 def describe_import_errors(errors: Sequence[dict]) -> str:

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from local_stack.airflow_services import AirflowApi, AirflowServices
+from local_stack.backfill_progress import TaskEvents
 from local_stack.processes import StackError
 from sparkify.window import WindowError, parse_instant
 
@@ -198,9 +199,12 @@ def _follow(services: AirflowServices, api: AirflowApi, backfill_id: int, hours:
     deadline = None if timeout is None else started + timeout
     reported_failures: dict[datetime, FailedRun] = {}
     last_counts, last_line_at = None, 0.0
+    events = TaskEvents(api.task_error)
     while True:
         backfill = api.get(f"/api/v2/backfills/{backfill_id}")
         runs = _runs_by_hour(api, hours)
+        for line in events.update(_task_instances(api, hours)):
+            report(line)
         counts = _count(api, hours, runs)
         for logical_date, run in runs.items():
             if run["state"] == "failed" and logical_date not in reported_failures:
@@ -286,6 +290,22 @@ def _runs_by_hour(api: AirflowApi, hours: HourRange) -> dict[datetime, dict]:
         offset += PAGE
         if offset >= (page.get("total_entries") or 0):
             return runs
+
+
+def _task_instances(api: AirflowApi, hours: HourRange, page: int = 500) -> list[dict]:
+    """Every task instance of the range's runs (all pages); none when the API does not answer."""
+    params = {"logical_date_gte": _iso(hours.start), "logical_date_lte": _iso(hours.last_logical_date),
+              "limit": page}
+    instances: list[dict] = []
+    try:
+        while True:
+            answer = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={**params, "offset": len(instances)})
+            batch = answer.get("task_instances", [])
+            instances += batch
+            if not batch or len(instances) >= answer.get("total_entries", 0):
+                return instances
+    except httpx.HTTPError:
+        return instances
 
 
 def _unfinished(runs: dict[datetime, dict]) -> bool:

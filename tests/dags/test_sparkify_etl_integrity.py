@@ -65,7 +65,7 @@ def test_default_args(dag):
         assert task.owner == "sparkify-data-engineering"
         assert task.depends_on_past is False
         assert task.retries == 3
-        assert task.retry_delay == timedelta(minutes=5)
+        assert task.retry_delay == timedelta(minutes=1)  # doubling: tests/dags/test_retry_defaults.py
         assert task.email_on_retry is False
 
 

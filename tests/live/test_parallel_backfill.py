@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from local_stack.backfill import run_backfill
+from local_stack.backfill_progress import TASK_LINE
 from tests.expected import expected_star, utc
 from tests.integration.test_run_semantics import checksums
 from tests.integration.test_sparkify_etl_runs import assert_star_matches
@@ -72,6 +73,10 @@ def backfill(services, api, first: datetime, max_active_runs: int) -> tuple[list
                           timeout=TIMEOUT, poll_seconds=0.5)
     assert result.ok, result.summary() + "\n" + "\n".join(lines)
     lines = [line for line in lines if not line.startswith(WAITING)]  # for the previous backfill to close
+    task_lines = [line for line in lines if line.startswith(TASK_LINE)]
+    assert any(" load_songplays_fact started" in line for line in task_lines), lines
+    assert any(" load_songplays_fact done" in line for line in task_lines), lines
+    lines = [line for line in lines if not line.startswith(TASK_LINE)]
     assert api.get(f"/api/v2/backfills/{result.backfill_id}")["max_active_runs"] == max_active_runs
     runs = block_runs(api, first, HOURS)
     assert [(r["data_interval_start"], r["data_interval_end"], r["run_type"], r["state"]) for r in runs] == [

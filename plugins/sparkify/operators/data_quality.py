@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
+from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
@@ -18,8 +20,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DataQualityError(RuntimeError):
-    """One or more data quality checks of severity `error` failed."""
+class DataQualityError(AirflowFailException):
+    """One or more data quality checks of severity `error` failed: the same SQL on the same data
+    fails again, so Airflow fails the task at once instead of retrying it."""
 
 
 class DataQualityOperator(BaseOperator):
@@ -29,8 +32,9 @@ class DataQualityOperator(BaseOperator):
     Each check's SQL returns one value, compared with its expected value by ``equal``,
     ``not_equal``, ``greater_than``, ``at_least``, ``less_than``, ``at_most`` or ``between``.
     Every check runs and every result is logged and written to ``results_table``; then one
-    error lists all failed checks with observed and expected values, so that Airflow retries
-    and then fails the task. Failed ``warn`` checks are logged and recorded only. The SQL may
+    error (``DataQualityError``, an ``AirflowFailException``) lists all failed checks with
+    observed and expected values and fails the task without retries. Failed ``warn`` checks are
+    logged, recorded and e-mailed when alerts are on (``sparkify.notifications``). The SQL may
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
@@ -71,6 +75,7 @@ class DataQualityOperator(BaseOperator):
             self._record(hook, context.get("run_id"), window, results)
         failed = [r for r in results if not r["passed"]]
         errors = [r for r in failed if r["severity"] == "error"]
+        notify_quality_warnings(context, [r for r in failed if r["severity"] == "warn"])  # best effort, never raises
         if errors:
             lines = "\n".join(
                 f"- {r['name']} ({r['table'] or 'custom'}): observed {r['observed']!r}, expected {r['expected']}"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 MODES = ("truncate-insert", "append", "merge")
 
 
-class DuplicateKeyError(RuntimeError):
-    """The dimension SELECT produced more than one row for a merge key."""
+class DuplicateKeyError(AirflowFailException):
+    """The dimension SELECT produced more than one row for a merge key (a data error: not retried)."""
 
 
 class LoadDimensionOperator(BaseOperator):

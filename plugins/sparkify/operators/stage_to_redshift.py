@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from sparkify.retry_policy import fail_fast
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
 from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, rejected_rows, run_redshift_copy
@@ -171,9 +172,13 @@ class StageToRedshiftOperator(BaseOperator):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         window = run_window(context)
-        spec = self.build_spec(window.days())
-        self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
-        credentials = copy_credentials(self.aws_conn_id, self.iam_role)
+        # Templated settings (bucket, keys, region, IAM role, connections) that are wrong stay wrong.
+        with fail_fast("Bad configuration", ValueError, AirflowNotFoundException):
+            spec = self.build_spec(window.days())
+            if self.manifest_location:
+                split_s3_url(self.manifest_location)
+            self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
+            credentials = copy_credentials(self.aws_conn_id, self.iam_role)
         s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
         hook = warehouse_hook(self.redshift_conn_id)
         objects = self._selected_objects(hook, s3_hook, spec) if self.manifest_location else None
