@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
