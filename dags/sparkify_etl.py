@@ -1,20 +1,36 @@
 """
 ### Sparkify ETL
 
-Every hour, load Sparkify's S3 JSON into Redshift and build the star schema.
+Every hour, load Sparkify's S3 JSON into Redshift and build the star schema, by
+**Write-Audit-Publish**: the run builds its window in shadow tables, audits them, and only
+then publishes them, so data that fails a check never reaches the star schema.
 
-1. **create_tables** creates the staging and star-schema tables if they are missing.
-   Each run stages into its own copies of the staging tables, so runs may overlap.
+```
+begin → create_tables → stage_events ∥ stage_songs → load_songplays_fact
+      → load_users_dim ∥ load_songs_dim ∥ load_artists_dim ∥ load_time_dim
+      → run_quality_checks → publish → end
+```
+
+1. **create_tables** creates the staging and star-schema tables if they are missing, and the
+   run's own copies: of the staging tables, and the **shadow tables** of `songplays`, `users`,
+   `songs`, `artists` and `time` (`<table>__r<hash of run_id>`). Runs may overlap.
 2. **stage_events** COPYs the day files of the run's window
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`); **stage_songs** COPYs the song files under
    `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
    them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
    over exactly the objects it selected.
-3. **load_songplays_fact** replaces the window's songplays in one transaction.
-4. The four dimension loads merge `users`, `songs`, `artists` and `time`; the songs merge
-   records the staged files in `song_file_ledger` in the same transaction.
-5. **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`,
-   records every result in `dq_results`, and fails on any failed check of severity `error`.
+3. **Write.** **load_songplays_fact** writes the window's songplays into the run's shadow of
+   `songplays`; the four dimension loads write the rows the run would merge into `users`,
+   `songs`, `artists` and `time` into their shadows. Nothing published changes.
+4. **Audit.** **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`
+   against what publishing would produce (the shadows, with the published rows they do not
+   replace), records every result in `dq_results`, and fails on any failed check of severity
+   `error`. Then **publish** does not run and the star schema is untouched.
+5. **Publish.** **publish** applies the window in one transaction: `LOCK TABLE` on, in this order,
+   `songplays`, `users`, `songs`, `artists`, `time`, `song_file_ledger`; replaces the window's
+   songplays; merges the four dimensions; and records the staged song files in
+   `song_file_ledger`. Nothing is visible before the commit, all of it after; a file is recorded
+   only when its songs and artists commit with it.
 6. **end** emits the Asset `sparkify_star_schema` (`sparkify://warehouse/star_schema`);
    the `sparkify_report` DAG is scheduled on it.
 
@@ -23,9 +39,9 @@ A manual run processes the hour that contains its logical date, unless it is
 triggered with both `window_start` and `window_end` (ISO 8601, UTC), which may
 span up to 31 days (Airflow Variable `sparkify_max_window_days`, a positive number of days).
 
-**Staging retention.** A run's staging tables are dropped by a later run once they have
-not been used for `sparkify_staging_retention_hours` (default 48, at least 1), and never
-while their run is queued or running. A bad value of either Variable fails the run at once.
+**Retention.** A run's staging and shadow tables are kept for inspection, and dropped by a later
+run once they have not been used for `sparkify_staging_retention_hours` (default 48, at least 1),
+never while their run is queued or running. A bad value of either Variable fails the run at once.
 
 **Settings** are Airflow Variables with defaults: `sparkify_s3_bucket` (udacity-dend),
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
@@ -51,6 +67,8 @@ from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
     LoadFactOperator,
+    Publication,
+    PublishOperator,
     StageToRedshiftOperator,
 )
 from sparkify.pools import WAREHOUSE_POOL
@@ -68,8 +86,22 @@ STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 
 
 def run_table(base: str) -> str:
-    """The template naming this run's copy of a staging table."""
+    """The template naming this run's copy of a staging or star-schema (shadow) table."""
     return f"{{{{ run_scoped('{base}', run_id) }}}}"
+
+
+# Write-Audit-Publish: how each star-schema table takes its run's shadow copy. The order is the
+# one lock order of the warehouse: publish locks these tables in it, then song_file_ledger; the
+# audit reads them in it; create_tables creates the shadows (which reads their tables) in it.
+PUBLICATIONS = (
+    Publication("songplays", run_table("songplays"), window_column="start_time"),
+    Publication("users", run_table("users"), key="user_id", condition="users_publish_condition.sql"),
+    Publication("songs", run_table("songs"), key="song_id"),
+    Publication("artists", run_table("artists"), key="artist_id"),
+    Publication("time", run_table("time"), key="start_time"),
+)
+LEDGER = "song_file_ledger"
+RUN_TABLES = (*STAGING_TABLES, *(p.table for p in PUBLICATIONS))
 
 
 # What the window params accept: an ISO 8601 date or date-time, with an optional UTC offset.
@@ -122,7 +154,7 @@ with DAG(
 
     @task(task_id="create_tables", pool=WAREHOUSE_POOL)
     def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
-        """Apply the idempotent DDL in include/sql/create_tables.sql and create this run's staging tables.
+        """Apply the idempotent DDL in include/sql/create_tables.sql; create this run's staging and shadow tables.
 
         Other runs' staging tables are dropped once unused for the retention (Variable
         `sparkify_staging_retention_hours`, at least 1 hour), unless their run is still queued or running.
@@ -154,7 +186,7 @@ with DAG(
             for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
                 cursor.execute(statement)
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(STAGING_TABLES), run_id, retention, active_runs)
+            return prepare_run_staging(cursor, list(RUN_TABLES), run_id, retention, active_runs)
 
     stage_events = StageToRedshiftOperator(
         task_id="stage_events",
@@ -182,7 +214,7 @@ with DAG(
         s3_bucket=BUCKET,
         s3_key=setting("sparkify_song_prefix"),
         json_format="auto",
-        ledger_table="song_file_ledger",
+        ledger_table=LEDGER,
         staged_files_table=run_table("staging_song_files"),
         ignore_ledger="{{ params.full_refresh }}",
         blanks_as_null=True,
@@ -198,9 +230,10 @@ with DAG(
         iam_role=COPY_ROLE,
     )
 
+    # Write: the fact and dimension loads fill the run's shadow tables; nothing published changes.
     load_songplays_fact = LoadFactOperator(
         task_id="load_songplays_fact",
-        table="songplays",
+        table=run_table("songplays"),
         sql="songplays_select.sql",
         skipped_rows_sql="songplays_skipped.sql",
         time_column="start_time",
@@ -209,27 +242,36 @@ with DAG(
     )
 
     dimensions = [
-        LoadDimensionOperator(
-            task_id=f"load_{table}_dim",
-            table=table,
-            sql=f"{table}_select.sql",
-            mode="merge",
-            key=key,
-            post_sql=post_sql,
+        LoadDimensionOperator(  # the shadow holds exactly the rows this attempt would merge
+            task_id=f"load_{p.table}_dim",
+            table=p.shadow,
+            sql=f"{p.table}_select.sql",
+            mode="truncate-insert",
+            key=p.key,
             redshift_conn_id=WAREHOUSE,
             pool=WAREHOUSE_POOL,
         )
-        for table, key, post_sql in (
-            ("users", "user_id", None),
-            ("songs", "song_id", "song_file_ledger_update.sql"),
-            ("artists", "artist_id", None),
-            ("time", "start_time", None),
-        )
+        for p in PUBLICATIONS
+        if not p.is_fact
     ]
 
+    # Audit: the checks read what publishing would produce; a failed `error` check stops the run here.
     run_quality_checks = DataQualityOperator(
         task_id="run_quality_checks",
-        checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql"),
+        checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql",
+                                   PUBLICATIONS),
+        read_order=[p.table for p in PUBLICATIONS],
+        redshift_conn_id=WAREHOUSE,
+        pool=WAREHOUSE_POOL,  # it writes dq_results
+    )
+
+    # Publish: one transaction, locks in the documented order; the ledger records the song files
+    # together with the songs and artists derived from them.
+    publish = PublishOperator(
+        task_id="publish",
+        publications=PUBLICATIONS,
+        post_sql="song_file_ledger_update.sql",
+        lock_also=[LEDGER],
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,
     )
@@ -243,5 +285,6 @@ with DAG(
         load_songplays_fact,
         dimensions,
         run_quality_checks,
+        publish,
         end,
     )

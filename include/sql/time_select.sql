@@ -1,4 +1,5 @@
--- One row per distinct songplays start_time in the window. weekday: 0 = Sunday.
+-- One row per distinct start_time of the window's songplays (this run's shadow copy of
+-- songplays, which is published together with time). weekday: 0 = Sunday.
 SELECT DISTINCT
        p.start_time,
        CAST(EXTRACT(HOUR FROM p.start_time) AS INTEGER)  AS hour,
@@ -7,6 +8,6 @@ SELECT DISTINCT
        CAST(EXTRACT(MONTH FROM p.start_time) AS INTEGER) AS month,
        CAST(EXTRACT(YEAR FROM p.start_time) AS INTEGER)  AS year,
        CAST(EXTRACT(DOW FROM p.start_time) AS INTEGER)   AS weekday
-FROM songplays p
+FROM {{ run_scoped('songplays', run_id) }} p
 WHERE p.start_time >= %(window_start)s
   AND p.start_time < %(window_end)s

@@ -5,14 +5,22 @@ column checks `unique_check`, `min` and `max` reuse its SQL templates (`null_che
 an `IS NULL` filter, so that an index or sort key serves it), and
 expectations are written `{equal_to | greater_than | geq_to | less_than | leq_to, tolerance}`.
 Every table, column and identifier is checked against the warehouse DDL when the DAG is parsed.
+
+Write-Audit-Publish: given the DAG's publications (`sparkify.operators.publish.Publication`), a
+check of a published table audits what publishing would produce, not the published table: for a
+fact, the window's rows are the run's shadow copy (and `scope: all` reads the published rows
+outside the window plus the shadow); for a dimension, the published rows whose key the shadow
+does not replace plus the shadow. A referential check finds a key in the published table or in
+its shadow, and a unique check of a fact's window also counts keys already published in other
+windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Number
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
@@ -20,6 +28,9 @@ from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 from sparkify.ddl import table_columns
 from sparkify.identifiers import quote_identifier, validate_identifier
 from sparkify.quality import SEVERITIES, SqlCheck
+
+if TYPE_CHECKING:
+    from sparkify.operators.publish import Publication
 
 COLUMN_KINDS = {"null_check": "null_check", "unique_check": "unique_check", "min": "min", "max": "max"}
 KINDS = ("row_count", *COLUMN_KINDS, "accepted_values", "referential", "freshness", "reconciliation", "custom")
@@ -44,14 +55,19 @@ class CheckConfigError(ValueError):
     """A check declaration that cannot be used; the message names the check and the problem."""
 
 
-def load_quality_checks(path: Path, sql_dir: Path, ddl_path: Path) -> list[SqlCheck]:
-    """Read and validate the declared checks against the schema in `ddl_path`."""
+def load_quality_checks(
+    path: Path, sql_dir: Path, ddl_path: Path, publications: Sequence[Publication] = ()
+) -> list[SqlCheck]:
+    """Read and validate the declared checks against the schema in `ddl_path`.
+
+    With `publications`, checks of the published tables audit their run's shadow copies (see above).
+    """
     document = yaml.safe_load(path.read_text())
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
         raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
     compiler = _Compiler(
         path, sql_dir, table_columns(ddl_path.read_text()),
-        document.get("window_columns") or {}, document.get("run_scoped_tables") or [],
+        document.get("window_columns") or {}, document.get("run_scoped_tables") or [], publications,
     )
     checks = [compiler.compile(entry) for entry in document["checks"]]
     names = [c.name for c in checks]
@@ -97,12 +113,22 @@ def comparison_for(expect: Mapping[str, Any], where: str) -> tuple[str, Any]:
     return {"greater_than": "greater_than", "geq_to": "at_least", "less_than": "less_than", "leq_to": "at_most"}[key], value
 
 
+def _aliased(relation: str) -> str:
+    """A relation for a FROM clause: a subquery gets the alias it needs."""
+    return f"{relation} t" if relation.startswith("(") else relation
+
+
 class _Compiler:
     def __init__(
-        self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping, run_scoped: list
+        self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping, run_scoped: list,
+        publications: Sequence[Publication] = (),
     ) -> None:
         self.path, self.sql_dir, self.schema = path, sql_dir, schema
         self.run_scoped = set(run_scoped)
+        self.published = {p.table: p for p in publications}
+        for p in publications:
+            if p.table not in schema:
+                raise CheckConfigError(f"{path}: published table {p.table!r} is not in the warehouse DDL.")
         self.window_columns = {}
         for table, column in window_columns.items():
             self._column(table, column, f"{path}: window_columns")
@@ -155,8 +181,31 @@ class _Compiler:
             return f"{{{{ run_scoped('{table}', run_id) }}}}"
         return quote_identifier(table)
 
+    def _scope_kind(self, entry: dict, table: str) -> str:
+        return entry.get("scope", "window" if table in self.window_columns else "all")
+
+    def _relation(self, entry: dict, table: str, where: str) -> str:
+        """What a check reads for `table`: the table, or for a published table what publishing would produce."""
+        quoted = self._table(table, where)
+        publication = self.published.get(table)
+        if publication is None:
+            return quoted
+        shadow = publication.shadow
+        if publication.is_fact:
+            if self._scope_kind(entry, table) == "window" and self.window_columns.get(table) == publication.window_column:
+                return shadow  # the window's rows after publishing are exactly the shadow's
+            return f"(SELECT * FROM {quoted} WHERE {self._outside_window(publication)} UNION ALL SELECT * FROM {shadow})"
+        kept = " AND ".join(f"s.{quote_identifier(k)} = published.{quote_identifier(k)}" for k in publication.key)
+        return (f"(SELECT * FROM {quoted} published WHERE NOT EXISTS (SELECT 1 FROM {shadow} s WHERE {kept}) "
+                f"UNION ALL SELECT * FROM {shadow})")
+
+    @staticmethod
+    def _outside_window(publication: Publication, alias: str = "") -> str:
+        column = f"{alias}{quote_identifier(publication.window_column)}"
+        return f"({column} < %(window_start)s OR {column} >= %(window_end)s OR {column} IS NULL)"
+
     def _scope(self, entry: dict, table: str, where: str, alias: str = "") -> str:
-        scope = entry.get("scope", "window" if table in self.window_columns else "all")
+        scope = self._scope_kind(entry, table)
         if scope == "all":
             return "TRUE"
         if scope != "window":
@@ -174,27 +223,37 @@ class _Compiler:
 
     def _target(self, entry: dict, where: str) -> tuple[str, str]:
         self._column(entry["table"], entry["column"], where)
-        return self._table(entry["table"], where), quote_identifier(entry["column"])
+        return self._relation(entry, entry["table"], where), quote_identifier(entry["column"])
 
     # -- one method per kind: (sql, parameters, expected_sql) ---------------------------
     def _row_count(self, entry, where):
-        table = self._table(entry["table"], where)
-        return f"SELECT COUNT(*) FROM {table} WHERE {self._scope(entry, entry['table'], where)}", {}, None
+        table = self._relation(entry, entry["table"], where)
+        return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}", {}, None
 
     def _column_check(self, kind, entry, where):
         table, column = self._target(entry, where)
         statement = SQLColumnCheckOperator.column_checks[COLUMN_KINDS[kind]].format(column=column)
-        return f"SELECT {statement} FROM {table} WHERE {self._scope(entry, entry['table'], where)}", {}, None
+        return f"SELECT {statement} FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}", {}, None
 
     def _null_check(self, entry, where):
         # common-sql's SUM(CASE ...) reads every row in scope; a filter on IS NULL lets an index
         # (locally) or the sort key's zone maps (Redshift) skip them, so scope: all stays cheap.
         table, column = self._target(entry, where)
         scope = self._scope(entry, entry["table"], where)
-        return f"SELECT COUNT(*) FROM {table} WHERE ({scope}) AND {column} IS NULL", {}, None
+        return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND {column} IS NULL", {}, None
 
     def _unique_check(self, entry, where):
-        return self._column_check("unique_check", entry, where)
+        sql, parameters, _ = self._column_check("unique_check", entry, where)
+        publication = self.published.get(entry["table"])
+        if publication is None or not publication.is_fact or self._scope_kind(entry, entry["table"]) != "window":
+            return sql, parameters, None
+        # Uniqueness across windows: the window's keys that other windows have already published.
+        column, scope = quote_identifier(entry["column"]), self._scope(entry, entry["table"], where)
+        elsewhere = (
+            f"SELECT COUNT(*) FROM {publication.shadow} t WHERE ({scope}) AND EXISTS (SELECT 1 FROM "
+            f"{self._table(entry['table'], where)} p WHERE p.{column} = t.{column} AND {self._outside_window(publication, 'p.')})"
+        )
+        return f"SELECT ({sql}) + ({elsewhere})", parameters, None
 
     def _min(self, entry, where):
         return self._column_check("min", entry, where)
@@ -211,7 +270,7 @@ class _Compiler:
         listed = ", ".join(f"%({p})s" for p in parameters)
         nulls = f"{column} IS NOT NULL AND " if entry.get("allow_null", False) else f"{column} IS NULL OR "
         scope = self._scope(entry, entry["table"], where)
-        return f"SELECT COUNT(*) FROM {table} WHERE ({scope}) AND ({nulls}{column} NOT IN ({listed}))", parameters, None
+        return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND ({nulls}{column} NOT IN ({listed}))", parameters, None
 
     def _referential(self, entry, where):
         table, column = self._target(entry, where)
@@ -219,28 +278,33 @@ class _Compiler:
         if not (isinstance(references, dict) and set(references) == {"table", "column"}):
             raise CheckConfigError(f"{where}: references needs exactly a table and a column.")
         self._column(references["table"], references["column"], where)
-        parent, key = self._table(references["table"], where), quote_identifier(references["column"])
+        key = quote_identifier(references["column"])
+        publication = self.published.get(references["table"])
+        if publication is None:
+            parents = [self._table(references["table"], where)]
+        elif publication.is_fact:
+            parents = [self._relation({"scope": "all"}, references["table"], where)]
+        else:  # a merge keeps every published key and adds the shadow's
+            parents = [self._table(references["table"], where), publication.shadow]
         scope = self._scope(entry, entry["table"], where, alias="child.")
-        return (
-            f"SELECT COUNT(*) FROM {table} child LEFT JOIN {parent} parent ON child.{column} = parent.{key} "
-            f"WHERE ({scope}) AND child.{column} IS NOT NULL AND parent.{key} IS NULL"
-        ), {}, None
+        missing = " ".join(f"AND NOT EXISTS (SELECT 1 FROM {p} parent WHERE parent.{key} = child.{column})" for p in parents)
+        return f"SELECT COUNT(*) FROM {table} child WHERE ({scope}) AND child.{column} IS NOT NULL {missing}", {}, None
 
     def _freshness(self, entry, where):
-        table = self._table(entry["table"], where)
-        source = self._table(entry["source_table"], where)
+        table = self._relation(entry, entry["table"], where)
+        source = self._relation(entry, entry["source_table"], where)
         source_filter = entry.get("source_filter", "TRUE")
         if ";" in source_filter or "--" in source_filter:
             raise CheckConfigError(f"{where}: source_filter must be a single SQL condition.")
         return (
-            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {source} WHERE ({self._scope(entry, entry['source_table'], where)}) "
-            f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {table} WHERE "
+            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {_aliased(source)} WHERE ({self._scope(entry, entry['source_table'], where)}) "
+            f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {_aliased(table)} WHERE "
             f"{self._scope(entry, entry['table'], where)}) THEN 1 ELSE 0 END"
         ), {}, None
 
     def _reconciliation(self, entry, where):
-        table = self._table(entry["table"], where)
-        count = f"SELECT COUNT(*) FROM {table} WHERE {self._scope(entry, entry['table'], where)}"
+        table = self._relation(entry, entry["table"], where)
+        count = f"SELECT COUNT(*) FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}"
         return count, {}, self._sql_file(entry["source_sql"], where)
 
     def _custom(self, entry, where):

@@ -21,7 +21,8 @@ EXPECTED_UPSTREAM = {
     "load_artists_dim": {"load_songplays_fact"},
     "load_time_dim": {"load_songplays_fact"},
     "run_quality_checks": {"load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"},
-    "end": {"run_quality_checks"},
+    "publish": {"run_quality_checks"},
+    "end": {"publish"},
 }
 
 
@@ -101,8 +102,22 @@ def test_settings_are_templated_variables_with_defaults(dag):
     assert "sparkify_log_jsonpath" in stage_events.json_format
     assert "sparkify_redshift_conn_id" in stage_events.redshift_conn_id
     assert dag.get_task("stage_songs").json_format == "auto"
-    for task_id in ("load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"):
-        assert dag.get_task(task_id).mode == "merge"
+
+
+
+def test_write_audit_publish_loads_write_shadows_and_publish_locks_in_one_order(dag):
+    assert dag.get_task("load_songplays_fact").table == "{{ run_scoped('songplays', run_id) }}"
+    for table in ("users", "songs", "artists", "time"):
+        task = dag.get_task(f"load_{table}_dim")
+        assert task.table == f"{{{{ run_scoped('{table}', run_id) }}}}"
+        assert task.mode == "truncate-insert"  # the shadow holds exactly what this attempt would merge
+    publish = dag.get_task("publish")
+    assert publish.lock_order == ["songplays", "users", "songs", "artists", "time", "song_file_ledger"]
+    assert dag.get_task("run_quality_checks").read_order == ("songplays", "users", "songs", "artists", "time")
+    statements = publish.build_statements()
+    assert statements[:6] == [f'LOCK TABLE "{t}"' for t in publish.lock_order]
+    assert statements[-2].startswith("DELETE FROM song_file_ledger")  # the ledger commits with songs and artists
+    assert "LOCK TABLE" in dag.doc_md and "songplays`, `users`, `songs`, `artists`, `time`, `song_file_ledger`" in dag.doc_md
 
 
 def test_copy_takes_its_iam_role_from_the_variable_that_import_dwh_cfg_writes(dag):

@@ -2,64 +2,75 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
 
 from sparkify.operators import DataQualityOperator
 from sparkify.operators.data_quality import DataQualityError
-from sparkify.quality_config import load_quality_checks
 from sparkify.staging import run_scoped
-from tests.support import PROJECT_ROOT, SQL_DIR, reset_schema, run_dag, task_context
+from tests.support import reset_schema, run_dag, task_context
 
 pytestmark = pytest.mark.integration
-STAR = ("staging_events", "songplays", "users", "songs", "artists", "time")
+PUBLISHED = ("songplays", "users", "songs", "artists", "time")
 RUN_ID = None  # the loading run's id, set by the db_loaded fixture
+CHECKS = None  # the DAG's compiled checks (include/quality_checks.yaml mapped to the shadows), set there too
 DAY = {"window_start": "2018-11-15T00:00:00Z", "window_end": "2018-11-16T00:00:00Z"}
+
+
+def shadow(table: str, run_id: str | None = None) -> str:
+    """The quoted name of the loading run's copy of `table` (a staging table, or a star table's shadow)."""
+    return f'"{run_scoped(table, run_id or RUN_ID)}"'
+
+
+def on_shadows(statement: str) -> str:
+    """`statement` with every star-schema table name replaced by the run's shadow of it: the audit's input."""
+    return re.sub(r"\b(songplays|users|songs|artists|time)\b", lambda m: shadow(m.group(1)), statement)
 
 
 @pytest.fixture(scope="module")
 def loaded(sparkify_dag, sample_data, warehouse_dsn):
-    """One real day loaded by the DAG, saved so that each test can corrupt and restore it."""
+    """One real day loaded by the DAG; its shadow tables saved so that each test can corrupt and restore them."""
     import psycopg
 
     with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
         reset_schema(conn)
         assert run_dag(sparkify_dag, datetime.fromisoformat("2018-11-15T00:00:00+00:00"), DAY) == "success"
-        for table in STAR:
-            conn.execute(f'DROP TABLE IF EXISTS "saved_{table}"')
-            conn.execute(f'CREATE TABLE "saved_{table}" AS SELECT * FROM "{table}"')
         busiest = conn.execute(
             "SELECT date_trunc('hour', start_time) AS h FROM songplays GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1"
         ).fetchone()[0]
         [(run_id,)] = conn.execute("SELECT DISTINCT run_id FROM staging_tables").fetchall()
+        for table in (*PUBLISHED, "staging_events"):
+            conn.execute(f'DROP TABLE IF EXISTS "saved_{table}"')
+            conn.execute(f'CREATE TABLE "saved_{table}" AS SELECT * FROM {shadow(table, run_id)}')
     return busiest, run_id
 
 
 @pytest.fixture
-def db_loaded(loaded, db):
-    """The loaded day, restored before each test; yields (connection, the busiest hour).
+def db_loaded(loaded, db, sparkify_dag):
+    """The loaded day's shadows restored and the published tables empty before each test, so the audit
+    sees the day as its first publish; yields (connection, the busiest hour).
 
-    The checks run with the DAG run's run_id, so they read that run's staging copy.
+    The checks run with the DAG run's run_id, so they read that run's staging copy and shadows.
     """
-    for table in STAR:
-        db.execute(f'TRUNCATE "{table}"')
-        db.execute(f'INSERT INTO "{table}" SELECT * FROM "saved_{table}"')
-    db.execute("TRUNCATE dq_results")
-    global RUN_ID
+    global RUN_ID, CHECKS
     RUN_ID = loaded[1]
+    CHECKS = sparkify_dag.get_task("run_quality_checks").checks
+    for table in (*PUBLISHED, "staging_events"):
+        db.execute(f"TRUNCATE {shadow(table)}")
+        db.execute(f'INSERT INTO {shadow(table)} SELECT * FROM "saved_{table}"')
+    for table in PUBLISHED:
+        db.execute(f'TRUNCATE "{table}"')
+    db.execute("TRUNCATE dq_results")
     yield db, loaded[0]
-    db.execute("ALTER TABLE users DROP CONSTRAINT IF EXISTS users_pkey")
-    db.execute("DELETE FROM users")
-    db.execute("ALTER TABLE users ADD PRIMARY KEY (user_id)")
-    db.execute("DELETE FROM songplays WHERE start_time IS NULL")
-    db.execute("ALTER TABLE songplays ALTER COLUMN start_time SET NOT NULL")
+    db.execute(f"DELETE FROM {shadow('songplays')} WHERE start_time IS NULL")
+    db.execute(f"ALTER TABLE {shadow('songplays')} ALTER COLUMN start_time SET NOT NULL")
 
 
 def run_checks(hour: datetime) -> list[dict]:
-    checks = load_quality_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql")
     context = task_context(hour, hour + timedelta(hours=1), run_id=RUN_ID)
-    return DataQualityOperator(task_id="run_quality_checks", checks=checks).execute(context)
+    return DataQualityOperator(task_id="run_quality_checks", checks=CHECKS).execute(context)
 
 
 def failures(db, hour) -> tuple[str, list[tuple]]:
@@ -79,10 +90,19 @@ def test_every_check_passes_on_clean_data_and_is_recorded(db_loaded):
     assert rows == (len(results), True, RUN_ID, hour)
 
 
+def test_every_check_passes_when_the_window_is_published_already(db_loaded):
+    """A rerun audits the same shadows over published tables that already hold them: publishing
+    replaces the window's songplays and the merged keys, so nothing counts twice."""
+    db, hour = db_loaded
+    for table in PUBLISHED:
+        db.execute(f'INSERT INTO "{table}" SELECT * FROM {shadow(table)}')
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+
+
+# Each corruption is written against the star-schema names and applied to the run's shadows (on_shadows).
 CORRUPTIONS = {
     "duplicate user": (
-        ["ALTER TABLE users DROP CONSTRAINT users_pkey",
-         "INSERT INTO users SELECT * FROM users WHERE user_id = (SELECT MIN(user_id) FROM users)"],
+        ["INSERT INTO users SELECT * FROM users WHERE user_id = (SELECT MIN(user_id) FROM users)"],
         "users_user_id_unique", "1", "equal 0",
     ),
     "NULL start_time": (
@@ -100,6 +120,10 @@ CORRUPTIONS = {
          "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
          "AND start_time < %(hour)s + INTERVAL '1 hour')"],
         "songplays_song_in_songs", "1", "equal 0",
+    ),
+    "song whose artist is missing": (
+        ["DELETE FROM artists WHERE artist_id = (SELECT MIN(artist_id) FROM songs)"],
+        "songs_artist_in_artists", None, "equal 0",
     ),
     "dropped hour": (
         ["DELETE FROM songplays WHERE start_time >= %(hour)s AND start_time < %(hour)s + INTERVAL '1 hour'"],
@@ -127,8 +151,7 @@ CORRUPTIONS = {
         "songplays_start_time_in_time", "1", "equal 0",
     ),
     "duplicated songplay": (
-        ["ALTER TABLE songplays DROP CONSTRAINT songplays_pkey",
-         "INSERT INTO songplays SELECT * FROM songplays WHERE songplay_id = "
+        ["INSERT INTO songplays SELECT * FROM songplays WHERE songplay_id = "
          "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s AND start_time < %(hour)s + INTERVAL '1 hour')"],
         "songplays_songplay_id_unique", "1", "equal 0",
     ),
@@ -139,14 +162,9 @@ CORRUPTIONS = {
 def test_each_defect_fails_its_check_with_the_values_and_a_recorded_result(db_loaded, corruption):
     db, hour = db_loaded
     statements, check, observed, expected = CORRUPTIONS[corruption]
-    try:
-        for statement in statements:
-            db.execute(statement, {"hour": hour} if "%(hour)s" in statement else None)
-        message, recorded = failures(db, hour)
-    finally:
-        if corruption == "duplicated songplay":
-            db.execute("DELETE FROM songplays")
-            db.execute("ALTER TABLE songplays ADD PRIMARY KEY (songplay_id)")
+    for statement in statements:
+        db.execute(on_shadows(statement), {"hour": hour} if "%(hour)s" in statement else None)
+    message, recorded = failures(db, hour)
     assert f"- {check} (" in message
     row = next(r for r in recorded if r[0] == check)
     if observed is not None:
@@ -157,11 +175,11 @@ def test_each_defect_fails_its_check_with_the_values_and_a_recorded_result(db_lo
 
 def test_reconciliation_reports_the_observed_and_expected_counts(db_loaded):
     db, hour = db_loaded
-    expected = db.execute(
-        "SELECT COUNT(*) FROM songplays WHERE start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour'", {"h": hour}
+    expected = db.execute(on_shadows(
+        "SELECT COUNT(*) FROM songplays WHERE start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour'"), {"h": hour}
     ).fetchone()[0]
-    db.execute("DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(h)s "
-               "AND start_time < %(h)s + INTERVAL '1 hour')", {"h": hour})
+    db.execute(on_shadows("DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays WHERE "
+                          "start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour')"), {"h": hour})
     message, recorded = failures(db, hour)
     assert f"songplays_reconcile_staging (songplays): observed {expected - 1}, expected equal {expected}" in message
     assert ("songplays_reconcile_staging", str(expected - 1), f"equal {expected}", "error") in recorded
@@ -169,11 +187,35 @@ def test_reconciliation_reports_the_observed_and_expected_counts(db_loaded):
 
 def test_a_warn_check_is_recorded_but_does_not_fail_the_task(db_loaded):
     db, hour = db_loaded
-    db.execute("DELETE FROM songplays")
-    db.execute("DELETE FROM time")
-    db.execute("DELETE FROM users")
-    db.execute(f'DELETE FROM "{run_scoped("staging_events", RUN_ID)}"')
+    for table in ("songplays", "time", "users", "staging_events"):
+        db.execute(f"DELETE FROM {shadow(table)}")
     results = run_checks(hour)
     assert [r["name"] for r in results if not r["passed"]] == ["users_not_empty"]
     assert db.execute("SELECT severity, passed FROM dq_results WHERE check_name = 'users_not_empty'").fetchone() == (
         "warn", False)
+
+
+def test_a_songplay_id_published_by_another_window_fails_uniqueness_across_windows(db_loaded):
+    db, hour = db_loaded
+    db.execute("INSERT INTO songplays SELECT songplay_id, start_time - INTERVAL '1 day', user_id, level, song_id, "
+               f"artist_id, session_id, location, user_agent FROM {shadow('songplays')} WHERE songplay_id = "
+               f"(SELECT MIN(songplay_id) FROM {shadow('songplays')} WHERE start_time >= %(h)s "
+               f"AND start_time < %(h)s + INTERVAL '1 hour')", {"h": hour})
+    message, recorded = failures(db, hour)
+    assert "- songplays_songplay_id_unique (songplays): observed 1, expected equal 0" in message
+
+
+def test_dimension_checks_audit_the_merge_that_publishing_would_produce(db_loaded):
+    """Published rows the shadow does not replace are audited; those it replaces are not; a key
+    published earlier satisfies a referential check."""
+    db, hour = db_loaded
+    [(user_id,)] = db.execute(f"SELECT MIN(user_id) FROM {shadow('users')}").fetchall()
+    db.execute("INSERT INTO users VALUES (%s, 'Old', 'Row', 'F', 'gold')", (user_id,))  # replaced by the shadow's row
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+    db.execute("DELETE FROM users WHERE level = 'gold'")
+    db.execute(f"INSERT INTO users SELECT * FROM {shadow('users')} WHERE user_id = %s", (user_id,))
+    db.execute(f"DELETE FROM {shadow('users')} WHERE user_id = %s", (user_id,))  # now only published
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+    db.execute("UPDATE users SET level = 'gold' WHERE user_id = %s", (user_id,))  # a kept row that fails
+    message, _ = failures(db, hour)
+    assert "- users_level_accepted (users): observed 1, expected equal 0" in message

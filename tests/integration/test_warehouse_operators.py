@@ -118,3 +118,16 @@ def test_merge_refuses_a_select_with_duplicate_keys_and_changes_nothing(schema):
     with pytest.raises(DuplicateKeyError, match=r"user_id.*\(1,\)"):
         LoadDimensionOperator(task_id="m", table="users", sql=sql, mode="merge", key="user_id").execute(HOUR)
     assert schema.execute("SELECT first_name FROM users").fetchall() == [("Old",)]
+
+
+def test_truncate_insert_with_a_key_refuses_duplicate_keys_in_a_table_without_a_primary_key(schema):
+    """The DAG's dimension shadows are made with LIKE, so they have no primary key: the operator checks."""
+    schema.execute('DROP TABLE IF EXISTS "users_shadow"')
+    schema.execute('CREATE TABLE "users_shadow" (LIKE "users")')
+    schema.execute("INSERT INTO users_shadow VALUES (1, 'Old', 'Old', 'M', 'paid')")
+    sql = "SELECT 1 AS user_id, 'A' AS f, 'B' AS l, 'F' AS g, 'free' AS v UNION ALL SELECT 1, 'C', 'D', 'M', 'paid'"
+    with pytest.raises(DuplicateKeyError, match=r"user_id.*\(1,\)"):
+        LoadDimensionOperator(task_id="t", table="users_shadow", sql=sql, mode="truncate-insert",
+                              key="user_id").execute(HOUR)
+    assert schema.execute("SELECT first_name FROM users_shadow").fetchall() == [("Old",)]
+    schema.execute('DROP TABLE "users_shadow"')

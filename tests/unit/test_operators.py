@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify.operators import DataQualityOperator, LoadDimensionOperator, LoadFactOperator, StageToRedshiftOperator
+from sparkify.operators import (
+    DataQualityOperator,
+    LoadDimensionOperator,
+    LoadFactOperator,
+    Publication,
+    PublishOperator,
+    StageToRedshiftOperator,
+)
 from sparkify.quality import SqlCheck
 
 
@@ -117,3 +124,46 @@ def test_quality_operator_accepts_mappings_and_refuses_bad_checks():
         DataQualityOperator(task_id="q", checks=[SqlCheck("a", "SELECT 1", 1), SqlCheck("a", "SELECT 2", 2)])
     with pytest.raises(ValueError, match="unknown comparison"):
         DataQualityOperator(task_id="q", checks=[{"name": "a", "sql": "SELECT 0", "expected": 0, "comparison": "~"}])
+
+
+def test_publish_locks_every_table_in_the_given_order_then_replaces_the_window_and_merges():
+    publish = PublishOperator(
+        task_id="p",
+        publications=[Publication("songplays", "songplays_r1", window_column="start_time"),
+                      Publication("users", "users_r1", key="user_id", condition="shadow.level IS NOT NULL")],
+        post_sql="DELETE FROM ledger; INSERT INTO ledger SELECT 1",
+        lock_also=["ledger"],
+    )
+    assert publish.build_statements() == [
+        'LOCK TABLE "songplays"',
+        'LOCK TABLE "users"',
+        'LOCK TABLE "ledger"',
+        'DELETE FROM "songplays" WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s',
+        'INSERT INTO "songplays" SELECT * FROM "songplays_r1" WHERE "start_time" >= %(window_start)s '
+        'AND "start_time" < %(window_end)s',
+        'DELETE FROM "users" USING "users_r1" shadow WHERE "users"."user_id" = shadow."user_id" '
+        'AND (shadow.level IS NOT NULL)',
+        'INSERT INTO "users" SELECT * FROM "users_r1" shadow WHERE shadow.level IS NOT NULL',
+        "DELETE FROM ledger",
+        "INSERT INTO ledger SELECT 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("publication", "message"),
+    [
+        (dict(table="t", shadow="s"), "either window_column"),
+        (dict(table="t", shadow="s", window_column="c", key="k"), "either window_column"),
+        (dict(table="t", shadow="s", window_column="c", condition="TRUE"), "merges only"),
+        (dict(table="t; DROP", shadow="s", key="k"), "Invalid table name"),
+        (dict(table="t", shadow="s", key="k; x"), "Invalid column"),
+    ],
+)
+def test_publication_validation(publication, message):
+    with pytest.raises(ValueError, match=message):
+        Publication(**publication)
+
+
+def test_publish_refuses_a_table_locked_twice():
+    with pytest.raises(ValueError, match="published or locked once"):
+        PublishOperator(task_id="p", publications=[Publication("t", "s", key="k")], lock_also=["t"])

@@ -7,16 +7,65 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sparkify.operators.publish import Publication
 from sparkify.quality_config import CheckConfigError, comparison_for, load_quality_checks
 from tests.support import PROJECT_ROOT, SQL_DIR
 
 DDL = SQL_DIR / "create_tables.sql"
 
 
-def compile_checks(tmp_path: Path, *checks: dict) -> list:
+def compile_checks(tmp_path: Path, *checks: dict, publications=()) -> list:
     path = tmp_path / "checks.yaml"
     path.write_text(yaml.safe_dump({"window_columns": {"songplays": "start_time"}, "checks": list(checks)}))
-    return load_quality_checks(path, SQL_DIR, DDL)
+    return load_quality_checks(path, SQL_DIR, DDL, publications)
+
+
+SHADOWS = (
+    Publication("songplays", "songplays_shadow", window_column="start_time"),
+    Publication("users", "users_shadow", key="user_id"),
+)
+
+
+def test_with_publications_a_fact_window_check_reads_only_the_shadow(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level"},
+                             publications=SHADOWS)
+    assert check.sql == ('SELECT COUNT(*) FROM songplays_shadow '
+                         'WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) AND "level" IS NULL')
+
+
+def test_with_publications_a_fact_check_of_all_rows_reads_the_rows_outside_the_window_and_the_shadow(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level",
+                                        "scope": "all"}, publications=SHADOWS)
+    assert check.sql == (
+        'SELECT COUNT(*) FROM (SELECT * FROM "songplays" WHERE ("start_time" < %(window_start)s OR "start_time" >= '
+        '%(window_end)s OR "start_time" IS NULL) UNION ALL SELECT * FROM songplays_shadow) t WHERE (TRUE) AND "level" IS NULL')
+
+
+def test_with_publications_a_dimension_check_reads_the_merge_it_would_publish(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"},
+                             publications=SHADOWS)
+    assert check.sql == (
+        'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM (SELECT * FROM "users" published WHERE NOT EXISTS '
+        '(SELECT 1 FROM users_shadow s WHERE s."user_id" = published."user_id") UNION ALL SELECT * FROM users_shadow) t '
+        'WHERE TRUE')
+
+
+def test_with_publications_a_referential_check_finds_keys_published_or_in_the_shadow(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "r", "kind": "referential", "table": "songplays", "column": "user_id",
+                                        "references": {"table": "users", "column": "user_id"}}, publications=SHADOWS)
+    assert check.sql == (
+        'SELECT COUNT(*) FROM songplays_shadow child WHERE (child."start_time" >= %(window_start)s AND '
+        'child."start_time" < %(window_end)s) AND child."user_id" IS NOT NULL '
+        'AND NOT EXISTS (SELECT 1 FROM "users" parent WHERE parent."user_id" = child."user_id") '
+        'AND NOT EXISTS (SELECT 1 FROM users_shadow parent WHERE parent."user_id" = child."user_id")')
+
+
+def test_with_publications_a_fact_unique_check_counts_keys_other_windows_published(tmp_path):
+    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "songplays",
+                                        "column": "songplay_id"}, publications=SHADOWS)
+    assert "FROM songplays_shadow t WHERE" in check.sql
+    assert ('EXISTS (SELECT 1 FROM "songplays" p WHERE p."songplay_id" = t."songplay_id" AND (p."start_time" < '
+            '%(window_start)s OR p."start_time" >= %(window_end)s OR p."start_time" IS NULL))') in check.sql
 
 
 def test_the_project_checks_cover_every_kind():
@@ -59,8 +108,8 @@ def test_referential_and_reconciliation_sql(tmp_path):
          "references": {"table": "users", "column": "user_id"}, "scope": "all"},
         {"name": "c", "kind": "reconciliation", "table": "songplays", "source_sql": "checks/nextsong_events_in_window.sql"},
     )
-    assert ref.sql == ('SELECT COUNT(*) FROM "songplays" child LEFT JOIN "users" parent ON child."user_id" = '
-                       'parent."user_id" WHERE (TRUE) AND child."user_id" IS NOT NULL AND parent."user_id" IS NULL')
+    assert ref.sql == ('SELECT COUNT(*) FROM "songplays" child WHERE (TRUE) AND child."user_id" IS NOT NULL '
+                       'AND NOT EXISTS (SELECT 1 FROM "users" parent WHERE parent."user_id" = child."user_id")')
     assert rec.expected_sql == (SQL_DIR / "checks" / "nextsong_events_in_window.sql").read_text()
 
 

@@ -1,8 +1,9 @@
-"""The four operators of the Sparkify pipeline."""
+"""The operators of the Sparkify pipeline: stage, load (into shadow tables), audit, publish."""
 
 from sparkify.operators.data_quality import DataQualityOperator
 from sparkify.operators.load_dimension import LoadDimensionOperator
 from sparkify.operators.load_fact import LoadFactOperator
+from sparkify.operators.publish import Publication, PublishOperator
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
 
-__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "StageToRedshiftOperator"]
+__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "Publication", "PublishOperator", "StageToRedshiftOperator"]

@@ -40,6 +40,8 @@ class DataQualityOperator(BaseOperator):
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
         ``comparison`` and optionally ``description``, ``table``, ``severity``.
     :param results_table: Table that receives one row per check and run, or None.
+    :param read_order: Tables the checks read, touched first in this order, so that the audit takes
+        its shared locks in the order a publish takes its exclusive ones (no lock cycle).
     :param redshift_conn_id: Warehouse connection. (templated)
     """
 
@@ -51,6 +53,7 @@ class DataQualityOperator(BaseOperator):
         *,
         checks: Sequence[SqlCheck | Mapping[str, Any]],
         results_table: str | None = "dq_results",
+        read_order: Sequence[str] = (),
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
@@ -64,12 +67,17 @@ class DataQualityOperator(BaseOperator):
         if results_table is not None:
             quote_table(results_table)
         self.results_table = results_table
+        self.read_order = tuple(read_order)
+        for table in self.read_order:
+            quote_table(table)
         self.redshift_conn_id = redshift_conn_id
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         window = run_window(context)
         hook = warehouse_hook(self.redshift_conn_id)
         with transaction(hook) as cursor:
+            for table in self.read_order:
+                cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
             results = [self._run(cursor, self._rendered(check, context), window.sql_parameters()) for check in self.checks]
         if self.results_table:
             self._record(hook, context.get("run_id"), window, results)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -34,7 +34,8 @@ class LoadDimensionOperator(BaseOperator):
     :param table: Dimension table, ``table`` or ``schema.table``. (templated)
     :param sql: SELECT producing the table's columns in order, or a ``.sql`` file. (templated)
     :param mode: ``'truncate-insert'``, ``'append'`` or ``'merge'``.
-    :param key: Key column(s) for ``merge``.
+    :param key: Key column(s): required for ``merge``; with the other modes, the load is refused
+        when the table ends up holding a key twice.
     :param post_sql: Statements run after the load in the same transaction, or a ``.sql``
         file, e.g. to record what was loaded. (templated)
     :param redshift_conn_id: Warehouse connection. (templated)
@@ -97,9 +98,18 @@ class LoadDimensionOperator(BaseOperator):
             *post,
         ]
 
-    def _duplicate_keys_sql(self) -> str:
+    def _duplicate_keys_sql(self, source: str | None = None) -> str:
         keys = ", ".join(quote_identifier(k) for k in self.key)
-        return f"SELECT {keys} FROM {self._merge_stage()} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 5"
+        return f"SELECT {keys} FROM {source or self._merge_stage()} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 5"
+
+    def _refuse_duplicates(self, cursor: Any, source: str | None = None) -> None:
+        cursor.execute(self._duplicate_keys_sql(source))
+        duplicates = [tuple(row) for row in cursor.fetchall()]  # the driver gives lists
+        if duplicates:
+            raise DuplicateKeyError(
+                f"The SELECT for {self.table} returned several rows for key "
+                f"{self.key} values {duplicates}; a dimension needs one row per key."
+            )
 
     def execute(self, context: Context) -> int:
         window = run_window(context)
@@ -111,12 +121,8 @@ class LoadDimensionOperator(BaseOperator):
                 if statement.startswith(f"INSERT INTO {quote_table(self.table)}"):
                     written = count
                 if self.mode == "merge" and statement.startswith("CREATE TEMPORARY"):
-                    cursor.execute(self._duplicate_keys_sql())
-                    duplicates = [tuple(row) for row in cursor.fetchall()]  # the driver gives lists
-                    if duplicates:
-                        raise DuplicateKeyError(
-                            f"The SELECT for {self.table} returned several rows for key "
-                            f"{self.key} values {duplicates}; a merge needs one row per key."
-                        )
+                    self._refuse_duplicates(cursor)
+            if self.mode != "merge" and self.key:
+                self._refuse_duplicates(cursor, quote_table(self.table))
         self.log.info("Window %s: %s wrote %d rows to %s", window, self.mode, written, self.table)
         return written
