@@ -11,6 +11,7 @@ session instead (`capture`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -69,12 +70,14 @@ class Session:
         except Exception:
             log.exception("session failed")
         finally:
+            # shutdown first: the sockets' makefile() readers keep the descriptors open, and a
+            # client must see the connection end, not wait forever for a reply that never comes.
             for sock in (self.client, self.backend):
                 if sock is not None:
-                    try:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    with contextlib.suppress(OSError):
                         sock.close()
-                    except OSError:
-                        pass
 
     def _start(self) -> bool:
         while True:
