@@ -31,9 +31,9 @@ REGION = "us-west-2"
 # of its own, as in production, where the source bucket may be read-only.
 MANIFEST_BUCKET = "sparkify-bench-staging"
 MANIFEST_LOCATION = f"s3://{MANIFEST_BUCKET}/manifests/"
-# The peers are what a user writes with the postgres provider: a connection of type postgres to the
-# warehouse address (the emulator). The stack's own `redshift` connection carries Redshift extras
-# (such as ssl) that PostgresHook's driver refuses.
+# The peers' connection: of type postgres, as a user of the postgres provider writes it, straight to
+# the PostgreSQL behind the emulator (see stage_events: the emulator's relay of ordinary SQL is
+# not what the peers are compared on).
 PEER_CONN_ID = "bench_warehouse_postgres"
 # A line of the emulator's statement log for a COPY it ran itself (one from S3, not FROM STDIN).
 _COPY_LINE = re.compile(r"pid=\d+ COPY \S+ FROM s3://")
@@ -64,9 +64,9 @@ class PrivateStack:
         return self
 
     def _peer_connection(self) -> dict:
-        s = self.settings
-        return {"conn_type": "postgres", "host": s.warehouse_host, "port": s.warehouse_port,
-                "login": s.warehouse_user, "password": s.warehouse_password, "schema": s.warehouse_db}
+        backend = psycopg.conninfo.conninfo_to_dict(self.backend_dsn)
+        return {"conn_type": "postgres", "host": backend["host"], "port": int(backend["port"]),
+                "login": backend["user"], "schema": backend["dbname"]}
 
     def __exit__(self, *exc_info) -> None:
         self.close()

@@ -5,7 +5,8 @@ floor (every file fetched by a thread pool). Ours lists the files, writes a mani
 them and sends one `COPY ... MANIFEST` to the emulator, whose process fetches and parses them;
 the COPYs the emulator logs during each of our loads are counted (the issue: exactly one). The
 sequential peer races our load on the first `peer_songs` files (all of them unless the scale
-caps it), uploaded under a prefix of their own.
+caps it), uploaded under a prefix of their own; it writes straight to PostgreSQL, as the events
+peers do (see bench/stage_events.py).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
         "peer_files": peer_songs if sampled else len(keys),
         "peers_reference": reference,
         "floor_threads": FLOOR_THREADS,
+        "peers_connection": "PostgreSQL's socket (backend_dsn), not the emulator",
         "copies_per_load": copies,  # COPYs from S3 in the emulator's statement log, per load of ours
         "times": {name: m.as_dict() for name, m in times.items()},
         # The peer loads "" as "" where COPY's EMPTYASNULL loads NULL, so the fingerprint leaves
