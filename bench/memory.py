@@ -1,13 +1,18 @@
-"""Peak memory of the stage step, each measurement in a fresh process.
+"""Peak memory of the stage step, in the Redshift emulator's process, which does the load's work.
 
-The child (`python -m bench.memory <prefix> <warm-up prefix>`) parses the DAG and runs its
-stage_events task once on a tiny file, so imports, clients and connections are in place; then
-takes its resident size as the baseline, resets the kernel's high-water mark
-(/proc/self/clear_refs), runs the stage step on the measured file, and reports the new high
--water mark minus the baseline. Where the mark cannot be reset, it falls back to
-getrusage's lifetime peak, which can only overstate the growth.
+The stage task only lists, writes a manifest and sends one COPY; the emulator's process reads
+S3, parses and casts. So the measured figure (`growth`, and the targets) is the emulator's; the
+task process's own growth is recorded beside it (`task_growth`).
+
+Each measurement gets a fresh emulator (restarted; PostgreSQL keeps running) and a fresh child
+process (`python -m bench.memory <prefix> <warm-up prefix> <emulator pid>`). The child parses
+the DAG and runs its stage_events task once on a tiny file, so imports, clients and connections
+are in place in both processes; then takes both resident sizes as baselines, resets both
+kernel high-water marks (writing 5 to /proc/<pid>/clear_refs, which needs the same user or
+root), runs the stage step on the measured file, and reports each new high-water mark minus its
+baseline. Where a mark cannot be reset, it falls back to the process's lifetime peak (VmHWM
+without reset; for the child, getrusage), which can only overstate the growth.
 """
-
 from __future__ import annotations
 
 import gc
@@ -25,48 +30,55 @@ from bench.timing import Measurement
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _status_kib(pid: int | str, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
+    raise RuntimeError(f"/proc/{pid}/status has no {field}")
 
 
-def _reset_peak() -> bool:
+def _reset_peak(pid: int | str) -> bool:
+    """Reset the high-water mark of `pid` to its resident size; False if the kernel would not."""
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
     except OSError:
         return False
-    return _status_kib("VmHWM") <= _status_kib("VmRSS") + 1024
+    return _status_kib(pid, "VmHWM") <= _status_kib(pid, "VmRSS") + 1024
 
 
-def child(prefix: str, warm_up_prefix: str) -> dict:
+def child(prefix: str, warm_up_prefix: str, emulator_pid: int) -> dict:
     """Measure the DAG's stage_events task on the day file under `prefix` (a key prefix in the bench bucket)."""
     from bench.pipeline import DagRun, variables
 
     dag_run = DagRun()
     task_id = dag_run.stage_task("staging_events")
     os.environ.update(variables(warm_up_prefix + "log_data/"))
-    dag_run.execute(dag_run.render(task_id))  # warm up: imports, clients, connections
+    dag_run.execute(dag_run.render(task_id))  # warm up: imports, clients, connections (in both processes)
     os.environ.update(variables(prefix + "log_data/"))
     task = dag_run.render(task_id)
     gc.collect()
-    baseline = _status_kib("VmRSS") * 1024
-    reset = _reset_peak()
+    baseline, emulator_baseline = _status_kib("self", "VmRSS") * 1024, _status_kib(emulator_pid, "VmRSS") * 1024
+    reset, emulator_reset = _reset_peak("self"), _reset_peak(emulator_pid)
     rows = dag_run.execute(task)
-    peak = _status_kib("VmHWM") * 1024 if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"rows": rows, "baseline_bytes": baseline, "peak_bytes": peak, "growth_bytes": peak - baseline,
-            "method": "VmHWM after clear_refs" if reset else "ru_maxrss (lifetime peak)"}
+    emulator_peak = _status_kib(emulator_pid, "VmHWM") * 1024
+    peak = _status_kib("self", "VmHWM") * 1024 if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"rows": rows, "emulator_pid": emulator_pid,
+            "baseline_bytes": emulator_baseline, "peak_bytes": emulator_peak,
+            "growth_bytes": emulator_peak - emulator_baseline,
+            "method": "emulator VmHWM after clear_refs" if emulator_reset else "emulator VmHWM (lifetime peak)",
+            "task_baseline_bytes": baseline, "task_peak_bytes": peak, "task_growth_bytes": peak - baseline,
+            "task_method": "VmHWM after clear_refs" if reset else "ru_maxrss (lifetime peak)"}
 
 
 def measure(stack: PrivateStack, table: str, prefix: str, warm_up_prefix: str) -> dict:
-    """Run one child process against the stack (whose connections are in os.environ)."""
+    """Run one child process against the stack (whose connections are in os.environ), with a fresh emulator."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include"), str(PROJECT_ROOT)])}
     with stack.connect() as conn:
         conn.execute(f"TRUNCATE {table}")
+    emulator_pid = stack.restart_emulator()  # else earlier loads' freed memory would hide this one's growth
     result = subprocess.run(
-        [sys.executable, "-m", "bench.memory", prefix, warm_up_prefix],
+        [sys.executable, "-m", "bench.memory", prefix, warm_up_prefix, str(emulator_pid)],
         capture_output=True, text=True, env=environment, cwd=PROJECT_ROOT, timeout=1800,
     )
     if result.returncode != 0:
@@ -80,24 +92,26 @@ def run(stack: PrivateStack, dag_run, sizes: list[tuple[int, int, str]], warm_up
     table = dag_run.task(dag_run.stage_task("staging_events")).table
     results = []
     for events, size, prefix in sizes:
-        growth, peak, baseline, method = Measurement(unit="bytes"), Measurement(unit="bytes"), Measurement(unit="bytes"), ""
+        figures = {name: Measurement(unit="bytes") for name in (
+            "growth", "peak", "baseline", "task_growth", "task_peak", "task_baseline")}
         for round_number in range(1, repeat + 1):
             sample = measure(stack, table, prefix, warm_up_prefix)
             if sample["rows"] != events:
                 raise RuntimeError(f"The memory probe loaded {sample['rows']} rows, expected {events}")
-            growth.samples.append(sample["growth_bytes"])
-            peak.samples.append(sample["peak_bytes"])
-            baseline.samples.append(sample["baseline_bytes"])
-            method = sample["method"]
+            for name, figure in figures.items():
+                figure.samples.append(sample[f"{name}_bytes"])
             progress(f"  stage step, {events:>9,} events ({size / 2**20:7.1f} MiB) round {round_number}/{repeat}: "
-                     f"+{sample['growth_bytes'] / 2**20:6.1f} MiB over a baseline of {sample['baseline_bytes'] / 2**20:.0f} MiB")
-        results.append({"events": events, "file_bytes": size, "growth": growth.as_dict(), "peak": peak.as_dict(),
-                        "baseline": baseline.as_dict(), "method": method, "_growth": growth})
-    return {"sizes": results}
+                     f"emulator +{sample['growth_bytes'] / 2**20:6.1f} MiB over {sample['baseline_bytes'] / 2**20:.0f} MiB, "
+                     f"task +{sample['task_growth_bytes'] / 2**20:6.1f} MiB over {sample['task_baseline_bytes'] / 2**20:.0f} MiB")
+        results.append({"events": events, "file_bytes": size, **{k: m.as_dict() for k, m in figures.items()},
+                        "method": sample["method"], "task_method": sample["task_method"],
+                        "_growth": figures["growth"], "_task_growth": figures["task_growth"]})
+    return {"process": "the Redshift emulator (growth, peak, baseline); the task process beside it (task_*)",
+            "sizes": results}
 
 
 if __name__ == "__main__":
     import logging
 
     logging.disable(logging.WARNING)
-    print(json.dumps(child(sys.argv[1], sys.argv[2])))
+    print(json.dumps(child(sys.argv[1], sys.argv[2], int(sys.argv[3]))))

@@ -79,7 +79,7 @@ def naive_stage_events(s3_client, bucket: str, key: str, dsn: str, table: str = 
 
 
 def sequential_stage_songs(
-    bucket: str, prefix: str, table: str = "staging_songs", aws_conn_id: str = "aws_default", postgres_conn_id: str = "redshift"
+    bucket: str, prefix: str, table: str = "staging_songs", aws_conn_id: str = "aws_default", postgres_conn_id: str = "postgres_default"
 ) -> int:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.postgres.hooks.postgres import PostgresHook

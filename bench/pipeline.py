@@ -18,7 +18,7 @@ from typing import Any
 
 import pendulum
 
-from bench.stack import BUCKET, REGION
+from bench.stack import BUCKET, MANIFEST_LOCATION, REGION
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DDL = PROJECT_ROOT / "include" / "sql" / "create_tables.sql"
@@ -36,6 +36,7 @@ def variables(log_prefix: str = "events/log_data/", song_prefix: str = "song_dat
         "AIRFLOW_VAR_SPARKIFY_S3_REGION": REGION,
         "AIRFLOW_VAR_SPARKIFY_LOG_PREFIX": log_prefix,
         "AIRFLOW_VAR_SPARKIFY_SONG_PREFIX": song_prefix,
+        "AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION": MANIFEST_LOCATION,  # PrivateStack creates its bucket
     }
 
 
@@ -79,7 +80,7 @@ class DagRun:
         from airflow.sdk.bases.operator import ExecutorSafeguard
 
         task = self.task(task) if isinstance(task, str) else task
-        context = {**self.context, "task": task, "ti": types.SimpleNamespace(task_id=task.task_id)}
+        context = {**self.context, "task": task, "ti": types.SimpleNamespace(task_id=task.task_id, try_number=1)}
         # The task runner's token, which tells the operator it runs inside a task (else it warns).
         return task.execute(context, **{f"{type(task).__name__}__sentinel": ExecutorSafeguard.sentinel_value})
 
@@ -104,11 +105,17 @@ class DagRun:
         return task.python_callable(*task.op_args, **task.op_kwargs)
 
 
+# Redshift's system tables, which the emulator keeps in the same schema (stl_load_errors, ...).
+SYSTEM_TABLE_PREFIXES = ("stl_", "stv_", "svl_", "svv_")
+
+
 def reset_schema(conn) -> None:
-    """Drop every table (run-scoped staging copies too); create_tables makes them again."""
+    """Drop every table (run-scoped staging copies too), but not the emulator's system tables;
+    create_tables makes them again."""
     from sparkify.ddl import table_columns
 
     tables = [row[0] for row in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()]
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+        if not row[0].startswith(SYSTEM_TABLE_PREFIXES)]
     for table in {*tables, *table_columns(DDL.read_text())}:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')

@@ -1,11 +1,17 @@
-"""A private local stack for one benchmark run: PostgreSQL and moto on free ports, in a temp folder.
+"""A private local stack for one benchmark run: the Redshift emulator (in front of PostgreSQL) and
+moto on free ports, in a temp folder.
 
-Like the test fixtures, it never touches the ports or the `.local/` state of `make up`.
+Like the test fixtures, it never touches the ports or the `.local/` state of `make up`. The
+emulator runs in a process of its own; the COPYs of the stage tasks do their work (S3 reads,
+JSON parsing, casting) there, so the benchmark can reach that process (`emulator_pid`), its
+statement log (`copies_logged`) and the PostgreSQL behind it (`backend_dsn`).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,13 +20,23 @@ import boto3
 import psycopg
 from botocore.config import Config
 
-from local_stack.processes import free_port
+from local_stack.processes import free_port, read_pid, terminate
 from local_stack.s3_server import S3Server
 from local_stack.settings import StackSettings, load_settings
 from local_stack.warehouse_server import WarehouseServer
 
 BUCKET = "sparkify-bench"
 REGION = "us-west-2"
+# Where the stage tasks write their COPY manifests (Variable sparkify_manifest_location): a bucket
+# of its own, as in production, where the source bucket may be read-only.
+MANIFEST_BUCKET = "sparkify-bench-staging"
+MANIFEST_LOCATION = f"s3://{MANIFEST_BUCKET}/manifests/"
+# The peers' connection: of type postgres, as a user of the postgres provider writes it, straight to
+# the PostgreSQL behind the emulator (see stage_events: the emulator's relay of ordinary SQL is
+# not what the peers are compared on).
+PEER_CONN_ID = "bench_warehouse_postgres"
+# A line of the emulator's statement log for a COPY it ran itself (one from S3, not FROM STDIN).
+_COPY_LINE = re.compile(r"pid=\d+ COPY \S+ FROM s3://")
 
 
 class PrivateStack:
@@ -37,13 +53,20 @@ class PrivateStack:
 
     def __enter__(self) -> PrivateStack:
         os.environ.update(self.settings.environment())
+        os.environ[f"AIRFLOW_CONN_{PEER_CONN_ID.upper()}"] = json.dumps(self._peer_connection())
         try:
             self.warehouse.start()
             self.s3_server.start()
+            self.s3_server.ensure_bucket(MANIFEST_BUCKET, REGION)
         except BaseException:
             self.close()
             raise
         return self
+
+    def _peer_connection(self) -> dict:
+        backend = psycopg.conninfo.conninfo_to_dict(self.backend_dsn)
+        return {"conn_type": "postgres", "host": backend["host"], "port": int(backend["port"]),
+                "login": backend["user"], "schema": backend["dbname"]}
 
     def __exit__(self, *exc_info) -> None:
         self.close()
@@ -57,8 +80,39 @@ class PrivateStack:
     def dsn(self) -> str:
         return self.warehouse.dsn()
 
+    @property
+    def backend_dsn(self) -> str:
+        """The PostgreSQL behind the emulator, over its private socket (what the emulator's COPY writes to)."""
+        return self.warehouse.backend_dsn()
+
     def connect(self, autocommit: bool = True) -> psycopg.Connection:
+        """A psycopg connection through the emulator, as any PostgreSQL client of the warehouse connects."""
         return psycopg.connect(self.dsn, autocommit=autocommit)
+
+    @property
+    def emulator_pid(self) -> int:
+        pid = read_pid(self.warehouse.pid_file)
+        if pid is None:
+            raise RuntimeError(f"The Redshift emulator is not running (no live pid in {self.warehouse.pid_file})")
+        return pid
+
+    def restart_emulator(self) -> int:
+        """A fresh emulator process (PostgreSQL keeps running, with its data); returns its pid."""
+        terminate(self.warehouse.pid_file)
+        self.warehouse.start()
+        return self.emulator_pid
+
+    def statement_log_size(self) -> int:
+        """Where the emulator's statement log ends now: give it to `copies_logged` after some work."""
+        log = self.warehouse.statement_log
+        return log.stat().st_size if log.exists() else 0
+
+    def copies_logged(self, since: int) -> list[str]:
+        """The COPYs from S3 that the emulator logged after offset `since` of its statement log."""
+        with open(self.warehouse.statement_log, "rb") as log:
+            log.seek(since)
+            text = log.read().decode("utf-8", "replace")
+        return [line for line in text.splitlines() if _COPY_LINE.search(line)]
 
     def s3_client(self, connections: int = 10):
         """A boto3 S3 client for the stack, with a connection pool of `connections`."""

@@ -1,8 +1,12 @@
 """Stage songs: our operator's load of many small files, the parallel-GET floor, the sequential peer.
 
-On the whole catalogue: our load, and the floor (every file fetched by a thread pool). The
-sequential peer races our load on the first `peer_songs` files (all of them unless the
-scale caps it), uploaded under a prefix of their own.
+On the whole catalogue, as a first run (the ledger emptied before each load): our load, and the
+floor (every file fetched by a thread pool). Ours lists the files, writes a manifest of all of
+them and sends one `COPY ... MANIFEST` to the emulator, whose process fetches and parses them;
+the COPYs the emulator logs during each of our loads are counted (the issue: exactly one). The
+sequential peer races our load on the first `peer_songs` files (all of them unless the scale
+caps it), uploaded under a prefix of their own; it writes straight to PostgreSQL, as the events
+peers do (see bench/stage_events.py).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench import peers
 from bench.pipeline import DagRun, variables
-from bench.stack import BUCKET, PrivateStack
+from bench.stack import BUCKET, PEER_CONN_ID, PrivateStack
 from bench.timing import Contender, race
 from bench.workload import SONG_PREFIX
 
@@ -83,12 +87,20 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
 
     contenders = [
         Contender(FLOOR, floor),
-        loader(SEQUENTIAL, lambda: peers.sequential_stage_songs(BUCKET, peer_prefix, table)),
+        loader(SEQUENTIAL, lambda: peers.sequential_stage_songs(
+            BUCKET, peer_prefix, table, postgres_conn_id=PEER_CONN_ID)),
     ]
     if ours_on_sample is not None:
         contenders.append(loader(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
+    copies: list[int] = []
+
+    def ours_load() -> None:
+        since = stack.statement_log_size()
+        dag_run.execute(ours)
+        copies.append(len(stack.copies_logged(since)))
+
     # Ours runs last in each round, so that the staging table ends with our load of every file.
-    contenders.append(loader(OURS, lambda: dag_run.execute(ours)))
+    contenders.append(loader(OURS, ours_load))
     times = race(contenders, repeat, progress)
     reference = OURS_ON_SAMPLE if sampled else OURS
     return {
@@ -99,6 +111,8 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
         "peer_files": peer_songs if sampled else len(keys),
         "peers_reference": reference,
         "floor_threads": FLOOR_THREADS,
+        "peers_connection": "PostgreSQL's socket (backend_dsn), not the emulator",
+        "copies_per_load": copies,  # COPYs from S3 in the emulator's statement log, per load of ours
         "times": {name: m.as_dict() for name, m in times.items()},
         # The peer loads "" as "" where COPY's EMPTYASNULL loads NULL, so the fingerprint leaves
         # those columns out.

@@ -44,3 +44,12 @@ def test_race_interleaves_the_contenders_and_times_only_run():
     results = race(contenders, 2, progress=lambda _message: None)
     assert calls == ["before", "a", "before", "b", "before", "a", "before", "b"]
     assert [len(results[name].samples) for name in "ab"] == [2, 2]
+
+
+def test_targets_compare_at_most_at_least_or_exactly():
+    from bench.report import Target
+
+    assert Target("a", "", 1.1, 1.15, "<=").passed and not Target("a", "", 1.2, 1.15, "<=").passed
+    assert Target("b", "", 5.0, 5, ">=").passed and not Target("b", "", 4.9, 5, ">=").passed
+    assert Target("c", "", 1, 1, "==", unit="").passed and not Target("c", "", 2, 1, "==").passed
+    assert Target("c", "", 1, 1, "==").as_dict()["comparison"] == "=="

@@ -11,6 +11,7 @@ session instead (`capture`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -74,12 +75,14 @@ class Session:
         finally:
             if self.copied:
                 self._forget_last_copy()
+            # shutdown first: the sockets' makefile() readers keep the descriptors open, and a
+            # client must see the connection end, not wait forever for a reply that never comes.
             for sock in (self.client, self.backend):
                 if sock is not None:
-                    try:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    with contextlib.suppress(OSError):
                         sock.close()
-                    except OSError:
-                        pass
 
     def _start(self) -> bool:
         while True:

@@ -32,6 +32,10 @@ class S3Object:
     key: str
     size: int
     etag: str
+    # Set for a manifest entry taken on its meta.content_length, unchecked until it is read: the
+    # manifest that lists it, and whether it is mandatory (a missing optional entry is skipped).
+    manifest: str | None = None
+    mandatory: bool = True
 
     @property
     def uri(self) -> str:
@@ -59,25 +63,49 @@ def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Ob
 
 
 def manifest_objects(client: Any, bucket: str, manifest_keys: Sequence[str]) -> list[S3Object]:
-    """The objects listed by manifest files: a missing mandatory entry is an error, a missing optional one is skipped."""
+    """The objects listed by manifest files: a missing mandatory entry is an error, a missing optional one is skipped.
+
+    An entry with `meta.content_length` (as the stage operator writes them) is taken at its word,
+    as Redshift does: it is not looked up before the load, and whether it exists is known when it
+    is read (`open_objects`). The others are looked up (HEAD), FETCH_WORKERS at a time."""
     objects: list[S3Object] = []
     for key in manifest_keys:
         uri = f"s3://{bucket}/{key}"
         entries = _manifest_entries(read_document(client, uri), uri)
-        for url, mandatory in entries:
+        looked_up = _head_all(client, [(url, mandatory) for url, mandatory, length in entries if length is None])
+        for url, mandatory, length in entries:
             entry_bucket, _, entry_key = url.removeprefix("s3://").partition("/")
-            try:
-                head = client.head_object(Bucket=entry_bucket, Key=entry_key)
-            except Exception as error:
+            if length is not None:
+                objects.append(S3Object(entry_bucket, entry_key, length, "", manifest=uri, mandatory=mandatory))
+                continue
+            head = looked_up[url]
+            if isinstance(head, Exception):
                 if mandatory:
-                    raise CopyError(f"The manifest {uri} lists {url} as mandatory, but it cannot be read: {error}") from None
-                log.warning("Skipping %s, listed in %s as optional: %s", url, uri, error)
+                    raise CopyError(f"The manifest {uri} lists {url} as mandatory, but it cannot be read: {head}")
+                log.warning("Skipping %s, listed in %s as optional: %s", url, uri, head)
                 continue
             objects.append(S3Object(entry_bucket, entry_key, head["ContentLength"], head.get("ETag", "").strip('"')))
     return objects
 
 
-def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool]]:
+def _head_all(client: Any, entries: Sequence[tuple[str, bool]]) -> dict[str, Any]:
+    """HEAD of each entry's URL, or the exception it raised, FETCH_WORKERS at a time."""
+    def head(url: str) -> Any:
+        entry_bucket, _, entry_key = url.removeprefix("s3://").partition("/")
+        try:
+            return client.head_object(Bucket=entry_bucket, Key=entry_key)
+        except Exception as error:  # botocore raises many types; the message is what matters
+            return error
+
+    urls = list(dict.fromkeys(url for url, _ in entries))
+    if len(urls) <= 1:
+        return {url: head(url) for url in urls}
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-head") as pool:
+        return dict(zip(urls, pool.map(head, urls)))
+
+
+def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool, int | None]]:
+    """(url, mandatory, meta.content_length or None) of each entry of a manifest."""
     try:
         manifest = json.loads(document)
     except ValueError as error:
@@ -91,8 +119,11 @@ def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool]]:
             url, mandatory = entry["url"], entry.get("mandatory", False)
             if not (isinstance(url, str) and url.startswith("s3://") and "/" in url[5:]) or not isinstance(mandatory, bool):
                 raise ValueError(f"bad entry {entry!r}: needs an s3:// url and a true/false mandatory flag")
-            parsed.append((url, mandatory))
-    except (ValueError, KeyError, TypeError) as error:
+            length = (entry.get("meta") or {}).get("content_length")
+            if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
+                raise ValueError(f"bad entry {entry!r}: meta.content_length must be a whole number of bytes")
+            parsed.append((url, mandatory, length))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise CopyError(f"The manifest {uri} is not valid: {error}") from None
     return parsed
 
@@ -112,14 +143,15 @@ def open_objects(
     """Yield a readable stream per object, in order, fetching up to FETCH_WORKERS (and PREFETCH_BYTES) ahead.
 
     A compressed stream fails with a LoadError naming the object when it is corrupt or decompresses to more
-    than `max_decompressed_bytes` (default MAX_DECOMPRESSED_BYTES).
+    than `max_decompressed_bytes` (default MAX_DECOMPRESSED_BYTES). A manifest entry that was not looked up
+    and cannot be read fails the load if it is mandatory, and is skipped if it is optional.
     """
     limit = MAX_DECOMPRESSED_BYTES if max_decompressed_bytes is None else max_decompressed_bytes
     with ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-fetch") as pool:
         pending: deque[tuple[S3Object, Future]] = deque()
         ahead = 0  # bytes of the pending objects that are read whole
 
-        def ready() -> tuple[S3Object, IO[bytes]]:
+        def ready() -> tuple[S3Object, IO[bytes]] | None:
             nonlocal ahead
             obj, future = pending.popleft()
             ahead -= _whole_size(obj)
@@ -128,11 +160,15 @@ def open_objects(
         try:
             for obj in objects:
                 while pending and (len(pending) >= FETCH_WORKERS * 2 or ahead + _whole_size(obj) > PREFETCH_BYTES):
-                    yield ready()
+                    opened = ready()
+                    if opened is not None:  # None: an optional manifest entry that cannot be read
+                        yield opened
                 pending.append((obj, pool.submit(_fetch, client, obj)))
                 ahead += _whole_size(obj)
             while pending:
-                yield ready()
+                opened = ready()
+                if opened is not None:
+                    yield opened
         finally:
             for _, future in pending:
                 future.cancel()
@@ -147,6 +183,9 @@ def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
     if obj.size <= WHOLE_OBJECT_LIMIT:
         data = body.read()
         if len(data) != obj.size:
+            if obj.manifest is not None:
+                raise CopyError(f"{obj.uri} has {len(data)} bytes, but the manifest {obj.manifest} gives "
+                                f"its meta.content_length as {obj.size}.")
             raise CopyError(
                 f"{obj.uri} changed while it was read: listed {obj.size} bytes, got {len(data)}."
             )
@@ -154,12 +193,18 @@ def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
     return body  # large objects stream through the parser
 
 
-def _ready(obj: S3Object, future: Future, compression: str | None, limit: int) -> tuple[S3Object, IO[bytes]]:
+def _ready(obj: S3Object, future: Future, compression: str | None, limit: int) -> tuple[S3Object, IO[bytes]] | None:
     try:
         stream = future.result()
     except CopyError:
         raise
     except Exception as error:
+        if obj.manifest is not None:
+            if obj.mandatory:
+                raise CopyError(f"The manifest {obj.manifest} lists {obj.uri} as mandatory, "
+                                f"but it cannot be read: {error}") from None
+            log.warning("Skipping %s, listed in %s as optional: %s", obj.uri, obj.manifest, error)
+            return None
         raise CopyError(f"Could not read {obj.uri}: {error}") from None
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
