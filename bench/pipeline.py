@@ -80,7 +80,7 @@ class DagRun:
         from airflow.sdk.bases.operator import ExecutorSafeguard
 
         task = self.task(task) if isinstance(task, str) else task
-        context = {**self.context, "task": task, "ti": types.SimpleNamespace(task_id=task.task_id, try_number=1)}
+        context = {**self.context, "task": task, "ti": _task_instance(task.task_id)}
         # The task runner's token, which tells the operator it runs inside a task (else it warns).
         return task.execute(context, **{f"{type(task).__name__}__sentinel": ExecutorSafeguard.sentinel_value})
 
@@ -102,7 +102,13 @@ class DagRun:
     def prepare(self) -> Any:
         """What the run does before staging: the create_tables task (the DDL, and any run-scoped tables)."""
         task = self.task("create_tables")  # a @task: call its function with its rendered arguments
-        return task.python_callable(*task.op_args, **task.op_kwargs)
+        return task.python_callable(*task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"),
+                                                      "dag": self.dag})
+
+
+def _task_instance(task_id: str) -> Any:
+    """What the tasks read of their task instance: the try, and (create_tables) which runs are active: none."""
+    return types.SimpleNamespace(task_id=task_id, try_number=1, map_index=-1, get_dr_count=lambda **_: 0)
 
 
 # Redshift's system tables, which the emulator keeps in the same schema (stl_load_errors, ...).
