@@ -23,9 +23,13 @@ ERROR_LINES = 3
 class TaskEvents:
     """Remembers each task try's last state and turns changes into lines."""
 
+    # Polls to wait for a retrying try's end_date before saying "waiting to retry" without a due time.
+    END_DATE_POLLS = 10
+
     def __init__(self, error_of: ErrorOf) -> None:
         self.error_of = error_of
         self.seen: dict[tuple[str, str, int], str] = {}
+        self.waiting_for_end: dict[tuple[str, str, int], int] = {}
 
     def update(self, instances: list[dict]) -> list[str]:
         lines = []
@@ -34,6 +38,11 @@ class TaskEvents:
             state = ti.get("state")
             if self.seen.get(key) == state:
                 continue
+            if state == "up_for_retry" and retry_window(ti) is None:
+                # The API may show the state a poll before the try's end_date: wait a few polls for it.
+                polls = self.waiting_for_end[key] = self.waiting_for_end.get(key, 0) + 1
+                if polls < self.END_DATE_POLLS:
+                    continue
             self.seen[key] = state
             line = self._line(ti, state)
             if line:

@@ -37,7 +37,11 @@ def test_failed_hours_are_named_with_their_errors_and_reprocess_failed_repairs_t
     def give_up_retrying(line: str) -> None:
         """Report callback: mark tasks waiting for a retry as failed, as a user would in the UI."""
         lines.append(line)
-        if "waiting to retry" in line:
+        # Only once both the counts line and a task line have reported the wait: acting on the first of
+        # them would leave no up_for_retry try for the other to report.
+        counted = any("waiting to retry" in seen and not seen.startswith(TASK_LINE) for seen in lines)
+        reported = any(seen.startswith(TASK_LINE) and " stage_events failed (try 1 of 4)" in seen for seen in lines)
+        if counted and reported:  # on every later line too: the other hour may start waiting later
             waiting = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={
                 "state": "up_for_retry", "logical_date_gte": iso(first), "logical_date_lte": iso(end)})
             for ti in waiting["task_instances"]:

@@ -46,3 +46,14 @@ def test_an_unreadable_log_does_not_stop_the_report():
 
     [line] = TaskEvents(broken).update([ti("stage_events", "failed", 4)])
     assert "(error unavailable: api down)" in line
+
+
+def test_a_retrying_try_waits_a_few_polls_for_its_end_date_before_saying_waiting_to_retry():
+    events = TaskEvents(lambda ti: "boom")
+    early = ti("stage_events", "up_for_retry")
+    assert events.update([early]) == []  # the end date is not there yet
+    [line] = events.update([ti("stage_events", "up_for_retry", end_date="2018-11-29T07:00:00Z")])
+    assert "retry due between" in line
+    later = TaskEvents(lambda ti: "boom")
+    lines = [line for _ in range(TaskEvents.END_DATE_POLLS) for line in later.update([early])]
+    assert len(lines) == 1 and "waiting to retry" in lines[0]
