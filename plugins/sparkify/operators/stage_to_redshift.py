@@ -209,14 +209,9 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         written = [self.table, *([self.staged_files_table] if self.staged_files_table else [])]
         ledger = [self.ledger_table] if self.ledger_table and not _as_bool(self.ignore_ledger, "ignore_ledger") else []
         schemas = lineage.schema_facets(self.redshift_conn_id if with_schemas else None, warehouse, written)
-        rows = getattr(self, "_lineage_rows", None)
-        outputs = [
-            warehouse.output(table, lineage.dataset_facets(schemas, table, overwrite=True),
-                             lineage.row_count_facets(rows) if table == self.table else None)
-            for table in written
-        ]
-        if self.method != "REPLACE":
-            outputs[0].facets.pop("lifecycleStateChange", None)
+        staged = warehouse.output(self.table, lineage.dataset_facets(schemas, self.table, self.method == "REPLACE"),
+                                  lineage.row_count_facets(getattr(self, "_lineage_rows", None)))
+        outputs = [staged, *(warehouse.output(t, lineage.dataset_facets(schemas, t, overwrite=True)) for t in written[1:])]
         return lineage.operator_lineage([*inputs, *map(warehouse.input, ledger)], outputs)
 
     def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:
