@@ -45,9 +45,16 @@ def test_every_relative_link_resolves(doc: Path):
     assert broken == [], f"{doc.relative_to(ROOT)} has broken links"
 
 
+def make_targets_named(markdown: str) -> set[str]:
+    """Targets of `make …` commands in code: fenced blocks and inline spans (prose may say "make sure")."""
+    code = re.findall(r"```.*?```", markdown, flags=re.S)
+    code += re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", markdown, flags=re.S))
+    return {target for snippet in code for target in MAKE.findall(snippet)}
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_make_target_named_exists(doc: Path):
-    named = set(MAKE.findall(doc.read_text()))
+    named = make_targets_named(doc.read_text())
     assert named - makefile_targets() == set(), f"{doc.relative_to(ROOT)} names make targets the Makefile lacks"
 
 
@@ -66,3 +73,8 @@ def test_the_link_checker_sees_a_broken_link(tmp_path):
     doc.write_text("# Title\n[ok](x.md#title) [bad](missing.md) [bad anchor](x.md#nope) [web](https://example.com)\n")
     assert relative_links(doc) == ["x.md#title", "missing.md", "x.md#nope"]
     assert anchors(doc) == {"title"}
+
+
+def test_make_targets_are_read_from_code_only():
+    text = "make sure `make up` and `PYTHON=x make demo`\n```bash\nmake down && make run\n```\n"
+    assert make_targets_named(text) == {"up", "demo", "down", "run"}
