@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
+
+from local_stack.airflow_services import AirflowApi
 from local_stack.backfill import BackfillResult, run_backfill
 from local_stack.sample_data import SampleSpec, generate
 from local_stack.warehouse_server import WarehouseServer
@@ -53,6 +56,9 @@ LATE_FROM = 30  # ... and hours [30, 48) after they do
 CHANGE_AFTER_DONE = 16  # upload the new catalogue once this many runs have finished
 REWRITE_EVERY = 5  # every 5th NextSong event of a logged-in user in those hours plays a new song
 ROUND_TIMEOUT = 3600
+API_ATTEMPTS = 8  # a busy machine (load 20 on 2 cores) makes the api-server miss a 30 s read now and then
+API_PAUSE = 5.0
+POLL_SECONDS = 3.0
 DEADLOCK = re.compile(r"deadlock detected", re.IGNORECASE)
 
 NEW_ARTIST = {"artist_id": "ARZZZZSTRESSTEST01", "artist_name": "The Stress Testers",
@@ -295,6 +301,45 @@ def compare(db, model: StarSchema) -> dict[str, str]:
 
 
 # -- the live part ----------------------------------------------------------------------------------
+class PatientApi(AirflowApi):
+    """The REST client, retrying reads (and the token) that time out or meet a 5xx, as a busy machine causes."""
+
+    def token(self) -> str:
+        return _patiently(super().token)
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        if method != "GET":
+            return super().request(method, path, **kwargs)
+        return _patiently(lambda: super(PatientApi, self).request(method, path, **kwargs))
+
+
+def _patiently(call):
+    for attempt in range(API_ATTEMPTS):
+        try:
+            answer = call()
+        except httpx.TransportError:
+            if attempt == API_ATTEMPTS - 1:
+                raise
+        else:
+            if not (isinstance(answer, httpx.Response) and answer.status_code >= 500) or attempt == API_ATTEMPTS - 1:
+                return answer
+        time.sleep(API_PAUSE)
+    raise AssertionError("unreachable")
+
+
+class PatientServices:
+    """`services` whose api() is a PatientApi, for run_backfill, which follows the backfill through it."""
+
+    def __init__(self, services) -> None:
+        self._services = services
+
+    def api(self) -> PatientApi:
+        return PatientApi(self._services.base_url, self._services.login)
+
+    def __getattr__(self, name: str):
+        return getattr(self._services, name)
+
+
 def log_offsets(stack) -> dict[Path, int]:
     server = WarehouseServer(stack)
     return {path: path.stat().st_size if path.exists() else 0 for path in (server.log_file, server.emulator_log)}
@@ -352,6 +397,7 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print) 
     for key, path in day_keys(data).items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
     offsets = log_offsets(stack)
+    services = PatientServices(services)
     api = services.api()
     outcome: dict[str, object] = {}
 
@@ -360,7 +406,7 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print) 
             outcome["result"] = run_backfill(services, data.first_hour.replace(tzinfo=timezone.utc),
                                              data.first_hour.replace(tzinfo=timezone.utc) + timedelta(hours=HOURS),
                                              MAX_ACTIVE_RUNS, report=lambda line: None, timeout=ROUND_TIMEOUT,
-                                             poll_seconds=2.0)
+                                             poll_seconds=POLL_SECONDS)
         except Exception as error:  # reported below, with the round
             outcome["error"] = error
 
@@ -400,7 +446,7 @@ def _change_mid_way(api, s3, data: RoundData, thread: threading.Thread, report) 
             upload_change(s3, data.change)
             end = now_utc()
             return begin, end
-        time.sleep(0.5)
+        time.sleep(POLL_SECONDS)
     return None
 
 
@@ -413,7 +459,7 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -
                            and not any(r["dag_run_id"] in f for f in result.failed_runs)]
     for ti in task_instances(api, data):
         if (ti.get("try_number") or 0) > 1:
-            result.retries.append(f"hour {ti['logical_date'][:13]}Z {ti['task_id']}: {ti['try_number'] - 1} retries, "
+            result.retries.append(f"run {ti.get('dag_run_id')} {ti['task_id']}: {ti['try_number'] - 1} retries, "
                                   f"ended {ti['state']}")
     result.deadlocks_postgres, result.deadlocks_emulator = deadlocks_since(offsets)
     result.most_runs_at_once = most_runs_at_once(list(runs.values()))

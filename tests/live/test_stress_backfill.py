@@ -19,6 +19,7 @@ from tests.live.conftest import ARTIFACTS
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.stress
 def test_busy_parallel_backfills_with_a_changing_catalogue(sparkify_dag_live, stack, s3, db, sample_data):
     rounds = stress.requested_rounds()
     ARTIFACTS.mkdir(exist_ok=True)
