@@ -485,6 +485,15 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -
     result.new_song_plays = sum(r[4] in data.change.new_song_ids for r in model.songplays)
 
 
+def summary(results: list[RoundResult]) -> str:
+    return (f"stress: {len(results)} rounds, {sum(r.runs for r in results)} runs, "
+            f"{sum(len(r.failed_runs) for r in results)} failed, "
+            f"{sum(len(r.deadlocks_postgres) + len(r.deadlocks_emulator) for r in results)} deadlocks, "
+            f"{sum(sum_retries(r.retries) for r in results)} task retries, "
+            f"{sum(not r.model_differences for r in results)}/{len(results)} rounds equal to the model, "
+            f"{sum(r.seconds for r in results) / 60:.1f} min")
+
+
 def rounds_for(target_runs: int = TARGET_RUNS) -> int:
     return -(-target_runs // HOURS)
 

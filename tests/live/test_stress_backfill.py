@@ -32,14 +32,11 @@ def test_busy_parallel_backfills_with_a_changing_catalogue(sparkify_dag_live, st
             out.flush()
 
         report(f"stress: {rounds} round(s) of {stress.HOURS} hours, --max-active-runs {stress.MAX_ACTIVE_RUNS}")
-        for number in range(rounds):
-            results.append(stress.run_round(number, sparkify_dag_live, s3, db, stack, sample_data, report))
-        total = sum(r.runs for r in results)
-        report(f"stress: {len(results)} rounds, {total} runs, {sum(len(r.failed_runs) for r in results)} failed, "
-               f"{sum(len(r.deadlocks_postgres) + len(r.deadlocks_emulator) for r in results)} deadlocks, "
-               f"{sum(stress.sum_retries(r.retries) for r in results)} task retries, "
-               f"{sum(not r.model_differences for r in results)}/{len(results)} rounds equal to the model, "
-               f"{sum(r.seconds for r in results) / 60:.1f} min")
+        try:
+            for number in range(rounds):
+                results.append(stress.run_round(number, sparkify_dag_live, s3, db, stack, sample_data, report))
+        finally:  # also when stopped with Ctrl-C: the rounds that finished are the result
+            report(stress.summary(results))
 
     for result in results:
         assert result.ok, result.line()

@@ -69,3 +69,28 @@ def test_the_test_reads_rounds_strictly(monkeypatch):
         monkeypatch.setenv("STRESS_ROUNDS", bad)
         with pytest.raises(ValueError, match="whole number of rounds"):
             stress.requested_rounds()
+
+
+def test_a_round_fails_on_any_failed_run_deadlock_model_difference_or_problem():
+    from datetime import datetime
+
+    def clean() -> stress.RoundResult:
+        return stress.RoundResult(0, datetime(2018, 11, 20), runs=48, succeeded=48)
+
+    assert clean().ok and "[OK]" in clean().line()
+    spoiled = [clean() for _ in range(5)]
+    spoiled[0].failed_runs.append("hour 2018-11-20T03Z: run r failed")
+    spoiled[1].deadlocks_postgres.append("postgres.log: ERROR:  deadlock detected")
+    spoiled[2].deadlocks_emulator.append("emulator.log: deadlock detected")
+    spoiled[3].model_differences["songplays"] = "1 missing, 0 unexpected of 10"
+    spoiled[4].problems.append("the catalogue never changed mid-way")
+    for result in spoiled:
+        assert not result.ok and "[FAILED]" in result.line()
+    short = clean()
+    short.succeeded = 47  # a run that did not finish is not a success
+    assert not short.ok
+    retried = clean()
+    retried.retries += ["run a begin: 1 retries, ended success", "run b publish: 2 retries, ended success"]
+    assert retried.ok and " 3 task retries" in retried.line()
+    assert stress.summary([retried, spoiled[1]]) == (
+        "stress: 2 rounds, 96 runs, 0 failed, 1 deadlocks, 3 task retries, 2/2 rounds equal to the model, 0.0 min")
