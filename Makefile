@@ -23,8 +23,9 @@ export ARG_OUT       := $(value OUT)
 export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
 export ARG_EXAMPLES  := $(value EXAMPLES)
+export ARG_ROUNDS    := $(value ROUNDS)
 # ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
-unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES ROUNDS
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast up down status seed run summary lint clean
@@ -47,6 +48,10 @@ test-fast: install  ## unit and DAG-integrity tests only: no servers, under a mi
 .PHONY: fuzz
 fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based fuzz test, far longer than in `make test` (200 examples)
 	FUZZ_EXAMPLES="$${ARG_EXAMPLES:-20000}" $(PY) -m pytest tests/unit/test_loader_fuzz.py -q
+
+.PHONY: stress
+stress: install  ## make stress [ROUNDS=5]: issue 13's stress test, 48-hour parallel backfills until 200+ runs; report in test-artifacts/
+	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py -k busy_parallel_backfills -q -s
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
