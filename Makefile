@@ -39,8 +39,8 @@ install:  ## create .venv (PYTHON=..., else the newest Python 3.10-3.13 on PATH)
 demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour, print a summary
 	$(STACK) demo
 
-test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
-	$(PY) -m pytest
+test: install chromium  ## run the whole test suite (it starts its own stack on free ports), all but `make stress`
+	$(PY) -m pytest -m "not stress"
 
 test-fast: install  ## unit and DAG-integrity tests only: no servers, under a minute
 	$(PY) -m pytest tests/unit tests/dags
@@ -51,7 +51,7 @@ fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based f
 
 .PHONY: stress
 stress: install  ## make stress [ROUNDS=5]: issue 13's stress test, 48-hour parallel backfills until 200+ runs; report in test-artifacts/
-	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py -k busy_parallel_backfills -q -s
+	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py -m stress -k busy_parallel_backfills -q -s
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing
