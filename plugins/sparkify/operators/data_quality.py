@@ -11,10 +11,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
-from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
-from sparkify.warehouse import execute, transaction, warehouse_hook
-from sparkify.window import run_window
+from sparkify.quality_config import QualityChecksFile
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,7 +36,9 @@ class DataQualityOperator(BaseOperator):
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
-        ``comparison`` and optionally ``description``, ``table``, ``severity``.
+        ``comparison`` and optionally ``description``, ``table``, ``severity``; or a
+        ``QualityChecksFile``, compiled when the task runs (a declaration that cannot be compiled
+        fails the task without retries).
     :param results_table: Table that receives one row per check and run, or None.
     :param read_order: Tables the checks read, touched first in this order, so that the audit takes
         its shared locks in the order a publish takes its exclusive ones (no lock cycle).
@@ -51,19 +51,18 @@ class DataQualityOperator(BaseOperator):
     def __init__(
         self,
         *,
-        checks: Sequence[SqlCheck | Mapping[str, Any]],
+        checks: Sequence[SqlCheck | Mapping[str, Any]] | QualityChecksFile,
         results_table: str | None = "dq_results",
         read_order: Sequence[str] = (),
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.checks = [c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c) for c in checks]
-        if not self.checks:
-            raise ValueError("DataQualityOperator needs at least one check.")
-        names = [c.name for c in self.checks]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Check names must be unique: {names}")
+        if isinstance(checks, QualityChecksFile):
+            self.checks_file, self._checks = checks, None  # read when the task runs
+        else:
+            self.checks_file, self._checks = None, _validated([c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c)
+                                                              for c in checks])
         if results_table is not None:
             quote_table(results_table)
         self.results_table = results_table
@@ -72,13 +71,27 @@ class DataQualityOperator(BaseOperator):
             quote_table(table)
         self.redshift_conn_id = redshift_conn_id
 
+    @property
+    def checks(self) -> list[SqlCheck]:
+        """The checks; from a `QualityChecksFile`, compiled on first use (CheckConfigError if it cannot be)."""
+        if self._checks is None:
+            self._checks = _validated(self.checks_file.load())
+        return self._checks
+
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from sparkify.notifications import notify_quality_warnings
+        from sparkify.retry_policy import fail_fast
+        from sparkify.warehouse import transaction, warehouse_hook
+        from sparkify.window import run_window
+
         window = run_window(context)
+        with fail_fast("Bad data quality checks", ValueError, FileNotFoundError):  # a retry reads the same files
+            checks = self.checks
         hook = warehouse_hook(self.redshift_conn_id)
         with transaction(hook) as cursor:
             for table in self.read_order:
                 cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
-            results = [self._run(cursor, self._rendered(check, context), window.sql_parameters()) for check in self.checks]
+            results = [self._run(cursor, self._rendered(check, context), window.sql_parameters()) for check in checks]
         if self.results_table:
             self._record(hook, context.get("run_id"), window, results)
         failed = [r for r in results if not r["passed"]]
@@ -91,7 +104,7 @@ class DataQualityOperator(BaseOperator):
                 for r in errors
             )
             raise DataQualityError(
-                f"{len(errors)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}"
+                f"{len(errors)} of {len(checks)} data quality checks failed for window {window}:\n{lines}"
             )
         return results
 
@@ -106,6 +119,7 @@ class DataQualityOperator(BaseOperator):
         )
 
     def _run(self, cursor: Any, check: SqlCheck, window_parameters: dict) -> dict[str, Any]:
+
         parameters = {**window_parameters, **check.parameters}
         observed = _scalar(cursor, check.sql, parameters)
         expected = _scalar(cursor, check.expected_sql, parameters) if check.expected_sql else None
@@ -127,6 +141,8 @@ class DataQualityOperator(BaseOperator):
              None if r["observed"] is None else str(r["observed"]), r["expected"], r["passed"], r["severity"], now)
             for r in results
         ]
+        from sparkify.warehouse import transaction
+
         with transaction(hook) as cursor:
             cursor.executemany(
                 f"INSERT INTO {quote_table(self.results_table)} (run_id, window_start, window_end, check_name, "
@@ -136,7 +152,18 @@ class DataQualityOperator(BaseOperator):
             )
 
 
+def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
+    if not checks:
+        raise ValueError("DataQualityOperator needs at least one check.")
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Check names must be unique: {names}")
+    return checks
+
+
 def _scalar(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> Any:
+    from sparkify.warehouse import execute
+
     execute(cursor, sql, parameters)
     row = cursor.fetchone()
     return row[0] if row else None
