@@ -11,8 +11,12 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
+from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
 from sparkify.quality_config import QualityChecksFile
+from sparkify.retry_policy import fail_fast
+from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,11 +83,6 @@ class DataQualityOperator(BaseOperator):
         return self._checks
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from sparkify.notifications import notify_quality_warnings
-        from sparkify.retry_policy import fail_fast
-        from sparkify.warehouse import transaction, warehouse_hook
-        from sparkify.window import run_window
-
         window = run_window(context)
         with fail_fast("Bad data quality checks", ValueError, FileNotFoundError):  # a retry reads the same files
             checks = self.checks
@@ -141,8 +140,6 @@ class DataQualityOperator(BaseOperator):
              None if r["observed"] is None else str(r["observed"]), r["expected"], r["passed"], r["severity"], now)
             for r in results
         ]
-        from sparkify.warehouse import transaction
-
         with transaction(hook) as cursor:
             cursor.executemany(
                 f"INSERT INTO {quote_table(self.results_table)} (run_id, window_start, window_end, check_name, "
@@ -162,8 +159,6 @@ def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
 
 
 def _scalar(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> Any:
-    from sparkify.warehouse import execute
-
     execute(cursor, sql, parameters)
     row = cursor.fetchone()
     return row[0] if row else None
