@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bench.stack import BUCKET, REGION, PrivateStack
 
@@ -33,10 +34,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "sparkify_etl"
 NOOP_ID = DAG_ID + "_noop"
 FIRST_HOUR = datetime(2018, 11, 15, tzinfo=timezone.utc)  # the workload's day
-WARM_UP_HOUR = FIRST_HOUR - timedelta(hours=1)  # no events: the catalogue only
+WARM_UP_HOUR = FIRST_HOUR - timedelta(hours=1)  # the day before, whose file holds no event: the catalogue only
+WARM_UP_DAY_FILE = f"log_data/{WARM_UP_HOUR:%Y/%m}/{WARM_UP_HOUR:%Y-%m-%d}-events.json"
 RUN_LIMIT = 4
 POLL_SECONDS = 2.0
 WALL_LIMIT = 4 * 3600  # seconds one backfill may take before the bench gives up
+API_ATTEMPTS = 6
 Progress = Callable[[str], None]
 
 
@@ -61,8 +64,10 @@ def run(scale, progress: Progress) -> dict:
     }
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
     with PrivateStack() as stack:
+        result["postgresql"] = stack.postgres_version()
         os.environ.update(variables(log_prefix="log_data/"))
-        objects = {workload.JSONPATHS_KEY: data.jsonpaths, workload.DAY_FILE: data.events, **data.songs}
+        objects = {workload.JSONPATHS_KEY: data.jsonpaths, workload.DAY_FILE: data.events, WARM_UP_DAY_FILE: b"",
+                   **data.songs}
         progress(f"backfill: uploading {len(objects):,} objects ...")
         began = time.perf_counter()
         workload.upload(stack.s3_client(connections=8), BUCKET, objects, REGION)
@@ -71,7 +76,7 @@ def run(scale, progress: Progress) -> dict:
             result["parse"] = _parse_times(dags_dir, services.environment(), scale.parse_samples, progress)
             api = services.api()
             for dag_id in (DAG_ID, NOOP_ID):
-                api.set_paused(dag_id, False)
+                _retrying(lambda d=dag_id: api.set_paused(d, False))
                 seconds = _warm_up(api, dag_id)
                 result.setdefault("warm_up_seconds", {})[dag_id] = round(seconds, 1)
                 progress(f"backfill: warm-up run of {dag_id} ({'loads the catalogue' if dag_id == DAG_ID else 'no-op'}): "
@@ -148,12 +153,54 @@ def _parse_times(dags_dir: Path, environment: dict, samples: int, progress: Prog
                               files[0].name, files[1].name)
 
 
+def _retrying(call: Callable[[], Any]) -> Any:
+    """An idempotent call, tried again when the api-server does not answer in time."""
+    import httpx
+
+    for attempt in range(API_ATTEMPTS):
+        try:
+            return call()
+        except httpx.TransportError:
+            if attempt == API_ATTEMPTS - 1:
+                raise
+            time.sleep(POLL_SECONDS * (attempt + 1))
+
+
+def _get(api, path: str, **params) -> dict:
+    """GET with patience: on a loaded machine the api-server may miss the client's 30 s timeout."""
+    import httpx
+
+    for attempt in range(API_ATTEMPTS):
+        try:
+            return api.get(path, params=params or None)
+        except (httpx.TransportError, httpx.HTTPStatusError) as error:
+            if attempt == API_ATTEMPTS - 1 or (isinstance(error, httpx.HTTPStatusError)
+                                               and error.response.status_code < 500):
+                raise
+            time.sleep(POLL_SECONDS * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _warm_up(api, dag_id: str) -> float:
-    run = api.trigger(dag_id, _iso(WARM_UP_HOUR))
+    import httpx
+
     began = time.monotonic()
-    finished = api.wait_for_run(dag_id, run["dag_run_id"], timeout=3600)
-    if finished["state"] != "success":
-        raise RuntimeError(f"The warm-up run of {dag_id} ended {finished['state']}")
+    try:
+        api.trigger(dag_id, _iso(WARM_UP_HOUR))
+    except httpx.TransportError:  # it may have been created all the same: found below, or not
+        pass
+    while not (runs := _get(api, f"/api/v2/dags/{dag_id}/dagRuns", logical_date_gte=_iso(WARM_UP_HOUR),
+                             logical_date_lte=_iso(WARM_UP_HOUR))["dag_runs"]):
+        if time.monotonic() - began > 120:
+            raise RuntimeError(f"The warm-up run of {dag_id} was not created")
+        time.sleep(POLL_SECONDS)
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(runs[0]['dag_run_id'], safe='')}"
+    while (state := _get(api, path)["state"]) not in ("success", "failed"):
+        if time.monotonic() - began > WALL_LIMIT:
+            raise RuntimeError(f"The warm-up run of {dag_id} did not finish within {WALL_LIMIT} s")
+        time.sleep(POLL_SECONDS)
+    if state != "success":
+        raise RuntimeError(f"The warm-up run of {dag_id} failed; its task logs are under the private Airflow's home")
     return time.monotonic() - began
 
 
@@ -162,24 +209,16 @@ def _backfill(api, dag_id: str, hours: int) -> dict:
     last = FIRST_HOUR + timedelta(hours=hours - 1)
     body = {"dag_id": dag_id, "from_date": _iso(FIRST_HOUR), "to_date": _iso(last), "max_active_runs": RUN_LIMIT,
             "reprocess_behavior": "completed", "run_backwards": False, "dag_run_conf": {}}
-    deadline = time.monotonic() + 120
-    while True:  # Airflow closes a DAG's finished backfill within 30 s; until then it refuses another
-        response = api.request("POST", "/api/v2/backfills", json=body)
-        if response.status_code < 300 or response.status_code != 409 or time.monotonic() > deadline:
-            break
-        time.sleep(POLL_SECONDS)
-    if response.status_code >= 300:
-        raise RuntimeError(f"Creating the backfill of {dag_id} answered {response.status_code}: {response.text[:1000]}")
-    backfill = response.json()
+    backfill = _create_backfill(api, body)
     created = _utc(backfill["created_at"])
     params = {"logical_date_gte": _iso(FIRST_HOUR), "logical_date_lte": _iso(last), "limit": 100}
     give_up = time.monotonic() + WALL_LIMIT
     # The scheduler marks a backfill complete (within 30 s) once all its runs have finished.
-    while not api.get(f"/api/v2/backfills/{backfill['id']}").get("completed_at"):
+    while not _get(api, f"/api/v2/backfills/{backfill['id']}").get("completed_at"):
         if time.monotonic() > give_up:
             raise RuntimeError(f"The backfill of {dag_id} did not finish within {WALL_LIMIT} s")
         time.sleep(POLL_SECONDS)
-    runs = api.get(f"/api/v2/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+    runs = _get(api, f"/api/v2/dags/{dag_id}/dagRuns", **params)["dag_runs"]
     failed = [r["dag_run_id"] for r in runs if r["state"] != "success"]
     if len(runs) != hours or failed:
         raise RuntimeError(f"Backfill of {dag_id}: {len(runs)} runs for {hours} hours; not successful: {failed}")
@@ -201,6 +240,30 @@ def _backfill(api, dag_id: str, hours: int) -> dict:
             "task_seconds_total": sum(sum(v) for v in task_seconds.values())}
 
 
+def _create_backfill(api, body: dict) -> dict:
+    """POST the backfill; Airflow closes a DAG's finished backfill within 30 s and refuses another (409) until then.
+    A POST whose answer timed out may have created it: then it is the DAG's open backfill."""
+    import httpx
+
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            response = api.request("POST", "/api/v2/backfills", json=body)
+        except httpx.TransportError:
+            time.sleep(POLL_SECONDS)
+            open_ = [b for b in _get(api, "/api/v2/backfills", dag_id=body["dag_id"], order_by="-id", limit=5)
+                     ["backfills"] if not b.get("completed_at") and b["from_date"].startswith(body["from_date"][:19])]
+            if open_:
+                return open_[0]
+            continue
+        if response.status_code < 300:
+            return response.json()
+        if response.status_code != 409 or time.monotonic() > deadline:
+            raise RuntimeError(f"Creating the backfill of {body['dag_id']} answered {response.status_code}: "
+                               f"{response.text[:1000]}")
+        time.sleep(POLL_SECONDS)
+
+
 def instances_per_run(instances: list[dict]) -> set[str]:
     return {ti["task_id"] for ti in instances}
 
@@ -208,8 +271,8 @@ def instances_per_run(instances: list[dict]) -> set[str]:
 def _task_instances(api, dag_id: str, params: dict) -> list[dict]:
     found: list[dict] = []
     while True:
-        page = api.get(f"/api/v2/dags/{dag_id}/dagRuns/~/taskInstances",
-                       params={**params, "limit": 500, "offset": len(found)})
+        page = _get(api, f"/api/v2/dags/{dag_id}/dagRuns/~/taskInstances",
+                    **{**params, "limit": 500, "offset": len(found)})
         found += page["task_instances"]
         if not page["task_instances"] or len(found) >= page["total_entries"]:
             return [ti for ti in found if ti.get("start_date") and ti.get("end_date")]

@@ -57,7 +57,7 @@ def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) 
         except Exception as error:
             result["errors"]["backfill"] = f"{type(error).__name__}: {error}"
             progress(f"ERROR in backfill:\n{traceback.format_exc()}")
-        result.setdefault("machine", report.machine(None))
+        result.setdefault("machine", report.machine(result["sections"].get("backfill", {}).get("postgresql")))
     result["targets"] = [t.as_dict() for t in report.targets(result["sections"])]
     result["duration_seconds"] = round(time.perf_counter() - began, 1)
     return result
