@@ -17,7 +17,8 @@ def test_the_twin_has_the_dags_tasks_dependencies_pools_timetable_and_outlets(tm
     twin = bag.dags["sparkify_etl_noop"]
 
     def shape(dag):
-        return {t.task_id: (sorted(t.upstream_task_ids), t.pool, t.pool_slots, [o.uri for o in t.outlets])
+        return {t.task_id: (sorted(t.upstream_task_ids), t.pool, t.pool_slots, [o.uri for o in t.outlets],
+                            t.retries, t.retry_delay, float(t.retry_exponential_backoff), t.max_retry_delay)
                 for t in dag.tasks}
 
     assert shape(twin) == shape(real) and len(twin.tasks) == 12
