@@ -5,10 +5,14 @@
     BENCH_ONLY=events,memory make bench
     BENCH_EVENTS=500000 BENCH_REPEAT=5 make bench
 
+    make bench BENCH_ONLY=backfill   # sparkify_etl's 24-hour backfill vs a no-op twin, on a private Airflow
+    BENCH_ONLY=backfill BENCH_BACKFILL_HOURS=8 BENCH_BACKFILL_SONGS=2000 make bench
+
 Knobs (environment): BENCH_SCALE (tiny | small | full), BENCH_ONLY (events, songs, history,
-memory), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY, BENCH_REPEAT, BENCH_MEMORY_REPEAT,
-BENCH_MEMORY_EVENTS (two sizes, "small,large"), BENCH_SEED, BENCH_OUT (the JSON folder,
-default bench-results/). A target that is missed is reported, not an error: the exit status
+memory, backfill), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY, BENCH_REPEAT, BENCH_MEMORY_REPEAT,
+BENCH_MEMORY_EVENTS (two sizes, "small,large"), BENCH_BACKFILL_HOURS, BENCH_BACKFILL_SONGS,
+BENCH_BACKFILL_EVENTS, BENCH_BACKFILL_REPEAT, BENCH_PARSE_SAMPLES, BENCH_SEED, BENCH_OUT (the
+JSON folder, default bench-results/). A target that is missed is reported, not an error: the exit status
 is non-zero only when a section could not run.
 """
 
@@ -36,24 +40,44 @@ def _progress(message: str) -> None:
 
 
 def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) -> dict:
-    """Generate the workload, start a private stack, run `sections`; returns the result (with measurements)."""
+    """Generate the workloads, start private stacks, run `sections`; returns the result (with measurements)."""
+    from bench import report
+
+    began, started_at = time.perf_counter(), datetime.now(timezone.utc)
+    result: dict = {"scale": scale.as_dict(), "sections_run": list(sections), "started_at": started_at.isoformat(),
+                    "sections": {}, "errors": {}}
+    loaders = tuple(s for s in sections if s != "backfill")
+    if loaders:
+        _loader_sections(scale, loaders, result, progress)
+    if "backfill" in sections:  # a stack and an Airflow of its own, after the others have stopped theirs
+        from bench import backfill
+
+        try:
+            result["sections"]["backfill"] = backfill.run(scale, progress)
+        except Exception as error:
+            result["errors"]["backfill"] = f"{type(error).__name__}: {error}"
+            progress(f"ERROR in backfill:\n{traceback.format_exc()}")
+        result.setdefault("machine", report.machine(result["sections"].get("backfill", {}).get("postgresql")))
+    result["targets"] = [t.as_dict() for t in report.targets(result["sections"])]
+    result["duration_seconds"] = round(time.perf_counter() - began, 1)
+    return result
+
+
+def _loader_sections(scale, sections, result: dict, progress: Callable[[str], None]) -> None:
+    """The loader sections (events, songs, history, memory) on one private stack, into `result`."""
     from bench import report, stage_events, stage_songs, workload
     from bench.pipeline import variables as pipeline_variables
     from bench.stack import BUCKET, REGION, PrivateStack
 
-    began, started_at = time.perf_counter(), datetime.now(timezone.utc)
     day_events = max(scale.events, *scale.memory_events) if "memory" in sections else scale.events
     progress(f"generating {day_events:,} events and {scale.songs:,} song files (seed {scale.seed}) ...")
     generated = time.perf_counter()
     data = workload.build(day_events, scale.songs, scale.seed)
     generation_seconds = time.perf_counter() - generated
     events_data = data.event_prefix(scale.events)
-    result: dict = {
-        "scale": scale.as_dict(), "sections_run": list(sections), "started_at": started_at.isoformat(),
-        "workload": {"events": scale.events, "event_bytes": len(events_data), "song_files": len(data.songs),
-                     "generator": "include/local_stack/sample_data.py", "generation_seconds": round(generation_seconds, 1)},
-        "sections": {}, "errors": {},
-    }
+    result["workload"] = {"events": scale.events, "event_bytes": len(events_data), "song_files": len(data.songs),
+                          "generator": "include/local_stack/sample_data.py",
+                          "generation_seconds": round(generation_seconds, 1)}
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # before Airflow is imported
     with PrivateStack() as stack:
         os.environ.update(pipeline_variables())
@@ -122,10 +146,6 @@ def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) 
         section("memory", "peak_memory", lambda: memory.run(
             stack, dag_run, memory_sizes, "memory-warm-up/", scale.memory_repeat, progress))
 
-    result["targets"] = [t.as_dict() for t in report.targets(result["sections"])]
-    result["duration_seconds"] = round(time.perf_counter() - began, 1)
-    return result
-
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -133,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), help="default: BENCH_SCALE, else full")
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY"),
-                        help="comma-separated sections: events, songs, history, memory (default: all)")
+                        help="comma-separated sections: events, songs, history, memory, backfill (default: all)")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("BENCH_OUT") or PROJECT_ROOT / "bench-results"),
                         help="folder for the JSON result (default: bench-results/)")
     args = parser.parse_args(argv)

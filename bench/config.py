@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-SECTIONS = ("events", "songs", "history", "memory")
+SECTIONS = ("events", "songs", "history", "memory", "backfill")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,14 @@ class Scale:
     # `peer_songs` files only (the same input for both), so that a full run takes minutes.
     peer_events: int
     peer_songs: int
+    # The backfill section (bench/backfill.py): hours of sparkify_etl and its no-op twin, alternated
+    # `backfill_repeat` times each, over a catalogue of `backfill_songs` files and a day of
+    # `backfill_events` events; and `parse_samples` fresh-process parses of each DAG file.
+    backfill_hours: int = 24
+    backfill_songs: int = 20_000
+    backfill_events: int = 20_000
+    backfill_repeat: int = 2
+    parse_samples: int = 10
     seed: int = 42
 
     def as_dict(self) -> dict:
@@ -31,7 +39,9 @@ class Scale:
             "name": self.name, "events": self.events, "songs": self.songs, "history": self.history,
             "memory_events": list(self.memory_events), "repeat": self.repeat,
             "memory_repeat": self.memory_repeat, "peer_events": self.peer_events,
-            "peer_songs": self.peer_songs, "seed": self.seed,
+            "peer_songs": self.peer_songs, "backfill_hours": self.backfill_hours,
+            "backfill_songs": self.backfill_songs, "backfill_events": self.backfill_events,
+            "backfill_repeat": self.backfill_repeat, "parse_samples": self.parse_samples, "seed": self.seed,
         }
 
 
@@ -41,9 +51,11 @@ SCALES = {
                   peer_events=200_000, peer_songs=4_000),
     # A tenth of everything, for a quick look (a few minutes).
     "small": Scale("small", 100_000, 2_000, 1_000_000, (25_000, 100_000), repeat=3, memory_repeat=2,
-                   peer_events=100_000, peer_songs=2_000),
+                   peer_events=100_000, peer_songs=2_000, backfill_hours=8, backfill_songs=2_000,
+                   backfill_events=2_000),
     # Seconds: keeps the harness working (tests/integration/test_bench_smoke.py). Its figures mean nothing.
-    "tiny": Scale("tiny", 2_000, 40, 20_000, (500, 2_000), repeat=2, memory_repeat=1, peer_events=1_000, peer_songs=20),
+    "tiny": Scale("tiny", 2_000, 40, 20_000, (500, 2_000), repeat=2, memory_repeat=1, peer_events=1_000, peer_songs=20,
+                  backfill_hours=2, backfill_songs=20, backfill_events=300, backfill_repeat=1, parse_samples=2),
 }
 
 # Environment knobs, each overriding one field of the chosen scale.
@@ -51,6 +63,9 @@ _OVERRIDES = {
     "BENCH_EVENTS": "events", "BENCH_SONGS": "songs", "BENCH_HISTORY": "history",
     "BENCH_REPEAT": "repeat", "BENCH_MEMORY_REPEAT": "memory_repeat", "BENCH_SEED": "seed",
     "BENCH_PEER_EVENTS": "peer_events", "BENCH_PEER_SONGS": "peer_songs",
+    "BENCH_BACKFILL_HOURS": "backfill_hours", "BENCH_BACKFILL_SONGS": "backfill_songs",
+    "BENCH_BACKFILL_EVENTS": "backfill_events", "BENCH_BACKFILL_REPEAT": "backfill_repeat",
+    "BENCH_PARSE_SAMPLES": "parse_samples",
 }
 
 

@@ -108,6 +108,16 @@ def targets(sections: dict[str, Any]) -> list[Target]:
     if hourly:
         found.append(Target("hourly_history_vs_empty", "hourly run (fact + dimensions + quality): history ÷ empty",
                             hourly["history"]["total"].median / hourly["empty"]["total"].median, 2, "<="))
+    backfill = sections.get("backfill", {})
+    if "ratio" in backfill:
+        etl, noop = (backfill["dags"][d] for d in ("sparkify_etl", "sparkify_etl_noop"))
+        found.append(Target("backfill_vs_noop", f"backfill of {backfill['hours']} hours, {backfill['max_active_runs']} runs "
+                            f"at a time: sparkify_etl ÷ its no-op twin (wall, median of {backfill['repeat']})",
+                            backfill["ratio"], 1.3, "<=",
+                            note=f"{etl['wall_seconds']['median']:.0f} s vs {noop['wall_seconds']['median']:.0f} s"))
+        parse = backfill["parse"]
+        found.append(Target("parse_vs_noop", "DAG file parse in a fresh process: sparkify_etl.py ÷ its no-op twin",
+                            parse["ratio"], 2, "<=", note=", ".join(f"{k} {v:.3f} s" for k, v in parse["median_seconds"].items())))
     memory = sections.get("peak_memory", {}).get("sizes")
     if memory:
         growths = [size["_growth"].median for size in memory]
@@ -187,11 +197,38 @@ def _memory_rows(memory: dict) -> list[list[str]]:
     return rows
 
 
+def _backfill_rows(backfill: dict) -> list[list[str]]:
+    if "dags" not in backfill:
+        return []
+    rows, noop = [], backfill["dags"]["sparkify_etl_noop"]
+    for dag_id, figures in backfill["dags"].items():
+        wall, runs = figures["wall_seconds"], figures["run_seconds_median"]
+        rows.append([f"backfill, {backfill['hours']} h", f"{dag_id}: wall", _seconds(wall["median"]),
+                     f"{_seconds(min(wall['samples']))} – {_seconds(max(wall['samples']))}", "",
+                     f"{backfill['hours'] / wall['median'] * 60:.1f} hours/min",
+                     f"{wall['median'] / noop['wall_seconds']['median']:.2f}× no-op"])
+        rows.append(["", f"{dag_id}: a run (median)", _seconds(runs), "", "", "",
+                     f"{runs / noop['run_seconds_median']:.2f}× no-op"])
+    return rows
+
+
+def _task_table(backfill: dict) -> list[str]:
+    """Per-task medians of both DAGs, side by side."""
+    if "dags" not in backfill:
+        return []
+    etl, noop = backfill["dags"]["sparkify_etl"], backfill["dags"]["sparkify_etl_noop"]
+    rows = [["task", "sparkify_etl (median)", "no-op twin (median)", "difference"]]
+    for task_id, seconds in etl["task_seconds_median"].items():
+        floor = noop["task_seconds_median"].get(task_id, 0.0)
+        rows.append([task_id, _seconds(seconds), _seconds(floor), f"+{seconds - floor:.2f} s"])
+    return ["", *_columns(rows)]
+
+
 def table(result: dict[str, Any]) -> str:
     sections = result["sections"]
     rows: list[list[str]] = []
     for key, build in (("stage_events", _event_rows), ("stage_songs", _song_rows),
-                       ("hourly_run", _hourly_rows), ("peak_memory", _memory_rows)):
+                       ("hourly_run", _hourly_rows), ("peak_memory", _memory_rows), ("backfill", _backfill_rows)):
         if key in sections:
             block = build(sections[key])
             labels = [row[0] for row in block]
@@ -212,9 +249,18 @@ def table(result: dict[str, Any]) -> str:
     title = (f"Sparkify benchmark, scale {s['name']}: {s['events']:,} events, {s['songs']:,} song files, "
              f"{s['history']:,} songplays of history; median of {s['repeat']} runs "
              f"({s['memory_repeat']} for memory)")
+    backfill = sections.get("backfill", {})
+    if result.get("sections_run") == ["backfill"]:
+        title = f"Sparkify benchmark, scale {s['name']}: backfill"
+    if "dags" in backfill:
+        title += (f"; backfill: {backfill['hours']} hours, {backfill['song_files']:,} song files, "
+                  f"{backfill['events']:,} events, {backfill['repeat']} alternations")
     box = (f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
            f"PostgreSQL {m['postgresql']}")
-    parts = [title, box, "", *lines]
+    if backfill.get("load_average_before"):
+        box += (f"; load average {' '.join(map(str, backfill['load_average_before']))} before the backfills, "
+                f"{' '.join(map(str, backfill.get('load_average_after') or []))} after")
+    parts = [title, box, "", *lines, *_task_table(backfill)]
     if len(verdicts) > 1:
         parts += ["", *_columns(verdicts)]
     for name, problem in result.get("errors", {}).items():

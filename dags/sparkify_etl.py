@@ -72,7 +72,7 @@ from sparkify.operators import (
     StageToRedshiftOperator,
 )
 from sparkify.pools import WAREHOUSE_POOL
-from sparkify.quality_config import load_quality_checks
+from sparkify.quality_config import QualityChecksFile
 from sparkify.staging import run_scoped
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
@@ -258,8 +258,8 @@ with DAG(
     # Audit: the checks read what publishing would produce; a failed `error` check stops the run here.
     run_quality_checks = DataQualityOperator(
         task_id="run_quality_checks",
-        checks=load_quality_checks(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql",
-                                   PUBLICATIONS),
+        checks=QualityChecksFile(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql",
+                                 PUBLICATIONS),  # read when the task runs; tests/dags validates it
         read_order=[p.table for p in PUBLICATIONS],
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,  # it writes dq_results

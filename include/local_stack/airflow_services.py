@@ -125,7 +125,7 @@ class AirflowServices:
             **self.settings.environment(),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url(),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": PRELOADING_LOCAL_EXECUTOR,  # LocalExecutor, task libraries imported once
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{self.ports.api}/execution/",
@@ -398,6 +398,9 @@ class AirflowApi:
                 details = "; ".join(f"{d.get('exc_type')}: {d.get('exc_value')}" for d in event.get("error_detail") or [])
                 lines.append(f"{event.get('event')} {details}".strip())
         return "\n".join(lines)[-3000:] or "(no error in the log)"
+
+
+PRELOADING_LOCAL_EXECUTOR = "sparkify.executor.PreloadingLocalExecutor"  # plugins/sparkify/executor.py
 
 
 def project_pools() -> list[tuple[str, int, str]]:

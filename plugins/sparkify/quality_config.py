@@ -4,7 +4,9 @@ The vocabulary follows common-sql's SQLColumnCheckOperator and SQLTableCheckOper
 column checks `unique_check`, `min` and `max` reuse its SQL templates (`null_check` counts with
 an `IS NULL` filter, so that an index or sort key serves it), and
 expectations are written `{equal_to | greater_than | geq_to | less_than | leq_to, tolerance}`.
-Every table, column and identifier is checked against the warehouse DDL when the DAG is parsed.
+Every table, column and identifier is checked against the warehouse DDL when the checks are compiled:
+when the audit task runs (`QualityChecksFile`), and before any run in the DAG-integrity tests.
+Parsing the DAG reads no file: YAML, the DDL and the SQL are read by the task.
 
 Write-Audit-Publish: given the DAG's publications (`sparkify.operators.publish.Publication`), a
 check of a published table audits what publishing would produce, not the published table: for a
@@ -18,14 +20,11 @@ windows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
-
-from sparkify.ddl import table_columns
 from sparkify.identifiers import quote_identifier, validate_identifier
 from sparkify.quality import SEVERITIES, SqlCheck
 
@@ -55,6 +54,19 @@ class CheckConfigError(ValueError):
     """A check declaration that cannot be used; the message names the check and the problem."""
 
 
+@dataclass(frozen=True)
+class QualityChecksFile:
+    """Checks declared in a YAML file, compiled by `load()` when the audit task runs, not when the DAG is parsed."""
+
+    path: Path
+    sql_dir: Path
+    ddl_path: Path
+    publications: tuple[Publication, ...] = ()
+
+    def load(self) -> list[SqlCheck]:
+        return load_quality_checks(self.path, self.sql_dir, self.ddl_path, self.publications)
+
+
 def load_quality_checks(
     path: Path, sql_dir: Path, ddl_path: Path, publications: Sequence[Publication] = ()
 ) -> list[SqlCheck]:
@@ -62,7 +74,14 @@ def load_quality_checks(
 
     With `publications`, checks of the published tables audit their run's shadow copies (see above).
     """
-    document = yaml.safe_load(path.read_text())
+    import yaml  # a task-time import: parsing the DAG does not need it
+
+    from sparkify.ddl import table_columns
+
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise CheckConfigError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
         raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
     compiler = _Compiler(
@@ -234,6 +253,8 @@ class _Compiler:
         return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}", {}, None
 
     def _column_check(self, kind, entry, where):
+        from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
+
         table, column = self._target(entry, where)
         statement = SQLColumnCheckOperator.column_checks[COLUMN_KINDS[kind]].format(column=column)
         return f"SELECT {statement} FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}", {}, None

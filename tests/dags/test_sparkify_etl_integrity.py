@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import pendulum
 import pytest
@@ -125,3 +126,25 @@ def test_copy_takes_its_iam_role_from_the_variable_that_import_dwh_cfg_writes(da
     for task_id in ("stage_events", "stage_songs"):
         assert dag.get_task(task_id).iam_role == "{{ var.value.get('sparkify_redshift_iam_role', '') }}"
         assert "iam_role" in dag.get_task(task_id).template_fields
+
+
+def test_the_checks_ddl_and_sql_files_are_valid_before_any_run(dag):
+    """Parsing the DAG reads no check or DDL file (the tasks do, when they run); this test reads them, so
+    a bad check, DDL statement or missing SQL file is reported before a run."""
+    from sparkify.ddl import split_statements, table_columns
+
+    audit = dag.get_task("run_quality_checks")
+    checks = audit.checks_file.load()  # compiled against the DDL, with the DAG's publications
+    assert len(checks) >= 10 and audit.checks == checks
+    assert {c.table for c in checks} >= {"songplays", "users", "songs", "time"}
+    ddl = (PROJECT_ROOT / "include" / "sql" / "create_tables.sql").read_text()
+    assert len(split_statements(ddl)) >= 10
+    assert {"song_file_ledger", "staging_tables", "dq_results"} <= set(table_columns(ddl))
+    searchpath = [Path(p) for p in dag.template_searchpath]
+    for task in dag.tasks:  # DagBag has replaced every .sql template field by the file's text
+        for field in task.template_fields:
+            value = getattr(task, field)
+            assert not (isinstance(value, str) and value.endswith(".sql")), f"{task.task_id}.{field}: {value} not found"
+    for publication in dag.get_task("publish").publications:
+        if publication.condition and publication.condition.endswith(".sql"):
+            assert any((p / publication.condition).is_file() for p in searchpath), publication.condition

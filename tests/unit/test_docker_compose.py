@@ -123,7 +123,9 @@ def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, c
 
 def test_local_executor_reaches_the_execution_api_and_the_metadata_database(services, common):
     env = common["environment"]
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    from local_stack.airflow_services import PRELOADING_LOCAL_EXECUTOR
+
+    assert env["AIRFLOW__CORE__EXECUTOR"] == PRELOADING_LOCAL_EXECUTOR  # LocalExecutor, task libraries preloaded
     api = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
     assert api.hostname in services and api.path == "/execution/"
     assert api.port == 8080, "the api-server listens on 8080 inside its container"

@@ -165,11 +165,16 @@ def test_duplicate_names_are_refused(tmp_path):
         compile_checks(tmp_path, entry, entry)
 
 
-def test_a_bad_configuration_fails_the_dag_at_parse_time(tmp_path, monkeypatch):
-    """The DAG compiles the checks when it is parsed, so a bad entry is an import error."""
+def test_a_bad_configuration_parses_but_is_reported_before_a_run_and_fails_the_audit_at_once(tmp_path):
+    """Parsing the DAG reads no check file; compiling the DAG's declared checks (as the DAG-integrity
+    tests do) reports the bad entry, and the audit task fails without retries: a retry reads the same file."""
     import shutil
 
+    import pendulum
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tests.support import task_context
 
     project = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "dags", project / "dags")
@@ -177,5 +182,18 @@ def test_a_bad_configuration_fails_the_dag_at_parse_time(tmp_path, monkeypatch):
     config = project / "include" / "quality_checks.yaml"
     config.write_text(config.read_text() + "  - name: broken\n    kind: null_check\n    table: users\n")
     bag = DagBag(dag_folder=str(project / "dags"))
-    [error] = bag.import_errors.values()
-    assert "check 'broken': a null_check check needs column" in error
+    assert bag.import_errors == {}
+    audit = bag.dags["sparkify_etl"].get_task("run_quality_checks")
+    assert audit.checks_file.path == config
+    with pytest.raises(CheckConfigError, match="check 'broken': a null_check check needs column"):
+        audit.checks_file.load()
+    hour = pendulum.datetime(2018, 11, 15, 12, tz="UTC")
+    with pytest.raises(AirflowFailException, match="Bad data quality checks: .*check 'broken'"):
+        audit.execute(task_context(hour, hour.add(hours=1)))  # fails before it connects to the warehouse
+
+
+def test_invalid_yaml_is_a_check_config_error(tmp_path):
+    path = tmp_path / "checks.yaml"
+    path.write_text("checks: [unclosed\n")
+    with pytest.raises(CheckConfigError, match="not valid YAML"):
+        load_quality_checks(path, SQL_DIR, DDL)

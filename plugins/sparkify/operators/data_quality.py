@@ -14,6 +14,8 @@ from sparkify.identifiers import quote_table
 from sparkify.lineage import ReportsLineage
 from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
+from sparkify.quality_config import QualityChecksFile
+from sparkify.retry_policy import fail_fast
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
@@ -39,7 +41,9 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
-        ``comparison`` and optionally ``description``, ``table``, ``severity``.
+        ``comparison`` and optionally ``description``, ``table``, ``severity``; or a
+        ``QualityChecksFile``, compiled when the task runs (a declaration that cannot be compiled
+        fails the task without retries).
     :param results_table: Table that receives one row per check and run, or None.
     :param read_order: Tables the checks read, touched first in this order, so that the audit takes
         its shared locks in the order a publish takes its exclusive ones (no lock cycle).
@@ -52,19 +56,18 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
     def __init__(
         self,
         *,
-        checks: Sequence[SqlCheck | Mapping[str, Any]],
+        checks: Sequence[SqlCheck | Mapping[str, Any]] | QualityChecksFile,
         results_table: str | None = "dq_results",
         read_order: Sequence[str] = (),
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.checks = [c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c) for c in checks]
-        if not self.checks:
-            raise ValueError("DataQualityOperator needs at least one check.")
-        names = [c.name for c in self.checks]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Check names must be unique: {names}")
+        if isinstance(checks, QualityChecksFile):
+            self.checks_file, self._checks = checks, None  # read when the task runs
+        else:
+            self.checks_file, self._checks = None, _validated([c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c)
+                                                              for c in checks])
         if results_table is not None:
             quote_table(results_table)
         self.results_table = results_table
@@ -73,13 +76,22 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
             quote_table(table)
         self.redshift_conn_id = redshift_conn_id
 
+    @property
+    def checks(self) -> list[SqlCheck]:
+        """The checks; from a `QualityChecksFile`, compiled on first use (CheckConfigError if it cannot be)."""
+        if self._checks is None:
+            self._checks = _validated(self.checks_file.load())
+        return self._checks
+
     def execute(self, context: Context) -> list[dict[str, Any]]:
         window = run_window(context)
+        with fail_fast("Bad data quality checks", ValueError, FileNotFoundError):  # a retry reads the same files
+            checks = self.checks
         hook = warehouse_hook(self.redshift_conn_id)
         with transaction(hook) as cursor:
             for table in self.read_order:
                 cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
-            checks = [self._rendered(check, context) for check in self.checks]
+            checks = [self._rendered(check, context) for check in checks]
             results = [self._run(cursor, check, window.sql_parameters()) for check in checks]
         self._lineage_results = checks, results  # reported on success and on failure alike
         if self.results_table:
@@ -94,7 +106,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
                 for r in errors
             )
             raise DataQualityError(
-                f"{len(errors)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}"
+                f"{len(errors)} of {len(checks)} data quality checks failed for window {window}:\n{lines}"
             )
         return results
 
@@ -125,6 +137,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         )
 
     def _run(self, cursor: Any, check: SqlCheck, window_parameters: dict) -> dict[str, Any]:
+
         parameters = {**window_parameters, **check.parameters}
         observed = _scalar(cursor, check.sql, parameters)
         expected = _scalar(cursor, check.expected_sql, parameters) if check.expected_sql else None
@@ -153,6 +166,15 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )
+
+
+def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
+    if not checks:
+        raise ValueError("DataQualityOperator needs at least one check.")
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Check names must be unique: {names}")
+    return checks
 
 
 def _scalar(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> Any:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
 from sparkify.lineage import ReportsLineage
 from sparkify.warehouse import execute, transaction, warehouse_hook
@@ -81,6 +80,8 @@ class LoadDimensionOperator(ReportsLineage, BaseOperator):
 
     def build_statements(self) -> list[str]:
         """The statements of one load, in order."""
+        from sparkify.ddl import split_statements  # sqlparse: a task-time import
+
         table = quote_table(self.table)
         post = split_statements(self.post_sql) if self.post_sql else []
         lock = f"LOCK TABLE {table}"

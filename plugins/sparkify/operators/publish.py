@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperator
 
-from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
 from sparkify.lineage import ReportsLineage
 from sparkify.warehouse import execute, transaction, warehouse_hook
@@ -105,6 +104,8 @@ class PublishOperator(ReportsLineage, BaseOperator):
 
     def build_statements(self, publications: Sequence[Publication] | None = None) -> list[str]:
         """Every statement of the publish transaction, in order (shadow names as given)."""
+        from sparkify.ddl import split_statements  # sqlparse: a task-time import
+
         statements = [f"LOCK TABLE {quote_table(t)}" for t in self.lock_order]
         for p in publications or self.publications:
             table = quote_table(p.table)
@@ -128,6 +129,8 @@ class PublishOperator(ReportsLineage, BaseOperator):
 
     def _rendered(self, context: Context) -> list[Publication]:
         """The publications with their shadow names and conditions rendered for this run."""
+        from sparkify.ddl import split_statements
+
         rendered = []
         for p in self.publications:
             condition = self.render_template(p.condition, context) if p.condition else None  # SQL, or a .sql file

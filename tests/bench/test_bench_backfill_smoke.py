@@ -1,0 +1,64 @@
+"""`make bench BENCH_ONLY=backfill` end to end at the tiny scale: a private Airflow backfills
+sparkify_etl and its generated no-op twin, and the warehouse matches the independent model.
+
+The figures of a tiny run mean nothing, so nothing here compares a time with a limit: only the
+harness's output, the shape of its figures and the correctness check it makes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAGS = ("sparkify_etl", "sparkify_etl_noop")
+
+
+@pytest.fixture(scope="module")
+def tiny_backfill(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench-results")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
+    environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "tiny", "--only", "backfill", "--out", str(out)],
+        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result.stdout, json.loads((out / "latest.json").read_text())
+
+
+def test_prints_both_dags_the_task_table_and_the_two_targets(tiny_backfill):
+    stdout, _ = tiny_backfill
+    assert "Sparkify benchmark, scale tiny: backfill" in stdout and "load average" in stdout
+    for dag_id in DAGS:
+        assert f"{dag_id}: wall" in stdout and f"{dag_id}: a run (median)" in stdout
+    assert "no-op twin (median)" in stdout and "stage_songs" in stdout
+    verdicts = [line for line in stdout.splitlines() if line.rstrip().endswith(("PASS", "MISS")) or " PASS " in line
+                or " MISS " in line]
+    assert len(verdicts) == 2 and "ERROR" not in stdout
+
+
+def test_the_result_has_every_figure_and_the_warehouse_matches_the_model(tiny_backfill):
+    _, result = tiny_backfill
+    section = result["sections"]["backfill"]
+    assert result["errors"] == {} and section["star_schema_matches_model"] is True
+    scale = result["scale"]
+    assert (section["hours"], section["song_files"]) == (scale["backfill_hours"], scale["backfill_songs"])
+    for dag_id in DAGS:
+        figures = section["dags"][dag_id]
+        assert len(figures["wall_seconds"]["samples"]) == scale["backfill_repeat"]
+        assert figures["run_seconds_median"] > 0
+        assert set(figures["task_seconds_median"]) == set(section["dags"]["sparkify_etl"]["task_seconds_median"])
+    assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 12
+    assert section["ratio"] == pytest.approx(section["dags"]["sparkify_etl"]["wall_seconds"]["median"]
+                                             / section["dags"]["sparkify_etl_noop"]["wall_seconds"]["median"], rel=0.01)
+    parse = section["parse"]
+    assert all(len(v) == scale["parse_samples"] for v in parse["samples"].values())
+    assert {t["name"] for t in result["targets"]} == {"backfill_vs_noop", "parse_vs_noop"}
