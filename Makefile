@@ -93,6 +93,16 @@ import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Ai
 	@test -n "$$ARG_CFG" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }
 	PYTHONPATH=include:plugins $(PY) -m local_stack.dwh_cfg "$$ARG_CFG" $${ARG_OUT:+--out "$$ARG_OUT"}
 
+# The lock: requirements.txt is compiled from requirements.in (the direct dependencies, each with
+# why). pip, setuptools and wheel stay unpinned, as before the lock was compiled (see docs/development.md).
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links --unsafe-package pip --unsafe-package setuptools --unsafe-package wheel
+
+.PHONY: lock
+lock: install  ## recompile requirements.txt from requirements.in (pip-compile, needs the package index; minutes)
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	@echo "Now regenerate the Python 3.10 lock: python3.10 -m venv /tmp/py310 && /tmp/py310/bin/python tools/lock_for_python.py > requirements-py3.10.txt"
+
 lint: install  ## ruff, with Airflow's AIR rules
 	$(VENV)/bin/ruff check dags plugins include tests tools
 
