@@ -103,8 +103,17 @@ lock: install  ## recompile requirements.txt from requirements.in (pip-compile, 
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	@echo "Now regenerate the Python 3.10 lock: python3.10 -m venv /tmp/py310 && /tmp/py310/bin/python tools/lock_for_python.py > requirements-py3.10.txt"
 
-lint: install  ## ruff, with Airflow's AIR rules
-	$(VENV)/bin/ruff check dags plugins include tests tools
+lint: install  ## ruff, with Airflow's AIR rules, over every Python folder
+	$(VENV)/bin/ruff check .
+
+.PHONY: check format
+check: install  ## what CI runs before the tests: ruff check, ruff format --check, mypy (config: pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install  ## ruff format: rewrite the Python files in the project's format
+	$(VENV)/bin/ruff format .
 
 clean: down  ## stop the stack and delete its state (.local/)
 	rm -rf .local

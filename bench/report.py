@@ -204,7 +204,8 @@ def table(result: dict[str, Any]) -> str:
     verdicts = [["target", "measured", "goal", "result", ""]] + [
         [t["description"], f"{t['measured']:.2f}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}" if t["unit"]
          else f"{t['measured']:g}",
-         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} {t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
+         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} "
+         f"{t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
          "PASS" if t["passed"] else "MISS", f"({t['note']})" if t["note"] else ""]
         for t in result["targets"]
     ]

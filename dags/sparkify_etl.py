@@ -186,7 +186,7 @@ with DAG(
             for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
                 cursor.execute(statement)
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(RUN_TABLES), run_id, retention, active_runs)
+            return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 
     stage_events = StageToRedshiftOperator(
         task_id="stage_events",

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.operators.redshift_cluster import (
@@ -68,7 +69,7 @@ MASTER_PASSWORD = (
     + DEFAULTS["sparkify_redshift_conn_id"]
     + "')).password }}"
 )
-SENSOR_ARGS = {
+SENSOR_ARGS: dict[str, Any] = {
     "mode": "reschedule",
     "poke_interval": 60,
     "timeout": timedelta(hours=1).total_seconds(),
@@ -214,7 +215,9 @@ with DAG(
 
     @task(task_id="delete_security_group", retries=3, retry_delay=timedelta(minutes=1))
     def delete_security_group(group_name: str, aws_conn_id: str) -> bool:
-        """Delete the cluster's security group if create made it (retried: AWS releases it a little after the cluster)."""
+        """Delete the cluster's security group if create made it.
+
+        Retried: AWS releases the group a little after the cluster."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 
         from sparkify.infra.security_group import delete_group

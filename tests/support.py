@@ -120,7 +120,9 @@ def logged_reject(log: str, key: str, line: int, column: str, reason: str) -> bo
 
 
 def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadErrorRow:
-    """The one reject in `rows`, whose fields equal `expected`; the task `log` names its key, line, column and reason."""
+    """The one reject in `rows`, whose fields equal `expected`.
+
+    The task `log` names its key, line, column and reason."""
     assert len(rows) == 1, rows
     [reject] = rows
     assert {name: getattr(reject, name) for name in expected} == expected, reject

@@ -11,7 +11,7 @@ def print_summary(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         print("\nRows per table")
         for table in TABLES:
-            count = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            count = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchall()[0][0]
             print(f"  {table:<15}{count:>10,}")
         print("\nTop five songs")
         top = conn.execute(

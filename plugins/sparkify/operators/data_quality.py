@@ -129,7 +129,7 @@ class DataQualityOperator(BaseOperator):
         ]
         with transaction(hook) as cursor:
             cursor.executemany(
-                f"INSERT INTO {quote_table(self.results_table)} (run_id, window_start, window_end, check_name, "
+                f"INSERT INTO {quote_table(str(self.results_table))} (run_id, window_start, window_end, check_name, "
                 "table_name, observed, expected, passed, severity, checked_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
