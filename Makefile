@@ -41,8 +41,8 @@ demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour
 test: install chromium  ## run the whole test suite (it starts its own stack on free ports)
 	$(PY) -m pytest
 
-test-fast: install  ## unit and DAG-integrity tests only: no servers, under a minute
-	$(PY) -m pytest tests/unit tests/dags
+test-fast: install  ## unit and DAG-integrity tests only, without the slow ones: no servers, under a minute
+	$(PY) -m pytest tests/unit tests/dags -m "not slow"
 
 .PHONY: fuzz
 fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based fuzz test, far longer than in `make test` (200 examples)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.expected import event_time, expected_star, read_events, utc
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import DAG_ID
+from tests.support import assert_star_matches, poll_until
 
 pytestmark = pytest.mark.integration
 HOURS = 4
@@ -36,15 +36,17 @@ def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
 
 def wait_for_backfill(api, backfill_id: int, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def completed() -> dict | None:
         backfill = api.get(f"/api/v2/backfills/{backfill_id}")
         if backfill.get("completed_at"):
             return backfill
         runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"run_type": "backfill", "state": "running"})
         for run in runs["dag_runs"]:  # a failing task ends the wait with its error
             api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=max(1.0, deadline - time.monotonic()))
-        time.sleep(1)
-    raise AssertionError(f"backfill {backfill_id} did not complete within {timeout:.0f}s")
+        return None
+
+    return poll_until(completed, timeout, f"backfill {backfill_id} to complete", interval=1)
 
 
 def test_the_scheduler_runs_a_backfill_of_several_hours(sparkify_dag_live, sample_data, db):

@@ -18,11 +18,9 @@ import pytest
 from local_stack.backfill import run_backfill
 from local_stack.backfill_progress import TASK_LINE
 from tests.expected import expected_star, utc
-from tests.integration.test_run_semantics import checksums
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import DAG_ID
 from tests.live.test_airflow_scheduler import busiest_free_block
-from tests.support import reset_schema
+from tests.support import assert_star_matches, checksums, reset_schema
 
 pytestmark = pytest.mark.integration
 HOURS = 6
