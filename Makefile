@@ -74,7 +74,7 @@ run: install  ## make run START=<iso> END=<iso>: one DAG run over [START, END)
 backfill: install  ## make backfill START=<iso> END=<iso> [RUNS=4] [REPROCESS=completed]: hourly runs on the live scheduler, with progress
 	$(STACK) backfill "$$ARG_START" "$$ARG_END" --runs "$$ARG_RUNS" --reprocess "$$ARG_REPROCESS"
 
-summary: install  ## print rows per table, top songs and plays per hour
+summary: install  ## print the star schema's rows, the latest run's staging rows, top songs and plays per hour
 	$(STACK) summary
 
 .PHONY: airflow
