@@ -55,6 +55,7 @@ COPY manifest of the objects they selected (deleted after the load), and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -188,13 +189,9 @@ with DAG(
         with transaction(hook) as cursor:
             return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 
-    stage_events = StageToRedshiftOperator(
-        task_id="stage_events",
-        table=run_table("staging_events"),
-        s3_bucket=BUCKET,
-        s3_key=setting("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
-        json_format=f"s3://{BUCKET}/{setting('sparkify_log_jsonpath')}",
-        timeformat="epochmillisecs",
+    # What both COPY loads share: the bucket's region and role, the run's manifests, the warehouse pool,
+    # Redshift's NULL and truncation rules for the JSON, and no compression or statistics analysis.
+    stage_args: dict[str, Any] = dict(
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
@@ -208,6 +205,16 @@ with DAG(
         iam_role=COPY_ROLE,
     )
 
+    stage_events = StageToRedshiftOperator(
+        task_id="stage_events",
+        table=run_table("staging_events"),
+        s3_bucket=BUCKET,
+        s3_key=setting("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
+        json_format=f"s3://{BUCKET}/{setting('sparkify_log_jsonpath')}",
+        timeformat="epochmillisecs",
+        **stage_args,
+    )
+
     stage_songs = StageToRedshiftOperator(
         task_id="stage_songs",
         table=run_table("staging_songs"),
@@ -217,17 +224,7 @@ with DAG(
         ledger_table=LEDGER,
         staged_files_table=run_table("staging_song_files"),
         ignore_ledger="{{ params.full_refresh }}",
-        blanks_as_null=True,
-        empty_as_null=True,
-        truncate_columns=True,
-        region=setting("sparkify_s3_region"),
-        compupdate=False,
-        statupdate=False,
-        manifest_location=MANIFESTS,
-        redshift_conn_id=WAREHOUSE,
-        pool=WAREHOUSE_POOL,
-        aws_conn_id=AWS,
-        iam_role=COPY_ROLE,
+        **stage_args,
     )
 
     # Write: the fact and dimension loads fill the run's shadow tables; nothing published changes.

@@ -14,16 +14,12 @@ import jinja2
 import pendulum
 import psycopg
 
-from sparkify.ddl import split_statements
+from local_stack.schema import reset_schema  # noqa: F401  (the tests' clean slate, shared with bench/)
 from sparkify.staging import run_scoped
 from tests.expected import event_time, read_events
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
-TABLES = (
-    "staging_events", "staging_songs", "staging_song_files", "song_file_ledger", "staging_tables",
-    "songplays", "users", "songs", "artists", "time", "dq_results",
-)
 
 T = TypeVar("T")
 
@@ -60,17 +56,6 @@ def render_sql(name: str, run_id: str | None = None) -> str:
     """A SQL file rendered as the DAG would; without a run_id, staging tables keep their base names."""
     template = jinja2.Template((SQL_DIR / name).read_text())
     return template.render(run_id=run_id, run_scoped=run_scoped if run_id else (lambda base, _run_id: base))
-
-
-def reset_schema(conn: psycopg.Connection) -> None:
-    """Drop every table (run-scoped staging copies too) and recreate them from include/sql/create_tables.sql."""
-    copies = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '%%\\_\\_r%%'")
-    for (table,) in copies.fetchall():
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-    for table in TABLES:
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-    for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
-        conn.execute(statement)  # Redshift DDL: the emulator rewrites it
 
 
 def ensure_bucket(s3, bucket: str) -> None:
