@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from bench.timing import Measurement
 
 MIB = 2**20
@@ -224,13 +226,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def _columns(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return lines
+    """The first row as the header of a plain table, every column left-aligned."""
+    return [line.rstrip() for line in tabulate(rows[1:], headers=rows[0], tablefmt="simple",
+                                               disable_numparse=True).splitlines()]
 
 
 # ---------------------------------------------------------------- the JSON file
