@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 import types
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -200,3 +201,32 @@ def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
     context["var"] = _Variables()
     task.render_template_fields(context)
     task.execute(context)
+
+
+# --- backfills on the live scheduler (tests/live) -----------------------------------------------
+WAITING = "Waiting for Airflow to close backfill"  # make backfill's (local_stack.backfill) last wait
+PROGRESS = re.compile(r"^(\d+)/(\d+) hours done, (\d+) running(?:, (\d+) queued)?, (\d+) failed"
+                      r"(?:, (\d+) tasks? waiting to retry)? \(\d+m\d\ds\)$")
+
+
+def iso(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
+
+
+def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
+    """The first of `hours` consecutive hours with the most NextSong plays and no run yet.
+
+    A backfill skips logical dates that already have a run (other tests' runs share this
+    Airflow), so the block avoids them.
+    """
+    plays = [event_time(e) for e in read_events(root) if e["page"] == "NextSong"]
+    days = sorted({t.date() for t in plays})
+    starts = [datetime(d.year, d.month, d.day) + timedelta(hours=h) for d in days for h in range(24 - hours + 1)]
+
+    def free(first: datetime) -> bool:
+        return not any(first <= t < first + timedelta(hours=hours) for t in taken)
+
+    def count(first: datetime) -> int:
+        return sum(first <= t < first + timedelta(hours=hours) for t in plays)
+
+    return max((s for s in starts if free(s)), key=count)

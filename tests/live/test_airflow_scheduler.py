@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.expected import event_time, expected_star, read_events, utc
+from tests.expected import expected_star, utc
 from tests.live.conftest import DAG_ID
-from tests.support import assert_star_matches, poll_until
+from tests.support import assert_star_matches, busiest_free_block, poll_until
 
 pytestmark = pytest.mark.integration
 HOURS = 4
-
-
-def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
-    """The first of `hours` consecutive hours with the most NextSong plays and no run yet.
-
-    A backfill skips logical dates that already have a run (other tests' runs share this
-    Airflow), so the block avoids them.
-    """
-    plays = [event_time(e) for e in read_events(root) if e["page"] == "NextSong"]
-    days = sorted({t.date() for t in plays})
-    starts = [datetime(d.year, d.month, d.day) + timedelta(hours=h) for d in days for h in range(24 - hours + 1)]
-
-    def free(first: datetime) -> bool:
-        return not any(first <= t < first + timedelta(hours=hours) for t in taken)
-
-    def count(first: datetime) -> int:
-        return sum(first <= t < first + timedelta(hours=hours) for t in plays)
-
-    return max((s for s in starts if free(s)), key=count)
 
 
 def wait_for_backfill(api, backfill_id: int, timeout: float) -> dict:
