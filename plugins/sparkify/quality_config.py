@@ -27,7 +27,7 @@ from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
 from sparkify.ddl import table_columns
 from sparkify.identifiers import quote_identifier, validate_identifier
-from sparkify.quality import SEVERITIES, SqlCheck
+from sparkify.sql_check import SEVERITIES, SqlCheck
 
 if TYPE_CHECKING:
     from sparkify.operators.publish import Publication

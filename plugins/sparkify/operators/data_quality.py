@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
 from sparkify.notifications import notify_quality_warnings
-from sparkify.quality import SqlCheck
+from sparkify.sql_check import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
