@@ -46,7 +46,7 @@ from airflow.providers.amazon.aws.operators.redshift_cluster import (
 from airflow.providers.amazon.aws.sensors.redshift_cluster import RedshiftClusterSensor
 from airflow.sdk import DAG, Param, chain, task
 
-from sparkify.config import DEFAULTS, setting
+from sparkify.config import DEFAULTS, variable_template
 from sparkify.dag_defaults import dag_default_args
 from sparkify.infra import lifecycle as step
 from sparkify.infra.cluster_request import (
@@ -60,9 +60,9 @@ from sparkify.infra.delete_cluster import DeleteClusterOperator
 from sparkify.infra.ownership import tag_list
 
 log = logging.getLogger(__name__)
-AWS = setting("sparkify_infra_aws_conn_id")
-WAREHOUSE = setting("sparkify_redshift_conn_id")
-PIPELINE_AWS = setting("sparkify_aws_conn_id")
+AWS = variable_template("sparkify_infra_aws_conn_id")
+WAREHOUSE = variable_template("sparkify_redshift_conn_id")
+PIPELINE_AWS = variable_template("sparkify_aws_conn_id")
 # Rendered only when create_cluster runs; Airflow masks it in logs and rendered fields.
 MASTER_PASSWORD = (
     "{{ conn.get(var.value.get('sparkify_redshift_conn_id', '"
