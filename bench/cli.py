@@ -86,7 +86,8 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
                  f"state in {stack.state_dir}")
         logging.disable(logging.WARNING)  # the operators' task logs would drown the table
         from bench import history, memory
-        from bench.pipeline import WINDOW, DagRun, reset_schema
+        from bench.pipeline import WINDOW, DagRun
+        from local_stack.schema import reset_schema
 
         result["machine"] = report.machine(stack.postgres_version())
         with stack.connect() as conn:

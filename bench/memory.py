@@ -102,7 +102,8 @@ def run(stack: PrivateStack, dag_run, sizes: list[tuple[int, int, str]], warm_up
                 figure.samples.append(sample[f"{name}_bytes"])
             progress(f"  stage step, {events:>9,} events ({size / 2**20:7.1f} MiB) round {round_number}/{repeat}: "
                      f"emulator +{sample['growth_bytes'] / 2**20:6.1f} MiB over {sample['baseline_bytes'] / 2**20:.0f} MiB, "
-                     f"task +{sample['task_growth_bytes'] / 2**20:6.1f} MiB over {sample['task_baseline_bytes'] / 2**20:.0f} MiB")
+                     f"task +{sample['task_growth_bytes'] / 2**20:6.1f} MiB "
+                     f"over {sample['task_baseline_bytes'] / 2**20:.0f} MiB")
         results.append({"events": events, "file_bytes": size, **{k: m.as_dict() for k, m in figures.items()},
                         "method": sample["method"], "task_method": sample["task_method"],
                         "_growth": figures["growth"], "_task_growth": figures["task_growth"]})

@@ -21,7 +21,6 @@ import pendulum
 from bench.stack import BUCKET, MANIFEST_LOCATION, REGION
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DDL = PROJECT_ROOT / "include" / "sql" / "create_tables.sql"
 # The hour the hourly-run benchmark processes; the events day file covers the whole day.
 WINDOW = ("2018-11-15T12:00:00+00:00", "2018-11-15T13:00:00+00:00")
 RUN_ID = "scheduled__2018-11-15T12:00:00+00:00"
@@ -111,17 +110,3 @@ def _task_instance(task_id: str) -> Any:
     return types.SimpleNamespace(task_id=task_id, try_number=1, map_index=-1, get_dr_count=lambda **_: 0)
 
 
-# Redshift's system tables, which the emulator keeps in the same schema (stl_load_errors, ...).
-SYSTEM_TABLE_PREFIXES = ("stl_", "stv_", "svl_", "svv_")
-
-
-def reset_schema(conn) -> None:
-    """Drop every table (run-scoped staging copies too), but not the emulator's system tables;
-    create_tables makes them again."""
-    from sparkify.ddl import table_columns
-
-    tables = [row[0] for row in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
-        if not row[0].startswith(SYSTEM_TABLE_PREFIXES)]
-    for table in {*tables, *table_columns(DDL.read_text())}:
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')

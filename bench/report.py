@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from bench.timing import Measurement
 
 MIB = 2**20
@@ -241,7 +243,8 @@ def table(result: dict[str, Any]) -> str:
     verdicts = [["target", "measured", "goal", "result", ""]] + [
         [t["description"], f"{t['measured']:.2f}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}" if t["unit"]
          else f"{t['measured']:g}",
-         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} {t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
+         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} "
+         f"{t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
          "PASS" if t["passed"] else "MISS", f"({t['note']})" if t["note"] else ""]
         for t in result["targets"]
     ]
@@ -269,13 +272,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def _columns(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return lines
+    """The first row as the header of a plain table, every column left-aligned."""
+    return [line.rstrip() for line in tabulate(rows[1:], headers=rows[0], tablefmt="simple",
+                                               disable_numparse=True).splitlines()]
 
 
 # ---------------------------------------------------------------- the JSON file

@@ -55,13 +55,14 @@ COPY manifest of the objects they selected (deleted after the load), and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
-from sparkify.config import setting
+from sparkify.config import variable_template
 from sparkify.dag_defaults import dag_default_args
 from sparkify.operators import (
     DataQualityOperator,
@@ -77,11 +78,11 @@ from sparkify.staging import run_scoped
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
 SQL_DIR = INCLUDE / "sql"
-WAREHOUSE = setting("sparkify_redshift_conn_id")
-AWS = setting("sparkify_aws_conn_id")
-COPY_ROLE = setting("sparkify_redshift_iam_role")
-BUCKET = setting("sparkify_s3_bucket")
-MANIFESTS = setting("sparkify_manifest_location")
+WAREHOUSE = variable_template("sparkify_redshift_conn_id")
+AWS = variable_template("sparkify_aws_conn_id")
+COPY_ROLE = variable_template("sparkify_redshift_iam_role")
+BUCKET = variable_template("sparkify_s3_bucket")
+MANIFESTS = variable_template("sparkify_manifest_location")
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 
 
@@ -186,19 +187,15 @@ with DAG(
             for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
                 cursor.execute(statement)
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(RUN_TABLES), run_id, retention, active_runs)
+            return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 
-    stage_events = StageToRedshiftOperator(
-        task_id="stage_events",
-        table=run_table("staging_events"),
-        s3_bucket=BUCKET,
-        s3_key=setting("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
-        json_format=f"s3://{BUCKET}/{setting('sparkify_log_jsonpath')}",
-        timeformat="epochmillisecs",
+    # What both COPY loads share: the bucket's region and role, the run's manifests, the warehouse pool,
+    # Redshift's NULL and truncation rules for the JSON, and no compression or statistics analysis.
+    stage_args: dict[str, Any] = dict(
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
-        region=setting("sparkify_s3_region"),
+        region=variable_template("sparkify_s3_region"),
         compupdate=False,
         statupdate=False,
         manifest_location=MANIFESTS,
@@ -208,26 +205,26 @@ with DAG(
         iam_role=COPY_ROLE,
     )
 
+    stage_events = StageToRedshiftOperator(
+        task_id="stage_events",
+        table=run_table("staging_events"),
+        s3_bucket=BUCKET,
+        s3_key=variable_template("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
+        json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
+        timeformat="epochmillisecs",
+        **stage_args,
+    )
+
     stage_songs = StageToRedshiftOperator(
         task_id="stage_songs",
         table=run_table("staging_songs"),
         s3_bucket=BUCKET,
-        s3_key=setting("sparkify_song_prefix"),
+        s3_key=variable_template("sparkify_song_prefix"),
         json_format="auto",
         ledger_table=LEDGER,
         staged_files_table=run_table("staging_song_files"),
         ignore_ledger="{{ params.full_refresh }}",
-        blanks_as_null=True,
-        empty_as_null=True,
-        truncate_columns=True,
-        region=setting("sparkify_s3_region"),
-        compupdate=False,
-        statupdate=False,
-        manifest_location=MANIFESTS,
-        redshift_conn_id=WAREHOUSE,
-        pool=WAREHOUSE_POOL,
-        aws_conn_id=AWS,
-        iam_role=COPY_ROLE,
+        **stage_args,
     )
 
     # Write: the fact and dimension loads fill the run's shadow tables; nothing published changes.

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.providers.amazon.aws.operators.redshift_cluster import (
@@ -45,7 +46,7 @@ from airflow.providers.amazon.aws.operators.redshift_cluster import (
 from airflow.providers.amazon.aws.sensors.redshift_cluster import RedshiftClusterSensor
 from airflow.sdk import DAG, Param, chain, task
 
-from sparkify.config import DEFAULTS, setting
+from sparkify.config import DEFAULTS, variable_template
 from sparkify.dag_defaults import dag_default_args
 from sparkify.infra import lifecycle as step
 from sparkify.infra.cluster_request import (
@@ -59,16 +60,16 @@ from sparkify.infra.delete_cluster import DeleteClusterOperator
 from sparkify.infra.ownership import tag_list
 
 log = logging.getLogger(__name__)
-AWS = setting("sparkify_infra_aws_conn_id")
-WAREHOUSE = setting("sparkify_redshift_conn_id")
-PIPELINE_AWS = setting("sparkify_aws_conn_id")
+AWS = variable_template("sparkify_infra_aws_conn_id")
+WAREHOUSE = variable_template("sparkify_redshift_conn_id")
+PIPELINE_AWS = variable_template("sparkify_aws_conn_id")
 # Rendered only when create_cluster runs; Airflow masks it in logs and rendered fields.
 MASTER_PASSWORD = (
     "{{ conn.get(var.value.get('sparkify_redshift_conn_id', '"
     + DEFAULTS["sparkify_redshift_conn_id"]
     + "')).password }}"
 )
-SENSOR_ARGS = {
+SENSOR_ARGS: dict[str, Any] = {
     "mode": "reschedule",
     "poke_interval": 60,
     "timeout": timedelta(hours=1).total_seconds(),
@@ -214,7 +215,9 @@ with DAG(
 
     @task(task_id="delete_security_group", retries=3, retry_delay=timedelta(minutes=1))
     def delete_security_group(group_name: str, aws_conn_id: str) -> bool:
-        """Delete the cluster's security group if create made it (retried: AWS releases it a little after the cluster)."""
+        """Delete the cluster's security group if create made it.
+
+        Retried: AWS releases the group a little after the cluster."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 
         from sparkify.infra.security_group import delete_group

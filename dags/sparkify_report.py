@@ -20,7 +20,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
-from sparkify.config import setting
+from sparkify.config import variable_template
 from sparkify.dag_defaults import dag_default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -54,4 +54,4 @@ with DAG(
         print(f"Report: {report.path}")
         return {"path": str(report.path), "rows": {result.query.name: len(result.rows) for result in report.results}}
 
-    refresh_report(setting("sparkify_redshift_conn_id"), setting("sparkify_report_dir"))
+    refresh_report(variable_template("sparkify_redshift_conn_id"), variable_template("sparkify_report_dir"))

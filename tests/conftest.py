@@ -74,3 +74,38 @@ def airflow_db(stack):
 
     migrate_metadata_db(stack.airflow_home)
     return stack.airflow_home
+
+
+# --- test tiers (docs/development.md) ----------------------------------------------------------
+# Markers by folder, so a new test file is in its tier without saying so; `slow` lists the unit
+# tests that take most of the fast tier's time (`make test-fast` runs `-m "not slow"`; `make test`
+# runs everything). An entry is a file or a file::test, relative to the repository.
+TIERS = {"integration": "integration", "live": "live", "bench": "integration"}
+BROWSER_FIXTURE = "chromium"  # tests/live/conftest.py: Debian's Chromium driven by Playwright
+SLOW = (
+    "tests/unit/test_stage_memory.py",
+    "tests/unit/test_makefile_arguments.py",
+    "tests/unit/test_loader_fuzz.py",
+    "tests/unit/test_json_stream.py::test_work_is_linear_in_the_size_of_the_input",
+    "tests/unit/test_warehouse_pool.py::test_the_cli_pool_commands_exist",
+)
+
+
+def tier_markers(nodeid: str, fixtures: tuple[str, ...] | list[str] = ()) -> set[str]:
+    """The tier markers of the test `nodeid` (relative to the repository): from where it lives, and
+    `browser` when it uses the Chromium fixture."""
+    parts = nodeid.split("/")
+    markers = {TIERS[parts[1]]} if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS else set()
+    if parts[1:2] == ["live"]:
+        markers.add("integration")  # the live tests start the stack too
+    if BROWSER_FIXTURE in fixtures:
+        markers.add("browser")
+    if any(nodeid == slow or nodeid.startswith((slow + "::", slow + "[")) for slow in SLOW):
+        markers.add("slow")
+    return markers
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:  # node ids are relative to the repository, where pyproject.toml is
+        for marker in sorted(tier_markers(item.nodeid, getattr(item, "fixturenames", ()))):
+            item.add_marker(marker)

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import copy
+import re
+import time
 import types
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jinja2
 import pendulum
 import psycopg
 
-from sparkify.ddl import split_statements
+from local_stack.schema import reset_schema  # noqa: F401  (the tests' clean slate, shared with bench/)
 from sparkify.staging import run_scoped
+from tests.expected import event_time, read_events
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
-TABLES = (
-    "staging_events", "staging_songs", "staging_song_files", "song_file_ledger", "staging_tables",
-    "songplays", "users", "songs", "artists", "time", "dq_results",
-)
+
+T = TypeVar("T")
+
+
+def poll_until(condition: Callable[[], T], timeout: float, message: str | Callable[[], str],
+               interval: float = 0.05) -> T:
+    """Call `condition` until it returns something truthy, and return that; after `timeout` seconds,
+    fail with `message` (a callable is asked for it only then, e.g. for log tails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s: {message() if callable(message) else message}")
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
 def task_context(start, end, params: dict | None = None, run_type: str = "scheduled", run_id: str = "test_run") -> dict:
@@ -39,17 +57,6 @@ def render_sql(name: str, run_id: str | None = None) -> str:
     """A SQL file rendered as the DAG would; without a run_id, staging tables keep their base names."""
     template = jinja2.Template((SQL_DIR / name).read_text())
     return template.render(run_id=run_id, run_scoped=run_scoped if run_id else (lambda base, _run_id: base))
-
-
-def reset_schema(conn: psycopg.Connection) -> None:
-    """Drop every table (run-scoped staging copies too) and recreate them from include/sql/create_tables.sql."""
-    copies = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '%%\\_\\_r%%'")
-    for (table,) in copies.fetchall():
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-    for table in TABLES:
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-    for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
-        conn.execute(statement)  # Redshift DDL: the emulator rewrites it
 
 
 def ensure_bucket(s3, bucket: str) -> None:
@@ -120,9 +127,106 @@ def logged_reject(log: str, key: str, line: int, column: str, reason: str) -> bo
 
 
 def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadErrorRow:
-    """The one reject in `rows`, whose fields equal `expected`; the task `log` names its key, line, column and reason."""
+    """The one reject in `rows`, whose fields equal `expected`.
+
+    The task `log` names its key, line, column and reason."""
     assert len(rows) == 1, rows
     [reject] = rows
     assert {name: getattr(reject, name) for name in expected} == expected, reject
     assert logged_reject(log, reject.filename, reject.line, reject.column, reject.reason), log
     return reject
+
+
+# --- the star schema, compared and checksummed (integration and live tests) ----------------------
+SAMPLE_DAY = datetime(2018, 11, 15)  # the sample data's busy day (tests/integration/conftest.py: sample_data)
+STAR = ("songplays", "users", "songs", "artists", "time")
+
+STAR_QUERIES = {
+    "songplays": "SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, "
+    "user_agent FROM songplays",
+    "users": "SELECT user_id, first_name, last_name, gender, level FROM users",
+    "songs": "SELECT song_id, title, artist_id, year, duration FROM songs",
+    "artists": "SELECT artist_id, name, location, latitude, longitude FROM artists",
+    "time": "SELECT start_time, hour, day, week, month, year, weekday FROM time",
+}
+
+
+def warehouse_star(db) -> dict[str, set[tuple]]:
+    return {table: set(db.execute(sql).fetchall()) for table, sql in STAR_QUERIES.items()}
+
+
+def assert_star_matches(db, expected) -> None:
+    actual = warehouse_star(db)
+    for table in STAR_QUERIES:
+        want = getattr(expected, table)
+        assert actual[table] == want, f"{table}: {len(actual[table])} rows, expected {len(want)}"
+
+
+def busy_hours(root, count: int) -> list[datetime]:
+    """Hours of SAMPLE_DAY with the most NextSong plays, so the runs have work to do."""
+    plays = [event_time(e).replace(minute=0, second=0, microsecond=0)
+             for e in read_events(root) if e["page"] == "NextSong" and event_time(e).date() == SAMPLE_DAY.date()]
+    return sorted(set(plays), key=lambda h: (-plays.count(h), h))[:count]
+
+
+def checksums(db, tables=STAR) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of every row's text, per table."""
+    return {
+        table: db.execute(
+            f'SELECT COUNT(*), COALESCE(md5(string_agg(md5(CAST(t AS TEXT)), \'\' ORDER BY md5(CAST(t AS TEXT)))), \'\') '
+            f'FROM "{table}" t'
+        ).fetchone()
+        for table in tables
+    }
+
+
+class _Variables:
+    """`var.value.get(name, default)` in templates: no Variables are set here, so the defaults apply."""
+
+    class value:  # noqa: N801 - the name templates use
+        @staticmethod
+        def get(name, default=None):
+            return default
+
+
+def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
+    """Execute one task again for an existing run, as clearing it would: same run_id, same window.
+
+    The task is copied, rendered with the run's context, and executed in this process.
+    """
+    task = copy.deepcopy(dag.get_task(task_id))
+    context = task_context(window["window_start"], window["window_end"], run_id=run_id,
+                           params={"window_start": window["window_start"], "window_end": window["window_end"],
+                                   "full_refresh": False})
+    context["var"] = _Variables()
+    task.render_template_fields(context)
+    task.execute(context)
+
+
+# --- backfills on the live scheduler (tests/live) -----------------------------------------------
+WAITING = "Waiting for Airflow to close backfill"  # make backfill's (local_stack.backfill) last wait
+PROGRESS = re.compile(r"^(\d+)/(\d+) hours done, (\d+) running(?:, (\d+) queued)?, (\d+) failed"
+                      r"(?:, (\d+) tasks? waiting to retry)? \(\d+m\d\ds\)$")
+
+
+def iso(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
+
+
+def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
+    """The first of `hours` consecutive hours with the most NextSong plays and no run yet.
+
+    A backfill skips logical dates that already have a run (other tests' runs share this
+    Airflow), so the block avoids them.
+    """
+    plays = [event_time(e) for e in read_events(root) if e["page"] == "NextSong"]
+    days = sorted({t.date() for t in plays})
+    starts = [datetime(d.year, d.month, d.day) + timedelta(hours=h) for d in days for h in range(24 - hours + 1)]
+
+    def free(first: datetime) -> bool:
+        return not any(first <= t < first + timedelta(hours=hours) for t in taken)
+
+    def count(first: datetime) -> int:
+        return sum(first <= t < first + timedelta(hours=hours) for t in plays)
+
+    return max((s for s in starts if free(s)), key=count)

@@ -4,11 +4,12 @@ Run it with the target Python (any venv of it with pip; it needs the package ind
 
     python3.10 -m venv /tmp/py310 && /tmp/py310/bin/python tools/lock_for_python.py > requirements-py3.10.txt
 
-The inputs are requirements.txt itself: every package in it, none newer than its pin there. pip
-resolves them for the running Python, so a pin stays as it is wherever that Python can install it
-and steps down to the newest older release where it cannot. A package with no release at all for
-this Python is left out (it is then only a dependency of the newer releases). The header records
-requirements.txt's sha256; tests/unit/test_python_versions.py checks that the two locks agree.
+The inputs are requirements.txt itself (the lock that `make lock` compiles from requirements.in):
+every package in it, none newer than its pin there. pip resolves them for the running Python, so a
+pin stays as it is wherever that Python can install it and steps down to the newest older release
+where it cannot. A package with no release at all for this Python is left out (it is then only a
+dependency of the newer releases). The header records requirements.txt's sha256;
+tests/unit/test_python_versions.py checks that the two locks agree.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN_LOCK = ROOT / "requirements.txt"
+UNPINNED = {"pip", "setuptools", "wheel"}  # what requirements.txt leaves unpinned
 NO_RELEASE = re.compile(r"Could not find a version that satisfies the requirement ([A-Za-z0-9._-]+)")
 
 
 def pins(text: str) -> dict[str, str]:
-    """name -> version, from the `name==version` lines of a lock."""
-    return dict(line.split("==", 1) for line in text.splitlines() if "==" in line and not line.startswith("#"))
+    """name -> version, from the `name==version` lines of a lock (pip-compile's: comments, `# via`
+    annotations, options and `--hash` continuations are skipped)."""
+    found = {}
+    for line in text.splitlines():
+        requirement = line.split("#", 1)[0].strip().removesuffix("\\").strip()
+        if "==" in requirement and not requirement.startswith("-"):
+            name, version = requirement.split("==", 1)
+            found[name.strip()] = version.split(";", 1)[0].strip()
+    return found
 
 
 def resolve(requirements: list[str]) -> dict[str, str]:
@@ -68,6 +77,8 @@ def main() -> None:
     print(f"# left-out (no release for Python {version}): {' '.join(sorted(dropped)) or '-'}")
     lines = []
     for name, got in resolved.items():
+        if name.lower() in UNPINNED:
+            continue  # left to the venv, as in requirements.txt (make lock: --unsafe-package)
         name = by_key.get(name.lower().replace("_", "-"), name)
         lines.append(f"{name}=={got}")
     print("\n".join(sorted(lines, key=str.lower)))

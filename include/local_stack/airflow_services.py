@@ -90,7 +90,7 @@ class AirflowServices:
     """
 
     settings: StackSettings
-    home: Path | None = None
+    home: Path = None  # type: ignore[assignment]  # None: settings.state_dir / "airflow-services"
     ports: AirflowPorts = field(default_factory=default_ports)
     login: AirflowLogin = field(default_factory=load_login)
     metadata_db: str = "airflow"
@@ -268,7 +268,9 @@ class AirflowServices:
         self.ensure_pools()
 
     def ensure_pools(self) -> list[str]:
-        """Create the project's pools that are missing (a pool resized in the UI keeps its size); returns those created."""
+        """Create the project's pools that are missing; returns those created.
+
+        A pool resized in the UI keeps its size."""
         existing = pool_names(self.airflow("pools", "list", "--output", "json").stdout)
         created = []
         for name, slots, description in project_pools():

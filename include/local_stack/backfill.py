@@ -78,7 +78,7 @@ def parse_hour_range(start: str, end: str, now: datetime | None = None) -> HourR
 
 def _parse_hour(value: str, name: str) -> datetime:
     try:  # the DAG's own reading of window params: ISO 8601, UTC when no offset is given
-        parsed = parse_instant(value, name)
+        parsed: datetime = parse_instant(value, name)
     except WindowError:
         raise BackfillError(f"{name}={value!r} is not an ISO 8601 date-time "
                             f"(for example 2018-11-15T00:00:00Z).") from None

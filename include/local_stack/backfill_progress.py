@@ -28,7 +28,7 @@ class TaskEvents:
 
     def __init__(self, error_of: ErrorOf) -> None:
         self.error_of = error_of
-        self.seen: dict[tuple[str, str, int], str] = {}
+        self.seen: dict[tuple[str, str, int], str | None] = {}
         self.waiting_for_end: dict[tuple[str, str, int], int] = {}
 
     def update(self, instances: list[dict]) -> list[str]:

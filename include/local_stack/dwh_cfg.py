@@ -122,7 +122,7 @@ def _read_text(path: Path) -> str:
 
 def _parse(text: str, name: str) -> dict[str, dict[str, str]]:
     parser = configparser.RawConfigParser(delimiters=("=", ":"))  # raw: a "%" in a password stays as it is
-    parser.optionxform = str.upper
+    parser.optionxform = str.upper  # type: ignore[assignment,method-assign]  # configparser's documented hook
     problem = None
     try:
         parser.read_string(text, source=name)

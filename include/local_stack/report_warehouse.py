@@ -85,7 +85,7 @@ def from_connection(conn: dict, source: str) -> ReportWarehouse:
         extra = json.loads(extra) if extra.strip() else {}
     return ReportWarehouse(
         host=conn["host"],
-        port=int(conn.get("port") or DEFAULT_PORTS.get(conn.get("conn_type"), 5432)),
+        port=int(conn.get("port") or DEFAULT_PORTS.get(str(conn.get("conn_type")), 5432)),
         dbname=conn.get("schema") or None,
         user=conn.get("login") or None,
         password=conn.get("password") or None,

@@ -96,7 +96,7 @@ def retry_due(context: dict, now: datetime) -> datetime:
     stand_in = types.SimpleNamespace(task=task, try_number=ti.try_number, retry_delay_override=None, end_date=now,
                                      dag_id=ti.dag_id, task_id=ti.task_id, logical_date=context.get("logical_date"),
                                      log=logging.getLogger(__name__))
-    return TaskInstance.next_retry_datetime(stand_in)
+    return TaskInstance.next_retry_datetime(stand_in)  # type: ignore[arg-type]  # it reads only these fields
 
 
 def error_lines(exception: Any, limit: int = ERROR_LINES) -> list[str]:

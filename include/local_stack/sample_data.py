@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 EVENT_FIELDS = (
     "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length",
@@ -41,7 +42,7 @@ _ADJECTIVES = ("Blue", "Broken", "Electric", "Golden", "Hollow", "Silent", "Wild
                "Crimson", "Lonely", "Neon", "Paper", "Midnight", "Sweet", "Cold", "Lost")
 _NOUNS = ("Heart", "River", "Dream", "Highway", "Mirror", "Fire", "Garden", "Signal",
           "Shadow", "Letter", "Ocean", "Machine", "Summer", "Echo", "Angel", "Stone")
-_ARTIST_PLACES = (
+_ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
     ("Los Angeles, CA", 34.05349, -118.24532), ("London, England", 51.50632, -0.12714),
     ("Reykjavík, Iceland", 64.13548, -21.89541), ("Houston, TX", 29.76045, -95.36978),
     ("Brooklyn, NY", 40.65507, -73.94888), ("Montréal, Québec, Canada", 45.51228, -73.55439),
@@ -149,11 +150,11 @@ def _title(rng: random.Random) -> str:
     return rng.choice((f"{adjective} {noun}", f"{noun} of the {other}", f"My {adjective} {noun}"))
 
 
-def _song_files(rng: random.Random, count: int) -> tuple[list[dict], list[tuple[str, str]]]:
+def _song_files(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """The song catalogue, and the song files as (relative path, text)."""
     ids: set[str] = set()
     names: set[str] = set(_SPECIAL_ARTISTS)
-    artists = []
+    artists: list[tuple[str, str, str, float | None, float | None]] = []
     for i in range(max(1, count // 3)):
         name = _SPECIAL_ARTISTS[i] if i < len(_SPECIAL_ARTISTS) else _fresh_name(rng, names)
         place, lat, lon = rng.choice(_ARTIST_PLACES)
@@ -168,7 +169,8 @@ def _song_files(rng: random.Random, count: int) -> tuple[list[dict], list[tuple[
     owners = list(range(len(artists))) + [rng.randrange(len(artists)) for _ in range(count)]
     owners = owners[:count]
     rng.shuffle(owners)
-    songs, tracks, keys = [], [], set()
+    songs: list[dict[str, Any]] = []
+    tracks, keys = [], set()
     for k, owner in enumerate(owners):
         artist_id, name, place, lat, lon = artists[owner]
         title = _SPECIAL_TITLES[k] if k < len(_SPECIAL_TITLES) else _title(rng)

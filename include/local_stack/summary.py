@@ -1,18 +1,48 @@
-"""What the warehouse holds: rows per table, the top songs, plays per hour."""
+"""What the warehouse holds: the star schema's rows, the latest run's staging rows, the top songs, plays per hour.
+
+Runs stage into run-scoped copies of the staging tables (sparkify.staging), registered in the
+staging_tables registry; the base tables stay empty, so the latest run's copies are counted instead.
+"""
 
 from __future__ import annotations
 
 import psycopg
 
-TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
+from sparkify.report.text_table import format_table
+from sparkify.staging import REGISTRY
+
+STAR = ("songplays", "users", "songs", "artists", "time")
+STAGING = ("staging_events", "staging_songs", "staging_song_files")
+
+
+def count_rows(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchall()[0][0]
+
+
+def latest_run_staging(conn: psycopg.Connection) -> tuple[str | None, list[tuple[str, str, int]]]:
+    """The run that used its staging tables last, and (base table, its copy, rows) for each of them."""
+    if conn.execute("SELECT to_regclass(%s)", (REGISTRY,)).fetchall()[0][0] is None:
+        return None, []
+    latest = conn.execute(f"SELECT run_id FROM {REGISTRY} ORDER BY created_at DESC, run_id LIMIT 1").fetchall()
+    if not latest:
+        return None, []
+    run_id = latest[0][0]
+    registered = conn.execute(
+        f"SELECT table_name FROM {REGISTRY} WHERE run_id = %s AND to_regclass(quote_ident(table_name)) IS NOT NULL",
+        (run_id,),
+    ).fetchall()
+    copies = {name.rsplit("__r", 1)[0]: name for (name,) in registered}
+    return run_id, [(base, copies[base], count_rows(conn, copies[base])) for base in STAGING if base in copies]
 
 
 def print_summary(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
-        print("\nRows per table")
-        for table in TABLES:
-            count = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
-            print(f"  {table:<15}{count:>10,}")
+        print("\nStar schema")
+        print(format_table(("table", "rows"), [(table, count_rows(conn, table)) for table in STAR]))
+        run_id, staging = latest_run_staging(conn)
+        print(f"\nStaging of the latest run ({run_id})" if run_id else "\nStaging: no run has staged yet")
+        if run_id:
+            print(format_table(("table", "run's copy", "rows"), staging))
         print("\nTop five songs")
         top = conn.execute(
             """

@@ -17,6 +17,6 @@ DEFAULTS: dict[str, str] = {
 }
 
 
-def setting(name: str) -> str:
+def variable_template(name: str) -> str:
     """A Jinja template that reads Variable `name` at run time, falling back to its default."""
     return f"{{{{ var.value.get('{name}', '{DEFAULTS[name]}') }}}}"

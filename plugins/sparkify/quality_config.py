@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkify.identifiers import quote_identifier, validate_identifier
-from sparkify.quality import SEVERITIES, SqlCheck
+from sparkify.sql_check import SEVERITIES, SqlCheck
 
 if TYPE_CHECKING:
     from sparkify.operators.publish import Publication
@@ -223,7 +223,7 @@ class _Compiler:
 
     @staticmethod
     def _outside_window(publication: Publication, alias: str = "") -> str:
-        column = f"{alias}{quote_identifier(publication.window_column)}"
+        column = f"{alias}{quote_identifier(str(publication.window_column))}"  # only facts have a window
         return f"({column} < %(window_start)s OR {column} >= %(window_end)s OR {column} IS NULL)"
 
     def _scope(self, entry: dict, table: str, where: str, alias: str = "") -> str:
@@ -275,7 +275,8 @@ class _Compiler:
         column, scope = quote_identifier(entry["column"]), self._scope(entry, entry["table"], where)
         elsewhere = (
             f"SELECT COUNT(*) FROM {publication.shadow} t WHERE ({scope}) AND EXISTS (SELECT 1 FROM "
-            f"{self._table(entry['table'], where)} p WHERE p.{column} = t.{column} AND {self._outside_window(publication, 'p.')})"
+            f"{self._table(entry['table'], where)} p WHERE p.{column} = t.{column} "
+            f"AND {self._outside_window(publication, 'p.')})"
         )
         return f"SELECT ({sql}) + ({elsewhere})", parameters, None
 
@@ -321,7 +322,8 @@ class _Compiler:
         if ";" in source_filter or "--" in source_filter:
             raise CheckConfigError(f"{where}: source_filter must be a single SQL condition.")
         return (
-            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {_aliased(source)} WHERE ({self._scope(entry, entry['source_table'], where)}) "
+            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {_aliased(source)} "
+            f"WHERE ({self._scope(entry, entry['source_table'], where)}) "
             f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {_aliased(table)} WHERE "
             f"{self._scope(entry, entry['table'], where)}) THEN 1 ELSE 0 END"
         ), {}, None

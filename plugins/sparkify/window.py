@@ -54,11 +54,12 @@ def parse_instant(value: Any, name: str) -> pendulum.DateTime:
         parsed = pendulum.instance(value, tz="UTC")
     elif isinstance(value, str) and value.strip():
         try:
-            parsed = pendulum.parse(value.strip(), tz="UTC", strict=True)
+            result = pendulum.parse(value.strip(), tz="UTC", strict=True)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError) as error:
             raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time ({error}).") from None
-        if not isinstance(parsed, datetime):
+        if not isinstance(result, datetime):
             raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time.")
+        parsed = result
     else:
         raise WindowError(f"{name}={value!r} is not an ISO 8601 date or date-time.")
     return parsed.in_tz("UTC")
@@ -80,7 +81,7 @@ def parse_max_window_days(value: Any) -> float:
     return days
 
 
-def validate_window(start: Any, end: Any, max_days: float = DEFAULT_MAX_WINDOW_DAYS) -> RunWindow:
+def validate_window(start: Any, end: Any, max_days: float | str = DEFAULT_MAX_WINDOW_DAYS) -> RunWindow:
     max_days = parse_max_window_days(max_days)
     begin, finish = parse_instant(start, "window_start"), parse_instant(end, "window_end")
     if finish <= begin:
@@ -113,7 +114,7 @@ def resolve_window(
             raise WindowError("Give both window_start and window_end, or neither.")
         return validate_window(start, end, max_days)
     has_interval = interval_start is not None and interval_end is not None and interval_end > interval_start
-    if run_type != "manual" and has_interval:
+    if run_type != "manual" and has_interval and interval_start is not None and interval_end is not None:
         return RunWindow(pendulum.instance(interval_start).in_tz("UTC"), pendulum.instance(interval_end).in_tz("UTC"))
     anchor = logical_date or interval_start
     if anchor is None:

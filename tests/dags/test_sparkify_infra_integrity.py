@@ -1,4 +1,5 @@
-"""DAG integrity of sparkify_infra: manual, offline to parse, provider operators, and a branch that matches its steps."""
+"""DAG integrity of sparkify_infra: manual, offline to parse, provider operators,
+and a branch that matches its steps."""
 
 from __future__ import annotations
 

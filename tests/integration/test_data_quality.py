@@ -138,12 +138,14 @@ CORRUPTIONS = {
         "users_level_not_null", "1", "equal 0",
     ),
     "hour 25 in time": (
-        ["UPDATE time SET hour = 25 WHERE start_time = (SELECT MIN(start_time) FROM time WHERE start_time >= %(hour)s)"],
+        ["UPDATE time SET hour = 25 WHERE start_time = "
+         "(SELECT MIN(start_time) FROM time WHERE start_time >= %(hour)s)"],
         "time_hour_max", "25", "at most 23",
     ),
     "negative session": (
         ["UPDATE songplays SET session_id = -5 WHERE songplay_id = "
-         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s AND start_time < %(hour)s + INTERVAL '1 hour')"],
+         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
+         "AND start_time < %(hour)s + INTERVAL '1 hour')"],
         "songplays_session_id_min", "-5", "at least 0",
     ),
     "missing time row": (
@@ -152,7 +154,8 @@ CORRUPTIONS = {
     ),
     "duplicated songplay": (
         ["INSERT INTO songplays SELECT * FROM songplays WHERE songplay_id = "
-         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s AND start_time < %(hour)s + INTERVAL '1 hour')"],
+         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
+         "AND start_time < %(hour)s + INTERVAL '1 hour')"],
         "songplays_songplay_id_unique", "1", "equal 0",
     ),
 }

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import psycopg
 import pytest
@@ -24,7 +23,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators import LoadFactOperator, StageToRedshiftOperator
-from tests.support import PROJECT_ROOT, put_objects, render_sql, reset_schema, task_context
+from tests.support import PROJECT_ROOT, poll_until, put_objects, render_sql, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-fault-tests"
@@ -56,16 +55,6 @@ def schema(db):
     db.execute("INSERT INTO staging_events (page, userid, sessionid, iteminsession, ts, level) "
                "VALUES ('Earlier', 1, 1, 1, '2018-11-14 00:00', 'free')")
     return db
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def active_query(dsn: str, fragment: str) -> bool:
@@ -111,11 +100,11 @@ def stage(key: str, **options) -> int:
 
 def test_sigkill_during_staging_leaves_no_partial_data_and_the_retry_is_exact(schema, events_in_s3, warehouse_dsn):
     task = start_task("stage", events_in_s3)
-    wait_for(lambda: active_query(warehouse_dsn, "COPY \"staging_events\""), 60, "the COPY to start")
-    wait_for(lambda: copied_rows(warehouse_dsn) > 0, 60, "rows to stream into the COPY")
+    poll_until(lambda: active_query(warehouse_dsn, "COPY \"staging_events\""), 60, "the COPY to start")
+    poll_until(lambda: copied_rows(warehouse_dsn) > 0, 60, "rows to stream into the COPY")
     task.send_signal(signal.SIGKILL)
     task.wait(timeout=30)
-    wait_for(lambda: not active_query(warehouse_dsn, "COPY \"staging_events\""), 30, "the server to abort the COPY")
+    poll_until(lambda: not active_query(warehouse_dsn, "COPY \"staging_events\""), 30, "the server to abort the COPY")
     assert schema.execute("SELECT page FROM staging_events").fetchall() == [("Earlier",)]
     assert stage(events_in_s3) == EVENTS
     assert schema.execute("SELECT COUNT(*), COUNT(DISTINCT ts) FROM staging_events").fetchone() == (EVENTS, EVENTS)
@@ -134,10 +123,10 @@ def test_sigkill_during_the_fact_load_leaves_no_partial_data_and_the_retry_is_ex
     before = schema.execute("SELECT COUNT(*) FROM songplays").fetchone()[0]
     assert before > 0
     task = start_task("fact", sql=slow(fact_sql))
-    wait_for(lambda: active_query(warehouse_dsn, "pg_sleep(20)"), 60, "the fact INSERT to start")
+    poll_until(lambda: active_query(warehouse_dsn, "pg_sleep(20)"), 60, "the fact INSERT to start")
     task.send_signal(signal.SIGKILL)
     task.wait(timeout=30)
-    wait_for(lambda: not active_query(warehouse_dsn, "pg_sleep(20)"), 30, "the server to abort the INSERT")
+    poll_until(lambda: not active_query(warehouse_dsn, "pg_sleep(20)"), 30, "the server to abort the INSERT")
     assert schema.execute("SELECT COUNT(*) FROM songplays").fetchone()[0] == before  # the DELETE was rolled back
     result = LoadFactOperator(task_id="f", table="songplays", sql=fact_sql).execute(task_context(*WINDOW))
     expected = sum(1 for i in range(EVENTS) if BASE_TS + i * 20 < BASE_TS + 3_600_000)
@@ -159,7 +148,7 @@ def test_a_warehouse_restart_fails_the_task_and_the_retry_succeeds(schema, event
     worker = threading.Thread(target=run_slow_fact)
     worker.start()
     server = WarehouseServer(stack)
-    wait_for(lambda: active_query(server.dsn(), "pg_sleep(20)"), 60, "the fact INSERT to start")
+    poll_until(lambda: active_query(server.dsn(), "pg_sleep(20)"), 60, "the fact INSERT to start")
     server.stop()
     server.start()
     worker.join(timeout=60)

@@ -3,28 +3,15 @@ give a byte-for-byte identical warehouse, checked by per-table checksums."""
 
 from __future__ import annotations
 
-import copy
 import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support import reset_schema, run_dag, task_context
+from tests.support import checksums, rerun_task, reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2018, 11, 15, tzinfo=timezone.utc)
-STAR = ("songplays", "users", "songs", "artists", "time")
-
-
-def checksums(db, tables=STAR) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent digest of every row's text, per table."""
-    return {
-        table: db.execute(
-            f'SELECT COUNT(*), COALESCE(md5(string_agg(md5(CAST(t AS TEXT)), \'\' ORDER BY md5(CAST(t AS TEXT)))), \'\') '
-            f'FROM "{table}" t'
-        ).fetchone()
-        for table in tables
-    }
 
 
 def day_window() -> dict:
@@ -33,29 +20,6 @@ def day_window() -> dict:
 
 def latest_run_id(db) -> str:
     return db.execute("SELECT run_id FROM staging_tables ORDER BY created_at DESC LIMIT 1").fetchone()[0]
-
-
-class _Variables:
-    """`var.value.get(name, default)` in templates: no Variables are set here, so the defaults apply."""
-
-    class value:  # noqa: N801 - the name templates use
-        @staticmethod
-        def get(name, default=None):
-            return default
-
-
-def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
-    """Execute one task again for an existing run, as clearing it would: same run_id, same window.
-
-    The task is copied, rendered with the run's context, and executed in this process.
-    """
-    task = copy.deepcopy(dag.get_task(task_id))
-    context = task_context(window["window_start"], window["window_end"], run_id=run_id,
-                           params={"window_start": window["window_start"], "window_end": window["window_end"],
-                                   "full_refresh": False})
-    context["var"] = _Variables()
-    task.render_template_fields(context)
-    task.execute(context)
 
 
 @pytest.fixture(scope="module")

@@ -6,39 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.expected import event_time, expected_star, read_events
-from tests.support import reset_schema, run_dag
+from tests.expected import expected_star
+from tests.support import assert_star_matches, busy_hours, reset_schema, run_dag, warehouse_star
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2018, 11, 15)
-
-STAR_QUERIES = {
-    "songplays": "SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, "
-    "user_agent FROM songplays",
-    "users": "SELECT user_id, first_name, last_name, gender, level FROM users",
-    "songs": "SELECT song_id, title, artist_id, year, duration FROM songs",
-    "artists": "SELECT artist_id, name, location, latitude, longitude FROM artists",
-    "time": "SELECT start_time, hour, day, week, month, year, weekday FROM time",
-}
-
-
-def warehouse_star(db) -> dict[str, set[tuple]]:
-    return {table: set(db.execute(sql).fetchall()) for table, sql in STAR_QUERIES.items()}
-
-
-def assert_star_matches(db, expected) -> None:
-    actual = warehouse_star(db)
-    for table in STAR_QUERIES:
-        want = getattr(expected, table)
-        assert actual[table] == want, f"{table}: {len(actual[table])} rows, expected {len(want)}"
-
-
-def busy_hours(root, count: int) -> list[datetime]:
-    """Hours of DAY with the most NextSong plays, so the runs have work to do."""
-    plays = [event_time(e).replace(minute=0, second=0, microsecond=0)
-             for e in read_events(root) if e["page"] == "NextSong" and event_time(e).date() == DAY.date()]
-    return sorted(set(plays), key=lambda h: (-plays.count(h), h))[:count]
-
 
 def test_hourly_runs_in_any_order_build_the_exact_star_schema(sparkify_dag, sample_data, db):
     reset_schema(db)

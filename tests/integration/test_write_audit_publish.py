@@ -11,8 +11,7 @@ import pytest
 from sparkify.operators.data_quality import DataQualityError
 from sparkify.staging import run_scoped
 from tests.expected import event_time, expected_star, read_events
-from tests.integration.test_run_semantics import checksums, rerun_task
-from tests.support import reset_schema, run_dag
+from tests.support import checksums, rerun_task, reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
 BUCKET = "udacity-dend"

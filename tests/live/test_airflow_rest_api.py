@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from tests.expected import expected_star
-from tests.integration.test_sparkify_etl_runs import assert_star_matches, busy_hours
 from tests.live.conftest import DAG_ID
+from tests.support import assert_star_matches, busy_hours
 
 pytestmark = pytest.mark.integration
 

@@ -3,48 +3,31 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.expected import event_time, expected_star, read_events, utc
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
+from tests.expected import expected_star, utc
 from tests.live.conftest import DAG_ID
+from tests.support import assert_star_matches, busiest_free_block, poll_until
 
 pytestmark = pytest.mark.integration
 HOURS = 4
 
 
-def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
-    """The first of `hours` consecutive hours with the most NextSong plays and no run yet.
-
-    A backfill skips logical dates that already have a run (other tests' runs share this
-    Airflow), so the block avoids them.
-    """
-    plays = [event_time(e) for e in read_events(root) if e["page"] == "NextSong"]
-    days = sorted({t.date() for t in plays})
-    starts = [datetime(d.year, d.month, d.day) + timedelta(hours=h) for d in days for h in range(24 - hours + 1)]
-
-    def free(first: datetime) -> bool:
-        return not any(first <= t < first + timedelta(hours=hours) for t in taken)
-
-    def count(first: datetime) -> int:
-        return sum(first <= t < first + timedelta(hours=hours) for t in plays)
-
-    return max((s for s in starts if free(s)), key=count)
-
-
 def wait_for_backfill(api, backfill_id: int, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def completed() -> dict | None:
         backfill = api.get(f"/api/v2/backfills/{backfill_id}")
         if backfill.get("completed_at"):
             return backfill
         runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"run_type": "backfill", "state": "running"})
         for run in runs["dag_runs"]:  # a failing task ends the wait with its error
             api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=max(1.0, deadline - time.monotonic()))
-        time.sleep(1)
-    raise AssertionError(f"backfill {backfill_id} did not complete within {timeout:.0f}s")
+        return None
+
+    return poll_until(completed, timeout, f"backfill {backfill_id} to complete", interval=1)
 
 
 def test_the_scheduler_runs_a_backfill_of_several_hours(sparkify_dag_live, sample_data, db):

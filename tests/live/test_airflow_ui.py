@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from tests.expected import expected_star
-from tests.integration.test_sparkify_etl_runs import assert_star_matches, busy_hours
 from tests.live.conftest import CALL_FAILED, DAG_ID
+from tests.support import assert_star_matches, busy_hours
 
 pytestmark = pytest.mark.integration
 UI_TIMEOUT_MS = 60_000

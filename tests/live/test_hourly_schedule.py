@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.expected import expected_star, read_songs, utc
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import DAG_ID, private_airflow
-from tests.support import put_objects, reset_schema
+from tests.support import assert_star_matches, poll_until, put_objects, reset_schema
 
 pytestmark = pytest.mark.integration
 BUCKET = "udacity-dend"
@@ -122,29 +121,33 @@ def test_the_scheduler_runs_the_latest_complete_hour_by_itself(scheduling_airflo
     api.set_paused(DAG_ID, False)
 
     deadline = time.monotonic() + WAIT
+    loaded: dict = {}  # the finished runs, their intervals and the star schema they should have built
+
+    def finished_and_loaded() -> bool:
+        runs = scheduled_runs(api)
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            assert {r["state"] for r in runs} == {"success"}, [(r["dag_run_id"], r["state"]) for r in runs]
+            intervals = [(utc(r["data_interval_start"]), utc(r["data_interval_end"])) for r in runs]
+            expected = expected_star(tmp_path, intervals)
+            loaded.update(runs=runs, intervals=intervals, expected=expected)
+            try:
+                assert_star_matches(db, expected)
+            except AssertionError:
+                if scheduled_runs(api) == runs:
+                    raise
+            else:
+                return scheduled_runs(api) == runs  # no run was created (the hour did not flip) meanwhile
+        elif runs:
+            unfinished = next(r for r in runs if r["state"] not in ("success", "failed"))
+            api.wait_for_run(DAG_ID, unfinished["dag_run_id"], timeout=max(1.0, deadline - time.monotonic()))
+        return False
+
     try:
-        while True:
-            runs = scheduled_runs(api)
-            if runs and all(r["state"] in ("success", "failed") for r in runs):
-                assert {r["state"] for r in runs} == {"success"}, [(r["dag_run_id"], r["state"]) for r in runs]
-                intervals = [(utc(r["data_interval_start"]), utc(r["data_interval_end"])) for r in runs]
-                expected = expected_star(tmp_path, intervals)
-                try:
-                    assert_star_matches(db, expected)
-                except AssertionError:
-                    if scheduled_runs(api) == runs:
-                        raise
-                else:
-                    if scheduled_runs(api) == runs:  # no run was created (the hour did not flip) meanwhile
-                        break
-            elif runs:
-                unfinished = next(r for r in runs if r["state"] not in ("success", "failed"))
-                api.wait_for_run(DAG_ID, unfinished["dag_run_id"], timeout=max(1.0, deadline - time.monotonic()))
-            assert time.monotonic() < deadline, (f"no finished scheduled run within {WAIT}s: {runs}\n"
-                                                 f"{services._log_tails(['scheduler'])}")
-            time.sleep(1)
+        poll_until(finished_and_loaded, WAIT, lambda: f"no finished scheduled run within {WAIT}s: "
+                   f"{scheduled_runs(api)}\n{services._log_tails(['scheduler'])}", interval=1)
     finally:
         api.set_paused(DAG_ID, True)
+    runs, intervals, expected = loaded["runs"], loaded["intervals"], loaded["expected"]
 
     finished = now_utc()
     all_runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]

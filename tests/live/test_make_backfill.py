@@ -15,10 +15,8 @@ import pytest
 from local_stack.backfill import run_backfill
 from local_stack.backfill_progress import TASK_LINE
 from tests.expected import expected_star, utc
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import DAG_ID
-from tests.live.test_airflow_scheduler import busiest_free_block
-from tests.live.test_parallel_backfill import PROGRESS, WAITING, iso
+from tests.support import PROGRESS, WAITING, assert_star_matches, busiest_free_block, iso
 
 pytestmark = pytest.mark.integration
 HOURS = 2

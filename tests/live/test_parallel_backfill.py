@@ -10,7 +10,6 @@ The runs' and tasks' start and end dates show that the parallel backfill really 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,24 +17,13 @@ import pytest
 from local_stack.backfill import run_backfill
 from local_stack.backfill_progress import TASK_LINE
 from tests.expected import expected_star, utc
-from tests.integration.test_run_semantics import checksums
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import DAG_ID
-from tests.live.test_airflow_scheduler import busiest_free_block
-from tests.support import reset_schema
+from tests.support import PROGRESS, WAITING, assert_star_matches, busiest_free_block, checksums, iso, reset_schema
 
 pytestmark = pytest.mark.integration
 HOURS = 6
 PARALLEL = 4
 TIMEOUT = 600
-WAITING = "Waiting for Airflow to close backfill"
-PROGRESS = re.compile(r"^(\d+)/(\d+) hours done, (\d+) running(?:, (\d+) queued)?, (\d+) failed"
-                      r"(?:, (\d+) tasks? waiting to retry)? \(\d+m\d\ds\)$")
-
-
-def iso(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
-
 
 def block_runs(api, first: datetime, hours: int) -> list[dict]:
     """The runs of the block's hours, each with its task instances."""

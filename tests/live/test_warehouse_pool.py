@@ -1,4 +1,5 @@
-"""A live Airflow started as `make up` starts it has the `warehouse` pool, and its scheduler sees the DAG's tasks in it."""
+"""A live Airflow started as `make up` starts it has the `warehouse` pool,
+and its scheduler sees the DAG's tasks in it."""
 
 from __future__ import annotations
 

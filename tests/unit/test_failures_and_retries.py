@@ -15,8 +15,8 @@ from airflow.sdk.exceptions import AirflowFailException
 import sparkify.operators.data_quality as data_quality
 from sparkify.operators import DataQualityOperator, StageToRedshiftOperator
 from sparkify.operators.load_dimension import DuplicateKeyError
-from sparkify.quality import SqlCheck
 from sparkify.retry_policy import fail_fast
+from sparkify.sql_check import SqlCheck
 from tests.support import task_context
 
 

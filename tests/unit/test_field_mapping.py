@@ -7,9 +7,26 @@ import json
 import pytest
 
 from local_stack.redshift.s3copy.errors import CopyError
-from local_stack.redshift.s3copy.field_mapping import auto_extractors, jsonpaths_extractors, parse_jsonpath
+from local_stack.redshift.s3copy.field_mapping import (
+    Extractor,
+    auto_paths,
+    jsonpaths,
+    lower_case_keys,
+    parse_jsonpath,
+    path_extractor,
+)
 
 URI = "s3://udacity-dend/log_json_path.json"
+
+
+def jsonpaths_extractors(document: bytes, uri: str, columns: list[str]) -> list[Extractor]:
+    """The extractors the loader builds from a jsonpaths file."""
+    return [path_extractor(path) for path in jsonpaths(document, uri, columns)]
+
+
+def auto_extractors(columns: list[str], ignore_case: bool):
+    """The extractors the loader builds for 'auto' (exact names) or 'auto ignorecase' (lower-cased keys)."""
+    return [path_extractor(path) for path in auto_paths(columns)], lower_case_keys if ignore_case else lambda r: r
 
 
 def document(*paths) -> bytes:

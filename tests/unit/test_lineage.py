@@ -22,7 +22,7 @@ from sparkify.operators import (
     PublishOperator,
     StageToRedshiftOperator,
 )
-from sparkify.quality import SqlCheck
+from sparkify.sql_check import SqlCheck
 from tests.support import PROJECT_ROOT, render_sql
 
 WAREHOUSE_CONN = json.loads(os.environ["AIRFLOW_CONN_REDSHIFT"])

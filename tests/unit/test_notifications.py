@@ -10,7 +10,7 @@ import pytest
 import sparkify.operators.data_quality as data_quality
 from sparkify.notifications import notify_task_failure, recipients, send_alert, task_failure_alert
 from sparkify.operators import DataQualityOperator
-from sparkify.quality import SqlCheck
+from sparkify.sql_check import SqlCheck
 from tests.smtp_server import Mailbox, smtp_server
 from tests.support import task_context
 

@@ -12,7 +12,7 @@ from sparkify.operators import (
     PublishOperator,
     StageToRedshiftOperator,
 )
-from sparkify.quality import SqlCheck
+from sparkify.sql_check import SqlCheck
 
 
 def test_fact_statements_replace_the_window_then_insert():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify.quality import SqlCheck
+from sparkify.sql_check import SqlCheck
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,8 @@ def test_with_publications_a_fact_check_of_all_rows_reads_the_rows_outside_the_w
                                         "scope": "all"}, publications=SHADOWS)
     assert check.sql == (
         'SELECT COUNT(*) FROM (SELECT * FROM "songplays" WHERE ("start_time" < %(window_start)s OR "start_time" >= '
-        '%(window_end)s OR "start_time" IS NULL) UNION ALL SELECT * FROM songplays_shadow) t WHERE (TRUE) AND "level" IS NULL')
+        '%(window_end)s OR "start_time" IS NULL) UNION ALL SELECT * FROM songplays_shadow) t '
+        'WHERE (TRUE) AND "level" IS NULL')
 
 
 def test_with_publications_a_dimension_check_reads_the_merge_it_would_publish(tmp_path):
@@ -46,7 +47,8 @@ def test_with_publications_a_dimension_check_reads_the_merge_it_would_publish(tm
                              publications=SHADOWS)
     assert check.sql == (
         'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM (SELECT * FROM "users" published WHERE NOT EXISTS '
-        '(SELECT 1 FROM users_shadow s WHERE s."user_id" = published."user_id") UNION ALL SELECT * FROM users_shadow) t '
+        '(SELECT 1 FROM users_shadow s WHERE s."user_id" = published."user_id") '
+        'UNION ALL SELECT * FROM users_shadow) t '
         'WHERE TRUE')
 
 

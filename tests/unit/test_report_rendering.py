@@ -74,12 +74,14 @@ def test_an_empty_folder_is_an_error(tmp_path):
 
 def test_terminal_tables_align_numbers_right_and_show_null_as_blank():
     assert format_table(("name", "plays", "share"), [("Ab", 1234, Decimal("5.5")), ("Abcdef", 7, None)]) == (
-        "name    plays  share\n"
-        "------  -----  -----\n"
-        "Ab      1,234    5.5\n"
-        "Abcdef      7"
+        "name      plays    share\n"
+        "------  -------  -------\n"
+        "Ab        1,234      5.5\n"
+        "Abcdef        7"
     )
-    assert format_result(result(rows=[])).endswith("song  artist  plays  share\n----  ------  -----  -----\n(no rows)")
+    assert format_result(result(rows=[])).endswith(
+        "song    artist    plays    share\n------  --------  -------  -------\n(no rows)"
+    )
 
 
 @pytest.mark.parametrize("chart", ["bar", "barh", "pie"])

@@ -91,7 +91,7 @@ class CopyRunner:
         """Run `command`; returns the client's messages (notices, CommandComplete or ErrorResponse) and the
         transaction status PostgreSQL reported last."""
         with side_connection(self.config, self.database) as side:
-            query_id = side.execute("SELECT nextval('stl_query_id_seq')").fetchone()[0]
+            query_id = side.execute("SELECT nextval('stl_query_id_seq')").fetchall()[0][0]
             record_last_copy(side, self.backend_pid, query_id, 0)
             rejects: list[LoadError] = []
             try:
@@ -198,7 +198,7 @@ class CopyRunner:
 
 def _data_row(payload: bytes) -> list[str | None]:
     count = int.from_bytes(payload[:2], "big")
-    offset, values = 2, []
+    offset, values = 2, list[str | None]()
     for _ in range(count):
         size = int.from_bytes(payload[offset:offset + 4], "big", signed=True)
         offset += 4

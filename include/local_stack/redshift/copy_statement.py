@@ -8,6 +8,7 @@ naming the option, so that a user learns at once what the local emulator cannot 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
 from local_stack.redshift.sql_tokens import IDENT, NUMBER, PUNCT, STRING, WORD, StatementError, Token, tokenize
@@ -86,7 +87,7 @@ class _CopyParser:
     def __init__(self, tokens: list[Token], source_at: int) -> None:
         self.tokens, self.source_at, self.i = tokens, source_at, 1
         self.seen: set[str] = set()
-        self.options: dict[str, object] = {}
+        self.options: dict[str, Any] = {}
         self.credentials: dict[str, str] = {}
 
     # --- tokens ------------------------------------------------------------------------------
@@ -117,10 +118,12 @@ class _CopyParser:
 
     def parse(self) -> CopyCommand:
         table = self.table_name()
-        columns = self.column_list() if self.peek() is not None and self.peek().is_punct("(") else ()
+        token = self.peek()
+        columns = self.column_list() if token is not None and token.is_punct("(") else ()
         if not self.take_word("FROM") or self.i != self.source_at:
             raise StatementError("syntax error: expected FROM 's3://...' after the table name and column list")
-        source = self.take().value
+        token = self.take()
+        source = token.value if token is not None else ""
         if not re.fullmatch(r"s3://[^/\s]+(/.*)?", source, re.DOTALL):
             raise StatementError("COPY source must be 's3://bucket/prefix'", INVALID_VALUE)
         self.take_word("WITH")
@@ -152,7 +155,7 @@ class _CopyParser:
 
     def table_name(self) -> str:
         parts = [self.identifier("table name")]
-        while self.peek() is not None and self.peek().is_punct("."):
+        while (token := self.peek()) is not None and token.is_punct("."):
             self.take()
             parts.append(self.identifier("table name"))
         if len(parts) > 2:
@@ -319,7 +322,7 @@ class _CopyParser:
             self.credentials.setdefault(field, value)
 
     def make_credentials(self) -> Credentials:
-        groups = [g for g in ("IAM_ROLE", "CREDENTIALS") if g in self.seen]
+        groups: list[str] = [g for g in ("IAM_ROLE", "CREDENTIALS") if g in self.seen]
         if self.seen & {"ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"}:
             groups.append("ACCESS_KEY_ID")
         if len(groups) > 1:

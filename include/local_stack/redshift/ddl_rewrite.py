@@ -208,7 +208,9 @@ def _matching(tokens: list[Token], open_at: int) -> int:
 
 def _split(tokens: list[Token]) -> list[list[Token]]:
     """Split at the commas outside parentheses."""
-    parts, current, depth = [], [], 0
+    parts: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
     for token in tokens:
         depth += token.is_punct("(") - token.is_punct(")")
         if depth == 0 and token.is_punct(","):

@@ -78,7 +78,11 @@ def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     listener.listen(128)
-    signal.signal(signal.SIGTERM, lambda *_: (listener.close(), sys.exit(0)))
+    def stop(*_: object) -> None:
+        listener.close()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     log.info("Redshift emulator listening on %s:%d, PostgreSQL at %s", host, port, config.backend_socket)
     while True:
         try:

@@ -20,7 +20,7 @@ import queue
 import re
 import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from local_stack.redshift import wire
 from local_stack.redshift.catalog import forget_session, role_password, side_connection
@@ -44,8 +44,8 @@ class Session:
     def __init__(self, client: socket.socket, config: EmulatorConfig) -> None:
         self.config = config
         self.client = client
-        self.client_in = client.makefile("rb", buffering=65536)
-        self.backend: socket.socket | None = None
+        self.client_in = cast(BinaryIO, client.makefile("rb", buffering=65536))
+        self.backend: socket.socket = None  # type: ignore[assignment]  # connected by _start, before any use
         self.backend_pid = 0
         self.send_lock = threading.Lock()
         self.idle = threading.Condition()
@@ -104,7 +104,7 @@ class Session:
             return False
         self.backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.backend.connect(str(self.config.backend_socket))
-        self.backend_in = self.backend.makefile("rb", buffering=65536)
+        self.backend_in = cast(BinaryIO, self.backend.makefile("rb", buffering=65536))
         forwarded = {k: v for k, v in params.items() if k not in REDSHIFT_ONLY_PARAMETERS}
         forwarded.setdefault("database", user)
         self.database = forwarded["database"]

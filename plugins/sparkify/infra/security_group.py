@@ -78,7 +78,9 @@ class SecurityGroupError(RuntimeError):
 
 
 def cluster_group(ec2: Any, cluster: dict[str, Any], name: str) -> str:
-    """The id of the cluster's own group `name`. Never another of its groups, which may be shared (the VPC's default)."""
+    """The id of the cluster's own group `name`.
+
+    Never another of its groups, which may be shared (the VPC's default)."""
     attached = [group["VpcSecurityGroupId"] for group in cluster.get("VpcSecurityGroups", [])]
     own = find_group(ec2, name)
     if own is not None and own in attached:

@@ -13,9 +13,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from sparkify.identifiers import quote_table
 from sparkify.lineage import ReportsLineage
 from sparkify.notifications import notify_quality_warnings
-from sparkify.quality import SqlCheck
 from sparkify.quality_config import QualityChecksFile
 from sparkify.retry_policy import fail_fast
+from sparkify.sql_check import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
@@ -161,7 +161,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         ]
         with transaction(hook) as cursor:
             cursor.executemany(
-                f"INSERT INTO {quote_table(self.results_table)} (run_id, window_start, window_end, check_name, "
+                f"INSERT INTO {quote_table(str(self.results_table))} (run_id, window_start, window_end, check_name, "
                 "table_name, observed, expected, passed, severity, checked_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,

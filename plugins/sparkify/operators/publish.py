@@ -33,7 +33,7 @@ class Publication:
     table: str
     shadow: str
     window_column: str | None = None
-    key: tuple[str, ...] = ()
+    key: tuple[str, ...] | str = ()  # one column may be given as a str: __post_init__ makes it a tuple
     condition: str | None = None
 
     def __post_init__(self) -> None:
@@ -110,7 +110,7 @@ class PublishOperator(ReportsLineage, BaseOperator):
         for p in publications or self.publications:
             table = quote_table(p.table)
             shadow = p.shadow if "{{" in p.shadow else quote_table(p.shadow)  # unrendered: as given
-            if p.is_fact:
+            if p.window_column is not None:  # a fact
                 column = quote_identifier(p.window_column)
                 in_window = f"{column} >= %(window_start)s AND {column} < %(window_end)s"
                 statements += [

@@ -228,7 +228,7 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
 
     def _write_manifest(self, s3_hook: Any, objects: list[S3Object], context: Context) -> tuple[str, str]:
         """Write the manifest of `objects` under manifest_location; returns its bucket and key."""
-        bucket, prefix = split_s3_url(self.manifest_location)
+        bucket, prefix = split_s3_url(str(self.manifest_location))  # set: the caller checked
         ti = context["ti"] if "ti" in context else None
         name = f"{context.get('run_id', 'run')}/{self.task_id}"
         if ti is not None:

@@ -29,7 +29,7 @@ def chart_png(result: QueryResult) -> bytes | None:
         axes.barh(positions, values, color=BAR_COLOR)
         axes.set_yticks(positions, labels=labels)
         axes.invert_yaxis()  # the first row at the top
-        axes.set_xlabel(query.value)
+        axes.set_xlabel(query.value or "")
     elif query.chart == "bar":
         figure = Figure(figsize=(8, 3.5), dpi=100)
         axes = figure.subplots()
@@ -41,7 +41,7 @@ def chart_png(result: QueryResult) -> bytes | None:
             axes.set_xticks(positions, labels=labels)
         axes.bar(positions, values, color=BAR_COLOR)
         axes.set_xlabel(", ".join(query.label))
-        axes.set_ylabel(query.value)
+        axes.set_ylabel(query.value or "")
     else:
         figure = Figure(figsize=(5, 5), dpi=100)
         axes = figure.subplots()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from tabulate import tabulate
+
 from sparkify.report.analytics_queries import QueryResult
 
 
@@ -25,21 +27,18 @@ def format_value(value: object) -> str:
 
 
 def format_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """Columns padded to their widest cell; numbers right-aligned."""
+    """tabulate's "simple" table: numbers right-aligned, (no rows) under the header of an empty result."""
     rows = [list(row) for row in rows]
-    cells = [[format_value(value) for value in row] for row in rows]
-    widths = [max([len(column), *(len(row[i]) for row in cells)]) for i, column in enumerate(columns)]
     numeric = [bool(rows) and all(is_number(row[i]) or row[i] is None for row in rows) for i in range(len(columns))]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.rjust(width) if right else value.ljust(width)
-            for value, width, right in zip(values, widths, numeric)
-        ).rstrip()
-
-    out = [line(list(columns)), line(["-" * width for width in widths])]
-    out += [line(row) for row in cells] or ["(no rows)"]
-    return "\n".join(out)
+    table = tabulate(
+        [[format_value(value) for value in row] for row in rows] or [["" for _ in columns]],
+        headers=list(columns),
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=["right" if right else "left" for right in numeric],
+    )
+    lines = [line.rstrip() for line in table.splitlines()]
+    return "\n".join(lines if rows else [*lines[:2], "(no rows)"])
 
 
 def format_result(result: QueryResult) -> str:

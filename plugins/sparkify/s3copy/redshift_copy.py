@@ -17,7 +17,8 @@ ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 LOAD_FAILED = re.compile(r"Load into table '[^']*' failed")
 # The rejected rows of the session's last COPY, as Redshift records them.
 LOAD_ERRORS_SQL = """
-SELECT TRIM(filename), line_number, TRIM(colname), TRIM(type), position, TRIM(raw_field_value), err_code, TRIM(err_reason)
+SELECT TRIM(filename), line_number, TRIM(colname), TRIM(type), position, TRIM(raw_field_value),
+       err_code, TRIM(err_reason)
 FROM stl_load_errors
 WHERE query = pg_last_copy_id()
 ORDER BY line_number, position
@@ -114,4 +115,5 @@ def describe_error(error: Exception) -> str:
 def rejected_rows(cursor: Any) -> list[RejectedRow]:
     """The rows that the session's last COPY rejected (stl_load_errors, at most 100)."""
     cursor.execute(LOAD_ERRORS_SQL)
-    return [RejectedRow(*(value if value is not None else "" for value in row)) for row in cursor.fetchall()]
+    rows: list[list[Any]] = [[value if value is not None else "" for value in row] for row in cursor.fetchall()]
+    return [RejectedRow(*row) for row in rows]

@@ -204,9 +204,9 @@ def _character(max_bytes: int | None, options: CopyOptions) -> Converter:
             return None
         if "\x00" in text:
             raise ConversionError("Invalid null byte (NUL) in string")
-        if not text.isascii() and LONE_SURROGATE.search(text):  # from a JSON escape such as "\ud800"
+        if not text.isascii() and (lone := LONE_SURROGATE.search(text)):  # from a JSON escape such as "\ud800"
             if options.accept_inv_chars is None:
-                bad = LONE_SURROGATE.search(text).group().encode("utf-8", "surrogatepass").hex(" ")
+                bad = lone.group().encode("utf-8", "surrogatepass").hex(" ")
                 raise ConversionError(
                     f"String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: {bad}"
                 )

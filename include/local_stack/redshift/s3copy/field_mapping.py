@@ -80,11 +80,6 @@ def jsonpaths(document: bytes, uri: str, columns: Sequence[str]) -> list[Path]:
     return steps
 
 
-def jsonpaths_extractors(document: bytes, uri: str, columns: Sequence[str]) -> list[Extractor]:
-    """Extractors from a jsonpaths file; its paths must match the target columns one for one."""
-    return [path_extractor(s) for s in jsonpaths(document, uri, columns)]
-
-
 def auto_paths(columns: Sequence[str]) -> list[Path]:
     """'auto': each column reads the top-level member of its own name."""
     return [(column,) for column in columns]
@@ -93,11 +88,3 @@ def auto_paths(columns: Sequence[str]) -> list[Path]:
 def lower_case_keys(record: dict) -> dict:
     """'auto ignorecase' matches names after lower-casing the record's top-level keys."""
     return {k.lower(): v for k, v in record.items()}
-
-
-def auto_extractors(columns: Sequence[str], ignore_case: bool) -> tuple[list[Extractor], Callable[[dict], dict]]:
-    """Extractors by name. 'auto' matches exactly; 'auto ignorecase' lower-cases the keys first."""
-    extractors = [path_extractor(path) for path in auto_paths(columns)]
-    if not ignore_case:
-        return extractors, lambda record: record
-    return extractors, lower_case_keys

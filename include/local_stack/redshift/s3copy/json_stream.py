@@ -202,7 +202,7 @@ class _Reader:
                 and len(self.buffer) - self.line_start <= self.max_object_bytes)
 
     def skip_whitespace(self) -> None:
-        end = _WHITESPACE.match(self.buffer, self.pos).end()
+        end = _WHITESPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]  # `*`: it always matches
         if end > self.pos:
             self.advance(end)
 
@@ -284,7 +284,7 @@ def _replacement_handler(replacement: str) -> str:
     try:
         codecs.lookup_error(name)
     except LookupError:
-        codecs.register_error(name, lambda error: (replacement * (error.end - error.start), error.end))
+        codecs.register_error(name, lambda e: (replacement * (e.end - e.start), e.end))  # type: ignore[attr-defined]
     return name
 
 

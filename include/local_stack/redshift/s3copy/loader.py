@@ -163,12 +163,11 @@ def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fie
                 if prepare is not None:
                     record = prepare(record)
                 try:
-                    row = row_function(record)
+                    row: tuple | None = row_function(record)
                 except Exception:  # the reference decides: a reject, or (should the fast path be wrong) the row
                     row = _checked_row(record, fields, uri, line, position, max_error, rejects)
-                    if row is None:
-                        continue
-                yield row
+                if row is not None:  # None: rejected
+                    yield row
         except _READ_ERRORS as error:
             raise LoadError(uri, 0, 0, f"Could not decompress or read the object: {error}") from None
 
