@@ -82,17 +82,50 @@ def staged_keys(db) -> list[str]:
     return [r[0] for r in db.execute("SELECT s3_key FROM staging_song_files ORDER BY s3_key").fetchall()]
 
 
+@pytest.mark.parametrize("page_size", [None, 1, 2, 3, 5])
 @pytest.mark.parametrize("threads", [1, 2, 8])
-def test_the_parallel_listing_is_the_prefixes_listing(s3, catalogue, threads):
+def test_the_parallel_listing_is_the_prefixes_listing(s3, catalogue, threads, page_size):
+    """With small pages the first page ends inside a folder, and the rest is listed folder by folder."""
     expected = boto3_listing(s3, PREFIX)
     assert len(expected) == len(TRACKS) + 1  # the folder marker and the neighbour prefix are not in it
-    listed = list_objects(s3, BUCKET, PREFIX, threads=threads)
+    listed = list_objects(s3, BUCKET, PREFIX, threads=threads, page_size=page_size)
     assert [(o.key, o.etag, o.size) for o in listed] == expected
     # A prefix that is not a folder, and an exact key: the same objects as one listing.
-    assert [o.key for o in list_objects(s3, BUCKET, "song_data", threads=threads)] == [
+    assert [o.key for o in list_objects(s3, BUCKET, "song_data", threads=threads, page_size=page_size)] == [
         k for k, _, _ in boto3_listing(s3, "song_data")]
     key = song_key(TRACKS[0])
-    assert [o.key for o in list_objects(s3, BUCKET, key, threads=threads)] == [key]
+    assert [o.key for o in list_objects(s3, BUCKET, key, threads=threads, page_size=page_size)] == [key]
+
+
+def test_a_large_prefix_is_listed_in_parallel(s3, catalogue):
+    """Past the first page, the folders after its last key are listed on several threads at once."""
+    import threading
+
+    seen: set[str] = set()
+    real = s3.list_objects_v2
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def list_objects_v2(self, **params):
+            seen.add(threading.current_thread().name)
+            return real(**params)
+
+        def get_paginator(self, name):
+            paginator = s3.get_paginator(name)
+            original = paginator.paginate
+
+            def paginate(**params):
+                seen.add(threading.current_thread().name)
+                return original(**params)
+
+            paginator.paginate = paginate
+            return paginator
+
+    listed = list_objects(Recording(), BUCKET, PREFIX, threads=4, page_size=2)
+    assert [o.key for o in listed] == [k for k, _, _ in boto3_listing(s3, PREFIX)]
+    assert any(name.startswith("s3-list") for name in seen), seen
 
 
 def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, db, catalogue):

@@ -51,45 +51,63 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int 
     return list(selected.values())
 
 
-def list_objects(client: Any, bucket: str, prefix: str, threads: int = LIST_THREADS, **extra: Any) -> list[S3Object]:
-    """Every object whose key starts with `prefix`, in key order, its sub-folders listed in parallel.
+def list_objects(client: Any, bucket: str, prefix: str, threads: int = LIST_THREADS, page_size: int | None = None,
+                 **extra: Any) -> list[S3Object]:
+    """Every object whose key starts with `prefix`, in key order; a large prefix is listed folder by folder in parallel.
 
     A listing returns at most 1,000 keys per request, and each page needs the previous page's
-    continuation token, so one listing of a large prefix is a chain of round trips. This one asks
-    for the prefix's folders first (`Delimiter='/'`, one page for a layout like
-    `song_data/A/B/C/`), descending up to LIST_MAX_DEPTH levels while there are fewer folders
-    than threads, then lists the folders `threads` at a time. Every key is in exactly one of
-    them or directly under a listed level, so the result is the same set as one listing of
-    `prefix`. A "folder" marker key ending in "/" is not an object and is left out."""
+    continuation token, so one listing of a large prefix is a chain of round trips. This one
+    takes the first page; if there is more, it asks for the prefix's folders (`Delimiter='/'`,
+    descending up to LIST_MAX_DEPTH levels while there are fewer folders than threads: one page
+    for a layout like `song_data/A/B/C/`) and lists the folders that hold keys after the first
+    page's last key, `threads` at a time. A listing is in key order, so those are exactly the
+    keys the first page did not have: the result is the same set as one listing of `prefix`. A
+    "folder" marker key ending in "/" is not an object and is left out. `page_size` (S3's MaxKeys,
+    at most 1,000) is for tests, to list a few keys in several pages."""
+    if page_size:
+        extra["MaxKeys"] = page_size
+    first = client.list_objects_v2(Bucket=bucket, Prefix=prefix, **extra)
+    found = {o.key: o for o in _objects(bucket, first)}
+    if first.get("IsTruncated") and first.get("Contents"):
+        last = first["Contents"][-1]["Key"]
+        for obj in _objects_after(client, bucket, prefix, last, threads, **extra):
+            found.setdefault(obj.key, obj)
+    return sorted(found.values(), key=lambda o: o.key)
+
+
+def _objects_after(client: Any, bucket: str, prefix: str, last: str, threads: int, **extra: Any) -> list[S3Object]:
+    """The objects under `prefix` whose key sorts after `last`."""
     found: list[S3Object] = []
     folders, depth = [prefix], 0
-    while depth < LIST_MAX_DEPTH and len(folders) < threads:
+    while folders and depth < LIST_MAX_DEPTH and len(folders) < threads:
         expanded: list[str] = []
         for folder in folders:
             for page in _pages(client, bucket, folder, delimiter="/", **extra):
-                found += _objects(bucket, page)
+                found += [o for o in _objects(bucket, page) if o.key > last]
                 expanded += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
         folders, depth = expanded, depth + 1
-        if not folders:
-            break
-    if folders and depth > 0:
-        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(folders))), thread_name_prefix="s3-list") as pool:
-            for part in pool.map(lambda folder: _list_all(client, bucket, folder, **extra), folders):
-                found += part
-    elif folders:
-        found = _list_all(client, bucket, prefix, **extra)
-    found.sort(key=lambda o: o.key)
+    # A folder that sorts before `last` and does not contain it holds only keys before it.
+    todo = [(f, last if last.startswith(f) else None) for f in folders if f > last or last.startswith(f)]
+    if depth == 0:  # no folders looked for (one thread): the rest of the one listing
+        todo = [(prefix, last)]
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(todo) or 1)), thread_name_prefix="s3-list") as pool:
+        for part in pool.map(lambda item: _list_all(client, bucket, item[0], start_after=item[1], **extra), todo):
+            found += part
     return found
 
 
-def _list_all(client: Any, bucket: str, prefix: str, **extra: Any) -> list[S3Object]:
-    return [obj for page in _pages(client, bucket, prefix, **extra) for obj in _objects(bucket, page)]
+def _list_all(client: Any, bucket: str, prefix: str, start_after: str | None = None, **extra: Any) -> list[S3Object]:
+    return [obj for page in _pages(client, bucket, prefix, start_after=start_after, **extra)
+            for obj in _objects(bucket, page)]
 
 
-def _pages(client: Any, bucket: str, prefix: str, delimiter: str | None = None, **extra: Any):
+def _pages(client: Any, bucket: str, prefix: str, delimiter: str | None = None, start_after: str | None = None,
+           **extra: Any):
     params = {"Bucket": bucket, "Prefix": prefix, **extra}
     if delimiter:
         params["Delimiter"] = delimiter
+    if start_after:
+        params["StartAfter"] = start_after
     return client.get_paginator("list_objects_v2").paginate(**params)
 
 
