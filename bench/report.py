@@ -106,6 +106,19 @@ def targets(sections: dict[str, Any]) -> list[Target]:
                             f"stage songs: sequential read_key ÷ ours (on {songs['peer_files']:,} files)",
                             t[so.SEQUENTIAL].median / t[reference].median, 3, ">=",
                             note=f"the floor itself is {ceiling:.2f}× faster per file than this peer"))
+        if so.NOTHING_NEW in t:
+            quiet = songs["nothing_new"]
+            found.append(Target("stage_songs_nothing_new_copies",
+                                f"stage songs, nothing new: COPYs and rows per run of {songs['files']:,} files",
+                                max(quiet["copies_per_load"]) + max(quiet["rows_per_load"]), 0, "==", unit="",
+                                note=f"COPYs per run: {', '.join(map(str, quiet['copies_per_load']))}"))
+            found.append(Target("stage_songs_nothing_new_seconds",
+                                f"stage songs, nothing new: seconds for {songs['files']:,} files",
+                                t[so.NOTHING_NEW].median, 1.0, "<=", unit=" s",
+                                note=f"the bare listing alone: {t[so.BARE_LISTING].median:.2f} s"))
+            found.append(Target("stage_songs_nothing_new_vs_listing",
+                                "stage songs, nothing new: ours ÷ a bare listing of the prefix",
+                                t[so.NOTHING_NEW].median / t[so.BARE_LISTING].median, 1.2, "<="))
     hourly = sections.get("hourly_run", {}).get("_measurements")
     if hourly:
         found.append(Target("hourly_history_vs_empty", "hourly run (fact + dimensions + quality): history ÷ empty",
@@ -169,6 +182,10 @@ def _song_rows(songs: dict) -> list[list[str]]:
     peers = [("ours, same input as the peer", so.OURS_ON_SAMPLE)] if reference != so.OURS else []
     peers += [("peer: S3Hook.read_key per file, in turn", so.SEQUENTIAL)]
     rows += [_time_row(f"  peer, {peer_n:,}", label, t[key], peer_n, "files", t[reference].median) for label, key in peers]
+    if so.NOTHING_NEW in t:
+        rows += [_time_row(f"  nothing new, {n:,}", label, t[key], n, "files", t[so.NOTHING_NEW].median)
+                 for label, key in (("ours (stage_songs, ledger holds every file)", so.NOTHING_NEW),
+                                    ("bare listing of the prefix (boto3 paginator)", so.BARE_LISTING))]
     return rows
 
 

@@ -7,6 +7,11 @@ the COPYs the emulator logs during each of our loads are counted (the issue: exa
 sequential peer races our load on the first `peer_songs` files (all of them unless the scale
 caps it), uploaded under a prefix of their own; it writes straight to PostgreSQL, as the events
 peers do (see bench/stage_events.py).
+
+Then nothing new: the ledger is filled with every staged file, as publish fills it, and our
+task runs again, raced against a bare listing of the prefix (boto3's paginator, one request
+after another, the way most code lists a prefix). A run with nothing new must issue no COPY
+(counted in the emulator's log) and stage no row.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ FROM {table}
 """
 OURS, FLOOR = "ours", "floor: parallel GET"
 OURS_ON_SAMPLE, SEQUENTIAL = "ours, on the peer's input", "peer: sequential S3Hook.read_key"
+NOTHING_NEW, BARE_LISTING = "ours, nothing new", "bare listing (boto3 paginator)"
+# The ledger as publish leaves it after a run that staged every file (include/sql/song_file_ledger_update.sql).
+FILL_LEDGER_SQL = "INSERT INTO {ledger} (s3_key, etag, size, loaded_at) SELECT s3_key, etag, size, now() FROM {staged}"
 
 
 def fingerprint(stack: PrivateStack, table: str) -> list:
@@ -103,6 +111,7 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
     contenders.append(loader(OURS, ours_load))
     times = race(contenders, repeat, progress)
     reference = OURS_ON_SAMPLE if sampled else OURS
+    nothing_new = _nothing_new(stack, dag_run, ours, client, len(keys), repeat, progress)
     return {
         "task": task_id,
         "table": table,
@@ -114,8 +123,36 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
         "peers_connection": "PostgreSQL's socket (backend_dsn), not the emulator",
         "copies_per_load": copies,  # COPYs from S3 in the emulator's statement log, per load of ours
         "times": {name: m.as_dict() for name, m in times.items()},
+        "nothing_new": {**{k: v for k, v in nothing_new.items() if k != "_measurements"},
+                        "times": {name: m.as_dict() for name, m in nothing_new["_measurements"].items()}},
         # The peer loads "" as "" where COPY's EMPTYASNULL loads NULL, so the fingerprint leaves
         # those columns out.
         "same_rows": {SEQUENTIAL: fingerprints[SEQUENTIAL] == fingerprints[reference]},
-        "_measurements": times,
+        "_measurements": {**times, **nothing_new["_measurements"]},
     }
+
+
+def _nothing_new(stack: PrivateStack, dag_run: DagRun, ours, client, files: int, repeat: int,
+                 progress: Callable[[str], None]) -> dict:
+    """Our task when the ledger holds every file, against a bare listing of the same prefix."""
+    progress(f"stage songs, nothing new: the ledger holds all {files:,} files")
+    with stack.connect() as conn:
+        conn.execute(f"TRUNCATE {ours.ledger_table}")
+        conn.execute(FILL_LEDGER_SQL.format(ledger=ours.ledger_table, staged=ours.staged_files_table))
+        recorded = conn.execute(f"SELECT COUNT(*) FROM {ours.ledger_table}").fetchone()[0]
+    if recorded != files:
+        raise RuntimeError(f"The ledger holds {recorded} files, not the {files} of the prefix")
+    copies: list[int] = []
+    rows: list[int] = []
+
+    def ours_load() -> None:
+        since = stack.statement_log_size()
+        rows.append(dag_run.execute(ours))
+        copies.append(len(stack.copies_logged(since)))
+
+    def bare_listing() -> None:
+        if len(list_keys(client, SONG_PREFIX)) != files:
+            raise RuntimeError("The bare listing found a different number of files")
+
+    times = race([Contender(BARE_LISTING, bare_listing), Contender(NOTHING_NEW, ours_load)], repeat, progress)
+    return {"files": files, "copies_per_load": copies, "rows_per_load": rows, "_measurements": times}

@@ -21,6 +21,7 @@ TARGETS = {
     "stage_events_vs_direct_loader", "stage_events_vs_floor", "stage_events_vs_pandas_multi",
     "stage_events_vs_pandas_default", "stage_songs_copies", "stage_songs_vs_floor", "stage_songs_vs_sequential",
     "hourly_history_vs_empty", "stage_memory_limit", "stage_memory_flat",
+    "stage_songs_nothing_new_copies", "stage_songs_nothing_new_seconds", "stage_songs_nothing_new_vs_listing",
 }
 
 
@@ -46,7 +47,8 @@ def test_prints_the_table_and_every_target(tiny_run):
     for workload in ("stage events", "stage songs", "hourly run", "stage memory"):
         assert workload in stdout
     for method in ("the loader called directly", "floor = GET + COPY", "pandas to_sql(method='multi'", "json.loads + INSERT per row",
-                   "floor: parallel GET", "S3Hook.read_key", "empty warehouse: total"):
+                   "floor: parallel GET", "S3Hook.read_key", "empty warehouse: total",
+                   "bare listing of the prefix"):
         assert method in stdout
     verdicts = [line for line in stdout.splitlines() if " PASS" in line or " MISS" in line]
     assert len(verdicts) == len(TARGETS)
@@ -82,6 +84,10 @@ def test_writes_the_json_result(tiny_run):
     for name in ("ours", "floor: parallel GET", "ours, on the peer's input", "peer: sequential S3Hook.read_key"):
         check(songs["times"][name])
     assert songs["copies_per_load"] == [1] * repeat
+    quiet = songs["nothing_new"]  # the ledger holds every file: no COPY, no row
+    assert (quiet["copies_per_load"], quiet["rows_per_load"]) == ([0] * repeat, [0] * repeat)
+    for name in ("ours, nothing new", "bare listing (boto3 paginator)"):
+        check(quiet["times"][name])
     hourly = result["sections"]["hourly_run"]
     assert hourly["table_rows_after"]["songplays"] >= hourly["history_songplays"]
     for state in ("empty", "history"):
@@ -103,6 +109,7 @@ def test_writes_the_json_result(tiny_run):
     # The limits (the times mean nothing at this scale, the limits and the COPY count do)
     assert (targets["stage_events_vs_direct_loader"]["limit"], targets["stage_songs_vs_floor"]["limit"]) == (1.15, 1.2)
     assert targets["stage_songs_copies"]["comparison"] == "==" and targets["stage_songs_copies"]["passed"]
+    assert targets["stage_songs_nothing_new_copies"]["passed"]
 
 
 def test_every_loader_loaded_the_same_rows(tiny_run):

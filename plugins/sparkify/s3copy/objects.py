@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +25,23 @@ class S3Object:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str]) -> list[S3Object]:
+# Threads that list a prefix's sub-folders at once (see list_objects). Below the 10 connections
+# of a boto3 client's default pool, so that no thread waits for a connection or drops one.
+LIST_THREADS = 8
+# How many folder levels list_objects may descend to find enough sub-folders to list in parallel.
+LIST_MAX_DEPTH = 2
+
+
+def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int = LIST_THREADS) -> list[S3Object]:
     """For each key, the object with exactly that key if there is one, else every object under it.
 
     So `log_data/2018/11/2018-11-15-events.json` never pulls in `...events.json.bak`, while
     `song_data/` is a prefix. A key that matches nothing is an error."""
+    client = s3_hook.get_conn()
+    extra = {"RequestPayer": "requester"} if getattr(s3_hook, "_requester_pays", False) else {}
     selected: dict[str, S3Object] = {}
     for key in keys:
-        listed = [
-            S3Object(bucket, item["Key"], int(item["Size"]), str(item.get("ETag", "")).strip('"'))
-            for item in s3_hook.get_file_metadata(prefix=key, bucket_name=bucket) or []
-            if not item["Key"].endswith("/")
-        ]
+        listed = list_objects(client, bucket, key, threads, **extra)
         exact = [o for o in listed if o.key == key]
         chosen = exact or listed
         if not chosen:
@@ -43,6 +49,74 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str]) -> list[S3Obj
         for obj in chosen:
             selected.setdefault(obj.key, obj)
     return list(selected.values())
+
+
+def list_objects(client: Any, bucket: str, prefix: str, threads: int = LIST_THREADS, page_size: int | None = None,
+                 **extra: Any) -> list[S3Object]:
+    """Every object whose key starts with `prefix`, in key order; a large prefix is listed folder by folder in parallel.
+
+    A listing returns at most 1,000 keys per request, and each page needs the previous page's
+    continuation token, so one listing of a large prefix is a chain of round trips. This one
+    takes the first page; if there is more, it asks for the prefix's folders (`Delimiter='/'`,
+    descending up to LIST_MAX_DEPTH levels while there are fewer folders than threads: one page
+    for a layout like `song_data/A/B/C/`) and lists the folders that hold keys after the first
+    page's last key, `threads` at a time. A listing is in key order, so those are exactly the
+    keys the first page did not have: the result is the same set as one listing of `prefix`. A
+    "folder" marker key ending in "/" is not an object and is left out. `page_size` (S3's MaxKeys,
+    at most 1,000) is for tests, to list a few keys in several pages."""
+    if page_size:
+        extra["MaxKeys"] = page_size
+    first = client.list_objects_v2(Bucket=bucket, Prefix=prefix, **extra)
+    found = {o.key: o for o in _objects(bucket, first)}
+    if first.get("IsTruncated") and first.get("Contents"):
+        last = first["Contents"][-1]["Key"]
+        for obj in _objects_after(client, bucket, prefix, last, threads, **extra):
+            found.setdefault(obj.key, obj)
+    return sorted(found.values(), key=lambda o: o.key)
+
+
+def _objects_after(client: Any, bucket: str, prefix: str, last: str, threads: int, **extra: Any) -> list[S3Object]:
+    """The objects under `prefix` whose key sorts after `last`."""
+    found: list[S3Object] = []
+    folders, depth = [prefix], 0
+    while folders and depth < LIST_MAX_DEPTH and len(folders) < threads:
+        expanded: list[str] = []
+        for folder in folders:
+            for page in _pages(client, bucket, folder, delimiter="/", **extra):
+                found += [o for o in _objects(bucket, page) if o.key > last]
+                expanded += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        folders, depth = expanded, depth + 1
+    # A folder that sorts before `last` and does not contain it holds only keys before it.
+    todo = [(f, last if last.startswith(f) else None) for f in folders if f > last or last.startswith(f)]
+    if depth == 0:  # no folders looked for (one thread): the rest of the one listing
+        todo = [(prefix, last)]
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(todo) or 1)), thread_name_prefix="s3-list") as pool:
+        for part in pool.map(lambda item: _list_all(client, bucket, item[0], start_after=item[1], **extra), todo):
+            found += part
+    return found
+
+
+def _list_all(client: Any, bucket: str, prefix: str, start_after: str | None = None, **extra: Any) -> list[S3Object]:
+    return [obj for page in _pages(client, bucket, prefix, start_after=start_after, **extra)
+            for obj in _objects(bucket, page)]
+
+
+def _pages(client: Any, bucket: str, prefix: str, delimiter: str | None = None, start_after: str | None = None,
+           **extra: Any):
+    params = {"Bucket": bucket, "Prefix": prefix, **extra}
+    if delimiter:
+        params["Delimiter"] = delimiter
+    if start_after:
+        params["StartAfter"] = start_after
+    return client.get_paginator("list_objects_v2").paginate(**params)
+
+
+def _objects(bucket: str, page: dict) -> list[S3Object]:
+    return [
+        S3Object(bucket, item["Key"], int(item["Size"]), str(item.get("ETag", "")).strip('"'))
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    ]
 
 
 def manifest_document(objects: Sequence[S3Object]) -> bytes:

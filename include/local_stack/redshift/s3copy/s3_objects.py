@@ -17,7 +17,7 @@ from typing import IO, Any
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, json_problem
 
 log = logging.getLogger(__name__)
-FETCH_WORKERS = 8
+FETCH_WORKERS = 16  # as many GETs in flight as the floor's threads; the client pool has 32 connections
 WHOLE_OBJECT_LIMIT = 8 << 20  # objects up to this size are read whole by a worker thread
 PREFETCH_BYTES = 32 << 20  # at most this much of whole objects fetched ahead (a single larger one is fetched alone)
 # The most a compressed object may decompress to (GZIP, BZIP2, ZSTD): beyond it the load fails, naming the

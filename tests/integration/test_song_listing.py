@@ -1,0 +1,167 @@
+"""Incremental song staging over the song_data/A/B/C/ layout, listed folder by folder in parallel.
+
+Song keys are `TR` plus random characters, so a new file can sort anywhere, before every key
+the ledger knows. The task therefore lists every key (its folders in parallel) and compares the
+listing with the ledger: these tests check that the parallel listing is the prefix's listing,
+that a run with nothing new issues no COPY and leaves the ledger as it was, and that one new
+file is staged wherever it sorts. The COPYs are counted in the emulator's statement log, and
+the expected keys come from boto3's own listing and from the files the test writes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sparkify.operators import StageToRedshiftOperator
+from sparkify.s3copy.objects import list_objects
+from tests.integration.test_incremental_redshift_path import StatementLog
+from tests.support import clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
+
+pytestmark = pytest.mark.integration
+BUCKET = "sparkify-song-listing"
+MANIFEST_BUCKET = "sparkify-song-listing-manifests"
+PREFIX = "song_data/"
+TRACKS = ["TRAAAMM128F42A1B2C", "TRAABQX128F92B3C4D", "TRABCZZ12903CE5F6A", "TRBAAKL128F4281234",
+          "TRBZZQQ12903D0FFFF", "TRCMMNN128F92A0A0A", "TRZZZYY128F4299999", "TRQRSTU12903CB0001"]
+# A new file sorting before every existing key, in an existing leaf folder, and one in a new folder.
+BEFORE_EVERY_KEY = f"{PREFIX}A/A/A/TRAAAAA000000000001.json"
+IN_A_NEW_FOLDER = f"{PREFIX}0/0/0/TR00000000000000001.json"
+
+
+def song_key(track: str) -> str:
+    return f"{PREFIX}{track[2]}/{track[3]}/{track[4]}/{track}.json"
+
+
+def song_body(track: str) -> str:
+    return json.dumps({"song_id": "SO" + track[2:], "title": f"Song {track}", "num_songs": 1, "duration": 200.5})
+
+
+def boto3_listing(s3, prefix: str) -> list[tuple[str, str, int]]:
+    """One plain paginated listing, the reference the parallel listing must equal."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [(item["Key"], item["ETag"].strip('"'), item["Size"]) for page in pages for item in page.get("Contents", [])
+            if not item["Key"].endswith("/")]
+
+
+@pytest.fixture
+def catalogue(s3, db):
+    """The songs in the A/B/C layout, a file straight under the prefix, a folder marker, a neighbour prefix."""
+    reset_schema(db)
+    ensure_bucket(s3, MANIFEST_BUCKET)
+    clear_prefix(s3, BUCKET, "")
+    files = {song_key(track): song_body(track) for track in TRACKS}
+    files[f"{PREFIX}TRTOPLEVEL0000000.json"] = song_body("TRTOPLEVEL0000000")
+    put_objects(s3, BUCKET, {**files, f"{PREFIX}B/": "", "song_data_old/X/TRX.json": song_body("TRX")})
+    return files
+
+
+def stage(stack) -> tuple[int, StatementLog]:
+    log = StatementLog(stack)
+    rows = StageToRedshiftOperator(
+        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=PREFIX, json_format="auto",
+        ledger_table="song_file_ledger", staged_files_table="staging_song_files",
+        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
+    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+    return rows, log
+
+
+def publish_ledger(db) -> None:
+    """What publish does with the staged files (include/sql/song_file_ledger_update.sql), run-scoping aside."""
+    db.execute("DELETE FROM song_file_ledger USING staging_song_files f WHERE song_file_ledger.s3_key = f.s3_key")
+    db.execute("INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) "
+               "SELECT s3_key, etag, size, TIMESTAMP '2018-11-15 01:00:00' FROM staging_song_files")
+
+
+def ledger(db) -> list[tuple]:
+    return db.execute("SELECT s3_key, etag, size, loaded_at FROM song_file_ledger ORDER BY s3_key").fetchall()
+
+
+def staged_keys(db) -> list[str]:
+    return [r[0] for r in db.execute("SELECT s3_key FROM staging_song_files ORDER BY s3_key").fetchall()]
+
+
+@pytest.mark.parametrize("page_size", [None, 1, 2, 3, 5])
+@pytest.mark.parametrize("threads", [1, 2, 8])
+def test_the_parallel_listing_is_the_prefixes_listing(s3, catalogue, threads, page_size):
+    """With small pages the first page ends inside a folder, and the rest is listed folder by folder."""
+    expected = boto3_listing(s3, PREFIX)
+    assert len(expected) == len(TRACKS) + 1  # the folder marker and the neighbour prefix are not in it
+    listed = list_objects(s3, BUCKET, PREFIX, threads=threads, page_size=page_size)
+    assert [(o.key, o.etag, o.size) for o in listed] == expected
+    # A prefix that is not a folder, and an exact key: the same objects as one listing.
+    assert [o.key for o in list_objects(s3, BUCKET, "song_data", threads=threads, page_size=page_size)] == [
+        k for k, _, _ in boto3_listing(s3, "song_data")]
+    key = song_key(TRACKS[0])
+    assert [o.key for o in list_objects(s3, BUCKET, key, threads=threads, page_size=page_size)] == [key]
+
+
+def test_a_large_prefix_is_listed_in_parallel(s3, catalogue):
+    """Past the first page, the folders after its last key are listed on several threads at once."""
+    import threading
+
+    seen: set[str] = set()
+    real = s3.list_objects_v2
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def list_objects_v2(self, **params):
+            seen.add(threading.current_thread().name)
+            return real(**params)
+
+        def get_paginator(self, name):
+            paginator = s3.get_paginator(name)
+            original = paginator.paginate
+
+            def paginate(**params):
+                seen.add(threading.current_thread().name)
+                return original(**params)
+
+            paginator.paginate = paginate
+            return paginator
+
+    listed = list_objects(Recording(), BUCKET, PREFIX, threads=4, page_size=2)
+    assert [o.key for o in listed] == [k for k, _, _ in boto3_listing(s3, PREFIX)]
+    assert any(name.startswith("s3-list") for name in seen), seen
+
+
+def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, db, catalogue):
+    rows, log = stage(stack)
+    assert rows == len(catalogue) and len(log.copies()) == 1
+    assert staged_keys(db) == sorted(catalogue)
+    publish_ledger(db)
+    before = ledger(db)
+    assert [r[0] for r in before] == sorted(catalogue)
+
+    rows, log = stage(stack)
+
+    assert rows == 0
+    assert log.copies() == []
+    assert staged_keys(db) == []
+    assert db.execute("SELECT COUNT(*) FROM staging_songs").fetchone()[0] == 0
+    assert ledger(db) == before
+    assert s3.list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix="manifests/").get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("new_key", [BEFORE_EVERY_KEY, IN_A_NEW_FOLDER])
+def test_one_new_file_is_staged_wherever_it_sorts(stack, s3, db, catalogue, new_key):
+    stage(stack)
+    publish_ledger(db)
+    before = ledger(db)
+    assert new_key < min(catalogue), "the new key sorts before every key the ledger holds"
+    put_objects(s3, BUCKET, {new_key: song_body("TR" + new_key.rsplit("TR", 1)[1].removesuffix(".json"))})
+
+    rows, log = stage(stack)
+
+    assert rows == 1
+    [(table, source)] = log.copies()
+    assert table == "staging_songs" and source.startswith(f"s3://{MANIFEST_BUCKET}/manifests/")
+    assert staged_keys(db) == [new_key]
+    assert ledger(db) == before  # the stage task never writes the ledger: publish does
+    publish_ledger(db)
+    assert [r[0] for r in ledger(db)] == sorted([*catalogue, new_key])
+    rows, log = stage(stack)
+    assert (rows, log.copies()) == (0, [])
