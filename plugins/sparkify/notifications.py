@@ -31,6 +31,7 @@ SMTP_CONN_VARIABLE = "sparkify_alert_smtp_conn_id"
 FROM_VARIABLE = "sparkify_alert_from"
 DEFAULT_SMTP_CONN_ID = "smtp_default"
 DEFAULT_FROM = "sparkify-airflow@localhost"
+LINKS = {"Log": "open the task log", "Run page": "open the run"}  # facts whose value is a link, and its label
 ERROR_LINES = 40  # of the error message, in the mail; the full traceback is in the task log
 
 
@@ -181,7 +182,7 @@ def _error_text(exception: Any) -> str:
 def _html(title: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
     rows = "".join(
         f"<tr><th align='left'>{html.escape(name)}</th><td>"
-        + (f"<a href=\"{html.escape(value)}\">{html.escape(value)}</a>" if name == "Log" else html.escape(value))
+        + (f"<a href=\"{html.escape(value)}\">{html.escape(value)}</a>" if name in LINKS else html.escape(value))
         + "</td></tr>"
         for name, value in facts.items()
     )
@@ -191,7 +192,7 @@ def _html(title: str, facts: Mapping[str, str], detail_title: str, detail: str) 
 
 def _slack_text(subject: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
     """Slack mrkdwn: the subject in bold, one line per fact, the detail in a code block."""
-    rows = "\n".join(f"*{name}:* <{_slack_escape(value)}|open the task log>" if name == "Log"
+    rows = "\n".join(f"*{name}:* <{_slack_escape(value)}|{LINKS[name]}>" if name in LINKS
                      else f"*{name}:* {_slack_escape(value)}" for name, value in facts.items())
     block = _slack_escape(detail).replace("`", "'") or "(none)"
     return f"*{_slack_escape(subject)}*\n{rows}\n*{detail_title}:*\n```{block}```"
