@@ -119,6 +119,12 @@ async def notify_late_run(context: dict[str, Any] | None = None, **kwargs: Any) 
 
 
 def _instant(value: Any) -> str:
+    """An instant as the failure alerts write it (`2026-11-29T22:00:00+00:00`), whatever form it came in."""
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value) if value else "?"

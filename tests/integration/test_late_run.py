@@ -71,7 +71,7 @@ def test_the_plugin_registers_the_reference_so_the_scheduler_can_read_the_dags_a
 def test_the_late_run_mail_and_slack_message_name_dag_run_and_interval(monkeypatch):
     context = {  # what Deadline.handle_miss gives the callback
         "dag_run": {"dag_id": "sparkify_etl", "dag_run_id": "scheduled__2026-11-29T21:00:00+00:00", "state": "running",
-                    "data_interval_start": START.isoformat(), "data_interval_end": END.isoformat(),
+                    "data_interval_start": "2026-11-29T21:00:00Z", "data_interval_end": "2026-11-29T22:00:00Z",
                     "run_type": "scheduled"},
         "deadline": {"id": "0193", "deadline_time": END + timedelta(minutes=30)},
     }
