@@ -19,7 +19,7 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 SEVERITIES = ("error", "warn")
 _FIELDS = {
     "name", "sql", "expected", "comparison", "description", "table", "severity", "parameters", "expected_sql",
-    "accept_none",
+    "accept_none", "kind", "column",
 }
 
 
@@ -29,7 +29,8 @@ class SqlCheck:
     One check. `sql` returns a single value, compared with `expected` (or with the value
     `expected_sql` returns) by `comparison`; `between` takes [low, high], both inclusive.
     A failing `error` check fails the task; a failing `warn` check is logged and recorded.
-    With `accept_none`, a NULL result (such as MIN over no rows) passes.
+    With `accept_none`, a NULL result (such as MIN over no rows) passes. `kind` (a kind of
+    include/quality_checks.yaml) and `column` describe the check, for its lineage assertion.
     """
 
     name: str
@@ -42,6 +43,8 @@ class SqlCheck:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     expected_sql: str | None = None
     accept_none: bool = False
+    kind: str = "custom"
+    column: str | None = None
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:

@@ -145,7 +145,9 @@ class _Compiler:
         missing = [f for f in _REQUIRED[kind] if f not in entry]
         if missing:
             raise CheckConfigError(f"{where}: a {kind} check needs {', '.join(missing)}.")
+        audited = {"table", "column"} if kind == "custom" else set()  # what a custom check audits, optional
         unknown = set(entry) - _OPTIONAL - set(_REQUIRED[kind]) - {"values", "references", "source_table", "source_sql"}
+        unknown -= audited
         if unknown:
             raise CheckConfigError(f"{where}: unknown field(s) {sorted(unknown)}.")
         severity = entry.get("severity", "error")
@@ -162,6 +164,7 @@ class _Compiler:
             name=entry["name"], sql=sql, expected=expected, comparison=comparison,
             description=entry.get("description", ""), table=entry.get("table"), severity=severity,
             parameters=parameters, expected_sql=expected_sql, accept_none=kind in ("min", "max"),
+            kind=kind, column=entry.get("column"),
         )
 
     # -- helpers --------------------------------------------------------------------
@@ -308,4 +311,10 @@ class _Compiler:
         return count, {}, self._sql_file(entry["source_sql"], where)
 
     def _custom(self, entry, where):
+        if "column" in entry:
+            if "table" not in entry:
+                raise CheckConfigError(f"{where}: a custom check's column needs its table.")
+            self._column(entry["table"], entry["column"], where)
+        elif "table" in entry:
+            self._table(entry["table"], where)
         return self._sql_file(entry["sql"], where), {}, None

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
+from sparkify.lineage import ReportsLineage
 from sparkify.notifications import notify_quality_warnings
 from sparkify.quality import SqlCheck
 from sparkify.warehouse import execute, transaction, warehouse_hook
@@ -25,7 +26,7 @@ class DataQualityError(AirflowFailException):
     fails again, so Airflow fails the task at once instead of retrying it."""
 
 
-class DataQualityOperator(BaseOperator):
+class DataQualityOperator(ReportsLineage, BaseOperator):
     """
     Run SQL checks against the warehouse; fail if any check of severity ``error`` fails.
 
@@ -78,7 +79,9 @@ class DataQualityOperator(BaseOperator):
         with transaction(hook) as cursor:
             for table in self.read_order:
                 cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
-            results = [self._run(cursor, self._rendered(check, context), window.sql_parameters()) for check in self.checks]
+            checks = [self._rendered(check, context) for check in self.checks]
+            results = [self._run(cursor, check, window.sql_parameters()) for check in checks]
+        self._lineage_results = checks, results  # reported on success and on failure alike
         if self.results_table:
             self._record(hook, context.get("run_id"), window, results)
         failed = [r for r in results if not r["passed"]]
@@ -94,6 +97,22 @@ class DataQualityOperator(BaseOperator):
                 f"{len(errors)} of {len(self.checks)} data quality checks failed for window {window}:\n{lines}"
             )
         return results
+
+    def build_lineage(self, with_schemas: bool = True):
+        """OpenLineage: each check's result as a data-quality assertion on the table it audits (a check of no table
+        goes to the run's test facet), and the results table as output. Also used when checks failed."""
+        from sparkify import lineage
+
+        checks, results = getattr(self, "_lineage_results", (self.checks, []))
+        grouped = lineage.assertions_by_table(checks, results)
+        run_level = grouped.pop(None, [])
+        warehouse = lineage.Warehouse.from_connection(self.redshift_conn_id)
+        inputs = [warehouse.input(table, input_facets={"dataQualityAssertions": lineage.assertions_facet(assertions)})
+                  for table, assertions in grouped.items()]
+        outputs = ([warehouse.output(self.results_table, output_facets=lineage.row_count_facets(len(results)))]
+                   if self.results_table and results else [])
+        run_facets = {"test": lineage.tests_run_facet(run_level)} if run_level else {}
+        return lineage.operator_lineage(inputs, outputs, run_facets)
 
     def _rendered(self, check: SqlCheck, context: Context) -> SqlCheck:
         """The check with Jinja in its SQL rendered (e.g. run-scoped staging table names)."""

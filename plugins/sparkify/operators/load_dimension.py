@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
+from sparkify.lineage import ReportsLineage
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
@@ -23,7 +24,7 @@ class DuplicateKeyError(AirflowFailException):
     """The dimension SELECT produced more than one row for a merge key (a data error: not retried)."""
 
 
-class LoadDimensionOperator(BaseOperator):
+class LoadDimensionOperator(ReportsLineage, BaseOperator):
     """
     Load a dimension table from a SELECT, in one transaction.
 
@@ -125,4 +126,17 @@ class LoadDimensionOperator(BaseOperator):
             if self.mode != "merge" and self.key:
                 self._refuse_duplicates(cursor, quote_table(self.table))
         self.log.info("Window %s: %s wrote %d rows to %s", window, self.mode, written, self.table)
+        self._lineage_rows = written
         return written
+
+    def build_lineage(self, with_schemas: bool = True):
+        """OpenLineage: the tables the SELECT (and ``post_sql``) read, and the tables written, with their schemas; the
+        dimension is marked OVERWRITE by ``truncate-insert``."""
+        from sparkify import lineage
+
+        return lineage.table_lineage(
+            self.redshift_conn_id, self.build_statements(), [self.table],
+            rows={self.table: getattr(self, "_lineage_rows", None)},
+            temporary=[split_table_name(self.table)[1] + "_merge_stage"],
+            overwritten=[self.table] if self.mode == "truncate-insert" else [], with_schemas=with_schemas,
+        )

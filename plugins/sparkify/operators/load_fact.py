@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from airflow.sdk import BaseOperator
 
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
+from sparkify.lineage import ReportsLineage
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class LoadFactOperator(BaseOperator):
+class LoadFactOperator(ReportsLineage, BaseOperator):
     """
     Load the fact rows of the run's window, replacing any rows already loaded for it.
 
@@ -78,4 +79,13 @@ class LoadFactOperator(BaseOperator):
         )
         if skipped:
             self.log.warning("Window %s: skipped %d source rows (skipped_rows_sql)", window, skipped)
+        self._lineage_rows = inserted
         return {"inserted": inserted, "deleted": deleted, "skipped": skipped}
+
+    def build_lineage(self, with_schemas: bool = True):
+        """OpenLineage: the tables the SELECT reads, and the fact table it writes (with its schema and the rows inserted)."""
+        from sparkify import lineage
+
+        return lineage.table_lineage(self.redshift_conn_id, self.build_statements(), [self.table],
+                                     rows={self.table: getattr(self, "_lineage_rows", None)},
+                                     with_schemas=with_schemas)

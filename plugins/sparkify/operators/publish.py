@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 
 from sparkify.ddl import split_statements
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
+from sparkify.lineage import ReportsLineage
 from sparkify.warehouse import execute, transaction, warehouse_hook
 from sparkify.window import run_window
 
@@ -54,7 +55,7 @@ class Publication:
         return self.window_column is not None
 
 
-class PublishOperator(BaseOperator):
+class PublishOperator(ReportsLineage, BaseOperator):
     """
     Publish a run's audited shadow tables: one transaction that locks every target table in the
     given order, replaces each fact's window, merges each dimension, and runs ``post_sql``.
@@ -139,6 +140,7 @@ class PublishOperator(BaseOperator):
         window = run_window(context)
         parameters = window.sql_parameters()
         publications = self._rendered(context)
+        self._lineage_publications = publications
         counts: dict[str, int] = {}
         with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
             for statement in self.build_statements(publications):
@@ -148,4 +150,15 @@ class PublishOperator(BaseOperator):
                         counts[p.table] = count
         self.log.info("Window %s: published %s (locked in order %s)", window,
                       ", ".join(f"{n} rows to {t}" for t, n in counts.items()), ", ".join(self.lock_order))
+        self._lineage_counts = counts
         return counts
+
+    def build_lineage(self, with_schemas: bool = True):
+        """OpenLineage: the shadow tables (and whatever conditions and ``post_sql`` read) as inputs; the published
+        tables (with the rows each received) and the tables ``post_sql`` writes as outputs."""
+        from sparkify import lineage
+
+        publications = getattr(self, "_lineage_publications", None)  # None: it failed before rendering them
+        statements = self.build_statements(publications) if publications else []
+        return lineage.table_lineage(self.redshift_conn_id, statements, [p.table for p in self.publications],
+                                     rows=getattr(self, "_lineage_counts", None), with_schemas=with_schemas)

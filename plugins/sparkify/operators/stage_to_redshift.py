@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from sparkify.lineage import ReportsLineage
 from sparkify.retry_policy import fail_fast
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class StageToRedshiftOperator(BaseOperator):
+class StageToRedshiftOperator(ReportsLineage, BaseOperator):
     """
     Load JSON objects from S3 into a staging table with ``COPY ... FORMAT AS JSON``, replacing its
     contents in one transaction.
@@ -175,6 +176,7 @@ class StageToRedshiftOperator(BaseOperator):
         # Templated settings (bucket, keys, region, IAM role, connections) that are wrong stay wrong.
         with fail_fast("Bad configuration", ValueError, AirflowNotFoundException):
             spec = self.build_spec(window.days())
+            self._lineage_source = spec  # the keys as given, before a manifest replaces them
             if self.manifest_location:
                 split_s3_url(self.manifest_location)
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
@@ -193,7 +195,24 @@ class StageToRedshiftOperator(BaseOperator):
             if manifest_key:
                 s3_hook.delete_objects(bucket=manifest_bucket, keys=[manifest_key])
         self.log.info("Loaded %d rows into %s", rows, spec.table)
+        self._lineage_rows = rows
         return rows
+
+    def build_lineage(self, with_schemas: bool = True):
+        """OpenLineage: the S3 keys or prefixes read, as S3ToRedshiftOperator reports them, and the tables written
+        (with their schema, OVERWRITE for ``REPLACE`` and the rows loaded); with a ledger, it is read too."""
+        from sparkify import lineage
+
+        source = getattr(self, "_lineage_source", None)  # None: the task failed before it had a window
+        inputs = [lineage.s3_input(source.bucket, key) for key in source.keys] if source else []
+        warehouse = lineage.Warehouse.from_connection(self.redshift_conn_id)
+        written = [self.table, *([self.staged_files_table] if self.staged_files_table else [])]
+        ledger = [self.ledger_table] if self.ledger_table and not _as_bool(self.ignore_ledger, "ignore_ledger") else []
+        schemas = lineage.schema_facets(self.redshift_conn_id if with_schemas else None, warehouse, written)
+        staged = warehouse.output(self.table, lineage.dataset_facets(schemas, self.table, self.method == "REPLACE"),
+                                  lineage.row_count_facets(getattr(self, "_lineage_rows", None)))
+        outputs = [staged, *(warehouse.output(t, lineage.dataset_facets(schemas, t, overwrite=True)) for t in written[1:])]
+        return lineage.operator_lineage([*inputs, *map(warehouse.input, ledger)], outputs)
 
     def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:
         listed = select_objects(s3_hook, spec.bucket, spec.keys)
