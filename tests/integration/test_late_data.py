@@ -6,6 +6,7 @@ The wait itself, in a live triggerer, is tests/live/test_late_data.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -63,9 +64,9 @@ def test_a_recent_window_waits_in_the_triggerer_until_the_timeout_after_its_end(
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(task_context(start.isoformat(), end.isoformat()))
     trigger = deferred.value.trigger
-    assert type(trigger).__name__ == "S3KeyTrigger" and deferred.value.method_name == "execute_complete"
-    assert trigger.bucket_name == BUCKET
-    assert trigger.bucket_key == sorted({day.strftime(DAY_FILES) for day in (start, end - timedelta(microseconds=1))})
+    assert type(trigger).__name__ == "S3KeysExistTrigger" and deferred.value.method_name == "execute_complete"
+    assert trigger.bucket_name == BUCKET and trigger.aws_conn_id == "aws_default"
+    assert trigger.keys == sorted({day.strftime(DAY_FILES) for day in (start, end - timedelta(microseconds=1))})
     assert timedelta(minutes=29) < deferred.value.timeout <= timedelta(minutes=30), "45 minutes after the end"
 
 
@@ -83,3 +84,24 @@ def test_a_bad_timeout_variable_fails_at_once(sensor, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_LATE_DATA_TIMEOUT", "two hours")
     with pytest.raises(AirflowFailException, match="sparkify_late_data_timeout='two hours' is not a usable duration"):
         sensor.execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+
+
+def test_the_trigger_waits_while_a_key_is_missing_and_fires_once_it_exists(sample_data, s3):
+    from sparkify.triggers import S3KeysExistTrigger
+
+    present, late = "log_data/2018/11/2018-11-14-events.json", "log_data/2031/01/2031-01-01-events.json"
+    trigger = S3KeysExistTrigger(bucket_name=BUCKET, keys=[present, late], aws_conn_id="aws_default",
+                                 region_name="us-west-2", poke_interval=0.2)
+    path, kwargs = trigger.serialize()
+    assert path == "sparkify.triggers.S3KeysExistTrigger" and S3KeysExistTrigger(**kwargs).keys == [present, late]
+
+    async def first_event(seconds: float):
+        return await asyncio.wait_for(anext(S3KeysExistTrigger(**kwargs).run()), seconds)
+
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(first_event(3))  # still polling: the late file is missing
+    s3.put_object(Bucket=BUCKET, Key=late, Body=b"{}\n")
+    try:
+        assert asyncio.run(first_event(60)).payload == {"status": "success", "keys": [present, late]}
+    finally:
+        s3.delete_object(Bucket=BUCKET, Key=late)

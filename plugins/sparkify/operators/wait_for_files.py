@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from sparkify.late_data import DurationSettingError, describe_timeout, late_data_timeout, wait_deadline
 from sparkify.s3copy.spec import expand_keys
+from sparkify.triggers import S3KeysExistTrigger
 from sparkify.window import RunWindow, run_window
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
 class WindowFilesSensor(S3KeySensor):
     """
-    Wait for every S3 object the run's window needs, deferred in the triggerer (the Amazon provider's
-    ``S3KeyTrigger``), until the window's end plus the Variable ``sparkify_late_data_timeout``
+    Wait for every S3 object the run's window needs, deferred in the triggerer (``S3KeysExistTrigger``,
+    through the same AWS connection), until the window's end plus the Variable ``sparkify_late_data_timeout``
     (sparkify/late_data.py); then fail at once, naming the missing keys and the window.
 
     Present files pass at the first check, without deferring; a window whose wait is already over
@@ -52,6 +53,14 @@ class WindowFilesSensor(S3KeySensor):
         self.log.info("Waiting in the triggerer until %s for %s (window %s)", deadline.isoformat(),
                       ", ".join(self._uris(self._missing())), window)
         self._defer()
+
+    def _defer(self) -> None:
+        self.defer(
+            timeout=timedelta(seconds=self.timeout),
+            trigger=S3KeysExistTrigger(bucket_name=self.bucket_name, keys=self.bucket_key, aws_conn_id=self.aws_conn_id,
+                                       region_name=self.region_name, poke_interval=self.poke_interval),
+            method_name="execute_complete",
+        )
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context):
         try:
