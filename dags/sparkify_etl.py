@@ -6,11 +6,15 @@ Every hour, load Sparkify's S3 JSON into Redshift and build the star schema, by
 then publishes them, so data that fails a check never reaches the star schema.
 
 ```
-begin → create_tables → stage_events ∥ stage_songs → load_songplays_fact
+begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs → load_songplays_fact
       → load_users_dim ∥ load_songs_dim ∥ load_artists_dim ∥ load_time_dim
       → run_quality_checks → publish → end
 ```
 
+0. **wait_for_log_data** waits, deferred in the triggerer, for the window's day files
+   (`log_data/YYYY/MM/YYYY-MM-DD-events.json`, one per UTC day the window touches) until the
+   window's end plus `sparkify_late_data_timeout` (default 2h), then fails naming the missing
+   files. Files that are there pass at once; an old window (a backfill) never waits.
 1. **create_tables** creates the staging and star-schema tables if they are missing, and the
    run's own copies: of the staging tables, and the **shadow tables** of `songplays`, `users`,
    `songs`, `artists` and `time` (`<table>__r<hash of run_id>`). Runs may overlap.
@@ -64,6 +68,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import variable_template
 from sparkify.dag_defaults import dag_default_args
+from sparkify.late_run import late_run_alert_definition
 from sparkify.operators import (
     DataQualityOperator,
     LoadDimensionOperator,
@@ -71,6 +76,7 @@ from sparkify.operators import (
     Publication,
     PublishOperator,
     StageToRedshiftOperator,
+    WindowFilesSensor,
 )
 from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import QualityChecksFile
@@ -83,6 +89,7 @@ AWS = variable_template("sparkify_aws_conn_id")
 COPY_ROLE = variable_template("sparkify_redshift_iam_role")
 BUCKET = variable_template("sparkify_s3_bucket")
 MANIFESTS = variable_template("sparkify_manifest_location")
+LOG_DAY_FILES = variable_template("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json"  # one per UTC day of the window
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 
 
@@ -121,6 +128,7 @@ with DAG(
     # runs may overlap; 4 keeps a backfill busy on a small cluster without starving it.
     max_active_runs=4,
     default_args=default_args,
+    deadline=late_run_alert_definition(),  # a scheduled run not done sparkify_late_run_minutes after its interval
     template_searchpath=[str(SQL_DIR)],
     user_defined_macros={"run_scoped": run_scoped},
     params={
@@ -189,6 +197,15 @@ with DAG(
         with transaction(hook) as cursor:
             return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 
+    # Late data: wait in the triggerer for the window's day files (sparkify/late_data.py).
+    wait_for_log_data = WindowFilesSensor(
+        task_id="wait_for_log_data",
+        s3_bucket=BUCKET,
+        s3_key=LOG_DAY_FILES,
+        region_name=variable_template("sparkify_s3_region"),
+        aws_conn_id=AWS,
+    )
+
     # What both COPY loads share: the bucket's region and role, the run's manifests, the warehouse pool,
     # Redshift's NULL and truncation rules for the JSON, and no compression or statistics analysis.
     stage_args: dict[str, Any] = dict(
@@ -209,7 +226,7 @@ with DAG(
         task_id="stage_events",
         table=run_table("staging_events"),
         s3_bucket=BUCKET,
-        s3_key=variable_template("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json",
+        s3_key=LOG_DAY_FILES,
         json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
         timeformat="epochmillisecs",
         **stage_args,
@@ -277,6 +294,7 @@ with DAG(
 
     chain(
         begin(),
+        wait_for_log_data,
         create_tables(WAREHOUSE, run_id="{{ run_id }}"),
         [stage_events, stage_songs],
         load_songplays_fact,

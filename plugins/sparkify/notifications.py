@@ -1,6 +1,10 @@
-"""E-mail alerts through the SMTP provider's SmtpNotifier: failed tasks and failed `warn` quality checks.
+"""Alerts through Airflow notifiers: failed tasks and failed `warn` quality checks.
 
-Off by default. Set the Airflow Variable `sparkify_alert_emails` (addresses separated by commas,
+E-mail goes through the SMTP provider's SmtpNotifier; a copy goes to Slack through the Slack
+provider's SlackWebhookNotifier when the Variable `sparkify_alert_slack_conn_id` names a Slack
+webhook connection (slack_alerts.py). Late runs are alerted the same way (late_run.py).
+
+E-mail is off by default. Set the Airflow Variable `sparkify_alert_emails` (addresses separated by commas,
 semicolons or spaces) to turn them on; the mail goes through the SMTP connection named by
 `sparkify_alert_smtp_conn_id` (default `smtp_default`), from `sparkify_alert_from` (default: the
 connection's `from_email` extra, else `sparkify-airflow@localhost`).
@@ -27,15 +31,17 @@ SMTP_CONN_VARIABLE = "sparkify_alert_smtp_conn_id"
 FROM_VARIABLE = "sparkify_alert_from"
 DEFAULT_SMTP_CONN_ID = "smtp_default"
 DEFAULT_FROM = "sparkify-airflow@localhost"
+LINKS = {"Log": "open the task log", "Run page": "open the run"}  # facts whose value is a link, and its label
 ERROR_LINES = 40  # of the error message, in the mail; the full traceback is in the task log
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One e-mail: a subject line and an HTML body, both already safe to send as they are."""
+    """One alert: a subject line, an HTML body (e-mail) and a Slack mrkdwn text, all safe to send as they are."""
 
     subject: str
     html: str
+    text: str = ""
 
 
 def recipients(value: Any) -> list[str]:
@@ -50,7 +56,7 @@ def task_failure_alert(context: Mapping[str, Any]) -> Alert:
     first_line = error.splitlines()[0] if error else "unknown error"
     subject = (f"[sparkify] FAILED {facts['DAG']}.{facts['Task']} | run {facts['Run']} | "
                f"window {facts['Window']} | {first_line}")
-    return Alert(_one_line(subject), _html("Task failed", facts, "Error", error))
+    return build_alert(subject, "Task failed", facts, "Error", error)
 
 
 def quality_warning_alert(context: Mapping[str, Any], warnings: Sequence[Mapping[str, Any]]) -> Alert:
@@ -62,12 +68,25 @@ def quality_warning_alert(context: Mapping[str, Any], warnings: Sequence[Mapping
     )
     subject = (f"[sparkify] WARNING {len(warnings)} data quality check(s) failed in {facts['DAG']}.{facts['Task']} | "
                f"run {facts['Run']} | window {facts['Window']}")
-    return Alert(_one_line(subject), _html("Data quality warnings (severity warn; the run goes on)", facts,
-                                           "Failed checks", lines))
+    return build_alert(subject, "Data quality warnings (severity warn; the run goes on)", facts, "Failed checks", lines)
+
+
+def build_alert(subject: str, title: str, facts: Mapping[str, str], detail_title: str, detail: str) -> Alert:
+    """An Alert from its facts (name: value; a "Log" value is a link) and one block of detail."""
+    return Alert(_one_line(subject), _html(title, facts, detail_title, detail),
+                 _slack_text(_one_line(subject), facts, detail_title, detail))
 
 
 def send_alert(context: Mapping[str, Any], alert: Alert) -> bool:
-    """Send `alert` with SmtpNotifier if alerts are on; returns whether a mail was sent. Never raises."""
+    """Send `alert` by e-mail and to Slack, each if configured; returns whether any was sent. Never raises."""
+    from sparkify.slack_alerts import send_to_slack
+
+    mailed = send_mail(context, alert)
+    return send_to_slack(alert) or mailed
+
+
+def send_mail(context: Mapping[str, Any], alert: Alert) -> bool:
+    """Send `alert` with SmtpNotifier if e-mail alerts are on; returns whether a mail was sent. Never raises."""
     try:
         from airflow.sdk import Variable
 
@@ -163,12 +182,24 @@ def _error_text(exception: Any) -> str:
 def _html(title: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
     rows = "".join(
         f"<tr><th align='left'>{html.escape(name)}</th><td>"
-        + (f"<a href=\"{html.escape(value)}\">{html.escape(value)}</a>" if name == "Log" else html.escape(value))
+        + (f"<a href=\"{html.escape(value)}\">{html.escape(value)}</a>" if name in LINKS else html.escape(value))
         + "</td></tr>"
         for name, value in facts.items()
     )
     return (f"<h3>{html.escape(title)}</h3><table>{rows}</table>"
             f"<h4>{html.escape(detail_title)}</h4><pre>{html.escape(detail)}</pre>")
+
+
+def _slack_text(subject: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
+    """Slack mrkdwn: the subject in bold, one line per fact, the detail in a code block."""
+    rows = "\n".join(f"*{name}:* <{_slack_escape(value)}|{LINKS[name]}>" if name in LINKS
+                     else f"*{name}:* {_slack_escape(value)}" for name, value in facts.items())
+    block = _slack_escape(detail).replace("`", "'") or "(none)"
+    return f"*{_slack_escape(subject)}*\n{rows}\n*{detail_title}:*\n```{block}```"
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _one_line(text: str, limit: int = 400) -> str:

@@ -13,7 +13,8 @@ from tests.support import PROJECT_ROOT
 
 EXPECTED_UPSTREAM = {
     "begin": set(),
-    "create_tables": {"begin"},
+    "wait_for_log_data": {"begin"},
+    "create_tables": {"wait_for_log_data"},
     "stage_events": {"create_tables"},
     "stage_songs": {"create_tables"},
     "load_songplays_fact": {"stage_events", "stage_songs"},

@@ -17,7 +17,7 @@ from tests.support import run_dag
 
 pytestmark = pytest.mark.integration
 
-# An hour whose day file is not in the sample bucket: stage_events fails (stage_songs does not).
+# An hour whose day file is not in the sample bucket, long overdue: wait_for_log_data fails at once.
 EMPTY_HOUR = datetime(2018, 11, 2, 5, tzinfo=timezone.utc)
 BASE_URL = "http://airflow.sparkify.test:8080"
 
@@ -41,12 +41,13 @@ def test_the_mail_of_a_failed_run_names_dag_run_window_task_error_and_log(sparki
     assert mail["X-Envelope-To"] == "oncall@sparkify.test, lead@sparkify.test"
     subject, body = mail["Subject"], Mailbox.body(mail)
     window = "[2018-11-02T05:00:00+00:00, 2018-11-02T06:00:00+00:00)"
-    error = "No object or prefix s3://udacity-dend/log_data/2018/11/2018-11-02-events.json"
+    error = ("Late data: s3://udacity-dend/log_data/2018/11/2018-11-02-events.json still missing for the window "
+             f"{window}")
     for text in (subject, body):
-        assert "sparkify_etl" in text and "stage_events" in text, text
+        assert "sparkify_etl" in text and "wait_for_log_data" in text, text
         assert run.run_id in text and window in text, text
         assert error in text, text
-    log_link = f"{BASE_URL}/dags/sparkify_etl/runs/{quote(run.run_id)}/tasks/stage_events?try_number=1"
+    log_link = f"{BASE_URL}/dags/sparkify_etl/runs/{quote(run.run_id)}/tasks/wait_for_log_data?try_number=1"
     assert f'<a href="{log_link}">' in body, body
 
 
@@ -63,4 +64,4 @@ def test_an_smtp_server_that_is_down_changes_nothing(sparkify_dag, sample_data, 
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_ALERT_EMAILS", "oncall@sparkify.test")
     run = sparkify_dag.test(logical_date=EMPTY_HOUR)
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}
-    assert states["stage_events"] == "failed" and states["stage_songs"] == "success"
+    assert states["wait_for_log_data"] == "failed" and states["stage_events"] == "upstream_failed"

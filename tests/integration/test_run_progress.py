@@ -46,6 +46,7 @@ def test_a_bad_window_fails_the_run_within_seconds_and_says_why(airflow_db, samp
 def test_a_transient_failure_announces_its_retry_and_the_log_has_no_repeated_lines(airflow_db, sample_data, tmp_path):
     dag, stream, log_file = load_dag(), io.StringIO(), tmp_path / "dag-runs.log"
     stage = dag.get_task("stage_events")
+    dag.get_task("wait_for_log_data").s3_key = "log_json_path.json"  # let the missing day file reach the stage
     stage.retries, stage.retry_delay = 1, timedelta(seconds=3)  # 3 to 6 s, not minutes
     assert run_once(dag, EMPTY_HOUR, None, log_file, RunProgress(stream)) == "failed"
     lines = progress_lines(stream)

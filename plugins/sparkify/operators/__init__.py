@@ -5,5 +5,7 @@ from sparkify.operators.load_dimension import LoadDimensionOperator
 from sparkify.operators.load_fact import LoadFactOperator
 from sparkify.operators.publish import Publication, PublishOperator
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.operators.wait_for_files import WindowFilesSensor
 
-__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "Publication", "PublishOperator", "StageToRedshiftOperator"]
+__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "Publication", "PublishOperator", "StageToRedshiftOperator",
+           "WindowFilesSensor"]
