@@ -66,6 +66,17 @@ def run_conf(conf: dict | None) -> dict:
     return {"window_start": None, "window_end": None, **(conf or {})}
 
 
+def test_run(dag, logical_date: datetime | None, conf: dict | None):
+    """`dag.test()` for one run, without the DAG's Deadline Alerts.
+
+    Airflow 3.3's dag.test() fails when a run of a DAG with a deadline succeeds (it looks the
+    in-process DAG's alerts up as stored alert ids). The late-run alert concerns scheduled runs
+    only, which dag.test() never creates, so in-process runs drop it.
+    """
+    dag.deadline = None
+    return dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+
+
 def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path, progress: RunProgress | None = None) -> str:
     """One DAG run, its output to `log_file` and a line per task event to the terminal; returns its final state."""
     terminal = None
@@ -77,7 +88,7 @@ def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path, pro
     quiet_repeats()
     try:
         with output_to(log_file):
-            run = dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+            run = test_run(dag, logical_date, conf)
     finally:
         if terminal is not None:
             terminal.close()

@@ -56,7 +56,7 @@ def test_the_result_has_every_figure_and_the_warehouse_matches_the_model(tiny_ba
         assert len(figures["wall_seconds"]["samples"]) == scale["backfill_repeat"]
         assert figures["run_seconds_median"] > 0
         assert set(figures["task_seconds_median"]) == set(section["dags"]["sparkify_etl"]["task_seconds_median"])
-    assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 12
+    assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 13
     assert section["ratio"] == pytest.approx(section["dags"]["sparkify_etl"]["wall_seconds"]["median"]
                                              / section["dags"]["sparkify_etl_noop"]["wall_seconds"]["median"], rel=0.01)
     parse = section["parse"]

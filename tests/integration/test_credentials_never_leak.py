@@ -102,11 +102,11 @@ def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, spar
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from local_stack.airflow_runner import run_conf
+    from local_stack.airflow_runner import test_run
 
     reset_schema(db)
     capfd.readouterr()  # search only what this run writes
-    run = sparkify_dag.test(logical_date=datetime(2018, 11, 15, 12, tzinfo=timezone.utc), run_conf=run_conf(None))
+    run = test_run(sparkify_dag, datetime(2018, 11, 15, 12, tzinfo=timezone.utc), None)
     out, err = capfd.readouterr()
     output = out + err
 
