@@ -23,8 +23,9 @@ export ARG_OUT       := $(value OUT)
 export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
 export ARG_EXAMPLES  := $(value EXAMPLES)
+export ARG_FETCH     := $(value FETCH)
 # ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
-unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES FETCH
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast up down status seed run summary lint clean
@@ -86,8 +87,8 @@ bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers,
 	PYTHONPATH=plugins:include:. $(PY) -m bench $${ARG_SCALE:+--scale "$$ARG_SCALE"}
 
 .PHONY: report import-dwh-cfg
-report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/
-	PYTHONPATH=include:plugins $(PY) -m local_stack.report
+report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/; FETCH=latest: the DAG's newest page from S3
+	PYTHONPATH=include:plugins $(PY) -m local_stack.report $${ARG_FETCH:+--fetch "$$ARG_FETCH"}
 
 import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Airflow connections and Variables
 	@test -n "$$ARG_CFG" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }

@@ -217,8 +217,9 @@ def test_dags_plugins_and_include_are_mounted_into_every_airflow_container(servi
     for volume in common["volumes"]:
         host, container = volume.rsplit(":", 1)
         mounts[container] = ROOT / host
-    for folder in ("dags", "plugins", "include", "reports"):
+    for folder in ("dags", "plugins", "include"):
         assert Path(mounts[f"/opt/airflow/{folder}"]) == ROOT / folder
+    assert "/opt/airflow/reports" not in mounts, "sparkify_report writes to object storage, not a shared folder"
     for name in [*AIRFLOW_SERVICES, "airflow-init", "seed-s3"]:
         assert services[name]["volumes"] == common["volumes"]
     assert set(common["environment"]["PYTHONPATH"].split(":")) >= {"/opt/airflow/include", "/opt/airflow/plugins"}
