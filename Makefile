@@ -24,8 +24,9 @@ export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
 export ARG_EXAMPLES  := $(value EXAMPLES)
 export ARG_FETCH     := $(value FETCH)
+export ARG_EXECUTOR  := $(value EXECUTOR)
 # ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
-unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES FETCH
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES FETCH EXECUTOR
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast up down status seed run summary lint clean
@@ -55,8 +56,8 @@ chromium:  ## Debian's Chromium for the browser tests, installed with apt-get wh
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-up: install  ## start the local warehouse (127.0.0.1:5439), S3 (127.0.0.1:5000) and Airflow (localhost:8080)
-	$(STACK) up
+up: install  ## start the local warehouse (127.0.0.1:5439), S3 (127.0.0.1:5000) and Airflow (localhost:8080); EXECUTOR=celery: Redis + 2 Celery workers
+	$(STACK) up $${ARG_EXECUTOR:+--executor "$$ARG_EXECUTOR"}
 
 down: install  ## stop them
 	$(STACK) down
