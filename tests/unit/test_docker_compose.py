@@ -121,6 +121,35 @@ def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, c
             assert dependency in services, f"{name} depends on an unknown service {dependency}"
 
 
+def test_the_celery_profile_adds_a_broker_and_two_workers(raw, services, common):
+    celery = {name for name, service in services.items() if "celery" in service.get("profiles", [])}
+    assert celery == {"redis", "airflow-worker-1", "airflow-worker-2"}
+    assert not published(services["redis"]), "the broker is reached on the compose network only"
+    hostnames = set()
+    for name in ("airflow-worker-1", "airflow-worker-2"):
+        worker = services[name]
+        assert worker["image"] == common["image"] and worker["volumes"] == common["volumes"]
+        command = worker["command"].split()
+        assert command[:3] == ["celery", "worker", "--celery-hostname"]
+        hostnames.add(command[3])
+        assert f'-d "{command[3].replace("%h", "$${HOSTNAME}")}"' in raw["services"][name]["healthcheck"]["test"][1]
+        assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert worker["environment"]["AIRFLOW__CORE__EXECUTOR"] == common["environment"]["AIRFLOW__CORE__EXECUTOR"]
+    assert hostnames == {"worker-1@%h", "worker-2@%h"}
+    env = common["environment"]
+    assert urlsplit(env["AIRFLOW__CELERY__BROKER_URL"]).hostname == "redis"
+    backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
+    database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert (backend.hostname, backend.username, backend.password, backend.path) == (
+        database.hostname, database.username, database.password, database.path), "the metadata DB is the backend"
+    assert (env["AIRFLOW__CELERY__TASK_ACKS_LATE"], env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"]) == ("true", "1")
+    assert int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"]) >= 3600
+    switched = interpolate(raw, {**dotenv_values(ROOT / ".env"), **SECRETS,
+                                 "SPARKIFY_COMPOSE_EXECUTOR": "CeleryExecutor"})
+    assert {s.get("environment", {}).get("AIRFLOW__CORE__EXECUTOR") for s in switched["services"].values()} - {None} \
+        == {"CeleryExecutor"}, "one switch sets the executor of every Airflow component"
+
+
 def test_local_executor_reaches_the_execution_api_and_the_metadata_database(services, common):
     env = common["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
