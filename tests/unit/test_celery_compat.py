@@ -45,3 +45,21 @@ def test_retry_tries_three_times_on_a_database_error_then_raises():
     with pytest.raises(OperationalError):
         flaky(4)
     assert len(calls) == 3
+
+
+def test_the_state_of_a_failed_celery_task_is_read_without_crashing_the_scheduler(tmp_path):
+    """The provider's bulk state fetch on Celery 5.7's database backend (SQLite here), a failure among successes."""
+    from airflow.providers.celery.executors.celery_executor_utils import BulkStateFetcher
+    from celery import Celery
+    from celery.result import AsyncResult
+
+    from local_stack import celery_compat
+
+    assert celery_compat.DECODES_STORED_RESULTS
+    app = Celery(broker="memory://", backend=f"db+sqlite:///{tmp_path / 'results.db'}")
+    app.backend.mark_as_done("ok-task", None)
+    app.backend.mark_as_failure("failed-task", TimeoutError("timed out"))
+    fetcher = BulkStateFetcher(1, celery_app=app)
+    states = fetcher._get_many_from_db_backend([AsyncResult(i, app=app) for i in ("ok-task", "failed-task")])
+    assert {task_id: state for task_id, (state, _) in states.items()} == {"ok-task": "SUCCESS",
+                                                                          "failed-task": "FAILURE"}
