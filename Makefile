@@ -24,8 +24,10 @@ export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
 export ARG_EXAMPLES  := $(value EXAMPLES)
 export ARG_ROUNDS    := $(value ROUNDS)
+export ARG_FETCH     := $(value FETCH)
+export ARG_EXECUTOR  := $(value EXECUTOR)
 # ...and the originals are not exported: make would expand them (running $(shell ...)) to do so.
-unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES ROUNDS
+unexport START END RUNS REPROCESS DATA CFG OUT SCALE ARGS EXAMPLES ROUNDS FETCH EXECUTOR
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast up down status seed run summary lint clean
@@ -59,8 +61,8 @@ chromium:  ## Debian's Chromium for the browser tests, installed with apt-get wh
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-up: install  ## start the local warehouse (127.0.0.1:5439), S3 (127.0.0.1:5000) and Airflow (localhost:8080)
-	$(STACK) up
+up: install  ## start the local warehouse (127.0.0.1:5439), S3 (127.0.0.1:5000) and Airflow (localhost:8080); EXECUTOR=celery: Redis + 2 Celery workers
+	$(STACK) up $${ARG_EXECUTOR:+--executor "$$ARG_EXECUTOR"}
 
 down: install  ## stop them
 	$(STACK) down
@@ -91,8 +93,8 @@ bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers,
 	PYTHONPATH=plugins:include:. $(PY) -m bench $${ARG_SCALE:+--scale "$$ARG_SCALE"}
 
 .PHONY: report import-dwh-cfg
-report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/
-	PYTHONPATH=include:plugins $(PY) -m local_stack.report
+report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/; FETCH=latest: the DAG's newest page from S3
+	PYTHONPATH=include:plugins $(PY) -m local_stack.report $${ARG_FETCH:+--fetch "$$ARG_FETCH"}
 
 import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Airflow connections and Variables
 	@test -n "$$ARG_CFG" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }

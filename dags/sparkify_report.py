@@ -7,9 +7,13 @@ schema: this DAG is scheduled on the Asset `sparkify_star_schema`, which `sparki
 
 **refresh_report** runs every query in `include/sql/analytics/` on the warehouse
 (connection `sparkify_redshift_conn_id`, default `redshift`), logs each answer as a
-table and replaces `sparkify_report.html`, one self-contained page with a chart per
-question, in the folder named by the Variable `sparkify_report_dir` (default
-`reports/` in the project folder). `make report` writes the same page from the terminal.
+table and writes one self-contained page with a chart per question,
+`sparkify_report_<UTC time>.html`, through Airflow's `ObjectStoragePath` to the location
+named by the Variable `sparkify_report_location` (default `s3://sparkify-staging/reports/`,
+with the AWS connection `sparkify_aws_conn_id` unless the URL names one:
+`s3://<conn_id>@bucket/prefix/`). Nothing lands on the worker's disk, so any worker can run
+it. The page's path and row counts go to XCom. `make report FETCH=latest` downloads the
+newest page; `make report` writes the same page from the terminal.
 """
 
 from __future__ import annotations
@@ -40,18 +44,20 @@ with DAG(
 ) as dag:
 
     @task(task_id="refresh_report")
-    def refresh_report(conn_id: str, report_dir: str) -> dict:
-        """Run the analytics queries, log them as tables and rewrite the HTML report."""
-        from sparkify.report.refresh import refresh_report as refresh
-        from sparkify.report.refresh import report_dir as resolve
+    def refresh_report(conn_id: str, location: str, aws_conn_id: str) -> dict:
+        """Run the analytics queries, log them as tables and publish the HTML report to object storage."""
+        from sparkify.report.refresh import build_report
+        from sparkify.report.storage import publish_report, report_location
         from sparkify.report.text_table import format_results
         from sparkify.warehouse import transaction, warehouse_hook
 
-        source = f"connection '{conn_id}'"
+        folder = report_location(location, aws_conn_id)  # a bad location fails before the queries run
         with transaction(warehouse_hook(conn_id)) as cursor:
-            report = refresh(cursor, ANALYTICS_SQL, resolve(report_dir, PROJECT_ROOT), source)
+            report = build_report(cursor, ANALYTICS_SQL, f"connection '{conn_id}'")
         print(format_results(report.results))
-        print(f"Report: {report.path}")
-        return {"path": str(report.path), "rows": {result.query.name: len(result.rows) for result in report.results}}
+        path = publish_report(folder, report.page, report.generated_at)
+        print(f"Report: {path}")
+        return {"path": str(path), "rows": {result.query.name: len(result.rows) for result in report.results}}
 
-    refresh_report(variable_template("sparkify_redshift_conn_id"), variable_template("sparkify_report_dir"))
+    refresh_report(variable_template("sparkify_redshift_conn_id"), variable_template("sparkify_report_location"),
+                   variable_template("sparkify_aws_conn_id"))

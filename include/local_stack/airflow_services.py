@@ -7,6 +7,10 @@ dag-processor, the triggerer and the api-server all write to it at once, which
 SQLite (one writer at a time) serialises. The project's DAGs, plugins and
 connections come from `StackSettings.environment()`, exactly as for `make run`.
 
+With `executor="celery"` (`make up EXECUTOR=celery`) it also runs a Redis broker and two Celery
+workers (local_stack/celery_services.py); the executor chosen is kept in the home (`executor`), so
+`make status`, `make down` and `make airflow` follow it without being told again.
+
 The UI login comes from `.env` (`SPARKIFY_AIRFLOW_USER`, `SPARKIFY_AIRFLOW_PASSWORD`)
 through SimpleAuthManager; the port from `SPARKIFY_AIRFLOW_PORT` (default 8080).
 """
@@ -29,8 +33,19 @@ import psutil
 import psycopg
 from dotenv import dotenv_values
 
+from local_stack.celery_services import (
+    WORKER_PREFIX,
+    CelerySettings,
+    broker_command,
+    celery_environment,
+    new_workdir,
+    remove_workdir,
+    result_backend_url,
+    worker_command,
+    worker_hostname,
+)
 from local_stack.private_files import create_private, read_private, replace_private
-from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate
+from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
 from local_stack.settings import PROJECT_ROOT, StackSettings
 from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
 
@@ -41,6 +56,8 @@ HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "trig
 # Stopped in this order: the scheduler first, so that it launches no task while the rest go down.
 STOP_ORDER = ("scheduler", "triggerer", "dag-processor", "api-server")
 ADMIN_ROLE = "admin"
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+BROKER = "broker"
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,7 @@ class AirflowPorts:
     api: int = 8080
     worker_log_server: int = 8793  # the scheduler's LocalExecutor serves task logs here
     trigger_log_server: int = 8794  # the triggerer serves trigger logs here
+    broker: int = 16379  # the Redis broker of EXECUTOR=celery
 
     def named(self) -> dict[str, int]:
         return {"api-server": self.api, "task log server": self.worker_log_server,
@@ -77,6 +95,7 @@ def default_ports(env_file: Path = PROJECT_ROOT / ".env") -> AirflowPorts:
         api=int(values.get("SPARKIFY_AIRFLOW_PORT") or defaults.api),
         worker_log_server=int(values.get("SPARKIFY_AIRFLOW_TASK_LOG_PORT") or defaults.worker_log_server),
         trigger_log_server=int(values.get("SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT") or defaults.trigger_log_server),
+        broker=int(values.get("SPARKIFY_AIRFLOW_BROKER_PORT") or defaults.broker),
     )
 
 
@@ -96,9 +115,23 @@ class AirflowServices:
     metadata_db: str = "airflow"
     parallelism: int = 8
     extra_env: dict[str, str] = field(default_factory=dict)
+    executor: str | None = None  # "local" or "celery"; None: the one it was started with, else local
+    celery: CelerySettings = field(default_factory=CelerySettings)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home or self.settings.state_dir / "airflow-services").resolve()
+        if self.executor is None:
+            marker = self.home / "executor"
+            self.executor = marker.read_text().strip() if marker.exists() else "local"
+        if self.executor not in EXECUTORS:
+            raise StackError(f"EXECUTOR must be one of {', '.join(EXECUTORS)}, not {self.executor!r}.")
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """Airflow's components, and for celery the broker and the workers."""
+        if self.executor == "celery":
+            return (*COMPONENTS, BROKER, *self.celery.worker_names())
+        return COMPONENTS
 
     # -- addresses ---------------------------------------------------------------
     @property
@@ -110,6 +143,10 @@ class AirflowServices:
 
     def log_file(self, component: str) -> Path:
         return self.home / f"{component}.log"
+
+    def celery_result_backend(self) -> str:
+        warehouse = WarehouseServer(self.settings)
+        return result_backend_url(self.settings.warehouse_user, self.metadata_db, warehouse.socket_dir, BACKEND_PORT)
 
     def metadata_url(self) -> str:
         """The metadata database on the warehouse's PostgreSQL, over its private socket (not through
@@ -141,13 +178,21 @@ class AirflowServices:
             "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports.worker_log_server),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports.trigger_log_server),
+            **(celery_environment(self.celery, self.ports.broker, self.celery_result_backend())
+               if self.executor == "celery" else {}),
             **self.extra_env,
         }
+
+    def worker_environment(self, component: str, workdir: Path) -> dict[str, str]:
+        """A Celery worker's variables: its own hostname (local_stack.worker_identity) and temporary folder."""
+        return {**self.environment(), "SPARKIFY_WORKER_HOSTNAME": worker_hostname(component),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "local_stack.worker_identity.worker_hostname",
+                "TMPDIR": str(workdir)}
 
     # -- lifecycle ---------------------------------------------------------------
     def running(self) -> dict[str, int | None]:
         """Each component's pid, or None when it is not running."""
-        return {name: read_pid(self.pid_file(name)) for name in COMPONENTS}
+        return {name: read_pid(self.pid_file(name)) for name in self.components}
 
     def is_running(self) -> bool:
         return all(pid is not None for pid in self.running().values())
@@ -159,18 +204,37 @@ class AirflowServices:
         port is taken, the warehouse is down, or Airflow does not become healthy.
         """
         running = self.running()
-        missing = [name for name in COMPONENTS if running[name] is None]
+        missing = [name for name in self.components if running[name] is None]
         if not missing:
             return False
+        self._check_executor()
         self._check_ports(missing)
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "executor").write_text(f"{self.executor}\n")
+        if BROKER in missing:  # first: the scheduler and the workers connect to it at start-up
+            (self.home / "broker-data").mkdir(exist_ok=True)
+            spawn(broker_command(self.ports.broker, self.home / "broker-data"), self.pid_file(BROKER),
+                  self.log_file(BROKER))
+            wait_until(lambda: port_is_open(HOST, self.ports.broker), 30, "The Redis broker", self.log_file(BROKER))
         self._prepare()
         env = {**os.environ, **self.environment()}
         for name in missing:
+            if name == BROKER:
+                continue
+            if name.startswith(WORKER_PREFIX):
+                remove_workdir(self.home, name)  # a folder left by a worker that was killed
+                workdir = new_workdir(self.home, name)
+                spawn(worker_command(sys.executable, name, self.home, self.celery.concurrency),
+                      self.pid_file(name), self.log_file(name), env={**os.environ, **self.worker_environment(name, workdir)},
+                      cwd=workdir)
+                continue
             command = [_airflow_executable(), name]
             if name == "api-server":
                 command += ["--host", HOST, "--port", str(self.ports.api), "--workers", "1"]
             spawn(command, self.pid_file(name), self.log_file(name), env=env)
         self.wait_until_healthy(timeout)
+        if self.executor == "celery":
+            self.wait_for_workers(timeout)
         if wait_for_dags:
             self.api().wait_for_dags(wait_for_dags, timeout=timeout)
         return True
@@ -178,13 +242,54 @@ class AirflowServices:
     def stop(self) -> list[str]:
         """Stop every component, and any task process left behind; returns the ones that were running."""
         stopped = []
-        for name in STOP_ORDER:
+        workers = sorted(p.name.removesuffix(".pid") for p in self.home.glob(f"{WORKER_PREFIX}*.pid")
+                         if not p.name.endswith(".airflow.pid")) if self.home.exists() else []
+        # The scheduler first (it launches nothing more), then the workers (a warm shutdown: each
+        # finishes or gives back its tasks), the rest, and the broker last.
+        for name in (STOP_ORDER[0], *workers, *STOP_ORDER[1:], BROKER):
             pid = read_pid(self.pid_file(name))
             descendants = _descendants(pid) if pid else []
-            if terminate(self.pid_file(name), timeout=20):
+            if terminate(self.pid_file(name), timeout=60 if name.startswith(WORKER_PREFIX) else 20):
                 stopped.append(name)
             _terminate_pids(descendants)
+            if name.startswith(WORKER_PREFIX):
+                remove_workdir(self.home, name)
+                (self.home / f"{name}.airflow.pid").unlink(missing_ok=True)
+        if self.home.exists():
+            (self.home / "executor").unlink(missing_ok=True)  # the next `make up` is LocalExecutor unless told
         return stopped
+
+    def wait_for_workers(self, timeout: float = 300) -> None:
+        """Wait until every Celery worker answers a ping through the broker."""
+        deadline = time.monotonic() + timeout
+        expected = {worker_hostname(name) for name in self.celery.worker_names()}
+        answered: set[str] = set()
+        while time.monotonic() < deadline:
+            dead = [name for name, pid in self.running().items() if pid is None]
+            if dead:
+                raise StackError(f"{', '.join(dead)} exited during start-up.\n{self._log_tails(dead)}")
+            answered = set(self.ping_workers())
+            if expected <= answered:
+                return
+            time.sleep(1)
+        raise StackError(f"The Celery workers {', '.join(sorted(expected - answered))} did not answer within "
+                         f"{timeout:.0f}s.\n{self._log_tails(self.celery.worker_names())}")
+
+    def ping_workers(self, timeout: float = 2.0) -> dict[str, str]:
+        """{worker hostname: Celery node name} of the workers that answer a ping through the broker."""
+        if not port_is_open(HOST, self.ports.broker):
+            return {}
+        from celery import Celery
+
+        from local_stack.celery_services import broker_url
+
+        app = Celery(broker=broker_url(self.ports.broker))
+        try:
+            replies = app.control.ping(timeout=timeout)
+        finally:
+            app.close()
+        nodes = [node for reply in replies for node in reply]
+        return {node.split("@", 1)[0]: node for node in nodes}
 
     def wait_until_healthy(self, timeout: float = 300) -> None:
         """Wait until the api-server answers and every other component heartbeats."""
@@ -235,8 +340,19 @@ class AirflowServices:
         return "\n".join(parts)[-limit:]
 
     # -- internals ---------------------------------------------------------------
+    def _check_executor(self) -> None:
+        """Refuse to mix executors: components of the other one are still running."""
+        other = "local" if self.executor == "celery" else "celery"
+        marker = self.home / "executor"
+        started = marker.read_text().strip() if marker.exists() else None
+        if started == other and any(pid is not None for pid in self.running().values()):
+            raise StackError(f"Airflow is running with EXECUTOR={other}; `make down` first, then "
+                             f"`make up EXECUTOR={self.executor}`.")
+
     def _check_ports(self, missing: Sequence[str]) -> None:
         wanted = self.ports.named()
+        if BROKER in missing:
+            wanted["Redis broker"] = self.ports.broker
         if "scheduler" not in missing:
             wanted.pop("task log server")
         if "triggerer" not in missing:
@@ -244,7 +360,7 @@ class AirflowServices:
         if "api-server" not in missing:
             wanted.pop("api-server")
         hints = {"api-server": "SPARKIFY_AIRFLOW_PORT", "task log server": "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
-                 "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT"}
+                 "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT", "Redis broker": "SPARKIFY_AIRFLOW_BROKER_PORT"}
         for what, port in wanted.items():
             if port_is_open(HOST, port):
                 hint = f"{hints[what]}=<port>"
@@ -426,8 +542,8 @@ def start_airflow(services: AirflowServices) -> None:
     """`make up`'s Airflow part: start what is not running and say what happened."""
     if services.is_running():
         return
-    print(f"Starting Airflow on {services.base_url} (api-server, scheduler, dag-processor, triggerer) ...",
-          flush=True)
+    print(f"Starting Airflow on {services.base_url} ({', '.join(services.components)}; "
+          f"{EXECUTORS[services.executor]}) ...", flush=True)
     services.start(wait_for_dags=())
     errors = services.api().wait_for_dags(["sparkify_etl"])
     if errors:
@@ -443,8 +559,19 @@ def print_airflow_status(services: AirflowServices) -> None:
         state = "stopped"
     else:
         state = f"partly running (stopped: {', '.join(stopped)}; `make up` starts them)"
-    print(f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): {state}  "
+    print(f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; {EXECUTORS[services.executor]}): {state}  "
           f"{services.base_url}  login: {services.login.username} (password: SPARKIFY_AIRFLOW_PASSWORD in .env)")
+    if services.executor == "celery":
+        pid = running[BROKER]
+        print(f"  Celery broker (Redis, {services.home / 'broker.log'}): "
+              f"{'running, pid ' + str(pid) if pid else 'stopped'}  redis://127.0.0.1:{services.ports.broker}/0")
+        answering = services.ping_workers() if pid else {}
+        for name in services.celery.worker_names():
+            hostname = worker_hostname(name)
+            pid = running[name]
+            state = "stopped" if pid is None else f"running, pid {pid}, " + (
+                f"answers as {answering[hostname]}" if hostname in answering else "not answering the broker")
+            print(f"  Celery worker {hostname}: {state}")
 
 
 def _airflow_executable() -> str:

@@ -29,7 +29,7 @@ def bucket_and_region() -> tuple[str, str]:
     return bucket, region
 
 
-def up(settings: StackSettings, with_airflow: bool = False) -> None:
+def up(settings: StackSettings, with_airflow: bool = False, executor: str | None = None) -> None:
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
     restarted = s3.start()
     s3.ensure_bucket(manifest_bucket(), bucket_and_region()[1])
@@ -40,7 +40,7 @@ def up(settings: StackSettings, with_airflow: bool = False) -> None:
         if folder.is_dir():
             seed(settings, folder, quiet=True)
     if with_airflow:
-        start_airflow(AirflowServices(settings))
+        start_airflow(AirflowServices(settings, executor=executor))
     status(settings)
 
 
@@ -133,7 +133,9 @@ def summary(settings: StackSettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local warehouse, S3 and Airflow")
+    up_cmd = commands.add_parser("up", help="start the local warehouse, S3 and Airflow")
+    up_cmd.add_argument("--executor", choices=["local", "celery"],
+                        help="LocalExecutor (the default), or CeleryExecutor with a Redis broker and two workers")
     commands.add_parser("down", help="stop them")
     commands.add_parser("status", help="print the endpoints")
     seed_cmd = commands.add_parser("seed", help="replace the bucket's contents with a folder")
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     try:
         if args.command == "up":
-            up(settings, with_airflow=True)
+            up(settings, with_airflow=True, executor=args.executor)
         elif args.command == "down":
             down(settings)
         elif args.command == "status":

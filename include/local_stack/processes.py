@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 def read_pid(pid_file: Path) -> int | None:
-    """The pid in `pid_file` if that process is still alive, else None."""
+    """The pid in `pid_file` if that process is still alive (not a zombie that has exited), else None."""
     try:
         pid = int(pid_file.read_text().split()[0])
         os.kill(pid, 0)
@@ -36,7 +36,7 @@ def read_pid(pid_file: Path) -> int | None:
         return None
     except PermissionError:
         return pid
-    return pid
+    return None if _is_zombie(pid) else pid
 
 
 def wait_until(ready: Callable[[], bool], timeout: float, what: str, log_file: Path) -> None:
@@ -49,7 +49,8 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, log_file: P
     raise StackError(f"{what} did not become ready within {timeout:.0f}s. Log {log_file}:\n{tail}")
 
 
-def spawn(command: Sequence[str], pid_file: Path, log_file: Path, env: dict | None = None) -> int:
+def spawn(command: Sequence[str], pid_file: Path, log_file: Path, env: dict | None = None,
+          cwd: Path | None = None) -> int:
     """Start `command` in its own session, detached from our terminal, and record its pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
@@ -60,6 +61,7 @@ def spawn(command: Sequence[str], pid_file: Path, log_file: Path, env: dict | No
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
+            cwd=cwd,
         )
     pid_file.write_text(f"{process.pid}\n")
     return process.pid

@@ -1,5 +1,11 @@
 """`make report`: run the analytics queries on the warehouse, print them, and write the HTML report.
 
+`make report FETCH=latest` instead downloads the newest page that `sparkify_report` published to
+its object-storage location (Variable `sparkify_report_location`, AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION;
+default `s3://sparkify-staging/reports/` through the connection `aws_default`: the local stack's
+moto S3, or AWS with AIRFLOW_CONN_AWS_DEFAULT in the environment); `FETCH=<object name>` one page.
+Either way the page is written to the local folder below, as the local copy for the user.
+
 The warehouse is the `redshift` connection in the environment (AIRFLOW_CONN_REDSHIFT, e.g.
 the cluster from `make import-dwh-cfg` after `set -a; . ./.env.dwh; set +a`), else the
 local stack's. The report goes where `sparkify_report` writes it: the folder named by the
@@ -8,9 +14,11 @@ Variable `sparkify_report_dir` (AIRFLOW_VAR_SPARKIFY_REPORT_DIR), by default `re
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
@@ -22,13 +30,19 @@ from local_stack.settings import PROJECT_ROOT  # noqa: E402
 sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
 from sparkify.config import DEFAULTS  # noqa: E402
 from sparkify.report.analytics_queries import AnalyticsQueryError  # noqa: E402
-from sparkify.report.refresh import refresh_report, report_dir  # noqa: E402
+from sparkify.report.refresh import refresh_report, report_dir, write_local_copy  # noqa: E402
 from sparkify.report.text_table import format_results  # noqa: E402
 
 ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"
 
 
-def main() -> int:
+def main(argv: Sequence[str] = ()) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fetch", metavar="NAME",
+                        help="download a page sparkify_report published: 'latest' or its object name")
+    args = parser.parse_args(list(argv))
+    if args.fetch:
+        return fetch(args.fetch)
     try:
         warehouse = report_warehouse()
     except WarehouseConnError as error:
@@ -36,8 +50,7 @@ def main() -> int:
         return 2
     where = warehouse.where
     print(f"Reporting on the warehouse {where} (connection from {warehouse.source})\n")
-    out_dir = report_dir(os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_DIR") or DEFAULTS["sparkify_report_dir"],
-                         PROJECT_ROOT)
+    out_dir = local_report_dir()
     try:
         with psycopg.connect(**warehouse.connect_args(), connect_timeout=10) as conn, conn.cursor() as cursor:
             report = refresh_report(cursor, ANALYTICS_SQL, out_dir, f"the warehouse {where}")
@@ -56,6 +69,42 @@ def main() -> int:
     return 0
 
 
+def local_report_dir():
+    return report_dir(os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_DIR") or DEFAULTS["sparkify_report_dir"], PROJECT_ROOT)
+
+
+def fetch(name: str) -> int:
+    """Download the newest (or the named) published page into the local report folder."""
+    from local_stack.settings import AWS_CONN_VAR, load_settings
+
+    if AWS_CONN_VAR not in os.environ:  # the local stack's moto S3, with any SPARKIFY_S3_PORT override
+        os.environ[AWS_CONN_VAR] = load_settings().environment()[AWS_CONN_VAR]
+    from sparkify.report.storage import REPORT_NAME, latest_report, report_location
+
+    location = os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION") or DEFAULTS["sparkify_report_location"]
+    aws_conn_id = os.environ.get("AIRFLOW_VAR_SPARKIFY_AWS_CONN_ID") or DEFAULTS["sparkify_aws_conn_id"]
+    if name != "latest" and not REPORT_NAME.match(name):
+        print(f"error: FETCH must be 'latest' or a page's name (sparkify_report_<UTC time>.html), not {name!r}",
+              file=sys.stderr)
+        return 2
+    try:
+        folder = report_location(location, aws_conn_id)
+        source = latest_report(folder) if name == "latest" else folder / name
+        if source is None or not source.exists():
+            print(f"error: no report {'yet ' if name == 'latest' else name + ' '}in {folder}. "
+                  f"sparkify_report writes one after each sparkify_etl run that loads the star schema.",
+                  file=sys.stderr)
+            return 2
+        page = source.read_bytes().decode("utf-8")
+    except Exception as error:  # botocore and fsspec errors: name the location, never the credentials
+        print(f"error: cannot read the reports in {location} (connection {aws_conn_id}): "
+              f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    path = write_local_copy(page, local_report_dir())
+    print(f"Fetched {source}\nReport written to {path}")
+    return 0
+
+
 def cannot_connect(warehouse: ReportWarehouse, error: Exception) -> str:
     if not warehouse.from_environment:
         return (f"cannot connect to the local warehouse at {warehouse.where}. Start it with `make up` "
@@ -67,4 +116,4 @@ def cannot_connect(warehouse: ReportWarehouse, error: Exception) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+PROJECT_BUCKET = "sparkify-staging"  # the bucket the project writes: COPY manifests and reports
+
 DEFAULTS: dict[str, str] = {
     "sparkify_s3_bucket": "udacity-dend",
     "sparkify_log_prefix": "log_data/",
@@ -10,10 +12,13 @@ DEFAULTS: dict[str, str] = {
     "sparkify_s3_region": "us-west-2",
     "sparkify_redshift_conn_id": "redshift",
     "sparkify_aws_conn_id": "aws_default",
-    "sparkify_manifest_location": "s3://sparkify-staging/manifests/",  # COPY manifests; the project writes here
+    "sparkify_manifest_location": f"s3://{PROJECT_BUCKET}/manifests/",  # COPY manifests; the project writes here
     "sparkify_redshift_iam_role": "",  # ARN for COPY's IAM_ROLE; empty: the AWS connection's keys
     "sparkify_infra_aws_conn_id": "aws_default",  # sparkify_infra: IAM, EC2 and Redshift administration
-    "sparkify_report_dir": "reports",  # sparkify_report; a relative path is under the project folder
+    # sparkify_report's pages: an ObjectStoragePath every worker reaches (connection from the URL's
+    # user part, else sparkify_aws_conn_id). Never a worker's local folder.
+    "sparkify_report_location": f"s3://{PROJECT_BUCKET}/reports/",
+    "sparkify_report_dir": "reports",  # `make report`'s local copy; a relative path is under the project folder
 }
 
 

@@ -5,12 +5,14 @@ then writes holds every analytics answer, each equal to the one computed in Pyth
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timezone
 from html import unescape
 
 import pytest
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
+from sparkify.config import PROJECT_BUCKET
 from sparkify.report.analytics_queries import load_queries
 from sparkify.report.refresh import REPORT_FILE
 from sparkify.report.text_table import format_value
@@ -129,21 +131,37 @@ def report_tables(page: str) -> dict[str, list[list[str]]]:
     return tables
 
 
-def test_the_report_dag_writes_every_answer(etl_run, report_dag, sample_data, tmp_path, monkeypatch):
+def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(
+        etl_run, report_dag, sample_data, s3, tmp_path, monkeypatch, capsys):
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
+    from local_stack import report as make_report
+
+    prefix = f"reports-{uuid.uuid4().hex[:8]}/"  # this test's own prefix in the project's bucket
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION", f"s3://{PROJECT_BUCKET}/{prefix}")
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path / "not-here"))
     run = report_dag.test()
 
     assert state_of(run) == "success"
+    assert not (tmp_path / "not-here").exists(), "the DAG writes nothing to a local folder"
     with create_session() as session:
         returned = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id,
                                                       task_id="refresh_report", key="return_value").one().value
-    path = tmp_path / REPORT_FILE
-    assert returned["path"] == str(path.resolve())
-    page = path.read_text(encoding="utf-8")
+    [key] = [item["Key"] for item in s3.list_objects_v2(Bucket=PROJECT_BUCKET, Prefix=prefix).get("Contents", [])]
+    assert re.fullmatch(rf"{prefix}sparkify_report_\d{{8}}T\d{{12}}Z\.html", key), key
+    assert returned["path"] == f"s3://aws_default@{PROJECT_BUCKET}/{key}"
+    page = s3.get_object(Bucket=PROJECT_BUCKET, Key=key)["Body"].read().decode("utf-8")
     assert page.count("data:image/png;base64,") == len(QUERIES)
+
+    # `make report FETCH=latest`: the same page, as a local copy for the user.
+    local = tmp_path / "mine"
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(local))
+    capsys.readouterr()
+    assert make_report.main(["--fetch", "latest"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [f"Fetched s3://aws_default@{PROJECT_BUCKET}/{key}",
+                                                    f"Report written to {(local / REPORT_FILE).resolve()}"]
+    assert (local / REPORT_FILE).read_text(encoding="utf-8") == page
 
     star = expected_star(sample_data, [(START, END)])
     tables = report_tables(page)

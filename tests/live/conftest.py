@@ -27,6 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from local_stack.airflow_services import AirflowLogin, AirflowPorts, AirflowServices, load_login
+from local_stack.celery_services import CelerySettings
 from local_stack.processes import free_port
 from tests.integration.conftest import sample_data  # noqa: F401  (the same seeded sample data)
 from tests.support import reset_schema
@@ -56,15 +57,22 @@ def airflow_login() -> AirflowLogin:
 
 
 @contextmanager
-def private_airflow(stack, login: AirflowLogin, name: str, extra_env: dict[str, str]) -> Iterator[AirflowServices]:
-    """A live Airflow 3 (LocalExecutor) on free ports, with its own home and metadata database, stopped after."""
+def private_airflow(stack, login: AirflowLogin, name: str, extra_env: dict[str, str], executor: str = "local",
+                    celery: CelerySettings | None = None) -> Iterator[AirflowServices]:
+    """A live Airflow 3 on free ports, with its own home and metadata database, stopped after.
+
+    `executor="celery"` (make up EXECUTOR=celery) adds a Redis broker on a free port and the workers.
+    """
     services = AirflowServices(
         stack,
         home=stack.state_dir / f"airflow-{name}",
-        ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port()),
+        ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port(),
+                           broker=free_port()),
         login=login,
         metadata_db=f"airflow_{name}_{secrets.token_hex(4)}",
         extra_env=extra_env,
+        executor=executor,
+        celery=celery or CelerySettings(),
     )
     try:
         services.start(timeout=300)

