@@ -59,15 +59,23 @@ def run(scale, progress: Progress) -> dict:
     progress(f"backfill: generating a day of {events:,} events and {songs:,} song files ...")
     data = workload.build(events, songs, scale.seed)
     result: dict[str, Any] = {
-        "hours": hours, "song_files": len(data.songs), "events": data.event_count, "max_active_runs": RUN_LIMIT,
-        "repeat": scale.backfill_repeat, "load_average_before": load_average(),
+        "hours": hours,
+        "song_files": len(data.songs),
+        "events": data.event_count,
+        "max_active_runs": RUN_LIMIT,
+        "repeat": scale.backfill_repeat,
+        "load_average_before": load_average(),
     }
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
     with PrivateStack() as stack:
         result["postgresql"] = stack.postgres_version()
         os.environ.update(variables(log_prefix="log_data/"))
-        objects = {workload.JSONPATHS_KEY: data.jsonpaths, workload.DAY_FILE: data.events, WARM_UP_DAY_FILE: b"",
-                   **data.songs}
+        objects = {
+            workload.JSONPATHS_KEY: data.jsonpaths,
+            workload.DAY_FILE: data.events,
+            WARM_UP_DAY_FILE: b"",
+            **data.songs,
+        }
         progress(f"backfill: uploading {len(objects):,} objects ...")
         began = time.perf_counter()
         workload.upload(stack.s3_client(connections=8), BUCKET, objects, REGION)
@@ -79,15 +87,19 @@ def run(scale, progress: Progress) -> dict:
                 _retrying(lambda d=dag_id: api.set_paused(d, False))
                 seconds = _warm_up(api, dag_id)
                 result.setdefault("warm_up_seconds", {})[dag_id] = round(seconds, 1)
-                progress(f"backfill: warm-up run of {dag_id} ({'loads the catalogue' if dag_id == DAG_ID else 'no-op'}): "
-                         f"{seconds:.1f} s")
+                progress(
+                    f"backfill: warm-up run of {dag_id} ({'loads the catalogue' if dag_id == DAG_ID else 'no-op'}): "
+                    f"{seconds:.1f} s"
+                )
             backfills: dict[str, list[dict]] = {DAG_ID: [], NOOP_ID: []}
             for n in range(scale.backfill_repeat):
                 for dag_id in (DAG_ID, NOOP_ID):
                     measured = _backfill(api, dag_id, hours)
                     backfills[dag_id].append(measured)
-                    progress(f"backfill {n + 1}/{scale.backfill_repeat} of {dag_id}, {hours} hours: "
-                             f"{measured['wall_seconds']:.1f} s (load {' '.join(map(str, load_average()))})")
+                    progress(
+                        f"backfill {n + 1}/{scale.backfill_repeat} of {dag_id}, {hours} hours: "
+                        f"{measured['wall_seconds']:.1f} s (load {' '.join(map(str, load_average()))})"
+                    )
             result["dags"] = {dag_id: _summary(measured) for dag_id, measured in backfills.items()}
             etl, noop = (result["dags"][d]["wall_seconds"]["median"] for d in (DAG_ID, NOOP_ID))
             result["ratio"] = round(etl / noop, 3)
@@ -114,11 +126,15 @@ class _airflow:
         (dags_dir / f"{DAG_ID}.py").symlink_to(PROJECT_ROOT / "dags" / f"{DAG_ID}.py")
         (dags_dir / f"{NOOP_ID}.py").write_text(_noop_source())
         self.services = AirflowServices(
-            self.stack.settings, home=self.stack.state_dir / "airflow-bench",
+            self.stack.settings,
+            home=self.stack.state_dir / "airflow-bench",
             ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port()),
-            login=AirflowLogin("admin", secrets.token_urlsafe(12)), metadata_db="airflow_bench",
-            extra_env={"AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir),
-                       "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},  # only the bench's runs
+            login=AirflowLogin("admin", secrets.token_urlsafe(12)),
+            metadata_db="airflow_bench",
+            extra_env={
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir),
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            },  # only the bench's runs
         )
         self.progress(f"backfill: starting a private Airflow on {self.services.base_url} ...")
         try:
@@ -149,8 +165,9 @@ def _parse_times(dags_dir: Path, environment: dict, samples: int, progress: Prog
 
     progress(f"backfill: parse time of each DAG file in a fresh process, {samples} samples each ...")
     files = [dags_dir / f"{DAG_ID}.py", dags_dir / f"{NOOP_ID}.py"]
-    return parse_time.summary(parse_time.compare(files, samples, {**os.environ, **environment}),
-                              files[0].name, files[1].name)
+    return parse_time.summary(
+        parse_time.compare(files, samples, {**os.environ, **environment}), files[0].name, files[1].name
+    )
 
 
 def _retrying(call: Callable[[], Any]) -> Any:
@@ -174,8 +191,9 @@ def _get(api, path: str, **params) -> dict:
         try:
             return api.get(path, params=params or None)
         except (httpx.TransportError, httpx.HTTPStatusError) as error:
-            if attempt == API_ATTEMPTS - 1 or (isinstance(error, httpx.HTTPStatusError)
-                                               and error.response.status_code < 500):
+            if attempt == API_ATTEMPTS - 1 or (
+                isinstance(error, httpx.HTTPStatusError) and error.response.status_code < 500
+            ):
                 raise
             time.sleep(POLL_SECONDS * (attempt + 1))
     raise AssertionError("unreachable")
@@ -189,8 +207,14 @@ def _warm_up(api, dag_id: str) -> float:
         api.trigger(dag_id, _iso(WARM_UP_HOUR))
     except httpx.TransportError:  # it may have been created all the same: found below, or not
         pass
-    while not (runs := _get(api, f"/api/v2/dags/{dag_id}/dagRuns", logical_date_gte=_iso(WARM_UP_HOUR),
-                             logical_date_lte=_iso(WARM_UP_HOUR))["dag_runs"]):
+    while not (
+        runs := _get(
+            api,
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            logical_date_gte=_iso(WARM_UP_HOUR),
+            logical_date_lte=_iso(WARM_UP_HOUR),
+        )["dag_runs"]
+    ):
         if time.monotonic() - began > 120:
             raise RuntimeError(f"The warm-up run of {dag_id} was not created")
         time.sleep(POLL_SECONDS)
@@ -207,8 +231,15 @@ def _warm_up(api, dag_id: str) -> float:
 def _backfill(api, dag_id: str, hours: int) -> dict:
     """Create a backfill of `hours` hours from FIRST_HOUR through the REST API, wait for it; its times."""
     last = FIRST_HOUR + timedelta(hours=hours - 1)
-    body = {"dag_id": dag_id, "from_date": _iso(FIRST_HOUR), "to_date": _iso(last), "max_active_runs": RUN_LIMIT,
-            "reprocess_behavior": "completed", "run_backwards": False, "dag_run_conf": {}}
+    body = {
+        "dag_id": dag_id,
+        "from_date": _iso(FIRST_HOUR),
+        "to_date": _iso(last),
+        "max_active_runs": RUN_LIMIT,
+        "reprocess_behavior": "completed",
+        "run_backwards": False,
+        "dag_run_conf": {},
+    }
     backfill = _create_backfill(api, body)
     created = _utc(backfill["created_at"])
     params = {"logical_date_gte": _iso(FIRST_HOUR), "logical_date_lte": _iso(last), "limit": 100}
@@ -229,15 +260,21 @@ def _backfill(api, dag_id: str, hours: int) -> dict:
     by_run: dict[str, list[dict]] = {}
     for ti in instances:
         by_run.setdefault(ti["dag_run_id"], []).append(ti)
-    run_seconds = [(_utc(max(t["end_date"] for t in tis)) - _utc(min(t["start_date"] for t in tis))).total_seconds()
-                   for tis in by_run.values()]
+    run_seconds = [
+        (_utc(max(t["end_date"] for t in tis)) - _utc(min(t["start_date"] for t in tis))).total_seconds()
+        for tis in by_run.values()
+    ]
     task_seconds: dict[str, list[float]] = {}
     for ti in instances:
         task_seconds.setdefault(ti["task_id"], []).append(float(ti["duration"] or 0))
     end = max(_utc(ti["end_date"]) for ti in instances)
-    return {"backfill_id": backfill["id"], "wall_seconds": (end - created).total_seconds(),
-            "run_seconds": run_seconds, "task_seconds": task_seconds,
-            "task_seconds_total": sum(sum(v) for v in task_seconds.values())}
+    return {
+        "backfill_id": backfill["id"],
+        "wall_seconds": (end - created).total_seconds(),
+        "run_seconds": run_seconds,
+        "task_seconds": task_seconds,
+        "task_seconds_total": sum(sum(v) for v in task_seconds.values()),
+    }
 
 
 def _create_backfill(api, body: dict) -> dict:
@@ -251,16 +288,20 @@ def _create_backfill(api, body: dict) -> dict:
             response = api.request("POST", "/api/v2/backfills", json=body)
         except httpx.TransportError:
             time.sleep(POLL_SECONDS)
-            open_ = [b for b in _get(api, "/api/v2/backfills", dag_id=body["dag_id"], order_by="-id", limit=5)
-                     ["backfills"] if not b.get("completed_at") and b["from_date"].startswith(body["from_date"][:19])]
+            open_ = [
+                b
+                for b in _get(api, "/api/v2/backfills", dag_id=body["dag_id"], order_by="-id", limit=5)["backfills"]
+                if not b.get("completed_at") and b["from_date"].startswith(body["from_date"][:19])
+            ]
             if open_:
                 return open_[0]
             continue
         if response.status_code < 300:
             return response.json()
         if response.status_code != 409 or time.monotonic() > deadline:
-            raise RuntimeError(f"Creating the backfill of {body['dag_id']} answered {response.status_code}: "
-                               f"{response.text[:1000]}")
+            raise RuntimeError(
+                f"Creating the backfill of {body['dag_id']} answered {response.status_code}: {response.text[:1000]}"
+            )
         time.sleep(POLL_SECONDS)
 
 
@@ -271,8 +312,9 @@ def instances_per_run(instances: list[dict]) -> set[str]:
 def _task_instances(api, dag_id: str, params: dict) -> list[dict]:
     found: list[dict] = []
     while True:
-        page = _get(api, f"/api/v2/dags/{dag_id}/dagRuns/~/taskInstances",
-                    **{**params, "limit": 500, "offset": len(found)})
+        page = _get(
+            api, f"/api/v2/dags/{dag_id}/dagRuns/~/taskInstances", **{**params, "limit": 500, "offset": len(found)}
+        )
         found += page["task_instances"]
         if not page["task_instances"] or len(found) >= page["total_entries"]:
             return [ti for ti in found if ti.get("start_date") and ti.get("end_date")]

@@ -44,8 +44,13 @@ def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) 
     from bench import report
 
     began, started_at = time.perf_counter(), datetime.now(timezone.utc)
-    result: dict = {"scale": scale.as_dict(), "sections_run": list(sections), "started_at": started_at.isoformat(),
-                    "sections": {}, "errors": {}}
+    result: dict = {
+        "scale": scale.as_dict(),
+        "sections_run": list(sections),
+        "started_at": started_at.isoformat(),
+        "sections": {},
+        "errors": {},
+    }
     loaders = tuple(s for s in sections if s != "backfill")
     if loaders:
         _loader_sections(scale, loaders, result, progress)
@@ -75,15 +80,21 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
     data = workload.build(day_events, scale.songs, scale.seed)
     generation_seconds = time.perf_counter() - generated
     events_data = data.event_prefix(scale.events)
-    result["workload"] = {"events": scale.events, "event_bytes": len(events_data), "song_files": len(data.songs),
-                          "generator": "include/local_stack/sample_data.py",
-                          "generation_seconds": round(generation_seconds, 1)}
+    result["workload"] = {
+        "events": scale.events,
+        "event_bytes": len(events_data),
+        "song_files": len(data.songs),
+        "generator": "include/local_stack/sample_data.py",
+        "generation_seconds": round(generation_seconds, 1),
+    }
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # before Airflow is imported
     with PrivateStack() as stack:
         os.environ.update(pipeline_variables())
         s = stack.settings
-        progress(f"private stack: PostgreSQL on {s.warehouse_host}:{s.warehouse_port}, S3 on {s.s3_endpoint}, "
-                 f"state in {stack.state_dir}")
+        progress(
+            f"private stack: PostgreSQL on {s.warehouse_host}:{s.warehouse_port}, S3 on {s.s3_endpoint}, "
+            f"state in {stack.state_dir}"
+        )
         logging.disable(logging.WARNING)  # the operators' task logs would drown the table
         from bench import history, memory
         from bench.pipeline import WINDOW, DagRun
@@ -104,7 +115,9 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
         if {"songs", "history"} & set(sections):
             objects.update(data.songs)
         if "songs" in sections and scale.peer_songs < len(data.songs):
-            objects.update({stage_songs.PEER_PREFIX + key: data.songs[key] for key in sorted(data.songs)[:scale.peer_songs]})
+            objects.update(
+                {stage_songs.PEER_PREFIX + key: data.songs[key] for key in sorted(data.songs)[: scale.peer_songs]}
+            )
         memory_sizes = []
         if "memory" in sections:
             objects[f"memory-warm-up/{workload.DAY_FILE}"] = data.event_prefix(WARM_UP_EVENTS)
@@ -132,10 +145,16 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
                 result["errors"][key] = f"{type(error).__name__}: {error}"
                 progress(f"ERROR in {key}:\n{traceback.format_exc()}")
 
-        section("events", "stage_events", lambda: stage_events.run(
-            stack, dag_run, events_data, scale.peer_events, scale.repeat, progress))
-        section("songs", "stage_songs", lambda: stage_songs.run(
-            stack, dag_run, data.songs, scale.peer_songs, scale.repeat, progress))
+        section(
+            "events",
+            "stage_events",
+            lambda: stage_events.run(stack, dag_run, events_data, scale.peer_events, scale.repeat, progress),
+        )
+        section(
+            "songs",
+            "stage_songs",
+            lambda: stage_songs.run(stack, dag_run, data.songs, scale.peer_songs, scale.repeat, progress),
+        )
 
         def hourly() -> dict:
             for name, table in (("events", "staging_events"), ("songs", "staging_songs")):
@@ -144,19 +163,30 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
             return history.run(stack, dag_run, scale.history, data.users, scale.repeat, progress)
 
         section("history", "hourly_run", hourly)
-        section("memory", "peak_memory", lambda: memory.run(
-            stack, dag_run, memory_sizes, "memory-warm-up/", scale.memory_repeat, progress))
+        section(
+            "memory",
+            "peak_memory",
+            lambda: memory.run(stack, dag_run, memory_sizes, "memory-warm-up/", scale.memory_repeat, progress),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", choices=sorted(SCALES), help="default: BENCH_SCALE, else full")
-    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY"),
-                        help="comma-separated sections: events, songs, history, memory, backfill (default: all)")
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("BENCH_OUT") or PROJECT_ROOT / "bench-results"),
-                        help="folder for the JSON result (default: bench-results/)")
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY"),
+        help="comma-separated sections: events, songs, history, memory, backfill (default: all)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get("BENCH_OUT") or PROJECT_ROOT / "bench-results"),
+        help="folder for the JSON result (default: bench-results/)",
+    )
     args = parser.parse_args(argv)
     try:
         scale, sections = resolve_scale(args.scale), resolve_sections(args.only)

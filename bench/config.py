@@ -36,35 +36,85 @@ class Scale:
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "events": self.events, "songs": self.songs, "history": self.history,
-            "memory_events": list(self.memory_events), "repeat": self.repeat,
-            "memory_repeat": self.memory_repeat, "peer_events": self.peer_events,
-            "peer_songs": self.peer_songs, "backfill_hours": self.backfill_hours,
-            "backfill_songs": self.backfill_songs, "backfill_events": self.backfill_events,
-            "backfill_repeat": self.backfill_repeat, "parse_samples": self.parse_samples, "seed": self.seed,
+            "name": self.name,
+            "events": self.events,
+            "songs": self.songs,
+            "history": self.history,
+            "memory_events": list(self.memory_events),
+            "repeat": self.repeat,
+            "memory_repeat": self.memory_repeat,
+            "peer_events": self.peer_events,
+            "peer_songs": self.peer_songs,
+            "backfill_hours": self.backfill_hours,
+            "backfill_songs": self.backfill_songs,
+            "backfill_events": self.backfill_events,
+            "backfill_repeat": self.backfill_repeat,
+            "parse_samples": self.parse_samples,
+            "seed": self.seed,
         }
 
 
 SCALES = {
     # The workloads: a 1,000,000-event day file, 20,000 song files, 10M songplays.
-    "full": Scale("full", 1_000_000, 20_000, 10_000_000, (250_000, 1_000_000), repeat=3, memory_repeat=3,
-                  peer_events=200_000, peer_songs=4_000),
+    "full": Scale(
+        "full",
+        1_000_000,
+        20_000,
+        10_000_000,
+        (250_000, 1_000_000),
+        repeat=3,
+        memory_repeat=3,
+        peer_events=200_000,
+        peer_songs=4_000,
+    ),
     # A tenth of everything, for a quick look (a few minutes).
-    "small": Scale("small", 100_000, 2_000, 1_000_000, (25_000, 100_000), repeat=3, memory_repeat=2,
-                   peer_events=100_000, peer_songs=2_000, backfill_hours=8, backfill_songs=2_000,
-                   backfill_events=2_000),
+    "small": Scale(
+        "small",
+        100_000,
+        2_000,
+        1_000_000,
+        (25_000, 100_000),
+        repeat=3,
+        memory_repeat=2,
+        peer_events=100_000,
+        peer_songs=2_000,
+        backfill_hours=8,
+        backfill_songs=2_000,
+        backfill_events=2_000,
+    ),
     # Seconds: keeps the harness working (tests/integration/test_bench_smoke.py). Its figures mean nothing.
-    "tiny": Scale("tiny", 2_000, 40, 20_000, (500, 2_000), repeat=2, memory_repeat=1, peer_events=1_000, peer_songs=20,
-                  backfill_hours=2, backfill_songs=20, backfill_events=300, backfill_repeat=1, parse_samples=2),
+    "tiny": Scale(
+        "tiny",
+        2_000,
+        40,
+        20_000,
+        (500, 2_000),
+        repeat=2,
+        memory_repeat=1,
+        peer_events=1_000,
+        peer_songs=20,
+        backfill_hours=2,
+        backfill_songs=20,
+        backfill_events=300,
+        backfill_repeat=1,
+        parse_samples=2,
+    ),
 }
 
 # Environment knobs, each overriding one field of the chosen scale.
 _OVERRIDES = {
-    "BENCH_EVENTS": "events", "BENCH_SONGS": "songs", "BENCH_HISTORY": "history",
-    "BENCH_REPEAT": "repeat", "BENCH_MEMORY_REPEAT": "memory_repeat", "BENCH_SEED": "seed",
-    "BENCH_PEER_EVENTS": "peer_events", "BENCH_PEER_SONGS": "peer_songs",
-    "BENCH_BACKFILL_HOURS": "backfill_hours", "BENCH_BACKFILL_SONGS": "backfill_songs",
-    "BENCH_BACKFILL_EVENTS": "backfill_events", "BENCH_BACKFILL_REPEAT": "backfill_repeat",
+    "BENCH_EVENTS": "events",
+    "BENCH_SONGS": "songs",
+    "BENCH_HISTORY": "history",
+    "BENCH_REPEAT": "repeat",
+    "BENCH_MEMORY_REPEAT": "memory_repeat",
+    "BENCH_SEED": "seed",
+    "BENCH_PEER_EVENTS": "peer_events",
+    "BENCH_PEER_SONGS": "peer_songs",
+    "BENCH_BACKFILL_HOURS": "backfill_hours",
+    "BENCH_BACKFILL_SONGS": "backfill_songs",
+    "BENCH_BACKFILL_EVENTS": "backfill_events",
+    "BENCH_BACKFILL_REPEAT": "backfill_repeat",
     "BENCH_PARSE_SAMPLES": "parse_samples",
 }
 
@@ -91,7 +141,9 @@ def resolve_scale(name: str | None = None, environ: dict | None = None) -> Scale
     if changes:
         scale = replace(scale, name=f"{scale.name}+custom", **changes)
     # A peer never gets more input than the workload has.
-    return replace(scale, peer_events=min(scale.peer_events, scale.events), peer_songs=min(scale.peer_songs, scale.songs))
+    return replace(
+        scale, peer_events=min(scale.peer_events, scale.events), peer_songs=min(scale.peer_songs, scale.songs)
+    )
 
 
 def resolve_sections(value: str | None) -> tuple[str, ...]:

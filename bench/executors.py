@@ -45,11 +45,17 @@ def measure(executor: str, hours: int, runs: int) -> dict:
     os.environ.update(settings.environment())
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
     services = AirflowServices(
-        settings, home=state / "airflow", login=load_login(), metadata_db=f"airflow_bench_{secrets.token_hex(4)}",
-        ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port(),
-                           broker=free_port()),
-        extra_env={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}, executor=executor,
-        celery=CelerySettings(workers=2, concurrency=4))
+        settings,
+        home=state / "airflow",
+        login=load_login(),
+        metadata_db=f"airflow_bench_{secrets.token_hex(4)}",
+        ports=AirflowPorts(
+            api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port(), broker=free_port()
+        ),
+        extra_env={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
+        executor=executor,
+        celery=CelerySettings(workers=2, concurrency=4),
+    )
     try:
         s3.start()
         s3.ensure_bucket(manifest_bucket(), "us-west-2")
@@ -58,18 +64,28 @@ def measure(executor: str, hours: int, runs: int) -> dict:
         upload_folder(s3.client(), "udacity-dend", state / "sample", "us-west-2")
         services.start(timeout=900)
         started = time.monotonic()
-        result = run_backfill(services, FIRST_HOUR, FIRST_HOUR + timedelta(hours=hours), runs,
-                              report=lambda line: None, timeout=7200)
+        result = run_backfill(
+            services, FIRST_HOUR, FIRST_HOUR + timedelta(hours=hours), runs, report=lambda line: None, timeout=7200
+        )
         seconds = time.monotonic() - started
         if not result.ok:
             raise RuntimeError(f"{executor}: {result.summary()}")
         api = services.api()
         dag_runs = api.get("/api/v2/dags/sparkify_etl/dagRuns", params={"limit": 1000})["dag_runs"]
-        durations = [ti["duration"] or 0 for run in dag_runs for ti in api.task_instances("sparkify_etl", run["dag_run_id"])]
+        durations = [
+            ti["duration"] or 0 for run in dag_runs for ti in api.task_instances("sparkify_etl", run["dag_run_id"])
+        ]
         hosts = {ti["hostname"] for run in dag_runs for ti in api.task_instances("sparkify_etl", run["dag_run_id"])}
-        return {"executor": executor, "hours": hours, "max_active_runs": runs, "seconds": round(seconds, 1),
-                "task_instances": len(durations), "task_seconds": round(sum(durations), 1),
-                "hostnames": sorted(hosts), "load_average": os.getloadavg()}
+        return {
+            "executor": executor,
+            "hours": hours,
+            "max_active_runs": runs,
+            "seconds": round(seconds, 1),
+            "task_instances": len(durations),
+            "task_seconds": round(sum(durations), 1),
+            "hostnames": sorted(hosts),
+            "load_average": os.getloadavg(),
+        }
     finally:
         services.stop()
         s3.stop()
@@ -86,15 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = [measure(executor, args.hours, args.runs) for executor in ("local", "celery")]
     for r in results:
-        print(f"{r['executor']:>6}: {r['hours']} h backfill in {r['seconds']:.0f} s; {r['task_instances']} task "
-              f"instances, {r['task_seconds']:.0f} s of task run time; hosts {', '.join(r['hostnames'])}; "
-              f"load {r['load_average'][0]:.1f}")
+        print(
+            f"{r['executor']:>6}: {r['hours']} h backfill in {r['seconds']:.0f} s; {r['task_instances']} task "
+            f"instances, {r['task_seconds']:.0f} s of task run time; hosts {', '.join(r['hostnames'])}; "
+            f"load {r['load_average'][0]:.1f}"
+        )
     ratio = results[1]["seconds"] / results[0]["seconds"]
     print(f"celery / local wall time: {ratio:.2f}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"executors-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps({"results": results, "ratio_celery_to_local": round(ratio, 3),
-                               "cpus": os.cpu_count()}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"results": results, "ratio_celery_to_local": round(ratio, 3), "cpus": os.cpu_count()}, indent=2)
+        + "\n"
+    )
     print(f"written to {out}")
     return 0
 

@@ -19,14 +19,20 @@ from bench.stack import PrivateStack
 from bench.timing import Measurement
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
-_WINDOW_BOUNDS = {"start": datetime.fromisoformat(WINDOW[0]).replace(tzinfo=None),
-                  "end": datetime.fromisoformat(WINDOW[1]).replace(tzinfo=None)}
+_WINDOW_BOUNDS = {
+    "start": datetime.fromisoformat(WINDOW[0]).replace(tzinfo=None),
+    "end": datetime.fromisoformat(WINDOW[1]).replace(tzinfo=None),
+}
 HISTORY_START = datetime(2018, 11, 1)
 _LOCATIONS = [
-    "San Francisco-Oakland-Hayward, CA", "Chicago-Naperville-Elgin, IL-IN-WI",
-    "New York-Newark-Jersey City, NY-NJ-PA", "Atlanta-Sandy Springs-Roswell, GA",
-    "Lansing-East Lansing, MI", "Tampa-St. Petersburg-Clearwater, FL",
-    "Houston-The Woodlands-Sugar Land, TX", "Portland-South Portland, ME",
+    "San Francisco-Oakland-Hayward, CA",
+    "Chicago-Naperville-Elgin, IL-IN-WI",
+    "New York-Newark-Jersey City, NY-NJ-PA",
+    "Atlanta-Sandy Springs-Roswell, GA",
+    "Lansing-East Lansing, MI",
+    "Tampa-St. Petersburg-Clearwater, FL",
+    "Houston-The Woodlands-Sugar Land, TX",
+    "Portland-South Portland, ME",
 ]
 _AGENTS = [
     "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0",
@@ -108,11 +114,20 @@ def load_history(stack: PrivateStack, dag_run: DagRun, rows: int, generator_user
         )
         catalogue = cursor.execute("SELECT COUNT(*) FROM bench_catalogue").fetchone()[0]
         with _indexes_dropped(cursor, "songplays"):
-            cursor.execute(_SONGPLAYS_SQL, {
-                "start": HISTORY_START, "span_ms": span_ms, "rows": rows, "user_ids": user_ids,
-                "locations": _LOCATIONS, "n_locations": len(_LOCATIONS), "agents": _AGENTS,
-                "n_agents": len(_AGENTS), "catalogue_span": max(1, round(catalogue / 0.7)),
-            })
+            cursor.execute(
+                _SONGPLAYS_SQL,
+                {
+                    "start": HISTORY_START,
+                    "span_ms": span_ms,
+                    "rows": rows,
+                    "user_ids": user_ids,
+                    "locations": _LOCATIONS,
+                    "n_locations": len(_LOCATIONS),
+                    "agents": _AGENTS,
+                    "n_agents": len(_AGENTS),
+                    "catalogue_span": max(1, round(catalogue / 0.7)),
+                },
+            )
         with _indexes_dropped(cursor, "time"):
             cursor.execute(_TIME_SQL)
         cursor.execute("DROP TABLE bench_catalogue")
@@ -127,11 +142,13 @@ def _indexes_dropped(cursor, table: str):
     """Drop the table's primary key and indexes for a bulk insert, then build them again."""
     constraints = cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u')", (table,)
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u')",
+        (table,),
     ).fetchall()
     owned = {name for name, _ in constraints}
     indexes = [
-        (name, definition) for name, definition in cursor.execute(
+        (name, definition)
+        for name, definition in cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s",
             (table,),
         ).fetchall()
@@ -156,7 +173,9 @@ def _forget_window(stack: PrivateStack) -> None:
         conn.execute("CHECKPOINT")
 
 
-def _hourly_steps(dag_run: DagRun, repeat: int, reset: Callable[[], None], label: str, progress) -> dict[str, Measurement]:
+def _hourly_steps(
+    dag_run: DagRun, repeat: int, reset: Callable[[], None], label: str, progress
+) -> dict[str, Measurement]:
     steps = _steps(dag_run)
     results = {name: Measurement() for name in (*steps, "total")}
     for round_number in range(1, repeat + 1):
@@ -170,9 +189,11 @@ def _hourly_steps(dag_run: DagRun, repeat: int, reset: Callable[[], None], label
             results[name].samples.append(elapsed)
             total += elapsed
         results["total"].samples.append(total)
-        progress(f"  hourly run, {label:<8} round {round_number}/{repeat}: {total:8.3f} s "
-                 f"(fact {results['fact'].samples[-1]:.3f}, dimensions {results['dimensions'].samples[-1]:.3f}, "
-                 f"quality {results['quality'].samples[-1]:.3f})")
+        progress(
+            f"  hourly run, {label:<8} round {round_number}/{repeat}: {total:8.3f} s "
+            f"(fact {results['fact'].samples[-1]:.3f}, dimensions {results['dimensions'].samples[-1]:.3f}, "
+            f"quality {results['quality'].samples[-1]:.3f})"
+        )
     return results
 
 
@@ -190,7 +211,8 @@ def run(stack: PrivateStack, dag_run: DagRun, history_rows: int, generator_users
     with stack.connect() as conn:
         counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in STAR_TABLES}
         window_rows = conn.execute(
-            "SELECT COUNT(*) FROM songplays WHERE start_time >= %(start)s AND start_time < %(end)s", _WINDOW_BOUNDS,
+            "SELECT COUNT(*) FROM songplays WHERE start_time >= %(start)s AND start_time < %(end)s",
+            _WINDOW_BOUNDS,
         ).fetchone()[0]
     return {
         "window": list(WINDOW),

@@ -13,6 +13,7 @@ root), runs the stage step on the measured file, and reports each new high-water
 baseline. Where a mark cannot be reset, it falls back to the process's lifetime peak (VmHWM
 without reset; for the child, getrusage), which can only overstate the growth.
 """
+
 from __future__ import annotations
 
 import gc
@@ -62,53 +63,87 @@ def child(prefix: str, warm_up_prefix: str, emulator_pid: int) -> dict:
     rows = dag_run.execute(task)
     emulator_peak = _status_kib(emulator_pid, "VmHWM") * 1024
     peak = _status_kib("self", "VmHWM") * 1024 if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"rows": rows, "emulator_pid": emulator_pid,
-            "baseline_bytes": emulator_baseline, "peak_bytes": emulator_peak,
-            "growth_bytes": emulator_peak - emulator_baseline,
-            "method": "emulator VmHWM after clear_refs" if emulator_reset else "emulator VmHWM (lifetime peak)",
-            "task_baseline_bytes": baseline, "task_peak_bytes": peak, "task_growth_bytes": peak - baseline,
-            "task_method": "VmHWM after clear_refs" if reset else "ru_maxrss (lifetime peak)"}
+    return {
+        "rows": rows,
+        "emulator_pid": emulator_pid,
+        "baseline_bytes": emulator_baseline,
+        "peak_bytes": emulator_peak,
+        "growth_bytes": emulator_peak - emulator_baseline,
+        "method": "emulator VmHWM after clear_refs" if emulator_reset else "emulator VmHWM (lifetime peak)",
+        "task_baseline_bytes": baseline,
+        "task_peak_bytes": peak,
+        "task_growth_bytes": peak - baseline,
+        "task_method": "VmHWM after clear_refs" if reset else "ru_maxrss (lifetime peak)",
+    }
 
 
 def measure(stack: PrivateStack, table: str, prefix: str, warm_up_prefix: str) -> dict:
     """Run one child process against the stack (whose connections are in os.environ), with a fresh emulator."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include"), str(PROJECT_ROOT)])}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include"), str(PROJECT_ROOT)]
+        ),
+    }
     with stack.connect() as conn:
         conn.execute(f"TRUNCATE {table}")
     emulator_pid = stack.restart_emulator()  # else earlier loads' freed memory would hide this one's growth
     result = subprocess.run(
         [sys.executable, "-m", "bench.memory", prefix, warm_up_prefix, str(emulator_pid)],
-        capture_output=True, text=True, env=environment, cwd=PROJECT_ROOT, timeout=1800,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=PROJECT_ROOT,
+        timeout=1800,
     )
     if result.returncode != 0:
         raise RuntimeError(f"The memory probe failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run(stack: PrivateStack, dag_run, sizes: list[tuple[int, int, str]], warm_up_prefix: str, repeat: int,
-        progress: Callable[[str], None]) -> dict:
+def run(
+    stack: PrivateStack,
+    dag_run,
+    sizes: list[tuple[int, int, str]],
+    warm_up_prefix: str,
+    repeat: int,
+    progress: Callable[[str], None],
+) -> dict:
     """`sizes` holds (events, bytes, key prefix) per file size; returns the section's JSON."""
     table = dag_run.task(dag_run.stage_task("staging_events")).table
     results = []
     for events, size, prefix in sizes:
-        figures = {name: Measurement(unit="bytes") for name in (
-            "growth", "peak", "baseline", "task_growth", "task_peak", "task_baseline")}
+        figures = {
+            name: Measurement(unit="bytes")
+            for name in ("growth", "peak", "baseline", "task_growth", "task_peak", "task_baseline")
+        }
         for round_number in range(1, repeat + 1):
             sample = measure(stack, table, prefix, warm_up_prefix)
             if sample["rows"] != events:
                 raise RuntimeError(f"The memory probe loaded {sample['rows']} rows, expected {events}")
             for name, figure in figures.items():
                 figure.samples.append(sample[f"{name}_bytes"])
-            progress(f"  stage step, {events:>9,} events ({size / 2**20:7.1f} MiB) round {round_number}/{repeat}: "
-                     f"emulator +{sample['growth_bytes'] / 2**20:6.1f} MiB over {sample['baseline_bytes'] / 2**20:.0f} MiB, "
-                     f"task +{sample['task_growth_bytes'] / 2**20:6.1f} MiB "
-                     f"over {sample['task_baseline_bytes'] / 2**20:.0f} MiB")
-        results.append({"events": events, "file_bytes": size, **{k: m.as_dict() for k, m in figures.items()},
-                        "method": sample["method"], "task_method": sample["task_method"],
-                        "_growth": figures["growth"], "_task_growth": figures["task_growth"]})
-    return {"process": "the Redshift emulator (growth, peak, baseline); the task process beside it (task_*)",
-            "sizes": results}
+            progress(
+                f"  stage step, {events:>9,} events ({size / 2**20:7.1f} MiB) round {round_number}/{repeat}: "
+                f"emulator +{sample['growth_bytes'] / 2**20:6.1f} MiB over {sample['baseline_bytes'] / 2**20:.0f} MiB, "
+                f"task +{sample['task_growth_bytes'] / 2**20:6.1f} MiB "
+                f"over {sample['task_baseline_bytes'] / 2**20:.0f} MiB"
+            )
+        results.append(
+            {
+                "events": events,
+                "file_bytes": size,
+                **{k: m.as_dict() for k, m in figures.items()},
+                "method": sample["method"],
+                "task_method": sample["task_method"],
+                "_growth": figures["growth"],
+                "_task_growth": figures["task_growth"],
+            }
+        )
+    return {
+        "process": "the Redshift emulator (growth, peak, baseline); the task process beside it (task_*)",
+        "sizes": results,
+    }
 
 
 if __name__ == "__main__":

@@ -50,10 +50,12 @@ def noop_dag_source(dag: Any, dag_id: str | None = None) -> str:
         "    tasks = {}",
     ]
     for task in dag.tasks:
-        options = (f"task_id={task.task_id!r}, pool={task.pool!r}, pool_slots={task.pool_slots!r}, "
-                   f"retries={task.retries!r}, retry_delay=timedelta(seconds={task.retry_delay.total_seconds()!r}), "
-                   f"retry_exponential_backoff={float(task.retry_exponential_backoff)!r}, "
-                   f"max_retry_delay={_delay(task.max_retry_delay)}")
+        options = (
+            f"task_id={task.task_id!r}, pool={task.pool!r}, pool_slots={task.pool_slots!r}, "
+            f"retries={task.retries!r}, retry_delay=timedelta(seconds={task.retry_delay.total_seconds()!r}), "
+            f"retry_exponential_backoff={float(task.retry_exponential_backoff)!r}, "
+            f"max_retry_delay={_delay(task.max_retry_delay)}"
+        )
         if task.trigger_rule != "all_success":
             options += f", trigger_rule={str(task.trigger_rule)!r}"
         outlets = [_asset(outlet) for outlet in task.outlets]

@@ -32,8 +32,14 @@ print(json.dumps({"total": total, "dags": sorted(bag.dag_ids)}))
 
 def parse_seconds(path: Path, environment: Mapping[str, str]) -> float:
     """One sample: seconds for a fresh DagBag to parse `path`, after Airflow itself is imported."""
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(path)], env=dict(environment), capture_output=True,
-                            text=True, timeout=300, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)],
+        env=dict(environment),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"Parsing {path} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])["total"]
@@ -51,6 +57,8 @@ def compare(paths: Sequence[Path], samples: int = 10, environment: Mapping[str, 
 
 def summary(times: dict[str, list[float]], dag_file: str, noop_file: str) -> dict:
     medians = {name: statistics.median(values) for name, values in times.items()}
-    return {"samples": {k: [round(v, 4) for v in values] for k, values in times.items()},
-            "median_seconds": {k: round(v, 4) for k, v in medians.items()},
-            "ratio": round(medians[dag_file] / medians[noop_file], 3)}
+    return {
+        "samples": {k: [round(v, 4) for v in values] for k, values in times.items()},
+        "median_seconds": {k: round(v, 4) for k, v in medians.items()},
+        "ratio": round(medians[dag_file] / medians[noop_file], 3),
+    }

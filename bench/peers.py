@@ -24,8 +24,16 @@ from local_stack.sample_data import EVENT_FIELDS
 
 EVENT_COLUMNS = tuple(name.lower() for name in EVENT_FIELDS)  # staging_events, in table order
 SONG_COLUMNS = (
-    "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location",
-    "artist_name", "song_id", "title", "duration", "year",
+    "num_songs",
+    "artist_id",
+    "artist_latitude",
+    "artist_longitude",
+    "artist_location",
+    "artist_name",
+    "song_id",
+    "title",
+    "duration",
+    "year",
 )
 # method="multi" binds rows * columns parameters per INSERT, and PostgreSQL allows at most
 # 65,535, so it needs a chunksize. Tried on 20,000 events: 10, 25, 50, 100 and 200 rows per
@@ -36,8 +44,13 @@ _EPOCH = datetime(1970, 1, 1)
 
 
 def pandas_stage_events(
-    s3_client, bucket: str, key: str, sqlalchemy_url: str, table: str = "staging_events",
-    method: str | None = None, chunksize: int | None = None,
+    s3_client,
+    bucket: str,
+    key: str,
+    sqlalchemy_url: str,
+    table: str = "staging_events",
+    method: str | None = None,
+    chunksize: int | None = None,
 ) -> int:
     import pandas as pd
     import sqlalchemy
@@ -61,10 +74,7 @@ def naive_stage_events(s3_client, bucket: str, key: str, dsn: str, table: str = 
     import psycopg
 
     body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    insert = (
-        f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
-    )
+    insert = f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
     rows = 0
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")
@@ -79,7 +89,11 @@ def naive_stage_events(s3_client, bucket: str, key: str, dsn: str, table: str = 
 
 
 def sequential_stage_songs(
-    bucket: str, prefix: str, table: str = "staging_songs", aws_conn_id: str = "aws_default", postgres_conn_id: str = "postgres_default"
+    bucket: str,
+    prefix: str,
+    table: str = "staging_songs",
+    aws_conn_id: str = "aws_default",
+    postgres_conn_id: str = "postgres_default",
 ) -> int:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.postgres.hooks.postgres import PostgresHook

@@ -51,12 +51,25 @@ class DagRun:
         self.run_id = run_id
         start, end = pendulum.parse(window[0]), pendulum.parse(window[1])
         params = {**self.dag.params.dump(), "window_start": None, "window_end": None}
-        dag_run = types.SimpleNamespace(run_id=run_id, run_type="scheduled", run_after=end, conf={},
-                                        data_interval_start=start, data_interval_end=end, logical_date=start)
+        dag_run = types.SimpleNamespace(
+            run_id=run_id,
+            run_type="scheduled",
+            run_after=end,
+            conf={},
+            data_interval_start=start,
+            data_interval_end=end,
+            logical_date=start,
+        )
         self.context: dict[str, Any] = {
-            "dag": self.dag, "dag_run": dag_run, "run_id": run_id, "params": params,
-            "data_interval_start": start, "data_interval_end": end, "logical_date": start,
-            "ds": start.to_date_string(), "ts": start.isoformat(),
+            "dag": self.dag,
+            "dag_run": dag_run,
+            "run_id": run_id,
+            "params": params,
+            "data_interval_start": start,
+            "data_interval_end": end,
+            "logical_date": start,
+            "ds": start.to_date_string(),
+            "ts": start.isoformat(),
             "var": {"value": VariableAccessor(deserialize_json=False), "json": VariableAccessor(deserialize_json=True)},
         }
         self._env = self.dag.get_template_env()
@@ -101,12 +114,11 @@ class DagRun:
     def prepare(self) -> Any:
         """What the run does before staging: the create_tables task (the DDL, and any run-scoped tables)."""
         task = self.task("create_tables")  # a @task: call its function with its rendered arguments
-        return task.python_callable(*task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"),
-                                                      "dag": self.dag})
+        return task.python_callable(
+            *task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"), "dag": self.dag}
+        )
 
 
 def _task_instance(task_id: str) -> Any:
     """What the tasks read of their task instance: the try, and (create_tables) which runs are active: none."""
     return types.SimpleNamespace(task_id=task_id, try_number=1, map_index=-1, get_dr_count=lambda **_: 0)
-
-

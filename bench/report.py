@@ -38,9 +38,16 @@ class Target:
         return self.measured <= self.limit if self.comparison == "<=" else self.measured >= self.limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "measured": round(self.measured, 3),
-                "limit": self.limit, "comparison": self.comparison, "unit": self.unit,
-                "passed": self.passed, "note": self.note}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "measured": round(self.measured, 3),
+            "limit": self.limit,
+            "comparison": self.comparison,
+            "unit": self.unit,
+            "passed": self.passed,
+            "note": self.note,
+        }
 
 
 def machine(postgres_version: str | None) -> dict[str, Any]:
@@ -66,9 +73,14 @@ def machine(postgres_version: str | None) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[package] = None
     return {
-        "nproc": os.cpu_count(), "cpu_model": cpu, "memory_bytes": memory,
-        "memory_gib": round(memory / 2**30, 1) if memory else None, "platform": platform.platform(),
-        "python": platform.python_version(), "postgresql": postgres_version, "packages": versions,
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_bytes": memory,
+        "memory_gib": round(memory / 2**30, 1) if memory else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": postgres_version,
+        "packages": versions,
     }
 
 
@@ -81,95 +93,221 @@ def targets(sections: dict[str, Any]) -> list[Target]:
     if "_measurements" in events:
         t, reference = events["_measurements"], events["peers_reference"]
         on = f" (on {events['peer_rows']:,} events)"
-        found.append(Target("stage_events_vs_direct_loader",
-                            "stage events: ours (through the emulator) ÷ the loader called directly",
-                            t[ev.OURS].median / t[ev.DIRECT].median, 1.15, "<="))
-        found.append(Target("stage_events_vs_floor", "stage events: ours ÷ floor (S3 GET + COPY of typed rows)",
-                            t[ev.OURS].median / t[ev.FLOOR].median, 1.5, "<="))
-        found.append(Target("stage_events_vs_pandas_multi", "stage events: pandas to_sql(method='multi') ÷ ours" + on,
-                            t[ev.PANDAS_MULTI].median / t[reference].median, 5, ">="))
-        found.append(Target("stage_events_vs_pandas_default", "stage events: pandas to_sql() default ÷ ours" + on,
-                            t[ev.PANDAS_DEFAULT].median / t[reference].median, 5, ">="))
+        found.append(
+            Target(
+                "stage_events_vs_direct_loader",
+                "stage events: ours (through the emulator) ÷ the loader called directly",
+                t[ev.OURS].median / t[ev.DIRECT].median,
+                1.15,
+                "<=",
+            )
+        )
+        found.append(
+            Target(
+                "stage_events_vs_floor",
+                "stage events: ours ÷ floor (S3 GET + COPY of typed rows)",
+                t[ev.OURS].median / t[ev.FLOOR].median,
+                1.5,
+                "<=",
+            )
+        )
+        found.append(
+            Target(
+                "stage_events_vs_pandas_multi",
+                "stage events: pandas to_sql(method='multi') ÷ ours" + on,
+                t[ev.PANDAS_MULTI].median / t[reference].median,
+                5,
+                ">=",
+            )
+        )
+        found.append(
+            Target(
+                "stage_events_vs_pandas_default",
+                "stage events: pandas to_sql() default ÷ ours" + on,
+                t[ev.PANDAS_DEFAULT].median / t[reference].median,
+                5,
+                ">=",
+            )
+        )
     songs = sections.get("stage_songs", {})
     if "_measurements" in songs:
         t, reference = songs["_measurements"], songs["peers_reference"]
         copies = songs["copies_per_load"]
         # Every load must be one COPY: the measure is the most any of them issued (or the fewest, if that was 0).
-        found.append(Target("stage_songs_copies", f"stage songs: COPYs per first run of {songs['files']:,} files "
-                            "(emulator's statement log)", max(copies) if min(copies) > 0 else 0, 1, "==", unit="",
-                            note=f"per load: {', '.join(map(str, copies))}"))
-        found.append(Target("stage_songs_vs_floor", "stage songs: ours ÷ floor (parallel GET)",
-                            t[so.OURS].median / t[so.FLOOR].median, 1.2, "<="))
+        found.append(
+            Target(
+                "stage_songs_copies",
+                f"stage songs: COPYs per first run of {songs['files']:,} files (emulator's statement log)",
+                max(copies) if min(copies) > 0 else 0,
+                1,
+                "==",
+                unit="",
+                note=f"per load: {', '.join(map(str, copies))}",
+            )
+        )
+        found.append(
+            Target(
+                "stage_songs_vs_floor",
+                "stage songs: ours ÷ floor (parallel GET)",
+                t[so.OURS].median / t[so.FLOOR].median,
+                1.2,
+                "<=",
+            )
+        )
         # The floor caps every loader: a loader as fast as the floor would be this much faster than the peer.
         ceiling = (t[so.SEQUENTIAL].median / songs["peer_files"]) / (t[so.FLOOR].median / songs["files"])
-        found.append(Target("stage_songs_vs_sequential",
-                            f"stage songs: sequential read_key ÷ ours (on {songs['peer_files']:,} files)",
-                            t[so.SEQUENTIAL].median / t[reference].median, 3, ">=",
-                            note=f"the floor itself is {ceiling:.2f}× faster per file than this peer"))
+        found.append(
+            Target(
+                "stage_songs_vs_sequential",
+                f"stage songs: sequential read_key ÷ ours (on {songs['peer_files']:,} files)",
+                t[so.SEQUENTIAL].median / t[reference].median,
+                3,
+                ">=",
+                note=f"the floor itself is {ceiling:.2f}× faster per file than this peer",
+            )
+        )
         if so.NOTHING_NEW in t:
             quiet = songs["nothing_new"]
-            found.append(Target("stage_songs_nothing_new_copies",
-                                f"stage songs, nothing new: COPYs and rows per run of {songs['files']:,} files",
-                                max(quiet["copies_per_load"]) + max(quiet["rows_per_load"]), 0, "==", unit="",
-                                note=f"COPYs per run: {', '.join(map(str, quiet['copies_per_load']))}"))
-            found.append(Target("stage_songs_nothing_new_seconds",
-                                f"stage songs, nothing new: seconds for {songs['files']:,} files",
-                                t[so.NOTHING_NEW].median, 1.0, "<=", unit=" s",
-                                note=f"the bare listing alone: {t[so.BARE_LISTING].median:.2f} s"))
-            found.append(Target("stage_songs_nothing_new_vs_listing",
-                                "stage songs, nothing new: ours ÷ a bare listing of the prefix",
-                                t[so.NOTHING_NEW].median / t[so.BARE_LISTING].median, 1.2, "<="))
+            found.append(
+                Target(
+                    "stage_songs_nothing_new_copies",
+                    f"stage songs, nothing new: COPYs and rows per run of {songs['files']:,} files",
+                    max(quiet["copies_per_load"]) + max(quiet["rows_per_load"]),
+                    0,
+                    "==",
+                    unit="",
+                    note=f"COPYs per run: {', '.join(map(str, quiet['copies_per_load']))}",
+                )
+            )
+            found.append(
+                Target(
+                    "stage_songs_nothing_new_seconds",
+                    f"stage songs, nothing new: seconds for {songs['files']:,} files",
+                    t[so.NOTHING_NEW].median,
+                    1.0,
+                    "<=",
+                    unit=" s",
+                    note=f"the bare listing alone: {t[so.BARE_LISTING].median:.2f} s",
+                )
+            )
+            found.append(
+                Target(
+                    "stage_songs_nothing_new_vs_listing",
+                    "stage songs, nothing new: ours ÷ a bare listing of the prefix",
+                    t[so.NOTHING_NEW].median / t[so.BARE_LISTING].median,
+                    1.2,
+                    "<=",
+                )
+            )
     hourly = sections.get("hourly_run", {}).get("_measurements")
     if hourly:
-        found.append(Target("hourly_history_vs_empty", "hourly run (fact + dimensions + quality): history ÷ empty",
-                            hourly["history"]["total"].median / hourly["empty"]["total"].median, 2, "<="))
+        found.append(
+            Target(
+                "hourly_history_vs_empty",
+                "hourly run (fact + dimensions + quality): history ÷ empty",
+                hourly["history"]["total"].median / hourly["empty"]["total"].median,
+                2,
+                "<=",
+            )
+        )
     backfill = sections.get("backfill", {})
     if "ratio" in backfill:
         etl, noop = (backfill["dags"][d] for d in ("sparkify_etl", "sparkify_etl_noop"))
-        found.append(Target("backfill_vs_noop", f"backfill of {backfill['hours']} hours, {backfill['max_active_runs']} runs "
-                            f"at a time: sparkify_etl ÷ its no-op twin (wall, median of {backfill['repeat']})",
-                            backfill["ratio"], 1.3, "<=",
-                            note=f"{etl['wall_seconds']['median']:.0f} s vs {noop['wall_seconds']['median']:.0f} s"))
+        found.append(
+            Target(
+                "backfill_vs_noop",
+                f"backfill of {backfill['hours']} hours, {backfill['max_active_runs']} runs "
+                f"at a time: sparkify_etl ÷ its no-op twin (wall, median of {backfill['repeat']})",
+                backfill["ratio"],
+                1.3,
+                "<=",
+                note=f"{etl['wall_seconds']['median']:.0f} s vs {noop['wall_seconds']['median']:.0f} s",
+            )
+        )
         parse = backfill["parse"]
-        found.append(Target("parse_vs_noop", "DAG file parse in a fresh process: sparkify_etl.py ÷ its no-op twin",
-                            parse["ratio"], 2, "<=", note=", ".join(f"{k} {v:.3f} s" for k, v in parse["median_seconds"].items())))
+        found.append(
+            Target(
+                "parse_vs_noop",
+                "DAG file parse in a fresh process: sparkify_etl.py ÷ its no-op twin",
+                parse["ratio"],
+                2,
+                "<=",
+                note=", ".join(f"{k} {v:.3f} s" for k, v in parse["median_seconds"].items()),
+            )
+        )
     memory = sections.get("peak_memory", {}).get("sizes")
     if memory:
         growths = [size["_growth"].median for size in memory]
-        found.append(Target("stage_memory_limit", "stage step: largest peak growth over baseline (emulator process)",
-                            max(growths) / MIB, MEMORY_LIMIT / MIB, "<=", "MiB"))
-        found.append(Target("stage_memory_flat", f"stage step (emulator): growth at {memory[-1]['events']:,} events minus "
-                            f"growth at {memory[0]['events']:,}",
-                            (growths[-1] - growths[0]) / MIB, FLATNESS_SLACK / MIB, "<=", "MiB"))
+        found.append(
+            Target(
+                "stage_memory_limit",
+                "stage step: largest peak growth over baseline (emulator process)",
+                max(growths) / MIB,
+                MEMORY_LIMIT / MIB,
+                "<=",
+                "MiB",
+            )
+        )
+        found.append(
+            Target(
+                "stage_memory_flat",
+                f"stage step (emulator): growth at {memory[-1]['events']:,} events minus "
+                f"growth at {memory[0]['events']:,}",
+                (growths[-1] - growths[0]) / MIB,
+                FLATNESS_SLACK / MIB,
+                "<=",
+                "MiB",
+            )
+        )
     return found
 
 
 # ---------------------------------------------------------------- the terminal table
 
+
 def _seconds(value: float) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
-def _time_row(workload: str, method: str, m: Measurement, work: float | None, unit: str, ours: float | None) -> list[str]:
+def _time_row(
+    workload: str, method: str, m: Measurement, work: float | None, unit: str, ours: float | None
+) -> list[str]:
     rate = f"{work / m.median:,.0f} {unit}/s" if work and m.median else ""
     versus = f"{m.median / ours:.2f}×" if ours else ""
-    return [workload, method, _seconds(m.median), f"{_seconds(m.low)} – {_seconds(m.high)}",
-            f"±{m.spread_pct:.1f}%", rate, versus]
+    return [
+        workload,
+        method,
+        _seconds(m.median),
+        f"{_seconds(m.low)} – {_seconds(m.high)}",
+        f"±{m.spread_pct:.1f}%",
+        rate,
+        versus,
+    ]
 
 
 def _event_rows(events: dict) -> list[list[str]]:
     from bench import stage_events as ev
 
     t, n, peer_n, reference = events["_measurements"], events["rows"], events["peer_rows"], events["peers_reference"]
-    rows = [_time_row(f"stage events, {n:,}", label, t[key], n, "rows", t[ev.OURS].median) for label, key in (
-        ("ours (the DAG's stage_events)", ev.OURS), ("the loader called directly (no emulator)", ev.DIRECT),
-        ("floor = GET + COPY", ev.FLOOR),
-        ("  floor: S3 GET alone", ev.FLOOR_GET), ("  floor: COPY typed rows alone", ev.FLOOR_COPY))]
+    rows = [
+        _time_row(f"stage events, {n:,}", label, t[key], n, "rows", t[ev.OURS].median)
+        for label, key in (
+            ("ours (the DAG's stage_events)", ev.OURS),
+            ("the loader called directly (no emulator)", ev.DIRECT),
+            ("floor = GET + COPY", ev.FLOOR),
+            ("  floor: S3 GET alone", ev.FLOOR_GET),
+            ("  floor: COPY typed rows alone", ev.FLOOR_COPY),
+        )
+    ]
     peers = [("ours, same input as the peers", ev.OURS_ON_SAMPLE)] if reference != ev.OURS else []
-    peers += [(f"peer: pandas to_sql(method='multi', chunksize={events['pandas_multi_chunksize']})", ev.PANDAS_MULTI),
-              ("peer: pandas to_sql() (default method)", ev.PANDAS_DEFAULT),
-              ("peer: json.loads + INSERT per row", ev.NAIVE)]
-    rows += [_time_row(f"  peers, {peer_n:,}", label, t[key], peer_n, "rows", t[reference].median) for label, key in peers]
+    peers += [
+        (f"peer: pandas to_sql(method='multi', chunksize={events['pandas_multi_chunksize']})", ev.PANDAS_MULTI),
+        ("peer: pandas to_sql() (default method)", ev.PANDAS_DEFAULT),
+        ("peer: json.loads + INSERT per row", ev.NAIVE),
+    ]
+    rows += [
+        _time_row(f"  peers, {peer_n:,}", label, t[key], peer_n, "rows", t[reference].median) for label, key in peers
+    ]
     return rows
 
 
@@ -177,15 +315,26 @@ def _song_rows(songs: dict) -> list[list[str]]:
     from bench import stage_songs as so
 
     t, n, peer_n, reference = songs["_measurements"], songs["files"], songs["peer_files"], songs["peers_reference"]
-    rows = [_time_row(f"stage songs, {n:,}", label, t[key], n, "files", t[so.OURS].median) for label, key in (
-        ("ours (the DAG's stage_songs)", so.OURS), (f"floor: parallel GET, {songs['floor_threads']} threads", so.FLOOR))]
+    rows = [
+        _time_row(f"stage songs, {n:,}", label, t[key], n, "files", t[so.OURS].median)
+        for label, key in (
+            ("ours (the DAG's stage_songs)", so.OURS),
+            (f"floor: parallel GET, {songs['floor_threads']} threads", so.FLOOR),
+        )
+    ]
     peers = [("ours, same input as the peer", so.OURS_ON_SAMPLE)] if reference != so.OURS else []
     peers += [("peer: S3Hook.read_key per file, in turn", so.SEQUENTIAL)]
-    rows += [_time_row(f"  peer, {peer_n:,}", label, t[key], peer_n, "files", t[reference].median) for label, key in peers]
+    rows += [
+        _time_row(f"  peer, {peer_n:,}", label, t[key], peer_n, "files", t[reference].median) for label, key in peers
+    ]
     if so.NOTHING_NEW in t:
-        rows += [_time_row(f"  nothing new, {n:,}", label, t[key], n, "files", t[so.NOTHING_NEW].median)
-                 for label, key in (("ours (stage_songs, ledger holds every file)", so.NOTHING_NEW),
-                                    ("bare listing of the prefix (boto3 paginator)", so.BARE_LISTING))]
+        rows += [
+            _time_row(f"  nothing new, {n:,}", label, t[key], n, "files", t[so.NOTHING_NEW].median)
+            for label, key in (
+                ("ours (stage_songs, ledger holds every file)", so.NOTHING_NEW),
+                ("bare listing of the prefix (boto3 paginator)", so.BARE_LISTING),
+            )
+        ]
     return rows
 
 
@@ -195,8 +344,9 @@ def _hourly_rows(hourly: dict) -> list[list[str]]:
     for state in ("empty", "history"):
         label = "empty warehouse" if state == "empty" else f"{hourly['history_songplays']:,} songplays"
         for step in ("fact", "dimensions", "quality", "total"):
-            row = _time_row(f"hourly run, {hourly['window_songplays']:,} plays", f"{label}: {step}",
-                            t[state][step], None, "", None)
+            row = _time_row(
+                f"hourly run, {hourly['window_songplays']:,} plays", f"{label}: {step}", t[state][step], None, "", None
+            )
             if step == "total":
                 row[-1] = f"{t[state][step].median / empty_total:.2f}× empty"
             rows.append(row)
@@ -206,13 +356,21 @@ def _hourly_rows(hourly: dict) -> list[list[str]]:
 def _memory_rows(memory: dict) -> list[list[str]]:
     rows = []
     for size in memory["sizes"]:
-        for process, g, baseline in (("emulator", size["_growth"], size["baseline"]),
-                                      ("task", size["_task_growth"], size["task_baseline"])):
-            rows.append([
-                "stage memory", f"{size['events']:,} events ({size['file_bytes'] / MIB:,.0f} MiB file), {process}",
-                f"+{g.median / MIB:.1f} MiB", f"+{g.low / MIB:.1f} – +{g.high / MIB:.1f} MiB", f"±{g.spread_pct:.1f}%",
-                f"baseline {baseline['median'] / MIB:.0f} MiB", "",
-            ])
+        for process, g, baseline in (
+            ("emulator", size["_growth"], size["baseline"]),
+            ("task", size["_task_growth"], size["task_baseline"]),
+        ):
+            rows.append(
+                [
+                    "stage memory",
+                    f"{size['events']:,} events ({size['file_bytes'] / MIB:,.0f} MiB file), {process}",
+                    f"+{g.median / MIB:.1f} MiB",
+                    f"+{g.low / MIB:.1f} – +{g.high / MIB:.1f} MiB",
+                    f"±{g.spread_pct:.1f}%",
+                    f"baseline {baseline['median'] / MIB:.0f} MiB",
+                    "",
+                ]
+            )
     return rows
 
 
@@ -222,12 +380,28 @@ def _backfill_rows(backfill: dict) -> list[list[str]]:
     rows, noop = [], backfill["dags"]["sparkify_etl_noop"]
     for dag_id, figures in backfill["dags"].items():
         wall, runs = figures["wall_seconds"], figures["run_seconds_median"]
-        rows.append([f"backfill, {backfill['hours']} h", f"{dag_id}: wall", _seconds(wall["median"]),
-                     f"{_seconds(min(wall['samples']))} – {_seconds(max(wall['samples']))}", "",
-                     f"{backfill['hours'] / wall['median'] * 60:.1f} hours/min",
-                     f"{wall['median'] / noop['wall_seconds']['median']:.2f}× no-op"])
-        rows.append(["", f"{dag_id}: a run (median)", _seconds(runs), "", "", "",
-                     f"{runs / noop['run_seconds_median']:.2f}× no-op"])
+        rows.append(
+            [
+                f"backfill, {backfill['hours']} h",
+                f"{dag_id}: wall",
+                _seconds(wall["median"]),
+                f"{_seconds(min(wall['samples']))} – {_seconds(max(wall['samples']))}",
+                "",
+                f"{backfill['hours'] / wall['median'] * 60:.1f} hours/min",
+                f"{wall['median'] / noop['wall_seconds']['median']:.2f}× no-op",
+            ]
+        )
+        rows.append(
+            [
+                "",
+                f"{dag_id}: a run (median)",
+                _seconds(runs),
+                "",
+                "",
+                "",
+                f"{runs / noop['run_seconds_median']:.2f}× no-op",
+            ]
+        )
     return rows
 
 
@@ -246,8 +420,13 @@ def _task_table(backfill: dict) -> list[str]:
 def table(result: dict[str, Any]) -> str:
     sections = result["sections"]
     rows: list[list[str]] = []
-    for key, build in (("stage_events", _event_rows), ("stage_songs", _song_rows),
-                       ("hourly_run", _hourly_rows), ("peak_memory", _memory_rows), ("backfill", _backfill_rows)):
+    for key, build in (
+        ("stage_events", _event_rows),
+        ("stage_songs", _song_rows),
+        ("hourly_run", _hourly_rows),
+        ("peak_memory", _memory_rows),
+        ("backfill", _backfill_rows),
+    ):
         if key in sections:
             block = build(sections[key])
             labels = [row[0] for row in block]
@@ -258,28 +437,39 @@ def table(result: dict[str, Any]) -> str:
     header = ["workload", "method", "median", "min – max", "spread", "throughput", "vs ours"]
     lines = _columns([header, *rows])
     verdicts = [["target", "measured", "goal", "result", ""]] + [
-        [t["description"], f"{t['measured']:.2f}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}" if t["unit"]
-         else f"{t['measured']:g}",
-         f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} "
-         f"{t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
-         "PASS" if t["passed"] else "MISS", f"({t['note']})" if t["note"] else ""]
+        [
+            t["description"],
+            f"{t['measured']:.2f}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}" if t["unit"] else f"{t['measured']:g}",
+            f"{t['comparison'].replace('<=', '≤').replace('>=', '≥').replace('==', '=')} "
+            f"{t['limit']:g}{' ' if t['unit'] == 'MiB' else ''}{t['unit']}",
+            "PASS" if t["passed"] else "MISS",
+            f"({t['note']})" if t["note"] else "",
+        ]
         for t in result["targets"]
     ]
     m, s = result["machine"], result["scale"]
-    title = (f"Sparkify benchmark, scale {s['name']}: {s['events']:,} events, {s['songs']:,} song files, "
-             f"{s['history']:,} songplays of history; median of {s['repeat']} runs "
-             f"({s['memory_repeat']} for memory)")
+    title = (
+        f"Sparkify benchmark, scale {s['name']}: {s['events']:,} events, {s['songs']:,} song files, "
+        f"{s['history']:,} songplays of history; median of {s['repeat']} runs "
+        f"({s['memory_repeat']} for memory)"
+    )
     backfill = sections.get("backfill", {})
     if result.get("sections_run") == ["backfill"]:
         title = f"Sparkify benchmark, scale {s['name']}: backfill"
     if "dags" in backfill:
-        title += (f"; backfill: {backfill['hours']} hours, {backfill['song_files']:,} song files, "
-                  f"{backfill['events']:,} events, {backfill['repeat']} alternations")
-    box = (f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
-           f"PostgreSQL {m['postgresql']}")
+        title += (
+            f"; backfill: {backfill['hours']} hours, {backfill['song_files']:,} song files, "
+            f"{backfill['events']:,} events, {backfill['repeat']} alternations"
+        )
+    box = (
+        f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"PostgreSQL {m['postgresql']}"
+    )
     if backfill.get("load_average_before"):
-        box += (f"; load average {' '.join(map(str, backfill['load_average_before']))} before the backfills, "
-                f"{' '.join(map(str, backfill.get('load_average_after') or []))} after")
+        box += (
+            f"; load average {' '.join(map(str, backfill['load_average_before']))} before the backfills, "
+            f"{' '.join(map(str, backfill.get('load_average_after') or []))} after"
+        )
     parts = [title, box, "", *lines, *_task_table(backfill)]
     if len(verdicts) > 1:
         parts += ["", *_columns(verdicts)]
@@ -290,11 +480,14 @@ def table(result: dict[str, Any]) -> str:
 
 def _columns(rows: list[list[str]]) -> list[str]:
     """The first row as the header of a plain table, every column left-aligned."""
-    return [line.rstrip() for line in tabulate(rows[1:], headers=rows[0], tablefmt="simple",
-                                               disable_numparse=True).splitlines()]
+    return [
+        line.rstrip()
+        for line in tabulate(rows[1:], headers=rows[0], tablefmt="simple", disable_numparse=True).splitlines()
+    ]
 
 
 # ---------------------------------------------------------------- the JSON file
+
 
 def plain(value: Any) -> Any:
     """The result without its in-memory measurement objects (keys starting with '_')."""

@@ -65,8 +65,13 @@ class PrivateStack:
 
     def _peer_connection(self) -> dict:
         backend = psycopg.conninfo.conninfo_to_dict(self.backend_dsn)
-        return {"conn_type": "postgres", "host": backend["host"], "port": int(backend["port"]),
-                "login": backend["user"], "schema": backend["dbname"]}
+        return {
+            "conn_type": "postgres",
+            "host": backend["host"],
+            "port": int(backend["port"]),
+            "login": backend["user"],
+            "schema": backend["dbname"],
+        }
 
     def __exit__(self, *exc_info) -> None:
         self.close()

@@ -52,7 +52,11 @@ FROM {table}
 OURS, FLOOR, FLOOR_GET, FLOOR_COPY = "ours", "floor", "floor: S3 GET", "floor: COPY typed rows"
 DIRECT = "the loader called directly"
 OURS_ON_SAMPLE = "ours, on the peers' input"
-PANDAS_MULTI, PANDAS_DEFAULT, NAIVE = "peer: pandas to_sql(method='multi')", "peer: pandas to_sql()", "peer: naive INSERT"
+PANDAS_MULTI, PANDAS_DEFAULT, NAIVE = (
+    "peer: pandas to_sql(method='multi')",
+    "peer: pandas to_sql()",
+    "peer: naive INSERT",
+)
 
 
 def typed_rows(data: bytes) -> list[tuple]:
@@ -81,9 +85,13 @@ def typed_rows(data: bytes) -> list[tuple]:
 def column_types(stack: PrivateStack, table: str, columns) -> list[str]:
     """The PostgreSQL types of `columns` of `table`, in that order."""
     with stack.connect() as conn:
-        found = dict(conn.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+        found = dict(
+            conn.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        )
     return [found[name.lower()] for name in columns]
 
 
@@ -92,13 +100,16 @@ def fingerprint(stack: PrivateStack, table: str) -> list:
         return [str(v) for v in conn.execute(FINGERPRINT_SQL.format(table=table)).fetchone()]
 
 
-def run(stack: PrivateStack, dag_run: DagRun, data: bytes, peer_events: int, repeat: int,
-        progress: Callable[[str], None]) -> dict:
+def run(
+    stack: PrivateStack, dag_run: DagRun, data: bytes, peer_events: int, repeat: int, progress: Callable[[str], None]
+) -> dict:
     """Race the ways of loading the day file `data` (uploaded at KEY, its sample at PEER_KEY)."""
     rows = typed_rows(data)
     sampled = peer_events < len(rows)
-    progress(f"stage events: {len(rows):,} events, {len(data) / 2**20:,.1f} MiB"
-             + (f"; peers on the first {peer_events:,}" if sampled else ""))
+    progress(
+        f"stage events: {len(rows):,} events, {len(data) / 2**20:,.1f} MiB"
+        + (f"; peers on the first {peer_events:,}" if sampled else "")
+    )
     task_id = dag_run.stage_task("staging_events")
     ours = dag_run.task(task_id)
     table = ours.table  # this run's staging table: every contender loads it
@@ -146,9 +157,22 @@ def run(stack: PrivateStack, dag_run: DagRun, data: bytes, peer_events: int, rep
     contenders = [
         Contender(FLOOR_GET, floor_get),
         peer(FLOOR_COPY, floor_copy),
-        peer(PANDAS_MULTI, lambda: peers.pandas_stage_events(
-            stack.s3_client(), BUCKET, peer_key, sqlalchemy_url, table, method="multi", chunksize=PANDAS_MULTI_CHUNKSIZE)),
-        peer(PANDAS_DEFAULT, lambda: peers.pandas_stage_events(stack.s3_client(), BUCKET, peer_key, sqlalchemy_url, table)),
+        peer(
+            PANDAS_MULTI,
+            lambda: peers.pandas_stage_events(
+                stack.s3_client(),
+                BUCKET,
+                peer_key,
+                sqlalchemy_url,
+                table,
+                method="multi",
+                chunksize=PANDAS_MULTI_CHUNKSIZE,
+            ),
+        ),
+        peer(
+            PANDAS_DEFAULT,
+            lambda: peers.pandas_stage_events(stack.s3_client(), BUCKET, peer_key, sqlalchemy_url, table),
+        ),
         peer(NAIVE, lambda: peers.naive_stage_events(stack.s3_client(), BUCKET, peer_key, stack.backend_dsn, table)),
     ]
     if ours_on_sample is not None:
@@ -213,5 +237,7 @@ def _sqlalchemy_backend_url(stack: PrivateStack) -> str:
     from urllib.parse import quote
 
     backend = psycopg.conninfo.conninfo_to_dict(stack.backend_dsn)
-    return (f"postgresql+psycopg://{quote(backend['user'])}@/{quote(backend['dbname'])}"
-            f"?host={quote(backend['host'])}&port={backend['port']}")
+    return (
+        f"postgresql+psycopg://{quote(backend['user'])}@/{quote(backend['dbname'])}"
+        f"?host={quote(backend['host'])}&port={backend['port']}"
+    )

@@ -53,10 +53,19 @@ def list_keys(client, prefix: str) -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
-def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_songs: int, repeat: int,
-        progress: Callable[[str], None]) -> dict:
+def run(
+    stack: PrivateStack,
+    dag_run: DagRun,
+    songs: dict[str, bytes],
+    peer_songs: int,
+    repeat: int,
+    progress: Callable[[str], None],
+) -> dict:
     sampled = peer_songs < len(songs)
-    progress(f"stage songs: {len(songs):,} single-song files" + (f"; the peer on the first {peer_songs:,}" if sampled else ""))
+    progress(
+        f"stage songs: {len(songs):,} single-song files"
+        + (f"; the peer on the first {peer_songs:,}" if sampled else "")
+    )
     task_id = dag_run.stage_task("staging_songs")
     ours = dag_run.task(task_id)
     table = ours.table  # this run's staging table: every contender loads it
@@ -95,8 +104,9 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
 
     contenders = [
         Contender(FLOOR, floor),
-        loader(SEQUENTIAL, lambda: peers.sequential_stage_songs(
-            BUCKET, peer_prefix, table, postgres_conn_id=PEER_CONN_ID)),
+        loader(
+            SEQUENTIAL, lambda: peers.sequential_stage_songs(BUCKET, peer_prefix, table, postgres_conn_id=PEER_CONN_ID)
+        ),
     ]
     if ours_on_sample is not None:
         contenders.append(loader(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
@@ -123,8 +133,10 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
         "peers_connection": "PostgreSQL's socket (backend_dsn), not the emulator",
         "copies_per_load": copies,  # COPYs from S3 in the emulator's statement log, per load of ours
         "times": {name: m.as_dict() for name, m in times.items()},
-        "nothing_new": {**{k: v for k, v in nothing_new.items() if k != "_measurements"},
-                        "times": {name: m.as_dict() for name, m in nothing_new["_measurements"].items()}},
+        "nothing_new": {
+            **{k: v for k, v in nothing_new.items() if k != "_measurements"},
+            "times": {name: m.as_dict() for name, m in nothing_new["_measurements"].items()},
+        },
         # The peer loads "" as "" where COPY's EMPTYASNULL loads NULL, so the fingerprint leaves
         # those columns out.
         "same_rows": {SEQUENTIAL: fingerprints[SEQUENTIAL] == fingerprints[reference]},
@@ -132,8 +144,9 @@ def run(stack: PrivateStack, dag_run: DagRun, songs: dict[str, bytes], peer_song
     }
 
 
-def _nothing_new(stack: PrivateStack, dag_run: DagRun, ours, client, files: int, repeat: int,
-                 progress: Callable[[str], None]) -> dict:
+def _nothing_new(
+    stack: PrivateStack, dag_run: DagRun, ours, client, files: int, repeat: int, progress: Callable[[str], None]
+) -> dict:
     """Our task when the ledger holds every file, against a bare listing of the same prefix."""
     progress(f"stage songs, nothing new: the ledger holds all {files:,} files")
     with stack.connect() as conn:

@@ -35,8 +35,12 @@ class Measurement:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "unit": self.unit, "samples": [round(s, 6) for s in self.samples], "median": round(self.median, 6),
-            "min": round(self.low, 6), "max": round(self.high, 6), "spread_pct": round(self.spread_pct, 2),
+            "unit": self.unit,
+            "samples": [round(s, 6) for s in self.samples],
+            "median": round(self.median, 6),
+            "min": round(self.low, 6),
+            "max": round(self.high, 6),
+            "spread_pct": round(self.spread_pct, 2),
         }
 
 
@@ -55,7 +59,9 @@ class Contender:
     after: Callable[[], Any] | None = None
 
 
-def race(contenders: Sequence[Contender], repeat: int, progress: Callable[[str], None] = print) -> dict[str, Measurement]:
+def race(
+    contenders: Sequence[Contender], repeat: int, progress: Callable[[str], None] = print
+) -> dict[str, Measurement]:
     """Time every contender `repeat` times, interleaved (A B C, A B C, ...), so drift hits all alike."""
     results = {c.name: Measurement() for c in contenders}
     for round_number in range(1, repeat + 1):

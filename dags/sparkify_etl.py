@@ -133,20 +133,28 @@ with DAG(
     user_defined_macros={"run_scoped": run_scoped},
     params={
         "window_start": Param(
-            None, type=["null", "string"], pattern=ISO_INSTANT, title="Window start (UTC)",
+            None,
+            type=["null", "string"],
+            pattern=ISO_INSTANT,
+            title="Window start (UTC)",
             description_md="Optional: the first instant of a custom window, ISO 8601 "
             "(`YYYY-MM-DDTHH:MM[:SS]`, optional `Z` or `+HH:MM`; UTC when no offset is given), "
             "e.g. `2018-11-15T07:00:00Z`. Give both start and end, or leave both empty to process "
             "the hour that contains the run's logical date.",
         ),
         "window_end": Param(
-            None, type=["null", "string"], pattern=ISO_INSTANT, title="Window end (UTC, exclusive)",
+            None,
+            type=["null", "string"],
+            pattern=ISO_INSTANT,
+            title="Window end (UTC, exclusive)",
             description_md="Optional: the end of the custom window, excluded, in the same format, "
             "e.g. `2018-11-15T08:00:00Z` for the single hour 07:00-08:00. At most 31 days after the "
             "start (Airflow Variable `sparkify_max_window_days`).",
         ),
         "full_refresh": Param(
-            False, type="boolean", title="Full refresh of the song catalogue",
+            False,
+            type="boolean",
+            title="Full refresh of the song catalogue",
             description="Stage every song file, not only the new or changed ones recorded in song_file_ledger.",
         ),
     },
@@ -272,8 +280,9 @@ with DAG(
     # Audit: the checks read what publishing would produce; a failed `error` check stops the run here.
     run_quality_checks = DataQualityOperator(
         task_id="run_quality_checks",
-        checks=QualityChecksFile(INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql",
-                                 PUBLICATIONS),  # read when the task runs; tests/dags validates it
+        checks=QualityChecksFile(
+            INCLUDE / "quality_checks.yaml", SQL_DIR, SQL_DIR / "create_tables.sql", PUBLICATIONS
+        ),  # read when the task runs; tests/dags validates it
         read_order=[p.table for p in PUBLICATIONS],
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,  # it writes dq_results

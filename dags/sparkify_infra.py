@@ -91,23 +91,33 @@ with DAG(
     max_active_runs=1,
     default_args=default_args,
     params={
-        "action": Param(type="string", enum=list(ACTIONS), title="Action",
-                        description="create, pause, resume or delete the cluster."),
+        "action": Param(
+            type="string",
+            enum=list(ACTIONS),
+            title="Action",
+            description="create, pause, resume or delete the cluster.",
+        ),
         "cluster_identifier": Param(DEFAULT_CLUSTER_ID, type="string", title="Cluster identifier"),
         "node_type": Param(DEFAULT_NODE_TYPE, type="string", title="Node type"),
         "number_of_nodes": Param(DEFAULT_NODES, type="integer", minimum=1, maximum=128, title="Number of nodes"),
         "iam_role_name": Param(DEFAULT_ROLE_NAME, type="string", title="IAM role name"),
         "ingress_cidr": Param(
-            None, type=["null", "string"], title="Ingress CIDR",
+            None,
+            type=["null", "string"],
+            title="Ingress CIDR",
             description="create only: the range the cluster's port is opened to. "
             "Default: the Variable sparkify_cluster_ingress_cidr.",
         ),
         "confirm_delete": Param(
-            None, type=["null", "string"], title="Confirm delete",
+            None,
+            type=["null", "string"],
+            title="Confirm delete",
             description="delete only: type the cluster identifier again to confirm. Nothing is deleted otherwise.",
         ),
         "skip_final_snapshot": Param(
-            False, type="boolean", title="Skip the final snapshot",
+            False,
+            type="boolean",
+            title="Skip the final snapshot",
             description="delete only: delete the cluster without taking a final snapshot of its data.",
         ),
     },
@@ -162,8 +172,9 @@ with DAG(
         return ensure_group(ec2, group_name, f"Redshift port of cluster {cluster_identifier} (sparkify_infra)")
 
     @task(task_id="attach_iam_role")
-    def attach_iam_role(cluster_identifier: str, role_arn: str, node_type: str, number_of_nodes: int,
-                        aws_conn_id: str) -> str:
+    def attach_iam_role(
+        cluster_identifier: str, role_arn: str, node_type: str, number_of_nodes: int, aws_conn_id: str
+    ) -> str:
         """Attach the role to the cluster if it lacks it (one found by create may); warn if its size differs."""
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
@@ -172,8 +183,12 @@ with DAG(
         redshift = RedshiftHook(aws_conn_id=aws_conn_id).conn
         cluster = redshift.describe_clusters(ClusterIdentifier=cluster_identifier)["Clusters"][0]
         if attach_role(redshift, cluster, role_arn):
-            log.info("Attached IAM role %s to cluster %s, which did not have it. COPY can use it once the "
-                     "cluster shows the role as in-sync (a few minutes).", role_arn, cluster_identifier)
+            log.info(
+                "Attached IAM role %s to cluster %s, which did not have it. COPY can use it once the "
+                "cluster shows the role as in-sync (a few minutes).",
+                role_arn,
+                cluster_identifier,
+            )
         else:
             log.info("Cluster %s already has IAM role %s", cluster_identifier, role_arn)
         difference = size_difference(cluster, node_type, number_of_nodes)
@@ -190,8 +205,9 @@ with DAG(
         from sparkify.infra.security_group import cluster_group
         from sparkify.infra.security_group import open_port as allow
 
-        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(
-            ClusterIdentifier=cluster_identifier)["Clusters"][0]
+        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(ClusterIdentifier=cluster_identifier)[
+            "Clusters"
+        ][0]
         ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
         group_id = cluster_group(ec2, cluster, group_name)
         port = cluster["Endpoint"]["Port"]
@@ -200,15 +216,22 @@ with DAG(
         return group_id
 
     @task(task_id="report_connection")
-    def report_connection(cluster_identifier: str, role_arn: str, cidr: str, aws_conn_id: str,
-                          redshift_conn_id: str, pipeline_aws_conn_id: str) -> dict:
+    def report_connection(
+        cluster_identifier: str,
+        role_arn: str,
+        cidr: str,
+        aws_conn_id: str,
+        redshift_conn_id: str,
+        pipeline_aws_conn_id: str,
+    ) -> dict:
         """Print the endpoint and role ARN, and where they go: the warehouse connection and COPY's Variable."""
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
         from sparkify.infra.connection_instructions import cluster_settings, connection_instructions
 
-        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(
-            ClusterIdentifier=cluster_identifier)["Clusters"][0]
+        cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(ClusterIdentifier=cluster_identifier)[
+            "Clusters"
+        ][0]
         settings = cluster_settings(cluster, role_arn, cidr)
         print(connection_instructions(settings, redshift_conn_id, pipeline_aws_conn_id))
         return settings
@@ -270,7 +293,10 @@ with DAG(
         retry_delay=timedelta(seconds=30),
     )
     wait_until_available = RedshiftClusterSensor(
-        task_id=step.WAIT_UNTIL_AVAILABLE, cluster_identifier=cluster_id, target_status="available", **SENSOR_ARGS,
+        task_id=step.WAIT_UNTIL_AVAILABLE,
+        cluster_identifier=cluster_id,
+        target_status="available",
+        **SENSOR_ARGS,
     )
     attached_role = attach_iam_role(cluster_id, role_arn, request["node_type"], request["number_of_nodes"], AWS)
     opened = open_port(cluster_id, request["security_group_name"], request["ingress_cidr"], AWS)
@@ -279,31 +305,49 @@ with DAG(
     create_cluster >> wait_until_available >> attached_role >> opened >> report
 
     # pause and resume
-    pause_cluster = RedshiftPauseClusterOperator(task_id=step.PAUSE_CLUSTER, cluster_identifier=cluster_id,
-                                                 aws_conn_id=AWS)
-    wait_until_paused = RedshiftClusterSensor(
-        task_id=step.WAIT_UNTIL_PAUSED, cluster_identifier=cluster_id, target_status="paused", **SENSOR_ARGS,
+    pause_cluster = RedshiftPauseClusterOperator(
+        task_id=step.PAUSE_CLUSTER, cluster_identifier=cluster_id, aws_conn_id=AWS
     )
-    resume_cluster = RedshiftResumeClusterOperator(task_id=step.RESUME_CLUSTER, cluster_identifier=cluster_id,
-                                                   aws_conn_id=AWS)
+    wait_until_paused = RedshiftClusterSensor(
+        task_id=step.WAIT_UNTIL_PAUSED,
+        cluster_identifier=cluster_id,
+        target_status="paused",
+        **SENSOR_ARGS,
+    )
+    resume_cluster = RedshiftResumeClusterOperator(
+        task_id=step.RESUME_CLUSTER, cluster_identifier=cluster_id, aws_conn_id=AWS
+    )
     wait_until_resumed = RedshiftClusterSensor(
-        task_id=step.WAIT_UNTIL_RESUMED, cluster_identifier=cluster_id, target_status="available", **SENSOR_ARGS,
+        task_id=step.WAIT_UNTIL_RESUMED,
+        cluster_identifier=cluster_id,
+        target_status="available",
+        **SENSOR_ARGS,
     )
     chain(choose, [pause_cluster, resume_cluster], [wait_until_paused, wait_until_resumed])
     choose >> [wait_until_paused, wait_until_resumed]
 
     # delete
     delete_cluster = DeleteClusterOperator(
-        task_id=step.DELETE_CLUSTER, cluster_identifier=cluster_id,
+        task_id=step.DELETE_CLUSTER,
+        cluster_identifier=cluster_id,
         skip_final_cluster_snapshot=request["skip_final_snapshot"],
         final_cluster_snapshot_identifier=request["final_snapshot_identifier"],
-        wait_for_completion=False, aws_conn_id=AWS,
+        wait_for_completion=False,
+        aws_conn_id=AWS,
     )
     wait_until_deleted = RedshiftClusterSensor(
-        task_id=step.WAIT_UNTIL_DELETED, cluster_identifier=cluster_id, target_status=step.MISSING, **SENSOR_ARGS,
+        task_id=step.WAIT_UNTIL_DELETED,
+        cluster_identifier=cluster_id,
+        target_status=step.MISSING,
+        **SENSOR_ARGS,
     )
-    chain(choose, delete_cluster, wait_until_deleted, [
-        delete_security_group(request["security_group_name"], AWS),
-        delete_iam_role(request["iam_role_name"], AWS),
-    ])
+    chain(
+        choose,
+        delete_cluster,
+        wait_until_deleted,
+        [
+            delete_security_group(request["security_group_name"], AWS),
+            delete_iam_role(request["iam_role_name"], AWS),
+        ],
+    )
     choose >> wait_until_deleted

@@ -59,5 +59,8 @@ with DAG(
         print(f"Report: {path}")
         return {"path": str(path), "rows": {result.query.name: len(result.rows) for result in report.results}}
 
-    refresh_report(variable_template("sparkify_redshift_conn_id"), variable_template("sparkify_report_location"),
-                   variable_template("sparkify_aws_conn_id"))
+    refresh_report(
+        variable_template("sparkify_redshift_conn_id"),
+        variable_template("sparkify_report_location"),
+        variable_template("sparkify_aws_conn_id"),
+    )

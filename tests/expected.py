@@ -36,7 +36,9 @@ def read_songs(root: Path) -> list[dict]:
 def read_events(root: Path) -> list[dict]:
     events = []
     for path in sorted((root / "log_data").rglob("*-events.json")):
-        events += [blank_as_null(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        events += [
+            blank_as_null(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     return events
 
 
@@ -74,11 +76,19 @@ def expected_star(root: Path, windows: list[tuple[datetime, datetime]]) -> StarS
         user = int(e["userId"])
         match = catalogue.get((e["song"], e["artist"], e["length"]))
         key = f"{user}-{e['sessionId']}-{e['itemInSession']}"
-        songplays.add((
-            hashlib.md5(key.encode()).hexdigest(), event_time(e), user, e["level"],
-            match["song_id"] if match else None, match["artist_id"] if match else None,
-            e["sessionId"], e["location"], e["userAgent"],
-        ))
+        songplays.add(
+            (
+                hashlib.md5(key.encode()).hexdigest(),
+                event_time(e),
+                user,
+                e["level"],
+                match["song_id"] if match else None,
+                match["artist_id"] if match else None,
+                e["sessionId"],
+                e["location"],
+                e["userAgent"],
+            )
+        )
         rank = (e["ts"], e["itemInSession"])
         if user not in latest or rank > latest[user][0]:
             latest[user] = (rank, (user, e["firstName"], e["lastName"], e["gender"], e["level"]))

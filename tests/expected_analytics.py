@@ -18,8 +18,17 @@ TOP = 10
 
 
 def _plays(star: StarSchema) -> list[dict]:
-    names = ("songplay_id", "start_time", "user_id", "level", "song_id", "artist_id", "session_id", "location",
-             "user_agent")
+    names = (
+        "songplay_id",
+        "start_time",
+        "user_id",
+        "level",
+        "song_id",
+        "artist_id",
+        "session_id",
+        "location",
+        "user_agent",
+    )
     return [dict(zip(names, row)) for row in star.songplays]
 
 
@@ -35,8 +44,10 @@ def top_songs(star: StarSchema) -> list[tuple]:
     songs = {row[0]: row for row in star.songs}
     artists = {row[0]: row[1] for row in star.artists}
     counts, listeners = _grouped([p for p in _plays(star) if p["song_id"]], "song_id")
-    rows = [(songs[song_id][1], artists.get(songs[song_id][2]), n, len(listeners[song_id]), song_id)
-            for song_id, n in counts.items()]
+    rows = [
+        (songs[song_id][1], artists.get(songs[song_id][2]), n, len(listeners[song_id]), song_id)
+        for song_id, n in counts.items()
+    ]
     rows.sort(key=lambda r: (-r[2], r[0], r[1], r[4]))
     return [r[:4] for r in rows[:TOP]]
 
@@ -67,8 +78,12 @@ def free_vs_paid(star: StarSchema) -> list[tuple]:
     plays = _plays(star)
     counts, users = _grouped(plays, "level")
     return [
-        (level, n, len(users[level]),
-         (Decimal(100 * n) / Decimal(len(plays))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        (
+            level,
+            n,
+            len(users[level]),
+            (Decimal(100 * n) / Decimal(len(plays))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+        )
         for level, n in sorted(counts.items())
     ]
 
@@ -95,8 +110,14 @@ def browser_family(agent: str | None) -> str:
     """The browser family of a user agent, by its product tokens."""
     if agent is None:
         return "Unknown"
-    tokens = (("Edge", ("Edge/", "Edg/")), ("Internet Explorer", ("Trident/", "MSIE ")), ("Firefox", ("Firefox/",)),
-              ("Chrome", ("Chrome/", "CriOS/")), ("Mobile Safari", ("iPhone", "iPad")), ("Safari", ("Safari/",)))
+    tokens = (
+        ("Edge", ("Edge/", "Edg/")),
+        ("Internet Explorer", ("Trident/", "MSIE ")),
+        ("Firefox", ("Firefox/",)),
+        ("Chrome", ("Chrome/", "CriOS/")),
+        ("Mobile Safari", ("iPhone", "iPad")),
+        ("Safari", ("Safari/",)),
+    )
     return next((family for family, marks in tokens if any(mark in agent for mark in marks)), "Other")
 
 

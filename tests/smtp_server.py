@@ -21,8 +21,14 @@ class Mailbox:
 
     def connection_json(self) -> str:
         """An Airflow `smtp` connection to this server (plain SMTP, no TLS), as AIRFLOW_CONN_* JSON."""
-        return json.dumps({"conn_type": "smtp", "host": self.host, "port": self.port,
-                           "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10, "retry_limit": 1}})
+        return json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": self.host,
+                "port": self.port,
+                "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10, "retry_limit": 1},
+            }
+        )
 
     @staticmethod
     def body(message: EmailMessage) -> str:

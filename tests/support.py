@@ -25,8 +25,9 @@ SQL_DIR = PROJECT_ROOT / "include" / "sql"
 T = TypeVar("T")
 
 
-def poll_until(condition: Callable[[], T], timeout: float, message: str | Callable[[], str],
-               interval: float = 0.05) -> T:
+def poll_until(
+    condition: Callable[[], T], timeout: float, message: str | Callable[[], str], interval: float = 0.05
+) -> T:
     """Call `condition` until it returns something truthy, and return that; after `timeout` seconds,
     fail with `message` (a callable is asked for it only then, e.g. for log tails)."""
     deadline = time.monotonic() + timeout
@@ -115,7 +116,8 @@ def load_errors_since(conn: psycopg.Connection, query: int) -> list[LoadErrorRow
     rows = conn.execute(
         "SELECT query, (SELECT relname FROM pg_class WHERE oid = tbl), TRIM(filename), line_number, TRIM(colname), "
         "TRIM(type), position, TRIM(raw_field_value), err_code, TRIM(err_reason) "
-        "FROM stl_load_errors WHERE query > %s ORDER BY query, line_number, position", (query,),
+        "FROM stl_load_errors WHERE query > %s ORDER BY query, line_number, position",
+        (query,),
     ).fetchall()
     return [LoadErrorRow(*row) for row in rows]
 
@@ -164,8 +166,11 @@ def assert_star_matches(db, expected) -> None:
 
 def busy_hours(root, count: int) -> list[datetime]:
     """Hours of SAMPLE_DAY with the most NextSong plays, so the runs have work to do."""
-    plays = [event_time(e).replace(minute=0, second=0, microsecond=0)
-             for e in read_events(root) if e["page"] == "NextSong" and event_time(e).date() == SAMPLE_DAY.date()]
+    plays = [
+        event_time(e).replace(minute=0, second=0, microsecond=0)
+        for e in read_events(root)
+        if e["page"] == "NextSong" and event_time(e).date() == SAMPLE_DAY.date()
+    ]
     return sorted(set(plays), key=lambda h: (-plays.count(h), h))[:count]
 
 
@@ -173,7 +178,7 @@ def checksums(db, tables=STAR) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent digest of every row's text, per table."""
     return {
         table: db.execute(
-            f'SELECT COUNT(*), COALESCE(md5(string_agg(md5(CAST(t AS TEXT)), \'\' ORDER BY md5(CAST(t AS TEXT)))), \'\') '
+            f"SELECT COUNT(*), COALESCE(md5(string_agg(md5(CAST(t AS TEXT)), '' ORDER BY md5(CAST(t AS TEXT)))), '') "
             f'FROM "{table}" t'
         ).fetchone()
         for table in tables
@@ -195,9 +200,12 @@ def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
     The task is copied, rendered with the run's context, and executed in this process.
     """
     task = copy.deepcopy(dag.get_task(task_id))
-    context = task_context(window["window_start"], window["window_end"], run_id=run_id,
-                           params={"window_start": window["window_start"], "window_end": window["window_end"],
-                                   "full_refresh": False})
+    context = task_context(
+        window["window_start"],
+        window["window_end"],
+        run_id=run_id,
+        params={"window_start": window["window_start"], "window_end": window["window_end"], "full_refresh": False},
+    )
     context["var"] = _Variables()
     task.render_template_fields(context)
     task.execute(context)
@@ -205,8 +213,10 @@ def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
 
 # --- backfills on the live scheduler (tests/live) -----------------------------------------------
 WAITING = "Waiting for Airflow to close backfill"  # make backfill's (local_stack.backfill) last wait
-PROGRESS = re.compile(r"^(\d+)/(\d+) hours done, (\d+) running(?:, (\d+) queued)?, (\d+) failed"
-                      r"(?:, (\d+) tasks? waiting to retry)? \(\d+m\d\ds\)$")
+PROGRESS = re.compile(
+    r"^(\d+)/(\d+) hours done, (\d+) running(?:, (\d+) queued)?, (\d+) failed"
+    r"(?:, (\d+) tasks? waiting to retry)? \(\d+m\d\ds\)$"
+)
 
 
 def iso(moment: datetime) -> str:

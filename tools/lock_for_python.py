@@ -45,9 +45,21 @@ def resolve(requirements: list[str]) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "in.txt").write_text("\n".join(requirements) + "\n")
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--report", f"{tmp}/report.json", "-r", f"{tmp}/in.txt"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--report",
+                f"{tmp}/report.json",
+                "-r",
+                f"{tmp}/in.txt",
+            ],
+            capture_output=True,
+            text=True,
         )
         if done.returncode:
             raise LookupError(done.stderr)

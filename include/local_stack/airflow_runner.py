@@ -77,7 +77,9 @@ def test_run(dag, logical_date: datetime | None, conf: dict | None):
     return dag.test(logical_date=logical_date, run_conf=run_conf(conf))
 
 
-def run_once(dag, logical_date: datetime, conf: dict | None, log_file: Path, progress: RunProgress | None = None) -> str:
+def run_once(
+    dag, logical_date: datetime, conf: dict | None, log_file: Path, progress: RunProgress | None = None
+) -> str:
     """One DAG run, its output to `log_file` and a line per task event to the terminal; returns its final state."""
     terminal = None
     if progress is None:

@@ -70,8 +70,11 @@ class AirflowPorts:
     broker: int = 16379  # the Redis broker of EXECUTOR=celery
 
     def named(self) -> dict[str, int]:
-        return {"api-server": self.api, "task log server": self.worker_log_server,
-                "trigger log server": self.trigger_log_server}
+        return {
+            "api-server": self.api,
+            "task log server": self.worker_log_server,
+            "trigger log server": self.trigger_log_server,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,9 @@ class AirflowLogin:
 def load_login(env_file: Path = PROJECT_ROOT / ".env") -> AirflowLogin:
     """The UI/API login from `.env` (the environment wins)."""
     values = {**dotenv_values(env_file), **os.environ}
-    return AirflowLogin(values.get("SPARKIFY_AIRFLOW_USER") or "admin",
-                        values.get("SPARKIFY_AIRFLOW_PASSWORD") or "admin")
+    return AirflowLogin(
+        values.get("SPARKIFY_AIRFLOW_USER") or "admin", values.get("SPARKIFY_AIRFLOW_PASSWORD") or "admin"
+    )
 
 
 def default_ports(env_file: Path = PROJECT_ROOT / ".env") -> AirflowPorts:
@@ -152,8 +156,10 @@ class AirflowServices:
         """The metadata database on the warehouse's PostgreSQL, over its private socket (not through
         the Redshift emulator: in production, Airflow's metadata never lives in Redshift)."""
         s, warehouse = self.settings, WarehouseServer(self.settings)
-        return (f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}@/{self.metadata_db}"
-                f"?host={quote(str(warehouse.socket_dir), safe='/')}&port={BACKEND_PORT}")
+        return (
+            f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}@/{self.metadata_db}"
+            f"?host={quote(str(warehouse.socket_dir), safe='/')}&port={BACKEND_PORT}"
+        )
 
     def environment(self) -> dict[str, str]:
         """The variables every component and CLI call of this installation runs with."""
@@ -167,7 +173,7 @@ class AirflowServices:
             "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{self.ports.api}/execution/",
             "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
-                                           "SimpleAuthManager",
+            "SimpleAuthManager",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.login.username}:{ADMIN_ROLE}",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
             "AIRFLOW__API__HOST": HOST,
@@ -178,16 +184,22 @@ class AirflowServices:
             "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports.worker_log_server),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports.trigger_log_server),
-            **(celery_environment(self.celery, self.ports.broker, self.celery_result_backend())
-               if self.executor == "celery" else {}),
+            **(
+                celery_environment(self.celery, self.ports.broker, self.celery_result_backend())
+                if self.executor == "celery"
+                else {}
+            ),
             **self.extra_env,
         }
 
     def worker_environment(self, component: str, workdir: Path) -> dict[str, str]:
         """A Celery worker's variables: its own hostname (local_stack.worker_identity) and temporary folder."""
-        return {**self.environment(), "SPARKIFY_WORKER_HOSTNAME": worker_hostname(component),
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "local_stack.worker_identity.worker_hostname",
-                "TMPDIR": str(workdir)}
+        return {
+            **self.environment(),
+            "SPARKIFY_WORKER_HOSTNAME": worker_hostname(component),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "local_stack.worker_identity.worker_hostname",
+            "TMPDIR": str(workdir),
+        }
 
     # -- lifecycle ---------------------------------------------------------------
     def running(self) -> dict[str, int | None]:
@@ -213,8 +225,11 @@ class AirflowServices:
         (self.home / "executor").write_text(f"{self.executor}\n")
         if BROKER in missing:  # first: the scheduler and the workers connect to it at start-up
             (self.home / "broker-data").mkdir(exist_ok=True)
-            spawn(broker_command(self.ports.broker, self.home / "broker-data"), self.pid_file(BROKER),
-                  self.log_file(BROKER))
+            spawn(
+                broker_command(self.ports.broker, self.home / "broker-data"),
+                self.pid_file(BROKER),
+                self.log_file(BROKER),
+            )
             wait_until(lambda: port_is_open(HOST, self.ports.broker), 30, "The Redis broker", self.log_file(BROKER))
         self._prepare()
         env = {**os.environ, **self.environment()}
@@ -224,9 +239,13 @@ class AirflowServices:
             if name.startswith(WORKER_PREFIX):
                 remove_workdir(self.home, name)  # a folder left by a worker that was killed
                 workdir = new_workdir(self.home, name)
-                spawn(worker_command(sys.executable, name, self.home, self.celery.concurrency),
-                      self.pid_file(name), self.log_file(name), env={**os.environ, **self.worker_environment(name, workdir)},
-                      cwd=workdir)
+                spawn(
+                    worker_command(sys.executable, name, self.home, self.celery.concurrency),
+                    self.pid_file(name),
+                    self.log_file(name),
+                    env={**os.environ, **self.worker_environment(name, workdir)},
+                    cwd=workdir,
+                )
                 continue
             command = [_airflow_executable(), name]
             if name == "api-server":
@@ -242,8 +261,15 @@ class AirflowServices:
     def stop(self) -> list[str]:
         """Stop every component, and any task process left behind; returns the ones that were running."""
         stopped = []
-        workers = sorted(p.name.removesuffix(".pid") for p in self.home.glob(f"{WORKER_PREFIX}*.pid")
-                         if not p.name.endswith(".airflow.pid")) if self.home.exists() else []
+        workers = (
+            sorted(
+                p.name.removesuffix(".pid")
+                for p in self.home.glob(f"{WORKER_PREFIX}*.pid")
+                if not p.name.endswith(".airflow.pid")
+            )
+            if self.home.exists()
+            else []
+        )
         # The scheduler first (it launches nothing more), then the workers (a warm shutdown: each
         # finishes or gives back its tasks), the rest, and the broker last.
         for name in (STOP_ORDER[0], *workers, *STOP_ORDER[1:], BROKER):
@@ -272,8 +298,10 @@ class AirflowServices:
             if expected <= answered:
                 return
             time.sleep(1)
-        raise StackError(f"The Celery workers {', '.join(sorted(expected - answered))} did not answer within "
-                         f"{timeout:.0f}s.\n{self._log_tails(self.celery.worker_names())}")
+        raise StackError(
+            f"The Celery workers {', '.join(sorted(expected - answered))} did not answer within "
+            f"{timeout:.0f}s.\n{self._log_tails(self.celery.worker_names())}"
+        )
 
     def ping_workers(self, timeout: float = 2.0) -> dict[str, str]:
         """{worker hostname: Celery node name} of the workers that answer a ping through the broker."""
@@ -310,19 +338,26 @@ class AirflowServices:
             except (httpx.HTTPError, ValueError) as error:
                 last = f"{type(error).__name__}: {error}"
             time.sleep(0.5)
-        raise StackError(f"Airflow did not become healthy within {timeout:.0f}s (last: {last}).\n"
-                         f"{self._log_tails(COMPONENTS)}")
+        raise StackError(
+            f"Airflow did not become healthy within {timeout:.0f}s (last: {last}).\n{self._log_tails(COMPONENTS)}"
+        )
 
     # -- use ---------------------------------------------------------------------
     def airflow(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
         """Run the `airflow` CLI against this installation; raises on failure when `check`."""
         result = subprocess.run(
-            [_airflow_executable(), *args], env={**os.environ, **self.environment()},
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            [_airflow_executable(), *args],
+            env={**os.environ, **self.environment()},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
         )
         if check and result.returncode != 0:
-            raise StackError(f"airflow {' '.join(args)} exited with {result.returncode}:\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise StackError(
+                f"airflow {' '.join(args)} exited with {result.returncode}:\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         return result
 
     def run_cli(self, arguments: Sequence[str]) -> int:
@@ -346,8 +381,9 @@ class AirflowServices:
         marker = self.home / "executor"
         started = marker.read_text().strip() if marker.exists() else None
         if started == other and any(pid is not None for pid in self.running().values()):
-            raise StackError(f"Airflow is running with EXECUTOR={other}; `make down` first, then "
-                             f"`make up EXECUTOR={self.executor}`.")
+            raise StackError(
+                f"Airflow is running with EXECUTOR={other}; `make down` first, then `make up EXECUTOR={self.executor}`."
+            )
 
     def _check_ports(self, missing: Sequence[str]) -> None:
         wanted = self.ports.named()
@@ -359,8 +395,12 @@ class AirflowServices:
             wanted.pop("trigger log server")
         if "api-server" not in missing:
             wanted.pop("api-server")
-        hints = {"api-server": "SPARKIFY_AIRFLOW_PORT", "task log server": "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
-                 "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT", "Redis broker": "SPARKIFY_AIRFLOW_BROKER_PORT"}
+        hints = {
+            "api-server": "SPARKIFY_AIRFLOW_PORT",
+            "task log server": "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
+            "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT",
+            "Redis broker": "SPARKIFY_AIRFLOW_BROKER_PORT",
+        }
         for what, port in wanted.items():
             if port_is_open(HOST, port):
                 hint = f"{hints[what]}=<port>"
@@ -375,8 +415,10 @@ class AirflowServices:
         replace_private(self.home / "passwords.json", json.dumps({self.login.username: self.login.password}) + "\n")
         warehouse = WarehouseServer(self.settings)
         if not warehouse.is_running():
-            raise StackError("The local warehouse is not running, and Airflow keeps its metadata there. "
-                             "Start it first (`make up` does).")
+            raise StackError(
+                "The local warehouse is not running, and Airflow keeps its metadata there. "
+                "Start it first (`make up` does)."
+            )
         with psycopg.connect(warehouse.backend_dsn("postgres"), autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.metadata_db,)).fetchone():
                 conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(self.metadata_db)))
@@ -405,8 +447,11 @@ class AirflowServices:
             return json.loads(read_private(path))
         from cryptography.fernet import Fernet
 
-        keys = {"fernet_key": Fernet.generate_key().decode(), "jwt_secret": secrets.token_urlsafe(48),
-                "api_secret_key": secrets.token_urlsafe(32)}
+        keys = {
+            "fernet_key": Fernet.generate_key().decode(),
+            "jwt_secret": secrets.token_urlsafe(48),
+            "api_secret_key": secrets.token_urlsafe(32),
+        }
         self.home.mkdir(parents=True, exist_ok=True)
         create_private(path, json.dumps(keys))
         return keys
@@ -429,8 +474,11 @@ class AirflowApi:
         self._token: str | None = None
 
     def token(self) -> str:
-        response = httpx.post(f"{self.base_url}/auth/token", timeout=30,
-                              json={"username": self.login.username, "password": self.login.password})
+        response = httpx.post(
+            f"{self.base_url}/auth/token",
+            timeout=30,
+            json={"username": self.login.username, "password": self.login.password},
+        )
         if response.status_code != 201:
             raise StackError(f"POST /auth/token answered {response.status_code}: {response.text[:500]}")
         return response.json()["access_token"]
@@ -455,8 +503,9 @@ class AirflowApi:
         self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused}).raise_for_status()
 
     def trigger(self, dag_id: str, logical_date: str | None, conf: dict | None = None) -> dict:
-        response = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                                json={"logical_date": logical_date, "conf": conf or {}})
+        response = self.request(
+            "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": logical_date, "conf": conf or {}}
+        )
         if response.status_code >= 400:
             raise StackError(f"Triggering {dag_id} answered {response.status_code}: {response.text[:1000]}")
         return response.json()
@@ -476,8 +525,10 @@ class AirflowApi:
             if fail_fast:
                 broken = [ti for ti in self.task_instances(dag_id, run_id) if ti["state"] in ("failed", "up_for_retry")]
                 if broken:
-                    raise StackError(f"{dag_id} run {run_id}: " + "\n".join(
-                        f"task {ti['task_id']} is {ti['state']}: {self.task_error(ti)}" for ti in broken))
+                    raise StackError(
+                        f"{dag_id} run {run_id}: "
+                        + "\n".join(f"task {ti['task_id']} is {ti['state']}: {self.task_error(ti)}" for ti in broken)
+                    )
             time.sleep(1)
         raise StackError(f"{dag_id} run {run_id} is still {run.get('state')} after {timeout:.0f}s.")
 
@@ -493,8 +544,10 @@ class AirflowApi:
             if set(dag_ids) <= found:
                 return errors
             if errors:
-                raise StackError(f"Airflow does not list {', '.join(sorted(set(dag_ids) - found))}; "
-                                 f"DAG import errors:\n{describe_import_errors(errors)}")
+                raise StackError(
+                    f"Airflow does not list {', '.join(sorted(set(dag_ids) - found))}; "
+                    f"DAG import errors:\n{describe_import_errors(errors)}"
+                )
             time.sleep(1)
         raise StackError(f"Airflow did not list {', '.join(dag_ids)} within {timeout:.0f}s.")
 
@@ -504,8 +557,10 @@ class AirflowApi:
 
     def task_error(self, ti: dict) -> str:
         """The error events of a task instance's latest try, read from its log."""
-        path = (f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/"
-                f"{ti['task_id']}/logs/{max(ti['try_number'], 1)}")
+        path = (
+            f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/"
+            f"{ti['task_id']}/logs/{max(ti['try_number'], 1)}"
+        )
         try:
             content = self.get(path, params={"full_content": "true"}).get("content", [])
         except httpx.HTTPError as error:
@@ -513,7 +568,9 @@ class AirflowApi:
         lines = []
         for event in content if isinstance(content, list) else []:
             if isinstance(event, dict) and event.get("level") in ("error", "critical"):
-                details = "; ".join(f"{d.get('exc_type')}: {d.get('exc_value')}" for d in event.get("error_detail") or [])
+                details = "; ".join(
+                    f"{d.get('exc_type')}: {d.get('exc_value')}" for d in event.get("error_detail") or []
+                )
                 lines.append(f"{event.get('event')} {details}".strip())
         return "\n".join(lines)[-3000:] or "(no error in the log)"
 
@@ -542,8 +599,11 @@ def start_airflow(services: AirflowServices) -> None:
     """`make up`'s Airflow part: start what is not running and say what happened."""
     if services.is_running():
         return
-    print(f"Starting Airflow on {services.base_url} ({', '.join(services.components)}; "
-          f"{EXECUTORS[services.executor]}) ...", flush=True)
+    print(
+        f"Starting Airflow on {services.base_url} ({', '.join(services.components)}; "
+        f"{EXECUTORS[services.executor or 'local']}) ...",
+        flush=True,
+    )
     services.start(wait_for_dags=())
     errors = services.api().wait_for_dags(["sparkify_etl"])
     if errors:
@@ -559,18 +619,27 @@ def print_airflow_status(services: AirflowServices) -> None:
         state = "stopped"
     else:
         state = f"partly running (stopped: {', '.join(stopped)}; `make up` starts them)"
-    print(f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; {EXECUTORS[services.executor]}): {state}  "
-          f"{services.base_url}  login: {services.login.username} (password: SPARKIFY_AIRFLOW_PASSWORD in .env)")
+    executor = EXECUTORS[services.executor or "local"]
+    print(
+        f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; {executor}): {state}  "
+        f"{services.base_url}  login: {services.login.username} (password: SPARKIFY_AIRFLOW_PASSWORD in .env)"
+    )
     if services.executor == "celery":
         pid = running[BROKER]
-        print(f"  Celery broker (Redis, {services.home / 'broker.log'}): "
-              f"{'running, pid ' + str(pid) if pid else 'stopped'}  redis://127.0.0.1:{services.ports.broker}/0")
+        print(
+            f"  Celery broker (Redis, {services.home / 'broker.log'}): "
+            f"{'running, pid ' + str(pid) if pid else 'stopped'}  redis://127.0.0.1:{services.ports.broker}/0"
+        )
         answering = services.ping_workers() if pid else {}
         for name in services.celery.worker_names():
             hostname = worker_hostname(name)
             pid = running[name]
-            state = "stopped" if pid is None else f"running, pid {pid}, " + (
-                f"answers as {answering[hostname]}" if hostname in answering else "not answering the broker")
+            state = (
+                "stopped"
+                if pid is None
+                else f"running, pid {pid}, "
+                + (f"answers as {answering[hostname]}" if hostname in answering else "not answering the broker")
+            )
             print(f"  Celery worker {hostname}: {state}")
 
 

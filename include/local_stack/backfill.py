@@ -80,12 +80,15 @@ def _parse_hour(value: str, name: str) -> datetime:
     try:  # the DAG's own reading of window params: ISO 8601, UTC when no offset is given
         parsed: datetime = parse_instant(value, name)
     except WindowError:
-        raise BackfillError(f"{name}={value!r} is not an ISO 8601 date-time "
-                            f"(for example 2018-11-15T00:00:00Z).") from None
+        raise BackfillError(
+            f"{name}={value!r} is not an ISO 8601 date-time (for example 2018-11-15T00:00:00Z)."
+        ) from None
     parsed = datetime(*parsed.timetuple()[:6], parsed.microsecond, tzinfo=timezone.utc)  # plain, not pendulum
     if (parsed.minute, parsed.second, parsed.microsecond) != (0, 0, 0):
-        raise BackfillError(f"{name}={value!r} is not on the hour (UTC): the DAG runs hourly, so a backfill "
-                            f"covers whole hours, for example {_iso(parsed.replace(minute=0, second=0, microsecond=0))}.")
+        raise BackfillError(
+            f"{name}={value!r} is not on the hour (UTC): the DAG runs hourly, so a backfill "
+            f"covers whole hours, for example {_iso(parsed.replace(minute=0, second=0, microsecond=0))}."
+        )
     return parsed
 
 
@@ -152,11 +155,16 @@ class BackfillResult:
 
     def summary(self) -> str:
         if self.ok:
-            return (f"Backfill {self.backfill_id} of {DAG_ID} over {self.hours}: all {self.hours.hours} hours "
-                    f"loaded in {_duration(self.elapsed)}.")
-        return (f"Backfill {self.backfill_id} of {DAG_ID} over {self.hours}: {len(self.failures)} of "
-                f"{self.hours.hours} hours failed:\n  " + "\n  ".join(f.describe() for f in self.failures) +
-                "\nFix the cause, then run the failed hours again, for example with REPROCESS=failed.")
+            return (
+                f"Backfill {self.backfill_id} of {DAG_ID} over {self.hours}: all {self.hours.hours} hours "
+                f"loaded in {_duration(self.elapsed)}."
+            )
+        return (
+            f"Backfill {self.backfill_id} of {DAG_ID} over {self.hours}: {len(self.failures)} of "
+            f"{self.hours.hours} hours failed:\n  "
+            + "\n  ".join(f.describe() for f in self.failures)
+            + "\nFix the cause, then run the failed hours again, for example with REPROCESS=failed."
+        )
 
 
 def run_backfill(
@@ -174,27 +182,43 @@ def run_backfill(
     Raises BackfillError for bad arguments or a backfill Airflow refuses, StackError when
     Airflow is not running or stops, or `timeout` (seconds) passes.
     """
-    hours = (HourRange(_utc(start), _utc(end)) if isinstance(start, datetime) and isinstance(end, datetime)
-             else parse_hour_range(str(start), str(end)))
+    hours = (
+        HourRange(_utc(start), _utc(end))
+        if isinstance(start, datetime) and isinstance(end, datetime)
+        else parse_hour_range(str(start), str(end))
+    )
     max_active_runs = check_options(max_active_runs, reprocess)
     if not services.is_running():
         raise StackError("Airflow is not running; `make up` starts it.")
     api = services.api()
     started = time.monotonic()
     backfill_id = _create(services, api, hours, max_active_runs, reprocess, report)
-    report(f"Backfill {backfill_id} of {DAG_ID} over {hours}: {hours.hours} hourly runs, at most "
-           f"{max_active_runs} at a time, reprocess {reprocess}")
+    report(
+        f"Backfill {backfill_id} of {DAG_ID} over {hours}: {hours.hours} hourly runs, at most "
+        f"{max_active_runs} at a time, reprocess {reprocess}"
+    )
 
     try:
         return _follow(services, api, backfill_id, hours, max_active_runs, report, started, timeout, poll_seconds)
     except KeyboardInterrupt:
-        report(f"Stopped following backfill {backfill_id}; it goes on in Airflow. Cancel it in the UI (Dags → "
-               f"{DAG_ID} → the backfill banner) or with PUT /api/v2/backfills/{backfill_id}/cancel.")
+        report(
+            f"Stopped following backfill {backfill_id}; it goes on in Airflow. Cancel it in the UI (Dags → "
+            f"{DAG_ID} → the backfill banner) or with PUT /api/v2/backfills/{backfill_id}/cancel."
+        )
         raise
 
 
-def _follow(services: AirflowServices, api: AirflowApi, backfill_id: int, hours: HourRange, max_active_runs: int,
-            report: Report, started: float, timeout: float | None, poll_seconds: float) -> BackfillResult:
+def _follow(
+    services: AirflowServices,
+    api: AirflowApi,
+    backfill_id: int,
+    hours: HourRange,
+    max_active_runs: int,
+    report: Report,
+    started: float,
+    timeout: float | None,
+    poll_seconds: float,
+) -> BackfillResult:
     """Poll until every hour's run has finished, reporting changes and failed runs."""
     deadline = None if timeout is None else started + timeout
     reported_failures: dict[datetime, FailedRun] = {}
@@ -218,29 +242,48 @@ def _follow(services: AirflowServices, api: AirflowApi, backfill_id: int, hours:
         if not _unfinished(runs) and (len(runs) == hours.hours or backfill.get("completed_at")):
             break  # every run was created with the backfill, so the hours' runs are all of it
         if deadline is not None and now > deadline:
-            raise StackError(f"Backfill {backfill_id} is not finished after {timeout:.0f}s ({counts.line(now - started)}).")
+            raise StackError(
+                f"Backfill {backfill_id} is not finished after {timeout:.0f}s ({counts.line(now - started)})."
+            )
         stopped = [name for name, pid in services.running().items() if pid is None]
         if stopped:
-            raise StackError(f"Airflow's {', '.join(stopped)} stopped during backfill {backfill_id}; it goes on "
-                             "where it was once `make up` starts Airflow again.")
+            raise StackError(
+                f"Airflow's {', '.join(stopped)} stopped during backfill {backfill_id}; it goes on "
+                "where it was once `make up` starts Airflow again."
+            )
         time.sleep(poll_seconds)
 
-    failures = [FailedRun(h, None) if h not in runs else reported_failures[h] for h in _each_hour(hours)
-                if h not in runs or runs[h]["state"] == "failed"]
+    failures = [
+        FailedRun(h, None) if h not in runs else reported_failures[h]
+        for h in _each_hour(hours)
+        if h not in runs or runs[h]["state"] == "failed"
+    ]
     return BackfillResult(backfill_id, hours, max_active_runs, counts, time.monotonic() - started, failures)
 
 
-def _create(services: AirflowServices, api: AirflowApi, hours: HourRange, max_active_runs: int,
-            reprocess: str, report: Report) -> int:
+def _create(
+    services: AirflowServices, api: AirflowApi, hours: HourRange, max_active_runs: int, reprocess: str, report: Report
+) -> int:
     """Unpause the DAG, then `airflow backfill create`; returns the new backfill's id."""
     _wait_for_previous_backfill(api, report)
     before = max((b["id"] for b in _backfills(api)), default=0)
     api.set_paused(DAG_ID, False)
     result = services.airflow(
-        "backfill", "create", "--dag-id", DAG_ID,
-        "--from-date", hours.start.isoformat(), "--to-date", hours.last_logical_date.isoformat(),
-        "--max-active-runs", str(max_active_runs), "--reprocess-behavior", reprocess,
-        "--dag-run-conf", json.dumps({}), check=False,
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        hours.start.isoformat(),
+        "--to-date",
+        hours.last_logical_date.isoformat(),
+        "--max-active-runs",
+        str(max_active_runs),
+        "--reprocess-behavior",
+        reprocess,
+        "--dag-run-conf",
+        json.dumps({}),
+        check=False,
     )
     if result.returncode != 0:
         output = f"{result.stdout}\n{result.stderr}".strip()
@@ -258,14 +301,22 @@ def _wait_for_previous_backfill(api: AirflowApi, report: Report) -> None:
     reported = False
     while active := [b for b in _backfills(api) if not b.get("completed_at")]:
         b = active[0]
-        going = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-            "run_type": "backfill", "state": ["queued", "running"], "limit": 1,
-            "logical_date_gte": b["from_date"], "logical_date_lte": b["to_date"]})["total_entries"]
+        going = api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            params={
+                "run_type": "backfill",
+                "state": ["queued", "running"],
+                "limit": 1,
+                "logical_date_gte": b["from_date"],
+                "logical_date_lte": b["to_date"],
+            },
+        )["total_entries"]
         if going or time.monotonic() > deadline:
             raise BackfillError(
                 f"Backfill {b['id']} of {DAG_ID} ({b['from_date']} to {b['to_date']}) is still going, and Airflow "
                 f"allows one at a time. Wait for it, or cancel it in the UI (Dags → {DAG_ID} → the backfill "
-                f"banner) or with PUT /api/v2/backfills/{b['id']}/cancel.")
+                f"banner) or with PUT /api/v2/backfills/{b['id']}/cancel."
+            )
         if not reported:
             report(f"Waiting for Airflow to close backfill {b['id']}, whose runs have finished ...")
             reported = True
@@ -273,8 +324,9 @@ def _wait_for_previous_backfill(api: AirflowApi, report: Report) -> None:
 
 
 def _backfills(api: AirflowApi) -> list[dict]:
-    return api.get("/api/v2/backfills", params={"dag_id": DAG_ID, "limit": PAGE,
-                                                "order_by": "-id"}).get("backfills", [])
+    return api.get("/api/v2/backfills", params={"dag_id": DAG_ID, "limit": PAGE, "order_by": "-id"}).get(
+        "backfills", []
+    )
 
 
 def _runs_by_hour(api: AirflowApi, hours: HourRange) -> dict[datetime, dict]:
@@ -282,9 +334,16 @@ def _runs_by_hour(api: AirflowApi, hours: HourRange) -> dict[datetime, dict]:
     runs: dict[datetime, dict] = {}
     offset = 0
     while True:
-        page = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-            "logical_date_gte": _iso(hours.start), "logical_date_lte": _iso(hours.last_logical_date),
-            "order_by": "logical_date", "limit": PAGE, "offset": offset})
+        page = api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            params={
+                "logical_date_gte": _iso(hours.start),
+                "logical_date_lte": _iso(hours.last_logical_date),
+                "order_by": "logical_date",
+                "limit": PAGE,
+                "offset": offset,
+            },
+        )
         for run in page.get("dag_runs", []):
             runs[_utc(run["logical_date"])] = run
         offset += PAGE
@@ -294,12 +353,13 @@ def _runs_by_hour(api: AirflowApi, hours: HourRange) -> dict[datetime, dict]:
 
 def _task_instances(api: AirflowApi, hours: HourRange, page: int = 500) -> list[dict]:
     """Every task instance of the range's runs (all pages); none when the API does not answer."""
-    params = {"logical_date_gte": _iso(hours.start), "logical_date_lte": _iso(hours.last_logical_date),
-              "limit": page}
+    params = {"logical_date_gte": _iso(hours.start), "logical_date_lte": _iso(hours.last_logical_date), "limit": page}
     instances: list[dict] = []
     try:
         while True:
-            answer = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={**params, "offset": len(instances)})
+            answer = api.get(
+                f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={**params, "offset": len(instances)}
+            )
             batch = answer.get("task_instances", [])
             instances += batch
             if not batch or len(instances) >= answer.get("total_entries", 0):
@@ -316,12 +376,23 @@ def _count(api: AirflowApi, hours: HourRange, runs: dict[datetime, dict]) -> Cou
     states = [run["state"] for run in runs.values()]
     retrying = 0
     if "running" in states:
-        retrying = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={
-            "state": "up_for_retry", "logical_date_gte": _iso(hours.start),
-            "logical_date_lte": _iso(hours.last_logical_date), "limit": 1}).get("total_entries", 0)
-    return Counts(total=hours.hours, done=states.count("success"), running=states.count("running"),
-                  queued=hours.hours - len(states) + states.count("queued"), failed=states.count("failed"),
-                  retrying=retrying)
+        retrying = api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances",
+            params={
+                "state": "up_for_retry",
+                "logical_date_gte": _iso(hours.start),
+                "logical_date_lte": _iso(hours.last_logical_date),
+                "limit": 1,
+            },
+        ).get("total_entries", 0)
+    return Counts(
+        total=hours.hours,
+        done=states.count("success"),
+        running=states.count("running"),
+        queued=hours.hours - len(states) + states.count("queued"),
+        failed=states.count("failed"),
+        retrying=retrying,
+    )
 
 
 def _failed_run(api: AirflowApi, logical_date: datetime, run: dict) -> FailedRun:

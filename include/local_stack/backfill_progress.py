@@ -70,7 +70,9 @@ class TaskEvents:
         except Exception as error:  # a report must not end the wait
             text = f"(error unavailable: {error})"
         lines = [line for line in text.splitlines() if line.strip()] or ["(no error in the log)"]
-        shown = lines[:ERROR_LINES] + ([f"... ({len(lines) - ERROR_LINES} more lines)"] if len(lines) > ERROR_LINES else [])
+        shown = lines[:ERROR_LINES] + (
+            [f"... ({len(lines) - ERROR_LINES} more lines)"] if len(lines) > ERROR_LINES else []
+        )
         return "\n".join(f"      {line}" for line in shown)
 
 

@@ -74,6 +74,6 @@ def _get_many_from_db_backend(self: Any, async_tasks: Any) -> Any:
 
 
 if NEEDED and DECODES_STORED_RESULTS:
-    celery_executor_utils.BulkStateFetcher._get_many_from_db_backend = _get_many_from_db_backend
+    celery_executor_utils.BulkStateFetcher._get_many_from_db_backend = _get_many_from_db_backend  # type: ignore[method-assign]  # the patch itself
 
 __all__ = ["CeleryExecutor"]

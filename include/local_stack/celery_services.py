@@ -70,8 +70,7 @@ def broker_url(port: int) -> str:
 
 def result_backend_url(user: str, database: str, socket_dir: Path, port: int) -> str:
     """Celery's database result backend on the metadata database (SQLAlchemy URL with Celery's db+ prefix)."""
-    return (f"db+postgresql://{quote(user, safe='')}@/{database}"
-            f"?host={quote(str(socket_dir), safe='/')}&port={port}")
+    return f"db+postgresql://{quote(user, safe='')}@/{database}?host={quote(str(socket_dir), safe='/')}&port={port}"
 
 
 def celery_environment(settings: CelerySettings, port: int, result_backend: str) -> dict[str, str]:
@@ -90,15 +89,45 @@ def celery_environment(settings: CelerySettings, port: int, result_backend: str)
 
 def broker_command(port: int, data_dir: Path) -> list[str]:
     """redis-server on 127.0.0.1 only, in the foreground, with an append-only file in `data_dir`."""
-    return [str(redis_server_binary()), "--bind", "127.0.0.1", "--port", str(port), "--protected-mode", "yes",
-            "--daemonize", "no", "--dir", str(data_dir), "--save", "", "--appendonly", "yes",
-            "--appendfsync", "everysec", "--logfile", ""]
+    return [
+        str(redis_server_binary()),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+        "--dir",
+        str(data_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--logfile",
+        "",
+    ]
 
 
 def worker_command(python: str, component: str, home: Path, concurrency: int) -> list[str]:
     """`airflow celery worker` (through local_stack.celery_worker, for the shim of celery_compat)."""
-    return [python, "-m", "local_stack.celery_worker", "celery", "worker", "--celery-hostname", f"{worker_hostname(component)}@%h",
-            "--concurrency", str(concurrency), "--skip-serve-logs", "--pid", str(home / f"{component}.airflow.pid")]
+    return [
+        python,
+        "-m",
+        "local_stack.celery_worker",
+        "celery",
+        "worker",
+        "--celery-hostname",
+        f"{worker_hostname(component)}@%h",
+        "--concurrency",
+        str(concurrency),
+        "--skip-serve-logs",
+        "--pid",
+        str(home / f"{component}.airflow.pid"),
+    ]
 
 
 def new_workdir(home: Path, component: str) -> Path:

@@ -1,4 +1,4 @@
-"""`python -m local_stack.celery_worker celery worker ...`: the `airflow` CLI, with local_stack.celery_compat loaded first.
+"""`python -m local_stack.celery_worker celery worker ...`: the `airflow` CLI, local_stack.celery_compat loaded first.
 
 `airflow celery worker` imports the provider's Celery modules before any executor is loaded, so
 the compatibility shim (see celery_compat.py) has to be in place before the CLI starts.

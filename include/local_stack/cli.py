@@ -56,8 +56,10 @@ def down(settings: StackSettings) -> None:
 def status(settings: StackSettings) -> None:
     warehouse, s3 = WarehouseServer(settings), S3Server(settings)
     s = settings
-    print(f"warehouse (Redshift emulator on PostgreSQL): {'running' if warehouse.is_running() else 'stopped'}"
-          f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}")
+    print(
+        f"warehouse (Redshift emulator on PostgreSQL): {'running' if warehouse.is_running() else 'stopped'}"
+        f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}"
+    )
     print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
     print_airflow_status(AirflowServices(settings))
     print(f"state folder: {s.state_dir}")
@@ -81,8 +83,10 @@ def generate(settings: StackSettings, seed_value: int, songs: int, users: int) -
     out = settings.sample_dir
     shutil.rmtree(out, ignore_errors=True)
     summary = write_sample(out, SampleSpec(seed=seed_value, songs=songs, users=users))
-    print(f"Generated {summary.songs} songs in {summary.song_files} files and "
-          f"{summary.events} events in {summary.log_files} day files under {out}")
+    print(
+        f"Generated {summary.songs} songs in {summary.song_files} files and "
+        f"{summary.events} events in {summary.log_files} day files under {out}"
+    )
     return out
 
 
@@ -116,8 +120,14 @@ def backfill(settings: StackSettings, start: str, end: str, runs: str, reprocess
     if not (WarehouseServer(settings).is_running() and S3Server(settings).is_running() and services.is_running()):
         up(settings, with_airflow=True)
     try:
-        result = run_backfill(services, hours.start, hours.end, max_active_runs,
-                              report=lambda line: print(line, flush=True), reprocess=reprocess)
+        result = run_backfill(
+            services,
+            hours.start,
+            hours.end,
+            max_active_runs,
+            report=lambda line: print(line, flush=True),
+            reprocess=reprocess,
+        )
     except KeyboardInterrupt:
         return 130
     print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
@@ -134,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up_cmd = commands.add_parser("up", help="start the local warehouse, S3 and Airflow")
-    up_cmd.add_argument("--executor", choices=["local", "celery"],
-                        help="LocalExecutor (the default), or CeleryExecutor with a Redis broker and two workers")
+    up_cmd.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        help="LocalExecutor (the default), or CeleryExecutor with a Redis broker and two workers",
+    )
     commands.add_parser("down", help="stop them")
     commands.add_parser("status", help="print the endpoints")
     seed_cmd = commands.add_parser("seed", help="replace the bucket's contents with a folder")
@@ -152,14 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     backfill_cmd.add_argument("start")
     backfill_cmd.add_argument("end")
     backfill_cmd.add_argument("--runs", default="4", help="at most this many runs at a time (default 4)")
-    backfill_cmd.add_argument("--reprocess", default="completed",
-                              help="hours that already have a finished run: completed (run them again, the default), "
-                                   "failed (only failed ones) or none")
+    backfill_cmd.add_argument(
+        "--reprocess",
+        default="completed",
+        help="hours that already have a finished run: completed (run them again, the default), "
+        "failed (only failed ones) or none",
+    )
     commands.add_parser("summary", help="print what the warehouse holds")
     commands.add_parser("demo", help="generate, seed, run the demo day and print a summary")
     airflow_cmd = commands.add_parser("airflow", help="the airflow CLI, wired to the Airflow that `up` starts")
-    airflow_cmd.add_argument("--line", help="the arguments as one string, split like a shell would (shlex) "
-                             "but never run by one; `make airflow ARGS=...` passes them so")
+    airflow_cmd.add_argument(
+        "--line",
+        help="the arguments as one string, split like a shell would (shlex) "
+        "but never run by one; `make airflow ARGS=...` passes them so",
+    )
     airflow_cmd.add_argument("arguments", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 

@@ -90,21 +90,32 @@ def read_dwh_cfg(path: Path) -> DwhConfig:
         raise DwhConfigError(f"{name}: [AWS] REGION {region!r} is not an AWS region such as us-west-2.")
     role_arn = value("IAM_ROLE", "ARN")
     if role_arn and not _ROLE_ARN.fullmatch(role_arn):
-        raise DwhConfigError(f"{name}: [IAM_ROLE] ARN {role_arn!r} is not a role ARN "
-                             f"(arn:aws:iam::<12-digit account>:role/<name>).")
+        raise DwhConfigError(
+            f"{name}: [IAM_ROLE] ARN {role_arn!r} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)."
+        )
     bucket, log_prefix = _s3_location(value("S3", "LOG_DATA"), "LOG_DATA", name)
     song_bucket, song_prefix = _s3_location(value("S3", "SONG_DATA"), "SONG_DATA", name)
     jsonpath_bucket, jsonpath = _s3_location(value("S3", "LOG_JSONPATH"), "LOG_JSONPATH", name, is_object=True)
     for key, other in (("SONG_DATA", song_bucket), ("LOG_JSONPATH", jsonpath_bucket)):
         if other != bucket:
-            raise DwhConfigError(f"{name}: [S3] {key} is in bucket {other!r} but LOG_DATA in {bucket!r}; "
-                                 f"the pipeline reads one bucket (Variable sparkify_s3_bucket).")
+            raise DwhConfigError(
+                f"{name}: [S3] {key} is in bucket {other!r} but LOG_DATA in {bucket!r}; "
+                f"the pipeline reads one bucket (Variable sparkify_s3_bucket)."
+            )
     return DwhConfig(
-        access_key=aws["access key"], secret_key=aws["secret"], region=region,
-        host=value("CLUSTER", "HOST"), port=_port(value("CLUSTER", "DB_PORT"), name),
-        database=value("CLUSTER", "DB_NAME"), user=value("CLUSTER", "DB_USER"),
-        password=value("CLUSTER", "DB_PASSWORD"), role_arn=role_arn,
-        bucket=bucket, log_prefix=log_prefix, song_prefix=song_prefix, log_jsonpath=jsonpath,
+        access_key=aws["access key"],
+        secret_key=aws["secret"],
+        region=region,
+        host=value("CLUSTER", "HOST"),
+        port=_port(value("CLUSTER", "DB_PORT"), name),
+        database=value("CLUSTER", "DB_NAME"),
+        user=value("CLUSTER", "DB_USER"),
+        password=value("CLUSTER", "DB_PASSWORD"),
+        role_arn=role_arn,
+        bucket=bucket,
+        log_prefix=log_prefix,
+        song_prefix=song_prefix,
+        log_jsonpath=jsonpath,
     )
 
 
@@ -116,8 +127,10 @@ def _read_text(path: Path) -> str:
         position = len(data) - len(error.object) + error.start  # in the file, counting a BOM the codec dropped
         line = data[:position].count(b"\n") + 1
     # Raised outside the except block: the decode error quotes the byte, which may be part of a secret.
-    raise DwhConfigError(f"{path.name} line {line}: not UTF-8 text (byte offset {position}; the content is not "
-                         f"shown). Save the file as UTF-8.")
+    raise DwhConfigError(
+        f"{path.name} line {line}: not UTF-8 text (byte offset {position}; the content is not "
+        f"shown). Save the file as UTF-8."
+    )
 
 
 def _parse(text: str, name: str) -> dict[str, dict[str, str]]:
@@ -135,14 +148,16 @@ def _parse(text: str, name: str) -> dict[str, dict[str, str]]:
     except configparser.ParsingError as error:
         problem = f"{name} line {', '.join(str(n) for n, _ in error.errors)}: expected KEY=value or a [SECTION] header"
     if problem:  # raised outside the except block: configparser's error quotes the line, which may be a secret
-        raise DwhConfigError(problem if problem.endswith(".") else f"{problem} (the line is not shown: it may "
-                             f"hold a secret).")
+        raise DwhConfigError(
+            problem if problem.endswith(".") else f"{problem} (the line is not shown: it may hold a secret)."
+        )
     sections: dict[str, dict[str, str]] = {}
     for section in parser.sections():
         if section.upper() in sections:
             raise DwhConfigError(f"{name}: section [{section.upper()}] appears twice.")
-        sections[section.upper()] = {key: _unquote(raw, section.upper(), key, name)
-                                     for key, raw in parser.items(section)}
+        sections[section.upper()] = {
+            key: _unquote(raw, section.upper(), key, name) for key, raw in parser.items(section)
+        }
     return sections
 
 
@@ -186,10 +201,20 @@ def _s3_location(uri: str, key: str, name: str, is_object: bool = False) -> tupl
 
 def env_lines(cfg: DwhConfig) -> list[str]:
     """The connections and Variables, one `NAME='value'` line each."""
-    warehouse = {"conn_type": "redshift", "host": cfg.host, "port": cfg.port, "login": cfg.user,
-                 "password": cfg.password, "schema": cfg.database}
-    aws = {"conn_type": "aws", "login": cfg.access_key, "password": cfg.secret_key,
-           "extra": {"region_name": cfg.region}}
+    warehouse = {
+        "conn_type": "redshift",
+        "host": cfg.host,
+        "port": cfg.port,
+        "login": cfg.user,
+        "password": cfg.password,
+        "schema": cfg.database,
+    }
+    aws = {
+        "conn_type": "aws",
+        "login": cfg.access_key,
+        "password": cfg.secret_key,
+        "extra": {"region_name": cfg.region},
+    }
     values = {
         "AIRFLOW_CONN_REDSHIFT": _json(warehouse),
         "AIRFLOW_CONN_AWS_DEFAULT": _json(aws),
@@ -236,17 +261,19 @@ def summary(cfg: DwhConfig, out: Path) -> str:
     """What was written, without a secret."""
     role = cfg.role_arn or "none: [IAM_ROLE] ARN is empty, so COPY uses the access key"
     host = cfg.host or "(empty: create the cluster with the sparkify_infra DAG, then set [CLUSTER] HOST)"
-    return "\n".join([
-        f"Wrote {out} (readable only by you):",
-        f"  connection redshift     type redshift, host {host}, port {cfg.port}, database {cfg.database}, "
-        f"user {cfg.user}, password set",
-        f"  connection aws_default  type aws, access key and secret set, region {cfg.region}",
-        f"  Variables  sparkify_s3_bucket={cfg.bucket} sparkify_log_prefix={cfg.log_prefix} "
-        f"sparkify_song_prefix={cfg.song_prefix} sparkify_log_jsonpath={cfg.log_jsonpath} "
-        f"sparkify_s3_region={cfg.region}",
-        f"             sparkify_redshift_iam_role={role}",
-        f"Load it into Airflow's environment before starting Airflow, e.g. set -a; . {out}; set +a",
-    ])
+    return "\n".join(
+        [
+            f"Wrote {out} (readable only by you):",
+            f"  connection redshift     type redshift, host {host}, port {cfg.port}, database {cfg.database}, "
+            f"user {cfg.user}, password set",
+            f"  connection aws_default  type aws, access key and secret set, region {cfg.region}",
+            f"  Variables  sparkify_s3_bucket={cfg.bucket} sparkify_log_prefix={cfg.log_prefix} "
+            f"sparkify_song_prefix={cfg.song_prefix} sparkify_log_jsonpath={cfg.log_jsonpath} "
+            f"sparkify_s3_region={cfg.region}",
+            f"             sparkify_redshift_iam_role={role}",
+            f"Load it into Airflow's environment before starting Airflow, e.g. set -a; . {out}; set +a",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,8 +49,9 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, log_file: P
     raise StackError(f"{what} did not become ready within {timeout:.0f}s. Log {log_file}:\n{tail}")
 
 
-def spawn(command: Sequence[str], pid_file: Path, log_file: Path, env: dict | None = None,
-          cwd: Path | None = None) -> int:
+def spawn(
+    command: Sequence[str], pid_file: Path, log_file: Path, env: dict | None = None, cwd: Path | None = None
+) -> int:
     """Start `command` in its own session, detached from our terminal, and record its pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:

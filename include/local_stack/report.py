@@ -38,8 +38,9 @@ ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"
 
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetch", metavar="NAME",
-                        help="download a page sparkify_report published: 'latest' or its object name")
+    parser.add_argument(
+        "--fetch", metavar="NAME", help="download a page sparkify_report published: 'latest' or its object name"
+    )
     args = parser.parse_args(list(argv))
     if args.fetch:
         return fetch(args.fetch)
@@ -55,8 +56,11 @@ def main(argv: Sequence[str] = ()) -> int:
         with psycopg.connect(**warehouse.connect_args(), connect_timeout=10) as conn, conn.cursor() as cursor:
             report = refresh_report(cursor, ANALYTICS_SQL, out_dir, f"the warehouse {where}")
     except psycopg.errors.UndefinedTable:
-        print(f"error: the warehouse at {where} has no star schema yet. Load it with `make demo` or `make run` "
-              f"(local stack) or a sparkify_etl run (a cluster).", file=sys.stderr)
+        print(
+            f"error: the warehouse at {where} has no star schema yet. Load it with `make demo` or `make run` "
+            f"(local stack) or a sparkify_etl run (a cluster).",
+            file=sys.stderr,
+        )
         return 2
     except psycopg.OperationalError as error:
         print(f"error: {cannot_connect(warehouse, error)}", file=sys.stderr)
@@ -70,7 +74,9 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def local_report_dir():
-    return report_dir(os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_DIR") or DEFAULTS["sparkify_report_dir"], PROJECT_ROOT)
+    return report_dir(
+        os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_DIR") or DEFAULTS["sparkify_report_dir"], PROJECT_ROOT
+    )
 
 
 def fetch(name: str) -> int:
@@ -84,21 +90,27 @@ def fetch(name: str) -> int:
     location = os.environ.get("AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION") or DEFAULTS["sparkify_report_location"]
     aws_conn_id = os.environ.get("AIRFLOW_VAR_SPARKIFY_AWS_CONN_ID") or DEFAULTS["sparkify_aws_conn_id"]
     if name != "latest" and not REPORT_NAME.match(name):
-        print(f"error: FETCH must be 'latest' or a page's name (sparkify_report_<UTC time>.html), not {name!r}",
-              file=sys.stderr)
+        print(
+            f"error: FETCH must be 'latest' or a page's name (sparkify_report_<UTC time>.html), not {name!r}",
+            file=sys.stderr,
+        )
         return 2
     try:
         folder = report_location(location, aws_conn_id)
         source = latest_report(folder) if name == "latest" else folder / name
         if source is None or not source.exists():
-            print(f"error: no report {'yet ' if name == 'latest' else name + ' '}in {folder}. "
-                  f"sparkify_report writes one after each sparkify_etl run that loads the star schema.",
-                  file=sys.stderr)
+            print(
+                f"error: no report {'yet ' if name == 'latest' else name + ' '}in {folder}. "
+                f"sparkify_report writes one after each sparkify_etl run that loads the star schema.",
+                file=sys.stderr,
+            )
             return 2
         page = source.read_bytes().decode("utf-8")
     except Exception as error:  # botocore and fsspec errors: name the location, never the credentials
-        print(f"error: cannot read the reports in {location} (connection {aws_conn_id}): "
-              f"{type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"error: cannot read the reports in {location} (connection {aws_conn_id}): {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
         return 2
     path = write_local_copy(page, local_report_dir())
     print(f"Fetched {source}\nReport written to {path}")
@@ -107,12 +119,16 @@ def fetch(name: str) -> int:
 
 def cannot_connect(warehouse: ReportWarehouse, error: Exception) -> str:
     if not warehouse.from_environment:
-        return (f"cannot connect to the local warehouse at {warehouse.where}. Start it with `make up` "
-                f"(and load data with `make demo` or `make run`).")
+        return (
+            f"cannot connect to the local warehouse at {warehouse.where}. Start it with `make up` "
+            f"(and load data with `make demo` or `make run`)."
+        )
     reason = " ".join(str(error).split())  # libpq's message: host, port, user, never the password
-    return (f"cannot connect to the warehouse at {warehouse.where} ({warehouse.source}): {reason}\n"
-            f"Check that connection: for a cluster, that it is available (sparkify_infra) and its port is open to "
-            f"this machine; for the local stack, unset {warehouse.source} or start it with `make up`.")
+    return (
+        f"cannot connect to the warehouse at {warehouse.where} ({warehouse.source}): {reason}\n"
+        f"Check that connection: for a cluster, that it is available (sparkify_infra) and its port is open to "
+        f"this machine; for the local stack, unset {warehouse.source} or start it with `make up`."
+    )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,14 @@ class ReportWarehouse:
 
     def connect_args(self) -> dict:
         """Keyword arguments for psycopg.connect."""
-        args = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user,
-                "password": self.password, "sslmode": self.sslmode}
+        args = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "password": self.password,
+            "sslmode": self.sslmode,
+        }
         return {key: value for key, value in args.items() if value not in (None, "")}
 
 
@@ -64,14 +70,22 @@ def parse_connection(text: str) -> dict:
     if not is_json and "://" not in text:
         raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is neither JSON nor a conn-type://... URI.")
     try:
-        conn = (Connection.from_json(text, conn_id="redshift") if is_json
-                else Connection.from_uri(text, conn_id="redshift"))
+        conn = (
+            Connection.from_json(text, conn_id="redshift") if is_json else Connection.from_uri(text, conn_id="redshift")
+        )
     except json.JSONDecodeError as error:
         raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is not valid JSON (at character {error.pos}).") from None
     except ValueError:  # not chained: the parser's message may quote the password
         raise WarehouseConnError(f"{WAREHOUSE_CONN_VAR} is not a connection Airflow can read.") from None
-    return {"conn_type": conn.conn_type, "host": conn.host, "port": conn.port, "login": conn.login,
-            "password": conn.password, "schema": conn.schema, "extra": conn.extra_dejson}
+    return {
+        "conn_type": conn.conn_type,
+        "host": conn.host,
+        "port": conn.port,
+        "login": conn.login,
+        "password": conn.password,
+        "schema": conn.schema,
+        "extra": conn.extra_dejson,
+    }
 
 
 def from_connection(conn: dict, source: str) -> ReportWarehouse:
@@ -79,7 +93,8 @@ def from_connection(conn: dict, source: str) -> ReportWarehouse:
     if not conn.get("host"):
         raise WarehouseConnError(
             f"The redshift connection from {source} has no host. Create the cluster with the sparkify_infra DAG, "
-            f"set [CLUSTER] HOST in dwh.cfg and run `make import-dwh-cfg` again.")
+            f"set [CLUSTER] HOST in dwh.cfg and run `make import-dwh-cfg` again."
+        )
     extra = conn.get("extra") or {}
     if isinstance(extra, str):
         extra = json.loads(extra) if extra.strip() else {}

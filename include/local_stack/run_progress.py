@@ -37,8 +37,12 @@ class RunProgress:
     def attach(self, dag: Any) -> None:
         """Add this reporter's callbacks to every task of `dag` (once; a later attach replaces the reporter)."""
         for task in dag.tasks:
-            for name, callback in (("on_execute_callback", self.task_started), ("on_success_callback", self.task_done),
-                                   ("on_failure_callback", self.task_failed), ("on_retry_callback", self.task_retrying)):
+            for name, callback in (
+                ("on_execute_callback", self.task_started),
+                ("on_success_callback", self.task_done),
+                ("on_failure_callback", self.task_failed),
+                ("on_retry_callback", self.task_retrying),
+            ):
                 callbacks = [c for c in _as_list(getattr(task, name)) if not getattr(c, "_run_progress", False)]
                 setattr(task, name, [*callbacks, _marked(callback)])
 
@@ -93,9 +97,16 @@ def retry_due(context: dict, now: datetime) -> datetime:
     from airflow.models.taskinstance import TaskInstance
 
     ti, task = context["ti"], context["task"]
-    stand_in = types.SimpleNamespace(task=task, try_number=ti.try_number, retry_delay_override=None, end_date=now,
-                                     dag_id=ti.dag_id, task_id=ti.task_id, logical_date=context.get("logical_date"),
-                                     log=logging.getLogger(__name__))
+    stand_in = types.SimpleNamespace(
+        task=task,
+        try_number=ti.try_number,
+        retry_delay_override=None,
+        end_date=now,
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        logical_date=context.get("logical_date"),
+        log=logging.getLogger(__name__),
+    )
     return TaskInstance.next_retry_datetime(stand_in)  # type: ignore[arg-type]  # it reads only these fields
 
 

@@ -27,9 +27,24 @@ from pathlib import Path
 from typing import Any
 
 EVENT_FIELDS = (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length",
-    "level", "location", "method", "page", "registration", "sessionId", "song",
-    "status", "ts", "userAgent", "userId",
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
 )
 _ALNUM = string.ascii_uppercase + string.digits
 _DAY_MS = 86_400_000
@@ -38,31 +53,98 @@ _MAX_SESSION_MS = 95 * 60_000
 # Vocabulary; a few entries carry non-ASCII characters or quotes, like the real data.
 _SPECIAL_ARTISTS = ("Beyoncé", "Sigur Rós", "Guns N' Roses", "Motörhead")
 _SPECIAL_TITLES = ("Don't Stop", "Hoppípolla", "Café Society", "Rock 'n' Roll Star")
-_ADJECTIVES = ("Blue", "Broken", "Electric", "Golden", "Hollow", "Silent", "Wild", "Velvet",
-               "Crimson", "Lonely", "Neon", "Paper", "Midnight", "Sweet", "Cold", "Lost")
-_NOUNS = ("Heart", "River", "Dream", "Highway", "Mirror", "Fire", "Garden", "Signal",
-          "Shadow", "Letter", "Ocean", "Machine", "Summer", "Echo", "Angel", "Stone")
-_ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
-    ("Los Angeles, CA", 34.05349, -118.24532), ("London, England", 51.50632, -0.12714),
-    ("Reykjavík, Iceland", 64.13548, -21.89541), ("Houston, TX", 29.76045, -95.36978),
-    ("Brooklyn, NY", 40.65507, -73.94888), ("Montréal, Québec, Canada", 45.51228, -73.55439),
-    ("Kingston, Jamaica", 18.01585, -76.79771), ("Berlin, Germany", 52.51607, 13.37698),
-    ("Nashville, TN", 36.16778, -86.77836), ("Stockholm, Sweden", 59.33217, 18.06243),
+_ADJECTIVES = (
+    "Blue",
+    "Broken",
+    "Electric",
+    "Golden",
+    "Hollow",
+    "Silent",
+    "Wild",
+    "Velvet",
+    "Crimson",
+    "Lonely",
+    "Neon",
+    "Paper",
+    "Midnight",
+    "Sweet",
+    "Cold",
+    "Lost",
 )
-_FIRST_NAMES = (("Lily", "F"), ("Jacob", "M"), ("Kate", "F"), ("Ryan", "M"), ("Chloe", "F"),
-                ("Aleena", "F"), ("Tegan", "F"), ("Jayden", "M"), ("Mohammad", "M"),
-                ("Rylan", "M"), ("Ava", "F"), ("Noah", "M"), ("Zoë", "F"), ("Liam", "M"))
-_LAST_NAMES = ("Koch", "Klein", "Harrell", "Smith", "Cuevas", "Kirby", "Levine", "Fox",
-               "Rodriguez", "George", "Robinson", "O'Brien", "Nguyen", "Hart")
+_NOUNS = (
+    "Heart",
+    "River",
+    "Dream",
+    "Highway",
+    "Mirror",
+    "Fire",
+    "Garden",
+    "Signal",
+    "Shadow",
+    "Letter",
+    "Ocean",
+    "Machine",
+    "Summer",
+    "Echo",
+    "Angel",
+    "Stone",
+)
+_ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
+    ("Los Angeles, CA", 34.05349, -118.24532),
+    ("London, England", 51.50632, -0.12714),
+    ("Reykjavík, Iceland", 64.13548, -21.89541),
+    ("Houston, TX", 29.76045, -95.36978),
+    ("Brooklyn, NY", 40.65507, -73.94888),
+    ("Montréal, Québec, Canada", 45.51228, -73.55439),
+    ("Kingston, Jamaica", 18.01585, -76.79771),
+    ("Berlin, Germany", 52.51607, 13.37698),
+    ("Nashville, TN", 36.16778, -86.77836),
+    ("Stockholm, Sweden", 59.33217, 18.06243),
+)
+_FIRST_NAMES = (
+    ("Lily", "F"),
+    ("Jacob", "M"),
+    ("Kate", "F"),
+    ("Ryan", "M"),
+    ("Chloe", "F"),
+    ("Aleena", "F"),
+    ("Tegan", "F"),
+    ("Jayden", "M"),
+    ("Mohammad", "M"),
+    ("Rylan", "M"),
+    ("Ava", "F"),
+    ("Noah", "M"),
+    ("Zoë", "F"),
+    ("Liam", "M"),
+)
+_LAST_NAMES = (
+    "Koch",
+    "Klein",
+    "Harrell",
+    "Smith",
+    "Cuevas",
+    "Kirby",
+    "Levine",
+    "Fox",
+    "Rodriguez",
+    "George",
+    "Robinson",
+    "O'Brien",
+    "Nguyen",
+    "Hart",
+)
 _USER_LOCATIONS = (
-    "San Francisco-Oakland-Hayward, CA", "Chicago-Naperville-Elgin, IL-IN-WI",
-    "New York-Newark-Jersey City, NY-NJ-PA", "Atlanta-Sandy Springs-Roswell, GA",
-    "Lansing-East Lansing, MI", "Tampa-St. Petersburg-Clearwater, FL",
-    "Houston-The Woodlands-Sugar Land, TX", "Portland-South Portland, ME",
+    "San Francisco-Oakland-Hayward, CA",
+    "Chicago-Naperville-Elgin, IL-IN-WI",
+    "New York-Newark-Jersey City, NY-NJ-PA",
+    "Atlanta-Sandy Springs-Roswell, GA",
+    "Lansing-East Lansing, MI",
+    "Tampa-St. Petersburg-Clearwater, FL",
+    "Houston-The Woodlands-Sugar Land, TX",
+    "Portland-South Portland, ME",
 )
 _USER_AGENTS = (  # eventsim quotes the agents that contain a comma
-    '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) '
-    'Chrome/36.0.1985.143 Safari/537.36"',
+    '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.143 Safari/537.36"',
     '"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.36 (KHTML, like Gecko) '
     'Chrome/36.0.1985.125 Safari/537.36"',
     "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0",
@@ -72,10 +154,18 @@ _USER_AGENTS = (  # eventsim quotes the agents that contain a comma
 )
 # Pages other than NextSong seen in a logged-in session: (page, weight, levels).
 _OTHER_PAGES = (
-    ("Home", 30, "free paid"), ("Thumbs Up", 15, "free paid"), ("Add to Playlist", 8, "free paid"),
-    ("Roll Advert", 10, "free"), ("Thumbs Down", 4, "free paid"), ("Settings", 4, "free paid"),
-    ("Save Settings", 2, "free paid"), ("Help", 4, "free paid"), ("About", 2, "free paid"),
-    ("Upgrade", 3, "free"), ("Downgrade", 3, "paid"), ("Error", 1, "free paid"),
+    ("Home", 30, "free paid"),
+    ("Thumbs Up", 15, "free paid"),
+    ("Add to Playlist", 8, "free paid"),
+    ("Roll Advert", 10, "free"),
+    ("Thumbs Down", 4, "free paid"),
+    ("Settings", 4, "free paid"),
+    ("Save Settings", 2, "free paid"),
+    ("Help", 4, "free paid"),
+    ("About", 2, "free paid"),
+    ("Upgrade", 3, "free"),
+    ("Downgrade", 3, "paid"),
+    ("Error", 1, "free paid"),
 )
 
 
@@ -111,8 +201,15 @@ class _User:
 
 
 # Profile fields of events without a logged-in user.
-_ANONYMOUS = {"firstName": None, "gender": None, "lastName": None, "location": None,
-              "registration": None, "userAgent": None, "userId": ""}
+_ANONYMOUS = {
+    "firstName": None,
+    "gender": None,
+    "lastName": None,
+    "location": None,
+    "registration": None,
+    "userAgent": None,
+    "userId": "",
+}
 
 
 def _uid(rng: random.Random, prefix: str, taken: set[str]) -> str:
@@ -135,8 +232,13 @@ def _fresh_name(rng: random.Random, taken: set[str]) -> str:
     attempt = 0
     while True:
         adjective, noun = rng.choice(_ADJECTIVES), rng.choice(_NOUNS)
-        name = rng.choice((f"The {adjective} {noun}s", f"{adjective} {noun}",
-                           f"{rng.choice(_FIRST_NAMES)[0]} {rng.choice(_LAST_NAMES)}"))
+        name = rng.choice(
+            (
+                f"The {adjective} {noun}s",
+                f"{adjective} {noun}",
+                f"{rng.choice(_FIRST_NAMES)[0]} {rng.choice(_LAST_NAMES)}",
+            )
+        )
         if attempt > 20:  # vocabulary exhausted: number the name
             name = f"{name} {rng.randint(2, 9999)}"
         if name not in taken:
@@ -178,12 +280,20 @@ def _song_files(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], l
         while (title, name, duration) in keys:  # never two songs with the same play key
             duration = _fixed5(rng, 60, 420)
         keys.add((title, name, duration))
-        songs.append({
-            "num_songs": 1, "artist_id": artist_id, "artist_latitude": lat,
-            "artist_longitude": lon, "artist_location": place, "artist_name": name,
-            "song_id": _uid(rng, "SO", ids), "title": title, "duration": duration,
-            "year": 0 if rng.random() < 0.35 else rng.randint(1965, 2010),
-        })
+        songs.append(
+            {
+                "num_songs": 1,
+                "artist_id": artist_id,
+                "artist_latitude": lat,
+                "artist_longitude": lon,
+                "artist_location": place,
+                "artist_name": name,
+                "song_id": _uid(rng, "SO", ids),
+                "title": title,
+                "duration": duration,
+                "year": 0 if rng.random() < 0.35 else rng.randint(1965, 2010),
+            }
+        )
         tracks.append(_uid(rng, "TR", ids))
 
     # ~10% of the files hold two songs, ~15% are pretty-printed.
@@ -204,8 +314,7 @@ def _song_files(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], l
     by_artist: dict[str, list[int]] = {}
     for i, song in enumerate(songs):
         by_artist.setdefault(song["artist_id"], []).append(i)
-    candidates = [ix for ix in by_artist.values()
-                  if len(ix) > 1 and songs[ix[0]]["artist_location"]]
+    candidates = [ix for ix in by_artist.values() if len(ix) > 1 and songs[ix[0]]["artist_location"]]
     for ix in rng.sample(candidates, min(len(candidates), max(1, round(len(artists) * 0.2)))):
         ix.sort(key=position.__getitem__)
         song_ids = sorted((songs[i]["song_id"] for i in ix), reverse=True)
@@ -242,16 +351,22 @@ class _EventLog:
         self.popularity = list(accumulate(1 / (k + 1) ** 0.5 for k in range(len(catalogue))))
         names = {s["artist_name"] for s in catalogue}
         # Songs absent from the catalogue (their artists are absent too).
-        self.unknown = [(_fresh_name(rng, names), _title(rng), _fixed5(rng, 60, 420))
-                        for _ in range(max(10, len(catalogue) // 2))]
+        self.unknown = [
+            (_fresh_name(rng, names), _title(rng), _fixed5(rng, 60, 420)) for _ in range(max(10, len(catalogue) // 2))
+        ]
         first_ms = _day_start_ms(spec.first_day)
         self.users = []
         for user_id in rng.sample(range(2, 2 + 4 * spec.users), spec.users):
             first_name, gender = rng.choice(_FIRST_NAMES)
-            profile = {"firstName": first_name, "gender": gender,
-                       "lastName": rng.choice(_LAST_NAMES), "location": rng.choice(_USER_LOCATIONS),
-                       "registration": float(first_ms - rng.randrange(_DAY_MS, 120 * _DAY_MS)),
-                       "userAgent": rng.choice(_USER_AGENTS), "userId": str(user_id)}
+            profile = {
+                "firstName": first_name,
+                "gender": gender,
+                "lastName": rng.choice(_LAST_NAMES),
+                "location": rng.choice(_USER_LOCATIONS),
+                "registration": float(first_ms - rng.randrange(_DAY_MS, 120 * _DAY_MS)),
+                "userAgent": rng.choice(_USER_AGENTS),
+                "userId": str(user_id),
+            }
             level = "paid" if rng.random() < 0.3 else "free"
             self.users.append(_User(profile, level, rng.uniform(0.2, 3.0)))
         for user in rng.sample(self.users, min(len(self.users), max(1, round(spec.users * 0.3)))):
@@ -295,13 +410,13 @@ class _EventLog:
             yield "Home"
         for k in range(n):
             if k == switch_at:
-                yield from (("Upgrade", "Submit Upgrade") if user.level == "free"
-                            else ("Downgrade", "Submit Downgrade"))
+                yield from (
+                    ("Upgrade", "Submit Upgrade") if user.level == "free" else ("Downgrade", "Submit Downgrade")
+                )
             if rng.random() < 0.82:
                 yield "NextSong"
             else:
-                options = [(page, weight) for page, weight, levels in _OTHER_PAGES
-                           if user.level in levels]
+                options = [(page, weight) for page, weight, levels in _OTHER_PAGES if user.level in levels]
                 yield rng.choices([p for p, _ in options], [w for _, w in options])[0]
         if rng.random() < 0.3:
             yield "Logout"
@@ -318,8 +433,9 @@ class _EventLog:
             length = (round(song["duration"] * 100_000) + shift) / 100_000
         return artist, title, length
 
-    def _session(self, pages: Iterable[str], auth: str, start: int, user: _User | None = None,
-                 level: str = "free") -> None:
+    def _session(
+        self, pages: Iterable[str], auth: str, start: int, user: _User | None = None, level: str = "free"
+    ) -> None:
         session_id = self.next_session
         self.next_session += 1
         ts = start
@@ -332,11 +448,18 @@ class _EventLog:
             artist, song, length = self._play() if page == "NextSong" else (None, None, None)
             submit = page.startswith("Submit")
             fields = {
-                "artist": artist, "auth": auth, "itemInSession": item, "length": length,
-                "level": user.level if user else level, "page": page, "sessionId": session_id,
-                "method": "PUT" if page == "NextSong" or submit else "GET", "song": song,
+                "artist": artist,
+                "auth": auth,
+                "itemInSession": item,
+                "length": length,
+                "level": user.level if user else level,
+                "page": page,
+                "sessionId": session_id,
+                "method": "PUT" if page == "NextSong" or submit else "GET",
+                "song": song,
                 "status": 404 if page == "Error" else 307 if submit or page == "Logout" else 200,
-                "ts": ts, **(user.profile if user else _ANONYMOUS),
+                "ts": ts,
+                **(user.profile if user else _ANONYMOUS),
             }
             self.events.append({name: fields[name] for name in EVENT_FIELDS})
             if user and submit:  # the level changes after the Submit event
@@ -366,9 +489,9 @@ def generate(out_dir: Path, spec: SampleSpec = SampleSpec()) -> SampleSummary:
     log, events = _EventLog(rng, spec, catalogue), 0
     for index in range(spec.days):
         day = spec.first_day + timedelta(days=index)
-        lines = [json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-                 for event in log.day(index, _day_start_ms(day))]
-        _write(out_dir / f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json",
-               "".join(line + "\n" for line in lines))
+        lines = [
+            json.dumps(event, ensure_ascii=False, separators=(",", ":")) for event in log.day(index, _day_start_ms(day))
+        ]
+        _write(out_dir / f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json", "".join(line + "\n" for line in lines))
         events += len(lines)
     return SampleSummary(len(song_files), len(catalogue), spec.days, events)

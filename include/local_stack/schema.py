@@ -16,8 +16,10 @@ def reset_schema(conn: Any) -> None:
     """Drop the tables of include/sql/create_tables.sql and every run's copies of them (never the
     emulator's system tables), then create them again. `conn`: a psycopg connection in autocommit."""
     ddl = CREATE_TABLES.read_text()
-    present = [name for (name,) in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()]
+    present = [
+        name
+        for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+    ]
     for table in sorted({*(name for name in present if RUN_SCOPED.search(name)), *table_columns(ddl)}):
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
     for statement in split_statements(ddl):

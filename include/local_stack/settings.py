@@ -55,9 +55,7 @@ class StackSettings:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home / 'airflow.db'}",
-            "PYTHONPATH": os.pathsep.join(
-                [str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include")]
-            ),
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT / "include")]),
             WAREHOUSE_CONN_VAR: json.dumps(self.warehouse_conn),
             AWS_CONN_VAR: json.dumps(self.aws_conn),
         }

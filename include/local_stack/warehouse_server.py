@@ -33,7 +33,9 @@ from local_stack.settings import PROJECT_ROOT, StackSettings
 SERVICE_USER = "pgserver"
 HOME_RECORD = "warehouse-home"  # beside the preferred folder: where the data went instead, as root
 BACKEND_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port
-PG_HBA = "# Written by the local stack: the socket's folder is private, so its users are trusted.\nlocal all all trust\n"
+PG_HBA = (
+    "# Written by the local stack: the socket's folder is private, so its users are trusted.\nlocal all all trust\n"
+)
 BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
@@ -77,8 +79,10 @@ class WarehouseServer:
         if self.as_root:
             shutil.chown(self.socket_dir, SERVICE_USER, SERVICE_USER)
         # MD5 passwords: the emulator checks clients against them (redshift_connector has no SCRAM).
-        options = (f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir} "
-                   "-c password_encryption=md5 -c md5_password_warnings=off")
+        options = (
+            f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir} "
+            "-c password_encryption=md5 -c md5_password_warnings=off"
+        )
         result = self._pg(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"
         )
@@ -90,23 +94,51 @@ class WarehouseServer:
         s = self.settings
         self.emulator_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "local_stack.redshift", "--host", s.warehouse_host, "--port", str(s.warehouse_port),
-            "--database", s.warehouse_db, "--user", s.warehouse_user, "--backend-socket-dir", str(self.socket_dir),
-            "--backend-port", str(BACKEND_PORT), "--backend-user", s.warehouse_user,
-            "--s3-endpoint", s.s3_endpoint, "--s3-region", s.aws_conn.get("extra", {}).get("region_name", "us-west-2"),
-            "--statement-log", str(self.statement_log),
+            sys.executable,
+            "-m",
+            "local_stack.redshift",
+            "--host",
+            s.warehouse_host,
+            "--port",
+            str(s.warehouse_port),
+            "--database",
+            s.warehouse_db,
+            "--user",
+            s.warehouse_user,
+            "--backend-socket-dir",
+            str(self.socket_dir),
+            "--backend-port",
+            str(BACKEND_PORT),
+            "--backend-user",
+            s.warehouse_user,
+            "--s3-endpoint",
+            s.s3_endpoint,
+            "--s3-region",
+            s.aws_conn.get("extra", {}).get("region_name", "us-west-2"),
+            "--statement-log",
+            str(self.statement_log),
         ]
         aws = s.aws_conn
-        environment = {**os.environ, PASSWORD_VARIABLE: s.warehouse_password,
-                       # S3 credentials for a COPY with IAM_ROLE, which cannot be assumed locally
-                       "AWS_ACCESS_KEY_ID": aws.get("login") or "local", "AWS_SECRET_ACCESS_KEY": aws.get("password") or "local",
-                       "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("include", "plugins"))}
+        environment = {
+            **os.environ,
+            PASSWORD_VARIABLE: s.warehouse_password,
+            # S3 credentials for a COPY with IAM_ROLE, which cannot be assumed locally
+            "AWS_ACCESS_KEY_ID": aws.get("login") or "local",
+            "AWS_SECRET_ACCESS_KEY": aws.get("password") or "local",
+            "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("include", "plugins")),
+        }
         spawn(command, self.pid_file, self.emulator_log, env=environment)
-        wait_until(lambda: port_is_open(s.warehouse_host, s.warehouse_port) or not self.emulator_running(),
-                   30, "The Redshift emulator", self.emulator_log)
+        wait_until(
+            lambda: port_is_open(s.warehouse_host, s.warehouse_port) or not self.emulator_running(),
+            30,
+            "The Redshift emulator",
+            self.emulator_log,
+        )
         if not self.emulator_running():
-            raise StackError(f"The Redshift emulator stopped at start. Log {self.emulator_log}:\n"
-                             + self.emulator_log.read_text(errors="replace")[-2000:])
+            raise StackError(
+                f"The Redshift emulator stopped at start. Log {self.emulator_log}:\n"
+                + self.emulator_log.read_text(errors="replace")[-2000:]
+            )
 
     def stop(self) -> bool:
         emulator = terminate(self.pid_file)
@@ -144,7 +176,9 @@ class WarehouseServer:
     def backend_dsn(self, dbname: str | None = None) -> str:
         """PostgreSQL itself, over its private socket: for Airflow's metadata database and administration."""
         return psycopg.conninfo.make_conninfo(
-            host=str(self.socket_dir), port=BACKEND_PORT, user=self.settings.warehouse_user,
+            host=str(self.socket_dir),
+            port=BACKEND_PORT,
+            user=self.settings.warehouse_user,
             dbname=dbname or self.settings.warehouse_db,
         )
 
@@ -156,8 +190,16 @@ class WarehouseServer:
             shutil.chown(self.home, SERVICE_USER, SERVICE_USER)
         # No password: PostgreSQL serves only its private socket; clients authenticate to the emulator.
         result = self._pg(
-            "initdb", "-D", str(self.data), "-U", self.settings.warehouse_user,
-            "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            self.settings.warehouse_user,
+            "--auth-local=trust",
+            "--auth-host=reject",
+            "-E",
+            "UTF8",
+            "--locale=C",
         )
         if result.returncode != 0:
             raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
@@ -213,8 +255,13 @@ def _recorded_home(record: Path) -> Path | None:
     except FileNotFoundError:
         return None
     owners = {0, os.getuid(), *_service_uid()}
-    if (not home.is_absolute() or home.parent != Path(tempfile.gettempdir()) or not stat.S_ISDIR(info.st_mode)
-            or info.st_uid not in owners or info.st_mode & 0o077):
+    if (
+        not home.is_absolute()
+        or home.parent != Path(tempfile.gettempdir())
+        or not stat.S_ISDIR(info.st_mode)
+        or info.st_uid not in owners
+        or info.st_mode & 0o077
+    ):
         raise StackError(
             f"{record} names {home}, which is not a private folder of this stack in {tempfile.gettempdir()} "
             f"(a symlink, another owner, or open to others). Refusing to use it: remove {record} to make a new one."
@@ -235,7 +282,8 @@ def _ensure_service_user() -> None:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 

@@ -59,10 +59,15 @@ class BotoS3FileSystem(AbstractFileSystem):
         prefix = f"{key.rstrip('/')}/" if key else ""
         entries: list[dict] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            entries += [{"name": f"{bucket}/{common['Prefix'].rstrip('/')}", "size": 0, "type": "directory"}
-                        for common in page.get("CommonPrefixes", [])]
-            entries += [self._file_entry(bucket, item["Key"], item["Size"], item["LastModified"])
-                        for item in page.get("Contents", []) if item["Key"] != prefix]
+            entries += [
+                {"name": f"{bucket}/{common['Prefix'].rstrip('/')}", "size": 0, "type": "directory"}
+                for common in page.get("CommonPrefixes", [])
+            ]
+            entries += [
+                self._file_entry(bucket, item["Key"], item["Size"], item["LastModified"])
+                for item in page.get("Contents", [])
+                if item["Key"] != prefix
+            ]
         if not entries and key:
             entries = [self.info(path)]  # a file lists as itself; a missing path raises FileNotFoundError
         return entries if detail else [entry["name"] for entry in entries]
@@ -97,10 +102,24 @@ class BotoS3FileSystem(AbstractFileSystem):
     def _rm(self, path: str) -> None:
         self.rm_file(path)
 
-    def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
-              cache_options: dict | None = None, **kwargs: Any) -> BotoS3File:
-        return BotoS3File(self, path, mode, block_size=block_size or "default", autocommit=autocommit,
-                          cache_options=cache_options, **kwargs)
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: Any = None,
+        autocommit: bool = True,
+        cache_options: dict | None = None,
+        **kwargs: Any,
+    ) -> BotoS3File:
+        return BotoS3File(
+            self,
+            path,
+            mode,
+            block_size=block_size or "default",
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
 
     @staticmethod
     def _file_entry(bucket: str, key: str, size: int, modified: Any) -> dict:

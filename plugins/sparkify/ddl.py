@@ -21,7 +21,7 @@ def table_columns(script: str) -> dict[str, list[str]]:
     for statement in split_statements(script):
         table = _TABLE.search(statement)
         if table:
-            body = statement[statement.index("(") + 1: statement.rindex(")")]
+            body = statement[statement.index("(") + 1 : statement.rindex(")")]
             columns = [c for c in _COLUMN.findall(body) if c not in ("primary", "unique", "foreign")]
             tables[table.group(1).replace('"', "")] = columns
     return tables

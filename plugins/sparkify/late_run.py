@@ -72,14 +72,19 @@ class ScheduledIntervalEnd(BaseDeadlineReference):
 
 def late_run_alert_definition():
     """The DeadlineAlert for the DAG: `DAG(..., deadline=late_run_alert_definition())`."""
-    from airflow.sdk import AsyncCallback, DeadlineAlert
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert
 
-    return DeadlineAlert(reference=ScheduledIntervalEnd(), interval=timedelta(0),
-                         callback=AsyncCallback(notify_late_run), name="late_run")
+    return DeadlineAlert(
+        reference=ScheduledIntervalEnd(),
+        interval=timedelta(0),
+        callback=AsyncCallback(notify_late_run),
+        name="late_run",
+    )
 
 
 def late_run_alert(context: dict[str, Any]) -> Alert:
-    """The alert for a missed deadline, from the context Airflow gives the callback (the run as the REST API shows it)."""
+    """The alert for a missed deadline, from the callback's context (the run as the REST API shows it)."""
     from airflow.configuration import conf
 
     from sparkify.notifications import build_alert
@@ -98,9 +103,11 @@ def late_run_alert(context: dict[str, Any]) -> Alert:
         "Run page": f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id, safe='')}",
     }
     subject = f"[sparkify] LATE {dag_id} | run {run_id} | window {window} | not succeeded by {facts['Deadline']}"
-    detail = (f"The run of the window {window} has not succeeded by {facts['Deadline']}, the end of its window plus "
-              f"the Airflow Variable {LATE_RUN_VARIABLE}. It was {facts['State']} then. Look for a task that is "
-              "waiting for late data (wait_for_log_data), queued for a pool slot, or retrying.")
+    detail = (
+        f"The run of the window {window} has not succeeded by {facts['Deadline']}, the end of its window plus "
+        f"the Airflow Variable {LATE_RUN_VARIABLE}. It was {facts['State']} then. Look for a task that is "
+        "waiting for late data (wait_for_log_data), queued for a pool slot, or retrying."
+    )
     return build_alert(subject, "Run late", facts, "What it means", detail)
 
 

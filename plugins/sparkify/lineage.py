@@ -22,9 +22,16 @@ log = logging.getLogger(__name__)
 
 # How each kind of check in include/quality_checks.yaml is classified in an OpenLineage assertion.
 ASSERTION_TYPES = {
-    "null_check": "not_null", "unique_check": "unique", "row_count": "row_count", "min": "min", "max": "max",
-    "accepted_values": "accepted_values", "referential": "relationships", "freshness": "freshness",
-    "reconciliation": "reconciliation", "custom": "custom_sql",
+    "null_check": "not_null",
+    "unique_check": "unique",
+    "row_count": "row_count",
+    "min": "min",
+    "max": "max",
+    "accepted_values": "accepted_values",
+    "referential": "relationships",
+    "freshness": "freshness",
+    "reconciliation": "reconciliation",
+    "custom": "custom_sql",
 }
 
 
@@ -49,6 +56,10 @@ class ReportsLineage:
     On success the tables' schemas come from one catalog query; on failure they are left out,
     because the warehouse may be why the task failed (and the hook retries a refused connection
     for longer than the listener waits)."""
+
+    def build_lineage(self, with_schemas: bool = True):
+        """The task's OperatorLineage; each operator defines it."""
+        raise NotImplementedError
 
     @never_raises
     def get_openlineage_facets_on_complete(self, task_instance):
@@ -88,14 +99,22 @@ class Warehouse:
     def input(self, table: str, facets: Mapping | None = None, input_facets: Mapping | None = None):
         from airflow.providers.common.compat.openlineage.facet import InputDataset
 
-        return InputDataset(namespace=self.namespace, name=self.name(table), facets=dict(facets or {}),
-                            inputFacets=dict(input_facets or {}))
+        return InputDataset(
+            namespace=self.namespace,
+            name=self.name(table),
+            facets=dict(facets or {}),
+            inputFacets=dict(input_facets or {}),
+        )
 
     def output(self, table: str, facets: Mapping | None = None, output_facets: Mapping | None = None):
         from airflow.providers.common.compat.openlineage.facet import OutputDataset
 
-        return OutputDataset(namespace=self.namespace, name=self.name(table), facets=dict(facets or {}),
-                             outputFacets=dict(output_facets or {}))
+        return OutputDataset(
+            namespace=self.namespace,
+            name=self.name(table),
+            facets=dict(facets or {}),
+            outputFacets=dict(output_facets or {}),
+        )
 
 
 def s3_input(bucket: str, key: str):
@@ -133,8 +152,10 @@ def schema_facets(conn_id: str | None, warehouse: Warehouse, tables: Iterable[st
     if not wanted or not conn_id:
         return {}
     pairs = " OR ".join(["(table_schema = %s AND table_name = %s)"] * len(wanted))
-    sql = (f"SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-           f"WHERE {pairs} ORDER BY table_schema, table_name, ordinal_position")
+    sql = (
+        f"SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        f"WHERE {pairs} ORDER BY table_schema, table_name, ordinal_position"
+    )
     try:
         rows = warehouse_hook(conn_id).get_records(sql, parameters=[p for pair in wanted for p in pair])
     except Exception as error:  # the datasets are still worth reporting without their schema
@@ -159,7 +180,8 @@ def dataset_facets(schemas: Mapping[str, Any], table: str, overwrite: bool = Fal
         )
 
         facets["lifecycleStateChange"] = LifecycleStateChangeDatasetFacet(
-            lifecycleStateChange=LifecycleStateChange.OVERWRITE)
+            lifecycleStateChange=LifecycleStateChange.OVERWRITE
+        )
     return facets
 
 
@@ -200,8 +222,14 @@ def table_lineage(
     rows = rows or {}
     return operator_lineage(
         [warehouse.input(t, dataset_facets(schemas, t)) for t in inputs],
-        [warehouse.output(t, dataset_facets(schemas, t, overwrite=warehouse.qualified(t) in replaced),
-                          row_count_facets(rows.get(t))) for t in outputs],
+        [
+            warehouse.output(
+                t,
+                dataset_facets(schemas, t, overwrite=warehouse.qualified(t) in replaced),
+                row_count_facets(rows.get(t)),
+            )
+            for t in outputs
+        ],
     )
 
 
@@ -213,7 +241,7 @@ def assertion(check: Any, result: Mapping[str, Any]):
         return None if value is None else str(value)
 
     return Assertion(
-        assertion=ASSERTION_TYPES.get(getattr(check, "kind", None), "custom_sql"),
+        assertion=ASSERTION_TYPES.get(str(getattr(check, "kind", "")), "custom_sql"),
         success=result.get("passed") is True,
         column=getattr(check, "column", None),
         severity=text(result.get("severity")),
@@ -250,12 +278,22 @@ def tests_run_facet(assertions: list):
     """The run-level record of checks that audit no single table (as common-sql's check operators do)."""
     from openlineage.client.generated.test_run import TestExecution, TestRunFacet
 
-    return TestRunFacet(tests=[
-        TestExecution(name=a.name, status="pass" if a.success else "fail", severity=a.severity, type=a.assertion,
-                      description=a.description, expected=a.expected, actual=a.actual, content=a.content,
-                      contentType=a.contentType)
-        for a in assertions
-    ])
+    return TestRunFacet(
+        tests=[
+            TestExecution(
+                name=a.name,
+                status="pass" if a.success else "fail",
+                severity=a.severity,
+                type=a.assertion,
+                description=a.description,
+                expected=a.expected,
+                actual=a.actual,
+                content=a.content,
+                contentType=a.contentType,
+            )
+            for a in assertions
+        ]
+    )
 
 
 def operator_lineage(inputs: Sequence = (), outputs: Sequence = (), run_facets: Mapping | None = None):

@@ -54,8 +54,10 @@ def task_failure_alert(context: Mapping[str, Any]) -> Alert:
     facts = _run_facts(context)
     error = _error_text(context.get("exception"))
     first_line = error.splitlines()[0] if error else "unknown error"
-    subject = (f"[sparkify] FAILED {facts['DAG']}.{facts['Task']} | run {facts['Run']} | "
-               f"window {facts['Window']} | {first_line}")
+    subject = (
+        f"[sparkify] FAILED {facts['DAG']}.{facts['Task']} | run {facts['Run']} | "
+        f"window {facts['Window']} | {first_line}"
+    )
     return build_alert(subject, "Task failed", facts, "Error", error)
 
 
@@ -66,15 +68,20 @@ def quality_warning_alert(context: Mapping[str, Any], warnings: Sequence[Mapping
         f"- {w['name']} ({w.get('table') or 'custom'}): observed {w.get('observed')!r}, expected {w.get('expected')}"
         for w in warnings
     )
-    subject = (f"[sparkify] WARNING {len(warnings)} data quality check(s) failed in {facts['DAG']}.{facts['Task']} | "
-               f"run {facts['Run']} | window {facts['Window']}")
+    subject = (
+        f"[sparkify] WARNING {len(warnings)} data quality check(s) failed in {facts['DAG']}.{facts['Task']} | "
+        f"run {facts['Run']} | window {facts['Window']}"
+    )
     return build_alert(subject, "Data quality warnings (severity warn; the run goes on)", facts, "Failed checks", lines)
 
 
 def build_alert(subject: str, title: str, facts: Mapping[str, str], detail_title: str, detail: str) -> Alert:
     """An Alert from its facts (name: value; a "Log" value is a link) and one block of detail."""
-    return Alert(_one_line(subject), _html(title, facts, detail_title, detail),
-                 _slack_text(_one_line(subject), facts, detail_title, detail))
+    return Alert(
+        _one_line(subject),
+        _html(title, facts, detail_title, detail),
+        _slack_text(_one_line(subject), facts, detail_title, detail),
+    )
 
 
 def send_alert(context: Mapping[str, Any], alert: Alert) -> bool:
@@ -99,8 +106,13 @@ def send_mail(context: Mapping[str, Any], alert: Alert) -> bool:
 
         # The texts are passed as context values, not as templates: an error message that contains
         # "{{" is sent as it is, never rendered by Jinja.
-        notifier = SmtpNotifier(to=to, from_email=sender, smtp_conn_id=conn_id, subject="{{ sparkify_alert.subject }}",
-                                html_content="{{ sparkify_alert.html }}")
+        notifier = SmtpNotifier(
+            to=to,
+            from_email=sender,
+            smtp_conn_id=conn_id,
+            subject="{{ sparkify_alert.subject }}",
+            html_content="{{ sparkify_alert.html }}",
+        )
         notifier({**context, "sparkify_alert": alert})
         log.info("Alert sent to %s: %s", ", ".join(to), alert.subject)
         return True
@@ -175,25 +187,31 @@ def _error_text(exception: Any) -> str:
     name = type(exception).__name__
     text = text if text.startswith(name) else f"{name}: {text}"
     lines = text.splitlines()
-    return "\n".join(lines[:ERROR_LINES] + ([f"… ({len(lines) - ERROR_LINES} more lines in the log)"]
-                                           if len(lines) > ERROR_LINES else []))
+    return "\n".join(
+        lines[:ERROR_LINES]
+        + ([f"… ({len(lines) - ERROR_LINES} more lines in the log)"] if len(lines) > ERROR_LINES else [])
+    )
 
 
 def _html(title: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
     rows = "".join(
         f"<tr><th align='left'>{html.escape(name)}</th><td>"
-        + (f"<a href=\"{html.escape(value)}\">{html.escape(value)}</a>" if name in LINKS else html.escape(value))
+        + (f'<a href="{html.escape(value)}">{html.escape(value)}</a>' if name in LINKS else html.escape(value))
         + "</td></tr>"
         for name, value in facts.items()
     )
-    return (f"<h3>{html.escape(title)}</h3><table>{rows}</table>"
-            f"<h4>{html.escape(detail_title)}</h4><pre>{html.escape(detail)}</pre>")
+    return (
+        f"<h3>{html.escape(title)}</h3><table>{rows}</table>"
+        f"<h4>{html.escape(detail_title)}</h4><pre>{html.escape(detail)}</pre>"
+    )
 
 
 def _slack_text(subject: str, facts: Mapping[str, str], detail_title: str, detail: str) -> str:
     """Slack mrkdwn: the subject in bold, one line per fact, the detail in a code block."""
-    rows = "\n".join(f"*{name}:* <{_slack_escape(value)}|{LINKS[name]}>" if name in LINKS
-                     else f"*{name}:* {_slack_escape(value)}" for name, value in facts.items())
+    rows = "\n".join(
+        f"*{name}:* <{_slack_escape(value)}|{LINKS[name]}>" if name in LINKS else f"*{name}:* {_slack_escape(value)}"
+        for name, value in facts.items()
+    )
     block = _slack_escape(detail).replace("`", "'") or "(none)"
     return f"*{_slack_escape(subject)}*\n{rows}\n*{detail_title}:*\n```{block}```"
 

@@ -85,8 +85,12 @@ def load_quality_checks(
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
         raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
     compiler = _Compiler(
-        path, sql_dir, table_columns(ddl_path.read_text()),
-        document.get("window_columns") or {}, document.get("run_scoped_tables") or [], publications,
+        path,
+        sql_dir,
+        table_columns(ddl_path.read_text()),
+        document.get("window_columns") or {},
+        document.get("run_scoped_tables") or [],
+        publications,
     )
     checks = [compiler.compile(entry) for entry in document["checks"]]
     names = [c.name for c in checks]
@@ -129,7 +133,9 @@ def comparison_for(expect: Mapping[str, Any], where: str) -> tuple[str, Any]:
             raise CheckConfigError(f"{where}: a range needs geq_to <= leq_to.")
         return "between", [lower[0][1], upper[0][1]]
     key, value = (lower or upper)[0]
-    return {"greater_than": "greater_than", "geq_to": "at_least", "less_than": "less_than", "leq_to": "at_most"}[key], value
+    return {"greater_than": "greater_than", "geq_to": "at_least", "less_than": "less_than", "leq_to": "at_most"}[
+        key
+    ], value
 
 
 def _aliased(relation: str) -> str:
@@ -139,7 +145,12 @@ def _aliased(relation: str) -> str:
 
 class _Compiler:
     def __init__(
-        self, path: Path, sql_dir: Path, schema: dict[str, list[str]], window_columns: Mapping, run_scoped: list,
+        self,
+        path: Path,
+        sql_dir: Path,
+        schema: dict[str, list[str]],
+        window_columns: Mapping,
+        run_scoped: list,
         publications: Sequence[Publication] = (),
     ) -> None:
         self.path, self.sql_dir, self.schema = path, sql_dir, schema
@@ -180,10 +191,18 @@ class _Compiler:
             comparison, expected = comparison_for(entry.get("expect", _ZERO), where)
         sql, parameters, expected_sql = getattr(self, f"_{kind}")(entry, where)
         return SqlCheck(
-            name=entry["name"], sql=sql, expected=expected, comparison=comparison,
-            description=entry.get("description", ""), table=entry.get("table"), severity=severity,
-            parameters=parameters, expected_sql=expected_sql, accept_none=kind in ("min", "max"),
-            kind=kind, column=entry.get("column"),
+            name=entry["name"],
+            sql=sql,
+            expected=expected,
+            comparison=comparison,
+            description=entry.get("description", ""),
+            table=entry.get("table"),
+            severity=severity,
+            parameters=parameters,
+            expected_sql=expected_sql,
+            accept_none=kind in ("min", "max"),
+            kind=kind,
+            column=entry.get("column"),
         )
 
     # -- helpers --------------------------------------------------------------------
@@ -214,12 +233,19 @@ class _Compiler:
             return quoted
         shadow = publication.shadow
         if publication.is_fact:
-            if self._scope_kind(entry, table) == "window" and self.window_columns.get(table) == publication.window_column:
+            if (
+                self._scope_kind(entry, table) == "window"
+                and self.window_columns.get(table) == publication.window_column
+            ):
                 return shadow  # the window's rows after publishing are exactly the shadow's
-            return f"(SELECT * FROM {quoted} WHERE {self._outside_window(publication)} UNION ALL SELECT * FROM {shadow})"
+            return (
+                f"(SELECT * FROM {quoted} WHERE {self._outside_window(publication)} UNION ALL SELECT * FROM {shadow})"
+            )
         kept = " AND ".join(f"s.{quote_identifier(k)} = published.{quote_identifier(k)}" for k in publication.key)
-        return (f"(SELECT * FROM {quoted} published WHERE NOT EXISTS (SELECT 1 FROM {shadow} s WHERE {kept}) "
-                f"UNION ALL SELECT * FROM {shadow})")
+        return (
+            f"(SELECT * FROM {quoted} published WHERE NOT EXISTS (SELECT 1 FROM {shadow} s WHERE {kept}) "
+            f"UNION ALL SELECT * FROM {shadow})"
+        )
 
     @staticmethod
     def _outside_window(publication: Publication, alias: str = "") -> str:
@@ -295,7 +321,11 @@ class _Compiler:
         listed = ", ".join(f"%({p})s" for p in parameters)
         nulls = f"{column} IS NOT NULL AND " if entry.get("allow_null", False) else f"{column} IS NULL OR "
         scope = self._scope(entry, entry["table"], where)
-        return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND ({nulls}{column} NOT IN ({listed}))", parameters, None
+        return (
+            f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND ({nulls}{column} NOT IN ({listed}))",
+            parameters,
+            None,
+        )
 
     def _referential(self, entry, where):
         table, column = self._target(entry, where)
@@ -312,7 +342,9 @@ class _Compiler:
         else:  # a merge keeps every published key and adds the shadow's
             parents = [self._table(references["table"], where), publication.shadow]
         scope = self._scope(entry, entry["table"], where, alias="child.")
-        missing = " ".join(f"AND NOT EXISTS (SELECT 1 FROM {p} parent WHERE parent.{key} = child.{column})" for p in parents)
+        missing = " ".join(
+            f"AND NOT EXISTS (SELECT 1 FROM {p} parent WHERE parent.{key} = child.{column})" for p in parents
+        )
         return f"SELECT COUNT(*) FROM {table} child WHERE ({scope}) AND child.{column} IS NOT NULL {missing}", {}, None
 
     def _freshness(self, entry, where):
@@ -322,11 +354,15 @@ class _Compiler:
         if ";" in source_filter or "--" in source_filter:
             raise CheckConfigError(f"{where}: source_filter must be a single SQL condition.")
         return (
-            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {_aliased(source)} "
-            f"WHERE ({self._scope(entry, entry['source_table'], where)}) "
-            f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {_aliased(table)} WHERE "
-            f"{self._scope(entry, entry['table'], where)}) THEN 1 ELSE 0 END"
-        ), {}, None
+            (
+                f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {_aliased(source)} "
+                f"WHERE ({self._scope(entry, entry['source_table'], where)}) "
+                f"AND ({source_filter})) AND NOT EXISTS (SELECT 1 FROM {_aliased(table)} WHERE "
+                f"{self._scope(entry, entry['table'], where)}) THEN 1 ELSE 0 END"
+            ),
+            {},
+            None,
+        )
 
     def _reconciliation(self, entry, where):
         table = self._relation(entry, entry["table"], where)

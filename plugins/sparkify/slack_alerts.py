@@ -40,14 +40,22 @@ def send_to_slack(alert: Alert) -> bool:
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
         # The text is a context value, not a template: "{{" in an error message is sent as it is.
-        notifier = SlackWebhookNotifier(slack_webhook_conn_id=conn_id, text="{{ sparkify_alert.text }}",
-                                        timeout=SLACK_TIMEOUT_SECONDS, unfurl_links=False)
+        notifier = SlackWebhookNotifier(
+            slack_webhook_conn_id=conn_id,
+            text="{{ sparkify_alert.text }}",
+            timeout=SLACK_TIMEOUT_SECONDS,
+            unfurl_links=False,
+        )
         notifier({"sparkify_alert": alert})
         log.info("Alert posted to Slack (connection %s): %s", conn_id, alert.subject)
         return True
     except Exception as error:  # an alert must never fail the task or the run
-        log.warning("Could not post the alert %r to Slack: %s: %s", alert.subject, type(error).__name__,
-                    without_urls(str(error)))
+        log.warning(
+            "Could not post the alert %r to Slack: %s: %s",
+            alert.subject,
+            type(error).__name__,
+            without_urls(str(error)),
+        )
         return False
 
 

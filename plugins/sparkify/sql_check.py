@@ -18,8 +18,18 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 SEVERITIES = ("error", "warn")
 _FIELDS = {
-    "name", "sql", "expected", "comparison", "description", "table", "severity", "parameters", "expected_sql",
-    "accept_none", "kind", "column",
+    "name",
+    "sql",
+    "expected",
+    "comparison",
+    "description",
+    "table",
+    "severity",
+    "parameters",
+    "expected_sql",
+    "accept_none",
+    "kind",
+    "column",
 }
 
 
@@ -52,7 +62,9 @@ class SqlCheck:
                 f"Check {self.name!r}: unknown comparison {self.comparison!r}; use one of {', '.join(COMPARISONS)}."
             )
         if self.comparison == "between" and not (
-            isinstance(self.expected, (list, tuple)) and len(self.expected) == 2 and self.expected[0] <= self.expected[1]
+            isinstance(self.expected, (list, tuple))
+            and len(self.expected) == 2
+            and self.expected[0] <= self.expected[1]
         ):
             raise ValueError(f"Check {self.name!r}: 'between' needs expected=[low, high] with low <= high.")
         if not self.sql.strip():

@@ -74,8 +74,9 @@ def prepare_run_staging(
     now = _utc_now()
     # This run uses its tables now (again, when a cleared run is executed anew): refresh their last use
     # first, so that no other run's clean-up below can take them.
-    cursor.execute(f"UPDATE {REGISTRY} SET created_at = %(now)s WHERE run_id = %(run_id)s",
-                   {"now": now, "run_id": run_id})
+    cursor.execute(
+        f"UPDATE {REGISTRY} SET created_at = %(now)s WHERE run_id = %(run_id)s", {"now": now, "run_id": run_id}
+    )
     cursor.execute(
         f"SELECT table_name, run_id FROM {REGISTRY} WHERE run_id <> %(run_id)s AND created_at < %(cutoff)s",
         {"run_id": run_id, "cutoff": now - timedelta(hours=hours)},
@@ -91,7 +92,9 @@ def prepare_run_staging(
     names = []
     for base in bases:
         name = run_scoped(base, run_id)
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} (LIKE {quote_identifier(base)} INCLUDING DEFAULTS)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} (LIKE {quote_identifier(base)} INCLUDING DEFAULTS)"
+        )
         cursor.execute(
             f"INSERT INTO {REGISTRY} (table_name, run_id, created_at) "
             f"SELECT CAST(%(name)s AS VARCHAR(128)), CAST(%(run_id)s AS VARCHAR(256)), %(now)s "

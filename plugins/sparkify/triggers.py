@@ -17,8 +17,15 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 class S3KeysExistTrigger(BaseTrigger):
     """Fire {"status": "success"} once every key exists in the bucket; {"status": "error"} on an S3 error."""
 
-    def __init__(self, *, bucket_name: str, keys: Sequence[str], aws_conn_id: str | None,
-                 region_name: str | None = None, poke_interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        bucket_name: str,
+        keys: Sequence[str],
+        aws_conn_id: str | None,
+        region_name: str | None = None,
+        poke_interval: float = 30.0,
+    ) -> None:
         super().__init__()
         self.bucket_name = bucket_name
         self.keys = list(keys)
@@ -27,10 +34,16 @@ class S3KeysExistTrigger(BaseTrigger):
         self.poke_interval = poke_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("sparkify.triggers.S3KeysExistTrigger", {
-            "bucket_name": self.bucket_name, "keys": self.keys, "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name, "poke_interval": self.poke_interval,
-        })
+        return (
+            "sparkify.triggers.S3KeysExistTrigger",
+            {
+                "bucket_name": self.bucket_name,
+                "keys": self.keys,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "poke_interval": self.poke_interval,
+            },
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:
@@ -42,8 +55,12 @@ class S3KeysExistTrigger(BaseTrigger):
             if not missing:
                 yield TriggerEvent({"status": "success", "keys": self.keys})
                 return
-            self.log.info("Still missing in s3://%s: %s; next check in %ss", self.bucket_name, ", ".join(missing),
-                          self.poke_interval)
+            self.log.info(
+                "Still missing in s3://%s: %s; next check in %ss",
+                self.bucket_name,
+                ", ".join(missing),
+                self.poke_interval,
+            )
             await asyncio.sleep(self.poke_interval)
 
     def missing_keys(self) -> list[str]:

@@ -28,7 +28,11 @@ def tiny_backfill(tmp_path_factory):
     environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "tiny", "--only", "backfill", "--out", str(out)],
-        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return result.stdout, json.loads((out / "latest.json").read_text())
@@ -40,8 +44,11 @@ def test_prints_both_dags_the_task_table_and_the_two_targets(tiny_backfill):
     for dag_id in DAGS:
         assert f"{dag_id}: wall" in stdout and f"{dag_id}: a run (median)" in stdout
     assert "no-op twin (median)" in stdout and "stage_songs" in stdout
-    verdicts = [line for line in stdout.splitlines() if line.rstrip().endswith(("PASS", "MISS")) or " PASS " in line
-                or " MISS " in line]
+    verdicts = [
+        line
+        for line in stdout.splitlines()
+        if line.rstrip().endswith(("PASS", "MISS")) or " PASS " in line or " MISS " in line
+    ]
     assert len(verdicts) == 2 and "ERROR" not in stdout
 
 
@@ -57,8 +64,11 @@ def test_the_result_has_every_figure_and_the_warehouse_matches_the_model(tiny_ba
         assert figures["run_seconds_median"] > 0
         assert set(figures["task_seconds_median"]) == set(section["dags"]["sparkify_etl"]["task_seconds_median"])
     assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 13
-    assert section["ratio"] == pytest.approx(section["dags"]["sparkify_etl"]["wall_seconds"]["median"]
-                                             / section["dags"]["sparkify_etl_noop"]["wall_seconds"]["median"], rel=0.01)
+    assert section["ratio"] == pytest.approx(
+        section["dags"]["sparkify_etl"]["wall_seconds"]["median"]
+        / section["dags"]["sparkify_etl_noop"]["wall_seconds"]["median"],
+        rel=0.01,
+    )
     parse = section["parse"]
     assert all(len(v) == scale["parse_samples"] for v in parse["samples"].values())
     assert {t["name"] for t in result["targets"]} == {"backfill_vs_noop", "parse_vs_noop"}

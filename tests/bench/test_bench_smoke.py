@@ -18,10 +18,19 @@ pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
-    "stage_events_vs_direct_loader", "stage_events_vs_floor", "stage_events_vs_pandas_multi",
-    "stage_events_vs_pandas_default", "stage_songs_copies", "stage_songs_vs_floor", "stage_songs_vs_sequential",
-    "hourly_history_vs_empty", "stage_memory_limit", "stage_memory_flat",
-    "stage_songs_nothing_new_copies", "stage_songs_nothing_new_seconds", "stage_songs_nothing_new_vs_listing",
+    "stage_events_vs_direct_loader",
+    "stage_events_vs_floor",
+    "stage_events_vs_pandas_multi",
+    "stage_events_vs_pandas_default",
+    "stage_songs_copies",
+    "stage_songs_vs_floor",
+    "stage_songs_vs_sequential",
+    "hourly_history_vs_empty",
+    "stage_memory_limit",
+    "stage_memory_flat",
+    "stage_songs_nothing_new_copies",
+    "stage_songs_nothing_new_seconds",
+    "stage_songs_nothing_new_vs_listing",
 }
 
 
@@ -34,7 +43,11 @@ def tiny_run(tmp_path_factory):
     environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "tiny", "--only", "events,songs,history,memory", "--out", str(out)],
-        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=900,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return result.stdout, out
@@ -46,9 +59,16 @@ def test_prints_the_table_and_every_target(tiny_run):
     assert "machine: " in stdout
     for workload in ("stage events", "stage songs", "hourly run", "stage memory"):
         assert workload in stdout
-    for method in ("the loader called directly", "floor = GET + COPY", "pandas to_sql(method='multi'", "json.loads + INSERT per row",
-                   "floor: parallel GET", "S3Hook.read_key", "empty warehouse: total",
-                   "bare listing of the prefix"):
+    for method in (
+        "the loader called directly",
+        "floor = GET + COPY",
+        "pandas to_sql(method='multi'",
+        "json.loads + INSERT per row",
+        "floor: parallel GET",
+        "S3Hook.read_key",
+        "empty warehouse: total",
+        "bare listing of the prefix",
+    ):
         assert method in stdout
     verdicts = [line for line in stdout.splitlines() if " PASS" in line or " MISS" in line]
     assert len(verdicts) == len(TARGETS)
@@ -74,9 +94,17 @@ def test_writes_the_json_result(tiny_run):
     events = result["sections"]["stage_events"]
     assert events["rows"] == result["scale"]["events"]
     assert events["peer_rows"] == result["scale"]["peer_events"] < events["rows"]  # the sampled path runs too
-    for name in ("ours", "the loader called directly", "floor", "floor: S3 GET", "floor: COPY typed rows",
-                 "ours, on the peers' input", "peer: pandas to_sql(method='multi')", "peer: pandas to_sql()",
-                 "peer: naive INSERT"):
+    for name in (
+        "ours",
+        "the loader called directly",
+        "floor",
+        "floor: S3 GET",
+        "floor: COPY typed rows",
+        "ours, on the peers' input",
+        "peer: pandas to_sql(method='multi')",
+        "peer: pandas to_sql()",
+        "peer: naive INSERT",
+    ):
         check(events["times"][name])
     assert events["copies_per_load"] == [1] * repeat  # one COPY ... MANIFEST per load, as the emulator logs it
     songs = result["sections"]["stage_songs"]

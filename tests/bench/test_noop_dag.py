@@ -17,13 +17,27 @@ def test_the_twin_has_the_dags_tasks_dependencies_pools_timetable_and_outlets(tm
     twin = bag.dags["sparkify_etl_noop"]
 
     def shape(dag):
-        return {t.task_id: (sorted(t.upstream_task_ids), t.pool, t.pool_slots, [o.uri for o in t.outlets],
-                            t.retries, t.retry_delay, float(t.retry_exponential_backoff), t.max_retry_delay)
-                for t in dag.tasks}
+        return {
+            t.task_id: (
+                sorted(t.upstream_task_ids),
+                t.pool,
+                t.pool_slots,
+                [o.uri for o in t.outlets],
+                t.retries,
+                t.retry_delay,
+                float(t.retry_exponential_backoff),
+                t.max_retry_delay,
+            )
+            for t in dag.tasks
+        }
 
     assert shape(twin) == shape(real) and len(twin.tasks) == 13
     assert (twin.timetable.expression, twin.start_date, twin.max_active_runs, twin.catchup) == (
-        real.timetable.expression, real.start_date, real.max_active_runs, real.catchup)
+        real.timetable.expression,
+        real.start_date,
+        real.max_active_runs,
+        real.catchup,
+    )
     work = {type(t).__name__ for t in twin.tasks if t.task_id != "end"}
     assert work == {"_PythonDecoratedOperator"}  # real tasks that do nothing
     assert twin.get_task("begin").python_callable() is None

@@ -73,6 +73,12 @@ def test_parsing_a_dag_file_touches_no_network_or_database(dag_file, tmp_path):
         "AIRFLOW_CONN_REDSHIFT": "postgres://nobody@127.0.0.1:9/none",
         "AIRFLOW_CONN_AWS_DEFAULT": "aws://?endpoint_url=http%3A%2F%2F127.0.0.1%3A9",
     }
-    done = subprocess.run([sys.executable, "-c", OFFLINE_PARSE, str(dag_file)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_PARSE, str(dag_file)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, f"{dag_file.name} needs the network or a database to parse:\n{done.stderr[-3000:]}"

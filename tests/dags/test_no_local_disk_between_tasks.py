@@ -13,8 +13,23 @@ import ast
 
 from tests.support import PROJECT_ROOT
 
-WRITES = {"write_text", "write_bytes", "mkdir", "makedirs", "mkstemp", "mkdtemp", "NamedTemporaryFile",
-          "TemporaryDirectory", "TemporaryFile", "replace", "rename", "fdopen", "to_csv", "to_parquet", "savefig"}
+WRITES = {
+    "write_text",
+    "write_bytes",
+    "mkdir",
+    "makedirs",
+    "mkstemp",
+    "mkdtemp",
+    "NamedTemporaryFile",
+    "TemporaryDirectory",
+    "TemporaryFile",
+    "replace",
+    "rename",
+    "fdopen",
+    "to_csv",
+    "to_parquet",
+    "savefig",
+}
 ALLOWED = {
     ("plugins/sparkify/report/refresh.py", "_replace"),  # make report's local copy; no DAG calls it
     ("plugins/sparkify/report/refresh.py", "write_local_copy"),
@@ -35,8 +50,11 @@ def local_writes(source: str, relative: str) -> list[tuple[str, int, str]]:
             os_replace = called == "replace" and getattr(getattr(node.func, "value", None), "id", "") == "os"
             writing_open = called == "open" and any(
                 isinstance(a, ast.Constant) and isinstance(a.value, str) and set(a.value) & set("wax+")
-                for a in [*node.args[(0 if isinstance(node.func, ast.Attribute) else 1):][:1],  # Path.open(mode)
-                          *(k.value for k in node.keywords if k.arg == "mode")])
+                for a in [
+                    *node.args[(0 if isinstance(node.func, ast.Attribute) else 1) :][:1],  # Path.open(mode)
+                    *(k.value for k in node.keywords if k.arg == "mode"),
+                ]
+            )
             if writing_open or os_replace or called in WRITES - {"replace"}:
                 found.append((function, node.lineno, called))
         for child in ast.iter_child_nodes(node):
@@ -55,18 +73,27 @@ def test_no_dag_or_plugin_code_writes_a_local_file():
             offenders[relative] = writes
     # publish_report's path.open("wb") and mkdir act on an ObjectStoragePath (S3 through fsspec), not a local file.
     storage = offenders.pop("plugins/sparkify/report/storage.py")
-    assert [(function, call) for function, _, call in storage] == [("publish_report", "mkdir"),
-                                                                    ("publish_report", "open")]
+    assert [(function, call) for function, _, call in storage] == [
+        ("publish_report", "mkdir"),
+        ("publish_report", "open"),
+    ]
     assert offenders == {}
 
 
 def test_the_scan_finds_a_local_write():
     """Not vacuous: the writes the report task used to make are found outside the allowed functions."""
-    probe = ("import os, tempfile\nfrom pathlib import Path\n"
-             "def task():\n    Path('reports').mkdir()\n    open('r.html', 'w').write('x')\n    Path('p').open('ab')\n"
-             "    open('in.txt').read()\n    tempfile.mkstemp()\n    os.replace('a', 'b')\n    'a'.replace('a', 'b')\n")
+    probe = (
+        "import os, tempfile\nfrom pathlib import Path\n"
+        "def task():\n    Path('reports').mkdir()\n    open('r.html', 'w').write('x')\n    Path('p').open('ab')\n"
+        "    open('in.txt').read()\n    tempfile.mkstemp()\n    os.replace('a', 'b')\n    'a'.replace('a', 'b')\n"
+    )
     assert [(f, c) for f, _, c in local_writes(probe, "dags/probe.py")] == [
-        ("task", "mkdir"), ("task", "open"), ("task", "open"), ("task", "mkstemp"), ("task", "replace")]
+        ("task", "mkdir"),
+        ("task", "open"),
+        ("task", "open"),
+        ("task", "mkstemp"),
+        ("task", "replace"),
+    ]
     refresh = (PROJECT_ROOT / "plugins/sparkify/report/refresh.py").read_text()
     assert local_writes(refresh, "plugins/sparkify/report/refresh.py") == []
     assert {c for _, _, c in local_writes(refresh, "elsewhere.py")} >= {"mkdir", "mkstemp", "replace"}

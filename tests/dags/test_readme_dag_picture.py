@@ -29,4 +29,4 @@ def test_the_readme_draws_the_dags_edges():
 
 
 def test_the_picture_parser_reads_edges():
-    assert picture_edges("```mermaid\ngraph LR\n  a --> b\n  b --> end_[\"end\"]\n```") == {("a", "b"), ("b", "end")}
+    assert picture_edges('```mermaid\ngraph LR\n  a --> b\n  b --> end_["end"]\n```') == {("a", "b"), ("b", "end")}

@@ -42,8 +42,16 @@ def retry_delays(task, tries: int) -> list[timedelta]:
     end = pendulum.datetime(2018, 11, 15, 1, tz="UTC")
     delays = []
     for try_number in range(1, tries + 1):
-        ti = types.SimpleNamespace(task=task, try_number=try_number, retry_delay_override=None, end_date=end,
-                                   dag_id=task.dag_id, task_id=task.task_id, logical_date=end, log=None)
+        ti = types.SimpleNamespace(
+            task=task,
+            try_number=try_number,
+            retry_delay_override=None,
+            end_date=end,
+            dag_id=task.dag_id,
+            task_id=task.task_id,
+            logical_date=end,
+            log=None,
+        )
         delays.append(TaskInstance.next_retry_datetime(ti) - end)
     return delays
 

@@ -106,7 +106,6 @@ def test_settings_are_templated_variables_with_defaults(dag):
     assert dag.get_task("stage_songs").json_format == "auto"
 
 
-
 def test_write_audit_publish_loads_write_shadows_and_publish_locks_in_one_order(dag):
     assert dag.get_task("load_songplays_fact").table == "{{ run_scoped('songplays', run_id) }}"
     for table in ("users", "songs", "artists", "time"):
@@ -119,7 +118,10 @@ def test_write_audit_publish_loads_write_shadows_and_publish_locks_in_one_order(
     statements = publish.build_statements()
     assert statements[:6] == [f'LOCK TABLE "{t}"' for t in publish.lock_order]
     assert statements[-2].startswith("DELETE FROM song_file_ledger")  # the ledger commits with songs and artists
-    assert "LOCK TABLE" in dag.doc_md and "songplays`, `users`, `songs`, `artists`, `time`, `song_file_ledger`" in dag.doc_md
+    assert (
+        "LOCK TABLE" in dag.doc_md
+        and "songplays`, `users`, `songs`, `artists`, `time`, `song_file_ledger`" in dag.doc_md
+    )
 
 
 def test_copy_takes_its_iam_role_from_the_variable_that_import_dwh_cfg_writes(dag):

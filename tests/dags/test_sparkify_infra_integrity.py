@@ -12,8 +12,12 @@ from sparkify.infra import lifecycle
 from sparkify.infra.cluster_request import ACTIONS
 from tests.support import PROJECT_ROOT
 
-SENSORS = {"wait_until_available": "available", "wait_until_paused": "paused", "wait_until_resumed": "available",
-           "wait_until_deleted": lifecycle.MISSING}
+SENSORS = {
+    "wait_until_available": "available",
+    "wait_until_paused": "paused",
+    "wait_until_resumed": "available",
+    "wait_until_deleted": lifecycle.MISSING,
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,10 @@ def test_the_provider_operators_and_sensors_do_the_cluster_work(dag):
         sensor = dag.get_task(task_id)
         assert isinstance(sensor, RedshiftClusterSensor)
         assert (sensor.target_status, sensor.mode, sensor.trigger_rule) == (
-            status, "reschedule", "none_failed_min_one_success")
+            status,
+            "reschedule",
+            "none_failed_min_one_success",
+        )
     create = dag.get_task("create_cluster")
     assert create.wait_for_completion is False and create.master_user_password.startswith("{{ conn.get(")
     delete = dag.get_task("delete_cluster")
@@ -108,7 +115,9 @@ def test_each_action_is_one_chain(dag):
     assert edges["wait_until_paused"] >= {"pause_cluster", "choose_steps"}
     assert edges["wait_until_resumed"] >= {"resume_cluster", "choose_steps"}
     assert edges["wait_until_deleted"] >= {"delete_cluster", "choose_steps"}
-    assert edges["delete_security_group"] >= {"wait_until_deleted"} and edges["delete_iam_role"] >= {"wait_until_deleted"}
+    assert edges["delete_security_group"] >= {"wait_until_deleted"} and edges["delete_iam_role"] >= {
+        "wait_until_deleted"
+    }
     # Tasks outside the branch's direct reach must not also hang off check_params alone with a lenient trigger rule.
     lenient = [t.task_id for t in dag.tasks if t.trigger_rule != "all_success"]
     assert sorted(lenient) == sorted(SENSORS)

@@ -35,6 +35,8 @@ def test_documentation_defaults_and_the_one_task(dagbag):
     assert dag.max_active_runs == 1 and {"sparkify", "report"} <= set(dag.tags)
     [task] = dag.tasks
     assert task.task_id == "refresh_report" and task.owner == "sparkify-data-engineering" and task.retries == 2
-    assert list(task.op_args) == ["{{ var.value.get('sparkify_redshift_conn_id', 'redshift') }}",
-                            "{{ var.value.get('sparkify_report_location', 's3://sparkify-staging/reports/') }}",
-                            "{{ var.value.get('sparkify_aws_conn_id', 'aws_default') }}"]
+    assert list(task.op_args) == [
+        "{{ var.value.get('sparkify_redshift_conn_id', 'redshift') }}",
+        "{{ var.value.get('sparkify_report_location', 's3://sparkify-staging/reports/') }}",
+        "{{ var.value.get('sparkify_aws_conn_id', 'aws_default') }}",
+    ]

@@ -32,8 +32,17 @@ SPEC = SampleSpec(seed=31, songs=120, users=25, first_day=date(2018, 11, 1), day
 # checked without its limit.)
 RANKED = {"top_songs": 2, "top_artists": 1, "most_active_users": 3}
 COLUMNS = {
-    "songplays": ("songplay_id", "start_time", "user_id", "level", "song_id", "artist_id", "session_id", "location",
-                  "user_agent"),
+    "songplays": (
+        "songplay_id",
+        "start_time",
+        "user_id",
+        "level",
+        "song_id",
+        "artist_id",
+        "session_id",
+        "location",
+        "user_agent",
+    ),
     "users": ("user_id", "first_name", "last_name", "gender", "level"),
     "songs": ("song_id", "title", "artist_id", "year", "duration"),
     "artists": ("artist_id", "name", "location", "latitude", "longitude"),
@@ -53,8 +62,10 @@ def star(warehouse_dsn, tmp_path_factory):
         with conn.cursor() as cursor:
             for table, columns in COLUMNS.items():
                 placeholders = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})',
-                                   sorted(getattr(model, table), key=repr))
+                cursor.executemany(
+                    f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})',
+                    sorted(getattr(model, table), key=repr),
+                )
     return model
 
 
@@ -133,9 +144,11 @@ def test_the_report_page_holds_every_answer_and_chart(star, db, tmp_path):
     for query in QUERIES:
         assert f"<h2>{query.title}</h2>" in page
     title, artist, plays, listeners = EXPECTED["top_songs"](star)[0]
-    first_row = re.search(r"<tbody><tr>(.*?)</tr>", page[page.index('id="top_songs"'):]).group(1)
-    assert first_row == (f"<td>{escape(title)}</td><td>{escape(artist)}</td>"
-                         f'<td class="number">{plays}</td><td class="number">{listeners}</td>')
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", page[page.index('id="top_songs"') :]).group(1)
+    assert first_row == (
+        f"<td>{escape(title)}</td><td>{escape(artist)}</td>"
+        f'<td class="number">{plays}</td><td class="number">{listeners}</td>'
+    )
 
 
 def test_make_report_prints_the_tables_and_the_report_path(star, tmp_path, monkeypatch, capsys):
@@ -194,8 +207,10 @@ def test_make_report_explains_an_unreachable_connection(settings, tmp_path, monk
 
     assert report.main() == 2
     captured = capsys.readouterr()
-    assert f"cannot connect to the warehouse at 127.0.0.1:{port}/{settings.warehouse_db} (AIRFLOW_CONN_REDSHIFT)" \
+    assert (
+        f"cannot connect to the warehouse at 127.0.0.1:{port}/{settings.warehouse_db} (AIRFLOW_CONN_REDSHIFT)"
         in captured.err
+    )
     assert settings.warehouse_password not in captured.out + captured.err
 
 
@@ -210,6 +225,8 @@ def test_make_report_on_the_local_stack_reads_no_s3_settings(star, settings, tmp
 
     assert report.main() == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"Reporting on the warehouse 127.0.0.1:{settings.warehouse_port}/{settings.warehouse_db} "
-                          f"(connection from the local stack's .env)")
+    assert out.startswith(
+        f"Reporting on the warehouse 127.0.0.1:{settings.warehouse_port}/{settings.warehouse_db} "
+        f"(connection from the local stack's .env)"
+    )
     assert out.rstrip().endswith(f"Report written to {(tmp_path / REPORT_FILE).resolve()}")

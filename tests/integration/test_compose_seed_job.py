@@ -23,15 +23,21 @@ def test_the_seed_job_fills_the_bucket_through_the_compose_connection(stack, s3)
     # The compose connection, with the endpoint moved from MinIO to this session's S3.
     connection["extra"]["endpoint_url"] = stack.s3_endpoint
     manifests = "compose-seed-manifests"  # the job creates the stage tasks' manifest bucket too
-    env = {**os.environ, AWS_CONN_VAR: json.dumps(connection),
-           "AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION": f"s3://{manifests}/manifests/",
-           "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "include"), str(PROJECT_ROOT / "plugins")])}
+    env = {
+        **os.environ,
+        AWS_CONN_VAR: json.dumps(connection),
+        "AIRFLOW_VAR_SPARKIFY_MANIFEST_LOCATION": f"s3://{manifests}/manifests/",
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "include"), str(PROJECT_ROOT / "plugins")]),
+    }
     command = [sys.executable, *job["command"][1:], "--bucket", BUCKET, "--songs", "10", "--users", "5"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
 
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-            for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for o in page.get("Contents", [])
+    ]
     assert "log_json_path.json" in keys
     assert any(k.startswith("song_data/") for k in keys) and any(k.endswith("-events.json") for k in keys)
     assert f"Seeded s3://{BUCKET} with {len(keys)} files" in result.stdout
@@ -46,9 +52,13 @@ def test_the_seed_job_fills_the_bucket_through_the_compose_connection(stack, s3)
     assert "already holds objects: left as it is" in again.stdout
     assert s3.get_object(Bucket=BUCKET, Key="log_data/user-loaded.json")["Body"].read() == b"{}"
 
-    forced = subprocess.run([*command, "--force"], env=env, capture_output=True, text=True, timeout=300,
-                            cwd=PROJECT_ROOT)
+    forced = subprocess.run(
+        [*command, "--force"], env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT
+    )
     assert forced.returncode == 0, forced.stderr[-3000:]
-    after = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-             for o in page.get("Contents", [])]
+    after = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for o in page.get("Contents", [])
+    ]
     assert sorted(after) == sorted(keys), "--force replaces the contents with the sample data"

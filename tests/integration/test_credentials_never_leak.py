@@ -55,9 +55,17 @@ def credentials() -> dict[str, str]:
 def known_aws_connection(monkeypatch, settings, credentials) -> None:
     """`aws_default` with the local endpoint and region, but the known key, secret and session token."""
     extra = {**settings.aws_conn["extra"], "aws_session_token": credentials["session token"]}
-    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({
-        "conn_type": "aws", "login": credentials["access key"], "password": credentials["secret key"], "extra": extra,
-    }))
+    monkeypatch.setenv(
+        AWS_CONN_VAR,
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": credentials["access key"],
+                "password": credentials["secret key"],
+                "extra": extra,
+            }
+        ),
+    )
 
 
 @pytest.fixture
@@ -96,8 +104,10 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
 
 # ------------------------------------------------------- a real DAG run on the local stack
 
-def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, sparkify_dag, sample_data, db, stack,
-                                         capfd):
+
+def test_a_real_run_leaks_no_credentials(
+    known_aws_connection, credentials, sparkify_dag, sample_data, db, stack, capfd
+):
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -149,6 +159,7 @@ def test_a_real_run_leaks_no_credentials(known_aws_connection, credentials, spar
 
 # ------------------------------------------------------- the COPY path, through the emulator
 
+
 class SpyCursor:
     """A real redshift_connector cursor that keeps the statements it is given.
 
@@ -194,12 +205,17 @@ class SpyConnection:
 def events(db, s3) -> None:
     """A fresh schema, and a day of events and a jsonpaths file in a bucket of this module's own."""
     reset_schema(db)
-    put_objects(s3, BUCKET, {
-        EVENTS_KEY: "".join(json.dumps({"artist": f"A{i}", "page": "NextSong", "sessionId": i}) + "\n"
-                            for i in range(EVENT_COUNT)),
-        BAD_EVENTS_KEY: json.dumps({"artist": "A", "page": "NextSong", "sessionId": "not a number"}) + "\n",
-        JSONPATHS_KEY: json.dumps({"jsonpaths": [f"$['{c}']" for c in ("artist", "page", "sessionId")]}),
-    })
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            EVENTS_KEY: "".join(
+                json.dumps({"artist": f"A{i}", "page": "NextSong", "sessionId": i}) + "\n" for i in range(EVENT_COUNT)
+            ),
+            BAD_EVENTS_KEY: json.dumps({"artist": "A", "page": "NextSong", "sessionId": "not a number"}) + "\n",
+            JSONPATHS_KEY: json.dumps({"jsonpaths": [f"$['{c}']" for c in ("artist", "page", "sessionId")]}),
+        },
+    )
 
 
 @pytest.fixture
@@ -231,22 +247,32 @@ def emulator_log(stack) -> str:
 
 def key_credentials(credentials: dict[str, str]) -> Credentials:
     return Credentials(
-        access_key=credentials["access key"], secret_key=credentials["secret key"], token=credentials["session token"],
+        access_key=credentials["access key"],
+        secret_key=credentials["secret key"],
+        token=credentials["session token"],
     )
 
 
 def copy_spec(bucket: str = BUCKET, key: str = EVENTS_KEY) -> CopySpec:
     return CopySpec(
-        table="staging_events", bucket=bucket, keys=(key,), columns=("artist", "page", "sessionid"),
+        table="staging_events",
+        bucket=bucket,
+        keys=(key,),
+        columns=("artist", "page", "sessionid"),
         options=CopyOptions(json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}", region="us-west-2"),
     )
 
 
 def stage_operator(bucket: str = BUCKET, **kwargs) -> StageToRedshiftOperator:
     return StageToRedshiftOperator(
-        task_id="stage_events", table="staging_events", s3_bucket=bucket, s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
-        json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}", column_list=("artist", "page", "sessionid"),
-        aws_conn_id="aws_default", **kwargs,
+        task_id="stage_events",
+        table="staging_events",
+        s3_bucket=bucket,
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
+        json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}",
+        column_list=("artist", "page", "sessionid"),
+        aws_conn_id="aws_default",
+        **kwargs,
     )
 
 
@@ -343,8 +369,17 @@ def test_copy_credentials_reads_keys_and_token_and_masks_them(known_aws_connecti
 
 def test_copy_credentials_take_the_iam_role_parameter_over_a_role_arn_extra_else_the_keys(monkeypatch):
     role = "arn:aws:iam::123456789012:role/dwhRole"
-    monkeypatch.setenv(AWS_CONN_VAR, json.dumps({"conn_type": "aws", "login": ACCESS_KEY, "password": "s3cr3t",
-                                                 "extra": {"role_arn": "arn:aws:iam::123456789012:role/other"}}))
+    monkeypatch.setenv(
+        AWS_CONN_VAR,
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": ACCESS_KEY,
+                "password": "s3cr3t",
+                "extra": {"role_arn": "arn:aws:iam::123456789012:role/other"},
+            }
+        ),
+    )
 
     found = copy_credentials("aws_default", role)
     assert found == Credentials(role_arn=role)

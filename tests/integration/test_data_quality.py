@@ -103,60 +103,94 @@ def test_every_check_passes_when_the_window_is_published_already(db_loaded):
 CORRUPTIONS = {
     "duplicate user": (
         ["INSERT INTO users SELECT * FROM users WHERE user_id = (SELECT MIN(user_id) FROM users)"],
-        "users_user_id_unique", "1", "equal 0",
+        "users_user_id_unique",
+        "1",
+        "equal 0",
     ),
     "NULL start_time": (
-        ["ALTER TABLE songplays ALTER COLUMN start_time DROP NOT NULL",
-         "INSERT INTO songplays (songplay_id, start_time, user_id, level) "
-         "SELECT 'null-start', NULL, user_id, level FROM users LIMIT 1"],
-        "songplays_start_time_not_null", "1", "equal 0",
+        [
+            "ALTER TABLE songplays ALTER COLUMN start_time DROP NOT NULL",
+            "INSERT INTO songplays (songplay_id, start_time, user_id, level) "
+            "SELECT 'null-start', NULL, user_id, level FROM users LIMIT 1",
+        ],
+        "songplays_start_time_not_null",
+        "1",
+        "equal 0",
     ),
     "songplay for an unknown user": (
         ["INSERT INTO songplays (songplay_id, start_time, user_id, level) VALUES ('ghost', %(hour)s, 999999, 'free')"],
-        "songplays_user_in_users", "1", "equal 0",
+        "songplays_user_in_users",
+        "1",
+        "equal 0",
     ),
     "unknown song": (
-        ["UPDATE songplays SET song_id = 'SONOTINCATALOGUE' WHERE songplay_id = "
-         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
-         "AND start_time < %(hour)s + INTERVAL '1 hour')"],
-        "songplays_song_in_songs", "1", "equal 0",
+        [
+            "UPDATE songplays SET song_id = 'SONOTINCATALOGUE' WHERE songplay_id = "
+            "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
+            "AND start_time < %(hour)s + INTERVAL '1 hour')"
+        ],
+        "songplays_song_in_songs",
+        "1",
+        "equal 0",
     ),
     "song whose artist is missing": (
         ["DELETE FROM artists WHERE artist_id = (SELECT MIN(artist_id) FROM songs)"],
-        "songs_artist_in_artists", None, "equal 0",
+        "songs_artist_in_artists",
+        None,
+        "equal 0",
     ),
     "dropped hour": (
         ["DELETE FROM songplays WHERE start_time >= %(hour)s AND start_time < %(hour)s + INTERVAL '1 hour'"],
-        "songplays_fresh", "1", "equal 0",
+        "songplays_fresh",
+        "1",
+        "equal 0",
     ),
     "level outside free/paid": (
         ["UPDATE users SET level = 'gold' WHERE user_id = (SELECT MIN(user_id) FROM users)"],
-        "users_level_accepted", "1", "equal 0",
+        "users_level_accepted",
+        "1",
+        "equal 0",
     ),
     "NULL level": (
         ["UPDATE users SET level = NULL WHERE user_id = (SELECT MIN(user_id) FROM users)"],
-        "users_level_not_null", "1", "equal 0",
+        "users_level_not_null",
+        "1",
+        "equal 0",
     ),
     "hour 25 in time": (
-        ["UPDATE time SET hour = 25 WHERE start_time = "
-         "(SELECT MIN(start_time) FROM time WHERE start_time >= %(hour)s)"],
-        "time_hour_max", "25", "at most 23",
+        [
+            "UPDATE time SET hour = 25 WHERE start_time = "
+            "(SELECT MIN(start_time) FROM time WHERE start_time >= %(hour)s)"
+        ],
+        "time_hour_max",
+        "25",
+        "at most 23",
     ),
     "negative session": (
-        ["UPDATE songplays SET session_id = -5 WHERE songplay_id = "
-         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
-         "AND start_time < %(hour)s + INTERVAL '1 hour')"],
-        "songplays_session_id_min", "-5", "at least 0",
+        [
+            "UPDATE songplays SET session_id = -5 WHERE songplay_id = "
+            "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
+            "AND start_time < %(hour)s + INTERVAL '1 hour')"
+        ],
+        "songplays_session_id_min",
+        "-5",
+        "at least 0",
     ),
     "missing time row": (
         ["DELETE FROM time WHERE start_time = (SELECT MIN(start_time) FROM time WHERE start_time >= %(hour)s)"],
-        "songplays_start_time_in_time", "1", "equal 0",
+        "songplays_start_time_in_time",
+        "1",
+        "equal 0",
     ),
     "duplicated songplay": (
-        ["INSERT INTO songplays SELECT * FROM songplays WHERE songplay_id = "
-         "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
-         "AND start_time < %(hour)s + INTERVAL '1 hour')"],
-        "songplays_songplay_id_unique", "1", "equal 0",
+        [
+            "INSERT INTO songplays SELECT * FROM songplays WHERE songplay_id = "
+            "(SELECT MIN(songplay_id) FROM songplays WHERE start_time >= %(hour)s "
+            "AND start_time < %(hour)s + INTERVAL '1 hour')"
+        ],
+        "songplays_songplay_id_unique",
+        "1",
+        "equal 0",
     ),
 }
 
@@ -178,11 +212,19 @@ def test_each_defect_fails_its_check_with_the_values_and_a_recorded_result(db_lo
 
 def test_reconciliation_reports_the_observed_and_expected_counts(db_loaded):
     db, hour = db_loaded
-    expected = db.execute(on_shadows(
-        "SELECT COUNT(*) FROM songplays WHERE start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour'"), {"h": hour}
+    expected = db.execute(
+        on_shadows(
+            "SELECT COUNT(*) FROM songplays WHERE start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour'"
+        ),
+        {"h": hour},
     ).fetchone()[0]
-    db.execute(on_shadows("DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays WHERE "
-                          "start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour')"), {"h": hour})
+    db.execute(
+        on_shadows(
+            "DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays WHERE "
+            "start_time >= %(h)s AND start_time < %(h)s + INTERVAL '1 hour')"
+        ),
+        {"h": hour},
+    )
     message, recorded = failures(db, hour)
     assert f"songplays_reconcile_staging (songplays): observed {expected - 1}, expected equal {expected}" in message
     assert ("songplays_reconcile_staging", str(expected - 1), f"equal {expected}", "error") in recorded
@@ -195,15 +237,20 @@ def test_a_warn_check_is_recorded_but_does_not_fail_the_task(db_loaded):
     results = run_checks(hour)
     assert [r["name"] for r in results if not r["passed"]] == ["users_not_empty"]
     assert db.execute("SELECT severity, passed FROM dq_results WHERE check_name = 'users_not_empty'").fetchone() == (
-        "warn", False)
+        "warn",
+        False,
+    )
 
 
 def test_a_songplay_id_published_by_another_window_fails_uniqueness_across_windows(db_loaded):
     db, hour = db_loaded
-    db.execute("INSERT INTO songplays SELECT songplay_id, start_time - INTERVAL '1 day', user_id, level, song_id, "
-               f"artist_id, session_id, location, user_agent FROM {shadow('songplays')} WHERE songplay_id = "
-               f"(SELECT MIN(songplay_id) FROM {shadow('songplays')} WHERE start_time >= %(h)s "
-               f"AND start_time < %(h)s + INTERVAL '1 hour')", {"h": hour})
+    db.execute(
+        "INSERT INTO songplays SELECT songplay_id, start_time - INTERVAL '1 day', user_id, level, song_id, "
+        f"artist_id, session_id, location, user_agent FROM {shadow('songplays')} WHERE songplay_id = "
+        f"(SELECT MIN(songplay_id) FROM {shadow('songplays')} WHERE start_time >= %(h)s "
+        f"AND start_time < %(h)s + INTERVAL '1 hour')",
+        {"h": hour},
+    )
     message, recorded = failures(db, hour)
     assert "- songplays_songplay_id_unique (songplays): observed 1, expected equal 0" in message
 

@@ -35,9 +35,20 @@ BASE_TS = 1542250800000  # 2018-11-15 03:00:00 UTC
 
 def big_events_file() -> bytes:
     lines = (
-        json.dumps({"page": "NextSong", "userId": str(1 + i % 97), "sessionId": i // 50, "itemInSession": i % 50,
-                    "ts": BASE_TS + i * 20, "level": "free", "firstName": "Ann", "song": f"s{i}", "artist": "a",
-                    "length": 200.5})
+        json.dumps(
+            {
+                "page": "NextSong",
+                "userId": str(1 + i % 97),
+                "sessionId": i // 50,
+                "itemInSession": i % 50,
+                "ts": BASE_TS + i * 20,
+                "level": "free",
+                "firstName": "Ann",
+                "song": f"s{i}",
+                "artist": "a",
+                "length": 200.5,
+            }
+        )
         for i in range(EVENTS)
     )
     return ("\n".join(lines) + "\n").encode()
@@ -52,17 +63,21 @@ def events_in_s3(s3):
 @pytest.fixture
 def schema(db):
     reset_schema(db)
-    db.execute("INSERT INTO staging_events (page, userid, sessionid, iteminsession, ts, level) "
-               "VALUES ('Earlier', 1, 1, 1, '2018-11-14 00:00', 'free')")
+    db.execute(
+        "INSERT INTO staging_events (page, userid, sessionid, iteminsession, ts, level) "
+        "VALUES ('Earlier', 1, 1, 1, '2018-11-14 00:00', 'free')"
+    )
     return db
 
 
 def active_query(dsn: str, fragment: str) -> bool:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return bool(conn.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s AND pid <> pg_backend_pid()",
-            (f"%{fragment}%",),
-        ).fetchone())
+        return bool(
+            conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s AND pid <> pg_backend_pid()",
+                (f"%{fragment}%",),
+            ).fetchone()
+        )
 
 
 def copied_rows(dsn: str) -> int:
@@ -86,25 +101,39 @@ else:
 
 
 def start_task(kind: str, key: str = "", sql: str = "") -> subprocess.Popen:
-    env = {**os.environ, "PGOPTIONS": "-c client_connection_check_interval=200",
-           "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))}
-    return subprocess.Popen([sys.executable, "-c", TASK_SCRIPT, kind, BUCKET, key, sql], env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(os.environ.get("FAULT_LOG", os.devnull), "w"))
+    env = {
+        **os.environ,
+        "PGOPTIONS": "-c client_connection_check_interval=200",
+        "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", ".")),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", TASK_SCRIPT, kind, BUCKET, key, sql],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("FAULT_LOG", os.devnull), "w"),
+    )
 
 
 def stage(key: str, **options) -> int:
-    return StageToRedshiftOperator(task_id="stage_events", table="staging_events", s3_bucket=BUCKET, s3_key=key,
-                                   json_format="auto ignorecase", timeformat="epochmillisecs", **options).execute(
-        task_context(*WINDOW))
+    return StageToRedshiftOperator(
+        task_id="stage_events",
+        table="staging_events",
+        s3_bucket=BUCKET,
+        s3_key=key,
+        json_format="auto ignorecase",
+        timeformat="epochmillisecs",
+        **options,
+    ).execute(task_context(*WINDOW))
 
 
 def test_sigkill_during_staging_leaves_no_partial_data_and_the_retry_is_exact(schema, events_in_s3, warehouse_dsn):
     task = start_task("stage", events_in_s3)
-    poll_until(lambda: active_query(warehouse_dsn, "COPY \"staging_events\""), 60, "the COPY to start")
+    poll_until(lambda: active_query(warehouse_dsn, 'COPY "staging_events"'), 60, "the COPY to start")
     poll_until(lambda: copied_rows(warehouse_dsn) > 0, 60, "rows to stream into the COPY")
     task.send_signal(signal.SIGKILL)
     task.wait(timeout=30)
-    poll_until(lambda: not active_query(warehouse_dsn, "COPY \"staging_events\""), 30, "the server to abort the COPY")
+    poll_until(lambda: not active_query(warehouse_dsn, 'COPY "staging_events"'), 30, "the server to abort the COPY")
     assert schema.execute("SELECT page FROM staging_events").fetchall() == [("Earlier",)]
     assert stage(events_in_s3) == EVENTS
     assert schema.execute("SELECT COUNT(*), COUNT(DISTINCT ts) FROM staging_events").fetchone() == (EVENTS, EVENTS)
@@ -116,7 +145,9 @@ def slow(sql: str) -> str:
     return f"SELECT f.* FROM (SELECT pg_sleep(20)) pause CROSS JOIN ({sql}) f"
 
 
-def test_sigkill_during_the_fact_load_leaves_no_partial_data_and_the_retry_is_exact(schema, events_in_s3, warehouse_dsn):
+def test_sigkill_during_the_fact_load_leaves_no_partial_data_and_the_retry_is_exact(
+    schema, events_in_s3, warehouse_dsn
+):
     stage(events_in_s3)
     fact_sql = render_sql("songplays_select.sql")
     LoadFactOperator(task_id="f", table="songplays", sql=fact_sql).execute(task_context(*WINDOW))

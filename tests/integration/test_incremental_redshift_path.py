@@ -59,16 +59,24 @@ def songs(s3, db):
 
 def in_ledger(db, heads: dict, key: str, etag: str | None = None) -> None:
     head = heads[key]
-    db.execute("INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) VALUES (%s, %s, %s, now())",
-               (key, etag or head["ETag"].strip('"'), head["ContentLength"]))
+    db.execute(
+        "INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) VALUES (%s, %s, %s, now())",
+        (key, etag or head["ETag"].strip('"'), head["ContentLength"]),
+    )
 
 
 def stage(stack, **kwargs) -> tuple[int, StatementLog]:
     log = StatementLog(stack)
     rows = StageToRedshiftOperator(
-        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key="songs/", json_format="auto",
-        ledger_table="song_file_ledger", staged_files_table="staging_song_files",
-        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/", **kwargs,
+        task_id="stage_songs",
+        table="staging_songs",
+        s3_bucket=BUCKET,
+        s3_key="songs/",
+        json_format="auto",
+        ledger_table="song_file_ledger",
+        staged_files_table="staging_song_files",
+        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
+        **kwargs,
     ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
     return rows, log
 
@@ -84,8 +92,10 @@ def deleted_manifest(s3, source: str) -> dict:
 
 
 def manifest_entries(heads: dict, *keys: str) -> list[dict]:
-    return [{"url": f"s3://{BUCKET}/{key}", "mandatory": True, "meta": {"content_length": heads[key]["ContentLength"]}}
-            for key in keys]
+    return [
+        {"url": f"s3://{BUCKET}/{key}", "mandatory": True, "meta": {"content_length": heads[key]["ContentLength"]}}
+        for key in keys
+    ]
 
 
 def staged(db) -> tuple[list, list]:
@@ -100,8 +110,8 @@ def file_rows(heads: dict, *keys: str) -> list[tuple]:
 
 
 def test_only_new_or_changed_files_are_copied_in_one_copy_of_an_exact_manifest(stack, db, s3, songs):
-    in_ledger(db, songs, "songs/a.json")                      # unchanged: skipped
-    in_ledger(db, songs, "songs/c.json", etag="0" * 32)       # changed since it was loaded: staged again
+    in_ledger(db, songs, "songs/a.json")  # unchanged: skipped
+    in_ledger(db, songs, "songs/c.json", etag="0" * 32)  # changed since it was loaded: staged again
 
     rows, log = stage(stack)
 

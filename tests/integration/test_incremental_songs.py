@@ -49,15 +49,21 @@ def test_new_and_changed_files_are_staged_and_merged(catalogue, sparkify_dag, sa
     changed_path = catalogue[0]
     text = changed_path.read_text(encoding="utf-8")
     song = json.JSONDecoder().raw_decode(text.lstrip())[0]
-    s3.put_object(Bucket=BUCKET, Key=changed_path.relative_to(sample_data).as_posix(),
-                  Body=json.dumps({**song, "title": "A Changed Title"}).encode())
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=changed_path.relative_to(sample_data).as_posix(),
+        Body=json.dumps({**song, "title": "A Changed Title"}).encode(),
+    )
     new_song = {**song, "song_id": "SONEWSONG0000000001", "title": "A Brand New Song"}
     s3.put_object(Bucket=BUCKET, Key="song_data/Z/Z/Z/TRZZZZZ000NEWSONG.json", Body=json.dumps(new_song).encode())
 
     assert run_dag(sparkify_dag, HOUR + timedelta(hours=2)) == "success"
     assert staged_song_ids(db) == sorted([song["song_id"], "SONEWSONG0000000001"])
-    titles = dict(db.execute("SELECT song_id, title FROM songs WHERE song_id IN (%s, %s)",
-                             (song["song_id"], "SONEWSONG0000000001")).fetchall())
+    titles = dict(
+        db.execute(
+            "SELECT song_id, title FROM songs WHERE song_id IN (%s, %s)", (song["song_id"], "SONEWSONG0000000001")
+        ).fetchall()
+    )
     assert titles == {song["song_id"]: "A Changed Title", "SONEWSONG0000000001": "A Brand New Song"}
     assert db.execute("SELECT COUNT(*) FROM song_file_ledger").fetchone()[0] == len(catalogue) + 1
 

@@ -25,8 +25,13 @@ DAY_FILES = "log_data/%Y/%m/%Y-%m-%d-events.json"
 def sensor(sample_data, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
     monkeypatch.delenv("AIRFLOW_VAR_SPARKIFY_LATE_DATA_TIMEOUT", raising=False)
-    return WindowFilesSensor(task_id="wait_for_log_data", s3_bucket=BUCKET, s3_key=DAY_FILES,
-                             region_name="us-west-2", aws_conn_id="aws_default")
+    return WindowFilesSensor(
+        task_id="wait_for_log_data",
+        s3_bucket=BUCKET,
+        s3_key=DAY_FILES,
+        region_name="us-west-2",
+        aws_conn_id="aws_default",
+    )
 
 
 def custom_window(start: str, end: str) -> dict:
@@ -51,10 +56,12 @@ def test_an_old_window_with_a_missing_file_fails_at_once_naming_key_and_window(s
     with pytest.raises(AirflowFailException) as failure:
         sensor.execute(context)
     message = str(failure.value)
-    assert message.startswith("Late data: s3://udacity-dend/log_data/2018/11/2018-11-17-events.json still missing "
-                              "for the window [2018-11-15T23:00:00+00:00, 2018-11-17T01:00:00+00:00), 2h after "
-                              "the window's end (2018-11-17T03:00:00+00:00; Airflow Variable "
-                              "sparkify_late_data_timeout)."), message
+    assert message.startswith(
+        "Late data: s3://udacity-dend/log_data/2018/11/2018-11-17-events.json still missing "
+        "for the window [2018-11-15T23:00:00+00:00, 2018-11-17T01:00:00+00:00), 2h after "
+        "the window's end (2018-11-17T03:00:00+00:00; Airflow Variable "
+        "sparkify_late_data_timeout)."
+    ), message
     assert "2018-11-15-events" not in message and "2018-11-16-events" not in message, "only the missing ones"
 
 
@@ -75,8 +82,11 @@ def test_the_trigger_timeout_fails_with_the_clear_message(sensor, monkeypatch):
     start, end = recent_window(minutes_ago=2)
     context = task_context(start.isoformat(), end.isoformat())
     # how the task resumes once the scheduler has timed its deferral out
-    with pytest.raises(AirflowFailException, match=r"^Late data: s3://udacity-dend/log_data/.* still missing for "
-                       r"the window \[.*\), 90s after the window's end \(.*\)\. Upload the file\(s\), then clear"):
+    with pytest.raises(
+        AirflowFailException,
+        match=r"^Late data: s3://udacity-dend/log_data/.* still missing for "
+        r"the window \[.*\), 90s after the window's end \(.*\)\. Upload the file\(s\), then clear",
+    ):
         sensor.resume_execution("__fail__", {"error": "Trigger timeout"}, context)
 
 
@@ -90,8 +100,9 @@ def test_the_trigger_waits_while_a_key_is_missing_and_fires_once_it_exists(sampl
     from sparkify.triggers import S3KeysExistTrigger
 
     present, late = "log_data/2018/11/2018-11-14-events.json", "log_data/2031/01/2031-01-01-events.json"
-    trigger = S3KeysExistTrigger(bucket_name=BUCKET, keys=[present, late], aws_conn_id="aws_default",
-                                 region_name="us-west-2", poke_interval=0.2)
+    trigger = S3KeysExistTrigger(
+        bucket_name=BUCKET, keys=[present, late], aws_conn_id="aws_default", region_name="us-west-2", poke_interval=0.2
+    )
     path, kwargs = trigger.serialize()
     assert path == "sparkify.triggers.S3KeysExistTrigger" and S3KeysExistTrigger(**kwargs).keys == [present, late]
 

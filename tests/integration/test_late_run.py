@@ -30,9 +30,17 @@ def runs(airflow_db):
     dag_id = "sparkify_late_run_test"
     with create_session() as session:
         for n, run_type in enumerate((DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB, DagRunType.MANUAL)):
-            session.add(DagRun(dag_id=dag_id, run_id=f"{run_type.value}__late", run_type=run_type,
-                               logical_date=START + timedelta(seconds=n),  # (dag_id, logical_date) is unique
-                               data_interval=(START, END), run_after=END, state="running"))
+            session.add(
+                DagRun(
+                    dag_id=dag_id,
+                    run_id=f"{run_type.value}__late",
+                    run_type=run_type,
+                    logical_date=START + timedelta(seconds=n),  # (dag_id, logical_date) is unique
+                    data_interval=(START, END),
+                    run_after=END,
+                    state="running",
+                )
+            )
     yield dag_id
     with create_session() as session:
         session.query(DagRun).filter(DagRun.dag_id == dag_id).delete()
@@ -70,9 +78,14 @@ def test_the_plugin_registers_the_reference_so_the_scheduler_can_read_the_dags_a
 
 def test_the_late_run_mail_and_slack_message_name_dag_run_and_interval(monkeypatch):
     context = {  # what Deadline.handle_miss gives the callback
-        "dag_run": {"dag_id": "sparkify_etl", "dag_run_id": "scheduled__2026-11-29T21:00:00+00:00", "state": "running",
-                    "data_interval_start": "2026-11-29T21:00:00Z", "data_interval_end": "2026-11-29T22:00:00Z",
-                    "run_type": "scheduled"},
+        "dag_run": {
+            "dag_id": "sparkify_etl",
+            "dag_run_id": "scheduled__2026-11-29T21:00:00+00:00",
+            "state": "running",
+            "data_interval_start": "2026-11-29T21:00:00Z",
+            "data_interval_end": "2026-11-29T22:00:00Z",
+            "run_type": "scheduled",
+        },
         "deadline": {"id": "0193", "deadline_time": END + timedelta(minutes=30)},
     }
     with smtp_server() as box, slack_webhook_server() as slack:
@@ -85,12 +98,16 @@ def test_the_late_run_mail_and_slack_message_name_dag_run_and_interval(monkeypat
         assert asyncio.run(notify_late_run(context=context)) is True
         [mail], [message] = box.messages, slack.messages
     window = "[2026-11-29T21:00:00+00:00, 2026-11-29T22:00:00+00:00)"
-    assert mail["Subject"] == (f"[sparkify] LATE sparkify_etl | run scheduled__2026-11-29T21:00:00+00:00 | window "
-                               f"{window} | not succeeded by 2026-11-29T22:30:00+00:00")
+    assert mail["Subject"] == (
+        f"[sparkify] LATE sparkify_etl | run scheduled__2026-11-29T21:00:00+00:00 | window "
+        f"{window} | not succeeded by 2026-11-29T22:30:00+00:00"
+    )
     body = Mailbox.body(mail)
     assert window in body and "running" in body and "sparkify_late_run_minutes" in body
-    assert ('<a href="http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/'
-            'scheduled__2026-11-29T21%3A00%3A00%2B00%3A00">') in body
+    assert (
+        '<a href="http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/'
+        'scheduled__2026-11-29T21%3A00%3A00%2B00%3A00">'
+    ) in body
     assert message["text"].startswith("*[sparkify] LATE sparkify_etl") and window in message["text"]
 
 

@@ -27,22 +27,31 @@ STAR = ("songplays", "users", "songs", "artists", "time")
 def run_with_lineage(events_file: Path, logical_date: datetime, conf: dict) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events_file), "append": True}),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "sparkify-test",
         "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
     }
     airflow = Path(sys.executable).with_name("airflow")
     return subprocess.run(
         [str(airflow), "dags", "test", "sparkify_etl", logical_date.isoformat(), "--conf", json.dumps(conf)],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800,
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
 
 
 def completed_tasks(events_file: Path, event_type: str = "COMPLETE") -> dict[str, dict]:
     """The COMPLETE (or FAIL) event of each task (job name `sparkify_etl.<task_id>`), by task id."""
     events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
-    return {e["job"]["name"].split(".", 1)[1]: e for e in events
-            if e["eventType"] == event_type and e["job"]["name"].startswith("sparkify_etl.")}
+    return {
+        e["job"]["name"].split(".", 1)[1]: e
+        for e in events
+        if e["eventType"] == event_type and e["job"]["name"].startswith("sparkify_etl.")
+    }
 
 
 def one_busy_hour(sample_data) -> tuple[datetime, dict]:
@@ -64,7 +73,9 @@ def test_one_run_reports_its_datasets_and_quality_assertions(settings, sample_da
     assert {"stage_events", "stage_songs", "load_songplays_fact", "run_quality_checks", "publish"} <= set(tasks)
 
     warehouse = f"redshift://{settings.warehouse_host}:{settings.warehouse_port}|dev.public."
-    copies = dict(db.execute("SELECT regexp_replace(table_name, '__r.*', ''), table_name FROM staging_tables").fetchall())
+    copies = dict(
+        db.execute("SELECT regexp_replace(table_name, '__r.*', ''), table_name FROM staging_tables").fetchall()
+    )
 
     # stage: the window's day file and the song prefix in, the run's staging tables out
     stage_events = tasks["stage_events"]
@@ -78,18 +89,27 @@ def test_one_run_reports_its_datasets_and_quality_assertions(settings, sample_da
     assert staged["outputFacets"]["outputStatistics"]["rowCount"] == rows > 0
     stage_songs = tasks["stage_songs"]
     assert set(datasets(stage_songs, "inputs")) == {"s3://udacity-dend|song_data/", warehouse + "song_file_ledger"}
-    assert set(datasets(stage_songs, "outputs")) == {warehouse + copies["staging_songs"],
-                                                     warehouse + copies["staging_song_files"]}
+    assert set(datasets(stage_songs, "outputs")) == {
+        warehouse + copies["staging_songs"],
+        warehouse + copies["staging_song_files"],
+    }
 
     # write: the fact and dimension loads read the staging copies (and the star) and write the shadows
     fact = tasks["load_songplays_fact"]
-    assert set(datasets(fact, "inputs")) == {warehouse + copies["staging_events"], warehouse + copies["staging_songs"],
-                                             warehouse + "songs", warehouse + "artists"}
+    assert set(datasets(fact, "inputs")) == {
+        warehouse + copies["staging_events"],
+        warehouse + copies["staging_songs"],
+        warehouse + "songs",
+        warehouse + "artists",
+    }
     [(name, shadow)] = datasets(fact, "outputs").items()
     assert name == warehouse + copies["songplays"]
     assert "songplay_id" in [f["name"] for f in shadow["facets"]["schema"]["fields"]]
-    assert shadow["outputFacets"]["outputStatistics"]["rowCount"] == db.execute(
-        f'SELECT COUNT(*) FROM "{copies["songplays"]}"').fetchone()[0] > 0
+    assert (
+        shadow["outputFacets"]["outputStatistics"]["rowCount"]
+        == db.execute(f'SELECT COUNT(*) FROM "{copies["songplays"]}"').fetchone()[0]
+        > 0
+    )
     for dimension in ("users", "songs", "artists", "time"):
         assert list(datasets(tasks[f"load_{dimension}_dim"], "outputs")) == [warehouse + copies[dimension]]
     assert warehouse + copies["songplays"] in datasets(tasks["load_time_dim"], "inputs")
@@ -99,14 +119,20 @@ def test_one_run_reports_its_datasets_and_quality_assertions(settings, sample_da
     assert {warehouse + copies[t] for t in STAR} <= set(datasets(publish, "inputs"))
     published = datasets(publish, "outputs")
     assert list(published) == [warehouse + t for t in (*STAR, "song_file_ledger")]
-    assert published[warehouse + "songplays"]["outputFacets"]["outputStatistics"]["rowCount"] == db.execute(
-        "SELECT COUNT(*) FROM songplays").fetchone()[0]
+    assert (
+        published[warehouse + "songplays"]["outputFacets"]["outputStatistics"]["rowCount"]
+        == db.execute("SELECT COUNT(*) FROM songplays").fetchone()[0]
+    )
 
     # audit: one assertion per check, on the table it audits, as recorded in dq_results
     audit = tasks["run_quality_checks"]
-    recorded = {(table, check): passed for table, check, passed in db.execute(
-        "SELECT table_name, check_name, passed FROM dq_results WHERE window_start = %s",
-        (hour.replace(tzinfo=None),)).fetchall()}
+    recorded = {
+        (table, check): passed
+        for table, check, passed in db.execute(
+            "SELECT table_name, check_name, passed FROM dq_results WHERE window_start = %s",
+            (hour.replace(tzinfo=None),),
+        ).fetchall()
+    }
     reported = {}
     for name, dataset in datasets(audit, "inputs").items():
         assert name.startswith(warehouse)

@@ -31,8 +31,9 @@ def mailbox(monkeypatch):
         yield box
 
 
-def test_the_mail_of_a_failed_run_names_dag_run_window_task_error_and_log(sparkify_dag, sample_data, mailbox,
-                                                                          monkeypatch):
+def test_the_mail_of_a_failed_run_names_dag_run_window_task_error_and_log(
+    sparkify_dag, sample_data, mailbox, monkeypatch
+):
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_ALERT_EMAILS", "oncall@sparkify.test, lead@sparkify.test")
     run = sparkify_dag.test(logical_date=EMPTY_HOUR)
     assert str(getattr(run.state, "value", run.state)) == "failed"
@@ -41,8 +42,9 @@ def test_the_mail_of_a_failed_run_names_dag_run_window_task_error_and_log(sparki
     assert mail["X-Envelope-To"] == "oncall@sparkify.test, lead@sparkify.test"
     subject, body = mail["Subject"], Mailbox.body(mail)
     window = "[2018-11-02T05:00:00+00:00, 2018-11-02T06:00:00+00:00)"
-    error = ("Late data: s3://udacity-dend/log_data/2018/11/2018-11-02-events.json still missing for the window "
-             f"{window}")
+    error = (
+        f"Late data: s3://udacity-dend/log_data/2018/11/2018-11-02-events.json still missing for the window {window}"
+    )
     for text in (subject, body):
         assert "sparkify_etl" in text and "wait_for_log_data" in text, text
         assert run.run_id in text and window in text, text

@@ -28,9 +28,19 @@ def catalogue(s3):
     clear_prefix(s3, BUCKET, "")
     ensure_bucket(s3, BUCKET)
     event = {"artist": "A", "song": "S", "length": 1.0, "page": "NextSong", "ts": 1542240000000, "userId": "1"}
-    bodies = {song_key(i): json.dumps({"song_id": f"SO{i:06d}", "title": f"song {i}", "artist_id": f"AR{i % 97}",
-                                       "duration": 200.5, "year": 2000 + i % 20, "num_songs": 1})
-              for i in range(SONG_FILES)}
+    bodies = {
+        song_key(i): json.dumps(
+            {
+                "song_id": f"SO{i:06d}",
+                "title": f"song {i}",
+                "artist_id": f"AR{i % 97}",
+                "duration": 200.5,
+                "year": 2000 + i % 20,
+                "num_songs": 1,
+            }
+        )
+        for i in range(SONG_FILES)
+    }
     bodies["log_data/2018/11/2018-11-15-events.json"] = json.dumps(event)
     bodies["log_data/2018/11/2018-11-15-events.json.bak"] = json.dumps({**event, "userId": "999"})
     with ThreadPoolExecutor(8) as pool:
@@ -46,11 +56,22 @@ def test_a_first_run_over_2000_song_files_issues_one_copy_per_table(stack, db, s
     reset_schema(db)
     before = len(copies_logged(stack))
     common = {"s3_bucket": BUCKET, "manifest_location": "s3://sparkify-staging/manifests/", "region": "us-west-2"}
-    songs = StageToRedshiftOperator(task_id="stage_songs", table="staging_songs", s3_key="song_data/",
-                                    ledger_table="song_file_ledger", staged_files_table="staging_song_files", **common)
-    events = StageToRedshiftOperator(task_id="stage_events", table="staging_events",
-                                     s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", timeformat="epochmillisecs",
-                                     json_format="auto ignorecase", **common)
+    songs = StageToRedshiftOperator(
+        task_id="stage_songs",
+        table="staging_songs",
+        s3_key="song_data/",
+        ledger_table="song_file_ledger",
+        staged_files_table="staging_song_files",
+        **common,
+    )
+    events = StageToRedshiftOperator(
+        task_id="stage_events",
+        table="staging_events",
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
+        timeformat="epochmillisecs",
+        json_format="auto ignorecase",
+        **common,
+    )
     assert songs.execute(CONTEXT) == SONG_FILES
     assert events.execute(CONTEXT) == 1
 

@@ -92,11 +92,13 @@ def test_control_the_old_create_index_if_not_exists_does_wait_behind_the_writer(
 
 def test_redshift_column_attributes_work_on_postgresql(schema):
     conn = schema()
-    conn.execute(rewrite_ddl(
-        "CREATE TABLE IF NOT EXISTS events (id BIGINT IDENTITY(100, 10) ENCODE az64, "
-        "body VARCHAR(MAX) ENCODE lzo, kind NVARCHAR(16) DISTKEY, at TIMESTAMP SORTKEY) "
-        "DISTSTYLE KEY BACKUP NO"
-    ))
+    conn.execute(
+        rewrite_ddl(
+            "CREATE TABLE IF NOT EXISTS events (id BIGINT IDENTITY(100, 10) ENCODE az64, "
+            "body VARCHAR(MAX) ENCODE lzo, kind NVARCHAR(16) DISTKEY, at TIMESTAMP SORTKEY) "
+            "DISTSTYLE KEY BACKUP NO"
+        )
+    )
     conn.execute("INSERT INTO events (body, kind, at) VALUES (repeat('x', 65535), 'a', now()), ('y', 'b', now())")
     assert [r[0] for r in conn.execute("SELECT id FROM events ORDER BY id")] == [100, 110]
     assert sort_indexes(conn)["events_sortkey_idx"].endswith("USING btree (at)")

@@ -20,8 +20,12 @@ KEYS = "ACCESS_KEY_ID 'emulator-test-key' SECRET_ACCESS_KEY 'emulator-test-secre
 
 def connect(settings, password=None) -> redshift_connector.Connection:
     return redshift_connector.connect(
-        host=settings.warehouse_host, port=settings.warehouse_port, database=settings.warehouse_db,
-        user=settings.warehouse_user, password=password or settings.warehouse_password, ssl=False,
+        host=settings.warehouse_host,
+        port=settings.warehouse_port,
+        database=settings.warehouse_db,
+        user=settings.warehouse_user,
+        password=password or settings.warehouse_password,
+        ssl=False,
     )
 
 
@@ -76,7 +80,8 @@ def test_a_failed_load_has_redshifts_message_aborts_the_transaction_and_keeps_it
         "FROM stl_load_errors WHERE query = pg_last_copy_id()"
     )
     assert list(cursor.fetchall()) == [
-        [f"s3://{BUCKET}/bad/a.json", 2, "year", "MCMXC", 1207, "Invalid digit, Value 'M', Type: integer"]]
+        [f"s3://{BUCKET}/bad/a.json", 2, "year", "MCMXC", 1207, "Invalid digit, Value 'M', Type: integer"]
+    ]
     assert db.execute("SELECT count(*) FROM emu_songs").fetchone() == (0,)
 
 
@@ -84,15 +89,33 @@ def test_stl_load_errors_has_redshifts_columns(rs):
     cursor = rs.cursor()
     cursor.execute("SELECT * FROM stl_load_errors LIMIT 0")
     names = {d[0] for d in cursor.description}
-    assert {"userid", "slice", "tbl", "starttime", "session", "query", "filename", "line_number", "colname",
-            "type", "col_length", "position", "raw_line", "raw_field_value", "err_code", "err_reason"} <= names
+    assert {
+        "userid",
+        "slice",
+        "tbl",
+        "starttime",
+        "session",
+        "query",
+        "filename",
+        "line_number",
+        "colname",
+        "type",
+        "col_length",
+        "position",
+        "raw_line",
+        "raw_field_value",
+        "err_code",
+        "err_reason",
+    } <= names
 
 
 def test_maxerror_loads_the_rest_and_says_so(rs, s3):
     put_objects(s3, BUCKET, {"maxerror/a.json": songs({"song_id": "SOA", "year": "x"}, {"song_id": "SOB"})})
     cursor = rs.cursor()
     cursor.execute(f"COPY emu_songs FROM 's3://{BUCKET}/maxerror/' {KEYS} FORMAT AS JSON 'auto' MAXERROR 1")
-    cursor.execute("SELECT pg_last_copy_count(), (SELECT count(*) FROM stl_load_errors WHERE query = pg_last_copy_id())")
+    cursor.execute(
+        "SELECT pg_last_copy_count(), (SELECT count(*) FROM stl_load_errors WHERE query = pg_last_copy_id())"
+    )
     assert cursor.fetchone() == [1, 1]
     rs.rollback()
 
@@ -115,8 +138,10 @@ def test_compressed_objects(rs, s3, compression):
 
 def test_manifest_mandatory_and_optional_entries(rs, s3):
     put_objects(s3, BUCKET, {"m/a.json": songs({"song_id": "SOA"}), "m/a.json.bak": songs({"song_id": "SOBAK"})})
-    entries = [{"url": f"s3://{BUCKET}/m/a.json", "mandatory": True},
-               {"url": f"s3://{BUCKET}/m/gone.json", "mandatory": False}]
+    entries = [
+        {"url": f"s3://{BUCKET}/m/a.json", "mandatory": True},
+        {"url": f"s3://{BUCKET}/m/gone.json", "mandatory": False},
+    ]
     put_objects(s3, BUCKET, {"m.manifest": json.dumps({"entries": entries})})
     cursor = rs.cursor()
     cursor.execute(f"COPY emu_songs FROM 's3://{BUCKET}/m.manifest' {KEYS} JSON 'auto' MANIFEST")
@@ -137,7 +162,9 @@ def test_a_bucket_that_does_not_exist_is_a_clear_error(rs):
 
 
 def test_a_wrong_password_is_refused_clearly(stack):
-    with pytest.raises(redshift_connector.ProgrammingError, match='28P01.*password authentication failed for user "awsuser"'):
+    with pytest.raises(
+        redshift_connector.ProgrammingError, match='28P01.*password authentication failed for user "awsuser"'
+    ):
         connect(stack, password="not-the-password")
 
 
@@ -155,8 +182,10 @@ def test_credentials_never_reach_the_statement_log_or_errors(rs, s3, stack):
 def test_redshift_ddl_is_accepted(rs, db):
     cursor = rs.cursor()
     cursor.execute("DROP TABLE IF EXISTS emu_ddl")
-    ddl = ("CREATE TABLE IF NOT EXISTS emu_ddl (id BIGINT IDENTITY(0, 1), name VARCHAR(MAX) ENCODE zstd DISTKEY, "
-           "at TIMESTAMP SORTKEY) DISTSTYLE KEY")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS emu_ddl (id BIGINT IDENTITY(0, 1), name VARCHAR(MAX) ENCODE zstd DISTKEY, "
+        "at TIMESTAMP SORTKEY) DISTSTYLE KEY"
+    )
     cursor.execute(ddl)
     cursor.execute(ddl)  # idempotent
     cursor.execute("INSERT INTO emu_ddl (name, at) VALUES ('a', GETDATE())")
@@ -171,9 +200,24 @@ def test_psycopg_and_psql_work_through_the_emulator(stack, warehouse_dsn):
             assert b"".join(bytes(block) for block in copy) == b"1\n2\n"
     s = stack
     result = subprocess.run(
-        [str(BIN / "psql"), "-h", s.warehouse_host, "-p", str(s.warehouse_port), "-U", s.warehouse_user,
-         "-d", s.warehouse_db, "-At", "-c", "SELECT 'psql ok'"],
-        capture_output=True, text=True, env={"PGPASSWORD": s.warehouse_password, "PATH": "/usr/bin:/bin"}, timeout=30,
+        [
+            str(BIN / "psql"),
+            "-h",
+            s.warehouse_host,
+            "-p",
+            str(s.warehouse_port),
+            "-U",
+            s.warehouse_user,
+            "-d",
+            s.warehouse_db,
+            "-At",
+            "-c",
+            "SELECT 'psql ok'",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PGPASSWORD": s.warehouse_password, "PATH": "/usr/bin:/bin"},
+        timeout=30,
     )
     assert result.stdout.strip() == "psql ok", result.stderr
 

@@ -28,9 +28,37 @@ COLUMNS = (
 )
 NAMES = ["i", "s", "b", "d", "r", "n", "v", "c", "t", "f", "ts", "tz", "dt"]
 VALUES = [  # one kind of value per record, put in every column
-    7, -3, 2**31, 2**40, 1.5, "12", " 8 ", "3.75", "1e3", "", "   ", None, True, False, "true", "f",
-    "abc", "abcdefgh", "héllo wörld", {"nested": 1}, [1, 2], 1541105830796, 1541105830, "2018-11-01 21:01:46",
-    "2018-11-01T21:01:46Z", "2018-11-01", "not a date", "0x1F", "NaN", -0.0, 123456789.125,
+    7,
+    -3,
+    2**31,
+    2**40,
+    1.5,
+    "12",
+    " 8 ",
+    "3.75",
+    "1e3",
+    "",
+    "   ",
+    None,
+    True,
+    False,
+    "true",
+    "f",
+    "abc",
+    "abcdefgh",
+    "héllo wörld",
+    {"nested": 1},
+    [1, 2],
+    1541105830796,
+    1541105830,
+    "2018-11-01 21:01:46",
+    "2018-11-01T21:01:46Z",
+    "2018-11-01",
+    "not a date",
+    "0x1F",
+    "NaN",
+    -0.0,
+    123456789.125,
 ]
 
 
@@ -58,17 +86,29 @@ OPTION_SETS = {
     "emptyasnull": CopyOptions(empty_as_null=True, max_error=1000),
     "truncatecolumns": CopyOptions(truncate_columns=True, max_error=1000),
     "acceptinvchars": CopyOptions(accept_inv_chars="?", max_error=1000),
-    "all of them": CopyOptions(json_format="auto ignorecase", timeformat="epochmillisecs", blanks_as_null=True,
-                               empty_as_null=True, truncate_columns=True, accept_inv_chars="^", max_error=1000),
+    "all of them": CopyOptions(
+        json_format="auto ignorecase",
+        timeformat="epochmillisecs",
+        blanks_as_null=True,
+        empty_as_null=True,
+        truncate_columns=True,
+        accept_inv_chars="^",
+        max_error=1000,
+    ),
     "gzip": CopyOptions(compression="gzip", max_error=1000, region="us-west-2", compupdate=False, statupdate=False),
 }
 
 
 def copy_sql(table: str, source: str, options: CopyOptions) -> str:
-    parts = [f"COPY {table} FROM '{source}' ACCESS_KEY_ID '{ACCESS}' SECRET_ACCESS_KEY '{SECRET}'",
-             f"FORMAT AS JSON '{options.json_format}'"]
-    for flag, word in ((options.blanks_as_null, "BLANKSASNULL"), (options.empty_as_null, "EMPTYASNULL"),
-                       (options.truncate_columns, "TRUNCATECOLUMNS")):
+    parts = [
+        f"COPY {table} FROM '{source}' ACCESS_KEY_ID '{ACCESS}' SECRET_ACCESS_KEY '{SECRET}'",
+        f"FORMAT AS JSON '{options.json_format}'",
+    ]
+    for flag, word in (
+        (options.blanks_as_null, "BLANKSASNULL"),
+        (options.empty_as_null, "EMPTYASNULL"),
+        (options.truncate_columns, "TRUNCATECOLUMNS"),
+    ):
         if flag:
             parts.append(word)
     if options.timeformat:
@@ -89,9 +129,16 @@ def copy_sql(table: str, source: str, options: CopyOptions) -> str:
 
 @pytest.fixture(scope="module")
 def objects(s3):
-    put_objects(s3, BUCKET, {"plain/a.json": document(), "gzip/a.json": document("gzip"),
-                             "invalid-utf8/a.json": document(invalid_utf8=True),
-                             "paths.json": json.dumps({"jsonpaths": [f"$['{n.upper()}']" for n in NAMES]})})
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            "plain/a.json": document(),
+            "gzip/a.json": document("gzip"),
+            "invalid-utf8/a.json": document(invalid_utf8=True),
+            "paths.json": json.dumps({"jsonpaths": [f"$['{n.upper()}']" for n in NAMES]}),
+        },
+    )
 
 
 @pytest.mark.parametrize("name", list(OPTION_SETS))
@@ -103,26 +150,37 @@ def test_the_emulator_loads_what_the_loader_loads(stack, s3, db, objects, name):
         db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute(f"CREATE TABLE {table} ({COLUMNS})")
 
-    conn = redshift_connector.connect(host=stack.warehouse_host, port=stack.warehouse_port, database=stack.warehouse_db,
-                                      user=stack.warehouse_user, password=stack.warehouse_password, ssl=False)
+    conn = redshift_connector.connect(
+        host=stack.warehouse_host,
+        port=stack.warehouse_port,
+        database=stack.warehouse_db,
+        user=stack.warehouse_user,
+        password=stack.warehouse_password,
+        ssl=False,
+    )
     try:
         cursor = conn.cursor()
         cursor.execute(copy_sql("eq_emulated", source, options))
         conn.commit()
-        cursor.execute("SELECT filename, line_number, colname, raw_field_value, err_reason "
-                       "FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number")
-        emulated_rejects = [tuple(value.rstrip() if isinstance(value, str) else value for value in row)
-                            for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT filename, line_number, colname, raw_field_value, err_reason "
+            "FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number"
+        )
+        emulated_rejects = [
+            tuple(value.rstrip() if isinstance(value, str) else value for value in row) for row in cursor.fetchall()
+        ]
     finally:
         conn.close()
 
-    command = CopyCommand(table="eq_direct", source=source, options=options,
-                          credentials=Credentials(access_key=ACCESS, secret_key=SECRET))
+    command = CopyCommand(
+        table="eq_direct", source=source, options=options, credentials=Credentials(access_key=ACCESS, secret_key=SECRET)
+    )
     rejects = []
     with psycopg.connect(WarehouseServer(stack).backend_dsn()) as direct:
         run_local_copy(command, direct.cursor(), s3, rejects)
-    direct_rejects = [(e.key, e.line, e.column or "", (e.raw_value or "")[:1024].rstrip(), e.reason[:100].rstrip())
-                      for e in rejects]
+    direct_rejects = [
+        (e.key, e.line, e.column or "", (e.raw_value or "")[:1024].rstrip(), e.reason[:100].rstrip()) for e in rejects
+    ]
 
     columns = ", ".join(NAMES)
     emulated = db.execute(f"SELECT {columns} FROM eq_emulated ORDER BY {columns}").fetchall()

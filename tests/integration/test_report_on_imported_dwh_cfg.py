@@ -60,8 +60,10 @@ def imported_cluster(db, settings, warehouse_dsn):
         conn.execute("INSERT INTO users VALUES (7, 'Ada', 'L', 'F', 'paid')")
         for n in range(3):
             conn.execute("INSERT INTO time VALUES (%s, 10, 15, 46, 11, 2018, 4)", (f"2018-11-15 10:0{n}:00",))
-            conn.execute("INSERT INTO songplays VALUES (%s, %s, 7, 'paid', 'SO1', 'AR1', 1, 'Oslo', 'Mozilla/5.0')",
-                         (f"sp{n}", f"2018-11-15 10:0{n}:00"))
+            conn.execute(
+                "INSERT INTO songplays VALUES (%s, %s, 7, 'paid', 'SO1', 'AR1', 1, 'Oslo', 'Mozilla/5.0')",
+                (f"sp{n}", f"2018-11-15 10:0{n}:00"),
+            )
     yield settings.warehouse_port
     db.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     db.execute(f"DROP ROLE IF EXISTS {USER}")
@@ -83,8 +85,9 @@ def test_make_report_uses_the_imported_redshift_connection(imported_cluster, tmp
     out = captured.out
 
     path = (tmp_path / "reports" / REPORT_FILE).resolve()
-    assert out.startswith(f"Reporting on the warehouse 127.0.0.1:{imported_cluster}/{DB} "
-                          f"(connection from AIRFLOW_CONN_REDSHIFT)")
+    assert out.startswith(
+        f"Reporting on the warehouse 127.0.0.1:{imported_cluster}/{DB} (connection from AIRFLOW_CONN_REDSHIFT)"
+    )
     assert out.rstrip().endswith(f"Report written to {path}")
     assert any(SONG in line and "Imported Artist" in line and " 3 " in f"{line} " for line in out.splitlines())
     page = path.read_text(encoding="utf-8")

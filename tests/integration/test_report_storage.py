@@ -32,8 +32,11 @@ def test_publish_list_read_and_pick_the_latest(s3, prefix):
     s3.put_object(Bucket=PROJECT_BUCKET, Key=f"{prefix}/notes.txt", Body=b"not a report")
 
     keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=PROJECT_BUCKET, Prefix=prefix)["Contents"])
-    assert keys == [f"{prefix}/notes.txt", f"{prefix}/sparkify_report_20260102T030405000006Z.html",
-                    f"{prefix}/sparkify_report_20260102T030405000007Z.html"]
+    assert keys == [
+        f"{prefix}/notes.txt",
+        f"{prefix}/sparkify_report_20260102T030405000006Z.html",
+        f"{prefix}/sparkify_report_20260102T030405000007Z.html",
+    ]
     assert str(first) == f"s3://aws_default@{PROJECT_BUCKET}/{prefix}/{report_name(datetime(2026, 1, 2, 3, 4, 5, 6))}"
     assert s3.get_object(Bucket=PROJECT_BUCKET, Key=keys[1])["Body"].read() == "<p>one ü</p>".encode()
     assert latest_report(folder) == second
@@ -48,7 +51,9 @@ def test_the_filesystem_lists_stats_reads_ranges_and_deletes(s3, prefix):
     s3.put_object(Bucket=PROJECT_BUCKET, Key=f"{prefix}/c.txt", Body=b"c")
 
     assert sorted(fs.ls(f"s3://{PROJECT_BUCKET}/{prefix}", detail=False)) == [
-        f"{PROJECT_BUCKET}/{prefix}/a", f"{PROJECT_BUCKET}/{prefix}/c.txt"]
+        f"{PROJECT_BUCKET}/{prefix}/a",
+        f"{PROJECT_BUCKET}/{prefix}/c.txt",
+    ]
     assert fs.info(f"{PROJECT_BUCKET}/{prefix}/a")["type"] == "directory"
     assert fs.info(f"{PROJECT_BUCKET}/{prefix}/a/b.bin")["size"] == len(body)
     with pytest.raises(FileNotFoundError):

@@ -38,8 +38,9 @@ def test_a_bad_window_fails_the_run_within_seconds_and_says_why(airflow_db, samp
     lines = progress_lines(stream)
     assert lines[0] == "begin started (try 1 of 4)"
     assert re.fullmatch(r"begin failed \(try 1 of 4\) after \d+s; no retry:", lines[1]), lines
-    assert lines[2].startswith("    AirflowFailException: Invalid window: window_end (2018-11-15T00:00:00+00:00) "
-                               "must be after window_start"), lines
+    assert lines[2].startswith(
+        "    AirflowFailException: Invalid window: window_end (2018-11-15T00:00:00+00:00) must be after window_start"
+    ), lines
     assert len(lines) == 3, "nothing else ran"
 
 
@@ -52,13 +53,18 @@ def test_a_transient_failure_announces_its_retry_and_the_log_has_no_repeated_lin
     lines = progress_lines(stream)
     events = [line for line in lines if line.startswith("stage_events")]
     assert events[0] == "stage_events started (try 1 of 2)"
-    assert re.fullmatch(r"stage_events failed \(try 1 of 2\) after \d+s; retry due at \d\d:\d\d:\d\d UTC "
-                        r"\(in [3-6]s\):", events[1]), events
+    assert re.fullmatch(
+        r"stage_events failed \(try 1 of 2\) after \d+s; retry due at \d\d:\d\d:\d\d UTC "
+        r"\(in [3-6]s\):",
+        events[1],
+    ), events
     assert events[2:4] == ["stage_events started (try 2 of 2)", events[3]]
     assert re.fullmatch(r"stage_events failed \(try 2 of 2\) after \d+s:", events[3]), events
     error = lines[lines.index(events[1]) + 1]
-    assert error == ("    NoSourceObjects: No object or prefix s3://udacity-dend/log_data/2018/11/2018-11-02-events.json: "
-                     "nothing to load."), lines
+    assert error == (
+        "    NoSourceObjects: No object or prefix s3://udacity-dend/log_data/2018/11/2018-11-02-events.json: "
+        "nothing to load."
+    ), lines
     assert "stage_songs done" in " ".join(lines) and "create_tables done" in " ".join(lines)
 
     repeats = quiet_repeats()

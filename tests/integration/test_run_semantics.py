@@ -46,8 +46,17 @@ def test_cleared_tasks_rerun_to_the_same_warehouse(reference, sparkify_dag, db):
     reset_schema(db)
     assert run_dag(sparkify_dag, DAY, day_window()) == "success"
     run_id = latest_run_id(db)
-    for task_id in ("stage_events", "stage_songs", "load_songplays_fact", "load_users_dim", "load_songs_dim",
-                    "load_artists_dim", "load_time_dim", "run_quality_checks", "publish"):
+    for task_id in (
+        "stage_events",
+        "stage_songs",
+        "load_songplays_fact",
+        "load_users_dim",
+        "load_songs_dim",
+        "load_artists_dim",
+        "load_time_dim",
+        "run_quality_checks",
+        "publish",
+    ):
         rerun_task(sparkify_dag, task_id, run_id, day_window())
         assert checksums(db) == reference, f"after clearing {task_id}"
 
@@ -57,9 +66,13 @@ def test_a_retry_after_a_partial_failure_completes_exactly(reference, sparkify_d
     empty = checksums(db)
     # A trigger makes the publish fail at its users merge, after it has replaced the window's songplays:
     # the whole publish rolls back, so nothing of the run is visible.
-    db.execute("CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger AS "
-               "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql")
-    db.execute("CREATE TRIGGER users_fail BEFORE INSERT ON users FOR EACH STATEMENT EXECUTE FUNCTION injected_failure()")
+    db.execute(
+        "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql"
+    )
+    db.execute(
+        "CREATE TRIGGER users_fail BEFORE INSERT ON users FOR EACH STATEMENT EXECUTE FUNCTION injected_failure()"
+    )
     try:
         assert run_dag(sparkify_dag, DAY, day_window()) == "failed"
     finally:

@@ -23,8 +23,16 @@ pytestmark = pytest.mark.integration
 BUCKET = "sparkify-song-listing"
 MANIFEST_BUCKET = "sparkify-song-listing-manifests"
 PREFIX = "song_data/"
-TRACKS = ["TRAAAMM128F42A1B2C", "TRAABQX128F92B3C4D", "TRABCZZ12903CE5F6A", "TRBAAKL128F4281234",
-          "TRBZZQQ12903D0FFFF", "TRCMMNN128F92A0A0A", "TRZZZYY128F4299999", "TRQRSTU12903CB0001"]
+TRACKS = [
+    "TRAAAMM128F42A1B2C",
+    "TRAABQX128F92B3C4D",
+    "TRABCZZ12903CE5F6A",
+    "TRBAAKL128F4281234",
+    "TRBZZQQ12903D0FFFF",
+    "TRCMMNN128F92A0A0A",
+    "TRZZZYY128F4299999",
+    "TRQRSTU12903CB0001",
+]
 # A new file sorting before every existing key, in an existing leaf folder, and one in a new folder.
 BEFORE_EVERY_KEY = f"{PREFIX}A/A/A/TRAAAAA000000000001.json"
 IN_A_NEW_FOLDER = f"{PREFIX}0/0/0/TR00000000000000001.json"
@@ -41,8 +49,12 @@ def song_body(track: str) -> str:
 def boto3_listing(s3, prefix: str) -> list[tuple[str, str, int]]:
     """One plain paginated listing, the reference the parallel listing must equal."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    return [(item["Key"], item["ETag"].strip('"'), item["Size"]) for page in pages for item in page.get("Contents", [])
-            if not item["Key"].endswith("/")]
+    return [
+        (item["Key"], item["ETag"].strip('"'), item["Size"])
+        for page in pages
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    ]
 
 
 @pytest.fixture
@@ -60,8 +72,13 @@ def catalogue(s3, db):
 def stage(stack) -> tuple[int, StatementLog]:
     log = StatementLog(stack)
     rows = StageToRedshiftOperator(
-        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=PREFIX, json_format="auto",
-        ledger_table="song_file_ledger", staged_files_table="staging_song_files",
+        task_id="stage_songs",
+        table="staging_songs",
+        s3_bucket=BUCKET,
+        s3_key=PREFIX,
+        json_format="auto",
+        ledger_table="song_file_ledger",
+        staged_files_table="staging_song_files",
         manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
     ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
     return rows, log
@@ -70,8 +87,10 @@ def stage(stack) -> tuple[int, StatementLog]:
 def publish_ledger(db) -> None:
     """What publish does with the staged files (include/sql/song_file_ledger_update.sql), run-scoping aside."""
     db.execute("DELETE FROM song_file_ledger USING staging_song_files f WHERE song_file_ledger.s3_key = f.s3_key")
-    db.execute("INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) "
-               "SELECT s3_key, etag, size, TIMESTAMP '2018-11-15 01:00:00' FROM staging_song_files")
+    db.execute(
+        "INSERT INTO song_file_ledger (s3_key, etag, size, loaded_at) "
+        "SELECT s3_key, etag, size, TIMESTAMP '2018-11-15 01:00:00' FROM staging_song_files"
+    )
 
 
 def ledger(db) -> list[tuple]:
@@ -92,7 +111,8 @@ def test_the_parallel_listing_is_the_prefixes_listing(s3, catalogue, threads, pa
     assert [(o.key, o.etag, o.size) for o in listed] == expected
     # A prefix that is not a folder, and an exact key: the same objects as one listing.
     assert [o.key for o in list_objects(s3, BUCKET, "song_data", threads=threads, page_size=page_size)] == [
-        k for k, _, _ in boto3_listing(s3, "song_data")]
+        k for k, _, _ in boto3_listing(s3, "song_data")
+    ]
     key = song_key(TRACKS[0])
     assert [o.key for o in list_objects(s3, BUCKET, key, threads=threads, page_size=page_size)] == [key]
 

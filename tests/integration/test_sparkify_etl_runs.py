@@ -12,6 +12,7 @@ from tests.support import assert_star_matches, busy_hours, reset_schema, run_dag
 pytestmark = pytest.mark.integration
 DAY = datetime(2018, 11, 15)
 
+
 def test_hourly_runs_in_any_order_build_the_exact_star_schema(sparkify_dag, sample_data, db):
     reset_schema(db)
     hours = busy_hours(sample_data, 3)

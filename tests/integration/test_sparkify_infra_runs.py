@@ -41,8 +41,12 @@ def cloud(tmp_path_factory) -> str:
     home = tmp_path_factory.mktemp("moto")
     port = free_port()
     env = {"PATH": "/usr/bin:/bin", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    spawn([sys.executable, str(Path(__file__).with_name("moto_redshift_server.py")), "-H", "127.0.0.1", "-p", str(port)],
-          home / "moto.pid", home / "moto.log", env=env)
+    spawn(
+        [sys.executable, str(Path(__file__).with_name("moto_redshift_server.py")), "-H", "127.0.0.1", "-p", str(port)],
+        home / "moto.pid",
+        home / "moto.log",
+        env=env,
+    )
     wait_until(lambda: port_is_open("127.0.0.1", port), 30, "moto", home / "moto.log")
     yield f"http://127.0.0.1:{port}"
     terminate(home / "moto.pid")
@@ -52,17 +56,29 @@ def cloud(tmp_path_factory) -> str:
 def aws(cloud, monkeypatch):
     """An empty account, the Airflow connections pointing at it, and boto3 clients to inspect it."""
     requests.post(f"{cloud}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps({
-        "conn_type": "aws", "login": "infra-access-key", "password": "infra-secret-key",
-        "extra": {"endpoint_url": cloud, "region_name": REGION},
-    }))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "infra-access-key",
+                "password": "infra-secret-key",
+                "extra": {"endpoint_url": cloud, "region_name": REGION},
+            }
+        ),
+    )
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_INFRA_AWS_CONN_ID", AWS_CONN_ID)
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REDSHIFT_CONN_ID", WAREHOUSE_CONN_ID)
     monkeypatch.delenv("AIRFLOW_VAR_SPARKIFY_CLUSTER_INGRESS_CIDR", raising=False)
 
     def client(service: str):
-        return boto3.client(service, endpoint_url=cloud, region_name=REGION,
-                            aws_access_key_id="inspector", aws_secret_access_key="inspector")
+        return boto3.client(
+            service,
+            endpoint_url=cloud,
+            region_name=REGION,
+            aws_access_key_id="inspector",
+            aws_secret_access_key="inspector",
+        )
 
     return client
 
@@ -71,10 +87,19 @@ def aws(cloud, monkeypatch):
 def master_password(monkeypatch) -> str:
     """The warehouse connection, whose login and password become the cluster's master user."""
     password = f"Pw{uuid.uuid4().hex[:20]}9"
-    monkeypatch.setenv(f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}", json.dumps({
-        "conn_type": "redshift", "host": "", "port": 5439, "login": "sparkify_admin", "password": password,
-        "schema": "sparkify",
-    }))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}",
+        json.dumps(
+            {
+                "conn_type": "redshift",
+                "host": "",
+                "port": 5439,
+                "login": "sparkify_admin",
+                "password": password,
+                "schema": "sparkify",
+            }
+        ),
+    )
     return password
 
 
@@ -93,9 +118,15 @@ def infra_dag(airflow_db):
 
 def trigger(dag, **conf):
     """One run, with every param given: in-process runs keep params from one run to the next."""
-    defaults = {"cluster_identifier": CLUSTER, "iam_role_name": ROLE, "ingress_cidr": CIDR,
-                "node_type": DEFAULT_NODE_TYPE, "number_of_nodes": DEFAULT_NODES,
-                "confirm_delete": CLUSTER if conf.get("action") == "delete" else None, "skip_final_snapshot": False}
+    defaults = {
+        "cluster_identifier": CLUSTER,
+        "iam_role_name": ROLE,
+        "ingress_cidr": CIDR,
+        "node_type": DEFAULT_NODE_TYPE,
+        "number_of_nodes": DEFAULT_NODES,
+        "confirm_delete": CLUSTER if conf.get("action") == "delete" else None,
+        "skip_final_snapshot": False,
+    }
     return dag.test(run_conf={**defaults, **conf})
 
 
@@ -117,8 +148,11 @@ def xcom(run, task_id: str):
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id,
-                                                 key="return_value").one()
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key="return_value")
+            .one()
+        )
         return row.value if not isinstance(row.value, str) else json.loads(row.value)
 
 
@@ -136,8 +170,9 @@ def role_names(aws) -> set[str]:
 
 
 def group(aws) -> dict | None:
-    groups = aws("ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-access"]}])["SecurityGroups"]
+    groups = aws("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-access"]}])[
+        "SecurityGroups"
+    ]
     return groups[0] if groups else None
 
 
@@ -164,8 +199,14 @@ def test_create_makes_the_role_the_cluster_and_opens_the_port(infra_dag, aws, ma
     settings = xcom(run, "report_connection")
     assert settings["host"] == made["Endpoint"]["Address"] and settings["host"].startswith(CLUSTER)
     assert settings["role_arn"] == role["Arn"]
-    assert ran(run) >= {"ensure_iam_role", "ensure_security_group", "create_cluster", "wait_until_available",
-                        "open_port", "report_connection"}
+    assert ran(run) >= {
+        "ensure_iam_role",
+        "ensure_security_group",
+        "create_cluster",
+        "wait_until_available",
+        "open_port",
+        "report_connection",
+    }
     assert not ran(run) & {"pause_cluster", "delete_cluster", "delete_iam_role", "wait_until_deleted"}
 
 
@@ -179,8 +220,9 @@ def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password
 
     assert state_of(again) == "success", task_states(again)
     assert task_states(again)["create_cluster"] == "skipped"
-    assert {"ensure_iam_role", "wait_until_available", "attach_iam_role", "open_port", "report_connection"} \
-        <= ran(again)
+    assert {"ensure_iam_role", "wait_until_available", "attach_iam_role", "open_port", "report_connection"} <= ran(
+        again
+    )
     kept = cluster(aws)
     assert kept["ClusterCreateTime"] == first["ClusterCreateTime"]
     assert (kept["NodeType"], kept["NumberOfNodes"]) == ("dc2.large", 4)
@@ -189,8 +231,10 @@ def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password
     assert len(group(aws)["IpPermissions"]) == 1
     assert role_names(aws) == {ROLE}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(f"Cluster {CLUSTER} is dc2.large x 4, not the requested ra3.xlplus x 2. It was NOT changed" in w
-               for w in warnings), warnings
+    assert any(
+        f"Cluster {CLUSTER} is dc2.large x 4, not the requested ra3.xlplus x 2. It was NOT changed" in w
+        for w in warnings
+    ), warnings
 
 
 def test_create_attaches_the_role_to_a_cluster_found_without_it(infra_dag, aws, master_password, caplog):
@@ -215,12 +259,20 @@ def test_create_refuses_to_open_the_port_outside_the_clusters_own_group(infra_da
     """A cluster found in the VPC's default group only: that group may be shared, so it is left alone."""
     ec2 = aws("ec2")
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    default_group = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"][0]
+    default_group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]}, {"Name": "vpc-id", "Values": [vpc_id]}]
+    )["SecurityGroups"][0]
     aws("redshift").create_cluster(
-        ClusterIdentifier=CLUSTER, NodeType=DEFAULT_NODE_TYPE, ClusterType="multi-node", NumberOfNodes=DEFAULT_NODES,
-        MasterUsername="sparkify_admin", MasterUserPassword=master_password, DBName="sparkify", Port=5439,
-        VpcSecurityGroupIds=[default_group["GroupId"]])
+        ClusterIdentifier=CLUSTER,
+        NodeType=DEFAULT_NODE_TYPE,
+        ClusterType="multi-node",
+        NumberOfNodes=DEFAULT_NODES,
+        MasterUsername="sparkify_admin",
+        MasterUserPassword=master_password,
+        DBName="sparkify",
+        Port=5439,
+        VpcSecurityGroupIds=[default_group["GroupId"]],
+    )
 
     capfd.readouterr()
     run = trigger(infra_dag, action="create")
@@ -318,9 +370,16 @@ def unmanaged_role_and_group(aws) -> tuple[str, str]:
 def test_delete_leaves_a_cluster_it_did_not_create(infra_dag, aws, master_password, capfd):
     arn, group_id = unmanaged_role_and_group(aws)
     aws("redshift").create_cluster(
-        ClusterIdentifier=CLUSTER, NodeType=DEFAULT_NODE_TYPE, ClusterType="multi-node", NumberOfNodes=2,
-        MasterUsername="someone", MasterUserPassword=master_password, IamRoles=[arn],
-        VpcSecurityGroupIds=[group_id], Tags=[{"Key": "project", "Value": "sparkify"}])
+        ClusterIdentifier=CLUSTER,
+        NodeType=DEFAULT_NODE_TYPE,
+        ClusterType="multi-node",
+        NumberOfNodes=2,
+        MasterUsername="someone",
+        MasterUserPassword=master_password,
+        IamRoles=[arn],
+        VpcSecurityGroupIds=[group_id],
+        Tags=[{"Key": "project", "Value": "sparkify"}],
+    )
 
     capfd.readouterr()
     run = trigger(infra_dag, action="delete")
@@ -331,8 +390,9 @@ def test_delete_leaves_a_cluster_it_did_not_create(infra_dag, aws, master_passwo
     assert f"Cluster {CLUSTER!r} was not created by sparkify_infra" in out + err
     assert cluster(aws)["ClusterStatus"] == "available"
     assert group(aws)["GroupId"] == group_id and role_names(aws) == {ROLE}
-    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] \
-        == [S3_READ_ONLY], "nothing was detached"
+    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] == [
+        S3_READ_ONLY
+    ], "nothing was detached"
 
 
 def test_delete_without_a_cluster_leaves_a_role_and_group_it_did_not_create(infra_dag, aws, master_password):
@@ -344,8 +404,9 @@ def test_delete_without_a_cluster_leaves_a_role_and_group_it_did_not_create(infr
     assert state_of(run) == "success", task_states(run)
     assert (xcom(run, "delete_iam_role"), xcom(run, "delete_security_group")) == (False, False)
     assert role_names(aws) == {ROLE} and group(aws)["GroupId"] == group_id
-    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] \
-        == [S3_READ_ONLY]
+    assert [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]] == [
+        S3_READ_ONLY
+    ]
 
 
 def test_delete_keeps_a_role_another_cluster_still_uses(infra_dag, aws, master_password):
@@ -419,7 +480,10 @@ def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password,
     backend = requests.get(f"{cloud}/moto-api/data.json", timeout=10).json()["redshift"]["Cluster"]
     assert [c["master_user_password"] for c in backend] == [master_password]
     settings = xcom(run, "report_connection")
-    assert f"host {settings['host']}, port 5439" in out and f"Variable 'sparkify_redshift_iam_role': {settings['role_arn']}" in out
+    assert (
+        f"host {settings['host']}, port 5439" in out
+        and f"Variable 'sparkify_redshift_iam_role': {settings['role_arn']}" in out
+    )
     assert master_password not in out + err
     for path, text in airflow_home_contents(Path(airflow_db)):
         assert master_password not in text, path

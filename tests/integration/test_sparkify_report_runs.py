@@ -42,8 +42,12 @@ def star_schema_events(run_id: str) -> list:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-                .filter(AssetModel.uri == SPARKIFY_STAR_SCHEMA.uri, AssetEvent.source_run_id == run_id).all())
+        rows = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == SPARKIFY_STAR_SCHEMA.uri, AssetEvent.source_run_id == run_id)
+            .all()
+        )
         return [(e.source_dag_id, e.source_task_id) for e in rows]
 
 
@@ -53,9 +57,12 @@ def queued_dag_ids() -> set[str]:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = (session.query(AssetDagRunQueue.target_dag_id)
-                .join(AssetModel, AssetDagRunQueue.asset_id == AssetModel.id)
-                .filter(AssetModel.uri == SPARKIFY_STAR_SCHEMA.uri).all())
+        rows = (
+            session.query(AssetDagRunQueue.target_dag_id)
+            .join(AssetModel, AssetDagRunQueue.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == SPARKIFY_STAR_SCHEMA.uri)
+            .all()
+        )
         return {dag_id for (dag_id,) in rows}
 
 
@@ -132,7 +139,8 @@ def report_tables(page: str) -> dict[str, list[list[str]]]:
 
 
 def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(
-        etl_run, report_dag, sample_data, s3, tmp_path, monkeypatch, capsys):
+    etl_run, report_dag, sample_data, s3, tmp_path, monkeypatch, capsys
+):
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -146,8 +154,12 @@ def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(
     assert state_of(run) == "success"
     assert not (tmp_path / "not-here").exists(), "the DAG writes nothing to a local folder"
     with create_session() as session:
-        returned = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id,
-                                                      task_id="refresh_report", key="return_value").one().value
+        returned = (
+            session.query(XComModel)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id="refresh_report", key="return_value")
+            .one()
+            .value
+        )
     [key] = [item["Key"] for item in s3.list_objects_v2(Bucket=PROJECT_BUCKET, Prefix=prefix).get("Contents", [])]
     assert re.fullmatch(rf"{prefix}sparkify_report_\d{{8}}T\d{{12}}Z\.html", key), key
     assert returned["path"] == f"s3://aws_default@{PROJECT_BUCKET}/{key}"
@@ -159,8 +171,10 @@ def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(local))
     capsys.readouterr()
     assert make_report.main(["--fetch", "latest"]) == 0
-    assert capsys.readouterr().out.splitlines()[-2:] == [f"Fetched s3://aws_default@{PROJECT_BUCKET}/{key}",
-                                                    f"Report written to {(local / REPORT_FILE).resolve()}"]
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"Fetched s3://aws_default@{PROJECT_BUCKET}/{key}",
+        f"Report written to {(local / REPORT_FILE).resolve()}",
+    ]
     assert (local / REPORT_FILE).read_text(encoding="utf-8") == page
 
     star = expected_star(sample_data, [(START, END)])

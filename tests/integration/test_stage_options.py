@@ -53,20 +53,41 @@ def manifest(*entries: tuple[str, bool]) -> str:
 
 
 def test_manifest_loads_exactly_the_listed_objects_from_any_bucket(db_schema, s3):
-    put_objects(s3, BUCKET, {"data/a.json": ndjson(song("SOA")), "data/b.json": ndjson(song("SOB")),
-                             "data/unlisted.json": ndjson(song("SOX"))})
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            "data/a.json": ndjson(song("SOA")),
+            "data/b.json": ndjson(song("SOB")),
+            "data/unlisted.json": ndjson(song("SOX")),
+        },
+    )
     put_objects(s3, OTHER_BUCKET, {"c.json": ndjson(song("SOC"))})
-    put_objects(s3, BUCKET, {"load.manifest": manifest(
-        (f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/b.json", False),
-        (f"s3://{OTHER_BUCKET}/c.json", True), (f"s3://{BUCKET}/data/missing.json", False),
-    )})
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            "load.manifest": manifest(
+                (f"s3://{BUCKET}/data/a.json", True),
+                (f"s3://{BUCKET}/data/b.json", False),
+                (f"s3://{OTHER_BUCKET}/c.json", True),
+                (f"s3://{BUCKET}/data/missing.json", False),
+            )
+        },
+    )
     assert stage("load.manifest", manifest=True) == 3
     assert song_ids(db_schema) == ["SOA", "SOB", "SOC"]
 
 
 def test_manifest_with_a_missing_mandatory_entry_fails_and_changes_nothing(db_schema, s3, load_errors):
-    put_objects(s3, BUCKET, {"data/a.json": ndjson(song("SOA")), "load.manifest": manifest(
-        (f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/missing.json", True))})
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            "data/a.json": ndjson(song("SOA")),
+            "load.manifest": manifest((f"s3://{BUCKET}/data/a.json", True), (f"s3://{BUCKET}/data/missing.json", True)),
+        },
+    )
     with pytest.raises(CopyFailed, match=f"lists s3://{BUCKET}/data/missing.json as mandatory") as raised:
         stage("load.manifest", manifest=True)
     assert not raised.value.data_error and load_errors() == []  # no row was rejected
@@ -86,8 +107,9 @@ def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_s
     put_objects(s3, BUCKET, {"inv/a.json": b'{"song_id": "SOA", "title": "caf\xe9 \xff!"}\n'})
     with pytest.raises(AirflowFailException, match=r"inv/a.json line 1, position 33.*Bad UTF-8 hex sequence: e9"):
         stage("inv/")
-    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/inv/a.json", line=1,
-                             position=33, column="")
+    reject = the_only_reject(
+        load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/inv/a.json", line=1, position=33, column=""
+    )
     assert "Bad UTF-8 hex sequence: e9" in reject.reason
     assert song_ids(db_schema) == ["SOKEPT"]
     assert stage("inv/", accept_inv_chars="^") == 1
@@ -96,11 +118,13 @@ def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_s
 
 def test_invalid_utf8_in_a_json_key_names_the_line(db_schema, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {"key/a.json": ndjson(song("SOA")) + b'{"ti\xc3tle": "x"}\n'})
-    with pytest.raises(AirflowFailException,
-                       match=r"key/a.json line 2, position 5, raw value .*: String contains invalid UTF-8"):
+    with pytest.raises(
+        AirflowFailException, match=r"key/a.json line 2, position 5, raw value .*: String contains invalid UTF-8"
+    ):
         stage("key/")
-    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/key/a.json", line=2,
-                             position=5, column="")
+    reject = the_only_reject(
+        load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/key/a.json", line=2, position=5, column=""
+    )
     assert reject.reason.startswith("String contains invalid UTF-8")
     assert song_ids(db_schema) == ["SOKEPT"]
 
@@ -120,10 +144,13 @@ def test_an_empty_object_loads_no_rows_and_the_others_still_load(db_schema, s3):
 
 def test_top_level_array_is_refused_naming_the_key(db_schema, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {"array/a.json": json.dumps([song("SOA"), song("SOB")])})
-    with pytest.raises(AirflowFailException, match=r"array/a.json line 1, position 1.*Top-level JSON value is an array"):
+    with pytest.raises(
+        AirflowFailException, match=r"array/a.json line 1, position 1.*Top-level JSON value is an array"
+    ):
         stage("array/")
-    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/array/a.json", line=1,
-                             position=1, column="")
+    reject = the_only_reject(
+        load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/array/a.json", line=1, position=1, column=""
+    )
     assert reject.reason.startswith("Top-level JSON value is an array")
     assert song_ids(db_schema) == ["SOKEPT"]
 
@@ -131,8 +158,13 @@ def test_top_level_array_is_refused_naming_the_key(db_schema, s3, load_errors, c
 def test_unreadable_jsonpaths_file_is_a_clear_error(db_schema, s3, load_errors):
     put_objects(s3, BUCKET, {"jp/a.json": ndjson(song("SOA")), "paths/bad.json": "{not json"})
     with pytest.raises(CopyFailed, match=f"The jsonpaths file s3://{BUCKET}/paths/bad.json is not valid") as raised:
-        StageToRedshiftOperator(task_id="s", table="staging_songs", s3_bucket=BUCKET, s3_key="jp/",
-                                json_format=f"s3://{BUCKET}/paths/bad.json").execute(CONTEXT)
+        StageToRedshiftOperator(
+            task_id="s",
+            table="staging_songs",
+            s3_bucket=BUCKET,
+            s3_key="jp/",
+            json_format=f"s3://{BUCKET}/paths/bad.json",
+        ).execute(CONTEXT)
     assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
 

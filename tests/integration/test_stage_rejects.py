@@ -25,8 +25,12 @@ def songs_file(years: list) -> str:
 
 def stage(max_error: int) -> int:
     return StageToRedshiftOperator(
-        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=PREFIX,
-        json_format="auto", max_error=max_error,
+        task_id="stage_songs",
+        table="staging_songs",
+        s3_bucket=BUCKET,
+        s3_key=PREFIX,
+        json_format="auto",
+        max_error=max_error,
     ).execute(CONTEXT)
 
 
@@ -49,7 +53,10 @@ def test_maxerror_loads_the_good_rows_and_records_the_rejects(warehouse, s3, loa
     put_objects(s3, BUCKET, {f"{PREFIX}a.json": songs_file([1999, "bad", 2001, "worse", 2003])})
     assert stage(max_error=2) == 3
     assert warehouse.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall() == [
-        ("SO0",), ("SO2",), ("SO4",)]
+        ("SO0",),
+        ("SO2",),
+        ("SO4",),
+    ]
     bad, worse = "Invalid digit, Value 'b', Type: integer", "Invalid digit, Value 'w', Type: integer"
     assert recorded(load_errors) == [
         ("staging_songs", KEY, 2, "year", "integer", "bad", bad),
@@ -74,7 +81,9 @@ def test_more_rejects_than_maxerror_load_nothing_but_are_recorded(warehouse, s3,
 
 def test_without_maxerror_the_first_reject_fails_the_load_and_is_recorded(warehouse, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {f"{PREFIX}a.json": songs_file([1999, 2000, "bad"])})
-    with pytest.raises(AirflowFailException, match=r"a.json line 3, position 1, column year \(integer\), raw value 'bad'"):
+    with pytest.raises(
+        AirflowFailException, match=r"a.json line 3, position 1, column year \(integer\), raw value 'bad'"
+    ):
         stage(max_error=0)
     assert warehouse.execute("SELECT song_id FROM staging_songs").fetchall() == [("SOKEPT",)]
     assert [row[2:4] for row in recorded(load_errors)] == [(3, "year")]
@@ -120,9 +129,10 @@ HOSTILE_SONGS = (
 def test_hostile_values_are_recorded_rejects_and_count_toward_maxerror(warehouse, s3, load_errors, capfd):
     put_objects(s3, BUCKET, {f"{PREFIX}a.json": HOSTILE_SONGS})
     assert stage(max_error=3) == 2
-    assert warehouse.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall() == [
-        ("SO0",), ("SO4",)]
-    assert [(line, column, reason.split(":")[0][:40]) for _, _, line, column, _, _, reason in recorded(load_errors)] == [
+    assert warehouse.execute("SELECT song_id FROM staging_songs ORDER BY song_id").fetchall() == [("SO0",), ("SO4",)]
+    assert [
+        (line, column, reason.split(":")[0][:40]) for _, _, line, column, _, _, reason in recorded(load_errors)
+    ] == [
         (2, "", "JSON value nested 3001 levels deep, more"),
         (3, "year", "Overflow, Type"),
         (4, "title", "String contains invalid or unsupported U"),

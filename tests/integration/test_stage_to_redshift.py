@@ -29,29 +29,65 @@ EPOCH = datetime(1970, 1, 1)
 
 # The eventsim fields in staging_events column order, and how each column is typed.
 EVENT_FIELDS = (
-    "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length",
-    "level", "location", "method", "page", "registration", "sessionId", "song",
-    "status", "ts", "userAgent", "userId",
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
 )
 EVENT_COLUMNS = tuple(f.lower() for f in EVENT_FIELDS)
 INTEGER_FIELDS = {"itemInSession", "sessionId", "status", "userId"}
 FLOAT_FIELDS = {"length", "registration"}
 SONG_COLUMNS = (
-    "num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location",
-    "artist_name", "song_id", "title", "duration", "year",
+    "num_songs",
+    "artist_id",
+    "artist_latitude",
+    "artist_longitude",
+    "artist_location",
+    "artist_name",
+    "song_id",
+    "title",
+    "duration",
+    "year",
 )
 
 
 # ---------------------------------------------------------------- source data
 
+
 def event(ts: int, user_id: str = "39", **fields) -> dict:
     """A logged-in NextSong event; `fields` override any attribute."""
     base = {
-        "artist": "Beyoncé", "auth": "Logged In", "firstName": "Zoë", "gender": "F",
-        "itemInSession": 3, "lastName": "O'Brien", "length": 218.93179, "level": "paid",
-        "location": "Montréal, Québec, Canada", "method": "PUT", "page": "NextSong",
-        "registration": 1540919166796.0, "sessionId": 38, "song": "Hoppípolla", "status": 200,
-        "ts": ts, "userAgent": '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko)"',
+        "artist": "Beyoncé",
+        "auth": "Logged In",
+        "firstName": "Zoë",
+        "gender": "F",
+        "itemInSession": 3,
+        "lastName": "O'Brien",
+        "length": 218.93179,
+        "level": "paid",
+        "location": "Montréal, Québec, Canada",
+        "method": "PUT",
+        "page": "NextSong",
+        "registration": 1540919166796.0,
+        "sessionId": 38,
+        "song": "Hoppípolla",
+        "status": 200,
+        "ts": ts,
+        "userAgent": '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko)"',
         "userId": user_id,
     }
     return {**base, **fields}
@@ -60,18 +96,38 @@ def event(ts: int, user_id: str = "39", **fields) -> dict:
 def guest_event(ts: int) -> dict:
     """A guest's Home page view: no user, blank strings, empty userId."""
     return event(
-        ts, user_id="", artist=None, auth="Guest", firstName=None, gender=None, lastName=None,
-        length=None, level="free", location="   ", method="GET", page="Home", registration=None,
-        song=None, userAgent="", itemInSession=0, sessionId=412,
+        ts,
+        user_id="",
+        artist=None,
+        auth="Guest",
+        firstName=None,
+        gender=None,
+        lastName=None,
+        length=None,
+        level="free",
+        location="   ",
+        method="GET",
+        page="Home",
+        registration=None,
+        song=None,
+        userAgent="",
+        itemInSession=0,
+        sessionId=412,
     )
 
 
 def song(n: int, **fields) -> dict:
     base = {
-        "num_songs": 1, "artist_id": f"AR{n:016d}", "artist_latitude": 64.13548 + n,
-        "artist_longitude": -21.89541 - n, "artist_location": "Reykjavík, Iceland",
-        "artist_name": f"Sigur Rós {n}", "song_id": f"SO{n:016d}", "title": f"Café Society {n}",
-        "duration": 152.92036 + n, "year": 1990 + n,
+        "num_songs": 1,
+        "artist_id": f"AR{n:016d}",
+        "artist_latitude": 64.13548 + n,
+        "artist_longitude": -21.89541 - n,
+        "artist_location": "Reykjavík, Iceland",
+        "artist_name": f"Sigur Rós {n}",
+        "song_id": f"SO{n:016d}",
+        "title": f"Café Society {n}",
+        "duration": 152.92036 + n,
+        "year": 1990 + n,
     }
     return {**base, **fields}
 
@@ -85,6 +141,7 @@ def ms(moment: datetime) -> int:
 
 
 # ------------------------------------------------------ independent expectations
+
 
 def expected_event_row(record: dict) -> tuple:
     """The staging_events row Redshift COPY (jsonpaths, epochmillisecs, BLANKSASNULL, EMPTYASNULL) loads."""
@@ -109,6 +166,7 @@ def expected_song_row(record: dict) -> tuple:
 
 
 # ---------------------------------------------------------------- fixtures and helpers
+
 
 @pytest.fixture
 def db_schema(db):
@@ -167,12 +225,22 @@ def prefill_events(db) -> list[tuple]:
 
 # ---------------------------------------------------------------- 1. events with jsonpaths
 
+
 def test_events_load_through_jsonpaths_with_redshift_casting(s3, db_schema, prefix, jsonpaths):
     records = [
         event(ms(datetime(2018, 11, 15, 0, 30, 26, 796000)), user_id="39"),
         guest_event(ms(datetime(2018, 11, 15, 0, 12, 0, 5000))),
-        event(ms(datetime(2018, 11, 15, 0, 45, 1)), user_id="8", artist="Motörhead", song="Ace of Spades",
-              length=166.39628, gender="M", firstName="Kaylee", lastName="Summers", sessionId=139),
+        event(
+            ms(datetime(2018, 11, 15, 0, 45, 1)),
+            user_id="8",
+            artist="Motörhead",
+            song="Ace of Spades",
+            length=166.39628,
+            gender="M",
+            firstName="Kaylee",
+            lastName="Summers",
+            sessionId=139,
+        ),
     ]
     key = f"{prefix}log_data/2018/11/2018-11-15-events.json"
     put_objects(s3, BUCKET, {key: ndjson(records)})
@@ -195,13 +263,14 @@ def test_events_load_through_jsonpaths_with_redshift_casting(s3, db_schema, pref
 
 # ---------------------------------------------------------------- 2. songs with 'auto'
 
+
 def test_songs_auto_loads_every_layout_under_the_prefix(s3, db_schema, prefix):
     songs = [song(n) for n in range(6)]
     songs[5]["artist_latitude"] = songs[5]["artist_longitude"] = None
     files = {
-        "song_data/A/B/C/TRABC0.json": json.dumps(songs[0]),                                 # one line
-        "song_data/A/B/D/TRABD1.json": json.dumps(songs[1], indent=4, ensure_ascii=False),   # pretty-printed
-        "song_data/A/C/E/TRACE2.json": json.dumps(songs[2]) + json.dumps(songs[3]),          # concatenated
+        "song_data/A/B/C/TRABC0.json": json.dumps(songs[0]),  # one line
+        "song_data/A/B/D/TRABD1.json": json.dumps(songs[1], indent=4, ensure_ascii=False),  # pretty-printed
+        "song_data/A/C/E/TRACE2.json": json.dumps(songs[2]) + json.dumps(songs[3]),  # concatenated
         "song_data/B/A/A/TRBAA4.json": json.dumps(songs[4], indent=2) + "\n" + json.dumps(songs[5], indent=2),
     }
     put_objects(s3, BUCKET, {prefix + key: body for key, body in files.items()})
@@ -225,9 +294,16 @@ def test_songs_auto_loads_every_layout_under_the_prefix(s3, db_schema, prefix):
 
 # ---------------------------------------------------------------- 3. 'auto ignorecase'
 
+
 def test_auto_ignorecase_matches_mixed_case_keys(s3, db_schema, prefix):
-    record = {"Artist_Name": "Guns N' Roses", "Song_ID": "SOMIXEDCASE00001", "Title": "Don't Cry",
-              "num_songs": 1, "Year": 1991, "DURATION": 284.81261}
+    record = {
+        "Artist_Name": "Guns N' Roses",
+        "Song_ID": "SOMIXEDCASE00001",
+        "Title": "Don't Cry",
+        "num_songs": 1,
+        "Year": 1991,
+        "DURATION": 284.81261,
+    }
     key = f"{prefix}song_data/mixed.json"
     put_objects(s3, BUCKET, {key: json.dumps(record)})
     columns = ("artist_name", "song_id", "title", "num_songs", "year", "duration")
@@ -243,6 +319,7 @@ def test_auto_ignorecase_matches_mixed_case_keys(s3, db_schema, prefix):
 
 # ---------------------------------------------------------------- 4. strftime keys and the window
 
+
 def test_dated_key_expands_once_per_day_of_the_window(s3, db_schema, prefix, jsonpaths):
     per_day = {}
     for day, count in ((14, 2), (15, 3), (16, 1)):
@@ -256,8 +333,9 @@ def test_dated_key_expands_once_per_day_of_the_window(s3, db_schema, prefix, jso
 
     two_days = ("2018-11-14T18:00:00Z", "2018-11-15T06:00:00Z")
     assert stage_events(pattern, jsonpaths, window=two_days) == len(per_day[14]) + len(per_day[15])
-    assert event_rows(db_schema) == sorted(map(expected_event_row, per_day[14] + per_day[15]),
-                                           key=lambda r: r[EVENT_COLUMNS.index("ts")])
+    assert event_rows(db_schema) == sorted(
+        map(expected_event_row, per_day[14] + per_day[15]), key=lambda r: r[EVENT_COLUMNS.index("ts")]
+    )
 
     assert stage_events(pattern, jsonpaths, window=("2018-11-16T03:00:00Z", "2018-11-16T04:00:00Z")) == 1
     assert loaded_days() == [16]
@@ -268,6 +346,7 @@ def test_dated_key_expands_once_per_day_of_the_window(s3, db_schema, prefix, jso
 
 
 # ---------------------------------------------------------------- 5. REPLACE and APPEND
+
 
 def test_replace_empties_the_table_and_append_keeps_it(s3, db_schema, prefix, jsonpaths):
     first = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in (1, 2)]
@@ -288,8 +367,10 @@ def test_replace_empties_the_table_and_append_keeps_it(s3, db_schema, prefix, js
 
 # ---------------------------------------------------------------- 6. a failed load changes nothing
 
-def test_bad_value_fails_the_load_naming_file_line_column_and_value(s3, db_schema, prefix, jsonpaths, load_errors,
-                                                                   capfd):
+
+def test_bad_value_fails_the_load_naming_file_line_column_and_value(
+    s3, db_schema, prefix, jsonpaths, load_errors, capfd
+):
     before = prefill_events(db_schema)
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(5)]
     records[2]["userId"] = "abc"
@@ -304,8 +385,15 @@ def test_bad_value_fails_the_load_naming_file_line_column_and_value(s3, db_schem
     assert "line 3" in message
     assert "userid" in message
     assert "'abc'" in message
-    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{bad}", line=3, column="userid",
-                    raw_value="abc", reason="Invalid digit, Value 'a', Type: integer")
+    the_only_reject(
+        load_errors(),
+        capfd.readouterr().out,
+        filename=f"s3://{BUCKET}/{bad}",
+        line=3,
+        column="userid",
+        raw_value="abc",
+        reason="Invalid digit, Value 'a', Type: integer",
+    )
     assert event_rows(db_schema) == before
 
 
@@ -339,10 +427,14 @@ def test_jsonpaths_with_the_wrong_number_of_paths_fails_and_changes_nothing(s3, 
     before = prefill_events(db_schema)
     short = f"{prefix}config/short_paths.json"
     data = f"{prefix}events.json"
-    put_objects(s3, BUCKET, {
-        short: json.dumps({"jsonpaths": [f"$['{f}']" for f in EVENT_FIELDS[:-1]]}),
-        data: ndjson([event(ms(datetime(2018, 11, 15, 0, 1)))]),
-    })
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            short: json.dumps({"jsonpaths": [f"$['{f}']" for f in EVENT_FIELDS[:-1]]}),
+            data: ndjson([event(ms(datetime(2018, 11, 15, 0, 1)))]),
+        },
+    )
     with pytest.raises(CopyFailed) as raised:
         stage_events(data, f"s3://{BUCKET}/{short}")
     assert not raised.value.data_error
@@ -363,6 +455,7 @@ def test_missing_jsonpaths_file_fails_and_changes_nothing(s3, db_schema, prefix)
 
 # ---------------------------------------------------------------- 7. TRUNCATECOLUMNS
 
+
 def utf8_prefix(text: str, limit: int) -> str:
     """The longest run of whole characters from the start of `text` within `limit` UTF-8 bytes."""
     kept = ""
@@ -373,8 +466,9 @@ def utf8_prefix(text: str, limit: int) -> str:
     return kept
 
 
-def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundary(s3, db_schema, prefix, jsonpaths,
-                                                                                  load_errors, capfd):
+def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundary(
+    s3, db_schema, prefix, jsonpaths, load_errors, capfd
+):
     gender = "x" + "é" * 10  # 11 characters, 21 bytes; byte 16 falls inside an 'é'
     assert len(gender) <= 16 < len(gender.encode())
     key = f"{prefix}long-gender.json"
@@ -384,8 +478,14 @@ def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundar
     with pytest.raises(AirflowFailException) as raised:
         stage_events(key, jsonpaths)
     assert "String length exceeds DDL length" in str(raised.value)
-    reject = the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", line=1,
-                             column="gender", raw_value=gender)
+    reject = the_only_reject(
+        load_errors(),
+        capfd.readouterr().out,
+        filename=f"s3://{BUCKET}/{key}",
+        line=1,
+        column="gender",
+        raw_value=gender,
+    )
     assert "String length exceeds DDL length" in reject.reason
     assert event_rows(db_schema) == before
 
@@ -396,6 +496,7 @@ def test_truncate_columns_cuts_strings_at_the_byte_length_on_a_character_boundar
 
 
 # ---------------------------------------------------------------- 8. gzip
+
 
 def test_gzip_objects_load(s3, db_schema, prefix, jsonpaths):
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m, userId=str(m + 1)) for m in range(4)]
@@ -425,24 +526,33 @@ def test_corrupt_gzip_object_fails_naming_the_key(s3, db_schema, prefix, jsonpat
 
 # ---------------------------------------------------------------- 9. layouts of event files
 
+
 def test_pretty_printed_and_same_line_events_load(s3, db_schema, prefix, jsonpaths):
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m, userId=str(100 + m)) for m in range(6)]
     records[4] = guest_event(ms(datetime(2018, 11, 15, 0, 4)))
     body = (
-        json.dumps(records[0], indent=4, ensure_ascii=False) + "\n"
-        + json.dumps(records[1]) + " " + json.dumps(records[2]) + json.dumps(records[3]) + "\n"
-        + json.dumps(records[4], indent=2) + "  " + json.dumps(records[5]) + "\n"
+        json.dumps(records[0], indent=4, ensure_ascii=False)
+        + "\n"
+        + json.dumps(records[1])
+        + " "
+        + json.dumps(records[2])
+        + json.dumps(records[3])
+        + "\n"
+        + json.dumps(records[4], indent=2)
+        + "  "
+        + json.dumps(records[5])
+        + "\n"
     )
     key = f"{prefix}mixed-layout.json"
     put_objects(s3, BUCKET, {key: body})
 
     assert stage_events(key, jsonpaths) == len(records)
-    assert event_rows(db_schema) == sorted(map(expected_event_row, records),
-                                           key=lambda r: r[EVENT_COLUMNS.index("ts")])
+    assert event_rows(db_schema) == sorted(map(expected_event_row, records), key=lambda r: r[EVENT_COLUMNS.index("ts")])
 
 
-def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db_schema, prefix, jsonpaths,
-                                                                         load_errors, capfd):
+def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(
+    s3, db_schema, prefix, jsonpaths, load_errors, capfd
+):
     records = [event(ms(datetime(2018, 11, 15, 0, m)), sessionId=m) for m in range(3)]
     records[1]["sessionId"] = "4x2"
     key = f"{prefix}pretty-bad.json"
@@ -452,15 +562,25 @@ def test_bad_value_in_a_pretty_printed_object_names_file_column_and_value(s3, db
     with pytest.raises(AirflowFailException) as raised:
         stage_events(key, jsonpaths)
     assert f"s3://{BUCKET}/{key}" in str(raised.value)
-    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", column="sessionid",
-                    raw_value="4x2")
+    the_only_reject(
+        load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/{key}", column="sessionid", raw_value="4x2"
+    )
     assert event_rows(db_schema) == before
 
 
 def test_large_pretty_printed_files_load_whatever_the_chunk_boundaries(db_schema, s3):
     """Regression: a read boundary inside `null` or an escape must not look like bad JSON."""
-    rows = [{"num_songs": 1, "artist_id": None, "song_id": f"SO{i:016d}", "title": "Caf\u00e9 \\u00e9",
-             "duration": 200.5 + i, "year": 0} for i in range(8000)]
+    rows = [
+        {
+            "num_songs": 1,
+            "artist_id": None,
+            "song_id": f"SO{i:016d}",
+            "title": "Caf\u00e9 \\u00e9",
+            "duration": 200.5 + i,
+            "year": 0,
+        }
+        for i in range(8000)
+    ]
     document = "".join(json.dumps(r, indent=2) + "\n" for r in rows)
     for shift in range(3):
         clear_prefix(s3, BUCKET, "big/")
@@ -480,5 +600,11 @@ def test_errors_in_multi_line_objects_name_the_last_line_of_the_object(db_schema
     last_line = (good + "\n" + bad).count("\n") + 1
     assert f"line {last_line}," in str(error.value)
     assert "column year" in str(error.value) and "'nineteen'" in str(error.value)
-    the_only_reject(load_errors(), capfd.readouterr().out, filename=f"s3://{BUCKET}/multiline/s.json", line=last_line,
-                    column="year", raw_value="nineteen")
+    the_only_reject(
+        load_errors(),
+        capfd.readouterr().out,
+        filename=f"s3://{BUCKET}/multiline/s.json",
+        line=last_line,
+        column="year",
+        raw_value="nineteen",
+    )

@@ -31,16 +31,81 @@ BINARY_SAFE = """
 """
 OTHER = "r REAL, n NUMERIC(12, 3), c CHAR(4), i INTEGER, v VARCHAR(12)"
 RECORDS = [
-    {"s": 32767, "i": 2147483647, "b": 9223372036854775807, "d": 1e308, "v": "x" * 12, "t": "tab\there",
-     "f": True, "ts": 253402300799999, "tz": 0, "day": "9999-12-31", "r": 3.4e38, "n": "123456789.9995", "c": "abcd"},
-    {"s": -32768, "i": -2147483648, "b": -9223372036854775808, "d": -5e-324, "v": "日本語の歌", "t": "back\\slash",
-     "f": "off", "ts": -62135596800000, "tz": -1, "day": "0001-01-01", "r": -1e-45, "n": -0.0005, "c": "é"},
-    {"s": "12", "i": " 42 ", "b": "-7", "d": -0.0, "v": "🎵🎵🎵🎵", "t": "line\nbreak \"quoted\" \r\x01",
-     "f": None, "ts": 1541106106796, "tz": "1541106106796", "day": " 2018-11-15 ", "r": 0.1, "n": 1, "c": "ab "},
-    {"s": None, "i": "", "b": None, "d": "1e3", "v": "  ", "t": "", "f": "t", "ts": None, "tz": None, "day": None,
-     "r": None, "n": None, "c": None},
-    {"s": 0, "i": 0, "b": 0, "d": 218.93179, "v": "Beyoncé & Sigur Rós", "t": "\\N", "f": 1,
-     "ts": 1541106106796.5, "tz": 1541106106000, "day": "2018-11-15", "r": 16777217, "n": "7.0", "c": "  "},
+    {
+        "s": 32767,
+        "i": 2147483647,
+        "b": 9223372036854775807,
+        "d": 1e308,
+        "v": "x" * 12,
+        "t": "tab\there",
+        "f": True,
+        "ts": 253402300799999,
+        "tz": 0,
+        "day": "9999-12-31",
+        "r": 3.4e38,
+        "n": "123456789.9995",
+        "c": "abcd",
+    },
+    {
+        "s": -32768,
+        "i": -2147483648,
+        "b": -9223372036854775808,
+        "d": -5e-324,
+        "v": "日本語の歌",
+        "t": "back\\slash",
+        "f": "off",
+        "ts": -62135596800000,
+        "tz": -1,
+        "day": "0001-01-01",
+        "r": -1e-45,
+        "n": -0.0005,
+        "c": "é",
+    },
+    {
+        "s": "12",
+        "i": " 42 ",
+        "b": "-7",
+        "d": -0.0,
+        "v": "🎵🎵🎵🎵",
+        "t": 'line\nbreak "quoted" \r\x01',
+        "f": None,
+        "ts": 1541106106796,
+        "tz": "1541106106796",
+        "day": " 2018-11-15 ",
+        "r": 0.1,
+        "n": 1,
+        "c": "ab ",
+    },
+    {
+        "s": None,
+        "i": "",
+        "b": None,
+        "d": "1e3",
+        "v": "  ",
+        "t": "",
+        "f": "t",
+        "ts": None,
+        "tz": None,
+        "day": None,
+        "r": None,
+        "n": None,
+        "c": None,
+    },
+    {
+        "s": 0,
+        "i": 0,
+        "b": 0,
+        "d": 218.93179,
+        "v": "Beyoncé & Sigur Rós",
+        "t": "\\N",
+        "f": 1,
+        "ts": 1541106106796.5,
+        "tz": 1541106106000,
+        "day": "2018-11-15",
+        "r": 16777217,
+        "n": "7.0",
+        "c": "  ",
+    },
 ]
 
 
@@ -77,10 +142,21 @@ def test_the_local_copy_loads_what_a_text_copy_of_the_converted_values_loads(con
     for table in (LOADED, EXPECTED):  # rolled back at the end of the test
         conn.execute(f"CREATE TABLE {table} ({definition})")
     names = [c.name for c in columns_of(conn, LOADED)]
-    put_objects(s3, BUCKET, {f"{PREFIX}a.json": "".join(
-        json.dumps({k: v for k, v in r.items() if k in names}, ensure_ascii=False) + "\n" for r in RECORDS)})
-    command = CopyCommand(table=LOADED, source=f"s3://{BUCKET}/{PREFIX}", options=OPTIONS,
-                          credentials=Credentials(access_key="wire-test-key", secret_key="wire-test-secret"))
+    put_objects(
+        s3,
+        BUCKET,
+        {
+            f"{PREFIX}a.json": "".join(
+                json.dumps({k: v for k, v in r.items() if k in names}, ensure_ascii=False) + "\n" for r in RECORDS
+            )
+        },
+    )
+    command = CopyCommand(
+        table=LOADED,
+        source=f"s3://{BUCKET}/{PREFIX}",
+        options=OPTIONS,
+        credentials=Credentials(access_key="wire-test-key", secret_key="wire-test-secret"),
+    )
     statements, copy = [], psycopg.Cursor.copy
 
     def spy(cursor, statement, *args, **kwargs):

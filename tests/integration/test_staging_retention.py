@@ -23,13 +23,14 @@ NEW = "scheduled__2018-11-18T00:00:00+00:00"
 
 def prepare(db, run_id: str, retention: float = 48, active: tuple[str, ...] = ()) -> list[str]:
     with db.transaction(), db.cursor() as cursor:
-        return prepare_run_staging(cursor, BASES, run_id, retention,
-                                   lambda ids: [r for r in ids if r in active])
+        return prepare_run_staging(cursor, BASES, run_id, retention, lambda ids: [r for r in ids if r in active])
 
 
 def age(db, run_id: str, hours: float) -> None:
     """Make run_id's tables look unused for `hours`."""
-    db.execute("UPDATE staging_tables SET created_at = created_at - %s WHERE run_id = %s", (timedelta(hours=hours), run_id))
+    db.execute(
+        "UPDATE staging_tables SET created_at = created_at - %s WHERE run_id = %s", (timedelta(hours=hours), run_id)
+    )
 
 
 def tables_of(db, run_id: str) -> set[str]:
@@ -86,8 +87,16 @@ def test_the_dag_asks_airflow_which_runs_are_still_running(sparkify_dag, sample_
     assert run_dag(sparkify_dag, day) == "success"  # the DAG is now known to the metadata database
     running, gone = "manual__still_running", "manual__long_finished"
     with create_session() as session:
-        session.add(DagRun(dag_id=sparkify_dag.dag_id, run_id=running, run_type=DagRunType.MANUAL,
-                           state=DagRunState.RUNNING, logical_date=None, run_after=day))
+        session.add(
+            DagRun(
+                dag_id=sparkify_dag.dag_id,
+                run_id=running,
+                run_type=DagRunType.MANUAL,
+                state=DagRunState.RUNNING,
+                logical_date=None,
+                run_after=day,
+            )
+        )
     for run_id in (running, gone):
         prepare(db, run_id)
     for run_id in (running, gone):

@@ -19,8 +19,11 @@ def stage_run(db, run_id: str, rows: int) -> dict[str, str]:
         copies = prepare_run_staging(cursor, ["staging_events", "staging_songs"], run_id, 48)
     names = {name.rsplit("__r", 1)[0]: name for name in copies}
     for n in range(rows):
-        db.execute(f'INSERT INTO "{names["staging_events"]}" (page, userid, sessionid, iteminsession, ts, level) '
-                   "VALUES ('NextSong', 1, 1, %s, %s, 'free')", (n, datetime(2018, 11, 15, 0, n)))
+        db.execute(
+            f'INSERT INTO "{names["staging_events"]}" (page, userid, sessionid, iteminsession, ts, level) '
+            "VALUES ('NextSong', 1, 1, %s, %s, 'free')",
+            (n, datetime(2018, 11, 15, 0, n)),
+        )
     return names
 
 

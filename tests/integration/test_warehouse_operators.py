@@ -14,8 +14,12 @@ from tests.support import SQL_DIR, render_sql, reset_schema, task_context
 pytestmark = pytest.mark.integration
 HOUR = task_context("2018-11-15T03:00:00", "2018-11-15T04:00:00")
 PG_TYPES = {
-    "VARCHAR": "character varying", "INTEGER": "integer", "BIGINT": "bigint",
-    "DOUBLE PRECISION": "double precision", "TIMESTAMP": "timestamp without time zone", "BOOLEAN": "boolean",
+    "VARCHAR": "character varying",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "DOUBLE PRECISION": "double precision",
+    "TIMESTAMP": "timestamp without time zone",
+    "BOOLEAN": "boolean",
 }
 
 
@@ -28,12 +32,18 @@ def schema(db):
 def redshift_columns() -> dict[str, list[tuple]]:
     """Columns per table, parsed from the Redshift DDL."""
     tables = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\)", (SQL_DIR / "create_tables.sql").read_text(), re.S):
+    for name, body in re.findall(
+        r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\)", (SQL_DIR / "create_tables.sql").read_text(), re.S
+    ):
         columns = []
         for line in body.strip().splitlines():
-            match = re.match(r"\s*(\w+)\s+(VARCHAR|INTEGER|BIGINT|DOUBLE PRECISION|TIMESTAMP|BOOLEAN)(?:\((\d+)\))?", line)
+            match = re.match(
+                r"\s*(\w+)\s+(VARCHAR|INTEGER|BIGINT|DOUBLE PRECISION|TIMESTAMP|BOOLEAN)(?:\((\d+)\))?", line
+            )
             if match and match.group(1) != "PRIMARY":
-                columns.append((match.group(1), PG_TYPES[match.group(2)], int(match.group(3)) if match.group(3) else None))
+                columns.append(
+                    (match.group(1), PG_TYPES[match.group(2)], int(match.group(3)) if match.group(3) else None)
+                )
         tables[name] = columns
     return tables
 
@@ -44,7 +54,8 @@ def test_local_schema_has_the_columns_and_types_of_the_redshift_ddl(schema):
     for table, columns in expected.items():
         actual = schema.execute(
             "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
-            "WHERE table_name = %s ORDER BY ordinal_position", (table,)
+            "WHERE table_name = %s ORDER BY ordinal_position",
+            (table,),
         ).fetchall()
         assert actual == columns, table
 
@@ -52,21 +63,27 @@ def test_local_schema_has_the_columns_and_types_of_the_redshift_ddl(schema):
 def insert_events(db, rows):
     db.cursor().executemany(
         "INSERT INTO staging_events (page, userid, sessionid, iteminsession, ts, level, firstname) "
-        "VALUES ('NextSong', %s, %s, %s, %s, %s, %s)", rows,
+        "VALUES ('NextSong', %s, %s, %s, %s, %s, %s)",
+        rows,
     )
 
 
 def test_fact_load_replaces_only_its_window_and_reruns_are_identical(schema):
-    insert_events(schema, [
-        (1, 10, 0, datetime(2018, 11, 15, 2, 59, 59), "free", "A"),
-        (1, 10, 1, datetime(2018, 11, 15, 3, 0, 0), "free", "A"),
-        (2, 11, 0, datetime(2018, 11, 15, 3, 59, 59, 999000), "paid", "B"),
-        (None, 12, 0, datetime(2018, 11, 15, 3, 30), "free", None),
-        (3, 13, 0, datetime(2018, 11, 15, 4, 0, 0), "paid", "C"),
-    ])
+    insert_events(
+        schema,
+        [
+            (1, 10, 0, datetime(2018, 11, 15, 2, 59, 59), "free", "A"),
+            (1, 10, 1, datetime(2018, 11, 15, 3, 0, 0), "free", "A"),
+            (2, 11, 0, datetime(2018, 11, 15, 3, 59, 59, 999000), "paid", "B"),
+            (None, 12, 0, datetime(2018, 11, 15, 3, 30), "free", None),
+            (3, 13, 0, datetime(2018, 11, 15, 4, 0, 0), "paid", "C"),
+        ],
+    )
     schema.execute("INSERT INTO songplays (songplay_id, start_time, user_id) VALUES ('outside', '2018-11-15 05:00', 9)")
     fact = LoadFactOperator(
-        task_id="f", table="songplays", sql=render_sql("songplays_select.sql"),
+        task_id="f",
+        table="songplays",
+        sql=render_sql("songplays_select.sql"),
         skipped_rows_sql=render_sql("songplays_skipped.sql"),
     )
     assert fact.execute(HOUR) == {"inserted": 2, "deleted": 0, "skipped": 1}
@@ -78,7 +95,9 @@ def test_fact_load_replaces_only_its_window_and_reruns_are_identical(schema):
 
 def test_failed_fact_load_changes_nothing(schema):
     schema.execute("INSERT INTO songplays (songplay_id, start_time, user_id) VALUES ('kept', '2018-11-15 03:10', 9)")
-    fact = LoadFactOperator(task_id="f", table="songplays", sql="SELECT 1/0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL")
+    fact = LoadFactOperator(
+        task_id="f", table="songplays", sql="SELECT 1/0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    )
     with pytest.raises(Exception, match="division by zero"):
         fact.execute(HOUR)
     assert schema.execute("SELECT songplay_id FROM songplays").fetchall() == [("kept",)]
@@ -86,13 +105,17 @@ def test_failed_fact_load_changes_nothing(schema):
 
 def test_users_follow_the_latest_event_whatever_the_run_order(schema):
     later = task_context("2018-11-15T04:00:00", "2018-11-15T05:00:00")
-    insert_events(schema, [
-        (1, 10, 0, datetime(2018, 11, 15, 3, 10), "free", "Early"),
-        (1, 10, 5, datetime(2018, 11, 15, 4, 10), "paid", "Late"),
-    ])
+    insert_events(
+        schema,
+        [
+            (1, 10, 0, datetime(2018, 11, 15, 3, 10), "free", "Early"),
+            (1, 10, 5, datetime(2018, 11, 15, 4, 10), "paid", "Late"),
+        ],
+    )
     fact = LoadFactOperator(task_id="f", table="songplays", sql=render_sql("songplays_select.sql"))
-    users = LoadDimensionOperator(task_id="u", table="users", sql=render_sql("users_select.sql"),
-                                  mode="merge", key="user_id")
+    users = LoadDimensionOperator(
+        task_id="u", table="users", sql=render_sql("users_select.sql"), mode="merge", key="user_id"
+    )
     for context in (later, HOUR):  # the later hour completes first
         fact.execute(context)
         users.execute(context)
@@ -104,7 +127,9 @@ def test_dimension_modes(schema):
     schema.execute("INSERT INTO users VALUES (1, 'Old', 'Old', 'M', 'paid'), (2, 'Kept', 'K', 'F', 'free')")
     LoadDimensionOperator(task_id="m", table="users", sql=sql, mode="merge", key="user_id").execute(HOUR)
     assert schema.execute("SELECT * FROM users ORDER BY user_id").fetchall() == [
-        (1, "A", "B", "F", "free"), (2, "Kept", "K", "F", "free")]
+        (1, "A", "B", "F", "free"),
+        (2, "Kept", "K", "F", "free"),
+    ]
     LoadDimensionOperator(task_id="t", table="users", sql=sql, mode="truncate-insert").execute(HOUR)
     assert schema.execute("SELECT user_id FROM users").fetchall() == [(1,)]
     with pytest.raises(Exception, match="duplicate key"):  # PostgreSQL enforces the primary key
@@ -127,7 +152,8 @@ def test_truncate_insert_with_a_key_refuses_duplicate_keys_in_a_table_without_a_
     schema.execute("INSERT INTO users_shadow VALUES (1, 'Old', 'Old', 'M', 'paid')")
     sql = "SELECT 1 AS user_id, 'A' AS f, 'B' AS l, 'F' AS g, 'free' AS v UNION ALL SELECT 1, 'C', 'D', 'M', 'paid'"
     with pytest.raises(DuplicateKeyError, match=r"user_id.*\(1,\)"):
-        LoadDimensionOperator(task_id="t", table="users_shadow", sql=sql, mode="truncate-insert",
-                              key="user_id").execute(HOUR)
+        LoadDimensionOperator(
+            task_id="t", table="users_shadow", sql=sql, mode="truncate-insert", key="user_id"
+        ).execute(HOUR)
     assert schema.execute("SELECT first_name FROM users_shadow").fetchall() == [("Old",)]
     schema.execute('DROP TABLE "users_shadow"')

@@ -22,8 +22,11 @@ PUBLISHED = (*STAR, "song_file_ledger")
 
 def busy_hours(root, count: int) -> list[datetime]:
     """The `count` hours of 2018-11-15 with the most NextSong plays (naive UTC), in time order."""
-    plays = [event_time(e).replace(minute=0, second=0, microsecond=0) for e in read_events(root)
-             if e["page"] == "NextSong" and e.get("userId") and event_time(e).date().isoformat() == "2018-11-15"]
+    plays = [
+        event_time(e).replace(minute=0, second=0, microsecond=0)
+        for e in read_events(root)
+        if e["page"] == "NextSong" and e.get("userId") and event_time(e).date().isoformat() == "2018-11-15"
+    ]
     return sorted(sorted(set(plays), key=lambda h: (-plays.count(h), h))[:count])
 
 
@@ -50,10 +53,13 @@ def bad_level_in(sample_data, s3):
     def corrupt(hour: datetime) -> dict:
         """The hour's last play with a user gets level 'gold': it is also that user's latest, so users gets it too."""
         lines = original.decode("utf-8").splitlines()
-        plays = [(event["ts"], event.get("itemInSession", 0), i) for i, event in
-                 ((i, json.loads(line)) for i, line in enumerate(lines) if line.strip())
-                 if event.get("page") == "NextSong" and event.get("userId")
-                 and hour <= event_time(event) < hour + timedelta(hours=1)]
+        plays = [
+            (event["ts"], event.get("itemInSession", 0), i)
+            for i, event in ((i, json.loads(line)) for i, line in enumerate(lines) if line.strip())
+            if event.get("page") == "NextSong"
+            and event.get("userId")
+            and hour <= event_time(event) < hour + timedelta(hours=1)
+        ]
         assert plays, f"no NextSong play with a user in {hour}"
         i = max(plays)[2]
         event = {**json.loads(lines[i]), "level": "gold"}
@@ -87,8 +93,9 @@ def test_a_failed_audit_leaves_the_published_tables_untouched_and_keeps_the_shad
     assert ("songplays_level_accepted", "1", "error") in failed
     assert ("users_level_accepted", "1", "error") in failed
     # the shadows are kept (registered for retention) with the rows that failed, for inspection
-    registered = {name for (name,) in db.execute("SELECT table_name FROM staging_tables WHERE run_id = %s",
-                                                  (run_id,)).fetchall()}
+    registered = {
+        name for (name,) in db.execute("SELECT table_name FROM staging_tables WHERE run_id = %s", (run_id,)).fetchall()
+    }
     assert {run_scoped(t, run_id) for t in STAR} <= registered
     gold = db.execute(f'SELECT COUNT(*) FROM "{run_scoped("songplays", run_id)}" WHERE level = %s', ("gold",))
     assert gold.fetchone()[0] == 1
@@ -135,5 +142,9 @@ def test_songs_still_match_after_the_artists_load_failed_for_good(sparkify_dag, 
     assert set(db.execute("SELECT * FROM songplays").fetchall()) == expected.songplays
     assert set(db.execute("SELECT * FROM songs").fetchall()) == expected.songs
     assert set(db.execute("SELECT * FROM artists").fetchall()) == expected.artists
-    assert db.execute("SELECT COUNT(*) FROM songs s WHERE NOT EXISTS "
-                      "(SELECT 1 FROM artists a WHERE a.artist_id = s.artist_id)").fetchone()[0] == 0
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM songs s WHERE NOT EXISTS (SELECT 1 FROM artists a WHERE a.artist_id = s.artist_id)"
+        ).fetchone()[0]
+        == 0
+    )

@@ -35,8 +35,14 @@ from tests.support import reset_schema
 DAG_ID = "sparkify_etl"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 UNFINISHED = ("queued", "running")
 CALL_FAILED = pytest.StashKey[bool]()
 
@@ -57,8 +63,14 @@ def airflow_login() -> AirflowLogin:
 
 
 @contextmanager
-def private_airflow(stack, login: AirflowLogin, name: str, extra_env: dict[str, str], executor: str = "local",
-                    celery: CelerySettings | None = None) -> Iterator[AirflowServices]:
+def private_airflow(
+    stack,
+    login: AirflowLogin,
+    name: str,
+    extra_env: dict[str, str],
+    executor: str = "local",
+    celery: CelerySettings | None = None,
+) -> Iterator[AirflowServices]:
     """A live Airflow 3 on free ports, with its own home and metadata database, stopped after.
 
     `executor="celery"` (make up EXECUTOR=celery) adds a Redis broker on a free port and the workers.
@@ -66,8 +78,9 @@ def private_airflow(stack, login: AirflowLogin, name: str, extra_env: dict[str, 
     services = AirflowServices(
         stack,
         home=stack.state_dir / f"airflow-{name}",
-        ports=AirflowPorts(api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port(),
-                           broker=free_port()),
+        ports=AirflowPorts(
+            api=free_port(), worker_log_server=free_port(), trigger_log_server=free_port(), broker=free_port()
+        ),
         login=login,
         metadata_db=f"airflow_{name}_{secrets.token_hex(4)}",
         extra_env=extra_env,

@@ -61,8 +61,13 @@ API_PAUSE = 5.0
 POLL_SECONDS = 3.0
 DEADLOCK = re.compile(r"deadlock detected", re.IGNORECASE)
 
-NEW_ARTIST = {"artist_id": "ARZZZZSTRESSTEST01", "artist_name": "The Stress Testers",
-              "artist_location": "Loadville, ST", "artist_latitude": None, "artist_longitude": None}
+NEW_ARTIST = {
+    "artist_id": "ARZZZZSTRESSTEST01",
+    "artist_name": "The Stress Testers",
+    "artist_location": "Loadville, ST",
+    "artist_latitude": None,
+    "artist_longitude": None,
+}
 NEW_TITLES = ("Four At A Time", "No Deadlock Blues", "Backfill Boogie", "Catalogue Change")
 CHANGED_YEAR = 1977
 CHANGED_PLACE = {"artist_location": "Changed Place, CA", "artist_latitude": 12.34567, "artist_longitude": -98.76543}
@@ -70,8 +75,14 @@ CHANGED_PLACE = {"artist_location": "Changed Place, CA", "artist_latitude": 12.3
 
 def round_spec(number: int) -> SampleSpec:
     """Two busy days (about 100 plays an hour) with the session sample's catalogue (same seed and size)."""
-    return SampleSpec(seed=SAMPLE_SPEC.seed, songs=SAMPLE_SPEC.songs, users=80,
-                      first_day=FIRST_DAY + timedelta(days=2 * number), days=2, sessions_per_day=160)
+    return SampleSpec(
+        seed=SAMPLE_SPEC.seed,
+        songs=SAMPLE_SPEC.songs,
+        users=80,
+        first_day=FIRST_DAY + timedelta(days=2 * number),
+        days=2,
+        sessions_per_day=160,
+    )
 
 
 @dataclass
@@ -122,21 +133,34 @@ class RoundResult:
 
     @property
     def ok(self) -> bool:
-        return not (self.failed_runs or self.deadlocks_postgres or self.deadlocks_emulator
-                    or self.model_differences or self.problems) and self.succeeded == self.runs == HOURS
+        return (
+            not (
+                self.failed_runs
+                or self.deadlocks_postgres
+                or self.deadlocks_emulator
+                or self.model_differences
+                or self.problems
+            )
+            and self.succeeded == self.runs == HOURS
+        )
 
     def line(self) -> str:
         verdict = "OK" if self.ok else "FAILED"
-        model = ("warehouse = model" if not self.model_differences
-                 else "warehouse != model (" + "; ".join(f"{t}: {d}" for t, d in self.model_differences.items()) + ")")
-        text = (f"round {self.number} [{verdict}] hours {self.first_hour:%Y-%m-%dT%H}Z+{HOURS}h: "
-                f"{self.runs} runs, {len(self.failed_runs)} failed, "
-                f"{len(self.deadlocks_postgres)} deadlocks in PostgreSQL's log, "
-                f"{len(self.deadlocks_emulator)} in the emulator's, {sum_retries(self.retries)} task retries, "
-                f"at most {self.most_runs_at_once} runs at once, catalogue changed after {self.runs_done_before_change} "
-                f"runs had ended and before {self.runs_started_after_change} started, {model} "
-                f"({self.songplays} songplays, {self.new_song_plays} of new songs), "
-                f"{self.seconds / 60:.1f} min, loadavg {self.loadavg}")
+        model = (
+            "warehouse = model"
+            if not self.model_differences
+            else "warehouse != model (" + "; ".join(f"{t}: {d}" for t, d in self.model_differences.items()) + ")"
+        )
+        text = (
+            f"round {self.number} [{verdict}] hours {self.first_hour:%Y-%m-%dT%H}Z+{HOURS}h: "
+            f"{self.runs} runs, {len(self.failed_runs)} failed, "
+            f"{len(self.deadlocks_postgres)} deadlocks in PostgreSQL's log, "
+            f"{len(self.deadlocks_emulator)} in the emulator's, {sum_retries(self.retries)} task retries, "
+            f"at most {self.most_runs_at_once} runs at once, catalogue changed after {self.runs_done_before_change} "
+            f"runs had ended and before {self.runs_started_after_change} started, {model} "
+            f"({self.songplays} songplays, {self.new_song_plays} of new songs), "
+            f"{self.seconds / 60:.1f} min, loadavg {self.loadavg}"
+        )
         details = self.failed_runs + self.retries + self.deadlocks_postgres + self.deadlocks_emulator + self.problems
         return "\n".join([text, *("    " + d for d in details)])
 
@@ -177,8 +201,9 @@ def _new_songs(songs: list[dict]) -> list[dict]:
         artist = NEW_ARTIST if k % 2 == 0 else {f: existing[f] for f in NEW_ARTIST}
         song_id = f"SOZZZZSTRESSSONG0{k + 1}"
         assert all(song_id > s["song_id"] for s in songs), "a new song must not become an artist's smallest"
-        result.append({"num_songs": 1, **artist, "song_id": song_id, "title": title,
-                       "duration": 201.12341 + 17 * k, "year": 2018})
+        result.append(
+            {"num_songs": 1, **artist, "song_id": song_id, "title": title, "duration": 201.12341 + 17 * k, "year": 2018}
+        )
     return result
 
 
@@ -192,7 +217,11 @@ def _rewrite_plays(root: Path, first: datetime, new_songs: list[dict]) -> set[da
         for line in path.read_text(encoding="utf-8").splitlines():
             event = json.loads(line)
             moment = event_time(event)
-            if (event["page"] == "NextSong" and event["userId"] and (first <= moment < early_end or late_start <= moment)):
+            if (
+                event["page"] == "NextSong"
+                and event["userId"]
+                and (first <= moment < early_end or late_start <= moment)
+            ):
                 count += 1
                 if count % REWRITE_EVERY == 0:
                     song = new_songs[(count // REWRITE_EVERY) % len(new_songs)]
@@ -285,8 +314,14 @@ def expected_round(data: RoundData, saw_new: dict[datetime, bool | None]) -> tup
         songplays |= new_rows if seen else old_rows
     if old.users != new.users or old.time != new.time:
         problems.append("the catalogue change should not change users or time")
-    model = StarSchema(songplays=songplays, users=new.users, songs=new.songs, artists=new.artists, time=new.time,
-                       skipped_guest_plays=new.skipped_guest_plays)
+    model = StarSchema(
+        songplays=songplays,
+        users=new.users,
+        songs=new.songs,
+        artists=new.artists,
+        time=new.time,
+        skipped_guest_plays=new.skipped_guest_plays,
+    )
     return model, problems
 
 
@@ -357,26 +392,39 @@ def deadlocks_since(offsets: dict[Path, int]) -> list[list[str]]:
 
 
 def runs_of(api, data: RoundData) -> dict[datetime, dict]:
-    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-        "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
-        "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z", "limit": 100})["dag_runs"]
+    runs = api.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        params={
+            "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
+            "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
+            "limit": 100,
+        },
+    )["dag_runs"]
     return {utc(r["logical_date"]): r for r in runs}
 
 
 def task_instances(api, data: RoundData) -> list[dict]:
     instances: list[dict] = []
     while True:
-        page = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", params={
-            "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
-            "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z", "limit": 500, "offset": len(instances)})
+        page = api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances",
+            params={
+                "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
+                "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
+                "limit": 500,
+                "offset": len(instances),
+            },
+        )
         instances += page["task_instances"]
         if not page["task_instances"] or len(instances) >= page["total_entries"]:
             return instances
 
 
 def most_runs_at_once(runs: list[dict]) -> int:
-    events = sorted([(utc(r["start_date"]), 1) for r in runs if r["start_date"] and r["end_date"]] +
-                    [(utc(r["end_date"]), -1) for r in runs if r["start_date"] and r["end_date"]])
+    events = sorted(
+        [(utc(r["start_date"]), 1) for r in runs if r["start_date"] and r["end_date"]]
+        + [(utc(r["end_date"]), -1) for r in runs if r["start_date"] and r["end_date"]]
+    )
     best = current = 0
     for _, step in events:  # at a tie, an end (-1) sorts before a start
         current += step
@@ -403,10 +451,15 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print) 
 
     def backfill() -> None:
         try:
-            outcome["result"] = run_backfill(services, data.first_hour.replace(tzinfo=timezone.utc),
-                                             data.first_hour.replace(tzinfo=timezone.utc) + timedelta(hours=HOURS),
-                                             MAX_ACTIVE_RUNS, report=lambda line: None, timeout=ROUND_TIMEOUT,
-                                             poll_seconds=POLL_SECONDS)
+            outcome["result"] = run_backfill(
+                services,
+                data.first_hour.replace(tzinfo=timezone.utc),
+                data.first_hour.replace(tzinfo=timezone.utc) + timedelta(hours=HOURS),
+                MAX_ACTIVE_RUNS,
+                report=lambda line: None,
+                timeout=ROUND_TIMEOUT,
+                poll_seconds=POLL_SECONDS,
+            )
         except Exception as error:  # reported below, with the round
             outcome["error"] = error
 
@@ -454,13 +507,16 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -
     runs = runs_of(api, data)
     result.runs = len(runs)
     result.succeeded = sum(r["state"] == "success" for r in runs.values())
-    result.failed_runs += [f"hour {h:%Y-%m-%dT%H}Z: run {r['dag_run_id']} {r['state']}"
-                           for h, r in sorted(runs.items()) if r["state"] != "success"
-                           and not any(r["dag_run_id"] in f for f in result.failed_runs)]
+    result.failed_runs += [
+        f"hour {h:%Y-%m-%dT%H}Z: run {r['dag_run_id']} {r['state']}"
+        for h, r in sorted(runs.items())
+        if r["state"] != "success" and not any(r["dag_run_id"] in f for f in result.failed_runs)
+    ]
     for ti in task_instances(api, data):
         if (ti.get("try_number") or 0) > 1:
-            result.retries.append(f"run {ti.get('dag_run_id')} {ti['task_id']}: {ti['try_number'] - 1} retries, "
-                                  f"ended {ti['state']}")
+            result.retries.append(
+                f"run {ti.get('dag_run_id')} {ti['task_id']}: {ti['try_number'] - 1} retries, ended {ti['state']}"
+            )
     result.deadlocks_postgres, result.deadlocks_emulator = deadlocks_since(offsets)
     result.most_runs_at_once = most_runs_at_once(list(runs.values()))
     if changed_at is None:
@@ -486,12 +542,14 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -
 
 
 def summary(results: list[RoundResult]) -> str:
-    return (f"stress: {len(results)} rounds, {sum(r.runs for r in results)} runs, "
-            f"{sum(len(r.failed_runs) for r in results)} failed, "
-            f"{sum(len(r.deadlocks_postgres) + len(r.deadlocks_emulator) for r in results)} deadlocks, "
-            f"{sum(sum_retries(r.retries) for r in results)} task retries, "
-            f"{sum(not r.model_differences for r in results)}/{len(results)} rounds equal to the model, "
-            f"{sum(r.seconds for r in results) / 60:.1f} min")
+    return (
+        f"stress: {len(results)} rounds, {sum(r.runs for r in results)} runs, "
+        f"{sum(len(r.failed_runs) for r in results)} failed, "
+        f"{sum(len(r.deadlocks_postgres) + len(r.deadlocks_emulator) for r in results)} deadlocks, "
+        f"{sum(sum_retries(r.retries) for r in results)} task retries, "
+        f"{sum(not r.model_differences for r in results)}/{len(results)} rounds equal to the model, "
+        f"{sum(r.seconds for r in results) / 60:.1f} min"
+    )
 
 
 def rounds_for(target_runs: int = TARGET_RUNS) -> int:
@@ -502,6 +560,8 @@ def requested_rounds() -> int:
     """STRESS_ROUNDS (make stress ROUNDS=N), else 1: the round that `make test` runs."""
     value = os.environ.get("STRESS_ROUNDS", "1").strip()
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"STRESS_ROUNDS={value!r}: give a whole number of rounds, at least 1 "
-                         f"({rounds_for()} rounds of {HOURS} hours cover {TARGET_RUNS} runs)")
+        raise ValueError(
+            f"STRESS_ROUNDS={value!r}: give a whole number of rounds, at least 1 "
+            f"({rounds_for()} rounds of {HOURS} hours cover {TARGET_RUNS} runs)"
+        )
     return int(value)

@@ -40,9 +40,16 @@ def test_the_scheduler_runs_a_backfill_of_several_hours(sparkify_dag_live, sampl
 
     services.airflow("dags", "unpause", DAG_ID)
     created = services.airflow(
-        "backfill", "create", "--dag-id", DAG_ID,
-        "--from-date", f"{first:%Y-%m-%dT%H:%M:%S}+00:00", "--to-date", f"{last:%Y-%m-%dT%H:%M:%S}+00:00",
-        "--max-active-runs", "1",
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        f"{first:%Y-%m-%dT%H:%M:%S}+00:00",
+        "--to-date",
+        f"{last:%Y-%m-%dT%H:%M:%S}+00:00",
+        "--max-active-runs",
+        "1",
     )
     backfills = api.get("/api/v2/backfills", params={"dag_id": DAG_ID})["backfills"]
     backfill = max(backfills, key=lambda b: b["id"])
@@ -50,15 +57,23 @@ def test_the_scheduler_runs_a_backfill_of_several_hours(sparkify_dag_live, sampl
 
     wait_for_backfill(api, backfill["id"], timeout=900)
 
-    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-        "run_type": "backfill", "logical_date_gte": f"{first:%Y-%m-%dT%H:%M:%S}Z",
-        "logical_date_lte": f"{last:%Y-%m-%dT%H:%M:%S}Z"})["dag_runs"]
+    runs = api.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        params={
+            "run_type": "backfill",
+            "logical_date_gte": f"{first:%Y-%m-%dT%H:%M:%S}Z",
+            "logical_date_lte": f"{last:%Y-%m-%dT%H:%M:%S}Z",
+        },
+    )["dag_runs"]
     intervals = sorted((r["data_interval_start"], r["data_interval_end"]) for r in runs)
-    assert intervals == [(f"{first + timedelta(hours=h):%Y-%m-%dT%H:%M:%S}Z",
-                          f"{first + timedelta(hours=h + 1):%Y-%m-%dT%H:%M:%S}Z") for h in range(HOURS)]
+    assert intervals == [
+        (f"{first + timedelta(hours=h):%Y-%m-%dT%H:%M:%S}Z", f"{first + timedelta(hours=h + 1):%Y-%m-%dT%H:%M:%S}Z")
+        for h in range(HOURS)
+    ]
     assert {r["state"] for r in runs} == {"success"}, [(r["dag_run_id"], r["state"]) for r in runs]
 
-    expected = expected_star(sample_data, [(first + timedelta(hours=h), first + timedelta(hours=h + 1))
-                                           for h in range(HOURS)])
+    expected = expected_star(
+        sample_data, [(first + timedelta(hours=h), first + timedelta(hours=h + 1)) for h in range(HOURS)]
+    )
     assert len({row[1].hour for row in expected.songplays}) > 1, "the backfilled hours should contain plays"
     assert_star_matches(db, expected)

@@ -32,29 +32,61 @@ def test_an_airflow_port_in_use_gives_a_clear_message(stack, tmp_path):
         squatter.listen()
         port = squatter.getsockname()[1]
         services = AirflowServices(stack, home=tmp_path, ports=AirflowPorts(port, free_port(), free_port()))
-        with pytest.raises(StackError, match=f"Port {port} \\(Airflow api-server\\) is already in use.*SPARKIFY_AIRFLOW_PORT"):
+        with pytest.raises(
+            StackError, match=f"Port {port} \\(Airflow api-server\\) is already in use.*SPARKIFY_AIRFLOW_PORT"
+        ):
             services.start()
     assert not (tmp_path / "api-server.pid").exists()
 
 
 def test_make_up_status_and_down_manage_the_whole_stack(stack, airflow_login):
     """The commands behind `make up/status/down`, on their own ports and state folder."""
-    ports = {name: free_port() for name in ("SPARKIFY_WAREHOUSE_PORT", "SPARKIFY_S3_PORT", "SPARKIFY_AIRFLOW_PORT",
-                                            "SPARKIFY_AIRFLOW_TASK_LOG_PORT", "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT")}
+    ports = {
+        name: free_port()
+        for name in (
+            "SPARKIFY_WAREHOUSE_PORT",
+            "SPARKIFY_S3_PORT",
+            "SPARKIFY_AIRFLOW_PORT",
+            "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
+            "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT",
+        )
+    }
     state = stack.state_dir / "make-up"
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SPARKIFY_STATE_DIR": str(state),
-           "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "include"), str(PROJECT_ROOT / "plugins")])}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "SPARKIFY_STATE_DIR": str(state),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "include"), str(PROJECT_ROOT / "plugins")]),
+    }
 
     def stack_command(*command: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "local_stack", *command], env=env, cwd=PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "local_stack", *command],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr[-3000:]}"
         return result.stdout
 
-    settings = load_settings(state_dir=state, warehouse_port=ports["SPARKIFY_WAREHOUSE_PORT"],
-                             s3_port=ports["SPARKIFY_S3_PORT"])
-    services = AirflowServices(settings, ports=AirflowPorts(*(ports[k] for k in (
-        "SPARKIFY_AIRFLOW_PORT", "SPARKIFY_AIRFLOW_TASK_LOG_PORT", "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT"))))
+    settings = load_settings(
+        state_dir=state, warehouse_port=ports["SPARKIFY_WAREHOUSE_PORT"], s3_port=ports["SPARKIFY_S3_PORT"]
+    )
+    services = AirflowServices(
+        settings,
+        ports=AirflowPorts(
+            *(
+                ports[k]
+                for k in (
+                    "SPARKIFY_AIRFLOW_PORT",
+                    "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
+                    "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT",
+                )
+            )
+        ),
+    )
     try:
         out = stack_command("up")
         url = f"http://localhost:{ports['SPARKIFY_AIRFLOW_PORT']}"
@@ -68,7 +100,8 @@ def test_make_up_status_and_down_manage_the_whole_stack(stack, airflow_login):
 
         assert stack_command("up") and services.running() == pids, "a second `make up` changes nothing"
         assert "Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): running" in (
-            stack_command("status"))
+            stack_command("status")
+        )
 
         family = [psutil.Process(pid) for pid in pids.values()]
         family += [child for process in family for child in process.children(recursive=True)]
@@ -77,7 +110,8 @@ def test_make_up_status_and_down_manage_the_whole_stack(stack, airflow_login):
         assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         assert set(services.running().values()) == {None}
         assert "Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): stopped" in (
-            stack_command("status"))
+            stack_command("status")
+        )
         assert sorted(COMPONENTS) == sorted(services.running())
     finally:
         services.stop()

@@ -87,7 +87,9 @@ def test_trigger_an_hour_from_the_params_form(page, sparkify_dag_live, airflow_a
     expect(page.get_by_text("Failed to Trigger Dag")).to_have_count(0)
     page.locator("#element_window_start").fill(start)
 
-    with page.expect_response(lambda r: r.url.endswith(f"/dags/{DAG_ID}/dagRuns") and r.request.method == "POST") as posted:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/dags/{DAG_ID}/dagRuns") and r.request.method == "POST"
+    ) as posted:
         dialog.get_by_role("button", name="Trigger").click()
     assert posted.value.ok, posted.value.text()
     run = posted.value.json()

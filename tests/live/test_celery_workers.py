@@ -101,17 +101,22 @@ def iso(moment: datetime) -> str:
 
 
 def etl_runs(api, first: datetime, hours: int) -> list[dict]:
-    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-        "logical_date_gte": iso(first), "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
-        "order_by": "logical_date", "limit": 100})["dag_runs"]
+    runs = api.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        params={
+            "logical_date_gte": iso(first),
+            "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
+            "order_by": "logical_date",
+            "limit": 100,
+        },
+    )["dag_runs"]
     for run in runs:
         run["task_instances"] = api.task_instances(DAG_ID, run["dag_run_id"])
     return runs
 
 
 def tries(api, ti: dict) -> list[dict]:
-    path = (f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/"
-            f"{ti['task_id']}/tries")
+    path = f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/{ti['task_id']}/tries"
     return sorted(api.get(path)["task_instances"], key=lambda t: t["try_number"])
 
 
@@ -124,13 +129,16 @@ def wait_for_report_after(api, moment: str, timeout: float) -> dict:
             if run["start_date"] and utc(run["start_date"]) >= utc(moment):
                 if run["state"] == "success":
                     return run
-                assert run["state"] != "failed", f"sparkify_report failed: {api.task_instances('sparkify_report', run['dag_run_id'])}"
+                assert run["state"] != "failed", (
+                    f"sparkify_report failed: {api.task_instances('sparkify_report', run['dag_run_id'])}"
+                )
         time.sleep(2)
     raise AssertionError(f"no sparkify_report run started after {moment} succeeded within {timeout}s")
 
 
 def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands_in_s3(
-        celery_airflow, sample_data, db, s3):  # noqa: F811
+    celery_airflow, sample_data, db, s3
+):  # noqa: F811
     from sparkify.report.text_table import format_value
     from tests.expected_analytics import EXPECTED
     from tests.integration.test_sparkify_report_runs import QUERIES, report_tables
@@ -161,8 +169,10 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     report_run = wait_for_report_after(api, last_end, TIMEOUT)
     [ti] = api.task_instances("sparkify_report", report_run["dag_run_id"])
     assert ti["hostname"] in HOSTNAMES
-    xcom = api.get(f"/api/v2/dags/sparkify_report/dagRuns/{quote(report_run['dag_run_id'], safe='')}/taskInstances/"
-                   f"refresh_report/xcomEntries/return_value")["value"]
+    xcom = api.get(
+        f"/api/v2/dags/sparkify_report/dagRuns/{quote(report_run['dag_run_id'], safe='')}/taskInstances/"
+        f"refresh_report/xcomEntries/return_value"
+    )["value"]
     xcom = xcom if isinstance(xcom, dict) else json.loads(xcom)
     prefix = f"s3://aws_default@{PROJECT_BUCKET}/{REPORT_PREFIX}"
     assert xcom["path"].startswith(prefix), xcom
@@ -170,8 +180,9 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     page = s3.get_object(Bucket=PROJECT_BUCKET, Key=key)["Body"].read().decode("utf-8")
     tables = report_tables(page)
     for query in QUERIES:
-        assert tables[query.name] == [[format_value(v) for v in row] for row in EXPECTED[query.name](expected)], \
+        assert tables[query.name] == [[format_value(v) for v in row] for row in EXPECTED[query.name](expected)], (
             query.name
+        )
 
 
 def kill_tree(pid: int) -> list[int]:
@@ -195,14 +206,18 @@ def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db)
     first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
     expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
     api.set_paused(DAG_ID, False)
-    run = api.trigger(DAG_ID, iso(first), conf={"window_start": iso(first),
-                                                 "window_end": iso(first + timedelta(hours=hours))})
+    run = api.trigger(
+        DAG_ID, iso(first), conf={"window_start": iso(first), "window_end": iso(first + timedelta(hours=hours))}
+    )
 
     # Wait for a task of the run executing on a worker, then kill that worker's whole process tree.
     deadline, victim = time.monotonic() + TIMEOUT, None
     while victim is None and time.monotonic() < deadline:
-        running = [ti for ti in api.task_instances(DAG_ID, run["dag_run_id"])
-                   if ti["state"] == "running" and ti["hostname"] in HOSTNAMES and ti["task_id"] != "begin"]
+        running = [
+            ti
+            for ti in api.task_instances(DAG_ID, run["dag_run_id"])
+            if ti["state"] == "running" and ti["hostname"] in HOSTNAMES and ti["task_id"] != "begin"
+        ]
         victim = running[0] if running else None
         time.sleep(0.2)
     assert victim, "no task of the run started on a worker"

@@ -44,8 +44,12 @@ def scheduling_airflow(stack, airflow_login, sample_data):
 
 
 def raw_events(root: Path) -> list[dict]:
-    return [json.loads(line) for path in sorted((root / "log_data").rglob("*-events.json"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for path in sorted((root / "log_data").rglob("*-events.json"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def events_for_hours(sample: Path, hours: list[datetime]) -> list[dict]:
@@ -58,14 +62,22 @@ def events_for_hours(sample: Path, hours: list[datetime]) -> list[dict]:
     other = [e for e in plays if (e["song"], e["artist"], e["length"]) not in catalogue]
     guest = next(e for e in events if e["page"] == "NextSong" and not e["userId"])
     page = next(e for e in events if e["page"] != "NextSong" and e["userId"])
-    assert len(matching) >= 3 * len(hours) and len(other) >= 2 * len(hours), "the sample should have plays of both kinds"
+    assert len(matching) >= 3 * len(hours) and len(other) >= 2 * len(hours), (
+        "the sample should have plays of both kinds"
+    )
     out = []
     for n, hour in enumerate(hours):
-        chosen = matching[3 * n:3 * n + 3] + other[2 * n:2 * n + 2] + [guest, page]
+        chosen = matching[3 * n : 3 * n + 3] + other[2 * n : 2 * n + 2] + [guest, page]
         for item, event in enumerate(chosen):
             moment = hour + timedelta(minutes=3 + 8 * item, seconds=item)
-            out.append({**event, "sessionId": 900000 + n, "itemInSession": item,
-                        "ts": int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000)})
+            out.append(
+                {
+                    **event,
+                    "sessionId": 900000 + n,
+                    "itemInSession": item,
+                    "ts": int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000),
+                }
+            )
     return out
 
 
@@ -143,8 +155,14 @@ def test_the_scheduler_runs_the_latest_complete_hour_by_itself(scheduling_airflo
         return False
 
     try:
-        poll_until(finished_and_loaded, WAIT, lambda: f"no finished scheduled run within {WAIT}s: "
-                   f"{scheduled_runs(api)}\n{services._log_tails(['scheduler'])}", interval=1)
+        poll_until(
+            finished_and_loaded,
+            WAIT,
+            lambda: (
+                f"no finished scheduled run within {WAIT}s: {scheduled_runs(api)}\n{services._log_tails(['scheduler'])}"
+            ),
+            interval=1,
+        )
     finally:
         api.set_paused(DAG_ID, True)
     runs, intervals, expected = loaded["runs"], loaded["intervals"], loaded["expected"]
@@ -158,7 +176,8 @@ def test_the_scheduler_runs_the_latest_complete_hour_by_itself(scheduling_airflo
         assert start >= latest, f"catchup=False must not run an hour older than {latest}: {run}"
     newest = runs[-1]
     assert intervals[-1][1] == floor_hour(utc(newest["queued_at"])), (
-        f"the newest run should be the latest complete hour when it was created: {newest}")
+        f"the newest run should be the latest complete hour when it was created: {newest}"
+    )
     assert [s for s, _ in intervals] == [latest + HOUR * n for n in range(len(runs))], intervals
     assert len(runs) == 1 or floor_hour(finished) > floor_hour(started), "a second run only if the hour flipped"
     assert len(expected.songplays) == 5 * len(runs) and expected.skipped_guest_plays == len(runs)

@@ -21,8 +21,7 @@ def iso(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
 
 
-def test_a_file_that_never_comes_fails_the_run_after_the_timeout_naming_key_and_window(sparkify_dag_live,
-                                                                                        airflow_api):
+def test_a_file_that_never_comes_fails_the_run_after_the_timeout_naming_key_and_window(sparkify_dag_live, airflow_api):
     api = airflow_api
     api.request("POST", "/api/v2/variables", json={"key": TIMEOUT_VARIABLE, "value": "3m"}).raise_for_status()
     try:
@@ -56,9 +55,11 @@ def test_a_file_that_never_comes_fails_the_run_after_the_timeout_naming_key_and_
             time.sleep(3)
         days = sorted({start.date(), end.date()})
         keys = ", ".join(f"s3://udacity-dend/log_data/{d:%Y/%m}/{d:%Y-%m-%d}-events.json" for d in days)
-        assert (f"Late data: {keys} still missing for the window [{start.isoformat()}, {end.isoformat()}), 3m after "
-                f"the window's end ({(end + LATE_DATA_TIMEOUT).isoformat()}; Airflow Variable "
-                f"{TIMEOUT_VARIABLE})") in error, error
+        assert (
+            f"Late data: {keys} still missing for the window [{start.isoformat()}, {end.isoformat()}), 3m after "
+            f"the window's end ({(end + LATE_DATA_TIMEOUT).isoformat()}; Airflow Variable "
+            f"{TIMEOUT_VARIABLE})"
+        ) in error, error
         assert sensor["try_number"] == 1, "no retries: waiting longer is what the timeout forbids"
         for _ in range(5):
             try:

@@ -91,8 +91,9 @@ def late_file(sample_data, start: datetime) -> bytes:
     return "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events).encode()
 
 
-def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(scheduling_airflow, mailbox, s3, db,
-                                                                        sample_data):
+def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(
+    scheduling_airflow, mailbox, s3, db, sample_data
+):
     api = scheduling_airflow.api()
     reset_schema(db)
     uploaded: list[str] = []
@@ -102,8 +103,14 @@ def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(scheduli
     set_paused(api, False)  # the scheduler creates the run of the last complete hour
     try:
         # The DAG stays unpaused until the end: the scheduler schedules no task of a paused DAG's runs.
-        run = poll("a scheduled run", lambda: min(api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-            "run_type": "scheduled"})["dag_runs"], key=lambda r: r["data_interval_start"], default=None))
+        run = poll(
+            "a scheduled run",
+            lambda: min(
+                api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"run_type": "scheduled"})["dag_runs"],
+                key=lambda r: r["data_interval_start"],
+                default=None,
+            ),
+        )
         run_id, start, end = run["dag_run_id"], utc(run["data_interval_start"]), utc(run["data_interval_end"])
         assert end - start == timedelta(hours=1) and end <= datetime.now(timezone.utc)
 
@@ -118,21 +125,25 @@ def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(scheduli
         # The deadline (the interval's end + 0 minutes) has passed: the scheduler queues the callback and the
         # triggerer sends the mail, while the run still waits.
         def late_mail():
-            return [m for m in mailbox.messages if m["Subject"].startswith("[sparkify] LATE") and run_id in m["Subject"]]
+            return [
+                m for m in mailbox.messages if m["Subject"].startswith("[sparkify] LATE") and run_id in m["Subject"]
+            ]
 
         [mail] = poll("the late-run mail", late_mail, timeout=600)
         window = f"[{start.isoformat()}, {end.isoformat()})"
-        assert mail["Subject"] == (f"[sparkify] LATE {DAG_ID} | run {run_id} | window {window} | not succeeded by "
-                                   f"{end.isoformat()}"), mail["Subject"]
+        assert mail["Subject"] == (
+            f"[sparkify] LATE {DAG_ID} | run {run_id} | window {window} | not succeeded by {end.isoformat()}"
+        ), mail["Subject"]
         body = Mailbox.body(mail)
         assert DAG_ID in body and run_id in body and window in body, body
-        assert f'{scheduling_airflow.base_url}/dags/{DAG_ID}/runs/{quote(run_id, safe="")}' in body, body
+        assert f"{scheduling_airflow.base_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}" in body, body
         assert mail["X-Envelope-To"] == "oncall@sparkify.test"
 
         # The file arrives: the trigger sees it, and the run goes on to succeed.
         for key in day_files(start, end):
             s3.put_object(Bucket=BUCKET, Key=key, Body=late_file(sample_data, start))
             uploaded.append(key)
+
         def finished():
             failed = [ti["task_id"] for ti in api.task_instances(DAG_ID, run_id) if ti["state"] == "failed"]
             assert not failed, f"{failed} failed"
@@ -140,8 +151,10 @@ def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(scheduli
             return run["state"] in ("success", "failed") and run
 
         assert poll("the run to finish", finished)["state"] == "success"
-        plays = db.execute("SELECT COUNT(*) FROM songplays WHERE start_time >= %s AND start_time < %s",
-                           (start.replace(tzinfo=None), end.replace(tzinfo=None))).fetchone()[0]
+        plays = db.execute(
+            "SELECT COUNT(*) FROM songplays WHERE start_time >= %s AND start_time < %s",
+            (start.replace(tzinfo=None), end.replace(tzinfo=None)),
+        ).fetchone()[0]
         assert plays > 0, "the late file's plays were loaded"
         assert len(late_mail()) == 1, "one alert per late run"
     finally:
@@ -150,5 +163,8 @@ def test_a_late_day_file_is_waited_for_and_the_late_run_alert_is_mailed(scheduli
             s3.delete_object(Bucket=BUCKET, Key=key)
         for state in ("queued", "running"):  # the Airflow stops after the module; this keeps its log quiet
             for other in api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"state": state}).get("dag_runs", []):
-                api.request("PATCH", f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(other['dag_run_id'], safe='')}",
-                            json={"state": "failed"})
+                api.request(
+                    "PATCH",
+                    f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(other['dag_run_id'], safe='')}",
+                    json={"state": "failed"},
+                )

@@ -25,11 +25,18 @@ HOURS = 6
 PARALLEL = 4
 TIMEOUT = 600
 
+
 def block_runs(api, first: datetime, hours: int) -> list[dict]:
     """The runs of the block's hours, each with its task instances."""
-    runs = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={
-        "logical_date_gte": iso(first), "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
-        "order_by": "logical_date", "limit": 100})["dag_runs"]
+    runs = api.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        params={
+            "logical_date_gte": iso(first),
+            "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
+            "order_by": "logical_date",
+            "limit": 100,
+        },
+    )["dag_runs"]
     for run in runs:
         run["task_instances"] = api.task_instances(DAG_ID, run["dag_run_id"])
     return runs
@@ -37,8 +44,10 @@ def block_runs(api, first: datetime, hours: int) -> list[dict]:
 
 def most_at_once(intervals: list[tuple[str, str, str]]) -> int:
     """The most distinct owners (first item) with an interval [start, end) open at the same instant."""
-    events = sorted([(utc(start), 1, owner) for owner, start, _ in intervals] +
-                    [(utc(end), 0, owner) for owner, _, end in intervals])  # at a tie, ends come first
+    events = sorted(
+        [(utc(start), 1, owner) for owner, start, _ in intervals]
+        + [(utc(end), 0, owner) for owner, _, end in intervals]
+    )  # at a tie, ends come first
     open_by: dict[str, int] = {}
     best = 0
     for _, is_start, owner in events:
@@ -57,8 +66,15 @@ def concurrency(runs: list[dict]) -> tuple[int, int]:
 def backfill(services, api, first: datetime, max_active_runs: int) -> tuple[list[str], list[dict]]:
     """Run one backfill through the module; returns its progress lines and its finished runs."""
     lines: list[str] = []
-    result = run_backfill(services, first, first + timedelta(hours=HOURS), max_active_runs, report=lines.append,
-                          timeout=TIMEOUT, poll_seconds=0.5)
+    result = run_backfill(
+        services,
+        first,
+        first + timedelta(hours=HOURS),
+        max_active_runs,
+        report=lines.append,
+        timeout=TIMEOUT,
+        poll_seconds=0.5,
+    )
     assert result.ok, result.summary() + "\n" + "\n".join(lines)
     lines = [line for line in lines if not line.startswith(WAITING)]  # for the previous backfill to close
     task_lines = [line for line in lines if line.startswith(TASK_LINE)]
@@ -69,7 +85,8 @@ def backfill(services, api, first: datetime, max_active_runs: int) -> tuple[list
     runs = block_runs(api, first, HOURS)
     assert [(r["data_interval_start"], r["data_interval_end"], r["run_type"], r["state"]) for r in runs] == [
         (iso(first + timedelta(hours=h)), iso(first + timedelta(hours=h + 1)), "backfill", "success")
-        for h in range(HOURS)]
+        for h in range(HOURS)
+    ]
     assert all(ti["state"] == "success" for r in runs for ti in r["task_instances"])
     return lines, runs
 

@@ -26,6 +26,7 @@ def test_busy_parallel_backfills_with_a_changing_catalogue(sparkify_dag_live, st
     report_file = ARTIFACTS / "stress-report.txt"
     results = []
     with report_file.open("w") as out:
+
         def report(line: str) -> None:
             print(line, flush=True)
             out.write(line + "\n")
@@ -53,7 +54,7 @@ def test_the_model_tells_the_catalogues_apart(stack, sample_data):
     """The round's data makes the change visible: the new catalogue differs in songs and artists, its
     late-hour plays match the new songs, and the early hours' rewritten plays match in neither."""
     data = stress.prepare_round(0, sample_data, stack.state_dir / "stress" / "model-check")
-    early = {h: False for h in data.hours[:stress.EARLY_HOURS]}
+    early = {h: False for h in data.hours[: stress.EARLY_HOURS]}
     model_old, problems_old = stress.expected_round(data, {h: False for h in data.hours})
     model_new, problems_new = stress.expected_round(data, {h: True for h in data.hours})
     assert problems_old == problems_new == []
@@ -69,8 +70,10 @@ def test_the_model_tells_the_catalogues_apart(stack, sample_data):
     assert any(h >= data.hours[stress.LATE_FROM] for h in data.rewritten_hours)
     # As a round sees it: the early hours before the change, the middle ones in flight (the same
     # whichever catalogue they saw), the late ones after: only late plays match the new songs.
-    middle = {h: None for h in data.hours[stress.EARLY_HOURS:stress.LATE_FROM]}
-    mixed, problems = stress.expected_round(data, {**early, **middle, **{h: True for h in data.hours[stress.LATE_FROM:]}})
+    middle = {h: None for h in data.hours[stress.EARLY_HOURS : stress.LATE_FROM]}
+    mixed, problems = stress.expected_round(
+        data, {**early, **middle, **{h: True for h in data.hours[stress.LATE_FROM :]}}
+    )
     assert problems == []
     late_plays = [row for row in mixed.songplays if row[4] in new_ids]
     assert late_plays and all(stress.hour_of(row[1]) >= data.hours[stress.LATE_FROM] for row in late_plays)

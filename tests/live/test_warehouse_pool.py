@@ -29,8 +29,18 @@ def test_starting_airflow_creates_the_warehouse_pool(airflow_services, airflow_a
 
 POOL_TEST_SLOTS = 2
 POOL_TEST_HOURS = 4
-WRITERS = {"create_tables", "stage_events", "stage_songs", "load_songplays_fact", "load_users_dim", "load_songs_dim",
-           "load_artists_dim", "load_time_dim", "run_quality_checks", "publish"}
+WRITERS = {
+    "create_tables",
+    "stage_events",
+    "stage_songs",
+    "load_songplays_fact",
+    "load_users_dim",
+    "load_songs_dim",
+    "load_artists_dim",
+    "load_time_dim",
+    "run_quality_checks",
+    "publish",
+}
 
 
 def patiently(what: str, check, timeout: float = 1200):
@@ -55,15 +65,31 @@ def test_no_more_warehouse_tasks_than_the_pools_slots_run_at_once(sparkify_dag_l
 
     services, api = sparkify_dag_live, airflow_api
     existing = patiently("the runs", lambda: api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000}))
-    first = busiest_free_block(sample_data, POOL_TEST_HOURS,
-                               {utc(r["logical_date"]) for r in existing["dag_runs"] if r["logical_date"]})
+    first = busiest_free_block(
+        sample_data, POOL_TEST_HOURS, {utc(r["logical_date"]) for r in existing["dag_runs"] if r["logical_date"]}
+    )
     services.airflow("pools", "set", WAREHOUSE_POOL, str(POOL_TEST_SLOTS), "2 slots for the concurrency test")
     try:
-        patiently("earlier backfills to close", lambda: all(b.get("completed_at") for b in api.get(
-            "/api/v2/backfills", params={"dag_id": DAG_ID})["backfills"]), timeout=600)
+        patiently(
+            "earlier backfills to close",
+            lambda: all(
+                b.get("completed_at") for b in api.get("/api/v2/backfills", params={"dag_id": DAG_ID})["backfills"]
+            ),
+            timeout=600,
+        )
         patiently("unpausing", lambda: api.set_paused(DAG_ID, False) or True)
-        services.airflow("backfill", "create", "--dag-id", DAG_ID, "--from-date", iso(first),
-                         "--to-date", iso(first + timedelta(hours=POOL_TEST_HOURS - 1)), "--max-active-runs", "4")
+        services.airflow(
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            iso(first),
+            "--to-date",
+            iso(first + timedelta(hours=POOL_TEST_HOURS - 1)),
+            "--max-active-runs",
+            "4",
+        )
 
         def finished():
             runs = block_runs(api, first, POOL_TEST_HOURS)
@@ -75,9 +101,14 @@ def test_no_more_warehouse_tasks_than_the_pools_slots_run_at_once(sparkify_dag_l
         services.airflow("pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), WAREHOUSE_POOL_DESCRIPTION)
 
     assert [(r["run_type"], r["state"]) for r in runs] == [("backfill", "success")] * POOL_TEST_HOURS
-    warehouse = [(f"{r['dag_run_id']}/{ti['task_id']}", ti["start_date"], ti["end_date"])
-                 for r in runs for ti in r["task_instances"] if ti["pool"] == WAREHOUSE_POOL]
+    warehouse = [
+        (f"{r['dag_run_id']}/{ti['task_id']}", ti["start_date"], ti["end_date"])
+        for r in runs
+        for ti in r["task_instances"]
+        if ti["pool"] == WAREHOUSE_POOL
+    ]
     assert sorted(w[0] for w in warehouse) == sorted(f"{r['dag_run_id']}/{t}" for r in runs for t in WRITERS)
-    assert most_at_once([(r["dag_run_id"], r["start_date"], r["end_date"]) for r in runs]) >= 3, \
+    assert most_at_once([(r["dag_run_id"], r["start_date"], r["end_date"]) for r in runs]) >= 3, (
         "several runs wanted the warehouse at once"
+    )
     assert most_at_once(warehouse) == POOL_TEST_SLOTS, "never more than the slots, and the slots were all used"

@@ -8,23 +8,36 @@ from local_stack.backfill_progress import TASK_LINE, TaskEvents, retry_window
 
 
 def ti(task_id: str, state: str, try_number: int = 1, **fields) -> dict:
-    return {"dag_run_id": "backfill__2018-11-15T07:00:00+00:00", "task_id": task_id, "state": state,
-            "try_number": try_number, "max_tries": 3, "logical_date": "2018-11-15T07:00:00Z", **fields}
+    return {
+        "dag_run_id": "backfill__2018-11-15T07:00:00+00:00",
+        "task_id": task_id,
+        "state": state,
+        "try_number": try_number,
+        "max_tries": 3,
+        "logical_date": "2018-11-15T07:00:00Z",
+        **fields,
+    }
 
 
 def test_each_change_of_a_try_gives_one_line():
-    errors = {"stage_events": "NoSourceObjects: No object or prefix s3://udacity-dend/log_data/x.json\nline 2\nline 3\nline 4"}
+    errors = {
+        "stage_events": "NoSourceObjects: No object or prefix s3://udacity-dend/log_data/x.json\nline 2\nline 3\nline 4"
+    }
     events = TaskEvents(lambda t: errors[t["task_id"]])
     assert events.update([ti("begin", "running")]) == [f"{TASK_LINE}2018-11-15T07:00Z begin started (try 1 of 4)"]
     assert events.update([ti("begin", "running")]) == [], "no change, no line"
     assert events.update([ti("begin", "success", duration=1.2), ti("stage_events", "queued")]) == [
-        f"{TASK_LINE}2018-11-15T07:00Z begin done (1s)"]
+        f"{TASK_LINE}2018-11-15T07:00Z begin done (1s)"
+    ]
     [line] = events.update([ti("stage_events", "up_for_retry", end_date="2018-11-29T07:00:00Z")])
-    assert line == (f"{TASK_LINE}2018-11-15T07:00Z stage_events failed (try 1 of 4); retry due between 07:01:00 and "
-                    "07:01:59 UTC:\n      NoSourceObjects: No object or prefix s3://udacity-dend/log_data/x.json\n"
-                    "      line 2\n      line 3\n      ... (1 more lines)")
+    assert line == (
+        f"{TASK_LINE}2018-11-15T07:00Z stage_events failed (try 1 of 4); retry due between 07:01:00 and "
+        "07:01:59 UTC:\n      NoSourceObjects: No object or prefix s3://udacity-dend/log_data/x.json\n"
+        "      line 2\n      line 3\n      ... (1 more lines)"
+    )
     assert events.update([ti("stage_events", "running", 2)]) == [
-        f"{TASK_LINE}2018-11-15T07:00Z stage_events started (try 2 of 4)"]
+        f"{TASK_LINE}2018-11-15T07:00Z stage_events started (try 2 of 4)"
+    ]
     [line] = events.update([ti("stage_events", "failed", 2)])
     assert line.startswith(f"{TASK_LINE}2018-11-15T07:00Z stage_events failed (try 2 of 4):\n      NoSourceObjects")
     assert events.update([ti("load_users_dim", "upstream_failed")]) == [], "the counts line covers it"
@@ -34,9 +47,12 @@ def test_retry_windows_double_and_stop_at_the_maximum():
     end = datetime(2018, 11, 29, 7, tzinfo=timezone.utc)
     windows = [retry_window({"end_date": end.isoformat(), "try_number": n}) for n in (1, 2, 3, 5, 9)]
     assert [(low - end, high - end) for low, high in windows] == [
-        (timedelta(minutes=1), timedelta(seconds=119)), (timedelta(minutes=2), timedelta(seconds=239)),
-        (timedelta(minutes=4), timedelta(seconds=479)), (timedelta(minutes=15), timedelta(minutes=15)),
-        (timedelta(minutes=15), timedelta(minutes=15))]
+        (timedelta(minutes=1), timedelta(seconds=119)),
+        (timedelta(minutes=2), timedelta(seconds=239)),
+        (timedelta(minutes=4), timedelta(seconds=479)),
+        (timedelta(minutes=15), timedelta(minutes=15)),
+        (timedelta(minutes=15), timedelta(minutes=15)),
+    ]
     assert retry_window({"try_number": 1}) is None
 
 

@@ -13,8 +13,11 @@ def test_the_pinned_celery_lacks_what_the_pinned_provider_imports():
     """When this fails, the pins agree again: delete celery_compat.py and name CeleryExecutor directly."""
     probe = "import celery.backends.database as d; print(hasattr(d, 'retry'))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
-    provider = subprocess.run([sys.executable, "-c", "import airflow.providers.celery.executors.celery_executor"],
-                              capture_output=True, text=True)
+    provider = subprocess.run(
+        [sys.executable, "-c", "import airflow.providers.celery.executors.celery_executor"],
+        capture_output=True,
+        text=True,
+    )
     assert provider.returncode != 0 and "cannot import name 'retry'" in provider.stderr
 
 
@@ -61,5 +64,7 @@ def test_the_state_of_a_failed_celery_task_is_read_without_crashing_the_schedule
     app.backend.mark_as_failure("failed-task", TimeoutError("timed out"))
     fetcher = BulkStateFetcher(1, celery_app=app)
     states = fetcher._get_many_from_db_backend([AsyncResult(i, app=app) for i in ("ok-task", "failed-task")])
-    assert {task_id: state for task_id, (state, _) in states.items()} == {"ok-task": "SUCCESS",
-                                                                          "failed-task": "FAILURE"}
+    assert {task_id: state for task_id, (state, _) in states.items()} == {
+        "ok-task": "SUCCESS",
+        "failed-task": "FAILURE",
+    }

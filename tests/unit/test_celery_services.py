@@ -44,7 +44,9 @@ def test_urls_and_settings():
     env = celery_environment(CelerySettings(concurrency=3, visibility_timeout=90), 16379, url)
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://127.0.0.1:16379/0"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == url and env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "3"
-    assert env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True" and env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
+    assert (
+        env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True" and env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
+    )
     assert env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"] == "90"
 
 

@@ -138,8 +138,9 @@ def test_double_values(column, value, expected):
     assert type(result) is type(expected)
 
 
-@pytest.mark.parametrize("value", ["abc", "1.2.3", "1,5", "NaN", "inf", "Infinity", "0x10", "e5", "--1",
-                                   True, False, [1.5], {"a": 1}])
+@pytest.mark.parametrize(
+    "value", ["abc", "1.2.3", "1,5", "NaN", "inf", "Infinity", "0x10", "e5", "--1", True, False, [1.5], {"a": 1}]
+)
 def test_double_rejects(value):
     with pytest.raises(ConversionError, match=r"^Invalid digit, Type: double precision$"):
         convert(DOUBLE, value)
@@ -151,8 +152,8 @@ def test_double_rejects(value):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("1.005", "1.01"),      # half up, not banker's rounding
-        (1.005, "1.01"),        # from the float's shortest repr, not its binary value
+        ("1.005", "1.01"),  # half up, not banker's rounding
+        (1.005, "1.01"),  # from the float's shortest repr, not its binary value
         ("1.004", "1.00"),
         ("-2.345", "-2.35"),
         (2.5, "2.50"),
@@ -222,9 +223,9 @@ def test_varchar_longer_than_the_byte_length_is_rejected(max_length, value, size
     ("max_length", "value", "expected"),
     [
         (5, "abcdefgh", "abcde"),
-        (3, "éé", "é"),        # 4 bytes; the second 'é' would be split
+        (3, "éé", "é"),  # 4 bytes; the second 'é' would be split
         (4, "ééé", "éé"),
-        (5, "日本", "日"),      # never half a character
+        (5, "日本", "日"),  # never half a character
         (2, "日本", ""),
         (6, "日本語", "日本"),
         (7, "🎵🎵", "🎵"),
@@ -305,8 +306,9 @@ def test_non_string_json_into_varchar(value, expected):
     assert as_text(value) == expected
 
 
-@pytest.mark.parametrize("column", [varchar(10), Column("t", "text"), Column("c", "character", max_length=10)],
-                         ids=lambda c: c.data_type)
+@pytest.mark.parametrize(
+    "column", [varchar(10), Column("t", "text"), Column("c", "character", max_length=10)], ids=lambda c: c.data_type
+)
 def test_nul_byte_is_rejected(column):
     with pytest.raises(ConversionError, match=r"^Invalid null byte \(NUL\) in string$"):
         convert(column, "a\x00b")
@@ -322,11 +324,26 @@ def test_text_column_has_no_length_limit():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (True, True), (False, False),
-        ("t", True), ("true", True), ("TRUE", True), (" True ", True), ("y", True), ("yes", True), ("1", True),
-        ("f", False), ("false", False), ("FALSE", False), ("n", False), ("no", False), ("0", False),
-        (1, True), (0, False),
-        (None, None), ("", None), ("  ", None),
+        (True, True),
+        (False, False),
+        ("t", True),
+        ("true", True),
+        ("TRUE", True),
+        (" True ", True),
+        ("y", True),
+        ("yes", True),
+        ("1", True),
+        ("f", False),
+        ("false", False),
+        ("FALSE", False),
+        ("n", False),
+        ("no", False),
+        ("0", False),
+        (1, True),
+        (0, False),
+        (None, None),
+        ("", None),
+        ("  ", None),
     ],
 )
 def test_boolean_values(value, expected):
@@ -462,8 +479,9 @@ def test_date_rejects_non_strings(value):
 # --- dispatch ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data_type", ["json", "jsonb", "uuid", "bytea", "interval", "time without time zone",
-                                       "ARRAY", "super"])
+@pytest.mark.parametrize(
+    "data_type", ["json", "jsonb", "uuid", "bytea", "interval", "time without time zone", "ARRAY", "super"]
+)
 def test_unsupported_type(data_type):
     with pytest.raises(ConversionError) as info:
         converter_for(Column("payload", data_type), PLAIN)

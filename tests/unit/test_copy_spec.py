@@ -184,8 +184,14 @@ def test_each_option(options, expected):
 
 def test_false_flags_and_none_settings_render_nothing():
     options = CopyOptions(
-        timeformat=None, blanks_as_null=False, empty_as_null=False, truncate_columns=False,
-        compression=None, region=None, compupdate=None, statupdate=None,
+        timeformat=None,
+        blanks_as_null=False,
+        empty_as_null=False,
+        truncate_columns=False,
+        compression=None,
+        region=None,
+        compupdate=None,
+        statupdate=None,
     )
     assert options.sql() == "FORMAT AS JSON 'auto'"
 
@@ -279,8 +285,20 @@ def test_clear_sql_for_append_is_none():
 # --- validation --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("json_format", ["Auto", "AUTO", "ignorecase", "", "auto  ignorecase", "http://x/p.json",
-                                         "S3://bucket/p.json", "s3:/bucket/p.json", None])
+@pytest.mark.parametrize(
+    "json_format",
+    [
+        "Auto",
+        "AUTO",
+        "ignorecase",
+        "",
+        "auto  ignorecase",
+        "http://x/p.json",
+        "S3://bucket/p.json",
+        "s3:/bucket/p.json",
+        None,
+    ],
+)
 def test_bad_json_format(json_format):
     with pytest.raises(ValueError, match="json_format must be"):
         CopyOptions(json_format=json_format)
@@ -298,15 +316,18 @@ def test_bad_compression(compression):
         CopyOptions(compression=compression)
 
 
-@pytest.mark.parametrize("region", ["US-WEST-2", "us-west", "uswest2", "us-west-2'; drop table x; --", "",
-                                    "us_west_2", "us-west-2a"])
+@pytest.mark.parametrize(
+    "region", ["US-WEST-2", "us-west", "uswest2", "us-west-2'; drop table x; --", "", "us_west_2", "us-west-2a"]
+)
 def test_bad_region(region):
     with pytest.raises(ValueError, match="is not an AWS region name"):
         CopyOptions(region=region)
 
 
-@pytest.mark.parametrize("bucket", ["", "ab", "Udacity-Dend", "my_bucket", "-bucket", "bucket-", "a" * 64,
-                                    "bucket'name", "bucket/name", None])
+@pytest.mark.parametrize(
+    "bucket",
+    ["", "ab", "Udacity-Dend", "my_bucket", "-bucket", "bucket-", "a" * 64, "bucket'name", "bucket/name", None],
+)
 def test_bad_bucket(bucket):
     with pytest.raises(ValueError, match="is not a valid S3 bucket name"):
         spec(bucket=bucket)
@@ -400,9 +421,18 @@ def test_expanded_keys_feed_a_spec():
 
 def test_every_option_together_renders_in_a_fixed_order():
     options = CopyOptions(
-        json_format="s3://udacity-dend/log_json_path.json", manifest=True, compression="gzip", region="us-west-2",
-        timeformat="epochmillisecs", blanks_as_null=True, empty_as_null=True, truncate_columns=True,
-        accept_inv_chars="^", max_error=3, compupdate=False, statupdate=False,
+        json_format="s3://udacity-dend/log_json_path.json",
+        manifest=True,
+        compression="gzip",
+        region="us-west-2",
+        timeformat="epochmillisecs",
+        blanks_as_null=True,
+        empty_as_null=True,
+        truncate_columns=True,
+        accept_inv_chars="^",
+        max_error=3,
+        compupdate=False,
+        statupdate=False,
     )
     assert options.sql() == (
         "FORMAT AS JSON 's3://udacity-dend/log_json_path.json' MANIFEST GZIP REGION 'us-west-2' "

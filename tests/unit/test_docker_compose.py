@@ -58,8 +58,9 @@ def interpolate(value, env: dict[str, str]):
             return "$"
         if match["named"]:
             return env.get(match["named"], "")
-        name, operator, argument = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?", match["braced"],
-                                                re.DOTALL).groups()
+        name, operator, argument = re.fullmatch(
+            r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?", match["braced"], re.DOTALL
+        ).groups()
         unset = name not in env or (operator and operator.startswith(":") and env[name] == "")
         if operator and operator.endswith("?") and unset:
             raise MissingVariable(name, argument)
@@ -107,8 +108,16 @@ def connections(environment: dict) -> dict[str, dict]:
 
 
 def test_the_services_of_the_official_compose_file_and_the_stand_ins(services, common):
-    expected = {"postgres", "airflow-init", "airflow-cli", "redshift", "warehouse-postgres", "minio", "seed-s3",
-                *AIRFLOW_SERVICES}
+    expected = {
+        "postgres",
+        "airflow-init",
+        "airflow-cli",
+        "redshift",
+        "warehouse-postgres",
+        "minio",
+        "seed-s3",
+        *AIRFLOW_SERVICES,
+    }
     assert expected <= set(services)
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command
@@ -141,13 +150,19 @@ def test_the_celery_profile_adds_a_broker_and_two_workers(raw, services, common)
     backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
     database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     assert (backend.hostname, backend.username, backend.password, backend.path) == (
-        database.hostname, database.username, database.password, database.path), "the metadata DB is the backend"
+        database.hostname,
+        database.username,
+        database.password,
+        database.path,
+    ), "the metadata DB is the backend"
     assert (env["AIRFLOW__CELERY__TASK_ACKS_LATE"], env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"]) == ("true", "1")
     assert int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"]) >= 3600
-    switched = interpolate(raw, {**dotenv_values(ROOT / ".env"), **SECRETS,
-                                 "SPARKIFY_COMPOSE_EXECUTOR": "CeleryExecutor"})
-    assert {s.get("environment", {}).get("AIRFLOW__CORE__EXECUTOR") for s in switched["services"].values()} - {None} \
-        == {"CeleryExecutor"}, "one switch sets the executor of every Airflow component"
+    switched = interpolate(
+        raw, {**dotenv_values(ROOT / ".env"), **SECRETS, "SPARKIFY_COMPOSE_EXECUTOR": "CeleryExecutor"}
+    )
+    assert {s.get("environment", {}).get("AIRFLOW__CORE__EXECUTOR") for s in switched["services"].values()} - {
+        None
+    } == {"CeleryExecutor"}, "one switch sets the executor of every Airflow component"
 
 
 def test_local_executor_reaches_the_execution_api_and_the_metadata_database(services, common):
@@ -161,7 +176,10 @@ def test_local_executor_reaches_the_execution_api_and_the_metadata_database(serv
     database = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     metadata = services[database.hostname]["environment"]
     assert (database.username, database.password, database.path.lstrip("/")) == (
-        metadata["POSTGRES_USER"], metadata["POSTGRES_PASSWORD"], metadata["POSTGRES_DB"])
+        metadata["POSTGRES_USER"],
+        metadata["POSTGRES_PASSWORD"],
+        metadata["POSTGRES_DB"],
+    )
 
 
 def test_ports(services):
@@ -290,6 +308,7 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
     requirement or from apache-airflow, directly or through their dependencies."""
     import ast
     import sys
+
     if sys.version_info >= (3, 11):
         from importlib.metadata import PackageNotFoundError, packages_distributions, requires
     else:  # 3.10's packages_distributions reads only top_level.txt, which most wheels no longer have
@@ -312,9 +331,12 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
             if "extra ==" not in requirement:
                 todo.append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
 
-    files = [*(ROOT / "dags").rglob("*.py"), *(ROOT / "plugins").rglob("*.py"),
-             *(ROOT / "include/local_stack" / f"{m}.py" for m in ("compose_seed", "sample_data", "s3_server")),
-             *(ROOT / "include/local_stack/redshift").rglob("*.py")]  # the compose warehouse runs the emulator
+    files = [
+        *(ROOT / "dags").rglob("*.py"),
+        *(ROOT / "plugins").rglob("*.py"),
+        *(ROOT / "include/local_stack" / f"{m}.py" for m in ("compose_seed", "sample_data", "s3_server")),
+        *(ROOT / "include/local_stack/redshift").rglob("*.py"),
+    ]  # the compose warehouse runs the emulator
     modules = set()
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -347,7 +369,10 @@ def test_the_connections_agree_with_env(services, common):
     assert emulator["command"][:3] == ["python", "-m", "local_stack.redshift"]
     options = dict(zip(emulator["command"][3::2], emulator["command"][4::2]))
     assert (options["--port"], options["--user"], options["--database"]) == (
-        str(warehouse["port"]), warehouse["login"], warehouse["schema"])
+        str(warehouse["port"]),
+        warehouse["login"],
+        warehouse["schema"],
+    )
     assert emulator["environment"]["SPARKIFY_REDSHIFT_PASSWORD"] == docker_warehouse["password"]
     assert emulator["image"] == common["image"] and emulator["user"] == common["user"]
     # ... in front of a PostgreSQL that it reaches through a socket volume they share, and that has no network listener.
@@ -355,10 +380,13 @@ def test_the_connections_agree_with_env(services, common):
     socket_dir = options["--backend-socket-dir"]
     assert any(v.endswith(":" + socket_dir) and v.split(":")[0] in resolved_volumes(v) for v in emulator["volumes"])
     assert sorted(v for v in emulator["volumes"] if v.endswith(socket_dir)) == sorted(
-        v for v in backend["volumes"] if v.endswith(socket_dir))
+        v for v in backend["volumes"] if v.endswith(socket_dir)
+    )
     assert "listen_addresses=" in backend["command"] and "ports" not in backend
     assert (backend["environment"]["POSTGRES_USER"], backend["environment"]["POSTGRES_DB"]) == (
-        options["--backend-user"], options["--database"])
+        options["--backend-user"],
+        options["--database"],
+    )
     assert emulator["depends_on"]["warehouse-postgres"] == {"condition": "service_healthy"}
 
     aws, docker_aws = local["AIRFLOW_CONN_AWS_DEFAULT"], docker["AIRFLOW_CONN_AWS_DEFAULT"]
@@ -381,7 +409,8 @@ def test_the_login_and_the_seeding_job(raw, services, common):
     env = dotenv_values(ROOT / ".env")
     assert env["SPARKIFY_AIRFLOW_USER"]
     assert raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].startswith(
-        "${SPARKIFY_AIRFLOW_USER")
+        "${SPARKIFY_AIRFLOW_USER"
+    )
     assert common["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == f"{env['SPARKIFY_AIRFLOW_USER']}:admin"
     init = services["airflow-init"]
     assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"] == SECRETS["SPARKIFY_COMPOSE_AIRFLOW_PASSWORD"]
@@ -434,8 +463,10 @@ def missing_copy_sources(patterns: list[str]) -> list[str]:
         source = source.lstrip("./") if source not in (".", "./") else "."
         if source == ".":
             continue
-        if not any(path == source or path.startswith(source.rstrip("/") + "/") or fnmatch.fnmatchcase(path, source)
-                   for path in context):
+        if not any(
+            path == source or path.startswith(source.rstrip("/") + "/") or fnmatch.fnmatchcase(path, source)
+            for path in context
+        ):
             missing.append(source)
     return missing
 
@@ -457,6 +488,8 @@ def test_the_build_context_is_only_what_the_image_needs():
 
 
 def test_copy_sources_reads_both_forms_and_skips_other_stages():
-    dockerfile = 'COPY a.txt b/ /x/\nADD ["c d.txt", "/y"]\nCOPY --chown=1:1 --chmod=644 e /z\nCOPY --from=build /f /g\n' \
-                 "RUN echo COPY no\nCOPY \\\n  h \\\n  /i\n"
+    dockerfile = (
+        'COPY a.txt b/ /x/\nADD ["c d.txt", "/y"]\nCOPY --chown=1:1 --chmod=644 e /z\nCOPY --from=build /f /g\n'
+        "RUN echo COPY no\nCOPY \\\n  h \\\n  /i\n"
+    )
     assert copy_sources(dockerfile) == ["a.txt", "b/", "c d.txt", "e", "h"]

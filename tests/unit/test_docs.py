@@ -39,7 +39,9 @@ def test_every_relative_link_resolves(doc: Path):
         path, _, anchor = target.partition("#")
         resolved = (doc.parent / path) if path else doc
         if not resolved.exists():
-            broken.append(f"{target}: no file {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved}")
+            broken.append(
+                f"{target}: no file {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved}"
+            )
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{target}: no heading with anchor #{anchor}")
     assert broken == [], f"{doc.relative_to(ROOT)} has broken links"

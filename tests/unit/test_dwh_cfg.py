@@ -66,12 +66,19 @@ def test_the_udacity_config_becomes_connections_and_variables(tmp_path, capsys):
     assert code == 0, output
     values = dotenv_values(out)
     assert json.loads(values["AIRFLOW_CONN_REDSHIFT"]) == {
-        "conn_type": "redshift", "host": "dwhcluster.abc123.us-west-2.redshift.amazonaws.com", "port": 5439,
-        "login": "dwhuser", "password": PASSWORD, "schema": "dwh",
+        "conn_type": "redshift",
+        "host": "dwhcluster.abc123.us-west-2.redshift.amazonaws.com",
+        "port": 5439,
+        "login": "dwhuser",
+        "password": PASSWORD,
+        "schema": "dwh",
     }
     # No role_arn on the connection: the provider would assume it for the task's own calls.
     assert json.loads(values["AIRFLOW_CONN_AWS_DEFAULT"]) == {
-        "conn_type": "aws", "login": KEY, "password": SECRET, "extra": {"region_name": "us-west-2"},
+        "conn_type": "aws",
+        "login": KEY,
+        "password": SECRET,
+        "extra": {"region_name": "us-west-2"},
     }
     assert {k: v for k, v in values.items() if k.startswith("AIRFLOW_VAR_")} == {
         "AIRFLOW_VAR_SPARKIFY_S3_BUCKET": "udacity-dend",
@@ -91,8 +98,13 @@ def test_the_file_is_private_and_reads_the_same_in_a_shell(tmp_path, capsys):
     assert code == 0, output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name], "no temporary file left behind"
-    shell = subprocess.run(["bash", "-c", 'set -a; . "$1"; env -0', "bash", str(out)],
-                           capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"})
+    shell = subprocess.run(
+        ["bash", "-c", 'set -a; . "$1"; env -0', "bash", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     exported = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
     assert {k: exported[k] for k in dotenv_values(out)} == dotenv_values(out)
 
@@ -110,16 +122,22 @@ def test_airflow_reads_the_connections(tmp_path, capsys, monkeypatch):
 
 
 def test_aws_access_key_id_spelling_region_and_empty_host_and_arn(tmp_path, capsys):
-    text = (UDACITY_CFG.replace(f"KEY={KEY}\nSECRET={SECRET}",
-                                f"AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\nREGION=eu-west-1")
-            .replace("HOST='dwhcluster.abc123.us-west-2.redshift.amazonaws.com'", "HOST=''")
-            .replace(f"ARN='{ARN}'", "ARN=''"))
+    text = (
+        UDACITY_CFG.replace(
+            f"KEY={KEY}\nSECRET={SECRET}", f"AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\nREGION=eu-west-1"
+        )
+        .replace("HOST='dwhcluster.abc123.us-west-2.redshift.amazonaws.com'", "HOST=''")
+        .replace(f"ARN='{ARN}'", "ARN=''")
+    )
     code, output, out = run(tmp_path, text, capsys)
 
     assert code == 0, output
     values = dotenv_values(out)
     assert json.loads(values["AIRFLOW_CONN_AWS_DEFAULT"]) == {
-        "conn_type": "aws", "login": KEY, "password": SECRET, "extra": {"region_name": "eu-west-1"},
+        "conn_type": "aws",
+        "login": KEY,
+        "password": SECRET,
+        "extra": {"region_name": "eu-west-1"},
     }
     assert json.loads(values["AIRFLOW_CONN_REDSHIFT"])["host"] == ""
     assert values["AIRFLOW_VAR_SPARKIFY_S3_REGION"] == "eu-west-1"
@@ -127,27 +145,38 @@ def test_aws_access_key_id_spelling_region_and_empty_host_and_arn(tmp_path, caps
     without_secrets(output)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("[IAM_ROLE]\n", "[ROLE]\n"), "section [IAM_ROLE] is missing (it needs ARN)."),
-    (("[AWS]\n", "[CREDENTIALS]\n"), "section [AWS] is missing."),
-    ((f"KEY={KEY}\n", ""), "[AWS] KEY (or AWS_ACCESS_KEY_ID) is missing."),
-    ((f"SECRET={SECRET}\n", "SECRET=\n"), "[AWS] SECRET (or AWS_SECRET_ACCESS_KEY) is missing."),
-    ((f"SECRET={SECRET}\n", f"SECRET={SECRET}\nAWS_SECRET_ACCESS_KEY=other\n"),
-     "[AWS] SECRET and AWS_SECRET_ACCESS_KEY differ; keep one of them."),
-    ((f'DB_PASSWORD="{PASSWORD}"\n', ""), "[CLUSTER] DB_PASSWORD is missing."),
-    ((f'DB_PASSWORD="{PASSWORD}"\n', "DB_PASSWORD=''\n"), "[CLUSTER] DB_PASSWORD is empty."),
-    (("DB_NAME='dwh'\n", ""), "[CLUSTER] DB_NAME is missing."),
-    (("DB_PORT='5439'", "DB_PORT=redshift"), "[CLUSTER] DB_PORT 'redshift' is not a port number (1-65535)."),
-    (("DB_PORT='5439'", "DB_PORT=99999"), "[CLUSTER] DB_PORT '99999' is not a port number"),
-    ((f"ARN='{ARN}'", "ARN=dwhRole"), "[IAM_ROLE] ARN 'dwhRole' is not a role ARN"),
-    (("LOG_DATA='s3://udacity-dend/log_data'", "LOG_DATA=udacity-dend/log_data"),
-     "[S3] LOG_DATA 'udacity-dend/log_data' is not an s3://bucket/prefix URI."),
-    (("SONG_DATA='s3://udacity-dend/song_data'", "SONG_DATA=s3://my-bucket/song_data"),
-     "[S3] SONG_DATA is in bucket 'my-bucket' but LOG_DATA in 'udacity-dend'"),
-    (("LOG_JSONPATH='s3://udacity-dend/log_json_path.json'", "LOG_JSONPATH=s3://udacity-dend/paths/"),
-     "[S3] LOG_JSONPATH 's3://udacity-dend/paths/' names a folder, not the JSONPaths file."),
-    (("[AWS]\n", "[AWS]\nREGION=west\n"), "[AWS] REGION 'west' is not an AWS region"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("[IAM_ROLE]\n", "[ROLE]\n"), "section [IAM_ROLE] is missing (it needs ARN)."),
+        (("[AWS]\n", "[CREDENTIALS]\n"), "section [AWS] is missing."),
+        ((f"KEY={KEY}\n", ""), "[AWS] KEY (or AWS_ACCESS_KEY_ID) is missing."),
+        ((f"SECRET={SECRET}\n", "SECRET=\n"), "[AWS] SECRET (or AWS_SECRET_ACCESS_KEY) is missing."),
+        (
+            (f"SECRET={SECRET}\n", f"SECRET={SECRET}\nAWS_SECRET_ACCESS_KEY=other\n"),
+            "[AWS] SECRET and AWS_SECRET_ACCESS_KEY differ; keep one of them.",
+        ),
+        ((f'DB_PASSWORD="{PASSWORD}"\n', ""), "[CLUSTER] DB_PASSWORD is missing."),
+        ((f'DB_PASSWORD="{PASSWORD}"\n', "DB_PASSWORD=''\n"), "[CLUSTER] DB_PASSWORD is empty."),
+        (("DB_NAME='dwh'\n", ""), "[CLUSTER] DB_NAME is missing."),
+        (("DB_PORT='5439'", "DB_PORT=redshift"), "[CLUSTER] DB_PORT 'redshift' is not a port number (1-65535)."),
+        (("DB_PORT='5439'", "DB_PORT=99999"), "[CLUSTER] DB_PORT '99999' is not a port number"),
+        ((f"ARN='{ARN}'", "ARN=dwhRole"), "[IAM_ROLE] ARN 'dwhRole' is not a role ARN"),
+        (
+            ("LOG_DATA='s3://udacity-dend/log_data'", "LOG_DATA=udacity-dend/log_data"),
+            "[S3] LOG_DATA 'udacity-dend/log_data' is not an s3://bucket/prefix URI.",
+        ),
+        (
+            ("SONG_DATA='s3://udacity-dend/song_data'", "SONG_DATA=s3://my-bucket/song_data"),
+            "[S3] SONG_DATA is in bucket 'my-bucket' but LOG_DATA in 'udacity-dend'",
+        ),
+        (
+            ("LOG_JSONPATH='s3://udacity-dend/log_json_path.json'", "LOG_JSONPATH=s3://udacity-dend/paths/"),
+            "[S3] LOG_JSONPATH 's3://udacity-dend/paths/' names a folder, not the JSONPaths file.",
+        ),
+        (("[AWS]\n", "[AWS]\nREGION=west\n"), "[AWS] REGION 'west' is not an AWS region"),
+    ],
+)
 def test_incomplete_or_invalid_settings_are_named(tmp_path, capsys, change, message):
     code, output, out = run(tmp_path, UDACITY_CFG.replace(*change, 1), capsys)
 
@@ -157,17 +186,28 @@ def test_incomplete_or_invalid_settings_are_named(tmp_path, capsys, change, mess
     without_secrets(output)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    (f"DB_PASSWORD={PASSWORD}\n" + UDACITY_CFG,
-     "dwh.cfg line 1: a setting before the first [SECTION] header (the line is not shown"),
-    (UDACITY_CFG.replace(f'DB_PASSWORD="{PASSWORD}"', f"DB_PASSWORD {PASSWORD}"),
-     "dwh.cfg line 10: expected KEY=value or a [SECTION] header (the line is not shown"),
-    (UDACITY_CFG + f"\n[CLUSTER]\nDB_PASSWORD={PASSWORD}\n", "dwh.cfg line 25: section [CLUSTER] appears twice."),
-    (UDACITY_CFG.replace("DB_PORT='5439'", f"DB_PORT='5439'\nDB_PASSWORD={PASSWORD}"),
-     "dwh.cfg line 12: [CLUSTER] DB_PASSWORD appears twice."),
-    (UDACITY_CFG.replace(f'DB_PASSWORD="{PASSWORD}"', f"DB_PASSWORD={PASSWORD}\n  {PASSWORD}"),
-     "dwh.cfg: [CLUSTER] DB_PASSWORD continues on the next line; put it on one line."),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f"DB_PASSWORD={PASSWORD}\n" + UDACITY_CFG,
+            "dwh.cfg line 1: a setting before the first [SECTION] header (the line is not shown",
+        ),
+        (
+            UDACITY_CFG.replace(f'DB_PASSWORD="{PASSWORD}"', f"DB_PASSWORD {PASSWORD}"),
+            "dwh.cfg line 10: expected KEY=value or a [SECTION] header (the line is not shown",
+        ),
+        (UDACITY_CFG + f"\n[CLUSTER]\nDB_PASSWORD={PASSWORD}\n", "dwh.cfg line 25: section [CLUSTER] appears twice."),
+        (
+            UDACITY_CFG.replace("DB_PORT='5439'", f"DB_PORT='5439'\nDB_PASSWORD={PASSWORD}"),
+            "dwh.cfg line 12: [CLUSTER] DB_PASSWORD appears twice.",
+        ),
+        (
+            UDACITY_CFG.replace(f'DB_PASSWORD="{PASSWORD}"', f"DB_PASSWORD={PASSWORD}\n  {PASSWORD}"),
+            "dwh.cfg: [CLUSTER] DB_PASSWORD continues on the next line; put it on one line.",
+        ),
+    ],
+)
 def test_malformed_files_name_the_line_but_never_show_it(tmp_path, capsys, text, message):
     code, output, out = run(tmp_path, text, capsys)
 
@@ -183,8 +223,10 @@ def test_a_missing_file(tmp_path, capsys):
 
 
 def test_lower_case_sections_and_keys_are_accepted(tmp_path):
-    lowered = "\n".join(line.lower() if "=" not in line else line.split("=")[0].lower() + "=" +
-                        line.split("=", 1)[1] for line in UDACITY_CFG.splitlines())
+    lowered = "\n".join(
+        line.lower() if "=" not in line else line.split("=")[0].lower() + "=" + line.split("=", 1)[1]
+        for line in UDACITY_CFG.splitlines()
+    )
     cfg = read_dwh_cfg(write(tmp_path, lowered))
     assert (cfg.access_key, cfg.password, cfg.bucket) == (KEY, PASSWORD, "udacity-dend")
 
@@ -200,6 +242,8 @@ def test_a_file_that_is_not_utf8_names_the_line_and_byte_but_not_the_content(tmp
     assert main([str(cfg), "--out", str(out)]) == 2
     error = capsys.readouterr().err
     offset = len(bom) + len(before.encode()) + len('DB_PASSWORD="Pass')
-    assert error == (f"error: dwh.cfg line 10: not UTF-8 text (byte offset {offset}; the content is not shown). "
-                     f"Save the file as UTF-8.\n")
+    assert error == (
+        f"error: dwh.cfg line 10: not UTF-8 text (byte offset {offset}; the content is not shown). "
+        f"Save the file as UTF-8.\n"
+    )
     assert not out.exists()

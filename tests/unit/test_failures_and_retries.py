@@ -91,16 +91,24 @@ def test_a_bad_setting_fails_the_stage_task_before_any_s3_or_warehouse_call(monk
     monkeypatch.setattr(stage, "warehouse_hook", unreachable)
     monkeypatch.setattr(stage, "select_objects", unreachable)
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
-    task = StageToRedshiftOperator(task_id="stage_events", table="staging_events", s3_bucket="udacity-dend",
-                                   s3_key="log_data/", manifest_location="s3://sparkify-staging/manifests/",
-                                   iam_role="arn:aws:iam::123456789012:role/copy")
+    task = StageToRedshiftOperator(
+        task_id="stage_events",
+        table="staging_events",
+        s3_bucket="udacity-dend",
+        s3_key="log_data/",
+        manifest_location="s3://sparkify-staging/manifests/",
+        iam_role="arn:aws:iam::123456789012:role/copy",
+    )
     setattr(task, setting, value)  # as the rendered template of a bad Variable
     with pytest.raises(AirflowFailException, match=f"Bad configuration: .*{message}"):
         task.execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
 
 
 def test_fail_fast_converts_only_the_named_errors():
-    with pytest.raises(AirflowFailException, match="Bad configuration: nope"), fail_fast("Bad configuration", ValueError):
+    with (
+        pytest.raises(AirflowFailException, match="Bad configuration: nope"),
+        fail_fast("Bad configuration", ValueError),
+    ):
         raise ValueError("nope")
     with pytest.raises(ConnectionError), fail_fast("Bad configuration", ValueError):
         raise ConnectionError("the warehouse went away")  # transient: retried

@@ -153,10 +153,46 @@ def test_jsonpaths_extractors_follow_column_order():
 
 
 def test_jsonpaths_real_log_json_path_file():
-    names = ["artist", "auth", "firstname", "gender", "iteminsession", "lastname", "length", "level", "location",
-             "method", "page", "registration", "sessionid", "song", "status", "ts", "useragent", "userid"]
-    keys = ["artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length", "level", "location",
-            "method", "page", "registration", "sessionId", "song", "status", "ts", "userAgent", "userId"]
+    names = [
+        "artist",
+        "auth",
+        "firstname",
+        "gender",
+        "iteminsession",
+        "lastname",
+        "length",
+        "level",
+        "location",
+        "method",
+        "page",
+        "registration",
+        "sessionid",
+        "song",
+        "status",
+        "ts",
+        "useragent",
+        "userid",
+    ]
+    keys = [
+        "artist",
+        "auth",
+        "firstName",
+        "gender",
+        "itemInSession",
+        "lastName",
+        "length",
+        "level",
+        "location",
+        "method",
+        "page",
+        "registration",
+        "sessionId",
+        "song",
+        "status",
+        "ts",
+        "userAgent",
+        "userId",
+    ]
     data = json.dumps({"jsonpaths": [f"$['{k}']" for k in keys]}, indent=4).encode()
     record = {k: i for i, k in enumerate(keys)}
     extractors = jsonpaths_extractors(data, URI, names)
@@ -232,8 +268,15 @@ def test_jsonpaths_document_not_an_object(data):
     assert str(info.value) == f"The jsonpaths file {URI} is not valid: the document is not a JSON object"
 
 
-@pytest.mark.parametrize(("path", "detail"), [("artist", "must start with '$'"), (7, "must start with '$'"),
-                                              ("$.a[*]", "is not supported"), ("$", "must start with a member")])
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        ("artist", "must start with '$'"),
+        (7, "must start with '$'"),
+        ("$.a[*]", "is not supported"),
+        ("$", "must start with a member"),
+    ],
+)
 def test_jsonpaths_bad_path_in_the_document(path, detail):
     with pytest.raises(CopyError) as info:
         jsonpaths_extractors(document("$.ok", path), URI, ["a", "b"])

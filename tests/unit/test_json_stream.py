@@ -102,17 +102,17 @@ def test_pretty_printed_objects(chunk_size):
 
 # A file mixing every layout; the objects and their (last line, position), counted by hand.
 MIXED = (
-    b'{"id": 1, "name": "ascii"}\n'                              # line 1
-    b'{"id": 2} {"id": 3}   {"id": 4}\n'                        # line 2
-    b"\n"                                                       # line 3
-    b"{\n"                                                      # line 4: id 5 starts
+    b'{"id": 1, "name": "ascii"}\n'  # line 1
+    b'{"id": 2} {"id": 3}   {"id": 4}\n'  # line 2
+    b"\n"  # line 3
+    b"{\n"  # line 4: id 5 starts
     b'  "id": 5,\n'
     b'  "nested": {"list": [1, 2, 3], "s": "a \\"quoted\\" word", "n": -12.5},\n'
     b'  "tail": "x"\n'
-    b'}  {"id": 6}\n'                                           # line 8: id 5 ends
-    b'    {"id": 7,\n'                                          # line 9
-    b'  "more": 1541106106796}\n'                             # line 10: id 7 ends
-    b'{"id": 8, "flag": true, "none": null, "off": false}\n'    # line 11
+    b'}  {"id": 6}\n'  # line 8: id 5 ends
+    b'    {"id": 7,\n'  # line 9
+    b'  "more": 1541106106796}\n'  # line 10: id 7 ends
+    b'{"id": 8, "flag": true, "none": null, "off": false}\n'  # line 11
     b"\n\n"
 )
 MIXED_EXPECTED = [
@@ -164,8 +164,14 @@ CUT_VALUES = (
     b"}\n"
 )
 CUT_EXPECTED = {
-    "t": True, "f": False, "n": None, "e": -1500.0, "E": 2.5,
-    "u": "caf\u00e9 \U0001f3b5", "q": 'back\\slash "quote" / \n', "l": [0, -0.25, 12345678901234],
+    "t": True,
+    "f": False,
+    "n": None,
+    "e": -1500.0,
+    "E": 2.5,
+    "u": "caf\u00e9 \U0001f3b5",
+    "q": 'back\\slash "quote" / \n',
+    "l": [0, -0.25, 12345678901234],
 }
 
 
@@ -244,7 +250,7 @@ def test_malformed_json_mid_file(chunk_size):
     assert (error.key, error.line, error.position) == (KEY, 2, 9)
     assert error.reason == "Invalid JSON: " + parser_says('{"b": 2,, "c": 3}')
     assert error.raw_value == '{"b": 2,, "c": 3}'
-    assert str(error) == f"{KEY} line 2, position 9, raw value '{{\"b\": 2,, \"c\": 3}}': {error.reason}"
+    assert str(error) == f'{KEY} line 2, position 9, raw value \'{{"b": 2,, "c": 3}}\': {error.reason}'
 
 
 @chunk_sizes
@@ -441,9 +447,10 @@ def work(data: bytes, chunk_size: int = 1 << 20) -> tuple[int, int]:
         pytest.param(one_line, id="one-line"),
         pytest.param(lambda size: one_line(size) + b"\n", id="one-line-then-newline"),
         pytest.param(lambda size: (RECORD + b"\n") * (size // (len(RECORD) + 1)), id="ndjson"),
-        pytest.param(lambda size: (RECORD.replace(b", ", b",\n  ") + b"\n") * (size // (len(RECORD) + 5)),
-                     id="pretty-printed"),
-        pytest.param(lambda size: b"{\"s\": \"" + b"x" * (3 << 20) + b"\"} " + one_line(size), id="big-object-first"),
+        pytest.param(
+            lambda size: (RECORD.replace(b", ", b",\n  ") + b"\n") * (size // (len(RECORD) + 5)), id="pretty-printed"
+        ),
+        pytest.param(lambda size: b'{"s": "' + b"x" * (3 << 20) + b'"} ' + one_line(size), id="big-object-first"),
     ],
 )
 def test_work_is_linear_in_the_size_of_the_input(layout, chunk_size):

@@ -9,11 +9,19 @@ import pytest
 from sparkify.late_data import DurationSettingError, describe_timeout, parse_duration, wait_deadline
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("30", timedelta(minutes=30)), (30, timedelta(minutes=30)), (0.5, timedelta(seconds=30)),
-    ("90s", timedelta(seconds=90)), (" 45 M ", timedelta(minutes=45)), ("2h", timedelta(hours=2)),
-    ("0", timedelta(0)), ("168h", timedelta(days=7)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("30", timedelta(minutes=30)),
+        (30, timedelta(minutes=30)),
+        (0.5, timedelta(seconds=30)),
+        ("90s", timedelta(seconds=90)),
+        (" 45 M ", timedelta(minutes=45)),
+        ("2h", timedelta(hours=2)),
+        ("0", timedelta(0)),
+        ("168h", timedelta(days=7)),
+    ],
+)
 def test_durations(value, expected):
     assert parse_duration(value, "sparkify_late_data_timeout", "2h") == expected
 

@@ -23,4 +23,6 @@ def test_the_staged_files_go_in_a_few_multi_row_inserts():
     assert [len(params) // 3 for _, params in inserts] == [INSERT_BATCH_ROWS, INSERT_BATCH_ROWS, 1]
     for sql, params in inserts:
         assert sql.count("(%s, %s, %s)") == len(params) // 3
-    assert [tuple(p[i:i + 3]) for _, p in inserts for i in range(0, len(p), 3)] == [(o.key, o.etag, o.size) for o in objects]
+    assert [tuple(p[i : i + 3]) for _, p in inserts for i in range(0, len(p), 3)] == [
+        (o.key, o.etag, o.size) for o in objects
+    ]

@@ -74,10 +74,15 @@ def _hash(run_id: str) -> str:
 
 
 def test_stage_reports_the_windows_s3_keys_and_the_tables_it_replaces():
-    op = StageToRedshiftOperator(task_id="stage_songs", table="staging_songs__r1", s3_bucket="udacity-dend",
-                                 s3_key=["log_data/%Y/%m/%Y-%m-%d-events.json", "song_data/"],
-                                 manifest_location="s3://sparkify-staging/manifests/", ledger_table="song_file_ledger",
-                                 staged_files_table="staging_song_files__r1")
+    op = StageToRedshiftOperator(
+        task_id="stage_songs",
+        table="staging_songs__r1",
+        s3_bucket="udacity-dend",
+        s3_key=["log_data/%Y/%m/%Y-%m-%d-events.json", "song_data/"],
+        manifest_location="s3://sparkify-staging/manifests/",
+        ledger_table="song_file_ledger",
+        staged_files_table="staging_song_files__r1",
+    )
     op._lineage_source = op.build_spec([date(2018, 11, 14), date(2018, 11, 15)])
     op._lineage_rows = 42
     facets = op.get_openlineage_facets_on_failure(None)
@@ -106,16 +111,21 @@ def test_fact_reports_the_tables_its_select_reads_and_the_table_it_writes():
     op._lineage_rows = 7
     facets = op.get_openlineage_facets_on_failure(None)
     copy = _hash("r1")
-    assert sorted(names(facets.inputs)) == [table("artists"), table("songs"), table(f"staging_events__r{copy}"),
-                                           table(f"staging_songs__r{copy}")]
+    assert sorted(names(facets.inputs)) == [
+        table("artists"),
+        table("songs"),
+        table(f"staging_events__r{copy}"),
+        table(f"staging_songs__r{copy}"),
+    ]
     assert names(facets.outputs) == [table("songplays__r1")]
     assert facets.outputs[0].outputFacets["outputStatistics"].rowCount == 7
 
 
 @pytest.mark.parametrize("mode", ["merge", "truncate-insert"])
 def test_dimension_reports_its_sources_but_not_its_merge_stage(mode):
-    op = LoadDimensionOperator(task_id="d", table="users__r1", sql=render_sql("users_select.sql", "r1"), mode=mode,
-                               key="user_id")
+    op = LoadDimensionOperator(
+        task_id="d", table="users__r1", sql=render_sql("users_select.sql", "r1"), mode=mode, key="user_id"
+    )
     facets = op.get_openlineage_facets_on_failure(None)
     assert sorted(names(facets.inputs)) == [table("songplays"), table(f"staging_events__r{_hash('r1')}")]
     assert names(facets.outputs) == [table("users__r1")]
@@ -124,25 +134,40 @@ def test_dimension_reports_its_sources_but_not_its_merge_stage(mode):
 
 
 def test_publish_reads_the_shadows_and_writes_the_published_tables_and_the_ledger():
-    op = PublishOperator(task_id="publish", post_sql="INSERT INTO song_file_ledger SELECT * FROM staging_song_files__r1",
-                         lock_also=["song_file_ledger"], publications=[
-                             Publication("songplays", "songplays__r1", window_column="start_time"),
-                             Publication("users", "users__r1", key="user_id",
-                                         condition="NOT EXISTS (SELECT 1 FROM songplays p WHERE p.user_id = shadow.user_id)"),
-                         ])
+    op = PublishOperator(
+        task_id="publish",
+        post_sql="INSERT INTO song_file_ledger SELECT * FROM staging_song_files__r1",
+        lock_also=["song_file_ledger"],
+        publications=[
+            Publication("songplays", "songplays__r1", window_column="start_time"),
+            Publication(
+                "users",
+                "users__r1",
+                key="user_id",
+                condition="NOT EXISTS (SELECT 1 FROM songplays p WHERE p.user_id = shadow.user_id)",
+            ),
+        ],
+    )
     op._lineage_publications = op.publications
     op._lineage_counts = {"songplays": 5, "users": 2}
     facets = op.get_openlineage_facets_on_failure(None)
-    assert sorted(names(facets.inputs)) == [table("songplays"), table("songplays__r1"), table("staging_song_files__r1"),
-                                           table("users__r1")]
+    assert sorted(names(facets.inputs)) == [
+        table("songplays"),
+        table("songplays__r1"),
+        table("staging_song_files__r1"),
+        table("users__r1"),
+    ]
     assert names(facets.outputs) == [table("songplays"), table("users"), table("song_file_ledger")]
-    assert [o.outputFacets.get("outputStatistics", None) and o.outputFacets["outputStatistics"].rowCount
-            for o in facets.outputs] == [5, 2, None]
+    assert [
+        o.outputFacets.get("outputStatistics", None) and o.outputFacets["outputStatistics"].rowCount
+        for o in facets.outputs
+    ] == [5, 2, None]
 
 
 def test_publish_that_failed_before_rendering_still_names_the_published_tables():
-    op = PublishOperator(task_id="publish", publications=[Publication("time", "{{ run_scoped('time', run_id) }}",
-                                                                       key="start_time")])
+    op = PublishOperator(
+        task_id="publish", publications=[Publication("time", "{{ run_scoped('time', run_id) }}", key="start_time")]
+    )
     facets = op.get_openlineage_facets_on_failure(None)
     assert facets.inputs == [] and names(facets.outputs) == [table("time")]
 
@@ -154,14 +179,42 @@ CHECKS = [
     SqlCheck(name="loose_end", sql="SELECT 2"),
 ]
 RESULTS = [
-    {"name": "songplays_user_id_not_null", "table": "songplays", "observed": 0, "expected": "equal 0", "passed": True,
-     "severity": "error", "description": ""},
-    {"name": "users_not_empty", "table": "users", "observed": 0, "expected": "at least 1", "passed": False,
-     "severity": "warn", "description": "an empty users table is suspicious"},
-    {"name": "users_level_accepted", "table": "users", "observed": 3, "expected": "equal 0", "passed": False,
-     "severity": "error", "description": ""},
-    {"name": "loose_end", "table": None, "observed": 2, "expected": "equal 0", "passed": False, "severity": "error",
-     "description": ""},
+    {
+        "name": "songplays_user_id_not_null",
+        "table": "songplays",
+        "observed": 0,
+        "expected": "equal 0",
+        "passed": True,
+        "severity": "error",
+        "description": "",
+    },
+    {
+        "name": "users_not_empty",
+        "table": "users",
+        "observed": 0,
+        "expected": "at least 1",
+        "passed": False,
+        "severity": "warn",
+        "description": "an empty users table is suspicious",
+    },
+    {
+        "name": "users_level_accepted",
+        "table": "users",
+        "observed": 3,
+        "expected": "equal 0",
+        "passed": False,
+        "severity": "error",
+        "description": "",
+    },
+    {
+        "name": "loose_end",
+        "table": None,
+        "observed": 2,
+        "expected": "equal 0",
+        "passed": False,
+        "severity": "error",
+        "description": "",
+    },
 ]
 
 
@@ -173,7 +226,8 @@ def test_quality_results_become_assertions_on_the_audited_tables():
     assertions = {d.name: d.inputFacets["dataQualityAssertions"].assertions for d in facets.inputs}
     songplays, users = assertions["dev.public.songplays"], assertions["dev.public.users"]
     assert [(a.name, a.assertion, a.column, a.success, a.severity, a.actual) for a in songplays] == [
-        ("songplays_user_id_not_null", "not_null", "user_id", True, "error", "0")]
+        ("songplays_user_id_not_null", "not_null", "user_id", True, "error", "0")
+    ]
     assert [(a.name, a.assertion, a.column, a.success, a.severity) for a in users] == [
         ("users_not_empty", "row_count", None, False, "warn"),
         ("users_level_accepted", "accepted_values", "level", False, "error"),
@@ -194,14 +248,19 @@ def test_every_declared_check_names_its_kind_and_column_for_its_assertion():
     checks = load_quality_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", sql, sql / "create_tables.sql")
     by_name = {c.name: c for c in checks}
     assert (by_name["songplays_user_id_not_null"].kind, by_name["songplays_user_id_not_null"].column) == (
-        "null_check", "user_id")
+        "null_check",
+        "user_id",
+    )
     assert (by_name["songplays_start_time_in_time"].table, by_name["songplays_start_time_in_time"].column) == (
-        "songplays", "start_time")
+        "songplays",
+        "start_time",
+    )
     assert all(c.kind in lineage.ASSERTION_TYPES and c.table for c in checks)
 
 
-@pytest.mark.parametrize("results", [None, [], ["not a result"], [{"passed": True}], [{"name": "x", "table": 5}],
-                                     "garbage"])
+@pytest.mark.parametrize(
+    "results", [None, [], ["not a result"], [{"passed": True}], [{"name": "x", "table": 5}], "garbage"]
+)
 def test_quality_facets_survive_odd_results(results):
     op = DataQualityOperator(task_id="q", checks=CHECKS)
     op._lineage_results = (op.checks, results)

@@ -28,30 +28,75 @@ from tests.unit.test_local_copy import _TRANSFORMER, BUCKET, KEY, FakeCursor, Fa
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 URI = f"s3://{BUCKET}/{KEY}"
 COLUMN_TYPES = [
-    ("smallint", None), ("integer", None), ("bigint", None), ("double precision", None), ("real", None),
-    ("numeric", None), ("character varying", 8), ("character varying", 256), ("character", 4), ("text", None),
-    ("boolean", None), ("timestamp without time zone", None), ("timestamp with time zone", None), ("date", None),
+    ("smallint", None),
+    ("integer", None),
+    ("bigint", None),
+    ("double precision", None),
+    ("real", None),
+    ("numeric", None),
+    ("character varying", 8),
+    ("character varying", 256),
+    ("character", 4),
+    ("text", None),
+    ("boolean", None),
+    ("timestamp without time zone", None),
+    ("timestamp with time zone", None),
+    ("date", None),
 ]
 # Text that JSON serialisers do not make, but an attacker can.
 HOSTILE_FRAGMENTS = [
-    "[" * 3000 + "]" * 3000, "[" * 1020 + "]" * 1020, '{"a":' * 600 + "1" + "}" * 600,
-    "9" * 5000, "-" + "9" * 5000, '"' + "9" * 5000 + '"', '"' + "0" * 5000 + '1"', "1" + "0" * 30, "1e999", "-1e999",
-    '"\\ud800"', '"x\\udfffy"', '"\\ud83c\\udfb5"', '"\\u0000"', '"a\\u0000b"', "NaN", "Infinity", '"NaN"', '"inf"',
-    '"0001-01-01T00:00:00+01:00"', '"9999-12-31T23:59:59-01:00"', '"2018-11-01"', '"  "', '""', "true", "null",
-    "1541106106796", "-99999999999999999999", "1e-400", "[1, [2, [3]]]", "{}", '"é東🎵"',
+    "[" * 3000 + "]" * 3000,
+    "[" * 1020 + "]" * 1020,
+    '{"a":' * 600 + "1" + "}" * 600,
+    "9" * 5000,
+    "-" + "9" * 5000,
+    '"' + "9" * 5000 + '"',
+    '"' + "0" * 5000 + '1"',
+    "1" + "0" * 30,
+    "1e999",
+    "-1e999",
+    '"\\ud800"',
+    '"x\\udfffy"',
+    '"\\ud83c\\udfb5"',
+    '"\\u0000"',
+    '"a\\u0000b"',
+    "NaN",
+    "Infinity",
+    '"NaN"',
+    '"inf"',
+    '"0001-01-01T00:00:00+01:00"',
+    '"9999-12-31T23:59:59-01:00"',
+    '"2018-11-01"',
+    '"  "',
+    '""',
+    "true",
+    "null",
+    "1541106106796",
+    "-99999999999999999999",
+    "1e-400",
+    "[1, [2, [3]]]",
+    "{}",
+    '"é東🎵"',
 ]
 
 
 def scalars() -> st.SearchStrategy:
     return st.one_of(
-        st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70),
-        st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=20),
         st.sampled_from(["1", " 42 ", "-7", "1.5", "2018-11-01 10:00:00", "t", "no", "", "   "]),
     )
 
 
-json_values = st.recursive(scalars(), lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    scalars(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -82,7 +127,7 @@ def documents(draw, names: list[str]) -> bytes:
     if kind == "mutated" and data:
         for _ in range(draw(st.integers(1, 4))):
             at = draw(st.integers(0, len(data)))
-            data = data[:at] + draw(st.binary(max_size=3)) + data[at + draw(st.integers(0, 3)):]
+            data = data[:at] + draw(st.binary(max_size=3)) + data[at + draw(st.integers(0, 3)) :]
     return data
 
 
@@ -96,15 +141,18 @@ def loads(draw):
     options = CopyOptions(
         json_format=f"s3://{BUCKET}/paths.json" if json_format == "jsonpaths" else json_format,
         timeformat=draw(st.sampled_from([None, "auto", "epochsecs", "epochmillisecs"])),
-        blanks_as_null=draw(st.booleans()), empty_as_null=draw(st.booleans()),
-        truncate_columns=draw(st.booleans()), max_error=draw(st.integers(0, 5)),
+        blanks_as_null=draw(st.booleans()),
+        empty_as_null=draw(st.booleans()),
+        truncate_columns=draw(st.booleans()),
+        max_error=draw(st.integers(0, 5)),
         accept_inv_chars=draw(st.sampled_from([None, "?", "~"])),
         compression=draw(st.sampled_from([None, None, "gzip", "bzip2", "zstd"])),
     )
     data = draw(documents(names))
     if options.compression and draw(st.integers(0, 4)):  # else: bytes that claim to be compressed
-        data = {"gzip": gzip.compress, "bzip2": bz2.compress,
-                "zstd": zstandard.ZstdCompressor().compress}[options.compression](data)
+        data = {"gzip": gzip.compress, "bzip2": bz2.compress, "zstd": zstandard.ZstdCompressor().compress}[
+            options.compression
+        ](data)
     return columns, paths, options, data
 
 
@@ -114,8 +162,12 @@ def writable(text: str | None) -> None:
         assert "\x00" not in text
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(loads())
 def test_every_input_loads_or_rejects_or_fails_clearly(load):
     columns, paths, options, data = load

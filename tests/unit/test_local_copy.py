@@ -22,13 +22,23 @@ from local_stack.redshift.s3copy.loader import run_local_copy
 
 BUCKET, KEY, JSONPATHS = "sparkify-unit", "log_data/events.json", "s3://sparkify-unit/paths.json"
 EVENT_COLUMNS = [  # (name, data_type, length): staging_events as information_schema describes it
-    ("artist", "character varying", 16), ("auth", "character varying", 8), ("iteminsession", "integer", None),
-    ("length", "double precision", None), ("ts", "timestamp without time zone", None),
-    ("useragent", "character varying", 64), ("userid", "integer", None),
+    ("artist", "character varying", 16),
+    ("auth", "character varying", 8),
+    ("iteminsession", "integer", None),
+    ("length", "double precision", None),
+    ("ts", "timestamp without time zone", None),
+    ("useragent", "character varying", 64),
+    ("userid", "integer", None),
 ]
 EVENT_KEYS = ["artist", "auth", "itemInSession", "length", "ts", "userAgent", "userId"]
-EVENTS_OPTIONS = CopyOptions(json_format=JSONPATHS, timeformat="epochmillisecs", blanks_as_null=True,
-                             empty_as_null=True, truncate_columns=True, max_error=10)
+EVENTS_OPTIONS = CopyOptions(
+    json_format=JSONPATHS,
+    timeformat="epochmillisecs",
+    blanks_as_null=True,
+    empty_as_null=True,
+    truncate_columns=True,
+    max_error=10,
+)
 
 
 _TRANSFORMER = Transformer()
@@ -82,8 +92,15 @@ class FakeS3:
         return self
 
     def paginate(self, Bucket: str, Prefix: str):  # noqa: N803 - boto3's names
-        return [{"Contents": [{"Key": k, "Size": len(v), "ETag": '"etag"'}
-                              for k, v in self.objects.items() if k.startswith(Prefix)]}]
+        return [
+            {
+                "Contents": [
+                    {"Key": k, "Size": len(v), "ETag": '"etag"'}
+                    for k, v in self.objects.items()
+                    if k.startswith(Prefix)
+                ]
+            }
+        ]
 
 
 def load(columns, options: CopyOptions, data: bytes, keys=EVENT_KEYS):
@@ -98,8 +115,10 @@ def load(columns, options: CopyOptions, data: bytes, keys=EVENT_KEYS):
 
 
 def reference_rows(columns, options: CopyOptions, records: list[dict], keys=EVENT_KEYS) -> list[tuple]:
-    fields = [(path_extractor(parse_jsonpath(f"$['{k}']")), converter_for(Column(n, t, m), options))
-              for k, (n, t, m) in zip(keys, columns)]
+    fields = [
+        (path_extractor(parse_jsonpath(f"$['{k}']")), converter_for(Column(n, t, m), options))
+        for k, (n, t, m) in zip(keys, columns)
+    ]
     return [tuple(convert(extract(r)) for extract, convert in fields) for r in records]
 
 
@@ -108,17 +127,52 @@ def ndjson(records: list[dict]) -> bytes:
 
 
 GOOD_EVENTS = [
-    {"artist": "Muse", "auth": "Logged In", "itemInSession": 0, "length": 218.93179, "ts": 1541106106796,
-     "userAgent": '"Mozilla/5.0"', "userId": "8"},
-    {"artist": None, "auth": "Logged Out", "itemInSession": "3", "length": None, "ts": 1541106352796,
-     "userAgent": None, "userId": ""},
-    {"artist": "  ", "auth": "", "itemInSession": 2**31 - 1, "length": "1.5", "ts": "1541106496796",
-     "userAgent": "é" * 40, "userId": " 42 "},
-    {"artist": "Sigur Rós, Jónsi & Alex", "auth": "Logged In", "itemInSession": -5, "length": 7,
-     "ts": 0, "userAgent": "x" * 70, "userId": "007"},
+    {
+        "artist": "Muse",
+        "auth": "Logged In",
+        "itemInSession": 0,
+        "length": 218.93179,
+        "ts": 1541106106796,
+        "userAgent": '"Mozilla/5.0"',
+        "userId": "8",
+    },
+    {
+        "artist": None,
+        "auth": "Logged Out",
+        "itemInSession": "3",
+        "length": None,
+        "ts": 1541106352796,
+        "userAgent": None,
+        "userId": "",
+    },
+    {
+        "artist": "  ",
+        "auth": "",
+        "itemInSession": 2**31 - 1,
+        "length": "1.5",
+        "ts": "1541106496796",
+        "userAgent": "é" * 40,
+        "userId": " 42 ",
+    },
+    {
+        "artist": "Sigur Rós, Jónsi & Alex",
+        "auth": "Logged In",
+        "itemInSession": -5,
+        "length": 7,
+        "ts": 0,
+        "userAgent": "x" * 70,
+        "userId": "007",
+    },
     {"auth": "Guest"},
-    {"artist": True, "auth": 12, "itemInSession": None, "length": 1e-3, "ts": None, "userAgent": ["a", 1],
-     "userId": 2147483647},
+    {
+        "artist": True,
+        "auth": 12,
+        "itemInSession": None,
+        "length": 1e-3,
+        "ts": None,
+        "userAgent": ["a", 1],
+        "userId": 2147483647,
+    },
 ]
 
 
@@ -126,8 +180,15 @@ def test_rows_are_those_of_the_reference_path():
     copy, rejects = load(EVENT_COLUMNS, EVENTS_OPTIONS, ndjson(GOOD_EVENTS))
     assert rejects == []
     assert copy.rows == reference_rows(EVENT_COLUMNS, EVENTS_OPTIONS, GOOD_EVENTS)
-    assert copy.rows[0] == ("Muse", "Logged I", 0, 218.93179, datetime(2018, 11, 1, 21, 1, 46, 796000),
-                            '"Mozilla/5.0"', 8)
+    assert copy.rows[0] == (
+        "Muse",
+        "Logged I",
+        0,
+        218.93179,
+        datetime(2018, 11, 1, 21, 1, 46, 796000),
+        '"Mozilla/5.0"',
+        8,
+    )
 
 
 def test_a_table_of_binary_safe_types_is_copied_in_binary():
@@ -167,7 +228,8 @@ def test_bad_values_are_rejected_with_their_place_column_raw_value_and_reason():
     assert [row[-1] for row in copy.rows] == [0, 2, 5, 7]
     uri = f"s3://{BUCKET}/{KEY}"
     assert [(r.key, r.line, r.position, r.column, r.raw_value, r.reason) for r in rejects] == [
-        (uri, line, 1, column, raw, reason) for line, column, raw, reason in BAD_EVENTS]
+        (uri, line, 1, column, raw, reason) for line, column, raw, reason in BAD_EVENTS
+    ]
     assert [r.column_type for r in rejects] == ["integer", "timestamp without time zone", "integer", "double precision"]
 
 
@@ -183,7 +245,8 @@ def test_without_maxerror_the_first_bad_value_fails_the_load():
         load(EVENT_COLUMNS, options, bad_events_file())
     assert str(info.value) == (
         f"s3://{BUCKET}/{KEY} line 2, position 1, column iteminsession (integer), raw value 'abc': "
-        "Invalid digit, Value 'a', Type: integer")
+        "Invalid digit, Value 'a', Type: integer"
+    )
 
 
 def test_auto_ignorecase_matches_the_reference():
@@ -208,21 +271,33 @@ def hostile_load(data: bytes, max_error: int = 10, accept_inv_chars: str | None 
 
 DIGITS = "9" * 5000
 HOSTILE_RECORDS = [  # (line, column or None, reason) of the reject each one gives
-    (b'{"name": "deep", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-     None, "JSON value nested 5001 levels deep, more than the 1024 levels the loader allows"),
+    (
+        b'{"name": "deep", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        None,
+        "JSON value nested 5001 levels deep, more than the 1024 levels the loader allows",
+    ),
     (b'{"name": "digits", "n": "' + DIGITS.encode() + b'"}', "n", "Overflow, Type: integer"),
     (b'{"name": "number", "n": ' + DIGITS.encode() + b"}", "n", "Overflow, Type: integer"),
     (b'{"name": "numeric", "x": -' + DIGITS.encode() + b"}", "x", "Numeric data overflow (precision None, scale None)"),
-    (b'{"name": "x\\ud800y"}', "name",
-     "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed a0 80"),
-    (b'{"name": "\\udfff"}', "name",
-     "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed bf bf"),
+    (
+        b'{"name": "x\\ud800y"}',
+        "name",
+        "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed a0 80",
+    ),
+    (
+        b'{"name": "\\udfff"}',
+        "name",
+        "String contains invalid or unsupported UTF-8 codepoints. Bad UTF-8 hex sequence: ed bf bf",
+    ),
 ]
 
 
 @pytest.mark.parametrize("separator", [b"\n", b" "], ids=["ndjson", "one-line"])
-@pytest.mark.parametrize(("record", "column", "reason"), HOSTILE_RECORDS,
-                         ids=["deep", "digits", "number", "numeric", "surrogate", "low-surrogate"])
+@pytest.mark.parametrize(
+    ("record", "column", "reason"),
+    HOSTILE_RECORDS,
+    ids=["deep", "digits", "number", "numeric", "surrogate", "low-surrogate"],
+)
 def test_hostile_values_are_rejects_with_their_place(record, column, reason, separator):
     data = b'{"name": "a", "n": 1}' + separator + record + separator + b'{"name": "b", "n": 2}\n'
     copy, rejects = hostile_load(data)
@@ -240,7 +315,9 @@ def test_a_value_orjson_parses_but_too_deep_to_write_as_text_is_a_reject():
     """orjson parses 1,020 levels on its own line; json.dumps, after orjson's 255-level limit, cannot write them."""
     copy, rejects = hostile_load(b'{"name": ' + b"[" * 1020 + b"]" * 1020 + b'}\n{"name": "b"}\n')
     assert copy.rows == [("b", None, None)]
-    assert [(r.line, r.column, r.reason) for r in rejects] == [(1, "name", "JSON value nested too deeply to load as text")]
+    assert [(r.line, r.column, r.reason) for r in rejects] == [
+        (1, "name", "JSON value nested too deeply to load as text")
+    ]
     assert rejects[0].raw_value == "(JSON value nested too deeply to load as text)"
 
 
@@ -255,8 +332,9 @@ def test_hostile_values_count_toward_maxerror():
 
 
 def test_acceptinvchars_replaces_a_lone_surrogate():
-    copy, rejects = hostile_load(b'{"name": "x\\ud800y\\udfff", "n": 1}\n{"name": "ok \\ud83c\\udfb5"}\n',
-                                 accept_inv_chars="?")
+    copy, rejects = hostile_load(
+        b'{"name": "x\\ud800y\\udfff", "n": 1}\n{"name": "ok \\ud83c\\udfb5"}\n', accept_inv_chars="?"
+    )
     assert rejects == []
     assert copy.rows == [("x?y?", 1, None), ("ok \U0001f3b5", None, None)]
 

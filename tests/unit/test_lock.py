@@ -90,7 +90,10 @@ def test_every_other_pin_is_needed_by_something_in_the_lock():
 
 
 def test_the_runtime_requirements_are_inputs():
-    runtime = {canonical(line.split("==")[0]) for line in (ROOT / "requirements-runtime.txt").read_text().splitlines()
-               if "==" in line and not line.startswith("#")}
+    runtime = {
+        canonical(line.split("==")[0])
+        for line in (ROOT / "requirements-runtime.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
     direct = set(inputs()) | {"psycopg-binary"}  # psycopg[binary]'s extra
     assert runtime - direct == set()

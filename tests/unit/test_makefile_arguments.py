@@ -28,8 +28,15 @@ with open({out!r}, "a") as f:
 
 
 def payloads(canary) -> list[str]:
-    return [f"$(touch {canary}1)", f"`touch {canary}2`", f"$$(touch {canary}3)", f"$(shell touch {canary}4)",
-            f'"; touch {canary}5; "', f"x' ; touch {canary}6 #", f"$$$$(touch {canary}7)"]
+    return [
+        f"$(touch {canary}1)",
+        f"`touch {canary}2`",
+        f"$$(touch {canary}3)",
+        f"$(shell touch {canary}4)",
+        f'"; touch {canary}5; "',
+        f"x' ; touch {canary}6 #",
+        f"$$$$(touch {canary}7)",
+    ]
 
 
 @pytest.fixture
@@ -39,8 +46,9 @@ def make(tmp_path):
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)  # a supported Python: tools/make-venv keeps the venv
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    lock = subprocess.run([str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    lock = subprocess.run(
+        [str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (venv / ".installed").write_text(f"python {version} {sys.executable}\nlock {lock}\n")  # newer than the lock
     recorder = tmp_path / "python"
     record = tmp_path / "argv.jsonl"
@@ -51,8 +59,13 @@ def make(tmp_path):
         record.unlink(missing_ok=True)
         assignments = [f"{name}={value}" for name, value in variables.items()]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-        result = subprocess.run(["make", "-s", "-C", str(PROJECT_ROOT), target, f"VENV={venv}", f"PY={recorder}",
-                                 *assignments], capture_output=True, text=True, timeout=60, env=env)
+        result = subprocess.run(
+            ["make", "-s", "-C", str(PROJECT_ROOT), target, f"VENV={venv}", f"PY={recorder}", *assignments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         [argv] = [json.loads(line) for line in record.read_text().splitlines()]
         return argv
@@ -66,7 +79,16 @@ def test_run_and_backfill_pass_start_and_end_verbatim(make, tmp_path, index):
     value = payloads(canary)[index]
     assert make("run", START=value, END=value) == ["-m", "local_stack", "run", value, value]
     assert make("backfill", START=value, END="2018-11-16", RUNS=value, REPROCESS=value) == [
-        "-m", "local_stack", "backfill", value, "2018-11-16", "--runs", value, "--reprocess", value]
+        "-m",
+        "local_stack",
+        "backfill",
+        value,
+        "2018-11-16",
+        "--runs",
+        value,
+        "--reprocess",
+        value,
+    ]
     assert not list(tmp_path.glob("ran*")), "an argument ran as code"
 
 

@@ -71,7 +71,9 @@ def test_entries_without_a_length_are_looked_up():
 @pytest.mark.parametrize("length", [None, 10])
 def test_a_missing_mandatory_entry_fails_naming_the_manifest(length):
     s3 = FakeS3({"a.json": b"{}"})
-    with pytest.raises(CopyError, match=f"m.manifest lists s3://{BUCKET}/gone.json as mandatory, but it cannot be read"):
+    with pytest.raises(
+        CopyError, match=f"m.manifest lists s3://{BUCKET}/gone.json as mandatory, but it cannot be read"
+    ):
         read_all(s3, [entry("a.json"), entry("gone.json", length=length)])
 
 

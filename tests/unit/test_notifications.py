@@ -41,10 +41,16 @@ def test_failed_warn_checks_are_mailed_and_the_task_succeeds(mailbox, monkeypatc
 
     monkeypatch.setattr(data_quality, "warehouse_hook", lambda conn_id: object())
     monkeypatch.setattr(data_quality, "transaction", transaction)
-    task = DataQualityOperator(task_id="run_quality_checks", results_table=None, checks=[
-        SqlCheck("users_not_empty", "SELECT COUNT(*) FROM users", 0, "greater_than", table="users", severity="warn"),
-        SqlCheck("no_null_user_ids", "SELECT COUNT(*) FROM users WHERE user_id IS NULL", 0, table="users"),
-    ])
+    task = DataQualityOperator(
+        task_id="run_quality_checks",
+        results_table=None,
+        checks=[
+            SqlCheck(
+                "users_not_empty", "SELECT COUNT(*) FROM users", 0, "greater_than", table="users", severity="warn"
+            ),
+            SqlCheck("no_null_user_ids", "SELECT COUNT(*) FROM users WHERE user_id IS NULL", 0, table="users"),
+        ],
+    )
     context = failure_context(RuntimeError("unused"))
     context["ti"].task_id = "run_quality_checks"
     [warned, passed] = task.execute(context)
@@ -69,8 +75,10 @@ def test_error_texts_are_sent_as_they_are_never_rendered_or_unescaped(mailbox):
     assert "{{ 7 * 7 }}" in mail["Subject"] and "49" not in mail["Subject"]
     body = Mailbox.body(mail)
     assert "{{ 7 * 7 }}" in body and "&lt;script&gt;" in body and "<script>" not in body
-    assert ('<a href="http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/scheduled__2018-11-15T00%3A00%3A00%2B00'
-            '%3A00/tasks/load_users_dim?try_number=4">') in body
+    assert (
+        '<a href="http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/scheduled__2018-11-15T00%3A00%3A00%2B00'
+        '%3A00/tasks/load_users_dim?try_number=4">'
+    ) in body
 
 
 def test_a_failing_smtp_server_or_connection_never_raises(monkeypatch):
@@ -81,9 +89,15 @@ def test_a_failing_smtp_server_or_connection_never_raises(monkeypatch):
     notify_task_failure({})  # even a context without anything in it
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, []), ("", []), ("  ", []), ("a@x.test", ["a@x.test"]), ("a@x.test, b@x.test;c@x.test d@x.test",
-                                                                  ["a@x.test", "b@x.test", "c@x.test", "d@x.test"]),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, []),
+        ("", []),
+        ("  ", []),
+        ("a@x.test", ["a@x.test"]),
+        ("a@x.test, b@x.test;c@x.test d@x.test", ["a@x.test", "b@x.test", "c@x.test", "d@x.test"]),
+    ],
+)
 def test_recipients(value, expected):
     assert recipients(value) == expected

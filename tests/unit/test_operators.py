@@ -64,8 +64,14 @@ def test_dimension_append():
 
 
 def test_dimension_post_sql_runs_last_in_the_same_transaction():
-    op = LoadDimensionOperator(task_id="d", table="songs", sql="SELECT 1", mode="merge", key="song_id",
-                               post_sql="DELETE FROM ledger WHERE x = 1;\n-- note\nINSERT INTO ledger SELECT 2;")
+    op = LoadDimensionOperator(
+        task_id="d",
+        table="songs",
+        sql="SELECT 1",
+        mode="merge",
+        key="song_id",
+        post_sql="DELETE FROM ledger WHERE x = 1;\n-- note\nINSERT INTO ledger SELECT 2;",
+    )
     assert op.build_statements()[-2:] == ["DELETE FROM ledger WHERE x = 1", "INSERT INTO ledger SELECT 2"]
 
 
@@ -102,8 +108,11 @@ def test_stage_spec_expands_the_day_files_of_the_window():
     from datetime import date
 
     op = StageToRedshiftOperator(
-        task_id="s", table="staging_events", s3_bucket="udacity-dend",
-        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json", json_format="s3://udacity-dend/log_json_path.json",
+        task_id="s",
+        table="staging_events",
+        s3_bucket="udacity-dend",
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
+        json_format="s3://udacity-dend/log_json_path.json",
     )
     spec = op.build_spec([date(2018, 11, 30), date(2018, 12, 1)])
     assert spec.keys == ("log_data/2018/11/2018-11-30-events.json", "log_data/2018/12/2018-12-01-events.json")
@@ -111,7 +120,12 @@ def test_stage_spec_expands_the_day_files_of_the_window():
 
 def test_stage_templates_every_user_facing_field():
     assert set(StageToRedshiftOperator.template_fields) >= {
-        "table", "s3_bucket", "s3_key", "json_format", "redshift_conn_id", "aws_conn_id"
+        "table",
+        "s3_bucket",
+        "s3_key",
+        "json_format",
+        "redshift_conn_id",
+        "aws_conn_id",
     }
 
 
@@ -129,8 +143,10 @@ def test_quality_operator_accepts_mappings_and_refuses_bad_checks():
 def test_publish_locks_every_table_in_the_given_order_then_replaces_the_window_and_merges():
     publish = PublishOperator(
         task_id="p",
-        publications=[Publication("songplays", "songplays_r1", window_column="start_time"),
-                      Publication("users", "users_r1", key="user_id", condition="shadow.level IS NOT NULL")],
+        publications=[
+            Publication("songplays", "songplays_r1", window_column="start_time"),
+            Publication("users", "users_r1", key="user_id", condition="shadow.level IS NOT NULL"),
+        ],
         post_sql="DELETE FROM ledger; INSERT INTO ledger SELECT 1",
         lock_also=["ledger"],
     )
@@ -142,7 +158,7 @@ def test_publish_locks_every_table_in_the_given_order_then_replaces_the_window_a
         'INSERT INTO "songplays" SELECT * FROM "songplays_r1" WHERE "start_time" >= %(window_start)s '
         'AND "start_time" < %(window_end)s',
         'DELETE FROM "users" USING "users_r1" shadow WHERE "users"."user_id" = shadow."user_id" '
-        'AND (shadow.level IS NOT NULL)',
+        "AND (shadow.level IS NOT NULL)",
         'INSERT INTO "users" SELECT * FROM "users_r1" shadow WHERE shadow.level IS NOT NULL',
         "DELETE FROM ledger",
         "INSERT INTO ledger SELECT 1",

@@ -28,8 +28,9 @@ print(json.dumps({"subclass": issubclass(executor, LocalExecutor), "before": bef
 
 
 def test_the_executor_is_a_local_executor_that_preloads_the_task_libraries():
-    result = subprocess.run([sys.executable, "-c", _PROBE], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["subclass"]

@@ -31,7 +31,7 @@ if [ "$1" = -m ] && [ "$2" = venv ]; then
 fi
 echo {version}
 """
-BROKEN = "#!/bin/sh\necho \"pyenv: $(basename $0): command not found\" >&2\nexit 127\n"
+BROKEN = '#!/bin/sh\necho "pyenv: $(basename $0): command not found" >&2\nexit 127\n'
 
 
 @pytest.fixture
@@ -93,7 +93,9 @@ def test_python_set_by_the_user_wins_over_newer_ones(machine):
     assert machine.run(PICK, python="python3.10").stdout.strip() == str(chosen)
 
 
-@pytest.mark.parametrize(("version", "problem"), [("3.9", "is Python 3.9"), ("3.14", "is Python 3.14"), (None, "does not run")])
+@pytest.mark.parametrize(
+    ("version", "problem"), [("3.9", "is Python 3.9"), ("3.14", "is Python 3.14"), (None, "does not run")]
+)
 def test_python_set_to_an_unsupported_or_broken_interpreter_is_refused(machine, version, problem):
     fake = machine.add("python-x", version)
     done = machine.run(PICK, python=str(fake))
@@ -117,15 +119,22 @@ def test_each_lists_every_supported_version_from_path_then_pyenv(machine):
     machine.add("python3.10", "3.10", machine.pyenv / "versions/3.10.4/bin")
     pyenv_310 = machine.add("python3.10", "3.10", machine.pyenv / "versions/3.10.13/bin")
     assert machine.run(PICK, "--each").stdout.splitlines() == [
-        f"3.13 {pyenv_313}", f"3.12 {on_path}", "3.11 missing", f"3.10 {pyenv_310}",
+        f"3.13 {pyenv_313}",
+        f"3.12 {on_path}",
+        "3.11 missing",
+        f"3.10 {pyenv_310}",
     ]
 
 
 def test_supported_versions_and_locks(machine):
     assert machine.run(PICK, "--supported").stdout.split() == SUPPORTED
     locks = {version: machine.run(PICK, "--lock", version).stdout.strip() for version in SUPPORTED}
-    assert locks == {"3.13": "requirements.txt", "3.12": "requirements.txt", "3.11": "requirements.txt",
-                     "3.10": "requirements-py3.10.txt"}
+    assert locks == {
+        "3.13": "requirements.txt",
+        "3.12": "requirements.txt",
+        "3.11": "requirements.txt",
+        "3.10": "requirements-py3.10.txt",
+    }
 
 
 # --- tools/make-venv ---------------------------------------------------------------------------
@@ -192,8 +201,11 @@ def test_the_python_310_lock_agrees_with_requirements_txt():
     assert sorted(set(main) - set(py310)) == sorted(left_out.group(1).split())
     for package in ("apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"):
         assert py310[package] == main[package]
-    newer = {name: (py310[name], main[name]) for name in main.keys() & py310.keys()
-             if Version(py310[name]) > Version(main[name])}
+    newer = {
+        name: (py310[name], main[name])
+        for name in main.keys() & py310.keys()
+        if Version(py310[name]) > Version(main[name])
+    }
     assert newer == {}, "the 3.10 lock only steps pins down, never up"
 
 

@@ -27,55 +27,89 @@ SHADOWS = (
 
 
 def test_with_publications_a_fact_window_check_reads_only_the_shadow(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level"},
-                             publications=SHADOWS)
-    assert check.sql == ('SELECT COUNT(*) FROM songplays_shadow '
-                         'WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) AND "level" IS NULL')
+    [check] = compile_checks(
+        tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level"}, publications=SHADOWS
+    )
+    assert check.sql == (
+        "SELECT COUNT(*) FROM songplays_shadow "
+        'WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) AND "level" IS NULL'
+    )
 
 
 def test_with_publications_a_fact_check_of_all_rows_reads_the_rows_outside_the_window_and_the_shadow(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "n", "kind": "null_check", "table": "songplays", "column": "level",
-                                        "scope": "all"}, publications=SHADOWS)
+    [check] = compile_checks(
+        tmp_path,
+        {"name": "n", "kind": "null_check", "table": "songplays", "column": "level", "scope": "all"},
+        publications=SHADOWS,
+    )
     assert check.sql == (
         'SELECT COUNT(*) FROM (SELECT * FROM "songplays" WHERE ("start_time" < %(window_start)s OR "start_time" >= '
         '%(window_end)s OR "start_time" IS NULL) UNION ALL SELECT * FROM songplays_shadow) t '
-        'WHERE (TRUE) AND "level" IS NULL')
+        'WHERE (TRUE) AND "level" IS NULL'
+    )
 
 
 def test_with_publications_a_dimension_check_reads_the_merge_it_would_publish(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"},
-                             publications=SHADOWS)
+    [check] = compile_checks(
+        tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"}, publications=SHADOWS
+    )
     assert check.sql == (
         'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM (SELECT * FROM "users" published WHERE NOT EXISTS '
         '(SELECT 1 FROM users_shadow s WHERE s."user_id" = published."user_id") '
-        'UNION ALL SELECT * FROM users_shadow) t '
-        'WHERE TRUE')
+        "UNION ALL SELECT * FROM users_shadow) t "
+        "WHERE TRUE"
+    )
 
 
 def test_with_publications_a_referential_check_finds_keys_published_or_in_the_shadow(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "r", "kind": "referential", "table": "songplays", "column": "user_id",
-                                        "references": {"table": "users", "column": "user_id"}}, publications=SHADOWS)
+    [check] = compile_checks(
+        tmp_path,
+        {
+            "name": "r",
+            "kind": "referential",
+            "table": "songplays",
+            "column": "user_id",
+            "references": {"table": "users", "column": "user_id"},
+        },
+        publications=SHADOWS,
+    )
     assert check.sql == (
         'SELECT COUNT(*) FROM songplays_shadow child WHERE (child."start_time" >= %(window_start)s AND '
         'child."start_time" < %(window_end)s) AND child."user_id" IS NOT NULL '
         'AND NOT EXISTS (SELECT 1 FROM "users" parent WHERE parent."user_id" = child."user_id") '
-        'AND NOT EXISTS (SELECT 1 FROM users_shadow parent WHERE parent."user_id" = child."user_id")')
+        'AND NOT EXISTS (SELECT 1 FROM users_shadow parent WHERE parent."user_id" = child."user_id")'
+    )
 
 
 def test_with_publications_a_fact_unique_check_counts_keys_other_windows_published(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "songplays",
-                                        "column": "songplay_id"}, publications=SHADOWS)
+    [check] = compile_checks(
+        tmp_path,
+        {"name": "u", "kind": "unique_check", "table": "songplays", "column": "songplay_id"},
+        publications=SHADOWS,
+    )
     assert "FROM songplays_shadow t WHERE" in check.sql
-    assert ('EXISTS (SELECT 1 FROM "songplays" p WHERE p."songplay_id" = t."songplay_id" AND (p."start_time" < '
-            '%(window_start)s OR p."start_time" >= %(window_end)s OR p."start_time" IS NULL))') in check.sql
+    assert (
+        'EXISTS (SELECT 1 FROM "songplays" p WHERE p."songplay_id" = t."songplay_id" AND (p."start_time" < '
+        '%(window_start)s OR p."start_time" >= %(window_end)s OR p."start_time" IS NULL))'
+    ) in check.sql
 
 
 def test_the_project_checks_cover_every_kind():
     checks = load_quality_checks(PROJECT_ROOT / "include" / "quality_checks.yaml", SQL_DIR, DDL)
     document = yaml.safe_load((PROJECT_ROOT / "include" / "quality_checks.yaml").read_text())
     kinds = {entry["kind"] for entry in document["checks"]}
-    assert kinds == {"row_count", "null_check", "unique_check", "min", "max", "accepted_values", "referential",
-                     "freshness", "reconciliation", "custom"}
+    assert kinds == {
+        "row_count",
+        "null_check",
+        "unique_check",
+        "min",
+        "max",
+        "accepted_values",
+        "referential",
+        "freshness",
+        "reconciliation",
+        "custom",
+    }
     assert len(checks) == len(document["checks"])
     assert {c.severity for c in checks} == {"error", "warn"}
 
@@ -90,14 +124,17 @@ def test_window_scoped_column_check_sql(tmp_path):
 
 
 def test_column_checks_reuse_common_sql_templates(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id",
-                                        "scope": "all"})
+    [check] = compile_checks(
+        tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id", "scope": "all"}
+    )
     assert check.sql == 'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM "users" WHERE TRUE'
 
 
 def test_accepted_values_are_bound_as_parameters(tmp_path):
-    [check] = compile_checks(tmp_path, {"name": "lv", "kind": "accepted_values", "table": "users",
-                                        "column": "level", "values": ["free", "it's"]})
+    [check] = compile_checks(
+        tmp_path,
+        {"name": "lv", "kind": "accepted_values", "table": "users", "column": "level", "values": ["free", "it's"]},
+    )
     assert "it's" not in check.sql
     assert check.parameters == {"lv_0": "free", "lv_1": "it's"}
     assert check.sql.endswith('("level" IS NULL OR "level" NOT IN (%(lv_0)s, %(lv_1)s))')
@@ -106,12 +143,25 @@ def test_accepted_values_are_bound_as_parameters(tmp_path):
 def test_referential_and_reconciliation_sql(tmp_path):
     ref, rec = compile_checks(
         tmp_path,
-        {"name": "r", "kind": "referential", "table": "songplays", "column": "user_id",
-         "references": {"table": "users", "column": "user_id"}, "scope": "all"},
-        {"name": "c", "kind": "reconciliation", "table": "songplays", "source_sql": "checks/nextsong_events_in_window.sql"},
+        {
+            "name": "r",
+            "kind": "referential",
+            "table": "songplays",
+            "column": "user_id",
+            "references": {"table": "users", "column": "user_id"},
+            "scope": "all",
+        },
+        {
+            "name": "c",
+            "kind": "reconciliation",
+            "table": "songplays",
+            "source_sql": "checks/nextsong_events_in_window.sql",
+        },
     )
-    assert ref.sql == ('SELECT COUNT(*) FROM "songplays" child WHERE (TRUE) AND child."user_id" IS NOT NULL '
-                       'AND NOT EXISTS (SELECT 1 FROM "users" parent WHERE parent."user_id" = child."user_id")')
+    assert ref.sql == (
+        'SELECT COUNT(*) FROM "songplays" child WHERE (TRUE) AND child."user_id" IS NOT NULL '
+        'AND NOT EXISTS (SELECT 1 FROM "users" parent WHERE parent."user_id" = child."user_id")'
+    )
     assert rec.expected_sql == (SQL_DIR / "checks" / "nextsong_events_in_window.sql").read_text()
 
 
@@ -142,18 +192,40 @@ def test_common_sql_expectations(expect, comparison, expected):
         ({"kind": "null_check", "table": "users", "column": 'level" OR 1=1 --'}, "Invalid column name"),
         ({"kind": "min", "table": "users", "column": "user_id", "expect": {"about": 3}}, "unknown comparison"),
         ({"kind": "min", "table": "users", "column": "user_id", "expect": {"geq_to": "3"}}, "must be a number"),
-        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"geq_to": 5, "leq_to": 1}}, "geq_to <= leq_to"),
-        ({"kind": "min", "table": "users", "column": "user_id", "expect": {"equal_to": 1, "geq_to": 0}}, "cannot be combined"),
+        (
+            {"kind": "min", "table": "users", "column": "user_id", "expect": {"geq_to": 5, "leq_to": 1}},
+            "geq_to <= leq_to",
+        ),
+        (
+            {"kind": "min", "table": "users", "column": "user_id", "expect": {"equal_to": 1, "geq_to": 0}},
+            "cannot be combined",
+        ),
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "severity": "fatal"}, "severity"),
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "colour": "red"}, "unknown field"),
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "scope": "window"}, "cannot be scoped"),
         ({"kind": "custom", "sql": "checks/none.sql", "expect": {"equal_to": 0}}, "does not exist"),
-        ({"kind": "referential", "table": "songplays", "column": "user_id", "references": {"table": "users"}},
-         "references needs exactly a table and a column"),
-        ({"kind": "freshness", "table": "songplays", "source_table": "staging_events",
-          "source_filter": "1=1; DROP TABLE users"}, "single SQL condition"),
-        ({"kind": "reconciliation", "table": "songplays", "source_sql": "checks/nextsong_events_in_window.sql",
-          "expect": {"equal_to": 1}}, "drop 'expect'"),
+        (
+            {"kind": "referential", "table": "songplays", "column": "user_id", "references": {"table": "users"}},
+            "references needs exactly a table and a column",
+        ),
+        (
+            {
+                "kind": "freshness",
+                "table": "songplays",
+                "source_table": "staging_events",
+                "source_filter": "1=1; DROP TABLE users",
+            },
+            "single SQL condition",
+        ),
+        (
+            {
+                "kind": "reconciliation",
+                "table": "songplays",
+                "source_sql": "checks/nextsong_events_in_window.sql",
+                "expect": {"equal_to": 1},
+            },
+            "drop 'expect'",
+        ),
     ],
 )
 def test_bad_declarations_are_refused_with_a_clear_message(tmp_path, entry, message):

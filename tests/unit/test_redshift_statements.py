@@ -50,9 +50,18 @@ OPTION_MATRIX = [
     production.CopyOptions(max_error=100000, compupdate=True, statupdate=False),
     production.CopyOptions(compupdate=False, statupdate=True),
     production.CopyOptions(
-        json_format="s3://b/paths.json", timeformat="epochmillisecs", blanks_as_null=True, empty_as_null=True,
-        truncate_columns=True, compression="gzip", region="eu-central-1", compupdate=False, statupdate=False,
-        max_error=3, accept_inv_chars="#", manifest=True,
+        json_format="s3://b/paths.json",
+        timeformat="epochmillisecs",
+        blanks_as_null=True,
+        empty_as_null=True,
+        truncate_columns=True,
+        compression="gzip",
+        region="eu-central-1",
+        compupdate=False,
+        statupdate=False,
+        max_error=3,
+        accept_inv_chars="#",
+        manifest=True,
     ),
 ]
 CREDENTIALS = [
@@ -62,8 +71,12 @@ CREDENTIALS = [
 ]
 SPECS = [
     production.CopySpec(table="staging_events", bucket="udacity-dend", keys=("log_data",)),
-    production.CopySpec(table="sparkify.staging_songs", bucket="my-bucket.eu", keys=("song_data/A/B/",),
-                        columns=("song_id", "title", "year")),
+    production.CopySpec(
+        table="sparkify.staging_songs",
+        bucket="my-bucket.eu",
+        keys=("song_data/A/B/",),
+        columns=("song_id", "title", "year"),
+    ),
     production.CopySpec(table="run_1$x", bucket="b12", keys=("manifests/run 1/objects.manifest",), columns=("a",)),
 ]
 
@@ -77,9 +90,12 @@ def test_production_copy_sql_parses_back_to_the_same_command(spec, credentials, 
     command = parse_copy(spec.copy_sql(key, credentials))
     assert (command.table, command.columns, command.source) == (spec.table, spec.columns, spec.uri(key))
     assert dataclasses.asdict(command.options) == dataclasses.asdict(options)
-    assert (command.credentials.role_arn, command.credentials.access_key, command.credentials.secret_key,
-            command.credentials.token) == (credentials.role_arn, credentials.access_key, credentials.secret_key,
-                                           credentials.token)
+    assert (
+        command.credentials.role_arn,
+        command.credentials.access_key,
+        command.credentials.secret_key,
+        command.credentials.token,
+    ) == (credentials.role_arn, credentials.access_key, credentials.secret_key, credentials.token)
     assert (command.bucket, command.key) == (spec.bucket, key)
 
 
@@ -112,13 +128,15 @@ def test_lower_case_comments_whitespace_and_semicolon():
 
 
 def test_quoted_identifiers_keep_their_name_unquoted_ones_are_lower_cased():
-    command = parse_copy(f'COPY "sparkify".Staging_Events ("song_id", Title) FROM \'{SOURCE}\' {KEYS} JSON \'auto\'')
+    command = parse_copy(f"COPY \"sparkify\".Staging_Events (\"song_id\", Title) FROM '{SOURCE}' {KEYS} JSON 'auto'")
     assert (command.table, command.columns) == ("sparkify.staging_events", ("song_id", "title"))
 
 
 def test_credentials_string_with_keys_and_token():
-    sql = copy(f"WITH CREDENTIALS AS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY};"
-               f"token={TOKEN}' FORMAT JSON 'auto'")
+    sql = copy(
+        f"WITH CREDENTIALS AS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY};"
+        f"token={TOKEN}' FORMAT JSON 'auto'"
+    )
     assert parse_copy(sql).credentials == Credentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY, token=TOKEN)
 
 
@@ -127,32 +145,40 @@ def test_credentials_string_with_a_role_and_iam_role_default():
     assert parse_copy(copy("IAM_ROLE default JSON 'auto'")).credentials == Credentials(role_arn="default")
 
 
-@pytest.mark.parametrize(("clause", "expected"), [
-    ("FORMAT AS JSON", "auto"),
-    ("FORMAT JSON 'AUTO'", "auto"),
-    ("format json as 'Auto  IgnoreCase'", "auto ignorecase"),
-    ("JSON AS 's3://b/Paths.json'", "s3://b/Paths.json"),
-    ("JSON", "auto"),
-])
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("FORMAT AS JSON", "auto"),
+        ("FORMAT JSON 'AUTO'", "auto"),
+        ("format json as 'Auto  IgnoreCase'", "auto ignorecase"),
+        ("JSON AS 's3://b/Paths.json'", "s3://b/Paths.json"),
+        ("JSON", "auto"),
+    ],
+)
 def test_json_format_forms(clause, expected):
     assert parse_copy(copy(f"IAM_ROLE default {clause}")).options.json_format == expected
 
 
-@pytest.mark.parametrize(("clause", "expected"), [
-    ("COMPUPDATE", {"compupdate": True}),
-    ("COMPUPDATE PRESET STATUPDATE", {"compupdate": True, "statupdate": True}),
-    ("COMPUPDATE FALSE STATUPDATE TRUE", {"compupdate": False, "statupdate": True}),
-    ("STATUPDATE OFF COMPUPDATE ON", {"compupdate": True, "statupdate": False}),
-    ("ACCEPTINVCHARS", {"accept_inv_chars": "?"}),
-    ("ACCEPTINVCHARS AS '^'", {"accept_inv_chars": "^"}),
-    ("ACCEPTINVCHARS ''''", {"accept_inv_chars": "'"}),
-    ("MAXERROR AS 10", {"max_error": 10}),
-    ("MAXERROR 0", {"max_error": 0}),
-    ("TIMEFORMAT AS 'EpochSecs'", {"timeformat": "epochsecs"}),
-    ("BZIP2 MANIFEST", {"compression": "bzip2", "manifest": True}),
-    ("BLANKSASNULL EMPTYASNULL TRUNCATECOLUMNS",
-     {"blanks_as_null": True, "empty_as_null": True, "truncate_columns": True}),
-])
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("COMPUPDATE", {"compupdate": True}),
+        ("COMPUPDATE PRESET STATUPDATE", {"compupdate": True, "statupdate": True}),
+        ("COMPUPDATE FALSE STATUPDATE TRUE", {"compupdate": False, "statupdate": True}),
+        ("STATUPDATE OFF COMPUPDATE ON", {"compupdate": True, "statupdate": False}),
+        ("ACCEPTINVCHARS", {"accept_inv_chars": "?"}),
+        ("ACCEPTINVCHARS AS '^'", {"accept_inv_chars": "^"}),
+        ("ACCEPTINVCHARS ''''", {"accept_inv_chars": "'"}),
+        ("MAXERROR AS 10", {"max_error": 10}),
+        ("MAXERROR 0", {"max_error": 0}),
+        ("TIMEFORMAT AS 'EpochSecs'", {"timeformat": "epochsecs"}),
+        ("BZIP2 MANIFEST", {"compression": "bzip2", "manifest": True}),
+        (
+            "BLANKSASNULL EMPTYASNULL TRUNCATECOLUMNS",
+            {"blanks_as_null": True, "empty_as_null": True, "truncate_columns": True},
+        ),
+    ],
+)
 def test_option_forms(clause, expected):
     command = parse_copy(copy(f"JSON 'auto' {clause} IAM_ROLE default"))
     assert command.options == CopyOptions(**expected)
@@ -166,19 +192,22 @@ def test_string_literals_take_doubled_quotes_and_keep_backslashes():
 # --- statements that are not a COPY from S3 go to PostgreSQL unchanged -------------------------------
 
 
-@pytest.mark.parametrize("sql", [
-    "COPY t FROM STDIN",
-    "copy t (a, b) from stdin with (format csv)",
-    "COPY t TO STDOUT",
-    "COPY (SELECT 's3://b/k') TO STDOUT",
-    "COPY t FROM '/tmp/data.csv'",
-    "SELECT 'COPY t FROM ''s3://b/k'''",
-    "INSERT INTO t VALUES ('s3://b/k')",
-    "-- COPY t FROM 's3://b/k'\nSELECT 1",
-    "",
-    "   ",
-    "/* only a comment */",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY t FROM STDIN",
+        "copy t (a, b) from stdin with (format csv)",
+        "COPY t TO STDOUT",
+        "COPY (SELECT 's3://b/k') TO STDOUT",
+        "COPY t FROM '/tmp/data.csv'",
+        "SELECT 'COPY t FROM ''s3://b/k'''",
+        "INSERT INTO t VALUES ('s3://b/k')",
+        "-- COPY t FROM 's3://b/k'\nSELECT 1",
+        "",
+        "   ",
+        "/* only a comment */",
+    ],
+)
 def test_other_statements_are_not_parsed(sql):
     assert parse_copy(sql) is None
 
@@ -186,89 +215,101 @@ def test_other_statements_are_not_parsed(sql):
 # --- rejections ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("options", "sqlstate", "names"), [
-    ("JSON 'auto' FOO", "42601", "FOO"),
-    ("JSON 'auto' 'stray literal'", "42601", "string literal"),
-    ("CSV", "0A000", "CSV"),
-    ("FORMAT AS PARQUET", "0A000", "PARQUET"),
-    ("JSON 'auto' DELIMITER ','", "0A000", "DELIMITER"),
-    ("JSON 'auto' IGNOREHEADER 1", "0A000", "IGNOREHEADER"),
-    ("JSON 'auto' LZOP", "0A000", "LZOP"),
-    ("JSON 'noshred'", "0A000", "noshred"),
-    ("JSON 'paths.json'", "22023", "JSON"),
-    ("GZIP", "0A000", "FORMAT AS JSON"),
-    ("JSON 'auto' GZIP GZIP", "42601", "GZIP"),
-    ("JSON 'auto' GZIP ZSTD", "42601", "ZSTD"),
-    ("JSON 'auto' FORMAT JSON 'auto'", "42601", "JSON"),
-    ("JSON 'auto' MAXERROR 1 MAXERROR 2", "42601", "MAXERROR"),
-    ("JSON 'auto' MAXERROR -1", "22023", "MAXERROR"),
-    ("JSON 'auto' MAXERROR 'ten'", "22023", "MAXERROR"),
-    ("JSON 'auto' MAXERROR 1.5", "22023", "MAXERROR"),
-    ("JSON 'auto' MAXERROR 100001", "22023", "MAXERROR"),
-    ("JSON 'auto' MAXERROR", "22023", "MAXERROR"),
-    ("JSON 'auto' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'", "0A000", "TIMEFORMAT"),
-    ("JSON 'auto' ACCEPTINVCHARS 'ab'", "22023", "ACCEPTINVCHARS"),
-    ("JSON 'auto' REGION 'mars'", "22023", "REGION"),
-    ("JSON 'auto' REGION", "42601", "REGION"),
-    ("JSON 'auto' COMPUPDATE ON COMPUPDATE OFF", "42601", "COMPUPDATE"),
-])
+@pytest.mark.parametrize(
+    ("options", "sqlstate", "names"),
+    [
+        ("JSON 'auto' FOO", "42601", "FOO"),
+        ("JSON 'auto' 'stray literal'", "42601", "string literal"),
+        ("CSV", "0A000", "CSV"),
+        ("FORMAT AS PARQUET", "0A000", "PARQUET"),
+        ("JSON 'auto' DELIMITER ','", "0A000", "DELIMITER"),
+        ("JSON 'auto' IGNOREHEADER 1", "0A000", "IGNOREHEADER"),
+        ("JSON 'auto' LZOP", "0A000", "LZOP"),
+        ("JSON 'noshred'", "0A000", "noshred"),
+        ("JSON 'paths.json'", "22023", "JSON"),
+        ("GZIP", "0A000", "FORMAT AS JSON"),
+        ("JSON 'auto' GZIP GZIP", "42601", "GZIP"),
+        ("JSON 'auto' GZIP ZSTD", "42601", "ZSTD"),
+        ("JSON 'auto' FORMAT JSON 'auto'", "42601", "JSON"),
+        ("JSON 'auto' MAXERROR 1 MAXERROR 2", "42601", "MAXERROR"),
+        ("JSON 'auto' MAXERROR -1", "22023", "MAXERROR"),
+        ("JSON 'auto' MAXERROR 'ten'", "22023", "MAXERROR"),
+        ("JSON 'auto' MAXERROR 1.5", "22023", "MAXERROR"),
+        ("JSON 'auto' MAXERROR 100001", "22023", "MAXERROR"),
+        ("JSON 'auto' MAXERROR", "22023", "MAXERROR"),
+        ("JSON 'auto' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'", "0A000", "TIMEFORMAT"),
+        ("JSON 'auto' ACCEPTINVCHARS 'ab'", "22023", "ACCEPTINVCHARS"),
+        ("JSON 'auto' REGION 'mars'", "22023", "REGION"),
+        ("JSON 'auto' REGION", "42601", "REGION"),
+        ("JSON 'auto' COMPUPDATE ON COMPUPDATE OFF", "42601", "COMPUPDATE"),
+    ],
+)
 def test_bad_options_are_refused_by_name(options, sqlstate, names):
     error = reject(copy(f"IAM_ROLE default {options}"), sqlstate)
     assert names in error.message
 
 
-@pytest.mark.parametrize(("sql", "sqlstate"), [
-    (f"COPY t '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
-    (f"COPY t (a, b FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
-    (f"COPY t () FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
-    (f"COPY t (a, a) FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "22023"),
-    (f"COPY FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
-    (f"COPY \"Users\" FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "0A000"),
-    (f"COPY dev.public.users FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "0A000"),
-    ("COPY t FROM 's3://' IAM_ROLE default JSON 'auto'", "22023"),
-    ("COPY t FROM 'dynamodb://ProductCatalog' IAM_ROLE default READRATIO 50", "0A000"),
-    ("COPY t FROM 'emr://j-1/myoutput/part-*' IAM_ROLE default", "0A000"),
-    (f"COPY t FROM '{SOURCE}' IAM_ROLE default JSON 'auto'; SELECT 1", "0A000"),
-    (f"COPY t FROM '{SOURCE}' IAM_ROLE default JSON 'auto", "42601"),
-])
+@pytest.mark.parametrize(
+    ("sql", "sqlstate"),
+    [
+        (f"COPY t '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
+        (f"COPY t (a, b FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
+        (f"COPY t () FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
+        (f"COPY t (a, a) FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "22023"),
+        (f"COPY FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "42601"),
+        (f"COPY \"Users\" FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "0A000"),
+        (f"COPY dev.public.users FROM '{SOURCE}' IAM_ROLE default JSON 'auto'", "0A000"),
+        ("COPY t FROM 's3://' IAM_ROLE default JSON 'auto'", "22023"),
+        ("COPY t FROM 'dynamodb://ProductCatalog' IAM_ROLE default READRATIO 50", "0A000"),
+        ("COPY t FROM 'emr://j-1/myoutput/part-*' IAM_ROLE default", "0A000"),
+        (f"COPY t FROM '{SOURCE}' IAM_ROLE default JSON 'auto'; SELECT 1", "0A000"),
+        (f"COPY t FROM '{SOURCE}' IAM_ROLE default JSON 'auto", "42601"),
+    ],
+)
 def test_malformed_copies_are_refused(sql, sqlstate):
     reject(sql, sqlstate)
 
 
-@pytest.mark.parametrize("credentials", [
-    "",
-    "IAM_ROLE",
-    "IAM_ROLE ''",
-    f"ACCESS_KEY_ID '{ACCESS_KEY}'",
-    f"SECRET_ACCESS_KEY '{SECRET_KEY}'",
-    f"SESSION_TOKEN '{TOKEN}'",
-    f"ACCESS_KEY_ID '{ACCESS_KEY}' SESSION_TOKEN '{TOKEN}'",
-    f"ACCESS_KEY_ID {ACCESS_KEY} SECRET_ACCESS_KEY {SECRET_KEY}",
-    f"IAM_ROLE '{ROLE_ARN}' {KEYS}",
-    f"{KEYS} CREDENTIALS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
-    f"IAM_ROLE default IAM_ROLE '{ROLE_ARN}'",
-    f"{KEYS} ACCESS_KEY_ID '{ACCESS_KEY}'",
-    f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY}'",
-    f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY};secret={SECRET_KEY}'",
-    f"CREDENTIALS '{ACCESS_KEY}:{SECRET_KEY}'",
-    f"CREDENTIALS 'aws_iam_role={ROLE_ARN};aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
-    f"CREDENTIALS 'token={TOKEN}'",
-    f"CREDENTIALS {SECRET_KEY}",
-])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        "",
+        "IAM_ROLE",
+        "IAM_ROLE ''",
+        f"ACCESS_KEY_ID '{ACCESS_KEY}'",
+        f"SECRET_ACCESS_KEY '{SECRET_KEY}'",
+        f"SESSION_TOKEN '{TOKEN}'",
+        f"ACCESS_KEY_ID '{ACCESS_KEY}' SESSION_TOKEN '{TOKEN}'",
+        f"ACCESS_KEY_ID {ACCESS_KEY} SECRET_ACCESS_KEY {SECRET_KEY}",
+        f"IAM_ROLE '{ROLE_ARN}' {KEYS}",
+        f"{KEYS} CREDENTIALS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
+        f"IAM_ROLE default IAM_ROLE '{ROLE_ARN}'",
+        f"{KEYS} ACCESS_KEY_ID '{ACCESS_KEY}'",
+        f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY}'",
+        f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY};secret={SECRET_KEY}'",
+        f"CREDENTIALS '{ACCESS_KEY}:{SECRET_KEY}'",
+        f"CREDENTIALS 'aws_iam_role={ROLE_ARN};aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
+        f"CREDENTIALS 'token={TOKEN}'",
+        f"CREDENTIALS {SECRET_KEY}",
+    ],
+)
 def test_missing_incomplete_or_conflicting_credentials_are_refused_without_echoing_them(credentials):
     error = reject(copy(f"FORMAT AS JSON 'auto' {credentials}"), "42601")
     assert any(word in error.message for word in ("credentials", "IAM_ROLE", "ACCESS_KEY_ID", "CREDENTIALS"))
 
 
-@pytest.mark.parametrize("mistake", [
-    f"{KEYS} {SECRET_KEY}",  # a stray secret where an option should be
-    f"{KEYS} SESSION_TOKEN {TOKEN}",
-    f"{KEYS} WJALRXUTNFEMIKMDENGB",  # a letters-only stray word as long as an access key is not echoed either
-    f"ACCESS_KEY_ID '{ACCESS_KEY}' '{SECRET_KEY}'",
-    f"{KEYS} CSV",
-    f"{KEYS} TIMEFORMAT '{SECRET_KEY}'",
-    f"{KEYS} REGION '{SECRET_KEY}'",
-])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        f"{KEYS} {SECRET_KEY}",  # a stray secret where an option should be
+        f"{KEYS} SESSION_TOKEN {TOKEN}",
+        f"{KEYS} WJALRXUTNFEMIKMDENGB",  # a letters-only stray word as long as an access key is not echoed either
+        f"ACCESS_KEY_ID '{ACCESS_KEY}' '{SECRET_KEY}'",
+        f"{KEYS} CSV",
+        f"{KEYS} TIMEFORMAT '{SECRET_KEY}'",
+        f"{KEYS} REGION '{SECRET_KEY}'",
+    ],
+)
 def test_no_error_message_contains_a_secret(mistake):
     error = reject(copy(f"JSON 'auto' {mistake}"), reject_state(mistake))
     assert "WJALRXUTNFEMI" not in error.message
@@ -287,11 +328,15 @@ def test_credentials_never_show_in_the_parsed_commands_repr():
 # --- redact ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("credentials", [c.sql() for c in CREDENTIALS[1:]] + [
-    f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY};token={TOKEN}'",
-    f"with credentials as 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
-    f"access_key_id '{ACCESS_KEY}' secret_access_key '{SECRET_KEY}' session_token '{TOKEN}'",
-])
+@pytest.mark.parametrize(
+    "credentials",
+    [c.sql() for c in CREDENTIALS[1:]]
+    + [
+        f"CREDENTIALS 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY};token={TOKEN}'",
+        f"with credentials as 'aws_access_key_id={ACCESS_KEY};aws_secret_access_key={SECRET_KEY}'",
+        f"access_key_id '{ACCESS_KEY}' secret_access_key '{SECRET_KEY}' session_token '{TOKEN}'",
+    ],
+)
 def test_redact_masks_every_credential_value(credentials):
     sql = copy(f"{credentials} FORMAT AS JSON 'auto' REGION 'us-west-2'")
     redacted = redact(sql)
@@ -301,20 +346,27 @@ def test_redact_masks_every_credential_value(credentials):
 
 
 def test_redact_keeps_role_arns_and_the_rest_of_the_statement():
-    for sql in (copy(f"IAM_ROLE '{ROLE_ARN}' JSON 'auto'"), copy(f"CREDENTIALS 'aws_iam_role={ROLE_ARN}' JSON 'auto'"),
-                "SELECT 1", "COPY t FROM STDIN"):
+    for sql in (
+        copy(f"IAM_ROLE '{ROLE_ARN}' JSON 'auto'"),
+        copy(f"CREDENTIALS 'aws_iam_role={ROLE_ARN}' JSON 'auto'"),
+        "SELECT 1",
+        "COPY t FROM STDIN",
+    ):
         assert redact(sql) == sql
 
 
-@pytest.mark.parametrize("sql", [
-    f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID '{ACCESS_KEY}' SECRET_ACCESS_KEY '{SECRET_KEY}",  # unterminated
-    f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID {ACCESS_KEY} SECRET_ACCESS_KEY {SECRET_KEY} JSON 'auto'",  # unquoted
-    f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID '{ACCESS_KEY}' '{SECRET_KEY}' SESSION_TOKEN AS '{TOKEN}'",
-    f"COPY t SECRET_ACCESS_KEY '{SECRET_KEY}' ACCESS_KEY_ID '{ACCESS_KEY}' CREDENTIALS '{TOKEN}",
-    f"copy t from '{SOURCE}' credentials 'aws_access_key_id={ACCESS_KEY};aws_iam_role=x;token={TOKEN}'"
-    f" secret_access_key e'{SECRET_KEY}'",
-    f"UNLOAD ('select 1') TO 's3://b/p' ACCESS_KEY_ID '{ACCESS_KEY}' SECRET_ACCESS_KEY '{SECRET_KEY}'",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID '{ACCESS_KEY}' SECRET_ACCESS_KEY '{SECRET_KEY}",  # unterminated
+        f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID {ACCESS_KEY} SECRET_ACCESS_KEY {SECRET_KEY} JSON 'auto'",  # unquoted
+        f"COPY t FROM '{SOURCE}' ACCESS_KEY_ID '{ACCESS_KEY}' '{SECRET_KEY}' SESSION_TOKEN AS '{TOKEN}'",
+        f"COPY t SECRET_ACCESS_KEY '{SECRET_KEY}' ACCESS_KEY_ID '{ACCESS_KEY}' CREDENTIALS '{TOKEN}",
+        f"copy t from '{SOURCE}' credentials 'aws_access_key_id={ACCESS_KEY};aws_iam_role=x;token={TOKEN}'"
+        f" secret_access_key e'{SECRET_KEY}'",
+        f"UNLOAD ('select 1') TO 's3://b/p' ACCESS_KEY_ID '{ACCESS_KEY}' SECRET_ACCESS_KEY '{SECRET_KEY}'",
+    ],
+)
 def test_redact_works_on_malformed_statements(sql):
     redacted = redact(sql)
     assert not any(secret in redacted for secret in SECRETS), redacted
@@ -349,16 +401,17 @@ def test_every_statement_of_create_tables_is_rewritten_into_one_guarded_do_block
 def test_create_table_with_a_compound_sort_key_becomes_table_and_index():
     songplays = next(s for s in REDSHIFT_DDL if "songplays" in s)
     rewritten = rewrite_ddl(songplays)
-    assert ('CREATE INDEX IF NOT EXISTS "songplays_sortkey_idx" ON songplays (start_time, user_id); END IF;'
-            in rewritten)
+    assert 'CREATE INDEX IF NOT EXISTS "songplays_sortkey_idx" ON songplays (start_time, user_id); END IF;' in rewritten
     assert "PRIMARY KEY (songplay_id)\n); CREATE INDEX" in rewritten
 
 
 def test_column_attributes_identity_and_varchar_max():
-    sql = ("CREATE TABLE t (id BIGINT IDENTITY(0, 1) ENCODE az64, a INT ENCODE zstd DISTKEY, "
-           "b VARCHAR(MAX) SORTKEY, c NVARCHAR(max) COLLATE CASE_INSENSITIVE, "
-           "d BIGINT GENERATED BY DEFAULT AS IDENTITY(5,-1), e CHARACTER VARYING(MAX) NOT NULL) "
-           "DISTSTYLE KEY BACKUP NO ENCODE AUTO;")
+    sql = (
+        "CREATE TABLE t (id BIGINT IDENTITY(0, 1) ENCODE az64, a INT ENCODE zstd DISTKEY, "
+        "b VARCHAR(MAX) SORTKEY, c NVARCHAR(max) COLLATE CASE_INSENSITIVE, "
+        "d BIGINT GENERATED BY DEFAULT AS IDENTITY(5,-1), e CHARACTER VARYING(MAX) NOT NULL) "
+        "DISTSTYLE KEY BACKUP NO ENCODE AUTO;"
+    )
     assert rewrite_ddl(sql) == (
         "DO $ddl$ BEGIN CREATE TABLE t ("
         "id BIGINT GENERATED BY DEFAULT AS IDENTITY (START WITH 0 INCREMENT BY 1 MINVALUE 0), "
@@ -374,9 +427,11 @@ def test_without_sort_key_or_if_not_exists_the_result_is_a_plain_create_table():
 
 
 def test_interleaved_sort_key_on_a_quoted_schema_qualified_table():
-    rewritten = rewrite_ddl('CREATE TABLE IF NOT EXISTS "My Schema"."Ta""ble" (x INT, y INT) INTERLEAVED SORTKEY (x, y)')
+    rewritten = rewrite_ddl(
+        'CREATE TABLE IF NOT EXISTS "My Schema"."Ta""ble" (x INT, y INT) INTERLEAVED SORTKEY (x, y)'
+    )
     assert rewritten == (
-        "DO $ddl$ BEGIN IF to_regclass('\"My Schema\".\"Ta\"\"ble\"') IS NULL THEN "
+        'DO $ddl$ BEGIN IF to_regclass(\'"My Schema"."Ta""ble"\') IS NULL THEN '
         'CREATE TABLE IF NOT EXISTS "My Schema"."Ta""ble" (x INT, y INT); '
         'CREATE INDEX IF NOT EXISTS "Ta""ble_sortkey_idx" ON "My Schema"."Ta""ble" (x, y); END IF; END; $ddl$'
     )
@@ -388,27 +443,38 @@ def test_dollar_quote_tag_does_not_collide_with_the_body():
 
 
 def test_alter_table_distribution_and_sort_changes_only_check_the_table():
-    for action in ("ALTER DISTSTYLE ALL", "ALTER DISTKEY user_id", "ALTER COMPOUND SORTKEY (a, b)",
-                   "ALTER SORTKEY NONE", "ALTER ENCODE AUTO", "ALTER COLUMN c ENCODE zstd"):
+    for action in (
+        "ALTER DISTSTYLE ALL",
+        "ALTER DISTKEY user_id",
+        "ALTER COMPOUND SORTKEY (a, b)",
+        "ALTER SORTKEY NONE",
+        "ALTER ENCODE AUTO",
+        "ALTER COLUMN c ENCODE zstd",
+    ):
         assert rewrite_ddl(f"ALTER TABLE sparkify.users {action};") == (
             "DO $ddl$ BEGIN PERFORM 'sparkify.users'::regclass; END; $ddl$"
         )
 
 
 def test_alter_table_add_column_drops_column_attributes():
-    assert rewrite_ddl("ALTER TABLE t ADD COLUMN c VARCHAR(MAX) ENCODE lzo") == "ALTER TABLE t ADD COLUMN c VARCHAR(65535)"
+    assert (
+        rewrite_ddl("ALTER TABLE t ADD COLUMN c VARCHAR(MAX) ENCODE lzo") == "ALTER TABLE t ADD COLUMN c VARCHAR(65535)"
+    )
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT 1",
-    "CREATE TABLE IF NOT EXISTS t (a INT, PRIMARY KEY (a))",
-    "CREATE INDEX i ON t (a)",
-    "ALTER TABLE t ADD COLUMN c INT",
-    "ALTER TABLE t RENAME TO u",
-    "CREATE TABLE t (a VARCHAR(10) DEFAULT 'DISTSTYLE EVEN')",
-    "CREATE TABLE t (a INT) DISTSTYLE EVEN; SELECT 1",
-    "CREATE TABLE t (a VARCHAR(10) DEFAULT 'unterminated) DISTSTYLE EVEN",
-    "CREATE",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1",
+        "CREATE TABLE IF NOT EXISTS t (a INT, PRIMARY KEY (a))",
+        "CREATE INDEX i ON t (a)",
+        "ALTER TABLE t ADD COLUMN c INT",
+        "ALTER TABLE t RENAME TO u",
+        "CREATE TABLE t (a VARCHAR(10) DEFAULT 'DISTSTYLE EVEN')",
+        "CREATE TABLE t (a INT) DISTSTYLE EVEN; SELECT 1",
+        "CREATE TABLE t (a VARCHAR(10) DEFAULT 'unterminated) DISTSTYLE EVEN",
+        "CREATE",
+    ],
+)
 def test_statements_that_need_no_rewriting(sql):
     assert rewrite_ddl(sql) is None

@@ -33,16 +33,31 @@ def sql_file(tmp_path: Path, header: str, name: str = "10_question.sql") -> Path
 
 
 def result(chart: str = "barh", rows=None, title: str = "Top <songs> & more") -> QueryResult:
-    query = AnalyticsQuery(name="top", title=title, description="Plays <b>per</b> song", sql="SELECT",
-                           chart=chart, label=("song", "artist"), value="plays")
+    query = AnalyticsQuery(
+        name="top",
+        title=title,
+        description="Plays <b>per</b> song",
+        sql="SELECT",
+        chart=chart,
+        label=("song", "artist"),
+        value="plays",
+    )
     rows = rows if rows is not None else [("Café $^$ Society", "Zoë", 12, Decimal("41.5")), ("<script>", None, 3, None)]
     return QueryResult(query, ("song", "artist", "plays", "share"), rows)
 
 
 def test_the_project_queries_answer_the_issue_in_order():
     queries = load_queries(ANALYTICS_SQL)
-    assert [q.name for q in queries] == ["top_songs", "top_artists", "plays_by_hour", "plays_by_weekday",
-                                         "free_vs_paid", "most_active_users", "top_locations", "user_agent_families"]
+    assert [q.name for q in queries] == [
+        "top_songs",
+        "top_artists",
+        "plays_by_hour",
+        "plays_by_weekday",
+        "free_vs_paid",
+        "most_active_users",
+        "top_locations",
+        "user_agent_families",
+    ]
     for query in queries:
         assert query.title and query.description and query.chart in ("bar", "barh", "pie")
         assert query.label and query.value
@@ -50,18 +65,31 @@ def test_the_project_queries_answer_the_issue_in_order():
 
 
 def test_a_header_is_parsed(tmp_path):
-    query = parse_query(sql_file(tmp_path, "-- title: Plays\n-- description: All of them\n-- chart: pie\n"
-                                           "-- label: level, user_id\n-- value: plays"))
+    query = parse_query(
+        sql_file(
+            tmp_path,
+            "-- title: Plays\n-- description: All of them\n-- chart: pie\n-- label: level, user_id\n-- value: plays",
+        )
+    )
     assert (query.name, query.title, query.description, query.chart, query.label, query.value) == (
-        "question", "Plays", "All of them", "pie", ("level", "user_id"), "plays")
+        "question",
+        "Plays",
+        "All of them",
+        "pie",
+        ("level", "user_id"),
+        "plays",
+    )
 
 
-@pytest.mark.parametrize(("header", "message"), [
-    ("-- chart: bar", "10_question.sql: the header needs a '-- title: ...' line."),
-    ("-- title: T\n-- colour: red", "10_question.sql: unknown header 'colour'"),
-    ("-- title: T\n-- chart: donut", "10_question.sql: chart 'donut' is not one of bar, barh, pie, none."),
-    ("-- title: T\n-- chart: bar\n-- value: plays", "10_question.sql: a bar chart needs '-- label: <columns>'"),
-])
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("-- chart: bar", "10_question.sql: the header needs a '-- title: ...' line."),
+        ("-- title: T\n-- colour: red", "10_question.sql: unknown header 'colour'"),
+        ("-- title: T\n-- chart: donut", "10_question.sql: chart 'donut' is not one of bar, barh, pie, none."),
+        ("-- title: T\n-- chart: bar\n-- value: plays", "10_question.sql: a bar chart needs '-- label: <columns>'"),
+    ],
+)
 def test_bad_headers_are_named(tmp_path, header, message):
     with pytest.raises(AnalyticsQueryError, match=re.escape(message)):
         parse_query(sql_file(tmp_path, header))
@@ -74,10 +102,7 @@ def test_an_empty_folder_is_an_error(tmp_path):
 
 def test_terminal_tables_align_numbers_right_and_show_null_as_blank():
     assert format_table(("name", "plays", "share"), [("Ab", 1234, Decimal("5.5")), ("Abcdef", 7, None)]) == (
-        "name      plays    share\n"
-        "------  -------  -------\n"
-        "Ab        1,234      5.5\n"
-        "Abcdef        7"
+        "name      plays    share\n------  -------  -------\nAb        1,234      5.5\nAbcdef        7"
     )
     assert format_result(result(rows=[])).endswith(
         "song    artist    plays    share\n------  --------  -------  -------\n(no rows)"
@@ -97,8 +122,11 @@ def test_no_chart_without_rows_or_when_asked_for_none():
 
 def test_the_page_embeds_the_chart_and_escapes_every_value():
     png = chart_png(result())
-    page = render_page([(result(), png), (result("none", rows=[], title="Empty"), None)],
-                       datetime(2018, 11, 30, 12, tzinfo=timezone.utc), "connection 'redshift' <postgres>")
+    page = render_page(
+        [(result(), png), (result("none", rows=[], title="Empty"), None)],
+        datetime(2018, 11, 30, 12, tzinfo=timezone.utc),
+        "connection 'redshift' <postgres>",
+    )
 
     assert "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;" in page and "Top &lt;songs&gt; &amp; more" in page

@@ -12,16 +12,27 @@ def record(message: str) -> logging.LogRecord:
 
 
 def waiting(*tasks: str) -> str:
-    return "No tasks to run. unrunnable tasks: {" + ", ".join(
-        f"<TaskInstance: sparkify_etl.{t} manual__x [None] ti_id={i}>" for i, t in enumerate(tasks)) + "}"
+    return (
+        "No tasks to run. unrunnable tasks: {"
+        + ", ".join(f"<TaskInstance: sparkify_etl.{t} manual__x [None] ti_id={i}>" for i, t in enumerate(tasks))
+        + "}"
+    )
 
 
 def test_the_same_waiting_tasks_are_logged_once_whatever_their_order():
     repeat_filter = RepeatFilter()
-    kept = [repeat_filter.filter(record(m)) for m in (
-        waiting("end", "load_users_dim"), waiting("load_users_dim", "end"), waiting("load_users_dim", "end"),
-        "[DAG TEST] starting task_id=stage_events", waiting("end"), waiting("end"), waiting("end", "load_users_dim"),
-    )]
+    kept = [
+        repeat_filter.filter(record(m))
+        for m in (
+            waiting("end", "load_users_dim"),
+            waiting("load_users_dim", "end"),
+            waiting("load_users_dim", "end"),
+            "[DAG TEST] starting task_id=stage_events",
+            waiting("end"),
+            waiting("end"),
+            waiting("end", "load_users_dim"),
+        )
+    ]
     assert kept == [True, False, False, True, True, False, True]
     assert (repeat_filter.seen, repeat_filter.dropped) == (6, 3)
 

@@ -15,8 +15,18 @@ import pytest
 from local_stack.sample_data import EVENT_FIELDS, SampleSpec, SampleSummary, generate
 
 SPEC = SampleSpec(seed=7, songs=45, users=10, days=3, sessions_per_day=10)
-SONG_KEYS = ["num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location",
-             "artist_name", "song_id", "title", "duration", "year"]
+SONG_KEYS = [
+    "num_songs",
+    "artist_id",
+    "artist_latitude",
+    "artist_longitude",
+    "artist_location",
+    "artist_name",
+    "song_id",
+    "title",
+    "duration",
+    "year",
+]
 SONG_PATH = re.compile(r"song_data/([A-Z0-9])/([A-Z0-9])/([A-Z0-9])/(TR[A-Z0-9]{16})\.json")
 LOG_PATH = re.compile(r"log_data/(\d{4})/(\d{2})/(\d{4})-(\d{2})-(\d{2})-events\.json")
 
@@ -44,13 +54,18 @@ def parse_objects(text: str) -> list[dict]:
 
 
 def song_files(root: Path) -> dict[str, list[dict]]:
-    return {p.relative_to(root).as_posix(): parse_objects(p.read_text(encoding="utf-8"))
-            for p in sorted((root / "song_data").rglob("*.json"))}
+    return {
+        p.relative_to(root).as_posix(): parse_objects(p.read_text(encoding="utf-8"))
+        for p in sorted((root / "song_data").rglob("*.json"))
+    }
 
 
 def events(root: Path) -> list[dict]:
-    return [json.loads(line) for p in sorted((root / "log_data").rglob("*.json"))
-            for line in p.read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line)
+        for p in sorted((root / "log_data").rglob("*.json"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def test_same_spec_gives_identical_bytes_and_another_seed_differs(tmp_path: Path, bucket):
@@ -107,13 +122,16 @@ def test_song_files_have_the_real_shape_and_quirks(bucket):
     for song in songs:
         by_artist[song["artist_id"]].append(song)
     assert all(len({s["artist_name"] for s in group}) == 1 for group in by_artist.values())
-    inconsistent = [group for group in by_artist.values()
-                    if len({(s["artist_location"], s["artist_latitude"]) for s in group}) > 1]
+    inconsistent = [
+        group for group in by_artist.values() if len({(s["artist_location"], s["artist_latitude"]) for s in group}) > 1
+    ]
     assert inconsistent
     for group in inconsistent:
         smallest = min(group, key=lambda s: s["song_id"])
         assert (smallest["artist_location"], smallest["artist_latitude"]) != (
-            group[0]["artist_location"], group[0]["artist_latitude"])
+            group[0]["artist_location"],
+            group[0]["artist_latitude"],
+        )
 
 
 def test_event_files_are_sorted_ndjson_within_their_day(bucket):
@@ -165,8 +183,9 @@ def test_plays_match_the_catalogue_only_sometimes(bucket):
     titled = {(s["title"], s["artist_name"]) for s in songs}
     plays = [e for e in events(root) if e["page"] == "NextSong"]
     matching = [p for p in plays if (p["song"], p["artist"], p["length"]) in exact]
-    wrong_length = [p for p in plays if (p["song"], p["artist"]) in titled
-                    and (p["song"], p["artist"], p["length"]) not in exact]
+    wrong_length = [
+        p for p in plays if (p["song"], p["artist"]) in titled and (p["song"], p["artist"], p["length"]) not in exact
+    ]
     unknown = [p for p in plays if (p["song"], p["artist"]) not in titled]
     assert 0.5 < len(matching) / len(plays) < 0.9
     assert wrong_length and unknown

@@ -47,8 +47,11 @@ def layout(root):
 
 def test_a_good_folder_replaces_the_bucket(s3, tmp_path):
     assert upload_folder(s3, BUCKET, layout(tmp_path), REGION) == 3
-    assert set(contents(s3)) == {"log_json_path.json", "log_data/2018/11/2018-11-15-events.json",
-                                 "song_data/B/B/B/TRBBB.json"}
+    assert set(contents(s3)) == {
+        "log_json_path.json",
+        "log_data/2018/11/2018-11-15-events.json",
+        "song_data/B/B/B/TRBBB.json",
+    }
 
 
 def test_a_folder_not_in_the_bucket_layout_is_refused_untouched(s3, tmp_path):

@@ -1,4 +1,6 @@
-"""Alerts reach Slack through SlackWebhookNotifier when a webhook connection is named; a real HTTP server stands in for Slack."""
+"""Alerts reach Slack through SlackWebhookNotifier when a webhook connection is named.
+
+A real HTTP server stands in for Slack."""
 
 from __future__ import annotations
 
@@ -28,20 +30,28 @@ def test_a_failed_task_is_posted_with_dag_run_window_task_error_and_log_link(sla
     [message] = slack.messages
     text = message["text"]
     assert text.startswith("*[sparkify] FAILED sparkify_etl.load_users_dim | run " + RUN_ID), text
-    for fact in ("*DAG:* sparkify_etl", f"*Run:* {RUN_ID}", "*Task:* load_users_dim", "*Try:* 4",
-                 "*Window:* [2018-11-15T00:00:00+00:00, 2018-11-15T01:00:00+00:00)"):
+    for fact in (
+        "*DAG:* sparkify_etl",
+        f"*Run:* {RUN_ID}",
+        "*Task:* load_users_dim",
+        "*Try:* 4",
+        "*Window:* [2018-11-15T00:00:00+00:00, 2018-11-15T01:00:00+00:00)",
+    ):
         assert fact in text, text
     assert "```ValueError: COPY rejected line 100 &lt;of&gt; s3://bucket/key &amp; more```" in text, "escaped for Slack"
-    assert ("<http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/scheduled__2018-11-15T00%3A00%3A00%2B00%3A00"
-            "/tasks/load_users_dim?try_number=4|open the task log>") in text
+    assert (
+        "<http://airflow.sparkify.test:8080/dags/sparkify_etl/runs/scheduled__2018-11-15T00%3A00%3A00%2B00%3A00"
+        "/tasks/load_users_dim?try_number=4|open the task log>"
+    ) in text
     assert message.get("unfurl_links") is False
 
 
 def test_failed_warn_checks_are_posted(slack):
     context = failure_context(RuntimeError("unused"))
     context["ti"].task_id = "run_quality_checks"
-    notify_quality_warnings(context, [{"name": "users_not_empty", "table": "users", "observed": 0,
-                                       "expected": "greater than 0"}])
+    notify_quality_warnings(
+        context, [{"name": "users_not_empty", "table": "users", "observed": 0, "expected": "greater than 0"}]
+    )
     [message] = slack.messages
     assert "WARNING 1 data quality check(s) failed in sparkify_etl.run_quality_checks" in message["text"]
     assert "- users_not_empty (users): observed 0, expected greater than 0" in message["text"]

@@ -29,8 +29,9 @@ def make_stress(tmp_path):
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    lock = subprocess.run([str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    lock = subprocess.run(
+        [str(PROJECT_ROOT / "tools" / "pick-python"), "--lock", version], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (venv / ".installed").write_text(f"python {version} {sys.executable}\nlock {lock}\n")
     recorder, record = tmp_path / "python", tmp_path / "argv.jsonl"
     recorder.write_text(RECORDER.format(python=sys.executable, out=str(record)))
@@ -39,8 +40,13 @@ def make_stress(tmp_path):
     def run(*assignments: str) -> tuple[list[str], str | None]:
         record.unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "STRESS_"))}
-        result = subprocess.run(["make", "-s", "-C", str(PROJECT_ROOT), "stress", f"VENV={venv}", f"PY={recorder}",
-                                 *assignments], capture_output=True, text=True, timeout=60, env=env)
+        result = subprocess.run(
+            ["make", "-s", "-C", str(PROJECT_ROOT), "stress", f"VENV={venv}", f"PY={recorder}", *assignments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         [(argv, rounds)] = [json.loads(line) for line in record.read_text().splitlines()]
         return argv, rounds
@@ -93,4 +99,5 @@ def test_a_round_fails_on_any_failed_run_deadlock_model_difference_or_problem():
     retried.retries += ["run a begin: 1 retries, ended success", "run b publish: 2 retries, ended success"]
     assert retried.ok and " 3 task retries" in retried.line()
     assert stress.summary([retried, spoiled[1]]) == (
-        "stress: 2 rounds, 96 runs, 0 failed, 1 deadlocks, 3 task retries, 2/2 rounds equal to the model, 0.0 min")
+        "stress: 2 rounds, 96 runs, 0 failed, 1 deadlocks, 3 task retries, 2/2 rounds equal to the model, 0.0 min"
+    )

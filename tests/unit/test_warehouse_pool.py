@@ -17,7 +17,9 @@ from tests.support import PROJECT_ROOT
 def test_the_compose_init_job_creates_the_same_pool_when_it_is_missing():
     init = yaml.safe_load((PROJECT_ROOT / "docker-compose.yaml").read_text())["services"]["airflow-init"]
     script = init["command"][-1]
-    wanted = shlex.join(["airflow", "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), WAREHOUSE_POOL_DESCRIPTION])
+    wanted = shlex.join(
+        ["airflow", "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), WAREHOUSE_POOL_DESCRIPTION]
+    )
     lines = [line.strip() for line in script.replace("\\\n", " ").splitlines()]
     [line] = [line for line in lines if "pools set" in line]
     # only when `pools get` fails (the pool is missing), so a pool resized in the UI keeps its size
@@ -52,7 +54,7 @@ def test_make_up_leaves_an_existing_pool_alone():
 
 def test_make_up_creates_the_pool_right_after_the_schema_migration():
     source = (PROJECT_ROOT / "include" / "local_stack" / "airflow_services.py").read_text()
-    prepare = source[source.index("def _prepare"):source.index("def ensure_pools")]
+    prepare = source[source.index("def _prepare") : source.index("def ensure_pools")]
     assert prepare.index('self.airflow("db", "migrate"') < prepare.index("self.ensure_pools()")
 
 

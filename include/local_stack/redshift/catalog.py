@@ -30,9 +30,18 @@ _INSERT_ERROR = (
 )
 # Redshift's error codes (STL_LOAD_ERRORS.err_code) for the kinds of reject the loader reports.
 ERR_CODES = (
-    ("Invalid digit", 1207), ("Overflow", 1207), ("out of range", 1207), ("Missing data", 1213),
-    ("too long", 1204), ("exceeds DDL length", 1204), ("Invalid timestamp", 1206), ("Invalid date", 1205), ("boolean", 1208),
-    ("JSON", 1224), ("UTF-8", 1220), ("decompress", 8001),
+    ("Invalid digit", 1207),
+    ("Overflow", 1207),
+    ("out of range", 1207),
+    ("Missing data", 1213),
+    ("too long", 1204),
+    ("exceeds DDL length", 1204),
+    ("Invalid timestamp", 1206),
+    ("Invalid date", 1205),
+    ("boolean", 1208),
+    ("JSON", 1224),
+    ("UTF-8", 1220),
+    ("decompress", 8001),
 )
 DEFAULT_ERR_CODE = 1216  # General input error
 
@@ -40,16 +49,26 @@ DEFAULT_ERR_CODE = 1216  # General input error
 @contextmanager
 def side_connection(config: EmulatorConfig, database: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to `database` beside the client's session, with the catalog in place."""
-    with psycopg.connect(host=str(config.backend_socket.parent), port=config.backend_port,
-                         user=config.backend_user, dbname=database, autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(config.backend_socket.parent),
+        port=config.backend_port,
+        user=config.backend_user,
+        dbname=database,
+        autocommit=True,
+    ) as conn:
         ensure_catalog(conn, database)
         yield conn
 
 
 def role_password(config: EmulatorConfig, user: str) -> str | None:
     """The MD5 password (`md5…`) of login role `user`, None when there is none (or another kind)."""
-    with psycopg.connect(host=str(config.backend_socket_dir), port=config.backend_port, user=config.backend_user,
-                         dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(config.backend_socket_dir),
+        port=config.backend_port,
+        user=config.backend_user,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s AND rolcanlogin", (user,)).fetchone()
     password = row[0] if row else None
     return password if password and password.startswith("md5") and len(password) == 35 else None
@@ -80,17 +99,34 @@ def forget_session(conn: psycopg.Connection, session: int) -> None:
     conn.execute("DELETE FROM stv_emulator_last_copy WHERE session = %s", (session,))
 
 
-def record_load_errors(conn: psycopg.Connection, query: int, session: int, command: CopyCommand,
-                       rejects: Sequence[LoadError]) -> None:
+def record_load_errors(
+    conn: psycopg.Connection, query: int, session: int, command: CopyCommand, rejects: Sequence[LoadError]
+) -> None:
     """One stl_load_errors row per reject, committed at once (it outlives the failed load)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with conn.cursor() as cursor:
-        cursor.executemany(_INSERT_ERROR, [
-            (command.table, now, session, query, _fit(e.key, 256), e.line, _fit(e.column or "", 127),
-             _fit(e.column_type or "", 10), "", e.position, _fit(_raw_line(e), 1024),
-             _fit(e.raw_value or "", 1024), err_code(e.reason), _fit(e.reason, 100))
-            for e in rejects
-        ])
+        cursor.executemany(
+            _INSERT_ERROR,
+            [
+                (
+                    command.table,
+                    now,
+                    session,
+                    query,
+                    _fit(e.key, 256),
+                    e.line,
+                    _fit(e.column or "", 127),
+                    _fit(e.column_type or "", 10),
+                    "",
+                    e.position,
+                    _fit(_raw_line(e), 1024),
+                    _fit(e.raw_value or "", 1024),
+                    err_code(e.reason),
+                    _fit(e.reason, 100),
+                )
+                for e in rejects
+            ],
+        )
 
 
 def err_code(reason: str) -> int:

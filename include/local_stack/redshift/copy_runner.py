@@ -77,8 +77,15 @@ def _gone(client: socket.socket) -> bool:
 
 
 class CopyRunner:
-    def __init__(self, config: EmulatorConfig, backend: socket.socket, replies: queue.Queue,
-                 backend_pid: int, database: str, client: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        backend: socket.socket,
+        replies: queue.Queue,
+        backend_pid: int,
+        database: str,
+        client: socket.socket | None = None,
+    ) -> None:
         self.config = config
         self.client = client
         self.backend = backend
@@ -111,7 +118,9 @@ class CopyRunner:
         table = command.table.rpartition(".")[2]
         summary = f"Load into table '{table}' completed, {rows} record(s) loaded successfully."
         if rejects:
-            summary += f" {len(rejects)} record(s) could not be loaded. Check 'stl_load_errors' system table for details."
+            summary += (
+                f" {len(rejects)} record(s) could not be loaded. Check 'stl_load_errors' system table for details."
+            )
         return wire.notice_response(summary) + wire.command_complete(f"COPY {rows}"), self.status
 
     def _copy(self, command: CopyCommand, side: psycopg.Connection, rejects: list[LoadError]) -> int:
@@ -154,7 +163,8 @@ class CopyRunner:
         detail = str(failure.rejects[0] if isinstance(failure, TooManyRejects) else failure)
         return wire.error_response(
             f"Load into table '{table}' failed.  Check 'stl_load_errors' system table for details.",
-            LOAD_ERROR_SQLSTATE, detail=detail[:1000],
+            LOAD_ERROR_SQLSTATE,
+            detail=detail[:1000],
         )
 
     # -- the backend conversation ---------------------------------------------------------
@@ -200,16 +210,15 @@ def _data_row(payload: bytes) -> list[str | None]:
     count = int.from_bytes(payload[:2], "big")
     offset, values = 2, list[str | None]()
     for _ in range(count):
-        size = int.from_bytes(payload[offset:offset + 4], "big", signed=True)
+        size = int.from_bytes(payload[offset : offset + 4], "big", signed=True)
         offset += 4
         if size < 0:
             values.append(None)
         else:
-            values.append(payload[offset:offset + size].decode())
+            values.append(payload[offset : offset + size].decode())
             offset += size
     return values
 
 
 def _cstring(text: str) -> bytes:
     return text.replace("\0", " ").encode("utf-8", "replace") + b"\0"
-

@@ -22,11 +22,33 @@ _CREDENTIALS_FORMAT = (
 )
 _UNSUPPORTED_FORMATS = ("CSV", "PARQUET", "ORC", "AVRO", "SHAPEFILE", "FIXEDWIDTH", "DELIMITER", "TEXT")
 # Redshift COPY options that the emulator does not implement: refused by name with 0A000.
-_UNSUPPORTED_OPTIONS = frozenset({
-    "ACCEPTANYDATE", "COMPROWS", "DATEFORMAT", "ENCODING", "ENCRYPTED", "ESCAPE", "EXPLICIT_IDS", "FILLRECORD",
-    "IGNOREBLANKLINES", "IGNOREHEADER", "LZOP", "MASTER_SYMMETRIC_KEY", "NOLOAD", "NULL", "QUOTE", "READRATIO",
-    "REMOVEQUOTES", "ROUNDEC", "SERIALIZETOJSON", "SSH", "TRIMBLANKS", "IGNOREALLERRORS", "EXTENSIONS",
-})
+_UNSUPPORTED_OPTIONS = frozenset(
+    {
+        "ACCEPTANYDATE",
+        "COMPROWS",
+        "DATEFORMAT",
+        "ENCODING",
+        "ENCRYPTED",
+        "ESCAPE",
+        "EXPLICIT_IDS",
+        "FILLRECORD",
+        "IGNOREBLANKLINES",
+        "IGNOREHEADER",
+        "LZOP",
+        "MASTER_SYMMETRIC_KEY",
+        "NOLOAD",
+        "NULL",
+        "QUOTE",
+        "READRATIO",
+        "REMOVEQUOTES",
+        "ROUNDEC",
+        "SERIALIZETOJSON",
+        "SSH",
+        "TRIMBLANKS",
+        "IGNOREALLERRORS",
+        "EXTENSIONS",
+    }
+)
 _ON, _OFF = ("ON", "TRUE"), ("OFF", "FALSE")
 _PLAIN_WORD = re.compile(r"[A-Za-z_]{1,17}")  # as long as SECRET_ACCESS_KEY; shorter than any AWS key
 
@@ -129,7 +151,7 @@ class _CopyParser:
         self.take_word("WITH")
         while (token := self.take()) is not None:
             if token.is_punct(";"):
-                if self.peek() is not None and not all(t.is_punct(";") for t in self.tokens[self.i:]):
+                if self.peek() is not None and not all(t.is_punct(";") for t in self.tokens[self.i :]):
                     raise StatementError("a COPY from S3 must be the only statement in its query", UNSUPPORTED)
                 break
             self.option(token)
@@ -229,11 +251,13 @@ class _CopyParser:
         if lowered in ("auto", "auto ignorecase"):
             value = lowered
         elif lowered == "noshred":
-            raise StatementError("JSON 'noshred' (loading into SUPER) is not supported by the local emulator",
-                                 UNSUPPORTED)
+            raise StatementError(
+                "JSON 'noshred' (loading into SUPER) is not supported by the local emulator", UNSUPPORTED
+            )
         elif not value.startswith("s3://"):
-            raise StatementError("JSON argument must be 'auto', 'auto ignorecase' or an s3:// jsonpaths file",
-                                 INVALID_VALUE)
+            raise StatementError(
+                "JSON argument must be 'auto', 'auto ignorecase' or an s3:// jsonpaths file", INVALID_VALUE
+            )
         self.options["json_format"] = value
 
     def flag(self, name: str) -> None:
@@ -248,8 +272,7 @@ class _CopyParser:
         self.once(name, name)
         value = self.string(name)
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
-            raise StatementError(f"REGION {value[:40]!r} is not an AWS region name such as 'us-west-2'",
-                                 INVALID_VALUE)
+            raise StatementError(f"REGION {value[:40]!r} is not an AWS region name such as 'us-west-2'", INVALID_VALUE)
         self.options["region"] = value
 
     def timeformat(self, name: str) -> None:
@@ -334,29 +357,38 @@ class _CopyParser:
         if not groups:
             raise StatementError(f"{_CREDENTIALS_FORMAT} (the COPY has no IAM_ROLE, ACCESS_KEY_ID or CREDENTIALS)")
         if groups == ["ACCESS_KEY_ID"]:
-            raise StatementError("ACCESS_KEY_ID and SECRET_ACCESS_KEY must be given together (SESSION_TOKEN needs both)")
+            raise StatementError(
+                "ACCESS_KEY_ID and SECRET_ACCESS_KEY must be given together (SESSION_TOKEN needs both)"
+            )
         raise StatementError(_CREDENTIALS_FORMAT)
 
 
 _FLAGS = {
-    "MANIFEST": "manifest", "BLANKSASNULL": "blanks_as_null", "EMPTYASNULL": "empty_as_null",
+    "MANIFEST": "manifest",
+    "BLANKSASNULL": "blanks_as_null",
+    "EMPTYASNULL": "empty_as_null",
     "TRUNCATECOLUMNS": "truncate_columns",
 }
 _KEYS = {"ACCESS_KEY_ID": "access_key", "SECRET_ACCESS_KEY": "secret_key", "SESSION_TOKEN": "token"}
 _CREDENTIAL_FIELDS = {
-    "aws_access_key_id": "access_key", "aws_secret_access_key": "secret_key", "token": "token",
+    "aws_access_key_id": "access_key",
+    "aws_secret_access_key": "secret_key",
+    "token": "token",
     "aws_iam_role": "role_arn",
 }
 _HANDLERS = {
-    "FORMAT": _CopyParser.format_, "JSON": lambda parser, name: parser.json(name),
+    "FORMAT": _CopyParser.format_,
+    "JSON": lambda parser, name: parser.json(name),
     **dict.fromkeys(_FLAGS, _CopyParser.flag),
     **dict.fromkeys(("GZIP", "BZIP2", "ZSTD"), _CopyParser.compression),
-    "REGION": _CopyParser.region, "TIMEFORMAT": _CopyParser.timeformat,
-    "ACCEPTINVCHARS": _CopyParser.accept_inv_chars, "MAXERROR": _CopyParser.max_error,
-    "COMPUPDATE": _CopyParser.on_off, "STATUPDATE": _CopyParser.on_off,
-    "IAM_ROLE": _CopyParser.iam_role, **dict.fromkeys(_KEYS, _CopyParser.key),
+    "REGION": _CopyParser.region,
+    "TIMEFORMAT": _CopyParser.timeformat,
+    "ACCEPTINVCHARS": _CopyParser.accept_inv_chars,
+    "MAXERROR": _CopyParser.max_error,
+    "COMPUPDATE": _CopyParser.on_off,
+    "STATUPDATE": _CopyParser.on_off,
+    "IAM_ROLE": _CopyParser.iam_role,
+    **dict.fromkeys(_KEYS, _CopyParser.key),
     "CREDENTIALS": _CopyParser.credentials_string,
 }
 OPTION_KEYWORDS = frozenset(_HANDLERS) | _UNSUPPORTED_OPTIONS | frozenset(_UNSUPPORTED_FORMATS)
-
-

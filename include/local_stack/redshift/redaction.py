@@ -58,6 +58,9 @@ def _maybe_secret(token: Token) -> bool:
 
 def _role_only(token: Token) -> bool:
     parts = [p.strip() for p in token.value.split(";") if p.strip()]
-    return token.closed and token.kind == STRING and len(parts) == 1 and (
-        parts[0].lower().startswith("aws_iam_role=") and "=" not in parts[0].partition("=")[2]
+    return (
+        token.closed
+        and token.kind == STRING
+        and len(parts) == 1
+        and (parts[0].lower().startswith("aws_iam_role=") and "=" not in parts[0].partition("=")[2])
     )

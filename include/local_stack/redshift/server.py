@@ -57,11 +57,17 @@ class EmulatorConfig:
             client = self._clients.get(key)
             if client is None:
                 client = boto3.client(
-                    "s3", endpoint_url=self.s3_endpoint, region_name=region,
-                    aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
+                    "s3",
+                    endpoint_url=self.s3_endpoint,
+                    region_name=region,
+                    aws_access_key_id=creds.access_key,
+                    aws_secret_access_key=creds.secret_key,
                     aws_session_token=creds.token,
-                    config=Config(retries={"max_attempts": 3}, max_pool_connections=32,
-                                  s3={"addressing_style": "path"} if self.s3_endpoint else None),
+                    config=Config(
+                        retries={"max_attempts": 3},
+                        max_pool_connections=32,
+                        s3={"addressing_style": "path"} if self.s3_endpoint else None,
+                    ),
                 )
                 self._clients[key] = client
             return client
@@ -70,14 +76,20 @@ class EmulatorConfig:
 def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
     import psycopg
 
-    with psycopg.connect(host=str(config.backend_socket_dir), port=config.backend_port,
-                         user=config.backend_user, dbname=database, autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(config.backend_socket_dir),
+        port=config.backend_port,
+        user=config.backend_user,
+        dbname=database,
+        autocommit=True,
+    ) as conn:
         set_md5_password(conn, config.user, config.password)
         ensure_catalog(conn, database)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     listener.listen(128)
+
     def stop(*_: object) -> None:
         listener.close()
         sys.exit(0)
@@ -120,8 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     else:
         statements.setLevel(logging.WARNING)
     config = EmulatorConfig(
-        user=args.user, password=password, backend_socket_dir=args.backend_socket_dir,
-        backend_port=args.backend_port, backend_user=args.backend_user, s3_endpoint=args.s3_endpoint,
-        s3_region=args.s3_region, statement_log=statements,
+        user=args.user,
+        password=password,
+        backend_socket_dir=args.backend_socket_dir,
+        backend_port=args.backend_port,
+        backend_user=args.backend_user,
+        s3_endpoint=args.s3_endpoint,
+        s3_region=args.s3_region,
+        statement_log=statements,
     )
     serve(config, args.host, args.port, args.database)

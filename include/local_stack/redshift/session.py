@@ -32,10 +32,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Start-up parameters that Redshift drivers send and PostgreSQL refuses ("unrecognized configuration parameter").
-REDSHIFT_ONLY_PARAMETERS = frozenset({
-    "client_protocol_version", "driver_version", "os_version", "driver_discovery_version", "plugin_name",
-    "idp_type", "provider_name", "token_type", "identity_namespace", "idc_client_display_name",
-})
+REDSHIFT_ONLY_PARAMETERS = frozenset(
+    {
+        "client_protocol_version",
+        "driver_version",
+        "os_version",
+        "driver_discovery_version",
+        "plugin_name",
+        "idp_type",
+        "provider_name",
+        "token_type",
+        "identity_namespace",
+        "idc_client_display_name",
+    }
+)
 _COPY_FROM_S3 = re.compile(r"\bCOPY\b[^;]*\bFROM\s+'s3://", re.IGNORECASE)
 _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
 
@@ -179,8 +189,15 @@ class Session:
 
     # -- client → backend ----------------------------------------------------------------
     def _relay(self) -> None:
-        handlers = {b"Q": self._query, b"P": self._parse, b"B": self._bind, b"D": self._describe,
-                    b"E": self._execute, b"C": self._close, b"S": self._sync}
+        handlers = {
+            b"Q": self._query,
+            b"P": self._parse,
+            b"B": self._bind,
+            b"D": self._describe,
+            b"E": self._execute,
+            b"C": self._close,
+            b"S": self._sync,
+        }
         while True:
             kind, payload = wire.read_message(self.client_in)
             if kind == b"X":
@@ -217,9 +234,12 @@ class Session:
                 return
             if _COPY_FROM_S3.search(sql):  # a COPY from S3 after another statement in one Query
                 self._wait_idle()
-                self._to_client(wire.error_response(
-                    "COPY from S3 must be sent as a statement of its own in the local Redshift emulator", "0A000")
-                    + wire.ready_for_query(self.status))
+                self._to_client(
+                    wire.error_response(
+                        "COPY from S3 must be sent as a statement of its own in the local Redshift emulator", "0A000"
+                    )
+                    + wire.ready_for_query(self.status)
+                )
                 return
             rewritten = rewrite_ddl(sql)
             if rewritten is not None:

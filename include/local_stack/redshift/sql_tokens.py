@@ -92,7 +92,7 @@ def _scan(sql: str) -> Iterable[Token]:
             close = sql.find(tag.group(), body)
             closed = close >= 0
             end = close + len(tag.group()) if closed else n
-            token = Token(STRING, sql[body: close if closed else n], i, end, closed)
+            token = Token(STRING, sql[body : close if closed else n], i, end, closed)
         elif match := _WORD.match(sql, i):
             token = Token(WORD, match.group(), i, match.end())
         elif match := _NUMBER.match(sql, i) or _PARAMETER.match(sql, i):
@@ -110,13 +110,13 @@ def _quoted(sql: str, start: int, quote: str, kind: str) -> Token:
         close = sql.find(quote, i)
         if close < 0:
             parts.append(sql[i:])
-            return (Token(kind, "".join(parts), start, len(sql), closed=False))
+            return Token(kind, "".join(parts), start, len(sql), closed=False)
         parts.append(sql[i:close])
         if sql.startswith(quote, close + 1):
             parts.append(quote)
             i = close + 2
         else:
-            return (Token(kind, "".join(parts), start, close + 1))
+            return Token(kind, "".join(parts), start, close + 1)
 
 
 def _escape_string(sql: str, start: int) -> Token:
@@ -131,11 +131,11 @@ def _escape_string(sql: str, start: int) -> Token:
             parts.append("'")
             i += 2
         elif char == "'":
-            return (Token(STRING, "".join(parts), start, i + 1))
+            return Token(STRING, "".join(parts), start, i + 1)
         else:
             parts.append(char)
             i += 1
-    return (Token(STRING, "".join(parts), start, n, closed=False))
+    return Token(STRING, "".join(parts), start, n, closed=False)
 
 
 def _skip_block_comment(sql: str, i: int) -> tuple[int, bool]:

@@ -66,8 +66,12 @@ class ClusterRequest:
         return {**asdict(self), "cluster_type": self.cluster_type, "security_group_name": self.security_group_name}
 
 
-def cluster_request(params: Mapping[str, Any], ingress_cidr_variable: str | None = None,
-                    warehouse: Any = None, now: datetime | None = None) -> ClusterRequest:
+def cluster_request(
+    params: Mapping[str, Any],
+    ingress_cidr_variable: str | None = None,
+    warehouse: Any = None,
+    now: datetime | None = None,
+) -> ClusterRequest:
     """Validate a run's params; for `create`, also the ingress CIDR and the warehouse connection.
 
     `delete` needs the param `confirm_delete` equal to the cluster identifier, and takes a final
@@ -95,11 +99,13 @@ def cluster_request(params: Mapping[str, Any], ingress_cidr_variable: str | None
         )
     if warehouse is None:
         raise ClusterRequestError("Creating a cluster needs the warehouse connection for its master user.")
-    return ClusterRequest(**{
-        **asdict(request),
-        "ingress_cidr": validate_cidr(cidr),
-        **master_user(warehouse),
-    })
+    return ClusterRequest(
+        **{
+            **asdict(request),
+            "ingress_cidr": validate_cidr(cidr),
+            **master_user(warehouse),
+        }
+    )
 
 
 def _delete_request(request: ClusterRequest, params: Mapping[str, Any], now: datetime) -> ClusterRequest:
@@ -154,7 +160,9 @@ def validate_cidr(value: Any) -> str:
     if network.prefixlen == 0:
         log.warning(
             "Ingress CIDR %s opens the cluster's port to the whole internet: anyone can try the master "
-            "password. Prefer your network's range (for example 203.0.113.0/24).", network)
+            "password. Prefer your network's range (for example 203.0.113.0/24).",
+            network,
+        )
     return str(network)
 
 

@@ -22,16 +22,18 @@ def cluster_settings(cluster: dict[str, Any], role_arn: str, ingress_cidr: str) 
 
 def connection_instructions(settings: dict[str, Any], redshift_conn_id: str, aws_conn_id: str) -> str:
     s = settings
-    return "\n".join([
-        f"Cluster {s['cluster_identifier']} is {s['status']}.",
-        f"  endpoint: {s['host']}:{s['port']}  database: {s['database']}  master user: {s['master_username']}",
-        f"  IAM role: {s['role_arn']}",
-        f"  port {s['port']} is open to {s['ingress_cidr']}",
-        "Point the pipeline at it:",
-        f"  - connection '{redshift_conn_id}': type redshift, host {s['host']}, port {s['port']}, "
-        f"schema {s['database']}; its login and password are already the master user's.",
-        f"  - Variable 'sparkify_redshift_iam_role': {s['role_arn']}, so that COPY uses IAM_ROLE. "
-        f"Leave connection '{aws_conn_id}' without a role_arn extra: the task itself cannot assume this role.",
-        "  Coming from dwh.cfg? Set [CLUSTER] HOST and [IAM_ROLE] ARN to these values and run "
-        "`make import-dwh-cfg CFG=dwh.cfg`.",
-    ])
+    return "\n".join(
+        [
+            f"Cluster {s['cluster_identifier']} is {s['status']}.",
+            f"  endpoint: {s['host']}:{s['port']}  database: {s['database']}  master user: {s['master_username']}",
+            f"  IAM role: {s['role_arn']}",
+            f"  port {s['port']} is open to {s['ingress_cidr']}",
+            "Point the pipeline at it:",
+            f"  - connection '{redshift_conn_id}': type redshift, host {s['host']}, port {s['port']}, "
+            f"schema {s['database']}; its login and password are already the master user's.",
+            f"  - Variable 'sparkify_redshift_iam_role': {s['role_arn']}, so that COPY uses IAM_ROLE. "
+            f"Leave connection '{aws_conn_id}' without a role_arn extra: the task itself cannot assume this role.",
+            "  Coming from dwh.cfg? Set [CLUSTER] HOST and [IAM_ROLE] ARN to these values and run "
+            "`make import-dwh-cfg CFG=dwh.cfg`.",
+        ]
+    )

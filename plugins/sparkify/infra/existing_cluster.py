@@ -18,6 +18,8 @@ def size_difference(cluster: dict[str, Any], node_type: str, number_of_nodes: in
     actual = (cluster["NodeType"], cluster["NumberOfNodes"])
     if actual == (node_type, number_of_nodes):
         return None
-    return (f"Cluster {cluster['ClusterIdentifier']} is {actual[0]} x {actual[1]}, not the requested "
-            f"{node_type} x {number_of_nodes}. It was NOT changed: sparkify_infra does not resize clusters. "
-            f"Resize it in the Redshift console (or `aws redshift resize-cluster`), or delete and create it again.")
+    return (
+        f"Cluster {cluster['ClusterIdentifier']} is {actual[0]} x {actual[1]}, not the requested "
+        f"{node_type} x {number_of_nodes}. It was NOT changed: sparkify_infra does not resize clusters. "
+        f"Resize it in the Redshift console (or `aws redshift resize-cluster`), or delete and create it again."
+    )

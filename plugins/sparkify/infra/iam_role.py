@@ -9,9 +9,7 @@ from sparkify.infra.ownership import is_managed, tag_list
 
 TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 S3_READ_ONLY_POLICY = "AmazonS3ReadOnlyAccess"
 
@@ -45,8 +43,9 @@ def delete_role(iam: Any, name: str, clusters: list[dict[str, Any]]) -> tuple[bo
         return False, "there was none"
     if not is_managed(role.get("Tags")):
         return False, "kept: sparkify_infra did not create it (it lacks its tags)"
-    users = sorted(c["ClusterIdentifier"] for c in clusters
-                   if role["Arn"] in {r["IamRoleArn"] for r in c.get("IamRoles", [])})
+    users = sorted(
+        c["ClusterIdentifier"] for c in clusters if role["Arn"] in {r["IamRoleArn"] for r in c.get("IamRoles", [])}
+    )
     if users:
         return False, f"kept: cluster(s) {', '.join(users)} still use it"
     for policy_arn in attached_policies(iam, name):

@@ -39,12 +39,27 @@ def steps_for(action: str, status: str | None, cluster_identifier: str) -> list[
             raise ClusterStateError(f"{name} is being deleted; create it again once it is gone.")
         return [ENSURE_IAM_ROLE, WAIT_UNTIL_AVAILABLE]  # it exists: only wait until it is available
     if action == "pause":
-        return _transition(name, status, "paused", {"available": [PAUSE_CLUSTER, WAIT_UNTIL_PAUSED],
-                                                     "pausing": [WAIT_UNTIL_PAUSED], "paused": [WAIT_UNTIL_PAUSED]})
+        return _transition(
+            name,
+            status,
+            "paused",
+            {
+                "available": [PAUSE_CLUSTER, WAIT_UNTIL_PAUSED],
+                "pausing": [WAIT_UNTIL_PAUSED],
+                "paused": [WAIT_UNTIL_PAUSED],
+            },
+        )
     if action == "resume":
-        return _transition(name, status, "resumed", {"paused": [RESUME_CLUSTER, WAIT_UNTIL_RESUMED],
-                                                     "resuming": [WAIT_UNTIL_RESUMED],
-                                                     "available": [WAIT_UNTIL_RESUMED]})
+        return _transition(
+            name,
+            status,
+            "resumed",
+            {
+                "paused": [RESUME_CLUSTER, WAIT_UNTIL_RESUMED],
+                "resuming": [WAIT_UNTIL_RESUMED],
+                "available": [WAIT_UNTIL_RESUMED],
+            },
+        )
     if action == "delete":
         if status in (MISSING, "deleting", "final-snapshot"):
             return [WAIT_UNTIL_DELETED]

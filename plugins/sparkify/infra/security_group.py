@@ -27,10 +27,12 @@ def _describe_group(ec2: Any, name: str) -> dict[str, Any] | None:
     vpc_id = default_vpc_id(ec2)
     if vpc_id is None:
         return None
-    groups = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": [name]},
-        {"Name": "vpc-id", "Values": [vpc_id]},
-    ])["SecurityGroups"]
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "group-name", "Values": [name]},
+            {"Name": "vpc-id", "Values": [vpc_id]},
+        ]
+    )["SecurityGroups"]
     return groups[0] if groups else None
 
 
@@ -43,7 +45,9 @@ def ensure_group(ec2: Any, name: str, description: str) -> str:
     if vpc_id is None:
         raise RuntimeError("This region has no default VPC, which sparkify_infra creates the cluster in.")
     return ec2.create_security_group(
-        GroupName=name, Description=description, VpcId=vpc_id,
+        GroupName=name,
+        Description=description,
+        VpcId=vpc_id,
         TagSpecifications=[{"ResourceType": "security-group", "Tags": tag_list()}],
     )["GroupId"]
 
@@ -62,8 +66,12 @@ def delete_group(ec2: Any, name: str) -> tuple[bool, str]:
 def open_port(ec2: Any, group_id: str, port: int, cidr: str) -> bool:
     """Allow TCP `port` from `cidr`. Returns False when the rule was already there."""
     ranges = ("Ipv6Ranges", "CidrIpv6") if ipaddress.ip_network(cidr).version == 6 else ("IpRanges", "CidrIp")
-    permission = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                  ranges[0]: [{ranges[1]: cidr, "Description": RULE_DESCRIPTION}]}
+    permission = {
+        "IpProtocol": "tcp",
+        "FromPort": port,
+        "ToPort": port,
+        ranges[0]: [{ranges[1]: cidr, "Description": RULE_DESCRIPTION}],
+    }
     try:
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
     except ClientError as error:

@@ -7,5 +7,12 @@ from sparkify.operators.publish import Publication, PublishOperator
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
 from sparkify.operators.wait_for_files import WindowFilesSensor
 
-__all__ = ["DataQualityOperator", "LoadDimensionOperator", "LoadFactOperator", "Publication", "PublishOperator", "StageToRedshiftOperator",
-           "WindowFilesSensor"]
+__all__ = [
+    "DataQualityOperator",
+    "LoadDimensionOperator",
+    "LoadFactOperator",
+    "Publication",
+    "PublishOperator",
+    "StageToRedshiftOperator",
+    "WindowFilesSensor",
+]

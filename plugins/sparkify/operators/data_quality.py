@@ -63,11 +63,14 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.checks_file: QualityChecksFile | None
         if isinstance(checks, QualityChecksFile):
             self.checks_file, self._checks = checks, None  # read when the task runs
         else:
-            self.checks_file, self._checks = None, _validated([c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c)
-                                                              for c in checks])
+            self.checks_file, self._checks = (
+                None,
+                _validated([c if isinstance(c, SqlCheck) else SqlCheck.from_mapping(c) for c in checks]),
+            )
         if results_table is not None:
             quote_table(results_table)
         self.results_table = results_table
@@ -80,6 +83,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
     def checks(self) -> list[SqlCheck]:
         """The checks; from a `QualityChecksFile`, compiled on first use (CheckConfigError if it cannot be)."""
         if self._checks is None:
+            assert self.checks_file is not None  # set whenever _checks is not
             self._checks = _validated(self.checks_file.load())
         return self._checks
 
@@ -119,10 +123,16 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         grouped = lineage.assertions_by_table(checks, results)
         run_level = grouped.pop(None, [])
         warehouse = lineage.Warehouse.from_connection(self.redshift_conn_id)
-        inputs = [warehouse.input(table, input_facets={"dataQualityAssertions": lineage.assertions_facet(assertions)})
-                  for table, assertions in grouped.items()]
-        outputs = ([warehouse.output(self.results_table, output_facets=lineage.row_count_facets(len(results)))]
-                   if self.results_table and results else [])
+        inputs = [
+            warehouse.input(table, input_facets={"dataQualityAssertions": lineage.assertions_facet(assertions)})
+            for table, assertions in grouped.items()
+            if table is not None
+        ]
+        outputs = (
+            [warehouse.output(self.results_table, output_facets=lineage.row_count_facets(len(results)))]
+            if self.results_table and results
+            else []
+        )
         run_facets = {"test": lineage.tests_run_facet(run_level)} if run_level else {}
         return lineage.operator_lineage(inputs, outputs, run_facets)
 
@@ -146,8 +156,13 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         level = "PASS" if passed else ("FAIL" if check.severity == "error" else "WARN")
         self.log.info("%s %s: observed %r, expected %s", level, check.name, observed, described)
         return {
-            "name": check.name, "table": check.table, "observed": _plain(observed), "expected": described,
-            "passed": passed, "severity": check.severity, "description": check.description,
+            "name": check.name,
+            "table": check.table,
+            "observed": _plain(observed),
+            "expected": described,
+            "passed": passed,
+            "severity": check.severity,
+            "description": check.description,
         }
 
     def _record(self, hook, run_id: str | None, window, results: list[dict[str, Any]]) -> None:
@@ -155,8 +170,18 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         bounds = window.sql_parameters()
         rows = [
-            (run_id, bounds["window_start"], bounds["window_end"], r["name"], r["table"],
-             None if r["observed"] is None else str(r["observed"]), r["expected"], r["passed"], r["severity"], now)
+            (
+                run_id,
+                bounds["window_start"],
+                bounds["window_end"],
+                r["name"],
+                r["table"],
+                None if r["observed"] is None else str(r["observed"]),
+                r["expected"],
+                r["passed"],
+                r["severity"],
+                now,
+            )
             for r in results
         ]
         with transaction(hook) as cursor:

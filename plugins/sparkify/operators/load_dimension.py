@@ -136,8 +136,11 @@ class LoadDimensionOperator(ReportsLineage, BaseOperator):
         from sparkify import lineage
 
         return lineage.table_lineage(
-            self.redshift_conn_id, self.build_statements(), [self.table],
+            self.redshift_conn_id,
+            self.build_statements(),
+            [self.table],
             rows={self.table: getattr(self, "_lineage_rows", None)},
             temporary=[split_table_name(self.table)[1] + "_merge_stage"],
-            overwritten=[self.table] if self.mode == "truncate-insert" else [], with_schemas=with_schemas,
+            overwritten=[self.table] if self.mode == "truncate-insert" else [],
+            with_schemas=with_schemas,
         )

@@ -74,18 +74,20 @@ class LoadFactOperator(ReportsLineage, BaseOperator):
             if self.skipped_rows_sql:
                 execute(cursor, self.skipped_rows_sql, parameters)
                 skipped = int(cursor.fetchone()[0])
-        self.log.info(
-            "Window %s: replaced %d rows of %s with %d rows", window, deleted, self.table, inserted
-        )
+        self.log.info("Window %s: replaced %d rows of %s with %d rows", window, deleted, self.table, inserted)
         if skipped:
             self.log.warning("Window %s: skipped %d source rows (skipped_rows_sql)", window, skipped)
         self._lineage_rows = inserted
         return {"inserted": inserted, "deleted": deleted, "skipped": skipped}
 
     def build_lineage(self, with_schemas: bool = True):
-        """OpenLineage: the tables the SELECT reads, and the fact table it writes (with its schema and the rows inserted)."""
+        """OpenLineage: the tables the SELECT reads, and the fact table it writes (its schema, the rows inserted)."""
         from sparkify import lineage
 
-        return lineage.table_lineage(self.redshift_conn_id, self.build_statements(), [self.table],
-                                     rows={self.table: getattr(self, "_lineage_rows", None)},
-                                     with_schemas=with_schemas)
+        return lineage.table_lineage(
+            self.redshift_conn_id,
+            self.build_statements(),
+            [self.table],
+            rows={self.table: getattr(self, "_lineage_rows", None)},
+            with_schemas=with_schemas,
+        )

@@ -135,8 +135,9 @@ class PublishOperator(ReportsLineage, BaseOperator):
         for p in self.publications:
             condition = self.render_template(p.condition, context) if p.condition else None  # SQL, or a .sql file
             condition = split_statements(condition)[0] if condition else None  # without comments
-            rendered.append(Publication(p.table, self.render_template(p.shadow, context), p.window_column, p.key,
-                                        condition))
+            rendered.append(
+                Publication(p.table, self.render_template(p.shadow, context), p.window_column, p.key, condition)
+            )
         return rendered
 
     def execute(self, context: Context) -> dict[str, int]:
@@ -151,8 +152,12 @@ class PublishOperator(ReportsLineage, BaseOperator):
                 for p in publications:
                     if statement.startswith(f"INSERT INTO {quote_table(p.table)} "):
                         counts[p.table] = count
-        self.log.info("Window %s: published %s (locked in order %s)", window,
-                      ", ".join(f"{n} rows to {t}" for t, n in counts.items()), ", ".join(self.lock_order))
+        self.log.info(
+            "Window %s: published %s (locked in order %s)",
+            window,
+            ", ".join(f"{n} rows to {t}" for t, n in counts.items()),
+            ", ".join(self.lock_order),
+        )
         self._lineage_counts = counts
         return counts
 
@@ -163,5 +168,10 @@ class PublishOperator(ReportsLineage, BaseOperator):
 
         publications = getattr(self, "_lineage_publications", None)  # None: it failed before rendering them
         statements = self.build_statements(publications) if publications else []
-        return lineage.table_lineage(self.redshift_conn_id, statements, [p.table for p in self.publications],
-                                     rows=getattr(self, "_lineage_counts", None), with_schemas=with_schemas)
+        return lineage.table_lineage(
+            self.redshift_conn_id,
+            statements,
+            [p.table for p in self.publications],
+            rows=getattr(self, "_lineage_counts", None),
+            with_schemas=with_schemas,
+        )

@@ -74,8 +74,17 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "table", "s3_bucket", "s3_key", "json_format", "region", "manifest_location", "staged_files_table",
-        "ignore_ledger", "redshift_conn_id", "aws_conn_id", "iam_role",
+        "table",
+        "s3_bucket",
+        "s3_key",
+        "json_format",
+        "region",
+        "manifest_location",
+        "staged_files_table",
+        "ignore_ledger",
+        "redshift_conn_id",
+        "aws_conn_id",
+        "iam_role",
     )
     ui_color = "#358140"
 
@@ -136,7 +145,9 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         if "{{" not in json_format and "{{" not in (region or ""):
             self._options()  # fail at parse time on a bad literal option
         if ledger_table and not manifest_location:
-            raise ValueError("ledger_table needs manifest_location: the selected objects are loaded through a manifest.")
+            raise ValueError(
+                "ledger_table needs manifest_location: the selected objects are loaded through a manifest."
+            )
         if manifest and manifest_location:
             raise ValueError("manifest=True loads your manifests; manifest_location is for the task's own.")
         if manifest_location and "{{" not in manifest_location:
@@ -188,8 +199,9 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         try:
             if objects:
                 manifest_bucket, manifest_key = self._write_manifest(s3_hook, objects, context)
-                spec = replace(spec, bucket=manifest_bucket, keys=(manifest_key,),
-                               options=replace(spec.options, manifest=True))
+                spec = replace(
+                    spec, bucket=manifest_bucket, keys=(manifest_key,), options=replace(spec.options, manifest=True)
+                )
             rows = self._copy(hook, spec, credentials, objects)
         finally:
             if manifest_key:
@@ -209,9 +221,15 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         written = [self.table, *([self.staged_files_table] if self.staged_files_table else [])]
         ledger = [self.ledger_table] if self.ledger_table and not _as_bool(self.ignore_ledger, "ignore_ledger") else []
         schemas = lineage.schema_facets(self.redshift_conn_id if with_schemas else None, warehouse, written)
-        staged = warehouse.output(self.table, lineage.dataset_facets(schemas, self.table, self.method == "REPLACE"),
-                                  lineage.row_count_facets(getattr(self, "_lineage_rows", None)))
-        outputs = [staged, *(warehouse.output(t, lineage.dataset_facets(schemas, t, overwrite=True)) for t in written[1:])]
+        staged = warehouse.output(
+            self.table,
+            lineage.dataset_facets(schemas, self.table, self.method == "REPLACE"),
+            lineage.row_count_facets(getattr(self, "_lineage_rows", None)),
+        )
+        outputs = [
+            staged,
+            *(warehouse.output(t, lineage.dataset_facets(schemas, t, overwrite=True)) for t in written[1:]),
+        ]
         return lineage.operator_lineage([*inputs, *map(warehouse.input, ledger)], outputs)
 
     def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:

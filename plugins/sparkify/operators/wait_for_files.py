@@ -50,15 +50,24 @@ class WindowFilesSensor(S3KeySensor):
         if remaining <= 0:
             raise AirflowFailException(self._late_message(window, deadline))
         self.timeout = remaining
-        self.log.info("Waiting in the triggerer until %s for %s (window %s)", deadline.isoformat(),
-                      ", ".join(self._uris(self._missing())), window)
+        self.log.info(
+            "Waiting in the triggerer until %s for %s (window %s)",
+            deadline.isoformat(),
+            ", ".join(self._uris(self._missing())),
+            window,
+        )
         self._defer()
 
     def _defer(self) -> None:
         self.defer(
             timeout=timedelta(seconds=self.timeout),
-            trigger=S3KeysExistTrigger(bucket_name=self.bucket_name, keys=self.bucket_key, aws_conn_id=self.aws_conn_id,
-                                       region_name=self.region_name, poke_interval=self.poke_interval),
+            trigger=S3KeysExistTrigger(
+                bucket_name=str(self.bucket_name),
+                keys=self.bucket_key,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                poke_interval=self.poke_interval,
+            ),
             method_name="execute_complete",
         )
 
@@ -89,9 +98,11 @@ class WindowFilesSensor(S3KeySensor):
 
     def _late_message(self, window: RunWindow, deadline: datetime) -> str:
         missing = self._missing() or list(self.bucket_key)
-        return (f"Late data: {', '.join(self._uris(missing))} still missing for the window {window}, "
-                f"{describe_timeout(self._timeout)} after the window's end ({deadline.isoformat()}; Airflow Variable "
-                f"sparkify_late_data_timeout). Upload the file(s), then clear this task to run the window again.")
+        return (
+            f"Late data: {', '.join(self._uris(missing))} still missing for the window {window}, "
+            f"{describe_timeout(self._timeout)} after the window's end ({deadline.isoformat()}; Airflow Variable "
+            f"sparkify_late_data_timeout). Upload the file(s), then clear this task to run the window again."
+        )
 
     def _uris(self, keys: Sequence[str]) -> list[str]:
         return [f"s3://{self.bucket_name}/{key}" for key in keys]

@@ -80,8 +80,14 @@ def parse_query(path: Path) -> AnalyticsQuery:
     if chart != "none" and not (label and value):
         raise AnalyticsQueryError(f"{where}: a {chart} chart needs '-- label: <columns>' and '-- value: <column>'.")
     return AnalyticsQuery(
-        name=re.sub(r"^\d+_", "", path.stem), title=header["title"], description=header.get("description", ""),
-        sql=text, chart=chart, label=label, value=value, path=path,
+        name=re.sub(r"^\d+_", "", path.stem),
+        title=header["title"],
+        description=header.get("description", ""),
+        sql=text,
+        chart=chart,
+        label=label,
+        value=value,
+        path=path,
     )
 
 

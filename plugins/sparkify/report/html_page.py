@@ -25,10 +25,10 @@ def render_page(sections: Sequence[tuple[QueryResult, bytes | None]], generated_
     toc = "".join(f'<li><a href="#{escape(r.query.name)}">{escape(r.query.title)}</a></li>' for r, _ in sections)
     body = "".join(_section(result, png) for result, png in sections)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>Sparkify analytics</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<h1>Sparkify analytics</h1>\n"
-        f"<p class=\"meta\">Generated {escape(generated_at.strftime('%Y-%m-%d %H:%M:%S %Z').strip())} "
+        f'<p class="meta">Generated {escape(generated_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip())} '
         f"from {escape(source)}.</p>\n<ol>{toc}</ol>\n{body}</body>\n</html>\n"
     )
 
@@ -50,9 +50,7 @@ def _table(result: QueryResult) -> str:
     if not result.rows:
         return "<p><em>No rows.</em></p>"
     head = "".join(f"<th>{escape(column)}</th>" for column in result.columns)
-    rows = "".join(
-        "<tr>" + "".join(_cell(value) for value in row) + "</tr>" for row in result.rows
-    )
+    rows = "".join("<tr>" + "".join(_cell(value) for value in row) + "</tr>" for row in result.rows)
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>{rows}</tbody>\n</table>"
 
 

@@ -47,8 +47,9 @@ def build_report(cursor: Any, sql_dir: Path, source: str, generated_at: datetime
     return RenderedReport(page, results, generated_at)
 
 
-def refresh_report(cursor: Any, sql_dir: Path, out_dir: Path, source: str,
-                   generated_at: datetime | None = None) -> Report:
+def refresh_report(
+    cursor: Any, sql_dir: Path, out_dir: Path, source: str, generated_at: datetime | None = None
+) -> Report:
     """Run the queries in `sql_dir` through `cursor` and replace `out_dir`/sparkify_report.html."""
     report = build_report(cursor, sql_dir, source, generated_at)
     return Report(write_local_copy(report.page, out_dir), report.results)

@@ -26,9 +26,8 @@ def record_staged(cursor: Any, table: str, objects: Sequence[S3Object]) -> None:
     """Replace `table`'s rows with the staged objects (s3_key, etag, size), INSERT_BATCH_ROWS per INSERT."""
     cursor.execute(f"DELETE FROM {quote_table(table)}")
     for start in range(0, len(objects), INSERT_BATCH_ROWS):
-        batch = objects[start:start + INSERT_BATCH_ROWS]
+        batch = objects[start : start + INSERT_BATCH_ROWS]
         cursor.execute(
-            f"INSERT INTO {quote_table(table)} (s3_key, etag, size) VALUES "
-            + ", ".join(["(%s, %s, %s)"] * len(batch)),
+            f"INSERT INTO {quote_table(table)} (s3_key, etag, size) VALUES " + ", ".join(["(%s, %s, %s)"] * len(batch)),
             [value for o in batch for value in (o.key, o.etag, o.size)],
         )

@@ -38,7 +38,7 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int 
     So `log_data/2018/11/2018-11-15-events.json` never pulls in `...events.json.bak`, while
     `song_data/` is a prefix. A key that matches nothing is an error."""
     client = s3_hook.get_conn()
-    extra = {"RequestPayer": "requester"} if getattr(s3_hook, "_requester_pays", False) else {}
+    extra: dict[str, Any] = {"RequestPayer": "requester"} if getattr(s3_hook, "_requester_pays", False) else {}
     selected: dict[str, S3Object] = {}
     for key in keys:
         listed = list_objects(client, bucket, key, threads, **extra)
@@ -51,8 +51,9 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int 
     return list(selected.values())
 
 
-def list_objects(client: Any, bucket: str, prefix: str, threads: int = LIST_THREADS, page_size: int | None = None,
-                 **extra: Any) -> list[S3Object]:
+def list_objects(
+    client: Any, bucket: str, prefix: str, threads: int = LIST_THREADS, page_size: int | None = None, **extra: Any
+) -> list[S3Object]:
     """Every object whose key starts with `prefix`, in key order; a large prefix is listed folder by folder in parallel.
 
     A listing returns at most 1,000 keys per request, and each page needs the previous page's
@@ -97,12 +98,16 @@ def _objects_after(client: Any, bucket: str, prefix: str, last: str, threads: in
 
 
 def _list_all(client: Any, bucket: str, prefix: str, start_after: str | None = None, **extra: Any) -> list[S3Object]:
-    return [obj for page in _pages(client, bucket, prefix, start_after=start_after, **extra)
-            for obj in _objects(bucket, page)]
+    return [
+        obj
+        for page in _pages(client, bucket, prefix, start_after=start_after, **extra)
+        for obj in _objects(bucket, page)
+    ]
 
 
-def _pages(client: Any, bucket: str, prefix: str, delimiter: str | None = None, start_after: str | None = None,
-           **extra: Any):
+def _pages(
+    client: Any, bucket: str, prefix: str, delimiter: str | None = None, start_after: str | None = None, **extra: Any
+):
     params = {"Bucket": bucket, "Prefix": prefix, **extra}
     if delimiter:
         params["Delimiter"] = delimiter

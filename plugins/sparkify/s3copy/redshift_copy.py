@@ -48,8 +48,10 @@ class RejectedRow:
     reason: str
 
     def __str__(self) -> str:
-        return (f"{self.filename} line {self.line_number}, position {self.position}, column {self.column} "
-                f"({self.column_type}), raw value {self.raw_value!r}: {self.reason} (error {self.err_code})")
+        return (
+            f"{self.filename} line {self.line_number}, position {self.position}, column {self.column} "
+            f"({self.column_type}), raw value {self.raw_value!r}: {self.reason} (error {self.err_code})"
+        )
 
 
 def copy_credentials(aws_conn_id: str, iam_role: str | None = None) -> Credentials:
@@ -63,8 +65,9 @@ def copy_credentials(aws_conn_id: str, iam_role: str | None = None) -> Credentia
     role_arn = (iam_role or "").strip()
     if role_arn:
         if not ROLE_ARN.fullmatch(role_arn):
-            raise ValueError(f"COPY's IAM role {role_arn!r} is not a role ARN "
-                             "(arn:aws:iam::<12-digit account>:role/<name>).")
+            raise ValueError(
+                f"COPY's IAM role {role_arn!r} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)."
+            )
         return Credentials(role_arn=role_arn)
     frozen = S3Hook(aws_conn_id=aws_conn_id).get_credentials()
     for secret in (frozen.secret_key, frozen.token):
@@ -98,8 +101,10 @@ def run_redshift_copy(spec: CopySpec, cursor: Any, credentials: Credentials) -> 
         if failure is not None:
             # Raised outside the except block, so the driver's error, which may quote the
             # statement with its keys, is neither chained (__context__) nor kept in a frame.
-            raise CopyFailed(f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}",
-                             data_error=bool(LOAD_FAILED.search(failure)))
+            raise CopyFailed(
+                f"COPY into {spec.table} from {spec.uri(key)} failed: {failure}",
+                data_error=bool(LOAD_FAILED.search(failure)),
+            )
     return rows
 
 

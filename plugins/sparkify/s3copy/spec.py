@@ -58,7 +58,9 @@ class CopyOptions:
 
     def __post_init__(self) -> None:
         char = self.accept_inv_chars
-        if char is not None and not (isinstance(char, str) and len(char) == 1 and " " <= char <= "~" and char not in "'\\"):
+        if char is not None and not (
+            isinstance(char, str) and len(char) == 1 and " " <= char <= "~" and char not in "'\\"
+        ):
             raise ValueError(f"accept_inv_chars must be one printable ASCII character, not {char!r}.")
         fmt = self.json_format
         if isinstance(self.max_error, bool) or not isinstance(self.max_error, int) or not 0 <= self.max_error <= 100000:
@@ -82,11 +84,15 @@ class CopyOptions:
             parts.append(f"REGION {_literal(self.region)}")
         if self.timeformat:
             parts.append(f"TIMEFORMAT {_literal(self.timeformat)}")
-        parts += [name for flag, name in (
-            (self.blanks_as_null, "BLANKSASNULL"),
-            (self.empty_as_null, "EMPTYASNULL"),
-            (self.truncate_columns, "TRUNCATECOLUMNS"),
-        ) if flag]
+        parts += [
+            name
+            for flag, name in (
+                (self.blanks_as_null, "BLANKSASNULL"),
+                (self.empty_as_null, "EMPTYASNULL"),
+                (self.truncate_columns, "TRUNCATECOLUMNS"),
+            )
+            if flag
+        ]
         if self.accept_inv_chars:
             parts.append(f"ACCEPTINVCHARS AS {_literal(self.accept_inv_chars)}")
         if self.max_error:

@@ -215,9 +215,7 @@ def _character(max_bytes: int | None, options: CopyOptions) -> Converter:
             encoded = text.encode()
             if len(encoded) > max_bytes:
                 if not options.truncate_columns:
-                    raise ConversionError(
-                        f"String length exceeds DDL length: {len(encoded)} bytes > {max_bytes}"
-                    )
+                    raise ConversionError(f"String length exceeds DDL length: {len(encoded)} bytes > {max_bytes}")
                 text = encoded[:max_bytes].decode("utf-8", "ignore")
         return text
 
@@ -246,9 +244,7 @@ def _timestamp(timeformat: str | None, with_zone: bool) -> Converter:
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise ConversionError(f"Invalid timestamp for TIMEFORMAT '{timeformat}'")
             try:
-                moment = EPOCH + (
-                    timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number)
-                )
+                moment = EPOCH + (timedelta(milliseconds=number) if divisor == 1000 else timedelta(seconds=number))
             except (OverflowError, ValueError):
                 raise ConversionError(f"Timestamp out of range for TIMEFORMAT '{timeformat}'") from None
         elif isinstance(value, str):

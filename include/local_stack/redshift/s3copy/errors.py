@@ -76,6 +76,5 @@ class TooManyRejects(CopyError):
     def __init__(self, rejects: list[LoadError], max_error: int) -> None:
         self.rejects = rejects
         super().__init__(
-            f"{len(rejects)} rows rejected, more than MAXERROR {max_error}, so nothing was loaded. "
-            f"First: {rejects[0]}"
+            f"{len(rejects)} rows rejected, more than MAXERROR {max_error}, so nothing was loaded. First: {rejects[0]}"
         )

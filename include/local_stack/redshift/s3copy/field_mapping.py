@@ -13,7 +13,9 @@ Extractor = Callable[[dict], Any]
 Path = tuple[str | int, ...]  # member names and list indexes, from the record down
 _MISSING = object()
 # Redshift's subset: $['name'] or $["name"], $.name, and [index] steps.
-_STEP = re.compile(r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]""")
+_STEP = re.compile(
+    r"""\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]"""
+)
 
 
 def parse_jsonpath(path: str) -> Path:

@@ -62,7 +62,14 @@ def _int_or_long(digits: str) -> int | LongInteger:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _LONG_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_int_or_long)
 _INCOMPLETE = object()  # the value continues beyond the buffer
-_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 @dataclass
@@ -147,9 +154,11 @@ def _objects(reader: _Reader, on_reject: Callable[[LoadError], None] | None) -> 
         if value.__class__ is _TooDeep:
             reader.advance(end)
             error = LoadError(
-                reader.key, reader.line, position,
+                reader.key,
+                reader.line,
+                position,
                 f"JSON value nested {value.depth} levels deep, more than the {MAX_NESTING} levels the loader allows",
-                raw_value=buffer[pos:pos + 80],
+                raw_value=buffer[pos : pos + 80],
             )
             if on_reject is None:
                 raise error
@@ -158,7 +167,9 @@ def _objects(reader: _Reader, on_reject: Callable[[LoadError], None] | None) -> 
         if not isinstance(value, dict):
             kind = _JSON_KINDS.get(type(value), "a scalar")
             raise LoadError(
-                reader.key, reader.line, position,
+                reader.key,
+                reader.line,
+                position,
                 f"Top-level JSON value is {kind}; each record must be a JSON object",
                 raw_value=buffer[pos:end],
             )
@@ -170,8 +181,9 @@ def _objects(reader: _Reader, on_reject: Callable[[LoadError], None] | None) -> 
 class _Reader:
     """A window on the decoded text, tracking the line number and start of line at `pos`."""
 
-    def __init__(self, stream: IO[bytes], key: str, chunk_size: int, replacement: str | None,
-                 max_object_bytes: int) -> None:
+    def __init__(
+        self, stream: IO[bytes], key: str, chunk_size: int, replacement: str | None, max_object_bytes: int
+    ) -> None:
         self.stream, self.key, self.chunk_size = stream, key, chunk_size
         self.max_object_bytes = max_object_bytes
         errors = _replacement_handler(replacement) if replacement else "strict"
@@ -198,8 +210,7 @@ class _Reader:
 
         Not beyond MAX_OBJECT_BYTES characters of line: such a line is read object by object.
         """
-        return (not self.eof and self.next_newline() < 0
-                and len(self.buffer) - self.line_start <= self.max_object_bytes)
+        return not self.eof and self.next_newline() < 0 and len(self.buffer) - self.line_start <= self.max_object_bytes
 
     def skip_whitespace(self) -> None:
         end = _WHITESPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]  # `*`: it always matches
@@ -233,7 +244,7 @@ class _Reader:
     def check_size(self, end: int) -> None:
         """Fail the load when the value at `pos`, ending at `end`, is larger than Redshift allows."""
         if end - self.pos > self.max_object_bytes // 4:  # else it fits, even at 4 bytes a character
-            text = self.buffer[self.pos:end].rstrip()
+            text = self.buffer[self.pos : end].rstrip()
             size = len(text.encode("utf-8", "surrogatepass"))
             self.work += 2 * len(text)
             if size > self.max_object_bytes:
@@ -246,10 +257,12 @@ class _Reader:
 
     def raise_too_large(self, size: str) -> None:
         raise LoadError(
-            self.key, self.line, self.pos - self.line_start + 1,
+            self.key,
+            self.line,
+            self.pos - self.line_start + 1,
             f"JSON object or array too large: {size}, more than the maximum of {self.max_object_bytes} bytes "
             "(4 MB) for a single JSON object or array, including braces or brackets",
-            raw_value=self.buffer[self.pos:self.pos + 80],
+            raw_value=self.buffer[self.pos : self.pos + 80],
         )
 
     def raise_invalid_utf8(self, chunk: bytes, error: UnicodeDecodeError) -> None:
@@ -258,23 +271,27 @@ class _Reader:
         line = self.line + self.buffer.count("\n") + before.count(b"\n")
         newline = before.rfind(b"\n")
         if newline >= 0:
-            position = len(before[newline + 1:].decode("utf-8", "replace")) + 1
+            position = len(before[newline + 1 :].decode("utf-8", "replace")) + 1
         else:  # the line began in text already decoded
             last = self.buffer.rfind("\n")
             line_start = last + 1 if last >= 0 else self.line_start
             position = len(self.buffer) - line_start + len(before.decode("utf-8", "replace")) + 1
-        bad = chunk[error.start: error.end].hex(" ")
+        bad = chunk[error.start : error.end].hex(" ")
         raise LoadError(
-            self.key, line, position,
+            self.key,
+            line,
+            position,
             f"String contains invalid UTF-8 ({error.reason}). Bad UTF-8 hex sequence: {bad}",
-            raw_value=chunk[max(0, error.start - 20): error.end + 20].decode("utf-8", "replace"),
+            raw_value=chunk[max(0, error.start - 20) : error.end + 20].decode("utf-8", "replace"),
         ) from None
 
     def raise_truncated(self) -> None:
         raise LoadError(
-            self.key, self.line, self.pos - self.line_start + 1,
+            self.key,
+            self.line,
+            self.pos - self.line_start + 1,
             "Invalid JSON: the last object is truncated (end of file inside a value)",
-            raw_value=self.buffer[self.pos:],
+            raw_value=self.buffer[self.pos :],
         )
 
 
@@ -309,7 +326,7 @@ def _decode_one(reader: _Reader) -> tuple[Any, int]:
 
 def _raw_decode(decoder: json.JSONDecoder, reader: _Reader) -> tuple[Any, int]:
     buffer, pos = reader.buffer, reader.pos
-    if buffer[pos:pos + 1] in ("[", "{"):
+    if buffer[pos : pos + 1] in ("[", "{"):
         # The json module's limit is the interpreter's recursion limit, which others change
         # (Airflow sets 5000): the loader's own limit is the same for every process.
         skipped = _skip_nested(buffer, pos)
@@ -322,7 +339,7 @@ def _raw_decode(decoder: json.JSONDecoder, reader: _Reader) -> tuple[Any, int]:
         return value, end
     except json.JSONDecodeError as error:
         reader.work += error.pos - pos
-        if reader.eof and (not buffer[error.pos:].strip() or error.msg.startswith("Unterminated string")):
+        if reader.eof and (not buffer[error.pos :].strip() or error.msg.startswith("Unterminated string")):
             reader.raise_truncated()
         if not reader.eof and _ran_off_end(buffer, error):
             return _INCOMPLETE, pos
@@ -330,8 +347,11 @@ def _raw_decode(decoder: json.JSONDecoder, reader: _Reader) -> tuple[Any, int]:
         line_start = buffer.rfind("\n", 0, error.pos) + 1 if line != reader.line else reader.line_start
         line_end = buffer.find("\n", error.pos)
         raise LoadError(
-            reader.key, line, error.pos - line_start + 1, f"Invalid JSON: {error.msg}",
-            raw_value=buffer[line_start:line_end if line_end >= 0 else len(buffer)],
+            reader.key,
+            line,
+            error.pos - line_start + 1,
+            f"Invalid JSON: {error.msg}",
+            raw_value=buffer[line_start : line_end if line_end >= 0 else len(buffer)],
         ) from None
     except RecursionError:
         skipped = _skip_nested(buffer, pos)
@@ -370,5 +390,5 @@ def _skip_nested(buffer: str, pos: int) -> tuple[int, int] | None:
 
 def _ran_off_end(buffer: str, error: json.JSONDecodeError) -> bool:
     """Whether the error may come from the buffer ending inside a value (a cut literal, escape or string)."""
-    near_end = error.pos >= len(buffer) - 8 or not buffer[error.pos:].strip()
+    near_end = error.pos >= len(buffer) - 8 or not buffer[error.pos :].strip()
     return near_end or error.msg.startswith("Unterminated string")

@@ -29,10 +29,20 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
 # write and to read. Any other type keeps the whole COPY in text: psycopg has no binary form for
 # `character`; a `real` would be rounded to 4 bytes by the client rather than by the server's
 # parser (the last bit can differ); `numeric` is simply not needed here.
-_BINARY_TYPES = frozenset({
-    "smallint", "integer", "bigint", "double precision", "character varying", "text", "boolean",
-    "timestamp without time zone", "timestamp with time zone", "date",
-})
+_BINARY_TYPES = frozenset(
+    {
+        "smallint",
+        "integer",
+        "bigint",
+        "double precision",
+        "character varying",
+        "text",
+        "boolean",
+        "timestamp without time zone",
+        "timestamp with time zone",
+        "date",
+    }
+)
 
 
 def columns_query(table: str) -> str:
@@ -69,7 +79,9 @@ class Load(NamedTuple):
     def copy_from_stdin(self) -> str:
         """The PostgreSQL statement that receives the rows."""
         names = ", ".join(quote_identifier(c.name) for c in self.fields.columns)
-        return f"COPY {quote_table(self.command.table)} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if self.binary else "")
+        return f"COPY {quote_table(self.command.table)} ({names}) FROM STDIN" + (
+            " (FORMAT BINARY)" if self.binary else ""
+        )
 
     def rows(self, s3_client: Any, rejects: list[LoadError]) -> Iterator[tuple]:
         """The rows to load, in order; rejected records go to `rejects` (MAXERROR applies)."""
@@ -86,8 +98,13 @@ def prepare_load(command: CopyCommand, columns: Sequence[Column], s3_client: Any
         paths = auto_paths(names)
     prepare = lower_case_keys if fmt == "auto ignorecase" else None
     converters = [converter_for(c, command.options) for c in columns]
-    fields = _Fields(columns, [path_extractor(p) for p in paths], converters, prepare,
-                     compile_row_function(paths, columns, converters, command.options))
+    fields = _Fields(
+        columns,
+        [path_extractor(p) for p in paths],
+        converters,
+        prepare,
+        compile_row_function(paths, columns, converters, command.options),
+    )
     objects = source_objects(command, s3_client)
     log.info("Loading %d object(s) into %s from %s", len(objects), command.table, command.source)
     return Load(command, objects, fields, all(c.data_type in _BINARY_TYPES for c in columns))
@@ -148,8 +165,9 @@ class _Fields(NamedTuple):
     row_function: RowFunction  # the same rows, compiled; raises where the reference would reject
 
 
-def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fields: _Fields,
-          rejects: list[LoadError]) -> Iterator[tuple]:
+def _rows(
+    command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fields: _Fields, rejects: list[LoadError]
+) -> Iterator[tuple]:
     prepare, row_function, max_error = fields.prepare, fields.row_function, command.options.max_error
 
     def reject(error: LoadError) -> None:  # a record the reader cannot parse but can skip
@@ -158,8 +176,9 @@ def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fie
     for obj, stream in open_objects(s3_client, objects, command.options.compression):
         uri = obj.uri
         try:
-            for record, line, position in iter_objects(stream, uri, invalid_char_replacement=command.options.accept_inv_chars,
-                                                        on_reject=reject):
+            for record, line, position in iter_objects(
+                stream, uri, invalid_char_replacement=command.options.accept_inv_chars, on_reject=reject
+            ):
                 if prepare is not None:
                     record = prepare(record)
                 try:
@@ -172,8 +191,9 @@ def _rows(command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fie
             raise LoadError(uri, 0, 0, f"Could not decompress or read the object: {error}") from None
 
 
-def _checked_row(record: dict, fields: _Fields, uri: str, line: int, position: int, max_error: int,
-                 rejects: list[LoadError]) -> tuple | None:
+def _checked_row(
+    record: dict, fields: _Fields, uri: str, line: int, position: int, max_error: int, rejects: list[LoadError]
+) -> tuple | None:
     """The record's row, column by column; None when a value cannot be cast (the record is rejected)."""
     row = []
     for column, extract, convert in zip(fields.columns, fields.extractors, fields.converters):
@@ -182,10 +202,19 @@ def _checked_row(record: dict, fields: _Fields, uri: str, line: int, position: i
             row.append(convert(raw))
         except Exception as error:  # a ConversionError; any other exception from hostile input is a reject too
             reason = str(error) if isinstance(error, ConversionError) else f"Cannot load the value ({error!r})"
-            _reject(rejects, max_error, LoadError(
-                uri, line, position, reason,
-                column=column.name, column_type=column.type_label, raw_value=raw_text(raw),
-            ))
+            _reject(
+                rejects,
+                max_error,
+                LoadError(
+                    uri,
+                    line,
+                    position,
+                    reason,
+                    column=column.name,
+                    column_type=column.type_label,
+                    raw_value=raw_text(raw),
+                ),
+            )
             return None
     return tuple(row)
 

@@ -40,8 +40,15 @@ from local_stack.redshift.s3copy.field_mapping import Path, path_extractor
 
 RowFunction = Callable[[dict], tuple]
 _ARGUMENT = re.compile(r"[a-z][a-z_]*[0-9]*")  # every name the generated source binds
-_BUILTINS = {"str_": str, "int_": int, "float_": float, "bool_": bool, "len_": len, "key_error_": KeyError,
-             "surrogate_": LONE_SURROGATE.search}
+_BUILTINS = {
+    "str_": str,
+    "int_": int,
+    "float_": float,
+    "bool_": bool,
+    "len_": len,
+    "key_error_": KeyError,
+    "surrogate_": LONE_SURROGATE.search,
+}
 
 # Reading the values: top-level members by subscript (the keys k{i}), all in one `try`; a
 # record that lacks one of them reads them all again with get(), which gives None for it.
@@ -111,8 +118,13 @@ def row_function_source(
     members = [i for i, path in enumerate(paths) if len(path) == 1]  # in column order
     body = []
     if members:
-        body += ["try:", *(f"    {_READ_MEMBER.format(i=i)}" for i in members),
-                 "except key_error_:", "    get = record.get", *(f"    {_GET_MEMBER.format(i=i)}" for i in members)]
+        body += [
+            "try:",
+            *(f"    {_READ_MEMBER.format(i=i)}" for i in members),
+            "except key_error_:",
+            "    get = record.get",
+            *(f"    {_GET_MEMBER.format(i=i)}" for i in members),
+        ]
     for i, (path, column, convert) in enumerate(zip(paths, columns, converters)):
         if len(path) == 1:
             arguments[f"k{i}"] = path[0]
@@ -125,13 +137,15 @@ def row_function_source(
     unsafe = [name for name in arguments if not _ARGUMENT.fullmatch(name)]
     if unsafe:
         raise ValueError(f"Not a generated argument name: {unsafe}")
-    source = "\n".join([
-        f"def make_row_function({', '.join(arguments)}):",
-        "    def row_function(record):",
-        *("        " + line for line in body),
-        "    return row_function",
-        "",
-    ])
+    source = "\n".join(
+        [
+            f"def make_row_function({', '.join(arguments)}):",
+            "    def row_function(record):",
+            *("        " + line for line in body),
+            "    return row_function",
+            "",
+        ]
+    )
     return source, arguments
 
 

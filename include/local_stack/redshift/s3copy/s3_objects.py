@@ -90,6 +90,7 @@ def manifest_objects(client: Any, bucket: str, manifest_keys: Sequence[str]) -> 
 
 def _head_all(client: Any, entries: Sequence[tuple[str, bool]]) -> dict[str, Any]:
     """HEAD of each entry's URL, or the exception it raised, FETCH_WORKERS at a time."""
+
     def head(url: str) -> Any:
         entry_bucket, _, entry_key = url.removeprefix("s3://").partition("/")
         try:
@@ -117,7 +118,9 @@ def _manifest_entries(document: bytes, uri: str) -> list[tuple[str, bool, int | 
         parsed = []
         for entry in entries:
             url, mandatory = entry["url"], entry.get("mandatory", False)
-            if not (isinstance(url, str) and url.startswith("s3://") and "/" in url[5:]) or not isinstance(mandatory, bool):
+            if not (isinstance(url, str) and url.startswith("s3://") and "/" in url[5:]) or not isinstance(
+                mandatory, bool
+            ):
                 raise ValueError(f"bad entry {entry!r}: needs an s3:// url and a true/false mandatory flag")
             length = (entry.get("meta") or {}).get("content_length")
             if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
@@ -138,7 +141,10 @@ def read_document(client: Any, uri: str) -> bytes:
 
 
 def open_objects(
-    client: Any, objects: Sequence[S3Object], compression: str | None, max_decompressed_bytes: int | None = None,
+    client: Any,
+    objects: Sequence[S3Object],
+    compression: str | None,
+    max_decompressed_bytes: int | None = None,
 ) -> Iterator[tuple[S3Object, IO[bytes]]]:
     """Yield a readable stream per object, in order, fetching up to FETCH_WORKERS (and PREFETCH_BYTES) ahead.
 
@@ -184,11 +190,11 @@ def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
         data = body.read()
         if len(data) != obj.size:
             if obj.manifest is not None:
-                raise CopyError(f"{obj.uri} has {len(data)} bytes, but the manifest {obj.manifest} gives "
-                                f"its meta.content_length as {obj.size}.")
-            raise CopyError(
-                f"{obj.uri} changed while it was read: listed {obj.size} bytes, got {len(data)}."
-            )
+                raise CopyError(
+                    f"{obj.uri} has {len(data)} bytes, but the manifest {obj.manifest} gives "
+                    f"its meta.content_length as {obj.size}."
+                )
+            raise CopyError(f"{obj.uri} changed while it was read: listed {obj.size} bytes, got {len(data)}.")
         return io.BytesIO(data)
     return body  # large objects stream through the parser
 
@@ -201,8 +207,9 @@ def _ready(obj: S3Object, future: Future, compression: str | None, limit: int) -
     except Exception as error:
         if obj.manifest is not None:
             if obj.mandatory:
-                raise CopyError(f"The manifest {obj.manifest} lists {obj.uri} as mandatory, "
-                                f"but it cannot be read: {error}") from None
+                raise CopyError(
+                    f"The manifest {obj.manifest} lists {obj.uri} as mandatory, but it cannot be read: {error}"
+                ) from None
             log.warning("Skipping %s, listed in %s as optional: %s", obj.uri, obj.manifest, error)
             return None
         raise CopyError(f"Could not read {obj.uri}: {error}") from None
@@ -235,12 +242,18 @@ class _Decompressed(io.RawIOBase):
         try:
             data = self.stream.read(min(size, self.limit - self.count + 1))
         except (OSError, EOFError, ValueError, zlib.error, _zstd_error()) as error:
-            raise LoadError(self.uri, 0, 0, f"Could not decompress the object ({self.compression.upper()}): "
-                                            f"{error or type(error).__name__}") from None
+            raise LoadError(
+                self.uri,
+                0,
+                0,
+                f"Could not decompress the object ({self.compression.upper()}): {error or type(error).__name__}",
+            ) from None
         self.count += len(data)
         if self.count > self.limit:
             raise LoadError(
-                self.uri, 0, 0,
+                self.uri,
+                0,
+                0,
                 f"The object decompresses ({self.compression.upper()}) to more than {self.limit} bytes, the cap on "
                 "decompressed bytes per object (s3_objects.MAX_DECOMPRESSED_BYTES); a compression bomb?",
             )
