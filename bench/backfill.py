@@ -339,7 +339,7 @@ def _summary(backfills: list[dict]) -> dict:
 def _matches_model(conn, data, hours: int) -> bool:
     """The star schema equals the independent model's for the catalogue and the backfilled hours."""
     from tests.expected import expected_star
-    from tests.integration.test_sparkify_etl_runs import STAR_QUERIES, warehouse_star
+    from tests.support import STAR_QUERIES, warehouse_star
 
     with tempfile.TemporaryDirectory(prefix="sparkify-bench-model-") as folder:
         root = Path(folder)
