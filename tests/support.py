@@ -17,7 +17,7 @@ import psycopg
 
 from local_stack.schema import reset_schema  # noqa: F401  (the tests' clean slate, shared with bench/)
 from sparkify.staging import run_scoped
-from tests.expected import event_time, read_events
+from tests.expected import event_time, read_events, utc
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
@@ -240,3 +240,33 @@ def busiest_free_block(root, hours: int, taken: set[datetime]) -> datetime:
         return sum(first <= t < first + timedelta(hours=hours) for t in plays)
 
     return max((s for s in starts if free(s)), key=count)
+
+
+def block_runs(api, first: datetime, hours: int, dag_id: str = "sparkify_etl") -> list[dict]:
+    """The runs of the block's hours, each with its task instances."""
+    runs = api.get(
+        f"/api/v2/dags/{dag_id}/dagRuns",
+        params={
+            "logical_date_gte": iso(first),
+            "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
+            "order_by": "logical_date",
+            "limit": 100,
+        },
+    )["dag_runs"]
+    for run in runs:
+        run["task_instances"] = api.task_instances(dag_id, run["dag_run_id"])
+    return runs
+
+
+def most_at_once(intervals: list[tuple[str, str, str]]) -> int:
+    """The most distinct owners (first item) with an interval [start, end) open at the same instant."""
+    events = sorted(
+        [(utc(start), 1, owner) for owner, start, _ in intervals]
+        + [(utc(end), 0, owner) for owner, _, end in intervals]
+    )  # at a tie, ends come first
+    open_by: dict[str, int] = {}
+    best = 0
+    for _, is_start, owner in events:
+        open_by[owner] = open_by.get(owner, 0) + (1 if is_start else -1)
+        best = max(best, sum(1 for count in open_by.values() if count > 0))
+    return best

@@ -36,7 +36,7 @@ from tests.expected import expected_star, utc
 from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import ARTIFACTS, DAG_ID, private_airflow
 from tests.live.test_airflow_scheduler import busiest_free_block
-from tests.support import reset_schema
+from tests.support import block_runs, reset_schema
 
 pytestmark = pytest.mark.integration
 WORKERS = ("celery-worker-1", "celery-worker-2")
@@ -100,21 +100,6 @@ def iso(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
 
 
-def etl_runs(api, first: datetime, hours: int) -> list[dict]:
-    runs = api.get(
-        f"/api/v2/dags/{DAG_ID}/dagRuns",
-        params={
-            "logical_date_gte": iso(first),
-            "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
-            "order_by": "logical_date",
-            "limit": 100,
-        },
-    )["dag_runs"]
-    for run in runs:
-        run["task_instances"] = api.task_instances(DAG_ID, run["dag_run_id"])
-    return runs
-
-
 def tries(api, ti: dict) -> list[dict]:
     path = f"/api/v2/dags/{ti['dag_id']}/dagRuns/{quote(ti['dag_run_id'], safe='')}/taskInstances/{ti['task_id']}/tries"
     return sorted(api.get(path)["task_instances"], key=lambda t: t["try_number"])
@@ -155,7 +140,7 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     lines: list[str] = []
     result = run_backfill(services, first, first + timedelta(hours=hours), 4, report=lines.append, timeout=TIMEOUT)
     assert result.ok, result.summary() + "\n" + "\n".join(lines)
-    runs = etl_runs(api, first, hours)
+    runs = block_runs(api, first, hours)
     assert [(r["run_type"], r["state"]) for r in runs] == [("backfill", "success")] * hours
     tis = [ti for run in runs for ti in run["task_instances"]]
     assert {ti["state"] for ti in tis} == {"success"}

@@ -18,42 +18,22 @@ from local_stack.backfill import run_backfill
 from local_stack.backfill_progress import TASK_LINE
 from tests.expected import expected_star, utc
 from tests.live.conftest import DAG_ID
-from tests.support import PROGRESS, WAITING, assert_star_matches, busiest_free_block, checksums, iso, reset_schema
+from tests.support import (
+    PROGRESS,
+    WAITING,
+    assert_star_matches,
+    block_runs,
+    busiest_free_block,
+    checksums,
+    iso,
+    most_at_once,
+    reset_schema,
+)
 
 pytestmark = pytest.mark.integration
 HOURS = 6
 PARALLEL = 4
 TIMEOUT = 600
-
-
-def block_runs(api, first: datetime, hours: int) -> list[dict]:
-    """The runs of the block's hours, each with its task instances."""
-    runs = api.get(
-        f"/api/v2/dags/{DAG_ID}/dagRuns",
-        params={
-            "logical_date_gte": iso(first),
-            "logical_date_lte": iso(first + timedelta(hours=hours - 1)),
-            "order_by": "logical_date",
-            "limit": 100,
-        },
-    )["dag_runs"]
-    for run in runs:
-        run["task_instances"] = api.task_instances(DAG_ID, run["dag_run_id"])
-    return runs
-
-
-def most_at_once(intervals: list[tuple[str, str, str]]) -> int:
-    """The most distinct owners (first item) with an interval [start, end) open at the same instant."""
-    events = sorted(
-        [(utc(start), 1, owner) for owner, start, _ in intervals]
-        + [(utc(end), 0, owner) for owner, _, end in intervals]
-    )  # at a tie, ends come first
-    open_by: dict[str, int] = {}
-    best = 0
-    for _, is_start, owner in events:
-        open_by[owner] = open_by.get(owner, 0) + (1 if is_start else -1)
-        best = max(best, sum(1 for count in open_by.values() if count > 0))
-    return best
 
 
 def concurrency(runs: list[dict]) -> tuple[int, int]:

@@ -61,7 +61,7 @@ def test_no_more_warehouse_tasks_than_the_pools_slots_run_at_once(sparkify_dag_l
     from tests.expected import utc
     from tests.live.conftest import DAG_ID
     from tests.live.test_airflow_scheduler import busiest_free_block
-    from tests.live.test_parallel_backfill import block_runs, iso, most_at_once
+    from tests.support import block_runs, iso, most_at_once
 
     services, api = sparkify_dag_live, airflow_api
     existing = patiently("the runs", lambda: api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000}))
