@@ -34,6 +34,7 @@ HOUR = timedelta(hours=1)
 PAGE = 100  # the REST API's default maximum page size
 HEARTBEAT_SECONDS = 60  # report at least this often, even when nothing changed
 CLOSE_TIMEOUT = 45  # the scheduler marks finished backfills complete every 30 seconds
+UNANSWERED_POLLS = 10  # polls in a row the api-server may leave unanswered (each waits 30 s) before giving up
 
 Report = Callable[[str], None]
 
@@ -224,12 +225,29 @@ def _follow(
     reported_failures: dict[datetime, FailedRun] = {}
     last_counts, last_line_at = None, 0.0
     events = TaskEvents(api.task_error)
+    unanswered = 0  # polls in a row that the api-server did not answer
     while True:
-        backfill = api.get(f"/api/v2/backfills/{backfill_id}")
-        runs = _runs_by_hour(api, hours)
-        for line in events.update(_task_instances(api, hours)):
+        try:
+            backfill = api.get(f"/api/v2/backfills/{backfill_id}")
+            runs = _runs_by_hour(api, hours)
+            task_lines = events.update(_task_instances(api, hours))
+            counts = _count(api, hours, runs)
+        except (httpx.TimeoutException, httpx.TransportError) as error:  # a loaded api-server; Airflow goes on
+            unanswered += 1
+            if unanswered == 1:
+                report(f"the api-server did not answer ({type(error).__name__}); still following the backfill")
+            if unanswered >= UNANSWERED_POLLS:
+                raise StackError(
+                    f"The api-server did not answer {unanswered} polls in a row; backfill {backfill_id} goes on in "
+                    "Airflow: follow it in the UI."
+                ) from None
+            time.sleep(poll_seconds)
+            continue
+        if unanswered:
+            report(f"the api-server answers again after {unanswered} missed poll(s)")
+            unanswered = 0
+        for line in task_lines:
             report(line)
-        counts = _count(api, hours, runs)
         for logical_date, run in runs.items():
             if run["state"] == "failed" and logical_date not in reported_failures:
                 reported_failures[logical_date] = _failed_run(api, logical_date, run)
