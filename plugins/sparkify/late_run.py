@@ -36,6 +36,26 @@ LATE_RUN_VARIABLE = "sparkify_late_run_minutes"
 DEFAULT_LATE_RUN_MINUTES = "30"
 
 
+def late_run_variable(session: Session) -> str | None:
+    """The Variable's value, read in the scheduler's own session.
+
+    `Variable.get` would open and close a session of its own inside the scheduler's run creation, which
+    detaches the objects the scheduler holds (its DeadlineAlert) and stops the scheduler. So the
+    environment (`AIRFLOW_VAR_…`, as Airflow's environment backend reads it) comes first, then the
+    metadata database through the session the scheduler passes in.
+    """
+    import os
+
+    from airflow.models.variable import Variable
+    from sqlalchemy import select
+
+    value = os.environ.get(f"AIRFLOW_VAR_{LATE_RUN_VARIABLE.upper()}")
+    if value is not None:
+        return value
+    stored = session.scalar(select(Variable).where(Variable.key == LATE_RUN_VARIABLE))
+    return None if stored is None else stored.val
+
+
 def late_run_allowance(value: Any = None) -> timedelta:
     """How long after its interval a scheduled run may take: the Variable, in minutes ("90s" and "2h" work too).
 
@@ -43,9 +63,7 @@ def late_run_allowance(value: Any = None) -> timedelta:
     run, and a run must never fail to be created because of an alert setting.
     """
     if value is None:
-        from airflow.models.variable import Variable  # the scheduler's own Variable API
-
-        value = Variable.get(LATE_RUN_VARIABLE, default_var=DEFAULT_LATE_RUN_MINUTES)
+        value = DEFAULT_LATE_RUN_MINUTES
     try:
         return parse_duration(value, LATE_RUN_VARIABLE, DEFAULT_LATE_RUN_MINUTES)
     except ValueError as error:
@@ -67,7 +85,7 @@ class ScheduledIntervalEnd(BaseDeadlineReference):
         ).one_or_none()
         if row is None or str(getattr(row.run_type, "value", row.run_type)) != "scheduled" or not row.data_interval_end:
             return None
-        return row.data_interval_end + late_run_allowance()
+        return row.data_interval_end + late_run_allowance(late_run_variable(session))
 
 
 def late_run_alert_definition():
