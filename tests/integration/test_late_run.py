@@ -65,6 +65,25 @@ def test_scheduled_runs_are_due_the_variable_after_their_interval_and_other_runs
     assert deadline_of(runs, "no_such_run") is None
 
 
+def test_a_variable_stored_in_the_metadata_db_is_read_in_the_schedulers_own_session(runs, monkeypatch):
+    """Variable.get would open a session of its own inside run creation and detach the scheduler's objects."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    monkeypatch.delenv("AIRFLOW_VAR_SPARKIFY_LATE_RUN_MINUTES", raising=False)
+    Variable.set("sparkify_late_run_minutes", "7")
+    try:
+        with create_session() as session:
+            run = session.scalar(select(DagRun).where(DagRun.run_id == "scheduled__late"))
+            due = ScheduledIntervalEnd()._evaluate_with(session=session, dag_id=run.dag_id, run_id=run.run_id)
+            assert run.run_id == "scheduled__late", "the session's objects stay usable after the read"
+        assert due == END + timedelta(minutes=7)
+    finally:
+        Variable.delete("sparkify_late_run_minutes")
+
+
 def test_the_plugin_registers_the_reference_so_the_scheduler_can_read_the_dags_alert(airflow_db):
     from airflow.serialization.decoders import decode_deadline_alert
     from airflow.serialization.encoders import encode_deadline_alert
