@@ -33,29 +33,11 @@ def test_failed_hours_are_named_with_their_errors_and_reprocess_failed_repairs_t
     day_file = f"log_data/{first:%Y/%m/%Y-%m-%d}-events.json"
     lines: list[str] = []
 
-    def give_up_retrying(line: str) -> None:
-        """Report callback: mark tasks waiting for a retry as failed, as a user would in the UI."""
-        lines.append(line)
-        # Only once both the counts line and a task line have reported the wait: acting on the first of
-        # them would leave no up_for_retry try for the other to report.
-        counted = any("waiting to retry" in seen and not seen.startswith(TASK_LINE) for seen in lines)
-        reported = any(seen.startswith(TASK_LINE) and " stage_events failed (try 1 of 4)" in seen for seen in lines)
-        if counted and reported:  # on every later line too: the other hour may start waiting later
-            waiting = api.get(
-                f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances",
-                params={"state": "up_for_retry", "logical_date_gte": iso(first), "logical_date_lte": iso(end)},
-            )
-            for ti in waiting["task_instances"]:
-                api.request(
-                    "PATCH",
-                    f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}",
-                    json={"new_state": "failed"},
-                ).raise_for_status()
-
-    # Without the day's events file, stage_events fails and waits five minutes for its retry.
+    # Without the day's events file, wait_for_log_data fails at once: the hours are history, long
+    # past their late-data timeout, so there is nothing to wait for and nothing to retry.
     s3.delete_object(Bucket=BUCKET, Key=day_file)
     try:
-        result = run_backfill(services, first, end, 2, report=give_up_retrying, timeout=300, poll_seconds=0.5)
+        result = run_backfill(services, first, end, 2, report=lines.append, timeout=300, poll_seconds=0.5)
     finally:
         s3.upload_file(str(sample_data / day_file), BUCKET, day_file)
 
@@ -65,20 +47,16 @@ def test_failed_hours_are_named_with_their_errors_and_reprocess_failed_repairs_t
     ]
     for failure in result.failures:
         assert failure.run_id and failure.run_id.startswith("backfill__")
-        assert [task for task, _ in failure.tasks] == ["stage_events"], failure.tasks
-        assert f"No object or prefix s3://{BUCKET}/{day_file}" in failure.tasks[0][1], failure.tasks
+        assert [task for task, _ in failure.tasks] == ["wait_for_log_data"], failure.tasks
+        assert f"s3://{BUCKET}/{day_file} still missing" in failure.tasks[0][1], failure.tasks
     summary = result.summary()
     assert f"{HOURS} of {HOURS} hours failed" in summary and "REPROCESS=failed" in summary
-    assert all(f.run_id in summary for f in result.failures) and "task stage_events: " in summary
+    assert all(f.run_id in summary for f in result.failures) and "task wait_for_log_data: " in summary
     progress = [PROGRESS.match(line) for line in lines[1:] if not line.startswith(("failed: ", TASK_LINE))]
-    assert all(progress) and any(m[6] for m in progress), lines
+    assert all(progress), lines
     assert sum(line.startswith(f"failed: hour {iso(first)}: run backfill__") for line in lines) == 1, lines
-    retry_lines = [
-        line
-        for line in lines
-        if line.startswith(TASK_LINE) and " stage_events failed (try 1 of 4); retry due between " in line
-    ]
-    assert retry_lines and day_file in retry_lines[0], lines  # the due time and the error's first lines
+    failed_lines = [line for line in lines if line.startswith(TASK_LINE) and " wait_for_log_data failed" in line]
+    assert failed_lines, lines
     assert lines[-1].startswith(f"0/{HOURS} hours done, 0 running, {HOURS} failed"), lines
     assert db.execute("SELECT COUNT(*) FROM songplays").fetchone()[0] == 0
 
