@@ -81,9 +81,9 @@ def clear_prefix(s3, bucket: str, prefix: str) -> None:
 
 def run_dag(dag, logical_date, conf: dict | None = None) -> str:
     """One in-process run with dag.test(); returns its final state."""
-    from local_stack.airflow_runner import test_run
+    from local_stack.airflow_runner import in_process_run
 
-    run = test_run(dag, logical_date, conf)
+    run = in_process_run(dag, logical_date, conf)
     return str(getattr(run.state, "value", run.state))
 
 

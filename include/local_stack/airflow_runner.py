@@ -66,7 +66,7 @@ def run_conf(conf: dict | None) -> dict:
     return {"window_start": None, "window_end": None, **(conf or {})}
 
 
-def test_run(dag, logical_date: datetime | None, conf: dict | None):
+def in_process_run(dag, logical_date: datetime | None, conf: dict | None):
     """`dag.test()` for one run, without the DAG's Deadline Alerts.
 
     Airflow 3.3's dag.test() fails when a run of a DAG with a deadline succeeds (it looks the
@@ -90,7 +90,7 @@ def run_once(
     quiet_repeats()
     try:
         with output_to(log_file):
-            run = test_run(dag, logical_date, conf)
+            run = in_process_run(dag, logical_date, conf)
     finally:
         if terminal is not None:
             terminal.close()

@@ -112,11 +112,11 @@ def test_a_real_run_leaks_no_credentials(
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from local_stack.airflow_runner import test_run
+    from local_stack.airflow_runner import in_process_run
 
     reset_schema(db)
     capfd.readouterr()  # search only what this run writes
-    run = test_run(sparkify_dag, datetime(2018, 11, 15, 12, tzinfo=timezone.utc), None)
+    run = in_process_run(sparkify_dag, datetime(2018, 11, 15, 12, tzinfo=timezone.utc), None)
     out, err = capfd.readouterr()
     output = out + err
 

@@ -34,12 +34,12 @@ def run_with_lineage(events_file: Path, logical_date: datetime, conf: dict) -> s
         "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "0",
         "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("include", "plugins", ".")),
     }
-    # `airflow dags test`, through local_stack.airflow_runner.test_run: Airflow 3.3.2's dag.test() cannot
+    # `airflow dags test`, through local_stack.airflow_runner.in_process_run: Airflow 3.3.2's dag.test() cannot
     # evaluate a Deadline Alert when a run succeeds, so in-process runs leave it out.
     script = (
         "import json, sys; from datetime import datetime; "
-        "from local_stack.airflow_runner import load_dag, test_run; "
-        "run = test_run(load_dag(), datetime.fromisoformat(sys.argv[1]), json.loads(sys.argv[2])); "
+        "from local_stack.airflow_runner import load_dag, in_process_run; "
+        "run = in_process_run(load_dag(), datetime.fromisoformat(sys.argv[1]), json.loads(sys.argv[2])); "
         "sys.exit(0 if str(getattr(run.state, 'value', run.state)) == 'success' else 1)"
     )
     return subprocess.run(
