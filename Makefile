@@ -94,7 +94,7 @@ bench: install  ## make bench [SCALE=small|tiny]: our loads vs floors and peers,
 
 .PHONY: report import-dwh-cfg
 report: install  ## run the analytics queries on the local warehouse: tables here, HTML report in reports/; FETCH=latest: the DAG's newest page from S3
-	PYTHONPATH=include:plugins $(PY) -m local_stack.report $${ARG_FETCH:+--fetch "$$ARG_FETCH"}
+	PYTHONPATH=include:plugins $(PY) -m local_stack.make_report $${ARG_FETCH:+--fetch "$$ARG_FETCH"}
 
 import-dwh-cfg: install  ## make import-dwh-cfg CFG=<dwh.cfg> [OUT=.env.dwh]: Airflow connections and Variables
 	@test -n "$$ARG_CFG" || { echo "usage: make import-dwh-cfg CFG=<path to dwh.cfg> [OUT=<env file, default .env.dwh>]"; exit 2; }

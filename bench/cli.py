@@ -41,7 +41,7 @@ def _progress(message: str) -> None:
 
 def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) -> dict:
     """Generate the workloads, start private stacks, run `sections`; returns the result (with measurements)."""
-    from bench import report
+    from bench import scorecard
 
     began, started_at = time.perf_counter(), datetime.now(timezone.utc)
     result: dict = {
@@ -62,15 +62,15 @@ def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) 
         except Exception as error:
             result["errors"]["backfill"] = f"{type(error).__name__}: {error}"
             progress(f"ERROR in backfill:\n{traceback.format_exc()}")
-        result.setdefault("machine", report.machine(result["sections"].get("backfill", {}).get("postgresql")))
-    result["targets"] = [t.as_dict() for t in report.targets(result["sections"])]
+        result.setdefault("machine", scorecard.machine(result["sections"].get("backfill", {}).get("postgresql")))
+    result["targets"] = [t.as_dict() for t in scorecard.targets(result["sections"])]
     result["duration_seconds"] = round(time.perf_counter() - began, 1)
     return result
 
 
 def _loader_sections(scale, sections, result: dict, progress: Callable[[str], None]) -> None:
     """The loader sections (events, songs, history, memory) on one private stack, into `result`."""
-    from bench import report, stage_events, stage_songs, workload
+    from bench import scorecard, stage_events, stage_songs, workload
     from bench.pipeline import variables as pipeline_variables
     from bench.stack import BUCKET, REGION, PrivateStack
 
@@ -100,7 +100,7 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
         from bench.pipeline import WINDOW, DagRun
         from local_stack.schema import reset_schema
 
-        result["machine"] = report.machine(stack.postgres_version())
+        result["machine"] = scorecard.machine(stack.postgres_version())
         with stack.connect() as conn:
             reset_schema(conn)
         dag_run = DagRun()
@@ -194,12 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    from bench import report
+    from bench import scorecard
 
     result = run_benchmark(scale, sections)
     print()
-    print(report.table(result))
+    print(scorecard.table(result))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = report.write_json(result, args.out, stamp)
+    path = scorecard.write_json(result, args.out, stamp)
     print(f"\nwritten: {path} (and {path.parent / 'latest.json'}); took {result['duration_seconds']:.0f} s")
     return 1 if result["errors"] else 0

@@ -47,7 +47,7 @@ def test_race_interleaves_the_contenders_and_times_only_run():
 
 
 def test_targets_compare_at_most_at_least_or_exactly():
-    from bench.report import Target
+    from bench.scorecard import Target
 
     assert Target("a", "", 1.1, 1.15, "<=").passed and not Target("a", "", 1.2, 1.15, "<=").passed
     assert Target("b", "", 5.0, 5, ">=").passed and not Target("b", "", 4.9, 5, ">=").passed

@@ -152,10 +152,10 @@ def test_the_report_page_holds_every_answer_and_chart(star, db, tmp_path):
 
 
 def test_make_report_prints_the_tables_and_the_report_path(star, tmp_path, monkeypatch, capsys):
-    from local_stack import report
+    from local_stack import make_report
 
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
-    assert report.main() == 0
+    assert make_report.main() == 0
     out = capsys.readouterr().out
 
     assert out.rstrip().endswith(f"Report written to {(tmp_path / REPORT_FILE).resolve()}")
@@ -167,7 +167,7 @@ def test_make_report_prints_the_tables_and_the_report_path(star, tmp_path, monke
 
 
 def test_make_report_explains_an_empty_warehouse(star, settings, warehouse_dsn, tmp_path, monkeypatch, capsys):
-    from local_stack import report
+    from local_stack import make_report
 
     with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS report_empty")
@@ -175,7 +175,7 @@ def test_make_report_explains_an_empty_warehouse(star, settings, warehouse_dsn, 
     monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT", json.dumps({**settings.warehouse_conn, "schema": "report_empty"}))
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
 
-    assert report.main() == 2
+    assert make_report.main() == 2
     captured = capsys.readouterr()
     assert "has no star schema yet. Load it with `make demo` or `make run`" in captured.err
     assert settings.warehouse_password not in captured.out + captured.err
@@ -184,28 +184,28 @@ def test_make_report_explains_an_empty_warehouse(star, settings, warehouse_dsn, 
 
 def test_make_report_explains_a_stopped_local_warehouse(settings, tmp_path, monkeypatch, capsys):
     """No AIRFLOW_CONN_REDSHIFT in the environment: the local stack's connection from .env."""
-    from local_stack import report
+    from local_stack import make_report
     from local_stack.processes import free_port
 
     monkeypatch.delenv("AIRFLOW_CONN_REDSHIFT")
     monkeypatch.setenv("SPARKIFY_WAREHOUSE_PORT", str(free_port()))
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
 
-    assert report.main() == 2
+    assert make_report.main() == 2
     captured = capsys.readouterr()
     assert "cannot connect to the local warehouse" in captured.err and "make up" in captured.err
     assert settings.warehouse_password not in captured.out + captured.err
 
 
 def test_make_report_explains_an_unreachable_connection(settings, tmp_path, monkeypatch, capsys):
-    from local_stack import report
+    from local_stack import make_report
     from local_stack.processes import free_port
 
     port = free_port()
     monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT", json.dumps({**settings.warehouse_conn, "port": port}))
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
 
-    assert report.main() == 2
+    assert make_report.main() == 2
     captured = capsys.readouterr()
     assert (
         f"cannot connect to the warehouse at 127.0.0.1:{port}/{settings.warehouse_db} (AIRFLOW_CONN_REDSHIFT)"
@@ -216,14 +216,14 @@ def test_make_report_explains_an_unreachable_connection(settings, tmp_path, monk
 
 def test_make_report_on_the_local_stack_reads_no_s3_settings(star, settings, tmp_path, monkeypatch, capsys):
     """Without AIRFLOW_CONN_REDSHIFT in the environment, .env's warehouse; aws_default may lack an endpoint."""
-    from local_stack import report
+    from local_stack import make_report
 
     monkeypatch.delenv("AIRFLOW_CONN_REDSHIFT")
     monkeypatch.setenv("SPARKIFY_WAREHOUSE_PORT", str(settings.warehouse_port))
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "login": "k", "password": "s"}))
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path))
 
-    assert report.main() == 0
+    assert make_report.main() == 0
     out = capsys.readouterr().out
     assert out.startswith(
         f"Reporting on the warehouse 127.0.0.1:{settings.warehouse_port}/{settings.warehouse_db} "

@@ -70,7 +70,7 @@ def imported_cluster(db, settings, warehouse_dsn):
 
 
 def test_make_report_uses_the_imported_redshift_connection(imported_cluster, tmp_path, monkeypatch, capsys):
-    from local_stack import report
+    from local_stack import make_report
 
     cfg, env_file = tmp_path / "dwh.cfg", tmp_path / ".env.dwh"
     cfg.write_text(dwh_cfg_text(imported_cluster))
@@ -80,7 +80,7 @@ def test_make_report_uses_the_imported_redshift_connection(imported_cluster, tmp
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_DIR", str(tmp_path / "reports"))
     capsys.readouterr()
 
-    assert report.main() == 0
+    assert make_report.main() == 0
     captured = capsys.readouterr()
     out = captured.out
 

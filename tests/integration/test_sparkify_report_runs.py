@@ -144,7 +144,7 @@ def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from local_stack import report as make_report
+    from local_stack import make_report
 
     prefix = f"reports-{uuid.uuid4().hex[:8]}/"  # this test's own prefix in the project's bucket
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_REPORT_LOCATION", f"s3://{PROJECT_BUCKET}/{prefix}")

@@ -97,7 +97,7 @@ def test_the_other_targets_pass_their_arguments_verbatim(make, tmp_path):
         assert make("seed", DATA=value)[-2:] == ["seed", value]
         assert make("import-dwh-cfg", CFG=value, OUT=value)[-4:] == ["local_stack.dwh_cfg", value, "--out", value]
         assert make("bench", SCALE=value) == ["-m", "bench", "--scale", value]
-        assert make("report", FETCH=value) == ["-m", "local_stack.report", "--fetch", value]
+        assert make("report", FETCH=value) == ["-m", "local_stack.make_report", "--fetch", value]
         assert make("up", EXECUTOR=value) == ["-m", "local_stack", "up", "--executor", value]
     # ARGS is a command line: passed as one string, which the program splits with shlex (quotes work).
     line = f"""dags trigger sparkify_etl --conf '{{"a": "$(touch {tmp_path}/ran8)"}}' `touch {tmp_path}/ran9` *"""
@@ -120,7 +120,7 @@ def test_the_airflow_line_is_split_like_a_shell_but_not_run(monkeypatch, tmp_pat
 def test_defaults_and_omitted_options_still_work(make):
     assert make("run") == ["-m", "local_stack", "run", "2018-11-15T00:00:00Z", "2018-11-16T00:00:00Z"]
     assert make("bench") == ["-m", "bench"]
-    assert make("report") == ["-m", "local_stack.report"]
+    assert make("report") == ["-m", "local_stack.make_report"]
     assert make("up") == ["-m", "local_stack", "up"]
     assert make("import-dwh-cfg", CFG="dwh.cfg")[-2:] == ["local_stack.dwh_cfg", "dwh.cfg"]
     assert make("backfill", START="a", END="b")[-4:] == ["--runs", "4", "--reprocess", "completed"]

@@ -37,7 +37,7 @@ ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.report", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.make_report", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--fetch", metavar="NAME", help="download a page sparkify_report published: 'latest' or its object name"
     )
