@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: task contexts, schema set-up, S3 fixtures."""
+"""Helpers shared by the tests: task contexts, schema set-up, S3 objects, polling, the star schema and logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import types
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -16,6 +17,7 @@ import pendulum
 import psycopg
 
 from local_stack.schema import reset_schema  # noqa: F401  (the tests' clean slate, shared with bench/)
+from local_stack.warehouse_server import WarehouseServer
 from sparkify.staging import run_scoped
 from tests.expected import event_time, read_events, utc
 
@@ -26,13 +28,21 @@ T = TypeVar("T")
 
 
 def poll_until(
-    condition: Callable[[], T], timeout: float, message: str | Callable[[], str], interval: float = 0.05
+    condition: Callable[[], T],
+    timeout: float,
+    message: str | Callable[[], str],
+    interval: float = 0.05,
+    ignoring: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call `condition` until it returns something truthy, and return that; after `timeout` seconds,
-    fail with `message` (a callable is asked for it only then, e.g. for log tails)."""
+    fail with `message` (a callable is asked for it only then, e.g. for log tails). An exception of a
+    type in `ignoring` (say, a REST call timing out on a loaded machine) counts as "not yet"."""
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except ignoring:
+            value = None
         if value:
             return value
         if time.monotonic() >= deadline:
@@ -142,6 +152,22 @@ def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadError
 # --- the star schema, compared and checksummed (integration and live tests) ----------------------
 SAMPLE_DAY = datetime(2018, 11, 15)  # the sample data's busy day (tests/integration/conftest.py: sample_data)
 STAR = ("songplays", "users", "songs", "artists", "time")
+# The tasks of sparkify_etl that write to the warehouse, so take a slot of its pool; the others are
+# begin, wait_for_log_data and end.
+WAREHOUSE_WRITERS = frozenset(
+    {
+        "create_tables",
+        "stage_events",
+        "stage_songs",
+        "load_songplays_fact",
+        "load_users_dim",
+        "load_songs_dim",
+        "load_artists_dim",
+        "load_time_dim",
+        "run_quality_checks",
+        "publish",
+    }
+)
 
 STAR_QUERIES = {
     "songplays": "SELECT songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, "
@@ -270,3 +296,40 @@ def most_at_once(intervals: list[tuple[str, str, str]]) -> int:
         open_by[owner] = open_by.get(owner, 0) + (1 if is_start else -1)
         best = max(best, sum(1 for count in open_by.values() if count > 0))
     return best
+
+
+COPY_LINE = re.compile(r"^\S+ \S+ pid=\d+ (COPY (\S+) FROM (s3://\S+))$")
+
+
+class StatementLog:
+    """The statements the emulator logs from now on."""
+
+    def __init__(self, stack) -> None:
+        self.path = WarehouseServer(stack).statement_log
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+
+    def lines(self) -> list[str]:
+        with self.path.open("rb") as log:
+            log.seek(self.start)
+            return log.read().decode().splitlines()
+
+    def copies(self) -> list[tuple[str, str]]:
+        """(table, source) of each COPY from S3."""
+        return [match.group(2, 3) for line in self.lines() if (match := COPY_LINE.match(line))]
+
+
+def failure_context(error: BaseException) -> dict:
+    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", run_id="scheduled__2018-11-15T00:00:00+00:00")
+    ti = types.SimpleNamespace(dag_id="sparkify_etl", task_id="load_users_dim", run_id=context["run_id"], try_number=4)
+    from airflow.sdk import DAG
+
+    return {**context, "ti": ti, "dag": DAG("sparkify_etl", schedule=None), "exception": error}
+
+
+def report_tables(page: str) -> dict[str, list[list[str]]]:
+    """Each section's table, as the text of its cells."""
+    tables = {}
+    for name, body in re.findall(r'<section id="([^"]+)">(.*?)</section>', page, re.DOTALL):
+        rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[-1], re.DOTALL)
+        tables[name] = [[unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in rows]
+    return tables

@@ -9,36 +9,16 @@ deleted it.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators import StageToRedshiftOperator
-from tests.support import clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
+from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-redshift-path"
 MANIFEST_BUCKET = "sparkify-redshift-path-manifests"
 SONGS = {"songs/a.json": '{"song_id": "A"}', "songs/b.json": '{"song_id": "B"}', "songs/c.json": '{"song_id": "C"}'}
-COPY_LINE = re.compile(r"^\S+ \S+ pid=\d+ (COPY (\S+) FROM (s3://\S+))$")
-
-
-class StatementLog:
-    """The statements the emulator logs from now on."""
-
-    def __init__(self, stack) -> None:
-        self.path = WarehouseServer(stack).statement_log
-        self.start = self.path.stat().st_size if self.path.exists() else 0
-
-    def lines(self) -> list[str]:
-        with self.path.open("rb") as log:
-            log.seek(self.start)
-            return log.read().decode().splitlines()
-
-    def copies(self) -> list[tuple[str, str]]:
-        """(table, source) of each COPY from S3."""
-        return [match.group(2, 3) for line in self.lines() if (match := COPY_LINE.match(line))]
 
 
 @pytest.fixture

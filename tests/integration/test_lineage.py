@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.settings import PROJECT_ROOT
-from tests.integration.test_sparkify_etl_runs import busy_hours
-from tests.support import reset_schema
+from tests.support import busy_hours, reset_schema
 
 pytestmark = pytest.mark.integration
 STAR = ("songplays", "users", "songs", "artists", "time")

@@ -16,8 +16,7 @@ import pytest
 
 from sparkify.operators import StageToRedshiftOperator
 from sparkify.s3copy.objects import list_objects
-from tests.integration.test_incremental_redshift_path import StatementLog
-from tests.support import clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
+from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-song-listing"

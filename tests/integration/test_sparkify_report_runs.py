@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
-from html import unescape
 
 import pytest
 
@@ -18,7 +17,7 @@ from sparkify.report.refresh import REPORT_FILE
 from sparkify.report.text_table import format_value
 from tests.expected import expected_star
 from tests.expected_analytics import EXPECTED
-from tests.support import PROJECT_ROOT, reset_schema
+from tests.support import PROJECT_ROOT, report_tables, reset_schema
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +27,9 @@ QUERIES = load_queries(PROJECT_ROOT / "include" / "sql" / "analytics")
 
 
 def run_etl(dag, conf: dict):
-    from local_stack.airflow_runner import run_conf
+    from local_stack.airflow_runner import in_process_run
 
-    return dag.test(logical_date=START.replace(tzinfo=timezone.utc), run_conf=run_conf(conf))
+    return in_process_run(dag, START.replace(tzinfo=timezone.utc), conf)
 
 
 def state_of(run) -> str:
@@ -127,15 +126,6 @@ def test_a_failed_etl_run_emits_nothing(etl_run, sparkify_dag):
 
     assert state_of(failed) == "failed"
     assert star_schema_events(failed.run_id) == []
-
-
-def report_tables(page: str) -> dict[str, list[list[str]]]:
-    """Each section's table, as the text of its cells."""
-    tables = {}
-    for name, body in re.findall(r'<section id="([^"]+)">(.*?)</section>', page, re.DOTALL):
-        rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[-1], re.DOTALL)
-        tables[name] = [[unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in rows]
-    return tables
 
 
 def test_the_report_dag_writes_every_answer_to_s3_and_make_report_fetches_it(

@@ -41,9 +41,8 @@ from local_stack.sample_data import SampleSpec, generate
 from local_stack.warehouse_server import WarehouseServer
 from tests.expected import StarSchema, event_time, expected_star, read_songs, utc
 from tests.integration.conftest import SAMPLE_SPEC
-from tests.integration.test_sparkify_etl_runs import warehouse_star
 from tests.live.conftest import DAG_ID
-from tests.support import reset_schema
+from tests.support import reset_schema, warehouse_star
 
 BUCKET = "udacity-dend"
 REGION = "us-west-2"

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import time
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -33,10 +32,16 @@ from local_stack.backfill import run_backfill
 from local_stack.celery_services import CelerySettings, worker_hostname
 from sparkify.config import PROJECT_BUCKET
 from tests.expected import expected_star, utc
-from tests.integration.test_sparkify_etl_runs import assert_star_matches
 from tests.live.conftest import ARTIFACTS, DAG_ID, private_airflow
-from tests.live.test_airflow_scheduler import busiest_free_block
-from tests.support import block_runs, reset_schema
+from tests.support import (
+    SQL_DIR,
+    assert_star_matches,
+    block_runs,
+    busiest_free_block,
+    poll_until,
+    report_tables,
+    reset_schema,
+)
 
 pytestmark = pytest.mark.integration
 WORKERS = ("celery-worker-1", "celery-worker-2")
@@ -107,8 +112,8 @@ def tries(api, ti: dict) -> list[dict]:
 
 def wait_for_report_after(api, moment: str, timeout: float) -> dict:
     """The first successful sparkify_report run that started after `moment` (the last ETL run's end)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def succeeded() -> dict | None:
         runs = api.get("/api/v2/dags/sparkify_report/dagRuns", params={"order_by": "-start_date", "limit": 50})
         for run in runs["dag_runs"]:
             if run["start_date"] and utc(run["start_date"]) >= utc(moment):
@@ -117,16 +122,17 @@ def wait_for_report_after(api, moment: str, timeout: float) -> dict:
                 assert run["state"] != "failed", (
                     f"sparkify_report failed: {api.task_instances('sparkify_report', run['dag_run_id'])}"
                 )
-        time.sleep(2)
-    raise AssertionError(f"no sparkify_report run started after {moment} succeeded within {timeout}s")
+        return None
+
+    return poll_until(succeeded, timeout, f"no sparkify_report run started after {moment} succeeded", interval=2)
 
 
 def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands_in_s3(
     celery_airflow, sample_data, db, s3
 ):  # noqa: F811
+    from sparkify.report.analytics_queries import load_queries
     from sparkify.report.text_table import format_value
     from tests.expected_analytics import EXPECTED
-    from tests.integration.test_sparkify_report_runs import QUERIES, report_tables
 
     services, hours = celery_airflow, 12
     api = services.api()
@@ -164,7 +170,7 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     key = REPORT_PREFIX + xcom["path"].removeprefix(prefix)
     page = s3.get_object(Bucket=PROJECT_BUCKET, Key=key)["Body"].read().decode("utf-8")
     tables = report_tables(page)
-    for query in QUERIES:
+    for query in load_queries(SQL_DIR / "analytics"):
         assert tables[query.name] == [[format_value(v) for v in row] for row in EXPECTED[query.name](expected)], (
             query.name
         )
@@ -196,16 +202,15 @@ def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db)
     )
 
     # Wait for a task of the run executing on a worker, then kill that worker's whole process tree.
-    deadline, victim = time.monotonic() + TIMEOUT, None
-    while victim is None and time.monotonic() < deadline:
+    def running_on_a_worker() -> dict | None:
         running = [
             ti
             for ti in api.task_instances(DAG_ID, run["dag_run_id"])
             if ti["state"] == "running" and ti["hostname"] in HOSTNAMES and ti["task_id"] != "begin"
         ]
-        victim = running[0] if running else None
-        time.sleep(0.2)
-    assert victim, "no task of the run started on a worker"
+        return running[0] if running else None
+
+    victim = poll_until(running_on_a_worker, TIMEOUT, "no task of the run started on a worker", interval=0.2)
     killed_host = victim["hostname"]
     killed = next(name for name in WORKERS if worker_hostname(name) == killed_host)
     [survivor] = HOSTNAMES - {killed_host}

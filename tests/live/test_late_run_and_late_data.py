@@ -10,7 +10,6 @@ the sample bucket until the test uploads it.
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -19,7 +18,7 @@ import pytest
 
 from tests.live.conftest import DAG_ID, private_airflow
 from tests.smtp_server import Mailbox, smtp_server
-from tests.support import reset_schema
+from tests.support import poll_until, reset_schema
 
 pytestmark = pytest.mark.integration
 
@@ -52,15 +51,7 @@ def poll(what: str, check, timeout: float = TIMEOUT, every: float = 2.0):
 
     A REST call that times out (the API server is slow on a loaded machine) counts as "not yet".
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if result := check():
-                return result
-        except httpx.TransportError:
-            pass
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout:.0f}s")
+    return poll_until(check, timeout, what, interval=every, ignoring=(httpx.TransportError,))
 
 
 def set_paused(api, paused: bool) -> None:

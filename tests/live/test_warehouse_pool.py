@@ -4,13 +4,13 @@ slots execute at once."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import httpx
 import pytest
 
 from sparkify.pools import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION, WAREHOUSE_POOL_SLOTS
+from tests.support import WAREHOUSE_WRITERS, poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -29,39 +29,18 @@ def test_starting_airflow_creates_the_warehouse_pool(airflow_services, airflow_a
 
 POOL_TEST_SLOTS = 2
 POOL_TEST_HOURS = 4
-WRITERS = {
-    "create_tables",
-    "stage_events",
-    "stage_songs",
-    "load_songplays_fact",
-    "load_users_dim",
-    "load_songs_dim",
-    "load_artists_dim",
-    "load_time_dim",
-    "run_quality_checks",
-    "publish",
-}
 
 
 def patiently(what: str, check, timeout: float = 1200):
     """Call `check` until it returns something truthy; a REST call that times out (a loaded machine) is "not yet"."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if result := check():
-                return result
-        except httpx.TransportError:
-            pass
-        time.sleep(2)
-    pytest.fail(f"{what}: not within {timeout:.0f}s")
+    return poll_until(check, timeout, what, interval=2, ignoring=(httpx.TransportError,))
 
 
 def test_no_more_warehouse_tasks_than_the_pools_slots_run_at_once(sparkify_dag_live, airflow_api, sample_data):
     """A backfill of 4 hours, 4 at a time, with a 2-slot pool: at most 2 warehouse tasks executed at any instant."""
     from tests.expected import utc
     from tests.live.conftest import DAG_ID
-    from tests.live.test_airflow_scheduler import busiest_free_block
-    from tests.support import block_runs, iso, most_at_once
+    from tests.support import block_runs, busiest_free_block, iso, most_at_once
 
     services, api = sparkify_dag_live, airflow_api
     existing = patiently("the runs", lambda: api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000}))
@@ -107,7 +86,7 @@ def test_no_more_warehouse_tasks_than_the_pools_slots_run_at_once(sparkify_dag_l
         for ti in r["task_instances"]
         if ti["pool"] == WAREHOUSE_POOL
     ]
-    assert sorted(w[0] for w in warehouse) == sorted(f"{r['dag_run_id']}/{t}" for r in runs for t in WRITERS)
+    assert sorted(w[0] for w in warehouse) == sorted(f"{r['dag_run_id']}/{t}" for r in runs for t in WAREHOUSE_WRITERS)
     assert most_at_once([(r["dag_run_id"], r["start_date"], r["end_date"]) for r in runs]) >= 3, (
         "several runs wanted the warehouse at once"
     )

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from local_stack.redshift.s3copy.errors import CopyError, LoadError
 from local_stack.redshift.s3copy.loader import run_local_copy
-from tests.unit.test_local_copy import _TRANSFORMER, BUCKET, KEY, FakeCursor, FakeS3, PyFormat
+from tests.unit.copy_fakes import BUCKET, KEY, FakeCursor, FakeS3, dump_as_text
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 URI = f"s3://{BUCKET}/{KEY}"
@@ -195,7 +195,7 @@ def test_every_input_loads_or_rejects_or_fails_clearly(load):
 def test_the_fake_copy_dumps_values_as_psycopg_does():
     """The fuzz relies on it: psycopg fails to encode a lone surrogate when the row is written."""
     try:
-        _TRANSFORMER.get_dumper("\ud800", PyFormat.TEXT).dump("\ud800")
+        dump_as_text("\ud800")
     except UnicodeEncodeError:
         return
     raise AssertionError("psycopg encoded a lone surrogate")

@@ -7,20 +7,19 @@ value and reason, whatever path made the other rows.
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime
 
 import pytest
-from psycopg.adapt import PyFormat, Transformer
 
 from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
 from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.errors import LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import parse_jsonpath, path_extractor
 from local_stack.redshift.s3copy.loader import run_local_copy
+from tests.unit.copy_fakes import BUCKET, KEY, FakeCursor, FakeS3
 
-BUCKET, KEY, JSONPATHS = "sparkify-unit", "log_data/events.json", "s3://sparkify-unit/paths.json"
+JSONPATHS = f"s3://{BUCKET}/paths.json"
 EVENT_COLUMNS = [  # (name, data_type, length): staging_events as information_schema describes it
     ("artist", "character varying", 16),
     ("auth", "character varying", 8),
@@ -39,68 +38,6 @@ EVENTS_OPTIONS = CopyOptions(
     truncate_columns=True,
     max_error=10,
 )
-
-
-_TRANSFORMER = Transformer()
-
-
-class FakeCopy:
-    def __init__(self, sql: str) -> None:
-        self.sql, self.types, self.rows = sql, None, []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        pass
-
-    def set_types(self, types) -> None:
-        self.types = list(types)
-
-    def write_row(self, row) -> None:
-        for value in row:  # as psycopg encodes each value when the row is written (a lone surrogate fails here)
-            if value is not None:
-                _TRANSFORMER.get_dumper(value, PyFormat.TEXT).dump(value)
-            assert not (isinstance(value, str) and "\x00" in value), "PostgreSQL refuses NUL in text"
-        self.rows.append(tuple(row))
-
-
-class FakeCursor:
-    def __init__(self, columns) -> None:
-        self.columns, self.statements, self.copies = columns, [], []
-
-    def execute(self, sql: str, params=None) -> None:
-        self.statements.append(sql)
-
-    def fetchall(self) -> list[tuple]:
-        return [(name, kind, length, None, None) for name, kind, length in self.columns]
-
-    def copy(self, sql: str) -> FakeCopy:
-        self.copies.append(FakeCopy(sql))
-        return self.copies[-1]
-
-
-class FakeS3:
-    def __init__(self, objects: dict[str, bytes]) -> None:
-        self.objects = objects
-
-    def get_object(self, Bucket: str, Key: str) -> dict:  # noqa: N803 - boto3's names
-        return {"Body": io.BytesIO(self.objects[Key])}
-
-    def get_paginator(self, name: str):
-        assert name == "list_objects_v2"
-        return self
-
-    def paginate(self, Bucket: str, Prefix: str):  # noqa: N803 - boto3's names
-        return [
-            {
-                "Contents": [
-                    {"Key": k, "Size": len(v), "ETag": '"etag"'}
-                    for k, v in self.objects.items()
-                    if k.startswith(Prefix)
-                ]
-            }
-        ]
 
 
 def load(columns, options: CopyOptions, data: bytes, keys=EVENT_KEYS):

@@ -12,7 +12,7 @@ from sparkify.notifications import notify_task_failure, recipients, send_alert, 
 from sparkify.operators import DataQualityOperator
 from sparkify.sql_check import SqlCheck
 from tests.smtp_server import Mailbox, smtp_server
-from tests.support import task_context
+from tests.support import failure_context
 
 
 @pytest.fixture
@@ -24,14 +24,6 @@ def mailbox(monkeypatch):
         monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
         monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.sparkify.test:8080")
         yield box
-
-
-def failure_context(error: BaseException) -> dict:
-    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", run_id="scheduled__2018-11-15T00:00:00+00:00")
-    ti = types.SimpleNamespace(dag_id="sparkify_etl", task_id="load_users_dim", run_id=context["run_id"], try_number=4)
-    from airflow.sdk import DAG
-
-    return {**context, "ti": ti, "dag": DAG("sparkify_etl", schedule=None), "exception": error}
 
 
 def test_failed_warn_checks_are_mailed_and_the_task_succeeds(mailbox, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 from sparkify.notifications import notify_quality_warnings, notify_task_failure, send_alert, task_failure_alert
 from tests.slack_server import slack_webhook_server
-from tests.unit.test_notifications import failure_context
+from tests.support import failure_context
 
 RUN_ID = "scheduled__2018-11-15T00:00:00+00:00"
 
