@@ -26,6 +26,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+# The eventsim fields of a log event, in the order of the staging_events columns they load.
 EVENT_FIELDS = (
     "artist",
     "auth",

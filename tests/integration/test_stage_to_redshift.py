@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from local_stack.sample_data import EVENT_FIELDS
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
 from sparkify.s3copy.redshift_copy import CopyFailed
 from tests.support import clear_prefix, put_objects, reset_schema, task_context, the_only_reject
@@ -27,27 +28,7 @@ BUCKET = "sparkify-stage-tests"
 HOUR = ("2018-11-15T00:00:00Z", "2018-11-15T01:00:00Z")
 EPOCH = datetime(1970, 1, 1)
 
-# The eventsim fields in staging_events column order, and how each column is typed.
-EVENT_FIELDS = (
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-)
+# The staging_events columns (the eventsim fields, lower-cased, in their order) and how each is typed.
 EVENT_COLUMNS = tuple(f.lower() for f in EVENT_FIELDS)
 INTEGER_FIELDS = {"itemInSession", "sessionId", "status", "userId"}
 FLOAT_FIELDS = {"length", "registration"}

@@ -15,6 +15,7 @@ from local_stack.redshift.s3copy.field_mapping import (
     parse_jsonpath,
     path_extractor,
 )
+from local_stack.sample_data import EVENT_FIELDS
 
 URI = "s3://udacity-dend/log_json_path.json"
 
@@ -153,46 +154,8 @@ def test_jsonpaths_extractors_follow_column_order():
 
 
 def test_jsonpaths_real_log_json_path_file():
-    names = [
-        "artist",
-        "auth",
-        "firstname",
-        "gender",
-        "iteminsession",
-        "lastname",
-        "length",
-        "level",
-        "location",
-        "method",
-        "page",
-        "registration",
-        "sessionid",
-        "song",
-        "status",
-        "ts",
-        "useragent",
-        "userid",
-    ]
-    keys = [
-        "artist",
-        "auth",
-        "firstName",
-        "gender",
-        "itemInSession",
-        "lastName",
-        "length",
-        "level",
-        "location",
-        "method",
-        "page",
-        "registration",
-        "sessionId",
-        "song",
-        "status",
-        "ts",
-        "userAgent",
-        "userId",
-    ]
+    keys = list(EVENT_FIELDS)  # the eventsim keys, in staging_events column order
+    names = [key.lower() for key in keys]
     data = json.dumps({"jsonpaths": [f"$['{k}']" for k in keys]}, indent=4).encode()
     record = {k: i for i, k in enumerate(keys)}
     extractors = jsonpaths_extractors(data, URI, names)
