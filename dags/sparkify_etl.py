@@ -199,9 +199,7 @@ with DAG(
             return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
 
         hook = warehouse_hook(conn_id)
-        with transaction(hook) as cursor:
-            for statement in split_statements((SQL_DIR / "create_tables.sql").read_text()):
-                cursor.execute(statement)
+        hook.run(split_statements((SQL_DIR / "create_tables.sql").read_text()))  # one transaction, committed at the end
         with transaction(hook) as cursor:
             return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 

@@ -62,6 +62,14 @@ class ReportsLineage:
         raise NotImplementedError
 
     @never_raises
+    def get_openlineage_facets_on_start(self):
+        """Nothing before the task runs: the tables are reported when it ends. (This also keeps common-sql's
+        SQL parser, which BaseSQLOperator would run here, off the task's templates.)"""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage()
+
+    @never_raises
     def get_openlineage_facets_on_complete(self, task_instance):
         return self.build_lineage(with_schemas=True)
 

@@ -8,34 +8,21 @@ harness's output, the shape of its figures and the correctness check it makes.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench.tiny_bench import run_tiny_bench
+
 pytestmark = pytest.mark.integration
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS = ("sparkify_etl", "sparkify_etl_noop")
 
 
 @pytest.fixture(scope="module")
 def tiny_backfill(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench-results")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
-    environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "tiny", "--only", "backfill", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return result.stdout, json.loads((out / "latest.json").read_text())
+    stdout = run_tiny_bench("backfill", out, timeout=1800)
+    return stdout, json.loads((out / "latest.json").read_text())
 
 
 def test_prints_both_dags_the_task_table_and_the_two_targets(tiny_backfill):

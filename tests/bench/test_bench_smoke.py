@@ -7,16 +7,13 @@ the harness's output and the correctness checks it makes along the way.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench.tiny_bench import run_tiny_bench
+
 pytestmark = pytest.mark.integration
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
     "stage_events_vs_direct_loader",
     "stage_events_vs_floor",
@@ -39,18 +36,7 @@ def tiny_run(tmp_path_factory):
     """One tiny benchmark of the loader sections in a subprocess, as `make bench SCALE=tiny` runs them
     (own servers, own ports); the backfill section has a smoke test of its own (test_bench_backfill_smoke.py)."""
     out = tmp_path_factory.mktemp("bench-results")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
-    environment["PYTHONPATH"] = os.pathsep.join(str(PROJECT_ROOT / p) for p in ("plugins", "include", "."))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "tiny", "--only", "events,songs,history,memory", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return result.stdout, out
+    return run_tiny_bench("events,songs,history,memory", out, timeout=900), out
 
 
 def test_prints_the_table_and_every_target(tiny_run):

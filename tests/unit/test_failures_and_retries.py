@@ -43,7 +43,7 @@ def warehouse(monkeypatch):
     def transaction(hook):
         yield ScriptedCursor(answers)
 
-    monkeypatch.setattr(data_quality, "warehouse_hook", lambda conn_id: object())
+    monkeypatch.setattr(DataQualityOperator, "get_db_hook", lambda self: object())
     monkeypatch.setattr(data_quality, "transaction", transaction)
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
     return answers
@@ -88,7 +88,7 @@ def test_a_bad_setting_fails_the_stage_task_before_any_s3_or_warehouse_call(monk
     def unreachable(*args, **kwargs):
         raise AssertionError("the stage task reached S3 or the warehouse with a bad setting")
 
-    monkeypatch.setattr(stage, "warehouse_hook", unreachable)
+    monkeypatch.setattr(StageToRedshiftOperator, "get_db_hook", unreachable)
     monkeypatch.setattr(stage, "select_objects", unreachable)
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
     task = StageToRedshiftOperator(

@@ -31,7 +31,7 @@ def test_failed_warn_checks_are_mailed_and_the_task_succeeds(mailbox, monkeypatc
     def transaction(hook):
         yield types.SimpleNamespace(rowcount=1, execute=lambda sql, parameters=None: None, fetchone=lambda: (0,))
 
-    monkeypatch.setattr(data_quality, "warehouse_hook", lambda conn_id: object())
+    monkeypatch.setattr(DataQualityOperator, "get_db_hook", lambda self: object())
     monkeypatch.setattr(data_quality, "transaction", transaction)
     task = DataQualityOperator(
         task_id="run_quality_checks",

@@ -7,20 +7,34 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_table
-from sparkify.lineage import ReportsLineage
 from sparkify.notifications import notify_quality_warnings
+from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.quality_config import QualityChecksFile
 from sparkify.retry_policy import fail_fast
 from sparkify.sql_check import SqlCheck
-from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.warehouse import execute, transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+# The columns of the results table (`dq_results` in create_tables.sql) that a run fills.
+RESULT_COLUMNS = (
+    "run_id",
+    "window_start",
+    "window_end",
+    "check_name",
+    "table_name",
+    "observed",
+    "expected",
+    "passed",
+    "severity",
+    "checked_at",
+)
 
 
 class DataQualityError(AirflowFailException):
@@ -28,7 +42,7 @@ class DataQualityError(AirflowFailException):
     fails again, so Airflow fails the task at once instead of retrying it."""
 
 
-class DataQualityOperator(ReportsLineage, BaseOperator):
+class DataQualityOperator(WarehouseOperator):
     """
     Run SQL checks against the warehouse; fail if any check of severity ``error`` fails.
 
@@ -62,7 +76,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
         self.checks_file: QualityChecksFile | None
         if isinstance(checks, QualityChecksFile):
             self.checks_file, self._checks = checks, None  # read when the task runs
@@ -77,7 +91,6 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         self.read_order = tuple(read_order)
         for table in self.read_order:
             quote_table(table)
-        self.redshift_conn_id = redshift_conn_id
 
     @property
     def checks(self) -> list[SqlCheck]:
@@ -91,7 +104,7 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
         window = run_window(context)
         with fail_fast("Bad data quality checks", ValueError, FileNotFoundError):  # a retry reads the same files
             checks = self.checks
-        hook = warehouse_hook(self.redshift_conn_id)
+        hook = self.get_db_hook()
         with transaction(hook) as cursor:
             for table in self.read_order:
                 cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
@@ -184,13 +197,8 @@ class DataQualityOperator(ReportsLineage, BaseOperator):
             )
             for r in results
         ]
-        with transaction(hook) as cursor:
-            cursor.executemany(
-                f"INSERT INTO {quote_table(str(self.results_table))} (run_id, window_start, window_end, check_name, "
-                "table_name, observed, expected, passed, severity, checked_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+        # common-sql's insert: one executemany, committed once (the results are far fewer than a chunk of 1,000).
+        hook.insert_rows(quote_table(str(self.results_table)), rows, target_fields=RESULT_COLUMNS, executemany=True)
 
 
 def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:

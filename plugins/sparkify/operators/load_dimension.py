@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.identifiers import quote_identifier, quote_table, split_table_name, validate_identifier
-from sparkify.lineage import ReportsLineage
-from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.operators.warehouse_operator import WarehouseOperator
+from sparkify.warehouse import execute, transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ class DuplicateKeyError(AirflowFailException):
     """The dimension SELECT produced more than one row for a merge key (a data error: not retried)."""
 
 
-class LoadDimensionOperator(ReportsLineage, BaseOperator):
+class LoadDimensionOperator(WarehouseOperator):
     """
     Load a dimension table from a SELECT, in one transaction.
 
@@ -59,7 +58,7 @@ class LoadDimensionOperator(ReportsLineage, BaseOperator):
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}.")
         self.key = (key,) if isinstance(key, str) else tuple(key)
@@ -73,7 +72,6 @@ class LoadDimensionOperator(ReportsLineage, BaseOperator):
         self.sql = sql
         self.mode = mode
         self.post_sql = post_sql
-        self.redshift_conn_id = redshift_conn_id
 
     def _merge_stage(self) -> str:
         return quote_identifier(f"{split_table_name(self.table)[1]}_merge_stage")
@@ -117,7 +115,7 @@ class LoadDimensionOperator(ReportsLineage, BaseOperator):
         window = run_window(context)
         parameters = window.sql_parameters()
         written = 0
-        with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
+        with transaction(self.get_db_hook()) as cursor:
             for statement in self.build_statements():
                 count = execute(cursor, statement, parameters)
                 if statement.startswith(f"INSERT INTO {quote_table(self.table)}"):

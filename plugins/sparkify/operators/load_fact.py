@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperator
-
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
-from sparkify.lineage import ReportsLineage
-from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.operators.warehouse_operator import WarehouseOperator
+from sparkify.warehouse import execute, transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class LoadFactOperator(ReportsLineage, BaseOperator):
+class LoadFactOperator(WarehouseOperator):
     """
     Load the fact rows of the run's window, replacing any rows already loaded for it.
 
@@ -46,12 +44,11 @@ class LoadFactOperator(ReportsLineage, BaseOperator):
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
         self.table = table
         self.sql = sql
         self.time_column = validate_identifier(time_column, "time column")
         self.skipped_rows_sql = skipped_rows_sql
-        self.redshift_conn_id = redshift_conn_id
         if "{{" not in table:
             quote_table(table)
 
@@ -67,7 +64,7 @@ class LoadFactOperator(ReportsLineage, BaseOperator):
         window = run_window(context)
         parameters = window.sql_parameters()
         delete, insert = self.build_statements()
-        with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
+        with transaction(self.get_db_hook()) as cursor:
             deleted = execute(cursor, delete, parameters)
             inserted = execute(cursor, insert, parameters)
             skipped = 0

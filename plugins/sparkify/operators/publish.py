@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperator
-
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
-from sparkify.lineage import ReportsLineage
-from sparkify.warehouse import execute, transaction, warehouse_hook
+from sparkify.operators.warehouse_operator import WarehouseOperator
+from sparkify.warehouse import execute, transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -54,7 +52,7 @@ class Publication:
         return self.window_column is not None
 
 
-class PublishOperator(ReportsLineage, BaseOperator):
+class PublishOperator(WarehouseOperator):
     """
     Publish a run's audited shadow tables: one transaction that locks every target table in the
     given order, replaces each fact's window, merges each dimension, and runs ``post_sql``.
@@ -84,7 +82,7 @@ class PublishOperator(ReportsLineage, BaseOperator):
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
         self.publications = tuple(publications)
         if not self.publications:
             raise ValueError("PublishOperator needs at least one publication.")
@@ -95,7 +93,6 @@ class PublishOperator(ReportsLineage, BaseOperator):
             raise ValueError(f"Each table is published or locked once: {tables}")
         self.lock_also = tuple(lock_also)
         self.post_sql = post_sql
-        self.redshift_conn_id = redshift_conn_id
 
     @property
     def lock_order(self) -> list[str]:
@@ -146,7 +143,7 @@ class PublishOperator(ReportsLineage, BaseOperator):
         publications = self._rendered(context)
         self._lineage_publications = publications
         counts: dict[str, int] = {}
-        with transaction(warehouse_hook(self.redshift_conn_id)) as cursor:
+        with transaction(self.get_db_hook()) as cursor:
             for statement in self.build_statements(publications):
                 count = execute(cursor, statement, parameters)
                 for p in publications:

@@ -7,23 +7,22 @@ from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from sparkify.lineage import ReportsLineage
+from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
 from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, rejected_rows, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
-from sparkify.warehouse import transaction, warehouse_hook
+from sparkify.warehouse import transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class StageToRedshiftOperator(ReportsLineage, BaseOperator):
+class StageToRedshiftOperator(WarehouseOperator):
     """
     Load JSON objects from S3 into a staging table with ``COPY ... FORMAT AS JSON``, replacing its
     contents in one transaction.
@@ -117,7 +116,7 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         iam_role: str | None = None,
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
         self.table = table
         self.s3_bucket = s3_bucket
         self.s3_key = s3_key
@@ -139,7 +138,6 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
         self.ledger_table = ledger_table
         self.staged_files_table = staged_files_table
         self.ignore_ledger = ignore_ledger
-        self.redshift_conn_id = redshift_conn_id
         self.aws_conn_id = aws_conn_id
         self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
@@ -193,7 +191,7 @@ class StageToRedshiftOperator(ReportsLineage, BaseOperator):
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
             credentials = copy_credentials(self.aws_conn_id, self.iam_role)
         s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
-        hook = warehouse_hook(self.redshift_conn_id)
+        hook = self.get_db_hook()
         objects = self._selected_objects(hook, s3_hook, spec) if self.manifest_location else None
         manifest_key = None
         try:

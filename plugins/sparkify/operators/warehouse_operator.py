@@ -1,0 +1,35 @@
+"""WarehouseOperator: what the operators that run SQL on the warehouse share."""
+
+from __future__ import annotations
+
+from airflow.providers.common.sql.operators.sql import BaseSQLOperator
+
+from sparkify.lineage import ReportsLineage
+
+
+class WarehouseOperator(ReportsLineage, BaseSQLOperator):
+    """
+    Base of the operators that run SQL on the warehouse.
+
+    It is common-sql's ``BaseSQLOperator`` keyed on ``redshift_conn_id``: ``get_db_hook()`` gives the
+    hook of that connection's type (the Amazon provider's ``RedshiftSQLHook`` for a ``redshift``
+    connection), with the connection's extras and ``hook_params`` as the hook's arguments. Each
+    operator reports its own OpenLineage facets (`sparkify.lineage.ReportsLineage`).
+
+    :param redshift_conn_id: Warehouse connection. (templated in each subclass)
+    :param database: Database to use instead of the connection's.
+    :param hook_params: Extra arguments for the hook.
+    """
+
+    conn_id_field = "redshift_conn_id"
+
+    def __init__(
+        self,
+        *,
+        redshift_conn_id: str = "redshift",
+        database: str | None = None,
+        hook_params: dict | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(conn_id=redshift_conn_id, database=database, hook_params=hook_params, **kwargs)
+        self.redshift_conn_id = redshift_conn_id
