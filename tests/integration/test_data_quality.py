@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -84,10 +84,15 @@ def failures(db, hour) -> tuple[str, list[tuple]]:
 
 def test_every_check_passes_on_clean_data_and_is_recorded(db_loaded):
     db, hour = db_loaded
+    before = datetime.now(timezone.utc).replace(tzinfo=None)
     results = run_checks(hour)
     assert [r["name"] for r in results if not r["passed"]] == []
-    rows = db.execute("SELECT COUNT(*), bool_and(passed), MIN(run_id), MIN(window_start) FROM dq_results").fetchone()
-    assert rows == (len(results), True, RUN_ID, hour)
+    rows = db.execute(
+        "SELECT COUNT(*), bool_and(passed), MIN(run_id), MIN(window_start), MAX(window_end), MIN(checked_at) "
+        "FROM dq_results"
+    ).fetchone()
+    assert rows[:5] == (len(results), True, RUN_ID, hour, hour + timedelta(hours=1))
+    assert before <= rows[5] <= datetime.now(timezone.utc).replace(tzinfo=None), "checked_at is the check's UTC time"
 
 
 def test_every_check_passes_when_the_window_is_published_already(db_loaded):

@@ -180,8 +180,10 @@ class DataQualityOperator(WarehouseOperator):
 
     def _record(self, hook, run_id: str | None, window, results: list[dict[str, Any]]) -> None:
         """Write the results in a transaction of their own, so they are kept when the task fails."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        bounds = window.sql_parameters()
+        # insert_rows sends every value as text (str() of it), so each goes as the literal Redshift reads:
+        # 'true'/'false' for BOOLEAN, 'YYYY-MM-DD HH:MM:SS.ffffff' for TIMESTAMP.
+        now = _timestamp(datetime.now(timezone.utc).replace(tzinfo=None))
+        bounds = {name: _timestamp(value) for name, value in window.sql_parameters().items()}
         rows = [
             (
                 run_id,
@@ -191,7 +193,7 @@ class DataQualityOperator(WarehouseOperator):
                 r["table"],
                 None if r["observed"] is None else str(r["observed"]),
                 r["expected"],
-                r["passed"],
+                "true" if r["passed"] else "false",
                 r["severity"],
                 now,
             )
@@ -199,6 +201,10 @@ class DataQualityOperator(WarehouseOperator):
         ]
         # common-sql's insert: one executemany, committed once (the results are far fewer than a chunk of 1,000).
         hook.insert_rows(quote_table(str(self.results_table)), rows, target_fields=RESULT_COLUMNS, executemany=True)
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
