@@ -152,21 +152,19 @@ def the_only_reject(rows: list[LoadErrorRow], log: str, **expected) -> LoadError
 # --- the star schema, compared and checksummed (integration and live tests) ----------------------
 SAMPLE_DAY = datetime(2018, 11, 15)  # the sample data's busy day (tests/integration/conftest.py: sample_data)
 STAR = ("songplays", "users", "songs", "artists", "time")
-# The tasks of sparkify_etl that write to the warehouse, so take a slot of its pool; the others are
-# begin, wait_for_log_data and end.
-WAREHOUSE_WRITERS = frozenset(
-    {
-        "create_tables",
-        "stage_events",
-        "stage_songs",
-        "load_songplays_fact",
-        "load_users_dim",
-        "load_songs_dim",
-        "load_artists_dim",
-        "load_time_dim",
-        "run_quality_checks",
-        "publish",
-    }
+# The tasks of sparkify_etl that write to the warehouse, in the DAG's order, so take a slot of its pool;
+# the others are begin, wait_for_log_data and end.
+WAREHOUSE_WRITERS = (
+    "create_tables",
+    "stage_events",
+    "stage_songs",
+    "load_songplays_fact",
+    "load_users_dim",
+    "load_songs_dim",
+    "load_artists_dim",
+    "load_time_dim",
+    "run_quality_checks",
+    "publish",
 )
 
 STAR_QUERIES = {

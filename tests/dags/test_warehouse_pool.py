@@ -11,7 +11,7 @@ def test_every_warehouse_task_of_the_etl_uses_the_warehouse_pool():
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "sparkify_etl.py")).dags["sparkify_etl"]
     pools = {task.task_id: (task.pool, task.pool_slots) for task in dag.tasks}
-    assert WAREHOUSE_WRITERS <= set(pools)
+    assert set(WAREHOUSE_WRITERS) <= set(pools)
     assert {task_id: pool for task_id, pool in pools.items() if task_id in WAREHOUSE_WRITERS} == dict.fromkeys(
         WAREHOUSE_WRITERS, (WAREHOUSE_POOL, 1)
     )
