@@ -75,10 +75,12 @@ class DagRun:
         self._env = self.dag.get_template_env()
         self._rendered: dict[str, Any] = {}
 
-    def render(self, task_id: str):
-        """A copy of the task with its templates rendered for this run (the DAG keeps its templates)."""
+    def render(self, task_id: str, run_type: str = "scheduled"):
+        """A copy of the task with its templates rendered for this run, as a run of `run_type` (the DAG
+        keeps its templates)."""
         task = copy.copy(self.dag.get_task(task_id))
-        task.render_template_fields(self.context, self._env)
+        dag_run = types.SimpleNamespace(**{**vars(self.context["dag_run"]), "run_type": run_type})
+        task.render_template_fields({**self.context, "dag_run": dag_run}, self._env)
         return task
 
     def task(self, task_id: str):

@@ -22,7 +22,11 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`); **stage_songs** COPYs the song files under
    `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
    them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
-   over exactly the objects it selected.
+   over exactly the objects it selected. stage_songs keeps its listing of `song_data/` in
+   `song_file_listing` and compares it with the ledger there; a **backfill** run reuses a listing
+   younger than `sparkify_backfill_listing_max_age` (default 15m; `0`: list every run) instead
+   of listing the catalogue again, so a song file uploaded during a backfill waits for a later
+   listing. Scheduled and manual runs always list.
 3. **Write.** **load_songplays_fact** writes the window's songplays into the run's shadow of
    `songplays`; the four dimension loads write the rows the run would merge into `users`,
    `songs`, `artists` and `time` into their shadows. Nothing published changes.
@@ -66,7 +70,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
-from sparkify.config import variable_template
+from sparkify.config import backfill_variable_template, variable_template
 from sparkify.dag_defaults import dag_default_args
 from sparkify.late_run import late_run_alert_definition
 from sparkify.operators import (
@@ -91,6 +95,8 @@ BUCKET = variable_template("sparkify_s3_bucket")
 MANIFESTS = variable_template("sparkify_manifest_location")
 LOG_DAY_FILES = variable_template("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json"  # one per UTC day of the window
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
+# Backfill runs reuse a listing of the song catalogue younger than this; other runs always list it.
+SONG_LISTING_MAX_AGE = backfill_variable_template("sparkify_backfill_listing_max_age", otherwise="0")
 
 
 def run_table(base: str) -> str:
@@ -247,6 +253,8 @@ with DAG(
         ledger_table=LEDGER,
         staged_files_table=run_table("staging_song_files"),
         ignore_ledger="{{ params.full_refresh }}",
+        listing_table="song_file_listing",
+        listing_max_age=SONG_LISTING_MAX_AGE,
         **stage_args,
     )
 

@@ -61,6 +61,19 @@ CREATE TABLE IF NOT EXISTS song_file_ledger (
 DISTSTYLE ALL
 SORTKEY (s3_key);
 
+-- The latest listing of the song files (sparkify.s3copy.listing): compared with the ledger in
+-- the warehouse, and reused by backfill runs for sparkify_backfill_listing_max_age.
+CREATE TABLE IF NOT EXISTS song_file_listing (
+    source    VARCHAR(1024) NOT NULL,
+    s3_key    VARCHAR(1024) NOT NULL,
+    etag      VARCHAR(128)  NOT NULL,
+    size      BIGINT        NOT NULL,
+    listed_at TIMESTAMP     NOT NULL,
+    PRIMARY KEY (source, s3_key)
+)
+DISTSTYLE ALL
+SORTKEY (source, s3_key);
+
 -- Run-scoped copies of the staging tables (sparkify.staging), so concurrent runs never
 -- share staged rows; copies older than the retention are dropped by create_tables.
 CREATE TABLE IF NOT EXISTS staging_tables (

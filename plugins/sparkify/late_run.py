@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from airflow.sdk.definitions.deadline import BaseDeadlineReference
 
-from sparkify.late_data import parse_duration
+from sparkify.durations import parse_duration
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -62,13 +62,14 @@ def late_run_allowance(value: Any = None) -> timedelta:
     A bad value falls back to the default, with a warning: it is read while the scheduler creates a
     run, and a run must never fail to be created because of an alert setting.
     """
+    setting = f"Airflow Variable {LATE_RUN_VARIABLE}"
     if value is None:
         value = DEFAULT_LATE_RUN_MINUTES
     try:
-        return parse_duration(value, LATE_RUN_VARIABLE, DEFAULT_LATE_RUN_MINUTES)
+        return parse_duration(value, setting, DEFAULT_LATE_RUN_MINUTES)
     except ValueError as error:
         log.warning("%s Using the default, %s minutes.", error, DEFAULT_LATE_RUN_MINUTES)
-        return parse_duration(DEFAULT_LATE_RUN_MINUTES, LATE_RUN_VARIABLE, DEFAULT_LATE_RUN_MINUTES)
+        return parse_duration(DEFAULT_LATE_RUN_MINUTES, setting, DEFAULT_LATE_RUN_MINUTES)
 
 
 class ScheduledIntervalEnd(BaseDeadlineReference):

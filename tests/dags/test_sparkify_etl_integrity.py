@@ -106,6 +106,30 @@ def test_settings_are_templated_variables_with_defaults(dag):
     assert dag.get_task("stage_songs").json_format == "auto"
 
 
+@pytest.mark.parametrize(
+    ("run_type", "variables", "expected"),
+    [
+        ("backfill", {}, "15m"),
+        ("backfill", {"sparkify_backfill_listing_max_age": "40m"}, "40m"),
+        ("scheduled", {"sparkify_backfill_listing_max_age": "40m"}, "0"),
+        ("manual", {}, "0"),
+        ("asset_triggered", {}, "0"),
+    ],
+)
+def test_only_backfill_runs_reuse_a_listing_of_the_song_catalogue(dag, run_type, variables, expected):
+    import types
+
+    import jinja2
+
+    stage_songs = dag.get_task("stage_songs")
+    assert stage_songs.listing_table == "song_file_listing" and "listing_max_age" in stage_songs.template_fields
+    var = types.SimpleNamespace(value=types.SimpleNamespace(get=lambda name, default: variables.get(name, default)))
+    rendered = jinja2.Template(stage_songs.listing_max_age).render(
+        var=var, dag_run=types.SimpleNamespace(run_type=run_type)
+    )
+    assert rendered == expected
+
+
 def test_write_audit_publish_loads_write_shadows_and_publish_locks_in_one_order(dag):
     assert dag.get_task("load_songplays_fact").table == "{{ run_scoped('songplays', run_id) }}"
     for table in ("users", "songs", "artists", "time"):

@@ -2,18 +2,25 @@
 
 Song keys are `TR` plus random characters, so a new file can sort anywhere, before every key
 the ledger knows. The task therefore lists every key (its folders in parallel) and compares the
-listing with the ledger: these tests check that the parallel listing is the prefix's listing,
-that a run with nothing new issues no COPY and leaves the ledger as it was, and that one new
-file is staged wherever it sorts. The COPYs are counted in the emulator's statement log, and
-the expected keys come from boto3's own listing and from the files the test writes.
+listing with the ledger, in Python or (with a listing table) in the warehouse: these tests check
+that the parallel listing is the prefix's listing, that a run with nothing new issues no COPY
+and leaves the ledger as it was, that one new file is staged wherever it sorts, and that a
+recorded listing is reused only while it is younger than the maximum age, by one task at a time.
+The COPYs are counted in the emulator's statement log, and the expected keys come from boto3's
+own listing and from the files the test writes.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
+import sparkify.operators.stage_to_redshift as stage_module
 from sparkify.operators import StageToRedshiftOperator
 from sparkify.s3copy.objects import list_objects
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
@@ -68,19 +75,29 @@ def catalogue(s3, db):
     return files
 
 
-def stage(stack) -> tuple[int, StatementLog]:
+def stage(
+    stack, table: str = "staging_songs", files_table: str = "staging_song_files", run_id: str = "test_run", **options
+) -> tuple[int, StatementLog]:
     log = StatementLog(stack)
     rows = StageToRedshiftOperator(
         task_id="stage_songs",
-        table="staging_songs",
+        table=table,
         s3_bucket=BUCKET,
         s3_key=PREFIX,
         json_format="auto",
         ledger_table="song_file_ledger",
-        staged_files_table="staging_song_files",
+        staged_files_table=files_table,
         manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
-    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+        **options,
+    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", run_id=run_id))
     return rows, log
+
+
+# The same selection, compared in Python (no listing table) and in the warehouse (listing every time).
+SELECTIONS = pytest.mark.parametrize(
+    "selection", [{}, {"listing_table": "song_file_listing"}], ids=["compared-in-python", "compared-in-warehouse"]
+)
+REUSE = {"listing_table": "song_file_listing", "listing_max_age": "15m"}
 
 
 def publish_ledger(db) -> None:
@@ -147,15 +164,16 @@ def test_a_large_prefix_is_listed_in_parallel(s3, catalogue):
     assert any(name.startswith("s3-list") for name in seen), seen
 
 
-def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, db, catalogue):
-    rows, log = stage(stack)
+@SELECTIONS
+def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, db, catalogue, selection):
+    rows, log = stage(stack, **selection)
     assert rows == len(catalogue) and len(log.copies()) == 1
     assert staged_keys(db) == sorted(catalogue)
     publish_ledger(db)
     before = ledger(db)
     assert [r[0] for r in before] == sorted(catalogue)
 
-    rows, log = stage(stack)
+    rows, log = stage(stack, **selection)
 
     assert rows == 0
     assert log.copies() == []
@@ -165,15 +183,16 @@ def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, d
     assert s3.list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix="manifests/").get("KeyCount", 0) == 0
 
 
+@SELECTIONS
 @pytest.mark.parametrize("new_key", [BEFORE_EVERY_KEY, IN_A_NEW_FOLDER])
-def test_one_new_file_is_staged_wherever_it_sorts(stack, s3, db, catalogue, new_key):
-    stage(stack)
+def test_one_new_file_is_staged_wherever_it_sorts(stack, s3, db, catalogue, new_key, selection):
+    stage(stack, **selection)
     publish_ledger(db)
     before = ledger(db)
     assert new_key < min(catalogue), "the new key sorts before every key the ledger holds"
     put_objects(s3, BUCKET, {new_key: song_body("TR" + new_key.rsplit("TR", 1)[1].removesuffix(".json"))})
 
-    rows, log = stage(stack)
+    rows, log = stage(stack, **selection)
 
     assert rows == 1
     [(table, source)] = log.copies()
@@ -182,5 +201,86 @@ def test_one_new_file_is_staged_wherever_it_sorts(stack, s3, db, catalogue, new_
     assert ledger(db) == before  # the stage task never writes the ledger: publish does
     publish_ledger(db)
     assert [r[0] for r in ledger(db)] == sorted([*catalogue, new_key])
-    rows, log = stage(stack)
+    rows, log = stage(stack, **selection)
     assert (rows, log.copies()) == (0, [])
+
+
+def listing(db) -> tuple[list[tuple], set]:
+    """The recorded listing (key, etag, size) and its listed_at values."""
+    rows = db.execute("SELECT s3_key, etag, size, listed_at, source FROM song_file_listing ORDER BY s3_key").fetchall()
+    assert {r[4] for r in rows} <= {f"s3://{BUCKET}/{PREFIX}"}
+    return [tuple(r[:3]) for r in rows], {r[3] for r in rows}
+
+
+def test_a_recent_listing_is_reused_and_an_old_one_is_not(stack, s3, db, catalogue):
+    before = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows, _ = stage(stack, **REUSE)
+    assert rows == len(catalogue)
+    recorded, [first] = listing(db)
+    assert recorded == boto3_listing(s3, PREFIX)
+    assert before <= first <= datetime.now(timezone.utc).replace(tzinfo=None)
+    publish_ledger(db)
+    put_objects(s3, BUCKET, {BEFORE_EVERY_KEY: song_body("TRAAAAA000000000001")})
+
+    rows, log = stage(stack, **REUSE)  # the listing is younger than 15 minutes: the new file waits
+    assert (rows, log.copies(), staged_keys(db)) == (0, [], [])
+    assert listing(db) == (recorded, {first})
+
+    db.execute("UPDATE song_file_listing SET listed_at = listed_at - INTERVAL '16 minutes'")
+    rows, log = stage(stack, **REUSE)  # now older than 15 minutes: listed again
+    assert (rows, len(log.copies()), staged_keys(db)) == (1, 1, [BEFORE_EVERY_KEY])
+    recorded, [second] = listing(db)
+    assert recorded == boto3_listing(s3, PREFIX) and [r[0] for r in recorded] == sorted([*catalogue, BEFORE_EVERY_KEY])
+    assert second > first - timedelta(minutes=16)
+
+
+def test_max_age_zero_lists_every_time(stack, s3, db, catalogue):
+    stage(stack, listing_table="song_file_listing", listing_max_age="0")
+    publish_ledger(db)
+    put_objects(s3, BUCKET, {IN_A_NEW_FOLDER: song_body("TR00000000000000001")})
+    rows, _ = stage(stack, listing_table="song_file_listing", listing_max_age=timedelta(0))
+    assert (rows, staged_keys(db)) == (1, [IN_A_NEW_FOLDER])
+
+
+def test_a_full_refresh_lists_again_however_recent_the_listing(stack, s3, db, catalogue):
+    stage(stack, **REUSE)
+    publish_ledger(db)
+    put_objects(s3, BUCKET, {IN_A_NEW_FOLDER: song_body("TR00000000000000001")})
+    rows, _ = stage(stack, ignore_ledger=True, **REUSE)
+    assert rows == len(catalogue) + 1
+    assert staged_keys(db) == sorted([*catalogue, IN_A_NEW_FOLDER])
+    assert [r[0] for r in listing(db)[0]] == staged_keys(db)
+
+
+def test_concurrent_tasks_list_the_source_once(stack, s3, db, catalogue, monkeypatch):
+    """Three tasks at once: the first lists while holding the listing table, the others wait and reuse it."""
+    listings = []
+    real = stage_module.select_objects
+
+    def counted(*args, **kwargs):
+        listings.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stage_module, "select_objects", counted)
+    for n in range(3):
+        db.execute(f"CREATE TABLE staging_songs_{n} (LIKE staging_songs)")
+        db.execute(f"CREATE TABLE staging_song_files_{n} (LIKE staging_song_files)")
+    with ThreadPoolExecutor(3) as pool:
+        results = list(
+            pool.map(
+                lambda n: stage(stack, f"staging_songs_{n}", f"staging_song_files_{n}", f"run_{n}", **REUSE), range(3)
+            )
+        )
+
+    assert len(listings) == 1
+    assert [rows for rows, _ in results] == [len(catalogue)] * 3  # nothing is in the ledger yet: all stage all
+    for n in range(3):
+        keys = db.execute(f"SELECT s3_key FROM staging_song_files_{n} ORDER BY s3_key").fetchall()
+        assert [k for (k,) in keys] == sorted(catalogue)
+
+
+@pytest.mark.parametrize("max_age", ["soon", "-5", "8d", "169h"])
+def test_a_bad_max_age_fails_at_once(stack, s3, db, catalogue, max_age):
+    with pytest.raises(AirflowFailException, match=rf"listing_max_age={max_age!r} is not a usable duration"):
+        stage(stack, listing_table="song_file_listing", listing_max_age=max_age)
+    assert listing(db) == ([], set())

@@ -13,7 +13,7 @@ def test_redshift_ddl_keeps_its_distribution_and_sort_keys():
     statements = split_statements(REDSHIFT_DDL)
     songplays = next(s for s in statements if "songplays" in s)
     assert "DISTKEY (user_id)" in songplays and "SORTKEY (start_time, user_id)" in songplays
-    assert len(statements) == 11
+    assert len(statements) == 12
 
 
 def test_comments_and_semicolons_are_split_cleanly():

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from sparkify.durations import parse_duration
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
+from sparkify.s3copy.listing import (
+    is_recent,
+    listed_at,
+    listing_source,
+    lock_listing,
+    record_listing,
+    unloaded_listed_objects,
+)
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
 from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, rejected_rows, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
@@ -63,6 +73,14 @@ class StageToRedshiftOperator(WarehouseOperator):
     :param staged_files_table: Table that receives the (s3_key, etag, size) of the staged
         objects, in the same transaction as the load. (templated)
     :param ignore_ledger: Stage every object even with a ledger (full refresh). (templated)
+    :param listing_table: With ``ledger_table``: keep the listing of the source in this table
+        (source, s3_key, etag, size, listed_at) and select the new or changed objects by comparing
+        it with the ledger in the warehouse. Tasks list the source one at a time (``LOCK TABLE``).
+    :param listing_max_age: With ``listing_table``: reuse a listing of the same source made less
+        than this long ago instead of listing S3 again, so a run costs what its new objects cost. An
+        object uploaded after that listing waits for a later listing. A ``timedelta``, or minutes
+        or a number with ``s``, ``m`` or ``h`` (``"15m"``); ``0`` (default) lists every time.
+        A full refresh always lists. (templated)
     :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
     :param aws_conn_id: AWS connection the task lists S3 and writes manifests with and, with no IAM
         role, whose keys COPY uses. (templated)
@@ -81,6 +99,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         "manifest_location",
         "staged_files_table",
         "ignore_ledger",
+        "listing_max_age",
         "redshift_conn_id",
         "aws_conn_id",
         "iam_role",
@@ -111,6 +130,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         ledger_table: str | None = None,
         staged_files_table: str | None = None,
         ignore_ledger: bool | str = False,
+        listing_table: str | None = None,
+        listing_max_age: timedelta | str = "0",
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
         iam_role: str | None = None,
@@ -138,6 +159,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.ledger_table = ledger_table
         self.staged_files_table = staged_files_table
         self.ignore_ledger = ignore_ledger
+        self.listing_table = listing_table
+        self.listing_max_age = listing_max_age
         self.aws_conn_id = aws_conn_id
         self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
@@ -146,6 +169,8 @@ class StageToRedshiftOperator(WarehouseOperator):
             raise ValueError(
                 "ledger_table needs manifest_location: the selected objects are loaded through a manifest."
             )
+        if listing_table and not ledger_table:
+            raise ValueError("listing_table needs ledger_table: the listing is compared with the ledger.")
         if manifest and manifest_location:
             raise ValueError("manifest=True loads your manifests; manifest_location is for the task's own.")
         if manifest_location and "{{" not in manifest_location:
@@ -190,6 +215,7 @@ class StageToRedshiftOperator(WarehouseOperator):
                 split_s3_url(self.manifest_location)
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
             credentials = copy_credentials(self.aws_conn_id, self.iam_role)
+            self._max_age = parse_duration(self.listing_max_age, "listing_max_age")
         s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
         hook = self.get_db_hook()
         objects = self._selected_objects(hook, s3_hook, spec) if self.manifest_location else None
@@ -231,15 +257,42 @@ class StageToRedshiftOperator(WarehouseOperator):
         return lineage.operator_lineage([*inputs, *map(warehouse.input, ledger)], outputs)
 
     def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:
+        full_refresh = bool(self.ledger_table) and _as_bool(self.ignore_ledger, "ignore_ledger")
+        if self.listing_table:
+            return self._selected_by_listing(hook, s3_hook, spec, full_refresh)
         listed = select_objects(s3_hook, spec.bucket, spec.keys)
         if not self.ledger_table:
             return listed
-        if _as_bool(self.ignore_ledger, "ignore_ledger"):
+        if full_refresh:
             self.log.info("Full refresh: staging all %d object(s), ignoring %s", len(listed), self.ledger_table)
             return listed
         with transaction(hook) as cursor:
             selected = unloaded_objects(cursor, self.ledger_table, listed)
         self.log.info("%d of %d object(s) are new or changed since %s", len(selected), len(listed), self.ledger_table)
+        return selected
+
+    def _selected_by_listing(self, hook: Any, s3_hook: Any, spec: CopySpec, full_refresh: bool) -> list[S3Object]:
+        """List the source into listing_table (or reuse a recent listing), then compare it with the ledger there."""
+        table, ledger = str(self.listing_table), str(self.ledger_table)
+        source = listing_source([spec.uri(key) for key in spec.keys])
+        max_age = timedelta(0) if full_refresh else self._max_age
+        with transaction(hook) as cursor:
+            lock_listing(cursor, table)
+            now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
+            previous = listed_at(cursor, table, source)
+            if is_recent(previous, now, max_age):
+                listed = None
+                self.log.info("Reusing the listing of %s made at %s UTC (max age %s)", source, previous, max_age)
+            else:
+                listed = select_objects(s3_hook, spec.bucket, spec.keys)
+                record_listing(cursor, table, source, listed, now)
+                self.log.info("Listed %d object(s) of %s into %s", len(listed), source, table)
+        if full_refresh and listed is not None:
+            self.log.info("Full refresh: staging all %d object(s), ignoring %s", len(listed), ledger)
+            return listed
+        with transaction(hook) as cursor:
+            selected = unloaded_listed_objects(cursor, table, ledger, source, spec.bucket)
+        self.log.info("%d object(s) of the listing are new or changed since %s", len(selected), ledger)
         return selected
 
     def _write_manifest(self, s3_hook: Any, objects: list[S3Object], context: Context) -> tuple[str, str]:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
-from sparkify.late_data import DurationSettingError, describe_timeout, late_data_timeout, wait_deadline
+from sparkify.durations import DurationSettingError, describe_duration
+from sparkify.late_data import late_data_timeout, wait_deadline
 from sparkify.s3copy.spec import expand_keys
 from sparkify.triggers import S3KeysExistTrigger
 from sparkify.window import RunWindow, run_window
@@ -100,7 +101,7 @@ class WindowFilesSensor(S3KeySensor):
         missing = self._missing() or list(self.bucket_key)
         return (
             f"Late data: {', '.join(self._uris(missing))} still missing for the window {window}, "
-            f"{describe_timeout(self._timeout)} after the window's end ({deadline.isoformat()}; Airflow Variable "
+            f"{describe_duration(self._timeout)} after the window's end ({deadline.isoformat()}; Airflow Variable "
             f"sparkify_late_data_timeout). Upload the file(s), then clear this task to run the window again."
         )
 
