@@ -38,7 +38,9 @@ class SlowApi:
                 {"dag_run_id": f"backfill__{h}", "logical_date": f"2018-11-15T0{h}:00:00Z", "state": "success"}
                 for h in (7, 8)
             ]
-            return {"dag_runs": runs, "total_entries": 2}
+            states = kwargs.get("params", {}).get("state")
+            runs = [run for run in runs if not states or run["state"] in states]
+            return {"dag_runs": runs, "total_entries": len(runs)}
         return {"task_instances": [], "total_entries": 0}
 
     def task_error(self, ti: dict) -> str:
