@@ -13,9 +13,9 @@ DEFAULTS: dict[str, str] = {
     "sparkify_redshift_conn_id": "redshift",
     "sparkify_aws_conn_id": "aws_default",
     "sparkify_manifest_location": f"s3://{PROJECT_BUCKET}/manifests/",  # COPY manifests; the project writes here
-    "sparkify_redshift_iam_role": "",
+    "sparkify_redshift_iam_role": "",  # ARN for COPY's IAM_ROLE; empty: the AWS connection's keys
     # How long backfill runs reuse a listing of the song catalogue (a duration; 0: every run lists)
-    "sparkify_backfill_listing_max_age": "15m",  # ARN for COPY's IAM_ROLE; empty: the AWS connection's keys
+    "sparkify_backfill_listing_max_age": "15m",
     "sparkify_infra_aws_conn_id": "aws_default",  # sparkify_infra: IAM, EC2 and Redshift administration
     # sparkify_report's pages: an ObjectStoragePath every worker reaches (connection from the URL's
     # user part, else sparkify_aws_conn_id). Never a worker's local folder.
