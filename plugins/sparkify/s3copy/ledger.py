@@ -25,9 +25,15 @@ INSERT_BATCH_ROWS = 1000
 def record_staged(cursor: Any, table: str, objects: Sequence[S3Object]) -> None:
     """Replace `table`'s rows with the staged objects (s3_key, etag, size), INSERT_BATCH_ROWS per INSERT."""
     cursor.execute(f"DELETE FROM {quote_table(table)}")
-    for start in range(0, len(objects), INSERT_BATCH_ROWS):
-        batch = objects[start : start + INSERT_BATCH_ROWS]
+    insert_in_batches(cursor, table, ("s3_key", "etag", "size"), [(o.key, o.etag, o.size) for o in objects])
+
+
+def insert_in_batches(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT `rows` (values of `columns`, trusted names) into `table`, INSERT_BATCH_ROWS per multi-row INSERT."""
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), INSERT_BATCH_ROWS):
+        batch = rows[start : start + INSERT_BATCH_ROWS]
         cursor.execute(
-            f"INSERT INTO {quote_table(table)} (s3_key, etag, size) VALUES " + ", ".join(["(%s, %s, %s)"] * len(batch)),
-            [value for o in batch for value in (o.key, o.etag, o.size)],
+            f"INSERT INTO {quote_table(table)} ({', '.join(columns)}) VALUES " + ", ".join([placeholders] * len(batch)),
+            [value for row in batch for value in row],
         )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sparkify.identifiers import quote_table
-from sparkify.s3copy.ledger import INSERT_BATCH_ROWS
+from sparkify.s3copy.ledger import insert_in_batches
 from sparkify.s3copy.objects import S3Object
 
 MAX_SOURCE_LENGTH = 1024  # the width of the listing table's source column
@@ -47,13 +47,8 @@ def is_recent(when: datetime | None, now: datetime, max_age: timedelta) -> bool:
 def record_listing(cursor: Any, table: str, source: str, objects: Sequence[S3Object], when: datetime) -> None:
     """Replace `source`'s listing in `table` with `objects`, INSERT_BATCH_ROWS per INSERT."""
     cursor.execute(f"DELETE FROM {quote_table(table)} WHERE source = %(source)s", {"source": source})
-    for start in range(0, len(objects), INSERT_BATCH_ROWS):
-        batch = objects[start : start + INSERT_BATCH_ROWS]
-        cursor.execute(
-            f"INSERT INTO {quote_table(table)} (source, s3_key, etag, size, listed_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch)),
-            [value for o in batch for value in (source, o.key, o.etag, o.size, when)],
-        )
+    rows = [(source, o.key, o.etag, o.size, when) for o in objects]
+    insert_in_batches(cursor, table, ("source", "s3_key", "etag", "size", "listed_at"), rows)
 
 
 def unloaded_listed_objects(cursor: Any, table: str, ledger_table: str, source: str, bucket: str) -> list[S3Object]:
