@@ -330,10 +330,22 @@ def _summary(backfills: list[dict]) -> dict:
     return {
         "wall_seconds": {"samples": [round(w, 1) for w in walls], "median": round(statistics.median(walls), 1)},
         "run_seconds_median": round(statistics.median(runs), 2),
-        "task_seconds_median": {t: round(statistics.median(v), 2) for t, v in sorted(tasks.items())},
+        "task_seconds_median": _medians(tasks),
         "task_seconds_total_median": round(statistics.median(b["task_seconds_total"] for b in backfills), 1),
         "backfill_ids": [b["backfill_id"] for b in backfills],
+        "alternations": [
+            {
+                "wall_seconds": round(b["wall_seconds"], 1),
+                "run_seconds_median": round(statistics.median(b["run_seconds"]), 2),
+                "task_seconds_median": _medians(b["task_seconds"]),
+            }
+            for b in backfills
+        ],
     }
+
+
+def _medians(seconds: dict[str, list[float]]) -> dict[str, float]:
+    return {task_id: round(statistics.median(values), 2) for task_id, values in sorted(seconds.items())}
 
 
 def _matches_model(conn, data, hours: int) -> bool:

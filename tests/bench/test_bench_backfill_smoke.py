@@ -31,6 +31,7 @@ def test_prints_both_dags_the_task_table_and_the_two_targets(tiny_backfill):
     for dag_id in DAGS:
         assert f"{dag_id}: wall" in stdout and f"{dag_id}: a run (median)" in stdout
     assert "no-op twin (median)" in stdout and "stage_songs" in stdout
+    assert "difference, #1" in stdout and "(wall, run median)" in stdout  # each alternation's own medians
     verdicts = [
         line
         for line in stdout.splitlines()
@@ -49,6 +50,9 @@ def test_the_result_has_every_figure_and_the_warehouse_matches_the_model(tiny_ba
         figures = section["dags"][dag_id]
         assert len(figures["wall_seconds"]["samples"]) == scale["backfill_repeat"]
         assert figures["run_seconds_median"] > 0
+        alternations = figures["alternations"]
+        assert [a["wall_seconds"] for a in alternations] == figures["wall_seconds"]["samples"]
+        assert all(set(a["task_seconds_median"]) == set(figures["task_seconds_median"]) for a in alternations)
         assert set(figures["task_seconds_median"]) == set(section["dags"]["sparkify_etl"]["task_seconds_median"])
     assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 13
     assert section["ratio"] == pytest.approx(
