@@ -177,7 +177,8 @@ with DAG(
 
     @task(task_id="create_tables", pool=WAREHOUSE_POOL)
     def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
-        """Apply the idempotent DDL in include/sql/create_tables.sql; create this run's staging and shadow tables.
+        """Apply the idempotent DDL in include/sql/create_tables.sql when one of its tables is missing; create
+        this run's staging and shadow tables.
 
         Other runs' staging tables are dropped once unused for the retention (Variable
         `sparkify_staging_retention_hours`, at least 1 hour), unless their run is still queued or running.
@@ -185,7 +186,7 @@ with DAG(
         from airflow.sdk import Variable
         from airflow.sdk.exceptions import AirflowFailException
 
-        from sparkify.ddl import split_statements
+        from sparkify.ddl import create_missing_tables
         from sparkify.staging import (
             DEFAULT_RETENTION_HOURS,
             RETENTION_VARIABLE,
@@ -205,7 +206,7 @@ with DAG(
             return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
 
         hook = warehouse_hook(conn_id)
-        hook.run(split_statements((SQL_DIR / "create_tables.sql").read_text()))  # one transaction, committed at the end
+        create_missing_tables(hook, (SQL_DIR / "create_tables.sql").read_text())
         with transaction(hook) as cursor:
             return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
 
