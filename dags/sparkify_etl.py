@@ -220,14 +220,16 @@ with DAG(
     )
 
     # What both COPY loads share: the bucket's region and role, the run's manifests, the warehouse pool,
-    # Redshift's NULL and truncation rules for the JSON, and no compression or statistics analysis.
+    # Redshift's NULL and truncation rules for the JSON, no compression analysis, and statistics on the
+    # staged rows (STATUPDATE ON): the fact load joins them, and without statistics the planner may
+    # choose a nested loop over the whole window.
     stage_args: dict[str, Any] = dict(
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
         region=variable_template("sparkify_s3_region"),
         compupdate=False,
-        statupdate=False,
+        statupdate=True,
         manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,

@@ -120,6 +120,33 @@ def test_maxerror_loads_the_rest_and_says_so(rs, s3):
     rs.rollback()
 
 
+def analyzed(db, table: str) -> bool:
+    """Whether PostgreSQL holds planner statistics for `table`: ANALYZE ran on it (the tests load fewer rows
+    than autovacuum's threshold of 50, so autovacuum does not)."""
+    return db.execute("SELECT count(*) > 0 FROM pg_stats WHERE tablename = %s", (table,)).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "empty_before", "expected"),
+    [
+        ("STATUPDATE ON", False, True),
+        ("STATUPDATE OFF", True, False),
+        ("", True, True),  # left out: analyzed when the table was empty before the load, as on Redshift
+        ("", False, False),
+    ],
+)
+def test_statupdate_analyzes_the_loaded_table_as_redshift_does(rs, s3, db, option, empty_before, expected):
+    put_objects(s3, BUCKET, {"stats/a.json": songs(*({"song_id": f"SO{n}", "year": 1990 + n % 9} for n in range(20)))})
+    cursor = rs.cursor()
+    if not empty_before:
+        cursor.execute("INSERT INTO emu_songs (song_id) VALUES ('SOKEPT')")
+    assert not analyzed(db, "emu_songs")
+    cursor.execute(f"COPY emu_songs FROM 's3://{BUCKET}/stats/' {KEYS} FORMAT AS JSON 'auto' {option}")
+    rs.commit()
+    assert analyzed(db, "emu_songs") is expected
+    assert db.execute("SELECT count(*) FROM emu_songs").fetchone() == (20 + (0 if empty_before else 1),)
+
+
 @pytest.mark.parametrize("compression", ["gzip", "bzip2", "zstd"])
 def test_compressed_objects(rs, s3, compression):
     import bz2

@@ -5,6 +5,7 @@ and the backend's messages through a queue. We read the table's columns, then se
 `COPY ... FROM STDIN` and stream it the rows the loader makes, all in the client's transaction.
 Rejected rows go to `stl_load_errors` over a side connection, in a transaction of their own, so
 they survive a failed load; so does the session's last COPY (`pg_last_copy_id()/_count()`).
+STATUPDATE is honoured as Redshift does: the loaded table is analyzed in the client's transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ import psycopg
 from local_stack.redshift import wire
 from local_stack.redshift.catalog import record_last_copy, record_load_errors, side_connection
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
-from local_stack.redshift.s3copy.loader import columns_query, prepare_load, target_columns, write_rows
+from local_stack.redshift.s3copy.loader import (
+    Load,
+    columns_query,
+    prepare_load,
+    quote_table,
+    target_columns,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     from local_stack.redshift.s3copy.command import CopyCommand
@@ -127,6 +135,21 @@ class CopyRunner:
         columns = target_columns(self._select(columns_query(command.table)), command.table, command.columns)
         s3_client = self.config.s3_client(command)
         load = prepare_load(command, columns, s3_client)
+        analyze = self._analyze_after(command)
+        count = self._load(load, s3_client, side, rejects)
+        if analyze:
+            self._select(f"ANALYZE {quote_table(command.table)}")
+        return count
+
+    def _analyze_after(self, command: CopyCommand) -> bool:
+        """Redshift's STATUPDATE: ON analyzes the table after the load, OFF never; left out, the table is
+        analyzed when it was empty before the load. Without statistics PostgreSQL's planner guesses a
+        freshly loaded table's size and selectivity, and can pick a nested loop over thousands of rows."""
+        if command.options.statupdate is not None:
+            return command.options.statupdate
+        return not self._select(f"SELECT 1 FROM {quote_table(command.table)} LIMIT 1")
+
+    def _load(self, load: Load, s3_client: Any, side: psycopg.Connection, rejects: list[LoadError]) -> int:
         self._send(wire.query(load.copy_from_stdin))
         kind, payload = self._next()
         if kind == b"E":
@@ -145,7 +168,7 @@ class CopyRunner:
         except (CopyError, LoadError) as error:
             failure = error
         except Exception as error:  # a loader defect must not leave the session in COPY mode
-            log.exception("COPY into %s failed", command.table)
+            log.exception("COPY into %s failed", load.command.table)
             failure = CopyError(f"internal error of the local Redshift emulator: {error!r}")
         if failure is None:
             self._send(wire.COPY_DONE)
