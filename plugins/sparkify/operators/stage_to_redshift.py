@@ -215,10 +215,10 @@ class StageToRedshiftOperator(WarehouseOperator):
                 split_s3_url(self.manifest_location)
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
             credentials = copy_credentials(self.aws_conn_id, self.iam_role)
-            self._max_age = parse_duration(self.listing_max_age, "listing_max_age")
+            max_age = parse_duration(self.listing_max_age, "listing_max_age")
         s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
         hook = self.get_db_hook()
-        objects = self._selected_objects(hook, s3_hook, spec) if self.manifest_location else None
+        objects = self._selected_objects(hook, s3_hook, spec, max_age) if self.manifest_location else None
         manifest_key = None
         try:
             if objects:
@@ -256,10 +256,10 @@ class StageToRedshiftOperator(WarehouseOperator):
         ]
         return lineage.operator_lineage([*inputs, *map(warehouse.input, ledger)], outputs)
 
-    def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec) -> list[S3Object]:
+    def _selected_objects(self, hook: Any, s3_hook: Any, spec: CopySpec, max_age: timedelta) -> list[S3Object]:
         full_refresh = bool(self.ledger_table) and _as_bool(self.ignore_ledger, "ignore_ledger")
         if self.listing_table:
-            return self._selected_by_listing(hook, s3_hook, spec, full_refresh)
+            return self._selected_by_listing(hook, s3_hook, spec, max_age, full_refresh)
         listed = select_objects(s3_hook, spec.bucket, spec.keys)
         if not self.ledger_table:
             return listed
@@ -271,11 +271,14 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.log.info("%d of %d object(s) are new or changed since %s", len(selected), len(listed), self.ledger_table)
         return selected
 
-    def _selected_by_listing(self, hook: Any, s3_hook: Any, spec: CopySpec, full_refresh: bool) -> list[S3Object]:
-        """List the source into listing_table (or reuse a recent listing), then compare it with the ledger there."""
+    def _selected_by_listing(
+        self, hook: Any, s3_hook: Any, spec: CopySpec, max_age: timedelta, full_refresh: bool
+    ) -> list[S3Object]:
+        """List the source into listing_table (or reuse a listing younger than `max_age`; a full refresh
+        always lists), then compare it with the ledger there."""
         table, ledger = str(self.listing_table), str(self.ledger_table)
         source = listing_source([spec.uri(key) for key in spec.keys])
-        max_age = timedelta(0) if full_refresh else self._max_age
+        max_age = timedelta(0) if full_refresh else max_age
         with transaction(hook) as cursor:
             lock_listing(cursor, table)
             now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
