@@ -205,7 +205,7 @@ with DAG(
         def active_runs(run_ids: list[str]) -> list[str]:
             return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
 
-        hook = warehouse_hook(conn_id)
+        hook = warehouse_hook(conn_id, application_name=f"{dag_id}.{ti.task_id}")
         create_missing_tables(hook, (SQL_DIR / "create_tables.sql").read_text())
         with transaction(hook) as cursor:
             return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)

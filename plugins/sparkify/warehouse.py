@@ -7,11 +7,12 @@ from contextlib import closing, contextmanager
 from typing import Any
 
 
-def warehouse_hook(conn_id: str):
-    """The Amazon provider's RedshiftSQLHook for the warehouse connection `conn_id`."""
-    from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+def warehouse_hook(conn_id: str, application_name: str = "sparkify", **hook_params: Any):
+    """The Amazon provider's RedshiftSQLHook for the warehouse connection `conn_id`, its sessions named
+    `application_name` (sparkify.redshift_hook: naming them is also what keeps connecting cheap)."""
+    from sparkify.redshift_hook import NamedSessionsRedshiftSQLHook
 
-    return RedshiftSQLHook(redshift_conn_id=conn_id)
+    return NamedSessionsRedshiftSQLHook(redshift_conn_id=conn_id, application_name=application_name, **hook_params)
 
 
 @contextmanager
