@@ -27,6 +27,9 @@ PRELOADED_MODULES = (
     "airflow.providers.common.sql.operators.sql",
     "sqlparse",
     "yaml",
+    # Airflow's @task decorators (with the standard provider's): every DAG file that uses @task imports them
+    # when it is parsed, and every task process parses its DAG file again.
+    "airflow.sdk.definitions.decorators",
 )
 log = logging.getLogger(__name__)
 
