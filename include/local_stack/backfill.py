@@ -400,12 +400,11 @@ class RunPoll:
 
 
 def _poll_runs(api: AirflowApi, hours: HourRange) -> RunPoll:
-    return RunPoll(
-        runs=_runs_by_hour(api, hours, states=("running", "failed")),
-        existing=_run_total(api, hours),
-        succeeded=_run_total(api, hours, "success"),
-        queued=_run_total(api, hours, "queued"),
-    )
+    # The totals first, then the running and failed runs: a run that finishes between the requests is
+    # then missing from a poll (the next one counts it), never counted both as succeeded and running.
+    existing, succeeded, queued = (_run_total(api, hours, state) for state in (None, "success", "queued"))
+    runs = _runs_by_hour(api, hours, states=("running", "failed"))
+    return RunPoll(runs=runs, existing=existing, succeeded=succeeded, queued=queued)
 
 
 def _run_total(api: AirflowApi, hours: HourRange, state: str | None = None) -> int:

@@ -100,3 +100,34 @@ def test_a_month_is_followed_with_a_few_requests_a_poll():
     # The second poll still reads the hours that were running, so their tasks' ends are reported.
     done = [line for line in lines if " done (" in line]
     assert len(done) == len(RUNNING) * len(TASKS)
+
+
+class FinishingMidPollApi(MonthApi):
+    """Two hours, running at the first poll, that finish during the second one, right after its first
+    request for runs has been answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_requests_this_poll = 0
+
+    def get(self, path: str, params: dict | None = None, **kwargs) -> dict:
+        if path.startswith("/api/v2/backfills/"):
+            self.run_requests_this_poll = 0
+        answer = super().get(path, params, **kwargs)
+        if path.endswith("/dagRuns"):
+            self.run_requests_this_poll += 1
+        return answer
+
+    def state(self, hour: int) -> str:
+        finished = self.poll >= 3 or (self.poll == 2 and self.run_requests_this_poll >= 1)
+        return "success" if finished else "running"
+
+
+def test_runs_that_finish_during_a_poll_are_never_counted_twice():
+    two_hours = backfill.HourRange(START, START + timedelta(hours=2))
+    api, lines = FinishingMidPollApi(), []
+    result = backfill._follow(Services(), api, 7, two_hours, 4, lines.append, time.monotonic(), None, poll_seconds=0)
+
+    assert result.ok and result.counts.done == 2 and result.counts.running == 0
+    counts = [line for line in lines if " hours done, " in line]
+    assert counts[-1].startswith("2/2 hours done, 0 running, 0 failed ("), counts  # was "2 running"
