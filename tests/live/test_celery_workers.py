@@ -111,7 +111,7 @@ def tries(api, ti: dict) -> list[dict]:
 
 
 def wait_for_report_after(api, moment: str, timeout: float) -> dict:
-    """The first successful sparkify_report run that started after `moment` (the last ETL run's end)."""
+    """The first successful sparkify_report run that started after `moment` (the last `end` task's end)."""
 
     def succeeded() -> dict | None:
         runs = api.get("/api/v2/dags/sparkify_report/dagRuns", params={"order_by": "-start_date", "limit": 50})
@@ -155,8 +155,10 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     assert shared, "both workers ran tasks of the same run"
     assert_star_matches(db, expected)
 
-    # The report, triggered by the Asset after the last run, read back from S3.
-    last_end = max(r["end_date"] for r in runs)
+    # The report, triggered by the Asset after the last run, read back from S3. The Asset event is
+    # emitted when an `end` task succeeds, before the scheduler closes its run: a report may start
+    # between the two, so it is the last `end` task, not the last run, that the report must follow.
+    last_end = max(ti["end_date"] for ti in tis if ti["task_id"] == "end")
     report_run = wait_for_report_after(api, last_end, TIMEOUT)
     [ti] = api.task_instances("sparkify_report", report_run["dag_run_id"])
     assert ti["hostname"] in HOSTNAMES
