@@ -428,11 +428,11 @@ def _task_table(backfill: dict) -> list[str]:
     ]
     for task_id, seconds in etl["task_seconds_median"].items():
         floor = noop["task_seconds_median"].get(task_id, 0.0)
-        each = [
+        differences = [
             f"{ours['task_seconds_median'].get(task_id, 0.0) - theirs['task_seconds_median'].get(task_id, 0.0):+.2f} s"
-            for ours, theirs in pairs
+            for ours, theirs in [(etl, noop), *pairs]
         ]
-        rows.append([task_id, _seconds(seconds), _seconds(floor), f"{seconds - floor:+.2f} s", *each])
+        rows.append([task_id, _seconds(seconds), _seconds(floor), *differences])
     if pairs:
         rows.append(
             [

@@ -8,8 +8,9 @@ from typing import Any
 
 _TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)\s*\(", re.IGNORECASE)
 _COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+[A-Z]", re.MULTILINE)
+_STRING = r"'(?:[^']|'')*'"  # a quoted SQL string, '' escaping a quote
 # A quoted string (kept as it is), a line comment or a block comment (dropped).
-_COMMENT = re.compile(r"('(?:[^']|'')*')|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_COMMENT = re.compile(rf"({_STRING})|--[^\n]*|/\*.*?\*/", re.DOTALL)
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +35,7 @@ def table_columns(script: str) -> dict[str, list[str]]:
 def _closing_parenthesis(text: str, start: int) -> int:
     """The index of the parenthesis that closes the one just before `start`."""
     depth = 1
-    for match in re.finditer(r"'(?:[^']|'')*'|[()]", text[start:]):
+    for match in re.finditer(rf"{_STRING}|[()]", text[start:]):
         depth += {"(": 1, ")": -1}.get(match.group(), 0)
         if depth == 0:
             return start + match.start()
