@@ -244,6 +244,7 @@ with DAG(
         s3_key=LOG_DAY_FILES,
         json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
         timeformat="epochmillisecs",
+        cache_table="staged_object_cache",  # a day file is COPYed once, not once per hour
         **stage_args,
     )
 

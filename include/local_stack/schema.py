@@ -9,7 +9,8 @@ from typing import Any
 from sparkify.ddl import split_statements, table_columns
 
 CREATE_TABLES = Path(__file__).resolve().parents[1] / "sql" / "create_tables.sql"
-RUN_SCOPED = re.compile(r"__r[0-9a-f]{12}$")  # sparkify.staging.run_scoped: a run's copy of a table
+# A run's copy of a table (sparkify.staging.run_scoped) or a cached copy of an S3 object (sparkify.s3copy.object_cache).
+PROJECT_COPIES = re.compile(r"__(r[0-9a-f]{12}|o[0-9a-f]{16})$")
 
 
 def reset_schema(conn: Any) -> None:
@@ -20,7 +21,7 @@ def reset_schema(conn: Any) -> None:
         name
         for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
     ]
-    for table in sorted({*(name for name in present if RUN_SCOPED.search(name)), *table_columns(ddl)}):
+    for table in sorted({*(name for name in present if PROJECT_COPIES.search(name)), *table_columns(ddl)}):
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
     for statement in split_statements(ddl):
         conn.execute(statement)  # Redshift DDL: the emulator rewrites it

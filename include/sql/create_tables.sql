@@ -74,6 +74,21 @@ CREATE TABLE IF NOT EXISTS song_file_listing (
 DISTSTYLE ALL
 SORTKEY (source, s3_key);
 
+-- Copies of staged S3 objects (sparkify.s3copy.object_cache): the hourly runs of one day fill
+-- their staging_events from the day file's copy instead of COPYing the file again.
+CREATE TABLE IF NOT EXISTS staged_object_cache (
+    table_name VARCHAR(128)  NOT NULL,
+    s3_uri     VARCHAR(1100) NOT NULL,
+    etag       VARCHAR(128)  NOT NULL,
+    size       BIGINT        NOT NULL,
+    row_count  BIGINT        NOT NULL,
+    rejected   BIGINT        NOT NULL,
+    staged_at  TIMESTAMP     NOT NULL,
+    used_at    TIMESTAMP     NOT NULL,
+    PRIMARY KEY (table_name)
+)
+DISTSTYLE ALL;
+
 -- Run-scoped copies of the staging tables (sparkify.staging), so concurrent runs never
 -- share staged rows; copies older than the retention are dropped by create_tables.
 CREATE TABLE IF NOT EXISTS staging_tables (

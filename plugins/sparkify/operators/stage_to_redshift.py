@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from sparkify.durations import parse_duration
+from sparkify.identifiers import quote_table
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
+from sparkify.s3copy import object_cache
 from sparkify.s3copy.ledger import record_staged, unloaded_objects
 from sparkify.s3copy.listing import (
     is_recent,
@@ -23,7 +25,13 @@ from sparkify.s3copy.listing import (
     unloaded_listed_objects,
 )
 from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
-from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, rejected_rows, run_redshift_copy
+from sparkify.s3copy.redshift_copy import (
+    CopyFailed,
+    copy_credentials,
+    rejected_count,
+    rejected_rows,
+    run_redshift_copy,
+)
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
 from sparkify.warehouse import transaction
 from sparkify.window import run_window
@@ -81,6 +89,14 @@ class StageToRedshiftOperator(WarehouseOperator):
         object uploaded after that listing waits for a later listing. A ``timedelta``, or minutes
         or a number with ``s``, ``m`` or ``h`` (``"15m"``); ``0`` (default) lists every time.
         A full refresh always lists. (templated)
+    :param cache_table: Keep a copy of each staged object in the warehouse, registered in this table
+        (``sparkify.s3copy.object_cache``), and fill ``table`` from the copies: a task that stages an
+        object whose URI, ETag and size were staged before, with the same options into a table of the
+        same columns, inserts the copy's rows instead of running COPY again. For the hourly runs of a
+        backfill, which read the same day file 24 times. Needs ``manifest_location``; not with
+        ``ledger_table``. Copies unused for ``cache_retention`` are dropped.
+    :param cache_retention: How long an unused copy is kept: a ``timedelta``, or minutes or a number
+        with ``s``, ``m`` or ``h`` (default ``48h``). (templated)
     :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
     :param aws_conn_id: AWS connection the task lists S3 and writes manifests with and, with no IAM
         role, whose keys COPY uses. (templated)
@@ -100,6 +116,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         "staged_files_table",
         "ignore_ledger",
         "listing_max_age",
+        "cache_retention",
         "redshift_conn_id",
         "aws_conn_id",
         "iam_role",
@@ -132,6 +149,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         ignore_ledger: bool | str = False,
         listing_table: str | None = None,
         listing_max_age: timedelta | str = "0",
+        cache_table: str | None = None,
+        cache_retention: timedelta | str = "48h",
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
         iam_role: str | None = None,
@@ -161,6 +180,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.ignore_ledger = ignore_ledger
         self.listing_table = listing_table
         self.listing_max_age = listing_max_age
+        self.cache_table = cache_table
+        self.cache_retention = cache_retention
         self.aws_conn_id = aws_conn_id
         self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
@@ -171,6 +192,13 @@ class StageToRedshiftOperator(WarehouseOperator):
             )
         if listing_table and not ledger_table:
             raise ValueError("listing_table needs ledger_table: the listing is compared with the ledger.")
+        if cache_table and (not manifest_location or ledger_table):
+            raise ValueError(
+                "cache_table needs manifest_location (each object is copied through its own manifest) "
+                "and no ledger_table (a ledger already stages each object once)."
+            )
+        if cache_table:
+            quote_table(cache_table)
         if manifest and manifest_location:
             raise ValueError("manifest=True loads your manifests; manifest_location is for the task's own.")
         if manifest_location and "{{" not in manifest_location:
@@ -204,7 +232,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         )
 
     def execute(self, context: Context) -> int:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from sparkify.s3_hook import CallerNamedS3Hook
 
         window = run_window(context)
         # Templated settings (bucket, keys, region, IAM role, connections) that are wrong stay wrong.
@@ -216,9 +244,17 @@ class StageToRedshiftOperator(WarehouseOperator):
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
             credentials = copy_credentials(self.aws_conn_id, self.iam_role)
             max_age = parse_duration(self.listing_max_age, "listing_max_age")
-        s3_hook = S3Hook(aws_conn_id=self.aws_conn_id, region_name=spec.options.region)
+            retention = parse_duration(self.cache_retention, "cache_retention")
+        s3_hook = CallerNamedS3Hook(
+            aws_conn_id=self.aws_conn_id, region_name=spec.options.region, caller=type(self).__name__
+        )
         hook = self.get_db_hook()
         objects = self._selected_objects(hook, s3_hook, spec, max_age) if self.manifest_location else None
+        if self.cache_table and objects:
+            rows = self._stage_through_cache(hook, s3_hook, spec, credentials, objects, retention, context)
+            self.log.info("Loaded %d rows into %s", rows, spec.table)
+            self._lineage_rows = rows
+            return rows
         manifest_key = None
         try:
             if objects:
@@ -298,13 +334,108 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.log.info("%d object(s) of the listing are new or changed since %s", len(selected), ledger)
         return selected
 
-    def _write_manifest(self, s3_hook: Any, objects: list[S3Object], context: Context) -> tuple[str, str]:
+    def _stage_through_cache(
+        self,
+        hook: Any,
+        s3_hook: Any,
+        spec: CopySpec,
+        credentials,
+        objects: list[S3Object],
+        retention: timedelta,
+        context: Context,
+    ) -> int:
+        """Fill the table from the cached copies of `objects`, COPYing the ones not cached yet, in one
+        transaction that holds the cache's registry; copies unused for `retention` are dropped."""
+        registry = str(self.cache_table)
+        with closing(hook.get_conn()) as conn:
+            conn.autocommit = False
+            cursor = conn.cursor()
+            cursor.paramstyle = "pyformat"
+            try:
+                object_cache.lock_registry(cursor, registry)
+                copy_options = replace(spec.options, manifest=True, statupdate=False)
+                signature = object_cache.table_signature(cursor, spec.table, copy_options.sql())
+                names = [object_cache.copy_table_name(registry, o, signature) for o in objects]
+                cached = object_cache.registered(cursor, registry, names)
+                now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
+                for obj, name in zip(objects, names):
+                    if name in cached:
+                        copy = cached[name]
+                        self.log.info("Reusing %s: %s staged at %s UTC", obj.uri, copy.table, copy.staged_at)
+                        if copy.rejected:
+                            self.log.warning(
+                                "%d row(s) of %s were rejected when it was staged (MAXERROR %d); "
+                                "stl_load_errors of that load lists them.",
+                                copy.rejected,
+                                obj.uri,
+                                self.max_error,
+                            )
+                        continue
+                    cached[name] = self._cache_object(
+                        cursor, s3_hook, spec, copy_options, credentials, obj, name, context
+                    )
+                    object_cache.register(cursor, registry, cached[name], obj, now)
+                object_cache.mark_used(cursor, registry, names, now)
+                for dropped in object_cache.drop_unused(cursor, registry, now - retention):
+                    self.log.info("Dropped %s: unused for more than %s", dropped, retention)
+                if spec.clear_sql():
+                    cursor.execute(spec.clear_sql())
+                object_cache.fill_from_copies(cursor, spec.table, names)
+                if spec.options.statupdate:
+                    cursor.execute(f"ANALYZE {quote_table(spec.table)}")
+                if self.staged_files_table:
+                    record_staged(cursor, self.staged_files_table, objects)
+                conn.commit()
+            except CopyFailed as failure:
+                conn.rollback()
+                if not failure.data_error:
+                    raise
+                self._log_rejects(cursor, failed=True)
+                raise AirflowFailException(str(failure)) from None
+            except BaseException:
+                conn.rollback()
+                raise
+        return sum(cached[name].row_count for name in names)
+
+    def _cache_object(
+        self,
+        cursor: Any,
+        s3_hook: Any,
+        spec: CopySpec,
+        copy_options: CopyOptions,
+        credentials,
+        obj: S3Object,
+        table: str,
+        context: Context,
+    ) -> object_cache.CachedCopy:
+        """COPY `obj` into a new copy table shaped like the target, through a manifest of it alone."""
+        cursor.execute(f"CREATE TABLE {quote_table(table)} (LIKE {quote_table(spec.table)})")
+        bucket, key = self._write_manifest(s3_hook, [obj], context, part=table.rpartition("__")[2])
+        try:
+            copy_spec = replace(spec, table=table, bucket=bucket, keys=(key,), options=copy_options, method="APPEND")
+            try:
+                rows = run_redshift_copy(copy_spec, cursor, credentials)
+            except CopyFailed as failure:
+                raise CopyFailed(f"Staging {obj.uri}: {failure}", failure.data_error) from None
+            rejected = rejected_count(cursor)
+        finally:
+            s3_hook.delete_objects(bucket=bucket, keys=[key])
+        if rejected:
+            self._log_rejects(cursor, failed=False)
+        self.log.info("Staged %s into %s: %d rows", obj.uri, table, rows)
+        return object_cache.CachedCopy(table, obj.uri, rows, rejected, datetime.now(timezone.utc).replace(tzinfo=None))
+
+    def _write_manifest(
+        self, s3_hook: Any, objects: list[S3Object], context: Context, part: str | None = None
+    ) -> tuple[str, str]:
         """Write the manifest of `objects` under manifest_location; returns its bucket and key."""
         bucket, prefix = split_s3_url(str(self.manifest_location))  # set: the caller checked
         ti = context["ti"] if "ti" in context else None
         name = f"{context.get('run_id', 'run')}/{self.task_id}"
         if ti is not None:
             name += f".try{ti.try_number}"
+        if part:
+            name += f".{part}"
         key = f"{prefix.rstrip('/')}/{self.dag_id}/{_safe_key(name)}.manifest".lstrip("/")
         s3_hook.load_bytes(manifest_document(objects), key=key, bucket_name=bucket, replace=True)
         self.log.info("Wrote the manifest of %d object(s) to s3://%s/%s", len(objects), bucket, key)

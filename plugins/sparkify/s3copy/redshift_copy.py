@@ -117,6 +117,12 @@ def describe_error(error: Exception) -> str:
     return f"{text} {fields['D']}" if fields.get("D") else text
 
 
+def rejected_count(cursor: Any) -> int:
+    """How many rows the session's last COPY rejected."""
+    cursor.execute("SELECT COUNT(*) FROM stl_load_errors WHERE query = pg_last_copy_id()")
+    return int(cursor.fetchone()[0])
+
+
 def rejected_rows(cursor: Any) -> list[RejectedRow]:
     """The rows that the session's last COPY rejected (stl_load_errors, at most 100)."""
     cursor.execute(LOAD_ERRORS_SQL)

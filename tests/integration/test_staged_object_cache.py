@@ -1,0 +1,215 @@
+"""StageToRedshiftOperator with `cache_table`: the runs of one day COPY its file once.
+
+On the real stack (moto S3, the Redshift emulator): the second run of a day fills its table from
+the cached copy (no COPY in the emulator's statement log) with the same rows; a changed file, a
+second day or different COPY options get copies of their own; concurrent runs COPY a file once; a
+copy unused for the retention is dropped; a bad file fails at once and caches nothing. Expected
+rows come from the JSON the test writes, never from project code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from local_stack.sample_data import EVENT_FIELDS
+from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.staging import run_scoped
+from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "sparkify-object-cache"
+MANIFESTS = "s3://sparkify-object-cache-manifests/manifests/"
+JSONPATHS = "jsonpaths/log_json_path.json"
+DAY_FILE = "log_data/2018/11/2018-11-15-events.json"
+NEXT_DAY_FILE = "log_data/2018/11/2018-11-16-events.json"
+EPOCH = datetime(1970, 1, 1)
+REGISTRY = "staged_object_cache"
+
+
+def events(day: datetime, count: int, user: int = 7) -> list[dict]:
+    """`count` NextSong events spread over `day`, one every 20 minutes."""
+    return [
+        {
+            "artist": f"Artist {i}",
+            "auth": "Logged In",
+            "page": "NextSong",
+            "song": f"Song {i}",
+            "length": 200.0 + i,
+            "sessionId": 100 + i,
+            "itemInSession": i,
+            "ts": int((day + timedelta(minutes=20 * i) - EPOCH) / timedelta(milliseconds=1)),
+            "userId": str(user),
+        }
+        for i in range(count)
+    ]
+
+
+def ndjson(records: list[dict]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def expected(records: list[dict]) -> list[tuple]:
+    """(ts, userid, sessionid, song) as COPY with epochmillisecs loads them, sorted."""
+    return sorted(
+        (EPOCH + timedelta(milliseconds=r["ts"]), int(r["userId"]), r["sessionId"], r["song"]) for r in records
+    )
+
+
+@pytest.fixture
+def day_files(s3, db):
+    reset_schema(db)
+    ensure_bucket(s3, MANIFESTS[5:].split("/")[0])
+    clear_prefix(s3, BUCKET, "")
+    ensure_bucket(s3, BUCKET)
+    files = {DAY_FILE: events(datetime(2018, 11, 15), 60), NEXT_DAY_FILE: events(datetime(2018, 11, 16), 30, user=8)}
+    jsonpaths = {"jsonpaths": [f"$['{f}']" for f in EVENT_FIELDS]}
+    put_objects(s3, BUCKET, {**{k: ndjson(v) for k, v in files.items()}, JSONPATHS: json.dumps(jsonpaths)})
+    return files
+
+
+def stage(db, run_id: str, window=("2018-11-15T05:00:00", "2018-11-15T06:00:00"), **options) -> int:
+    """Stage the window's day files into the run's own copy of staging_events, as the DAG does
+    (`db`: create that table first; None: it exists)."""
+    table = run_scoped("staging_events", run_id)  # reset_schema drops run tables
+    if db is not None:
+        db.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (LIKE staging_events INCLUDING DEFAULTS)')
+    operator = StageToRedshiftOperator(
+        task_id="stage_events",
+        table=table,
+        s3_bucket=BUCKET,
+        s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
+        json_format=f"s3://{BUCKET}/{JSONPATHS}",
+        timeformat="epochmillisecs",
+        manifest_location=MANIFESTS,
+        statupdate=True,
+        cache_table=REGISTRY,
+        **options,
+    )
+    return operator.execute(task_context(*window, run_id=run_id))
+
+
+def staged(db, run_id: str) -> list[tuple]:
+    table = run_scoped("staging_events", run_id)
+    return sorted(db.execute(f'SELECT ts, userid, sessionid, song FROM "{table}"').fetchall())
+
+
+def copies(db) -> list[tuple]:
+    return db.execute(f"SELECT s3_uri, etag, size, row_count, rejected FROM {REGISTRY} ORDER BY s3_uri").fetchall()
+
+
+def test_the_runs_of_one_day_copy_its_file_once(stack, db, s3, day_files):
+    log = StatementLog(stack)
+    assert stage(db, "h05") == 60
+    assert stage(db, "h06", window=("2018-11-15T06:00:00", "2018-11-15T07:00:00")) == 60
+    assert staged(db, "h05") == staged(db, "h06") == expected(day_files[DAY_FILE])
+    assert len(log.copies()) == 1, log.copies()  # the second run inserted the copy's rows
+    head = s3.head_object(Bucket=BUCKET, Key=DAY_FILE)
+    assert copies(db) == [(f"s3://{BUCKET}/{DAY_FILE}", head["ETag"].strip('"'), head["ContentLength"], 60, 0)]
+    # STATUPDATE ON: the run's table has statistics, as after a COPY (the fact load's plan needs them).
+    analyzed = db.execute(
+        "SELECT reltuples FROM pg_class WHERE relname = %s", (run_scoped("staging_events", "h06"),)
+    ).fetchone()[0]
+    assert analyzed == 60
+    # The manifests were deleted.
+    bucket, _, prefix = MANIFESTS[5:].partition("/")
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0) == 0
+
+
+def test_a_window_over_two_days_reuses_one_and_copies_the_other(stack, db, s3, day_files):
+    stage(db, "h05")
+    log = StatementLog(stack)
+    assert stage(db, "late", window=("2018-11-15T23:00:00", "2018-11-16T01:00:00")) == 90
+    assert len(log.copies()) == 1  # the next day's file only
+    assert staged(db, "late") == expected(day_files[DAY_FILE] + day_files[NEXT_DAY_FILE])
+    assert [row[3] for row in copies(db)] == [60, 30]
+
+
+def test_a_changed_file_is_copied_again(stack, db, s3, day_files):
+    stage(db, "h05")
+    late = events(datetime(2018, 11, 15, 23, 30), 2, user=9)
+    put_objects(s3, BUCKET, {DAY_FILE: ndjson(day_files[DAY_FILE] + late)})
+    log = StatementLog(stack)
+    assert stage(db, "h06") == 62
+    assert len(log.copies()) == 1
+    assert staged(db, "h06") == expected(day_files[DAY_FILE] + late)
+    assert sorted(row[3] for row in copies(db)) == [60, 62]  # the old copy waits for its retention
+
+
+def test_other_copy_options_get_a_copy_of_their_own(stack, db, s3, day_files):
+    stage(db, "h05")
+    log = StatementLog(stack)
+    stage(db, "h06", blanks_as_null=True)
+    assert len(log.copies()) == 1
+    assert len(copies(db)) == 2
+
+
+def test_concurrent_runs_copy_a_file_once(stack, db, s3, day_files):
+    """A file large enough that its COPY outlasts the other runs' start: without the registry's lock
+    each run would COPY it, and all but one would fail to create the same copy table."""
+    day_files[DAY_FILE] = [
+        e for minute in range(0, 24 * 60, 5) for e in events(datetime(2018, 11, 15) + timedelta(minutes=minute), 20)
+    ]
+    put_objects(s3, BUCKET, {DAY_FILE: ndjson(day_files[DAY_FILE])})
+    log = StatementLog(stack)
+    runs = [f"c{i}" for i in range(4)]
+    errors: list[BaseException] = []
+
+    def run(run_id: str) -> None:
+        try:
+            stage(None, run_id)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in runs]
+    for r in runs:  # the tables first: CREATE TABLE from three sessions at once is not the point here
+        db.execute(f'CREATE TABLE "{run_scoped("staging_events", r)}" (LIKE staging_events INCLUDING DEFAULTS)')
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(log.copies()) == 1
+    assert len(copies(db)) == 1
+    for r in runs:
+        assert staged(db, r) == expected(day_files[DAY_FILE])
+
+
+def test_a_copy_unused_for_the_retention_is_dropped(stack, db, s3, day_files):
+    stage(db, "h05")
+    [(old,)] = db.execute(f"SELECT table_name FROM {REGISTRY}").fetchall()
+    db.execute(f"UPDATE {REGISTRY} SET used_at = used_at - INTERVAL '3 hours'")
+    stage(db, "next", window=("2018-11-16T05:00:00", "2018-11-16T06:00:00"), cache_retention="2h")
+    assert [row[0] for row in copies(db)] == [f"s3://{BUCKET}/{NEXT_DAY_FILE}"]
+    assert db.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename = %s", (old,)).fetchone()[0] == 0
+    # A copy in use now is kept, whatever the retention.
+    stage(db, "next2", window=("2018-11-16T06:00:00", "2018-11-16T07:00:00"), cache_retention="1m")
+    assert len(copies(db)) == 1
+
+
+def test_a_bad_file_fails_at_once_and_caches_nothing(stack, db, s3, day_files):
+    lines = ndjson(day_files[DAY_FILE]).splitlines()
+    lines[4] = lines[4].replace('"userId": "7"', '"userId": "seven"')
+    put_objects(s3, BUCKET, {DAY_FILE: "\n".join(lines) + "\n"})
+    with pytest.raises(AirflowFailException, match="2018-11-15-events.json"):
+        stage(db, "h05")
+    assert copies(db) == []
+    assert (
+        db.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'staged_object_cache__o%%'").fetchone()[0] == 0
+    )
+    assert staged(db, "h05") == []
+
+
+def test_cache_table_needs_a_manifest_location_and_no_ledger():
+    common = {"task_id": "t", "table": "staging_events", "s3_bucket": BUCKET, "s3_key": DAY_FILE}
+    with pytest.raises(ValueError, match="cache_table needs manifest_location"):
+        StageToRedshiftOperator(cache_table=REGISTRY, **common)
+    with pytest.raises(ValueError, match="cache_table needs manifest_location"):
+        StageToRedshiftOperator(
+            cache_table=REGISTRY, manifest_location=MANIFESTS, ledger_table="song_file_ledger", **common
+        )
