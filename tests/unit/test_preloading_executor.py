@@ -17,13 +17,14 @@ from airflow.executors.executor_utils import ExecutorName
 from airflow.executors.local_executor import LocalExecutor
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 executor, _ = ExecutorLoader.import_executor_cls(ExecutorName(module_path=PRELOADING_LOCAL_EXECUTOR))  # as Airflow does
-from sparkify.executor import PRELOADED_MODULES, preload
+from sparkify.executor import PRELOADED_MODULES, PROJECT_MODULES, preload, preload_project
 before = [m for m in PRELOADED_MODULES if m in sys.modules]
 loaded = preload()
+project = preload_project()
 handlers = ProvidersManagerTaskRuntime()._asset_uri_handlers
 print(json.dumps({"subclass": issubclass(executor, LocalExecutor), "before": before, "loaded": loaded,
                   "after": [m for m in PRELOADED_MODULES if m in sys.modules], "all": list(PRELOADED_MODULES),
-                  "s3_handler": "s3" in handlers}))
+                  "s3_handler": "s3" in handlers, "project": sorted(project), "wanted": list(PROJECT_MODULES)}))
 """
 
 
@@ -37,3 +38,56 @@ def test_the_executor_is_a_local_executor_that_preloads_the_task_libraries():
     assert "redshift_connector" not in found["before"]  # so the preload is what imports it
     assert found["loaded"] == found["after"] == found["all"]
     assert found["s3_handler"]  # the Asset URI normalizers every DAG with an Asset loads when parsed
+    assert set(found["wanted"]) <= set(found["project"])  # each project module imported, with its file
+
+
+_FRESHNESS_PROBE = r"""
+import json, multiprocessing, os, sys
+from multiprocessing import SimpleQueue
+sys.path.insert(0, sys.argv[1])
+from sparkify.executor import FreshProjectModulesQueue, project_modules
+import fakepkg.mod  # preloaded, as the scheduler preloads sparkify
+snapshot = project_modules("fakepkg")
+module = os.path.join(sys.argv[1], "fakepkg", "mod.py")
+if sys.argv[2] == "change":
+    with open(module, "w") as f:
+        f.write("VALUE = 'edited'\n")
+    stat = os.stat(module)
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+def worker(tasks, results):  # what a LocalExecutor worker does: take a task, then the task imports the code
+    tasks.get()
+    import fakepkg.mod
+    results.put(fakepkg.mod.VALUE)
+
+tasks, results = SimpleQueue(), SimpleQueue()
+tasks.put("a task")
+child = multiprocessing.get_context("fork").Process(target=worker, args=(FreshProjectModulesQueue(tasks, snapshot, "fakepkg"), results))
+child.start(); child.join()
+print(json.dumps({"snapshot": sorted(snapshot), "value": results.get()}))
+"""
+
+
+def _freshness(tmp_path, change: str) -> dict:
+    package = tmp_path / "fakepkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text("VALUE = 'preloaded'\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _FRESHNESS_PROBE, str(tmp_path), change],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_worker_keeps_the_preloaded_project_modules_while_their_files_are_unchanged(tmp_path):
+    found = _freshness(tmp_path, "keep")
+    assert found == {"snapshot": ["fakepkg", "fakepkg.mod"], "value": "preloaded"}
+
+
+def test_a_worker_forgets_the_preloaded_project_modules_once_a_file_changed(tmp_path):
+    assert _freshness(tmp_path, "change")["value"] == "edited"
