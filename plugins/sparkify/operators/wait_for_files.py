@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from sparkify.durations import DurationSettingError, describe_duration
 from sparkify.late_data import late_data_timeout, wait_deadline
+from sparkify.s3_hook import CallerNamedS3Hook
 from sparkify.s3copy.spec import expand_keys
 from sparkify.triggers import S3KeysExistTrigger
 from sparkify.window import RunWindow, run_window
@@ -36,6 +37,12 @@ class WindowFilesSensor(S3KeySensor):
 
     template_fields: Sequence[str] = (*S3KeySensor.template_fields, "s3_bucket", "s3_key")
     ui_color = "#e8d8f8"
+
+    aws_hook_class = CallerNamedS3Hook  # S3KeySensor imports the provider's S3Hook anyway
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "caller": type(self).__name__}
 
     def __init__(self, *, s3_bucket: str, s3_key: str | Sequence[str], poke_interval: float = 30, **kwargs) -> None:
         super().__init__(bucket_key=[], bucket_name=s3_bucket, deferrable=True, poke_interval=poke_interval, **kwargs)

@@ -1,0 +1,56 @@
+"""S3 clients name their caller without inspecting the stack, through the real provider hook and moto.
+
+The Amazon provider finds the calling operator for its user agent with `inspect.stack()` (about
+0.2 s of CPU per client in a task; sparkify.s3_hook). The project's S3 tasks are given the name.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+from sparkify.operators import WindowFilesSensor
+from sparkify.s3_hook import CallerNamedS3Hook
+from tests.support import ensure_bucket
+
+pytestmark = pytest.mark.integration
+BUCKET = "sparkify-hook-caller"
+
+
+@pytest.fixture
+def stack_calls(monkeypatch) -> list[int]:
+    """Counts inspect.stack() calls (the provider calls the module's function)."""
+    calls: list[int] = []
+    real = inspect.stack
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inspect, "stack", counting)
+    return calls
+
+
+def test_the_providers_hook_inspects_the_stack_for_its_caller(stack, s3, stack_calls):
+    """The cost this module avoids is real: the plain hook inspects the stack once it makes a client."""
+    ensure_bucket(s3, BUCKET)
+    S3Hook(aws_conn_id="aws_default").get_conn().head_bucket(Bucket=BUCKET)
+    assert stack_calls
+
+
+def test_a_caller_named_hook_names_its_caller_without_inspecting_the_stack(stack, s3, stack_calls):
+    ensure_bucket(s3, BUCKET)
+    client = CallerNamedS3Hook(aws_conn_id="aws_default", caller="StageToRedshiftOperator").get_conn()
+    client.head_bucket(Bucket=BUCKET)  # a real request, with that user agent
+    assert "Caller/StageToRedshiftOperator" in client.meta.config.user_agent_extra
+    assert stack_calls == []
+
+
+def test_the_window_files_sensor_uses_it_with_its_own_name(stack, s3, stack_calls):
+    ensure_bucket(s3, BUCKET)
+    sensor = WindowFilesSensor(task_id="wait_for_log_data", s3_bucket=BUCKET, s3_key="log_data/x.json")
+    assert isinstance(sensor.hook, CallerNamedS3Hook) and sensor.hook.caller == "WindowFilesSensor"
+    sensor.hook.get_conn().head_bucket(Bucket=BUCKET)
+    assert stack_calls == []
