@@ -19,7 +19,9 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
    run's own copies: of the staging tables, and the **shadow tables** of `songplays`, `users`,
    `songs`, `artists` and `time` (`<table>__r<hash of run_id>`). Runs may overlap.
 2. **stage_events** COPYs the day files of the run's window
-   (`log_data/YYYY/MM/YYYY-MM-DD-events.json`); **stage_songs** COPYs the song files under
+   (`log_data/YYYY/MM/YYYY-MM-DD-events.json`), each once: it keeps a copy of a day file's rows in
+   the warehouse (`staged_object_cache`), and the day's other runs insert those instead of COPYing
+   the file again (a changed file, by ETag and size, is COPYed again); **stage_songs** COPYs the song files under
    `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
    them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
    over exactly the objects it selected. stage_songs keeps its listing of `song_data/` in
