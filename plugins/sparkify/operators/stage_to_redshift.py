@@ -409,7 +409,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         context: Context,
     ) -> object_cache.CachedCopy:
         """COPY `obj` into a new copy table shaped like the target, through a manifest of it alone."""
-        cursor.execute(f"CREATE TABLE {quote_table(table)} (LIKE {quote_table(spec.table)})")
+        cursor.execute(f"CREATE TABLE {quote_table(table)} (LIKE {quote_table(spec.table)} INCLUDING DEFAULTS)")
         bucket, key = self._write_manifest(s3_hook, [obj], context, part=table.rpartition("__")[2])
         try:
             copy_spec = replace(spec, table=table, bucket=bucket, keys=(key,), options=copy_options, method="APPEND")
