@@ -87,6 +87,7 @@ def measure(stack: PrivateStack, table: str, prefix: str, warm_up_prefix: str) -
     }
     with stack.connect() as conn:
         conn.execute(f"TRUNCATE {table}")
+    stack.forget_staged_copies()  # the task COPYs the file, as for a new day file
     emulator_pid = stack.restart_emulator()  # else earlier loads' freed memory would hide this one's growth
     result = subprocess.run(
         [sys.executable, "-m", "bench.memory", prefix, warm_up_prefix, str(emulator_pid)],

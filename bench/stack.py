@@ -107,6 +107,16 @@ class PrivateStack:
         self.warehouse.start()
         return self.emulator_pid
 
+    def forget_staged_copies(self, registry: str = "staged_object_cache") -> None:
+        """Drop the warehouse's cached copies of staged objects (sparkify.s3copy.object_cache), so that
+        the next stage task COPYs its file again: what a load of a new day file costs."""
+        from sparkify.identifiers import quote_identifier, quote_table
+
+        with self.connect() as conn:
+            for (name,) in conn.execute(f"SELECT table_name FROM {quote_table(registry)}").fetchall():
+                conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+            conn.execute(f"DELETE FROM {quote_table(registry)}")
+
     def statement_log_size(self) -> int:
         """Where the emulator's statement log ends now: give it to `copies_logged` after some work."""
         log = self.warehouse.statement_log

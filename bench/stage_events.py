@@ -1,9 +1,11 @@
 """Stage events: our operator through the emulator, the loader called directly, the floor, the peers.
 
 On the whole day file:
-* ours: the DAG's stage_events task. It lists the day file, writes a manifest and sends one
-  `COPY ... MANIFEST` over redshift_connector to the emulator, whose process reads S3, parses
-  and casts, and streams the rows to PostgreSQL.
+* ours: the DAG's stage_events task, as for a new day file (the warehouse's cached copies of
+  staged files are dropped before each load). It lists the day file, writes a manifest and sends
+  one `COPY ... MANIFEST` into the file's copy over redshift_connector to the emulator, whose
+  process reads S3, parses and casts, and streams the rows to PostgreSQL; then it fills the run's
+  table from the copy (`INSERT ... SELECT`, `ANALYZE`). The day's later runs do only that last step.
 * the loader called directly: the emulator's loader (`run_local_copy`) in this process, on
   the COPY the operator sends for the same file (parsed by the emulator's own parser, without
   the manifest), through psycopg straight to the PostgreSQL behind the emulator, with the same
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 import psycopg
@@ -128,6 +131,10 @@ def run(
             conn.execute(f"TRUNCATE {table}")
             conn.execute("CHECKPOINT")
 
+    def fresh_table_and_cache() -> None:  # ours COPYs the file each time, as for a new day file
+        stack.forget_staged_copies()
+        fresh_table()
+
     def remember(name: str) -> Callable[[], None]:
         return lambda: fingerprints.__setitem__(name, fingerprint(stack, table))
 
@@ -175,11 +182,15 @@ def run(
         ),
         peer(NAIVE, lambda: peers.naive_stage_events(stack.s3_client(), BUCKET, peer_key, stack.backend_dsn, table)),
     ]
+
+    def ours_cold(name: str, load: Callable[[], Any]) -> Contender:
+        return Contender(name, load, fresh_table_and_cache, remember(name))
+
     if ours_on_sample is not None:
-        contenders.append(peer(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
+        contenders.append(ours_cold(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
     # The loader called directly runs just before ours; ours runs last in each round, so that the
     # staging table ends with our load of the whole file.
-    contenders += [peer(DIRECT, direct_load), peer(OURS, ours_load)]
+    contenders += [peer(DIRECT, direct_load), ours_cold(OURS, ours_load)]
     times = race(contenders, repeat, progress)
     times[FLOOR] = summed([times[FLOOR_GET], times[FLOOR_COPY]])
     reference = OURS_ON_SAMPLE if sampled else OURS
