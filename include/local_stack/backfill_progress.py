@@ -18,6 +18,7 @@ from sparkify.retry_policy import TRANSIENT_RETRIES
 ErrorOf = Callable[[dict], str]
 TASK_LINE = "  hour "  # how every task line starts, indented under the counts lines
 ERROR_LINES = 3
+ENDED = ("success", "failed", "up_for_retry")  # the states of a try that ran
 
 
 class TaskEvents:
@@ -43,14 +44,20 @@ class TaskEvents:
                 polls = self.waiting_for_end[key] = self.waiting_for_end.get(key, 0) + 1
                 if polls < self.END_DATE_POLLS:
                     continue
+            if state in ENDED and self.seen.get(key) != "running" and ti.get("start_date"):
+                lines.append(f"{self._where(ti)} started{_tries(ti)}")  # it started and ended between two polls
             self.seen[key] = state
             line = self._line(ti, state)
             if line:
                 lines.append(line)
         return lines
 
+    @staticmethod
+    def _where(ti: dict) -> str:
+        return f"{TASK_LINE}{_hour(ti.get('logical_date'))} {ti['task_id']}"
+
     def _line(self, ti: dict, state: str | None) -> str | None:
-        where = f"{TASK_LINE}{_hour(ti.get('logical_date'))} {ti['task_id']}"
+        where = self._where(ti)
         tries = _tries(ti)
         if state == "running":
             return f"{where} started{tries}"

@@ -43,6 +43,17 @@ def test_each_change_of_a_try_gives_one_line():
     assert events.update([ti("load_users_dim", "upstream_failed")]) == [], "the counts line covers it"
 
 
+def test_a_try_that_started_and_ended_between_two_polls_gets_both_lines():
+    events = TaskEvents(lambda t: "")
+    fast = ti("load_users_dim", "success", start_date="2018-11-29T07:00:00Z", duration=0.3)
+    assert events.update([ti("load_users_dim", "queued")]) == []
+    assert events.update([fast]) == [
+        f"{TASK_LINE}2018-11-15T07:00Z load_users_dim started (try 1 of 4)",
+        f"{TASK_LINE}2018-11-15T07:00Z load_users_dim done (0s)",
+    ]
+    assert events.update([fast]) == []
+
+
 def test_retry_windows_double_and_stop_at_the_maximum():
     end = datetime(2018, 11, 29, 7, tzinfo=timezone.utc)
     windows = [retry_window({"end_date": end.isoformat(), "try_number": n}) for n in (1, 2, 3, 5, 9)]

@@ -62,7 +62,8 @@ def worker(tasks, results):  # what a LocalExecutor worker does: take a task, th
 
 tasks, results = SimpleQueue(), SimpleQueue()
 tasks.put("a task")
-child = multiprocessing.get_context("fork").Process(target=worker, args=(FreshProjectModulesQueue(tasks, snapshot, "fakepkg"), results))
+queue = FreshProjectModulesQueue(tasks, snapshot, "fakepkg")
+child = multiprocessing.get_context("fork").Process(target=worker, args=(queue, results))
 child.start(); child.join()
 print(json.dumps({"snapshot": sorted(snapshot), "value": results.get()}))
 """
