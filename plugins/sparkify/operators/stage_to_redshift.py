@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -347,54 +347,40 @@ class StageToRedshiftOperator(WarehouseOperator):
         """Fill the table from the cached copies of `objects`, COPYing the ones not cached yet, in one
         transaction that holds the cache's registry; copies unused for `retention` are dropped."""
         registry = str(self.cache_table)
-        with closing(hook.get_conn()) as conn:
-            conn.autocommit = False
-            cursor = conn.cursor()
-            cursor.paramstyle = "pyformat"
-            try:
-                object_cache.lock_registry(cursor, registry)
-                copy_options = replace(spec.options, manifest=True, statupdate=False)
-                signature = object_cache.table_signature(cursor, spec.table, copy_options.sql())
-                names = [object_cache.copy_table_name(registry, o, signature) for o in objects]
-                cached = object_cache.registered(cursor, registry, names)
-                now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
-                for obj, name in zip(objects, names):
-                    if name in cached:
-                        copy = cached[name]
-                        self.log.info("Reusing %s: %s staged at %s UTC", obj.uri, copy.table, copy.staged_at)
-                        if copy.rejected:
-                            self.log.warning(
-                                "%d row(s) of %s were rejected when it was staged (MAXERROR %d); "
-                                "stl_load_errors of that load lists them.",
-                                copy.rejected,
-                                obj.uri,
-                                self.max_error,
-                            )
-                        continue
-                    cached[name] = self._cache_object(
-                        cursor, s3_hook, spec, copy_options, credentials, obj, name, context
-                    )
-                    object_cache.register(cursor, registry, cached[name], obj, now)
-                object_cache.mark_used(cursor, registry, names, now)
-                for dropped in object_cache.drop_unused(cursor, registry, now - retention):
-                    self.log.info("Dropped %s: unused for more than %s", dropped, retention)
-                if spec.clear_sql():
-                    cursor.execute(spec.clear_sql())
-                object_cache.fill_from_copies(cursor, spec.table, names)
-                if spec.options.statupdate:
-                    cursor.execute(f"ANALYZE {quote_table(spec.table)}")
-                if self.staged_files_table:
-                    record_staged(cursor, self.staged_files_table, objects)
-                conn.commit()
-            except CopyFailed as failure:
-                conn.rollback()
-                if not failure.data_error:
-                    raise
-                self._log_rejects(cursor, failed=True)
-                raise AirflowFailException(str(failure)) from None
-            except BaseException:
-                conn.rollback()
-                raise
+        with self._load_transaction(hook) as cursor:
+            object_cache.lock_registry(cursor, registry)
+            copy_options = replace(spec.options, manifest=True, statupdate=False)
+            signature = object_cache.table_signature(cursor, spec.table, copy_options.sql())
+            names = [object_cache.copy_table_name(registry, o, signature) for o in objects]
+            cached = object_cache.registered(cursor, registry, names)
+            now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
+            for obj, name in zip(objects, names):
+                if name in cached:
+                    copy = cached[name]
+                    self.log.info("Reusing %s: %s staged at %s UTC", obj.uri, copy.table, copy.staged_at)
+                    if copy.rejected:
+                        self.log.warning(
+                            "%d row(s) of %s were rejected when it was staged (MAXERROR %d); "
+                            "stl_load_errors of that load lists them.",
+                            copy.rejected,
+                            obj.uri,
+                            self.max_error,
+                        )
+                    continue
+                cached[name] = self._cache_object(
+                    cursor, s3_hook, spec, copy_options, credentials, obj, name, now, context
+                )
+                object_cache.register(cursor, registry, cached[name], obj)
+            object_cache.mark_used(cursor, registry, names, now)
+            for dropped in object_cache.drop_unused(cursor, registry, now - retention):
+                self.log.info("Dropped %s: unused for more than %s", dropped, retention)
+            if spec.clear_sql():
+                cursor.execute(spec.clear_sql())
+            object_cache.fill_from_copies(cursor, spec.table, names)
+            if spec.options.statupdate:
+                cursor.execute(f"ANALYZE {quote_table(spec.table)}")
+            if self.staged_files_table:
+                record_staged(cursor, self.staged_files_table, objects)
         return sum(cached[name].row_count for name in names)
 
     def _cache_object(
@@ -406,6 +392,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         credentials,
         obj: S3Object,
         table: str,
+        now: datetime,
         context: Context,
     ) -> object_cache.CachedCopy:
         """COPY `obj` into a new copy table shaped like the target, through a manifest of it alone."""
@@ -423,7 +410,7 @@ class StageToRedshiftOperator(WarehouseOperator):
         if rejected:
             self._log_rejects(cursor, failed=False)
         self.log.info("Staged %s into %s: %d rows", obj.uri, table, rows)
-        return object_cache.CachedCopy(table, obj.uri, rows, rejected, datetime.now(timezone.utc).replace(tzinfo=None))
+        return object_cache.CachedCopy(table, obj.uri, rows, rejected, staged_at=now)
 
     def _write_manifest(
         self, s3_hook: Any, objects: list[S3Object], context: Context, part: str | None = None
@@ -443,19 +430,28 @@ class StageToRedshiftOperator(WarehouseOperator):
 
     def _copy(self, hook: Any, spec: CopySpec, credentials, objects: list[S3Object] | None) -> int:
         """The load and the staged-file record, in one transaction; a data error fails the task at once."""
+        with self._load_transaction(hook) as cursor:
+            if objects == []:
+                self.log.info("Nothing new to stage: only emptying %s", spec.table)
+                rows = self._clear_only(cursor, spec)
+            else:
+                rows = run_redshift_copy(spec, cursor, credentials)
+                self._log_rejects(cursor, failed=False)
+            if self.staged_files_table and objects is not None:
+                record_staged(cursor, self.staged_files_table, objects)
+        return rows
+
+    @contextmanager
+    def _load_transaction(self, hook: Any) -> Iterator[Any]:
+        """Like `sparkify.warehouse.transaction`, but a COPY that fails on the data fails the task at once,
+        after the rollback, with its rejects logged from the same session (`pg_last_copy_id()`, which
+        the shared helper's closed connection would lose); any other error rolls back and is raised."""
         with closing(hook.get_conn()) as conn:
             conn.autocommit = False
             cursor = conn.cursor()
             cursor.paramstyle = "pyformat"
             try:
-                if objects == []:
-                    self.log.info("Nothing new to stage: only emptying %s", spec.table)
-                    rows = self._clear_only(cursor, spec)
-                else:
-                    rows = run_redshift_copy(spec, cursor, credentials)
-                    self._log_rejects(cursor, failed=False)
-                if self.staged_files_table and objects is not None:
-                    record_staged(cursor, self.staged_files_table, objects)
+                yield cursor
                 conn.commit()
             except CopyFailed as failure:
                 conn.rollback()
@@ -466,7 +462,6 @@ class StageToRedshiftOperator(WarehouseOperator):
             except BaseException:
                 conn.rollback()
                 raise
-        return rows
 
     def _log_rejects(self, cursor: Any, failed: bool) -> None:
         rejects = rejected_rows(cursor)

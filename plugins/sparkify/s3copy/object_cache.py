@@ -70,10 +70,10 @@ def registered(cursor: Any, registry: str, tables: Sequence[str]) -> dict[str, C
     """The registered copies among `tables`, by table name."""
     if not tables:
         return {}
-    names = {f"t{i}": _bare(t) for i, t in enumerate(tables)}
+    names, placeholders = _in_list(tables)
     cursor.execute(
         f"SELECT table_name, s3_uri, row_count, rejected, staged_at FROM {quote_table(registry)} "
-        f"WHERE table_name IN ({', '.join(f'%({p})s' for p in names)})",
+        f"WHERE table_name IN ({placeholders})",
         names,
     )
     bare_to_full = {_bare(t): t for t in tables}
@@ -83,10 +83,11 @@ def registered(cursor: Any, registry: str, tables: Sequence[str]) -> dict[str, C
     }
 
 
-def register(cursor: Any, registry: str, copy: CachedCopy, obj: S3Object, now: datetime) -> None:
+def register(cursor: Any, registry: str, copy: CachedCopy, obj: S3Object) -> None:
+    """Record `copy` of `obj`, staged and used at its `staged_at`."""
     cursor.execute(
         f"INSERT INTO {quote_table(registry)} ({', '.join(COLUMNS)}) VALUES "
-        "(%(table)s, %(uri)s, %(etag)s, %(size)s, %(rows)s, %(rejected)s, %(now)s, %(now)s)",
+        "(%(table)s, %(uri)s, %(etag)s, %(size)s, %(rows)s, %(rejected)s, %(staged_at)s, %(staged_at)s)",
         {
             "table": _bare(copy.table),
             "uri": obj.uri,
@@ -94,16 +95,15 @@ def register(cursor: Any, registry: str, copy: CachedCopy, obj: S3Object, now: d
             "size": obj.size,
             "rows": copy.row_count,
             "rejected": copy.rejected,
-            "now": now,
+            "staged_at": copy.staged_at,
         },
     )
 
 
 def mark_used(cursor: Any, registry: str, tables: Sequence[str], now: datetime) -> None:
-    names = {f"t{i}": _bare(t) for i, t in enumerate(tables)}
+    names, placeholders = _in_list(tables)
     cursor.execute(
-        f"UPDATE {quote_table(registry)} SET used_at = %(now)s "
-        f"WHERE table_name IN ({', '.join(f'%({p})s' for p in names)})",
+        f"UPDATE {quote_table(registry)} SET used_at = %(now)s WHERE table_name IN ({placeholders})",
         {**names, "now": now},
     )
 
@@ -126,6 +126,12 @@ def fill_from_copies(cursor: Any, table: str, copies: Sequence[str]) -> None:
     """INSERT every row of `copies` into `table` (same columns, in order)."""
     union = " UNION ALL ".join(f"SELECT * FROM {quote_table(copy)}" for copy in copies)
     cursor.execute(f"INSERT INTO {quote_table(table)} {union}")
+
+
+def _in_list(tables: Sequence[str]) -> tuple[dict[str, str], str]:
+    """The bare names of `tables` as named parameters, and the placeholders of an IN list of them."""
+    names = {f"t{i}": _bare(t) for i, t in enumerate(tables)}
+    return names, ", ".join(f"%({p})s" for p in names)
 
 
 def _bare(table: str) -> str:
