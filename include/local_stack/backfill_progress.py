@@ -45,7 +45,7 @@ class TaskEvents:
                 if polls < self.END_DATE_POLLS:
                     continue
             if state in ENDED and self.seen.get(key) != "running" and ti.get("start_date"):
-                lines.append(f"{self._where(ti)} started{_tries(ti)}")  # it started and ended between two polls
+                lines.append(self._started(ti))  # it started and ended between two polls
             self.seen[key] = state
             line = self._line(ti, state)
             if line:
@@ -56,11 +56,14 @@ class TaskEvents:
     def _where(ti: dict) -> str:
         return f"{TASK_LINE}{_hour(ti.get('logical_date'))} {ti['task_id']}"
 
+    def _started(self, ti: dict) -> str:
+        return f"{self._where(ti)} started{_tries(ti)}"
+
     def _line(self, ti: dict, state: str | None) -> str | None:
         where = self._where(ti)
         tries = _tries(ti)
         if state == "running":
-            return f"{where} started{tries}"
+            return self._started(ti)
         if state == "success":
             return f"{where} done" + (f" ({ti['duration']:.0f}s)" if ti.get("duration") is not None else "")
         if state == "up_for_retry":

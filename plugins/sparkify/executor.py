@@ -81,7 +81,7 @@ def project_modules(package: str = PROJECT_PACKAGE) -> dict[str, tuple[str, int,
     found = {}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if path and (name == package or name.startswith(package + ".")):
+        if path and _in_package(name, package):
             try:
                 status = os.stat(path)
             except OSError:
@@ -112,16 +112,19 @@ def preload_project(modules: tuple[str, ...] = PROJECT_MODULES) -> dict[str, tup
             importlib.import_module(name)
     except Exception as error:
         log.warning("Not preloading the project's modules: %s", error)
-        forget(list(project_modules()))
+        forget()
         return {}
     return project_modules()
 
 
-def forget(names: list[str], package: str = PROJECT_PACKAGE) -> None:
-    """Drop every module of `package` (not only `names`: the others hold references to the old ones)."""
-    if names:
-        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-            del sys.modules[name]
+def forget(package: str = PROJECT_PACKAGE) -> None:
+    """Drop every module of `package`, not only the changed ones: the others hold references to them."""
+    for name in [n for n in sys.modules if _in_package(n, package)]:
+        del sys.modules[name]
+
+
+def _in_package(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
 
 
 class FreshProjectModulesQueue:
@@ -143,7 +146,7 @@ class FreshProjectModulesQueue:
                     "(restart the scheduler to preload it again).",
                     ", ".join(sorted(changed)[:5]),
                 )
-                forget(changed, self._package)
+                forget(self._package)
                 self._snapshot = {}
         return workload
 
