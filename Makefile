@@ -47,6 +47,10 @@ test: install chromium  ## run the whole test suite (it starts its own stack on 
 test-fast: install  ## unit and DAG-integrity tests only, without the slow ones: no servers, under a minute
 	$(PY) -m pytest tests/unit tests/dags -m "not slow"
 
+.PHONY: fidelity
+fidelity: install  ## Redshift's documented SQL through the emulator (tests/fidelity): passes per area, report in docs/redshift-fidelity.md
+	FIDELITY_REPORT=docs/redshift-fidelity.md $(PY) -m pytest tests/fidelity -q
+
 .PHONY: fuzz
 fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based fuzz test, far longer than in `make test` (200 examples)
 	FUZZ_EXAMPLES="$${ARG_EXAMPLES:-20000}" $(PY) -m pytest tests/unit/test_loader_fuzz.py -q

@@ -5,14 +5,15 @@
     BENCH_ONLY=events,memory make bench
     BENCH_EVENTS=500000 BENCH_REPEAT=5 make bench
 
+    BENCH_ONLY=dialect make bench    # the Redshift dialect layer's cost per statement of one hourly run
     make bench BENCH_ONLY=backfill   # sparkify_etl's 24-hour backfill vs a no-op twin, on a private Airflow
     BENCH_ONLY=backfill BENCH_BACKFILL_HOURS=8 BENCH_BACKFILL_SONGS=2000 make bench
 
 Knobs (environment): BENCH_SCALE (tiny | small | full), BENCH_ONLY (events, songs, history,
-memory, backfill), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY, BENCH_REPEAT, BENCH_MEMORY_REPEAT,
-BENCH_MEMORY_EVENTS (two sizes, "small,large"), BENCH_BACKFILL_HOURS, BENCH_BACKFILL_SONGS,
-BENCH_BACKFILL_EVENTS, BENCH_BACKFILL_REPEAT, BENCH_PARSE_SAMPLES, BENCH_SEED, BENCH_OUT (the
-JSON folder, default bench-results/). A target that is missed is reported, not an error: the exit status
+memory, dialect, backfill), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY, BENCH_REPEAT, BENCH_MEMORY_REPEAT,
+BENCH_MEMORY_EVENTS (two sizes, "small,large"), BENCH_DIALECT_ROUNDS, BENCH_BACKFILL_HOURS,
+BENCH_BACKFILL_SONGS, BENCH_BACKFILL_EVENTS, BENCH_BACKFILL_REPEAT, BENCH_PARSE_SAMPLES, BENCH_SEED,
+BENCH_OUT (the JSON folder, default bench-results/). A target that is missed is reported, not an error: the exit status
 is non-zero only when a section could not run.
 """
 
@@ -51,9 +52,20 @@ def run_benchmark(scale, sections, progress: Callable[[str], None] = _progress) 
         "sections": {},
         "errors": {},
     }
-    loaders = tuple(s for s in sections if s != "backfill")
+    loaders = tuple(s for s in sections if s not in ("dialect", "backfill"))
     if loaders:
         _loader_sections(scale, loaders, result, progress)
+    if "dialect" in sections:  # a stack of its own with a small day: the statements do not depend on the size
+        from bench import dialect
+
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # before Airflow is imported
+        logging.disable(logging.WARNING)  # the operators' task logs would drown the table
+        try:
+            result["sections"]["dialect"] = dialect.run(scale.dialect_rounds, progress)
+        except Exception as error:
+            result["errors"]["dialect"] = f"{type(error).__name__}: {error}"
+            progress(f"ERROR in dialect:\n{traceback.format_exc()}")
+        result.setdefault("machine", scorecard.machine(result["sections"].get("dialect", {}).get("postgresql")))
     if "backfill" in sections:  # a stack and an Airflow of its own, after the others have stopped theirs
         from bench import backfill
 
@@ -179,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default=os.environ.get("BENCH_ONLY"),
-        help="comma-separated sections: events, songs, history, memory, backfill (default: all)",
+        help="comma-separated sections: events, songs, history, memory, dialect, backfill (default: all)",
     )
     parser.add_argument(
         "--out",

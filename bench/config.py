@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-SECTIONS = ("events", "songs", "history", "memory", "backfill")
+SECTIONS = ("events", "songs", "history", "memory", "dialect", "backfill")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Scale:
     backfill_events: int = 20_000
     backfill_repeat: int = 2
     parse_samples: int = 10
+    # The dialect section (bench/dialect.py): how many times each statement of one hourly run is translated.
+    dialect_rounds: int = 200
     seed: int = 42
 
     def as_dict(self) -> dict:
@@ -50,6 +52,7 @@ class Scale:
             "backfill_events": self.backfill_events,
             "backfill_repeat": self.backfill_repeat,
             "parse_samples": self.parse_samples,
+            "dialect_rounds": self.dialect_rounds,
             "seed": self.seed,
         }
 
@@ -98,6 +101,7 @@ SCALES = {
         backfill_events=300,
         backfill_repeat=1,
         parse_samples=2,
+        dialect_rounds=5,
     ),
 }
 
@@ -116,6 +120,7 @@ _OVERRIDES = {
     "BENCH_BACKFILL_EVENTS": "backfill_events",
     "BENCH_BACKFILL_REPEAT": "backfill_repeat",
     "BENCH_PARSE_SAMPLES": "parse_samples",
+    "BENCH_DIALECT_ROUNDS": "dialect_rounds",
 }
 
 

@@ -43,7 +43,7 @@ _AGENTS = [
 # drawn from the generator's id range, ~70% of plays matched to the catalogue.
 _SONGPLAYS_SQL = """
 INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent)
-SELECT MD5('history-' || g),
+SELECT MD5('history-' || g::text),
        %(start)s::TIMESTAMP + ((g * %(span_ms)s::BIGINT) / %(rows)s::BIGINT) * INTERVAL '1 millisecond',
        2 + (g * 2654435761) %% %(user_ids)s::BIGINT,
        CASE WHEN g %% 10 < 3 THEN 'paid' ELSE 'free' END,
@@ -62,7 +62,7 @@ FROM songplays
 """
 _USERS_SQL = """
 INSERT INTO users (user_id, first_name, last_name, gender, level)
-SELECT u, 'User' || u, 'Lastname' || (u %% 97), CASE WHEN u %% 2 = 0 THEN 'F' ELSE 'M' END,
+SELECT u, 'User' || u::text, 'Lastname' || (u %% 97)::text, CASE WHEN u %% 2 = 0 THEN 'F' ELSE 'M' END,
        CASE WHEN u %% 10 < 3 THEN 'paid' ELSE 'free' END
 FROM generate_series(2, 1 + %(user_ids)s::INTEGER) AS u
 """
@@ -104,7 +104,7 @@ def load_history(stack: PrivateStack, dag_run: DagRun, rows: int, generator_user
             dag_run.execute(task_id)
     for task_id in _steps(dag_run)["publish"]:  # and publishes it
         dag_run.execute(task_id)
-    with stack.connect() as conn, conn.cursor() as cursor:
+    with stack.connect_backend() as conn, conn.cursor() as cursor:  # PostgreSQL's SQL: a fixture, not the pipeline
         cursor.execute("SET maintenance_work_mem = '1GB'")
         cursor.execute("SET work_mem = '256MB'")
         cursor.execute(_USERS_SQL, {"user_ids": user_ids})

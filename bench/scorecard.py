@@ -15,6 +15,7 @@ from tabulate import tabulate
 from bench.timing import Measurement
 
 MIB = 2**20
+DIALECT_ON = "sparkify_etl"  # the backfill section's DAG, run with the emulator's dialect layer on
 MEMORY_LIMIT = 256 * MIB
 # "Flat": the growth at the larger file is within this of the growth at the smaller one.
 # A loader that held the file would grow by (large - small) file bytes, far more than this.
@@ -212,7 +213,35 @@ def targets(sections: dict[str, Any]) -> list[Target]:
                 "<=",
             )
         )
+    dialect = sections.get("dialect", {})
+    if "median_ms" in dialect:
+        found.append(
+            Target(
+                "dialect_median_ms",
+                f"Redshift dialect layer: translation per statement, median over the {dialect['statements']} "
+                "statements of one hourly run",
+                dialect["median_ms"],
+                dialect["target_ms"],
+                "<=",
+                unit=" ms",
+                note=f"{dialect['median_ms']:.4f} ms; p95 {dialect['p95_ms']:.3f} ms, max {dialect['max_ms']:.3f} ms; "
+                f"{dialect['gate_share']:.0%} pass the gate unlexed",
+            )
+        )
     backfill = sections.get("backfill", {})
+    if "dialect_ratio" in backfill:
+        on, off = backfill["dags"][DIALECT_ON]["wall_seconds"], backfill["dialect_off"]["wall_seconds"]
+        found.append(
+            Target(
+                "backfill_dialect_on_vs_off",
+                f"backfill of {backfill['hours']} hours: sparkify_etl with the dialect layer ÷ without "
+                f"(wall, median of {backfill['repeat']})",
+                backfill["dialect_ratio"],
+                1.05,
+                "<=",
+                note=f"{on['median']:.1f} s vs {off['median']:.1f} s",
+            )
+        )
     if "ratio" in backfill:
         etl, noop = (backfill["dags"][d] for d in ("sparkify_etl", "sparkify_etl_noop"))
         found.append(
@@ -378,11 +407,40 @@ def _memory_rows(memory: dict) -> list[list[str]]:
     return rows
 
 
+def _dialect_rows(dialect: dict) -> list[list[str]]:
+    workload = f"dialect, {dialect['statements']} statements"
+    rows = [
+        [
+            workload,
+            f"translate() per statement ({dialect['rounds']} rounds)",
+            f"{dialect['median_ms']:.4f} ms",
+            f"max {dialect['max_ms']:.3f} ms",
+            "",
+            f"p95 {dialect['p95_ms']:.3f} ms",
+            "",
+        ],
+        [
+            workload,
+            f"gate: {dialect['gated']} sent on unlexed ({dialect['gate_share']:.0%}); {dialect['lexed']} lexed",
+            f"{dialect['lexed_median_ms']:.4f} ms" if dialect["lexed_median_ms"] is not None else "",
+            "",
+            "",
+            f"{dialect['rewritten']} rewritten, {dialect['refused']} refused",
+            "",
+        ],
+    ]
+    return rows
+
+
 def _backfill_rows(backfill: dict) -> list[list[str]]:
     if "dags" not in backfill:
         return []
     rows, noop = [], backfill["dags"]["sparkify_etl_noop"]
-    for dag_id, figures in backfill["dags"].items():
+    figures_by_label = {
+        **backfill["dags"],
+        **({f"{DIALECT_ON}, dialect off": backfill["dialect_off"]} if "dialect_off" in backfill else {}),
+    }
+    for dag_id, figures in figures_by_label.items():
         wall, runs = figures["wall_seconds"], figures["run_seconds_median"]
         rows.append(
             [
@@ -458,6 +516,7 @@ def table(result: dict[str, Any]) -> str:
         ("stage_songs", _song_rows),
         ("hourly_run", _hourly_rows),
         ("peak_memory", _memory_rows),
+        ("dialect", _dialect_rows),
         ("backfill", _backfill_rows),
     ):
         if key in sections:
@@ -487,8 +546,9 @@ def table(result: dict[str, Any]) -> str:
         f"({s['memory_repeat']} for memory)"
     )
     backfill = sections.get("backfill", {})
-    if result.get("sections_run") == ["backfill"]:
-        title = f"Sparkify benchmark, scale {s['name']}: backfill"
+    run = result.get("sections_run") or []
+    if run and set(run) <= {"dialect", "backfill"}:  # the loader workloads' sizes do not apply
+        title = f"Sparkify benchmark, scale {s['name']}: {', '.join(run)}"
     if "dags" in backfill:
         title += (
             f"; backfill: {backfill['hours']} hours, {backfill['song_files']:,} song files, "
@@ -503,6 +563,9 @@ def table(result: dict[str, Any]) -> str:
             f"; load average {' '.join(map(str, backfill['load_average_before']))} before the backfills, "
             f"{' '.join(map(str, backfill.get('load_average_after') or []))} after"
         )
+    dialect = sections.get("dialect", {})
+    if dialect.get("load_average"):
+        box += f"; load average {' '.join(map(str, dialect['load_average']))} while translating"
     parts = [title, box, "", *lines, *_task_table(backfill)]
     if len(verdicts) > 1:
         parts += ["", *_columns(verdicts)]

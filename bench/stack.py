@@ -94,6 +94,11 @@ class PrivateStack:
         """A psycopg connection through the emulator, as any PostgreSQL client of the warehouse connects."""
         return psycopg.connect(self.dsn, autocommit=autocommit)
 
+    def connect_backend(self) -> psycopg.Connection:
+        """An autocommit connection to the PostgreSQL behind the emulator, for fixtures that need PostgreSQL's own
+        SQL (generate_series over tables, index management), which the emulator refuses as Redshift would."""
+        return psycopg.connect(self.backend_dsn, autocommit=True)
+
     @property
     def emulator_pid(self) -> int:
         pid = read_pid(self.warehouse.pid_file)

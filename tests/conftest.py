@@ -63,6 +63,14 @@ def db(warehouse_dsn):
         yield conn
 
 
+@pytest.fixture
+def backend(stack):
+    """An autocommit connection to the PostgreSQL behind the emulator: for fault injection and fixtures that need
+    PostgreSQL's own SQL (triggers, pg_sleep), which the emulator refuses as Redshift would."""
+    with psycopg.connect(WarehouseServer(stack).backend_dsn(), autocommit=True) as conn:
+        yield conn
+
+
 @pytest.fixture(scope="session")
 def s3(stack):
     return S3Server(stack).client()
@@ -80,7 +88,7 @@ def airflow_db(stack):
 # Markers by folder, so a new test file is in its tier without saying so; `slow` lists the unit
 # tests that take most of the fast tier's time (`make test-fast` runs `-m "not slow"`; `make test`
 # runs everything). An entry is a file or a file::test, relative to the repository.
-TIERS = {"integration": "integration", "live": "live", "bench": "integration"}
+TIERS = {"integration": "integration", "live": "live", "bench": "integration", "fidelity": "integration"}
 BROWSER_FIXTURE = "chromium"  # tests/live/conftest.py: Debian's Chromium driven by Playwright
 SLOW = (
     "tests/unit/test_stage_memory.py",

@@ -81,7 +81,7 @@ class WarehouseServer:
         # MD5 passwords: the emulator checks clients against them (redshift_connector has no SCRAM).
         options = (
             f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir} "
-            "-c password_encryption=md5 -c md5_password_warnings=off"
+            "-c password_encryption=md5 -c md5_password_warnings=off -c TimeZone=UTC"
         )
         result = self._pg(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"

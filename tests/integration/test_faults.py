@@ -139,10 +139,24 @@ def test_sigkill_during_staging_leaves_no_partial_data_and_the_retry_is_exact(sc
     assert schema.execute("SELECT COUNT(*), COUNT(DISTINCT ts) FROM staging_events").fetchone() == (EVENTS, EVENTS)
 
 
+PAUSE = "fault_pause(20)"
+
+
+@pytest.fixture(autouse=True)
+def fault_pause(backend):
+    """A user-defined SQL function that sleeps: Redshift accepts a call to a UDF, not to pg_sleep, so the pause is
+    created behind the emulator and called through it."""
+    backend.execute(
+        "CREATE OR REPLACE FUNCTION fault_pause(seconds INTEGER) RETURNS INTEGER VOLATILE LANGUAGE sql "
+        "AS 'SELECT 1 FROM pg_sleep(seconds)'"
+    )
+    backend.execute("GRANT EXECUTE ON FUNCTION fault_pause(INTEGER) TO PUBLIC")
+
+
 def slow(sql: str) -> str:
     """The fact SELECT, made to run for a while so that it can be interrupted (the pause comes
     first, because pg_stat_activity shows only the start of a long statement)."""
-    return f"SELECT f.* FROM (SELECT pg_sleep(20)) pause CROSS JOIN ({sql}) f"
+    return f"SELECT f.* FROM (SELECT {PAUSE}) pause CROSS JOIN ({sql}) f"
 
 
 def test_sigkill_during_the_fact_load_leaves_no_partial_data_and_the_retry_is_exact(
@@ -154,10 +168,10 @@ def test_sigkill_during_the_fact_load_leaves_no_partial_data_and_the_retry_is_ex
     before = schema.execute("SELECT COUNT(*) FROM songplays").fetchone()[0]
     assert before > 0
     task = start_task("fact", sql=slow(fact_sql))
-    poll_until(lambda: active_query(warehouse_dsn, "pg_sleep(20)"), 60, "the fact INSERT to start")
+    poll_until(lambda: active_query(warehouse_dsn, PAUSE), 60, "the fact INSERT to start")
     task.send_signal(signal.SIGKILL)
     task.wait(timeout=30)
-    poll_until(lambda: not active_query(warehouse_dsn, "pg_sleep(20)"), 30, "the server to abort the INSERT")
+    poll_until(lambda: not active_query(warehouse_dsn, PAUSE), 30, "the server to abort the INSERT")
     assert schema.execute("SELECT COUNT(*) FROM songplays").fetchone()[0] == before  # the DELETE was rolled back
     result = LoadFactOperator(task_id="f", table="songplays", sql=fact_sql).execute(task_context(*WINDOW))
     expected = sum(1 for i in range(EVENTS) if BASE_TS + i * 20 < BASE_TS + 3_600_000)
@@ -179,7 +193,7 @@ def test_a_warehouse_restart_fails_the_task_and_the_retry_succeeds(schema, event
     worker = threading.Thread(target=run_slow_fact)
     worker.start()
     server = WarehouseServer(stack)
-    poll_until(lambda: active_query(server.dsn(), "pg_sleep(20)"), 60, "the fact INSERT to start")
+    poll_until(lambda: active_query(server.dsn(), PAUSE), 60, "the fact INSERT to start")
     server.stop()
     server.start()
     worker.join(timeout=60)

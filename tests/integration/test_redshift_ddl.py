@@ -1,8 +1,10 @@
 """The Redshift emulator's DDL rewriting, run on the real PostgreSQL of the local stack.
 
-Every statement of include/sql/create_tables.sql, rewritten, creates its table and its sort-key
-index, and runs again as a no-op. Once the tables exist, the rewritten CREATE TABLE IF NOT EXISTS
-takes no lock at all, so it never waits behind a session that is loading the table (issue 13).
+The rewritten statements go to PostgreSQL directly (its private socket): they are what the
+emulator sends, not what a client may send it. Every statement of include/sql/create_tables.sql,
+rewritten, creates its table and its sort-key index, and runs again as a no-op. Once the tables
+exist, the rewritten CREATE TABLE IF NOT EXISTS takes no lock at all, so it never waits behind a
+session that is loading the table (issue 13).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import psycopg
 import pytest
 
 from local_stack.redshift.statements import rewrite_ddl
+from local_stack.warehouse_server import WarehouseServer
 from sparkify.ddl import split_statements
 from tests.support import SQL_DIR
 
@@ -20,21 +23,23 @@ REDSHIFT_DDL = split_statements((SQL_DIR / "create_tables.sql").read_text())
 
 
 @pytest.fixture
-def schema(db, warehouse_dsn):
-    """A fresh schema; returns a function that opens an autocommit connection working in it."""
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    db.execute(f"CREATE SCHEMA {SCHEMA}")
-    connections = []
+def schema(stack):
+    """A fresh schema; returns a function that opens an autocommit connection to PostgreSQL working in it."""
+    backend_dsn = WarehouseServer(stack).backend_dsn()
+    admin = psycopg.connect(backend_dsn, autocommit=True)
+    admin.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    admin.execute(f"CREATE SCHEMA {SCHEMA}")
+    connections = [admin]
 
     def connect() -> psycopg.Connection:
-        conn = psycopg.connect(warehouse_dsn, autocommit=True, options=f"-c search_path={SCHEMA}")
+        conn = psycopg.connect(backend_dsn, autocommit=True, options=f"-c search_path={SCHEMA}")
         connections.append(conn)
         return conn
 
     yield connect
+    admin.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     for conn in connections:
         conn.close()
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
 def create_tables(conn: psycopg.Connection) -> None:

@@ -132,9 +132,12 @@ def test_dimension_modes(schema):
     ]
     LoadDimensionOperator(task_id="t", table="users", sql=sql, mode="truncate-insert").execute(HOUR)
     assert schema.execute("SELECT user_id FROM users").fetchall() == [(1,)]
-    with pytest.raises(Exception, match="duplicate key"):  # PostgreSQL enforces the primary key
-        LoadDimensionOperator(task_id="a", table="users", sql=sql, mode="append").execute(HOUR)
+    # Redshift does not enforce the primary key (t_Defining_constraints.html): the operator's key does.
+    with pytest.raises(DuplicateKeyError, match=r"user_id.*\(1,\)"):
+        LoadDimensionOperator(task_id="a", table="users", sql=sql, mode="append", key="user_id").execute(HOUR)
     assert schema.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+    LoadDimensionOperator(task_id="a", table="users", sql=sql, mode="append").execute(HOUR)
+    assert schema.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 2  # loaded twice, as on a cluster
 
 
 def test_merge_refuses_a_select_with_duplicate_keys_and_changes_nothing(schema):

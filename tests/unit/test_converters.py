@@ -88,7 +88,6 @@ def test_integer_range_and_overflow(column, lowest, highest):
         ("1 2", "Invalid digit, Value ' ', Type: integer"),
         ("+-5", "Invalid digit, Value '+-5', Type: integer"),
         (1.5, "Invalid digit, Type: integer"),
-        (2.0, "Invalid digit, Type: integer"),
         (True, "Invalid digit, Type: integer"),
         (False, "Invalid digit, Type: integer"),
         ([1], "Invalid digit, Type: integer"),
@@ -149,42 +148,57 @@ def test_double_rejects(value):
 # --- numeric -----------------------------------------------------------------------------------
 
 
+# COPY truncates decimals to the column's scale unless ROUNDEC is given; a JSON number with a
+# fraction is a binary double ("Loss of numeric precision").
+# https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html#copy-roundec
+# https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("value", "expected", "rounded"),
     [
-        ("1.005", "1.01"),  # half up, not banker's rounding
-        (1.005, "1.01"),  # from the float's shortest repr, not its binary value
-        ("1.004", "1.00"),
-        ("-2.345", "-2.35"),
-        (2.5, "2.50"),
-        (12, "12.00"),
-        ("12", "12.00"),
-        (" 3.14159 ", "3.14"),
-        ("999.994", "999.99"),
-        ("-999.99", "-999.99"),
-        ("1e2", "100.00"),
-        (0, "0.00"),
+        ("20.259", "20.25", "20.26"),  # the ROUNDEC page's own example
+        ("1.005", "1.00", "1.01"),
+        (1.005, "1.00", "1.00"),  # the double is 1.00499999…: its binary value, not its shortest repr
+        ("1.004", "1.00", "1.00"),
+        ("-2.345", "-2.34", "-2.35"),  # toward zero; a half away from zero
+        (2.5, "2.50", "2.50"),
+        (12, "12.00", "12.00"),
+        ("12", "12.00", "12.00"),
+        (" 3.14159 ", "3.14", "3.14"),
+        ("999.994", "999.99", "999.99"),
+        ("-999.99", "-999.99", "-999.99"),
+        ("1e2", "100.00", "100.00"),
+        (0, "0.00", "0.00"),
     ],
 )
-def test_numeric_rounds_half_up_to_the_scale(value, expected):
-    result = convert(numeric(5, 2), value)
+def test_numeric_truncates_to_the_scale_and_rounds_with_roundec(value, expected, rounded):
+    result = converter_for(numeric(5, 2), CopyOptions())(value)
     assert isinstance(result, Decimal)
     assert str(result) == expected
+    assert str(converter_for(numeric(5, 2), CopyOptions(), roundec=True)(value)) == rounded
 
 
-@pytest.mark.parametrize(("value", "expected"), [(2.5, "3"), ("3.5", "4"), ("-0.5", "-1"), ("0.49", "0")])
-def test_numeric_with_scale_zero_rounds_to_integers(value, expected):
+@pytest.mark.parametrize(
+    ("value", "expected", "rounded"), [(2.5, "2", "3"), ("3.5", "3", "4"), ("-0.5", "0", "-1"), ("0.49", "0", "0")]
+)
+def test_numeric_with_scale_zero_truncates_to_integers(value, expected, rounded):
     assert str(convert(numeric(10, 0), value)) == expected
+    assert str(converter_for(numeric(10, 0), CopyOptions(), roundec=True)(value)) == rounded
 
 
 def test_numeric_without_precision_or_scale():
-    assert str(convert(numeric(None, None), "123456789.6")) == "123456790"
+    assert str(convert(numeric(None, None), "123456789.6")) == "123456789"
 
 
-@pytest.mark.parametrize("value", ["999.995", 1000, "-1000", "1000.00", 99999.9, "1e3"])
+@pytest.mark.parametrize("value", [1000, "-1000", "1000.00", 99999.9, "1e3"])
 def test_numeric_overflow(value):
     with pytest.raises(ConversionError, match=r"^Numeric data overflow \(precision 5, scale 2\)$"):
         convert(numeric(5, 2), value)
+
+
+def test_numeric_overflow_only_when_roundec_rounds_up():
+    assert str(convert(numeric(5, 2), "999.995")) == "999.99"
+    with pytest.raises(ConversionError, match=r"^Numeric data overflow"):
+        converter_for(numeric(5, 2), CopyOptions(), roundec=True)("999.995")
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])

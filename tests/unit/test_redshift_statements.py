@@ -401,8 +401,12 @@ def test_every_statement_of_create_tables_is_rewritten_into_one_guarded_do_block
 def test_create_table_with_a_compound_sort_key_becomes_table_and_index():
     songplays = next(s for s in REDSHIFT_DDL if "songplays" in s)
     rewritten = rewrite_ddl(songplays)
-    assert 'CREATE INDEX IF NOT EXISTS "songplays_sortkey_idx" ON songplays (start_time, user_id); END IF;' in rewritten
-    assert "PRIMARY KEY (songplay_id)\n); CREATE INDEX" in rewritten
+    assert 'CREATE INDEX IF NOT EXISTS "songplays_sortkey_idx" ON songplays (start_time, user_id); PERFORM' in rewritten
+    assert "user_agent  VARCHAR(1024)\n); CREATE INDEX" in rewritten  # the primary key is recorded, not created
+    assert rewritten.endswith(
+        "PERFORM redshift_emulator.add_constraint('songplays'::regclass, NULL, 'p', ARRAY['songplay_id']::text[], "
+        "NULL, NULL, FALSE); END IF; END; $ddl$"
+    )
 
 
 def test_column_attributes_identity_and_varchar_max():
@@ -466,7 +470,9 @@ def test_alter_table_add_column_drops_column_attributes():
     "sql",
     [
         "SELECT 1",
-        "CREATE TABLE IF NOT EXISTS t (a INT, PRIMARY KEY (a))",
+        "CREATE TABLE IF NOT EXISTS t (a INT NOT NULL, b INT NULL)",
+        "CREATE TABLE t (LIKE u)",
+        "ALTER TABLE t DROP COLUMN c",
         "CREATE INDEX i ON t (a)",
         "ALTER TABLE t ADD COLUMN c INT",
         "ALTER TABLE t RENAME TO u",
@@ -478,3 +484,92 @@ def test_alter_table_add_column_drops_column_attributes():
 )
 def test_statements_that_need_no_rewriting(sql):
     assert rewrite_ddl(sql) is None
+
+
+# --- Informational constraints -----------------------------------------------------------------
+# Redshift records PRIMARY KEY, UNIQUE and FOREIGN KEY and enforces none of them; it enforces NOT NULL
+# (https://docs.aws.amazon.com/redshift/latest/dg/t_Defining_constraints.html). CHECK is unsupported
+# (https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-features.html).
+
+RECORD = "PERFORM redshift_emulator.add_constraint("
+
+
+def test_column_constraints_are_removed_and_recorded_and_a_primary_key_becomes_not_null():
+    rewritten = rewrite_ddl(
+        "CREATE TABLE t (a INT PRIMARY KEY, b INT UNIQUE, c INT REFERENCES r (x) ON DELETE CASCADE NOT NULL)"
+    )
+    assert rewritten == (
+        "DO $ddl$ BEGIN CREATE TABLE t (a INT NOT NULL, b INT, c INT NOT NULL); "
+        f"{RECORD}'t'::regclass, NULL, 'p', ARRAY['a']::text[], NULL, NULL, FALSE); "
+        f"{RECORD}'t'::regclass, NULL, 'u', ARRAY['b']::text[], NULL, NULL, FALSE); "
+        f"{RECORD}'t'::regclass, NULL, 'f', ARRAY['c']::text[], 'r'::regclass, ARRAY['x']::text[], FALSE); END; $ddl$"
+    )
+
+
+def test_table_constraints_are_removed_with_their_commas_and_key_columns_become_not_null():
+    rewritten = rewrite_ddl(
+        'CREATE TABLE IF NOT EXISTS s."T" (PRIMARY KEY (id, "Kind"), id INT, "Kind" VARCHAR(8) SORTKEY, '
+        "note VARCHAR(MAX) NULL, CONSTRAINT t_note UNIQUE (note), FOREIGN KEY (id) REFERENCES s.parent) DISTSTYLE ALL"
+    )
+    table = "'s.\"T\"'::regclass"
+    assert rewritten == (
+        "DO $ddl$ BEGIN IF to_regclass('s.\"T\"') IS NULL THEN "
+        'CREATE TABLE IF NOT EXISTS s."T" (id INT NOT NULL, "Kind" VARCHAR(8) NOT NULL, note VARCHAR(65535) NULL); '
+        'CREATE INDEX IF NOT EXISTS "T_sortkey_idx" ON s."T" ("Kind"); '
+        f"{RECORD}{table}, NULL, 'p', ARRAY['id', 'Kind']::text[], NULL, NULL, FALSE); "
+        f"{RECORD}{table}, 't_note', 'u', ARRAY['note']::text[], NULL, NULL, FALSE); "
+        f"{RECORD}{table}, NULL, 'f', ARRAY['id']::text[], 's.parent'::regclass, NULL, FALSE); END IF; END; $ddl$"
+    )
+
+
+def test_named_column_constraint_on_a_temporary_table():
+    assert rewrite_ddl("create temp table t (a int constraint t_pk primary key, b int not null)") == (
+        "DO $ddl$ BEGIN create temp table t (a int NOT NULL, b int not null); "
+        f"{RECORD}'t'::regclass, 't_pk', 'p', ARRAY['a']::text[], NULL, NULL, FALSE); END; $ddl$"
+    )
+
+
+def test_the_official_starters_users_table_records_its_named_primary_key():
+    assert rewrite_ddl(
+        "CREATE TABLE public.users (userid int4 NOT NULL, first_name varchar(256), "
+        "CONSTRAINT users_pkey PRIMARY KEY (userid));"
+    ) == (
+        "DO $ddl$ BEGIN CREATE TABLE public.users (userid int4 NOT NULL, first_name varchar(256)); "
+        f"{RECORD}'public.users'::regclass, 'users_pkey', 'p', ARRAY['userid']::text[], NULL, NULL, FALSE); END; $ddl$"
+    )
+
+
+def test_a_key_column_that_declares_null_or_not_null_gets_no_second_declaration():
+    rewritten = rewrite_ddl("CREATE TABLE t (a INT NOT NULL, b INT NULL, c INT DEFAULT NULL, PRIMARY KEY (a, b, c))")
+    assert rewritten.startswith(
+        "DO $ddl$ BEGIN CREATE TABLE t (a INT NOT NULL, b INT NULL, c INT DEFAULT NULL NOT NULL);"
+    )
+
+
+def test_alter_table_add_and_drop_constraint():
+    assert rewrite_ddl("ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY (a);") == (
+        f"DO $ddl$ BEGIN {RECORD}'t'::regclass, 't_pk', 'p', ARRAY['a']::text[], NULL, NULL, TRUE); END; $ddl$"
+    )
+    assert rewrite_ddl("ALTER TABLE t ADD FOREIGN KEY (a, b) REFERENCES r (x, y)") == (
+        f"DO $ddl$ BEGIN {RECORD}'t'::regclass, NULL, 'f', ARRAY['a', 'b']::text[], 'r'::regclass, "
+        "ARRAY['x', 'y']::text[], TRUE); END; $ddl$"
+    )
+    assert rewrite_ddl('ALTER TABLE t DROP CONSTRAINT "T_pk" CASCADE') == (
+        "DO $ddl$ BEGIN IF NOT redshift_emulator.drop_constraint('t'::regclass, 'T_pk', TRUE) "
+        'THEN ALTER TABLE t DROP CONSTRAINT "T_pk" CASCADE; END IF; END; $ddl$'
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t (a INT CHECK (a > 0))",
+        "CREATE TABLE IF NOT EXISTS t (a INT, CONSTRAINT positive CHECK (a > 0)) DISTSTYLE EVEN",
+        "ALTER TABLE t ADD CONSTRAINT positive CHECK (a > 0)",
+    ],
+)
+def test_check_constraints_are_refused_with_redshifts_error(sql):
+    assert rewrite_ddl(sql) == (
+        "DO $ddl$ BEGIN RAISE EXCEPTION USING MESSAGE = "
+        "'ALTER/CREATE TABLE column CHECK constraint is not supported', ERRCODE = '0A000'; END; $ddl$"
+    )

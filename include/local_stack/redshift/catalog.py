@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,19 +15,31 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from local_stack.redshift import query_history
+
 if TYPE_CHECKING:
     from local_stack.redshift.s3copy.command import CopyCommand
     from local_stack.redshift.s3copy.errors import LoadError
     from local_stack.redshift.server import EmulatorConfig
 
-CATALOG_SQL = (Path(__file__).with_name("catalog.sql")).read_text()
+# Redshift's system tables and views (catalog.sql), then its functions and operators (functions.sql).
+CATALOG_SQL = "\n".join(
+    Path(__file__).with_name(name).read_text() for name in ("catalog.sql", "constraints.sql", "functions.sql")
+)
 _bootstrapped: set[str] = set()
 _bootstrap_lock = threading.Lock()
+# The client's user (usesysid) of the session whose backend pid is the first parameter.
+_CLIENT_USER = "(SELECT a.usesysid::integer FROM pg_stat_activity a WHERE a.pid = %s LIMIT 1)"
 _INSERT_ERROR = (
     "INSERT INTO stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, "
     "colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason, is_partial, "
-    "start_offset) VALUES (100, 0, to_regclass(%s)::oid::integer, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-    "%s, %s, %s, %s, 0, 0)"
+    "start_offset) VALUES (COALESCE(" + _CLIENT_USER + ", 100), 0, to_regclass(%s)::oid::integer, %s, %s, %s, "
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0)"
+)
+_START_LOAD = (
+    "INSERT INTO stl_emulator_load_history (query_id, user_id, session_id, database_name, table_name, table_id, "
+    "data_source, file_format, start_time, status, copier) VALUES (%s, " + _CLIENT_USER + ", %s, current_database(), "
+    "%s, to_regclass(%s)::oid::integer, %s, %s, %s, 'running', pg_backend_pid()) ON CONFLICT (query_id) DO NOTHING"
 )
 # Redshift's error codes (STL_LOAD_ERRORS.err_code) for the kinds of reject the loader reports.
 ERR_CODES = (
@@ -44,6 +57,7 @@ ERR_CODES = (
     ("decompress", 8001),
 )
 DEFAULT_ERR_CODE = 1216  # General input error
+LOAD_HISTORY_ROWS = 10_000  # sys_load_history keeps the newest loads
 
 
 @contextmanager
@@ -80,6 +94,11 @@ def set_md5_password(conn: psycopg.Connection, user: str, password: str) -> None
     conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(user), sql.Literal(digest)))
 
 
+def catalog_databases() -> frozenset[str]:
+    """The databases whose catalog this process has put in place."""
+    return frozenset(_bootstrapped)
+
+
 def ensure_catalog(conn: psycopg.Connection, database: str) -> None:
     with _bootstrap_lock:
         if database not in _bootstrapped:
@@ -88,11 +107,35 @@ def ensure_catalog(conn: psycopg.Connection, database: str) -> None:
 
 
 def record_last_copy(conn: psycopg.Connection, session: int, query: int, rows: int) -> None:
+    """The session's last COPY; once `record_load_start` has run for `query`, its load completed."""
     conn.execute(
         "INSERT INTO stv_emulator_last_copy (session, query, rows) VALUES (%s, %s, %s) "
         "ON CONFLICT (session) DO UPDATE SET query = EXCLUDED.query, rows = EXCLUDED.rows",
         (session, query, rows),
     )
+    conn.execute(
+        "UPDATE stl_emulator_load_history SET status = 'completed', end_time = %s, loaded_rows = %s "
+        "WHERE query_id = %s AND status <> 'completed'",
+        (_now(), rows, query),
+    )
+
+
+def record_load_start(
+    conn: psycopg.Connection, config: EmulatorConfig, database: str, session: int, query: int, command: CopyCommand
+) -> None:
+    """A COPY begins: its sys_load_history row ('running' until it completes or fails) and its stl_query row."""
+    fmt = str(getattr(command.options, "format", None) or "json").lower()  # the loader reads JSON
+    conn.execute(
+        _START_LOAD,
+        (query, session, session, command.table, command.table, command.source, fmt, _now()),
+    )
+    query_history.record_copy(config, database, session, None, query, f"COPY {command.table} FROM '{command.source}'")
+    with contextlib.suppress(psycopg.Error):
+        conn.execute(
+            "DELETE FROM stl_emulator_load_history WHERE query_id < "
+            "(SELECT query_id FROM stl_emulator_load_history ORDER BY query_id DESC OFFSET %s LIMIT 1)",
+            (LOAD_HISTORY_ROWS - 1,),
+        )
 
 
 def forget_session(conn: psycopg.Connection, session: int) -> None:
@@ -102,13 +145,16 @@ def forget_session(conn: psycopg.Connection, session: int) -> None:
 def record_load_errors(
     conn: psycopg.Connection, query: int, session: int, command: CopyCommand, rejects: Sequence[LoadError]
 ) -> None:
-    """One stl_load_errors row per reject, committed at once (it outlives the failed load)."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    """One stl_load_errors row per reject, committed at once (it outlives the failed load).
+
+    The load is marked aborted; `record_last_copy` marks it completed if it loads despite them (MAXERROR)."""
+    now = _now()
     with conn.cursor() as cursor:
         cursor.executemany(
             _INSERT_ERROR,
             [
                 (
+                    session,
                     command.table,
                     now,
                     session,
@@ -127,6 +173,15 @@ def record_load_errors(
                 for e in rejects
             ],
         )
+    conn.execute(
+        "UPDATE stl_emulator_load_history SET status = 'aborted', end_time = %s, loaded_rows = 0 "
+        "WHERE query_id = %s AND status = 'running'",
+        (now, query),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def err_code(reason: str) -> int:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from local_stack.redshift import wire
-from local_stack.redshift.catalog import record_last_copy, record_load_errors, side_connection
+from local_stack.redshift.catalog import record_last_copy, record_load_errors, record_load_start, side_connection
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from local_stack.redshift.s3copy.loader import (
     Load,
@@ -108,6 +108,7 @@ class CopyRunner:
         with side_connection(self.config, self.database) as side:
             query_id = side.execute("SELECT nextval('stl_query_id_seq')").fetchall()[0][0]
             record_last_copy(side, self.backend_pid, query_id, 0)
+            record_load_start(side, self.config, self.database, self.backend_pid, query_id, command)
             rejects: list[LoadError] = []
             try:
                 rows = self._copy(command, side, rejects)
@@ -132,7 +133,9 @@ class CopyRunner:
         return wire.notice_response(summary) + wire.command_complete(f"COPY {rows}"), self.status
 
     def _copy(self, command: CopyCommand, side: psycopg.Connection, rejects: list[LoadError]) -> int:
-        columns = target_columns(self._select(columns_query(command.table)), command.table, command.columns)
+        columns = target_columns(
+            self._select(columns_query(command.table)), command.table, command.columns, command.explicit_ids
+        )
         s3_client = self.config.s3_client(command)
         load = prepare_load(command, columns, s3_client)
         analyze = self._analyze_after(command)

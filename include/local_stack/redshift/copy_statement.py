@@ -30,7 +30,6 @@ _UNSUPPORTED_OPTIONS = frozenset(
         "ENCODING",
         "ENCRYPTED",
         "ESCAPE",
-        "EXPLICIT_IDS",
         "FILLRECORD",
         "IGNOREBLANKLINES",
         "IGNOREHEADER",
@@ -41,7 +40,6 @@ _UNSUPPORTED_OPTIONS = frozenset(
         "QUOTE",
         "READRATIO",
         "REMOVEQUOTES",
-        "ROUNDEC",
         "SERIALIZETOJSON",
         "SSH",
         "TRIMBLANKS",
@@ -110,6 +108,7 @@ class _CopyParser:
         self.tokens, self.source_at, self.i = tokens, source_at, 1
         self.seen: set[str] = set()
         self.options: dict[str, Any] = {}
+        self.flags: dict[str, bool] = {}  # ROUNDEC, EXPLICIT_IDS
         self.credentials: dict[str, str] = {}
 
     # --- tokens ------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ class _CopyParser:
             raise StatementError(
                 "COPY without FORMAT AS JSON (pipe-delimited text) is not supported by the local emulator", UNSUPPORTED
             )
-        return CopyCommand(table, source, columns, CopyOptions(**self.options), self.make_credentials())
+        return CopyCommand(table, source, columns, CopyOptions(**self.options), self.make_credentials(), **self.flags)
 
     def identifier(self, what: str) -> str:
         token = self.take()
@@ -176,6 +175,11 @@ class _CopyParser:
             ) from None
 
     def table_name(self) -> str:
+        token, following = self.peek(), self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+        if token is not None and token.is_punct("#") and following is not None and following.start == token.end:
+            return self.temporary_name()  # #name: Redshift's temporary table
+        if token is not None and token.kind == IDENT and token.value.startswith("#"):
+            return self.temporary_name()
         parts = [self.identifier("table name")]
         while (token := self.peek()) is not None and token.is_punct("."):
             self.take()
@@ -183,6 +187,29 @@ class _CopyParser:
         if len(parts) > 2:
             raise StatementError("table names of the form database.schema.table are not supported", UNSUPPORTED)
         return ".".join(parts)
+
+    def temporary_name(self) -> str:
+        """`#name` or `"#name"`: the session's temporary table "#name", as the statement translator names it
+        (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html: a name that begins with #)."""
+        token = self.take()
+        if token is not None and token.kind == IDENT:
+            name = token.value[1:]
+        else:
+            token = self.take()
+            if token is None or token.kind not in (WORD, IDENT):
+                raise StatementError("syntax error: expected a table name after COPY #")
+            name = token.value.lower() if token.kind == WORD else token.value
+        try:
+            validate_identifier(name, "table name")
+        except ValueError:
+            raise StatementError(
+                f"table name {'#' + name[:127]!r} is not supported by the local emulator: "
+                "use lower-case letters, digits, underscores and $",
+                UNSUPPORTED,
+            ) from None
+        if (token := self.peek()) is not None and token.is_punct("."):
+            raise StatementError("syntax error at or near \".\": a temporary table #name has no schema")
+        return "#" + name
 
     def column_list(self) -> tuple[str, ...]:
         self.take()
@@ -263,6 +290,10 @@ class _CopyParser:
     def flag(self, name: str) -> None:
         self.once(name, name)
         self.options[_FLAGS[name]] = True
+
+    def command_flag(self, name: str) -> None:
+        self.once(name, name)
+        self.flags[_COMMAND_FLAGS[name]] = True
 
     def compression(self, name: str) -> None:
         self.once("COMPRESSION", name)
@@ -369,6 +400,7 @@ _FLAGS = {
     "EMPTYASNULL": "empty_as_null",
     "TRUNCATECOLUMNS": "truncate_columns",
 }
+_COMMAND_FLAGS = {"ROUNDEC": "roundec", "EXPLICIT_IDS": "explicit_ids"}  # CopyCommand's own fields
 _KEYS = {"ACCESS_KEY_ID": "access_key", "SECRET_ACCESS_KEY": "secret_key", "SESSION_TOKEN": "token"}
 _CREDENTIAL_FIELDS = {
     "aws_access_key_id": "access_key",
@@ -380,6 +412,7 @@ _HANDLERS = {
     "FORMAT": _CopyParser.format_,
     "JSON": lambda parser, name: parser.json(name),
     **dict.fromkeys(_FLAGS, _CopyParser.flag),
+    **dict.fromkeys(_COMMAND_FLAGS, _CopyParser.command_flag),
     **dict.fromkeys(("GZIP", "BZIP2", "ZSTD"), _CopyParser.compression),
     "REGION": _CopyParser.region,
     "TIMEFORMAT": _CopyParser.timeformat,

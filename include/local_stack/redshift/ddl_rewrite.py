@@ -1,8 +1,12 @@
-"""Redshift DDL rewritten for PostgreSQL: distribution, sort and encoding attributes, IDENTITY, VARCHAR(MAX).
+"""Redshift DDL rewritten for PostgreSQL: distribution, sort and encoding attributes, IDENTITY, VARCHAR(MAX),
+and Redshift's informational constraints.
 
 Distribution and encoding attributes are dropped; each sort key becomes a b-tree index on the
-same columns. A rewritten statement is always one statement (the extended query protocol allows
-no more), so a CREATE TABLE with a sort key becomes a PL/pgSQL DO block. With IF NOT EXISTS the
+same columns. PRIMARY KEY, UNIQUE and REFERENCES/FOREIGN KEY are dropped too, so PostgreSQL
+enforces none of them, and recorded instead (`constraints.py`), as Redshift records and does not
+enforce them; a primary key's columns become NOT NULL; CHECK is refused, as on Redshift. A
+rewritten statement is always one statement (the extended query protocol allows no more), so a
+CREATE TABLE with a sort key or a constraint becomes a PL/pgSQL DO block. With IF NOT EXISTS the
 block first asks `to_regclass`, which takes no lock: when the table exists nothing runs, and no
 CREATE INDEX waits for a SHARE lock behind another session's writes (issue 13).
 """
@@ -11,8 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from local_stack.redshift.constraints import Constraint, drop_sql
 from local_stack.redshift.sql_tokens import IDENT, WORD, Token, is_complete, tokenize
+from local_stack.redshift.table_layout import DISTSTYLES, Layout
 
+# Redshift's error for CHECK (unsupported: https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-features.html).
+CHECK_REFUSED = "ALTER/CREATE TABLE column CHECK constraint is not supported"
 _TABLE_CONSTRAINTS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "LIKE", "EXCLUDE")
 _VARCHAR_TYPES = ("VARCHAR", "NVARCHAR", "VARYING")
 _RENAMED_TYPES = {"NVARCHAR": "VARCHAR", "NCHAR": "CHAR"}
@@ -32,6 +40,11 @@ def rewrite_ddl(sql: str) -> str | None:
       a `DO` block that only checks that the table exists (`'t'::regclass`), so it fails as
       Redshift would for a missing table and otherwise changes nothing.
     - ALTER TABLE t ADD [COLUMN] with Redshift column attributes: the column rewritten.
+    - Column-level PRIMARY KEY, UNIQUE, REFERENCES and table-level [CONSTRAINT name] PRIMARY KEY,
+      UNIQUE, FOREIGN KEY in CREATE TABLE, ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY|UNIQUE|
+      FOREIGN KEY and ALTER TABLE t DROP CONSTRAINT name: removed from the statement and recorded
+      or forgotten in the same DO block (`constraints.py`). CHECK: a DO block that raises Redshift's
+      error, SQLSTATE 0A000.
     """
     if not is_complete(sql):
         return None
@@ -51,6 +64,9 @@ def rewrite_ddl(sql: str) -> str | None:
 class _Edits:
     sql: str
     changes: list[tuple[int, int, str]] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    refused: str | None = None  # Redshift's error for a construct it refuses
+    layout: Layout = field(default_factory=Layout)  # DISTSTYLE, DISTKEY, INTERLEAVED: recorded (table_layout.py)
 
     def remove(self, first: Token, last: Token) -> None:
         start = first.start
@@ -62,6 +78,9 @@ class _Edits:
 
     def replace(self, first: Token, last: Token, text: str) -> None:
         self.changes.append((first.start, last.end, text))
+
+    def insert(self, at: int, text: str) -> None:
+        self.changes.append((at, at, text))
 
     def apply(self, start: int, end: int) -> str:
         out, at = [], start
@@ -89,43 +108,92 @@ def _create_table(sql: str, tokens: list[Token]) -> str | None:
     edits, sort_columns = _Edits(sql), []
     if i < len(tokens) and tokens[i].is_punct("("):
         close = _matching(tokens, i)
-        for element in _split(tokens[i + 1 : close]):
+        elements = _split(tokens[i + 1 : close])
+        for element in elements:
             sort_columns += _column_definition(element, edits)
+        _table_constraints(elements, edits)
         i = close + 1
     while i < len(tokens) and not tokens[i].is_word("AS"):
         i, columns = _table_attribute(tokens, i, edits)
         sort_columns += columns
+    if edits.refused:
+        return _refusal(edits.refused)
     if not edits.changes and not sort_columns:
         return None
     create = edits.apply(tokens[0].start, tokens[-1].end)
-    if not sort_columns and not if_not_exists:
+    layout = edits.layout.record_sql(name)
+    if not sort_columns and not if_not_exists and not edits.constraints and layout is None:
         return create
     body = f"{create};"
     if sort_columns:
         index = _quote(short[: 63 - len("_sortkey_idx")] + "_sortkey_idx")
         body += f" CREATE INDEX IF NOT EXISTS {index} ON {name} ({', '.join(dict.fromkeys(sort_columns))});"
+    body += "".join(f" {c.record_sql(name)}" for c in edits.constraints)
+    body += f" {layout}" if layout is not None else ""
     if if_not_exists:
         body = f"IF to_regclass({_literal(name)}) IS NULL THEN {body} END IF;"
     return _do_block(f"BEGIN {body} END;")
 
 
 def _alter_table(sql: str, tokens: list[Token]) -> str | None:
-    i = 2 + 2 * ([t.upper for t in tokens[2:4]] == ["IF", "EXISTS"])
-    name, _, i = _table_name(tokens, i)
+    if_exists = [t.upper for t in tokens[2:4]] == ["IF", "EXISTS"]
+    name, _, i = _table_name(tokens, 2 + 2 * if_exists)
     if name is None or i >= len(tokens):
         return None
     action = [t.upper for t in tokens[i : i + 4]]
     if action[0] == "ALTER" and (
         action[1:2] and action[1] in _ALTER_NOOPS or action[1:2] == ["COLUMN"] and action[3:4] == ["ENCODE"]
     ):
-        return _do_block(f"BEGIN PERFORM {_literal(name)}::regclass; END;")
+        layout = _altered_layout(tokens, i + 1).record_sql(name)
+        return _do_block(f"BEGIN {layout or f'PERFORM {_literal(name)}::regclass;'} END;")
+    if action[0] == "ADD" and action[1:2] and action[1] in ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK"):
+        return _add_constraint(sql, tokens[i + 1 :], name, if_exists)
+    if action[0] == "DROP" and action[1:2] == ["CONSTRAINT"]:
+        return _drop_constraint(sql, tokens, i + 2, name, if_exists)
     if action[0] == "ADD" and action[1:2] and action[1] not in _TABLE_CONSTRAINTS:
         start = i + 1 + (action[1] == "COLUMN")
         start += 3 * ([t.upper for t in tokens[start : start + 3]] == ["IF", "NOT", "EXISTS"])
         edits = _Edits(sql)
         _column_definition(tokens[start:], edits)
-        return edits.apply(tokens[0].start, tokens[-1].end) if edits.changes else None
+        if edits.refused:
+            return _refusal(edits.refused)
+        if not edits.changes:
+            return None
+        alter = edits.apply(tokens[0].start, tokens[-1].end)
+        if not edits.constraints:
+            return alter
+        return _do_block(f"BEGIN {alter};{''.join(f' {c.record_sql(name)}' for c in edits.constraints)} END;")
     return None
+
+
+def _add_constraint(sql: str, action: list[Token], name: str, if_exists: bool) -> str | None:
+    """ALTER TABLE t ADD [CONSTRAINT c] PRIMARY KEY|UNIQUE|FOREIGN KEY ...: recorded, not created."""
+    if len(_split(action)) > 1:
+        return _refusal("the local Redshift emulator adds one constraint per ALTER TABLE")
+    edits = _Edits(sql)
+    constraint = _table_constraint(action, edits)
+    if edits.refused:
+        return _refusal(edits.refused)
+    if constraint is None:
+        return None
+    record = constraint.record_sql(name, added=True)
+    if if_exists:
+        skipping = _literal(f'relation "{name}" does not exist, skipping')
+        record = f"IF to_regclass({_literal(name)}) IS NULL THEN RAISE NOTICE '%', {skipping}; ELSE {record} END IF;"
+    return _do_block(f"BEGIN {record} END;")
+
+
+def _drop_constraint(sql: str, tokens: list[Token], i: int, name: str, if_exists: bool) -> str | None:
+    """ALTER TABLE t DROP CONSTRAINT c [RESTRICT|CASCADE]: a recorded constraint is forgotten; any
+    other goes to PostgreSQL as written (its own NOT NULL constraints, or its error for a wrong name)."""
+    i += 2 * ([t.upper for t in tokens[i : i + 2]] == ["IF", "EXISTS"])
+    if i >= len(tokens) or tokens[i].kind not in (WORD, IDENT):
+        return None
+    constraint, rest = _name(tokens[i]), [t.upper for t in tokens[i + 1 :]]
+    if rest not in ([], ["RESTRICT"], ["CASCADE"]):
+        return None
+    forgotten = drop_sql(name, constraint, rest == ["CASCADE"], if_exists)
+    return _do_block(f"BEGIN IF NOT {forgotten} THEN {sql[tokens[0].start : tokens[-1].end]}; END IF; END;")
 
 
 def _table_name(tokens: list[Token], i: int) -> tuple[str | None, str, int]:
@@ -147,15 +215,28 @@ def _column_definition(element: list[Token], edits: _Edits) -> list[str]:
     if not element or element[0].upper in _TABLE_CONSTRAINTS or element[0].kind not in (WORD, IDENT):
         return []
     column, sort, k = _source(element[0]), [], 1
+    constraint_name: str | None = None  # CONSTRAINT name before a column constraint
     while k < len(element):
         token, following = element[k], element[k + 1] if k + 1 < len(element) else None
         if token.is_word("ENCODE") and following is not None:
             edits.remove(token, following)
             k += 2
             continue
+        if token.is_word("CONSTRAINT") and following is not None and k + 2 < len(element):
+            if element[k + 2].is_word("PRIMARY", "UNIQUE", "REFERENCES"):
+                constraint_name = _name(following)
+                edits.remove(token, following)
+            k += 2
+            continue
+        if token.is_word("PRIMARY", "UNIQUE", "REFERENCES", "CHECK"):
+            k = _column_constraint(element, k, edits, constraint_name)
+            constraint_name = None
+            continue
         if token.is_word("DISTKEY", "SORTKEY"):
             edits.remove(token, token)
             sort += [column] if token.is_word("SORTKEY") else []
+            if token.is_word("DISTKEY"):
+                edits.layout.distkey = _name(element[0])
         elif (
             token.is_word("COLLATE")
             and following is not None
@@ -193,6 +274,104 @@ def _column_definition(element: list[Token], edits: _Edits) -> list[str]:
     return sort
 
 
+def _column_constraint(element: list[Token], k: int, edits: _Edits, name: str | None) -> int:
+    """Record and remove the column constraint at `k` (PRIMARY KEY becomes NOT NULL); the next index."""
+    token, column = element[k], (_name(element[0]),)
+    if token.is_word("CHECK"):
+        edits.refused = CHECK_REFUSED
+        return len(element)
+    if token.is_word("PRIMARY") and k + 1 < len(element) and element[k + 1].is_word("KEY"):
+        edits.replace(token, element[k + 1], "NOT NULL")
+        edits.constraints.append(Constraint("p", column, name))
+        return k + 2
+    if token.is_word("UNIQUE"):
+        edits.remove(token, token)
+        edits.constraints.append(Constraint("u", column, name))
+        return k + 1
+    if token.is_word("REFERENCES"):
+        end, table, ref_columns = _references(element, k)
+        if table is not None:
+            edits.remove(token, element[end - 1])
+            edits.constraints.append(Constraint("f", column, name, table, ref_columns))
+        return end
+    return k + 1
+
+
+def _table_constraints(elements: list[list[Token]], edits: _Edits) -> None:
+    """Record and remove the table constraints among `elements` (with their commas); a primary
+    key's columns get NOT NULL, unless they declare NULL or NOT NULL themselves."""
+    columns = {
+        _name(e[0]): e for e in elements if e and e[0].kind in (WORD, IDENT) and e[0].upper not in _TABLE_CONSTRAINTS
+    }
+    kept_before = False
+    for j, element in enumerate(elements):
+        constraint = _table_constraint(element, edits) if element else None
+        if constraint is None:
+            kept_before = True
+            continue
+        if kept_before:  # from the end of the element before, so its comma goes too
+            edits.changes.append((elements[j - 1][-1].end, element[-1].end, ""))
+        else:  # a leading constraint: up to the next element
+            following = elements[j + 1][0].start if j + 1 < len(elements) else element[-1].end
+            edits.changes.append((element[0].start, following, ""))
+        if constraint.kind == "p":
+            for column in (columns.get(c) for c in constraint.columns):
+                if column is not None and not any(
+                    t.is_word("NULL") and not column[n - 1].is_word("DEFAULT") for n, t in enumerate(column)
+                ):
+                    edits.insert(column[-1].end, " NOT NULL")
+        edits.constraints.append(constraint)
+
+
+def _table_constraint(element: list[Token], edits: _Edits) -> Constraint | None:
+    """The table constraint `element`, if it is [CONSTRAINT name] PRIMARY KEY|UNIQUE|FOREIGN KEY (...)."""
+    k, name = 0, None
+    if element[0].is_word("CONSTRAINT") and len(element) > 2:
+        k, name = 2, _name(element[1])
+    head, following = element[k], element[k + 1] if k + 1 < len(element) else None
+    if head.is_word("CHECK"):
+        edits.refused = CHECK_REFUSED
+        return None
+    if head.is_word("UNIQUE"):
+        kind, k = "u", k + 1
+    elif head.is_word("PRIMARY", "FOREIGN") and following is not None and following.is_word("KEY"):
+        kind, k = ("p" if head.is_word("PRIMARY") else "f"), k + 2
+    else:
+        return None
+    if not (k < len(element) and element[k].is_punct("(")):
+        return None
+    close = _matching(element, k)
+    columns = tuple(_name(e[0]) for e in _split(element[k + 1 : close]))
+    if kind != "f":
+        return Constraint(kind, columns, name)
+    if not (close + 1 < len(element) and element[close + 1].is_word("REFERENCES")):
+        return None
+    _, table, ref_columns = _references(element, close + 1)
+    return Constraint(kind, columns, name, table, ref_columns) if table is not None else None
+
+
+def _references(tokens: list[Token], k: int) -> tuple[int, str | None, tuple[str, ...] | None]:
+    """REFERENCES at `k`: the index after it and PostgreSQL's MATCH/ON/DEFERRABLE options, the
+    referenced table's SQL text and its columns (None: its primary key)."""
+    table, _, j = _table_name(tokens, k + 1)
+    columns = None
+    if table is not None and j < len(tokens) and tokens[j].is_punct("("):
+        close = _matching(tokens, j)
+        columns = tuple(_name(e[0]) for e in _split(tokens[j + 1 : close]))
+        j = close + 1
+    while j < len(tokens):
+        words = [t.upper for t in tokens[j : j + 3]]
+        if words[0] in ("MATCH", "INITIALLY") or words[:2] == ["NOT", "DEFERRABLE"]:
+            j += 2
+        elif words[0] == "DEFERRABLE":
+            j += 1
+        elif words[0] == "ON" and words[1:2] in (["DELETE"], ["UPDATE"]):
+            j += 3 + (words[2:3] in (["NO"], ["SET"]))
+        else:
+            break
+    return min(j, len(tokens)), table, columns
+
+
 def _table_attribute(tokens: list[Token], i: int, edits: _Edits) -> tuple[int, list[str]]:
     """Remove the Redshift table attribute at `i`, if it is one; return the next index and any sort columns."""
     first = token = tokens[i]
@@ -203,12 +382,35 @@ def _table_attribute(tokens: list[Token], i: int, edits: _Edits) -> tuple[int, l
     if token.is_word("DISTKEY", "SORTKEY") and following is not None and following.is_punct("("):
         close = _matching(tokens, i + 1)
         edits.remove(first, tokens[close])
-        columns = [edits.sql[e[0].start : e[-1].end] for e in _split(tokens[i + 2 : close])]
-        return close + 1, columns if token.is_word("SORTKEY") else []
+        parts = _split(tokens[i + 2 : close])
+        columns = [edits.sql[e[0].start : e[-1].end] for e in parts]
+        if token.is_word("SORTKEY"):
+            edits.layout.interleaved = first.is_word("INTERLEAVED")
+            return close + 1, columns
+        if parts and parts[0]:
+            edits.layout.distkey = _name(parts[0][0])
+        return close + 1, []
     if (token.is_word("DISTSTYLE", "ENCODE", "BACKUP", "SORTKEY")) and following is not None and following.kind == WORD:
         edits.remove(first, following)
+        if token.is_word("DISTSTYLE") and following.upper in DISTSTYLES:
+            edits.layout.diststyle = following.upper
         return i + 2, []
     return i + 1, []
+
+
+def _altered_layout(tokens: list[Token], k: int) -> Layout:
+    """The layout that ALTER TABLE t ALTER DISTSTYLE style [DISTKEY c] | DISTKEY c declares, from `k` (after ALTER);
+    empty for the sort-key and encoding forms (accepted, and not recorded)."""
+    words = [t.upper for t in tokens[k : k + 4]]
+    column = None
+    if words[:1] == ["DISTKEY"] and k + 1 < len(tokens):
+        column = tokens[k + 1]
+    elif words[:1] == ["DISTSTYLE"] and words[2:3] == ["DISTKEY"] and k + 3 < len(tokens):
+        column = tokens[k + 3]
+    layout = Layout(distkey=_name(column) if column is not None and column.kind in (WORD, IDENT) else None)
+    if words[:1] == ["DISTSTYLE"] and words[1:2] and words[1] in DISTSTYLES:
+        layout.diststyle = words[1]
+    return layout
 
 
 def _matching(tokens: list[Token], open_at: int) -> int:
@@ -239,12 +441,22 @@ def _source(token: Token) -> str:
     return _quote(token.value) if token.kind == IDENT else token.value
 
 
+def _name(token: Token) -> str:
+    """An identifier as PostgreSQL stores it: quoted as written, unquoted in lower case."""
+    return token.value if token.kind == IDENT else token.value.lower()
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _refusal(message: str) -> str:
+    """A statement that fails with `message` and SQLSTATE 0A000 (a DO block: one statement in either protocol)."""
+    return _do_block(f"BEGIN RAISE EXCEPTION USING MESSAGE = {_literal(message)}, ERRCODE = '0A000'; END;")
 
 
 def _do_block(body: str) -> str:

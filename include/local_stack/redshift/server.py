@@ -23,6 +23,7 @@ from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.session import Session
 
 PASSWORD_VARIABLE = "SPARKIFY_REDSHIFT_PASSWORD"
+DIALECT_VARIABLE = "SPARKIFY_REDSHIFT_DIALECT"  # "off": no dialect translation (benchmarks only)
 log = logging.getLogger("local_stack.redshift")
 
 
@@ -37,6 +38,9 @@ class EmulatorConfig:
     backend_user: str
     s3_endpoint: str | None = None
     s3_region: str = "us-west-2"
+    # False only to measure what the dialect layer costs (SPARKIFY_REDSHIFT_DIALECT=off, `make bench`):
+    # statements then reach PostgreSQL as sent, but for COPY and the DDL rewrite.
+    dialect: bool = True
     statement_log: logging.Logger = field(default_factory=lambda: logging.getLogger("local_stack.redshift.statements"))
     _clients: dict = field(default_factory=dict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         backend_port=args.backend_port,
         backend_user=args.backend_user,
         s3_endpoint=args.s3_endpoint,
+        dialect=os.environ.get(DIALECT_VARIABLE, "on").lower() != "off",
         s3_region=args.s3_region,
         statement_log=statements,
     )

@@ -22,9 +22,10 @@ import socket
 import threading
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from local_stack.redshift import wire
-from local_stack.redshift.catalog import forget_session, role_password, side_connection
+from local_stack.redshift import query_history, wire
+from local_stack.redshift.catalog import catalog_databases, forget_session, role_password, side_connection
 from local_stack.redshift.copy_runner import CopyRunner
+from local_stack.redshift.dialect import translate
 from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ REDSHIFT_ONLY_PARAMETERS = frozenset(
     }
 )
 _COPY_FROM_S3 = re.compile(r"\bCOPY\b[^;]*\bFROM\s+'s3://", re.IGNORECASE)
+_DDL = re.compile(r"\b(?:CREATE|ALTER)\b", re.IGNORECASE)
 _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
 
 
@@ -71,6 +73,8 @@ class Session:
         self.forwarded_since_sync = False
         self.skip_until_sync = False
         self.copied = False  # the session ran a COPY: its pg_last_copy_* row is forgotten at the end
+        self.user: str | None = None  # the client's user, once authenticated (stl_query.userid)
+        self.database = ""
 
     # -- start-up ------------------------------------------------------------------------
     def run(self) -> None:
@@ -112,6 +116,8 @@ class Session:
         user = params.get("user", "")
         if not self._authenticate(user):
             return False
+        self.user = user
+        self._ensure_catalog(params.get("database") or user)
         self.backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.backend.connect(str(self.config.backend_socket))
         self.backend_in = cast(BinaryIO, self.backend.makefile("rb", buffering=65536))
@@ -146,6 +152,16 @@ class Session:
             self._fatal("28P01", f'password authentication failed for user "{user}"')
             return False
         return True
+
+    def _ensure_catalog(self, database: str) -> None:
+        """Redshift's system views and functions in the client's database (once per database and process)."""
+        if database in catalog_databases():
+            return
+        try:
+            with side_connection(self.config, database):
+                pass
+        except Exception:  # no such database: PostgreSQL says so when the session starts
+            log.debug("no catalog for database %s", database, exc_info=True)
 
     def _forward_cancel(self, body: bytes) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -229,6 +245,7 @@ class Session:
                 self._to_client(wire.error_response(str(error), error.sqlstate) + wire.ready_for_query(self.status))
                 return
             if command is not None:
+                self._log_statement(sql)  # held for the COPY's own query id (stl_query)
                 self._wait_idle()
                 self._to_client(self._run_copy(command) + wire.ready_for_query(self.status))
                 return
@@ -241,10 +258,21 @@ class Session:
                     + wire.ready_for_query(self.status)
                 )
                 return
-            rewritten = rewrite_ddl(sql)
-            if rewritten is not None:
-                payload = rewritten.encode() + b"\0"
+        try:
+            translated = to_postgresql(sql, self.config.dialect)
+        except StatementError as error:
+            self._log_statement(sql)
+            self._wait_idle()
+            self._to_client(
+                wire.error_response(error.message, error.sqlstate, detail=error.detail)
+                + wire.ready_for_query(self.status)
+            )
+            return
+        if translated is not None:
+            payload = translated.encode() + b"\0"
         self._log_statement(sql)
+        if query_history.mentions_history(sql):
+            query_history.flush(self.config)  # the statement sees every one sent before it
         self._forward(b"Q", payload)
 
     def _parse(self, payload: bytes) -> None:
@@ -258,14 +286,22 @@ class Session:
                 self._emulated_error(str(error), error.sqlstate)
                 return
             if command is not None:
+                self._log_statement(sql)
                 self._emulate()
                 self.copy_statements[name] = command
                 self._to_client(wire.PARSE_COMPLETE)
                 return
-            rewritten = rewrite_ddl(sql)
-            if rewritten is not None:
-                payload = name.encode() + b"\0" + rewritten.encode() + b"\0" + payload[rest:]
+        try:
+            translated = to_postgresql(sql, self.config.dialect)
+        except StatementError as error:
+            self._log_statement(sql)
+            self._emulated_error(error.message, error.sqlstate, error.detail)
+            return
+        if translated is not None:
+            payload = name.encode() + b"\0" + translated.encode() + b"\0" + payload[rest:]
         self._log_statement(sql)
+        if query_history.mentions_history(sql):
+            query_history.flush(self.config)
         self._forward(b"P", payload)
 
     def _bind(self, payload: bytes) -> None:
@@ -336,9 +372,9 @@ class Session:
         self._wait_idle()
         self.emulated_since_sync = True
 
-    def _emulated_error(self, text: str, sqlstate: str) -> None:
+    def _emulated_error(self, text: str, sqlstate: str, detail: str | None = None) -> None:
         self._emulate()
-        self._to_client(wire.error_response(text, sqlstate))
+        self._to_client(wire.error_response(text, sqlstate, detail=detail))
         self.skip_until_sync = True
 
     def _wait_idle(self) -> None:
@@ -373,8 +409,27 @@ class Session:
             log.debug("could not forget the last COPY of pid %d", self.backend_pid, exc_info=True)
 
     def _log_statement(self, sql: str) -> None:
+        """Log `sql` and note it for stl_query; a COPY from S3 is noted by its runner, with its query id."""
+        if sql.lstrip()[:4].upper() == "COPY" and _COPY_FROM_S3.search(sql):
+            query_history.stash_copy(self.config, self.database, self.backend_pid, sql)
+            return
+        query_history.record(self.config, self.database, self.backend_pid, self.user, sql)
         if self.config.statement_log.isEnabledFor(logging.INFO):
             self.config.statement_log.info("pid=%d %s", self.backend_pid, redact(sql).strip()[:2000])
+
+
+def to_postgresql(sql: str, dialect: bool = True) -> str | None:
+    """The statement PostgreSQL runs for client statement `sql` (None: as it is); StatementError if refused.
+
+    Redshift's dialect first (functions, date parts, TOP, refusals of PostgreSQL-only SQL; skipped
+    when `dialect` is False), then its DDL (distribution, sort keys, IDENTITY, constraints).
+    """
+    translated = translate(sql) if dialect else None
+    if _DDL.search(sql):
+        ddl = rewrite_ddl(translated if translated is not None else sql)
+        if ddl is not None:
+            return ddl
+    return translated
 
 
 def command_sql(command) -> str:

@@ -21,6 +21,8 @@ _WORD = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
 _PARAMETER = re.compile(r"\$\d+")
+_SPACE = re.compile(r"\s+")
+_SIMPLE_PUNCT = frozenset("(),;=<>+*%|:[]")  # characters that never start anything longer than themselves
 
 
 class StatementError(Exception):
@@ -30,10 +32,11 @@ class StatementError(Exception):
     invalid option value. Messages never contain credentials.
     """
 
-    def __init__(self, message: str, sqlstate: str = "42601") -> None:
+    def __init__(self, message: str, sqlstate: str = "42601", detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.sqlstate = sqlstate
+        self.detail = detail  # the error's DETAIL field: what the emulator knows of the cause
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,17 @@ def is_complete(sql: str) -> bool:
     return all(token.closed for token in _scan(sql))
 
 
+def tokenize_complete(sql: str) -> list[Token] | None:
+    """The tokens of `sql` as `tokenize` gives them, or None when `sql` is not complete: one pass for both."""
+    tokens = []
+    for token in _scan(sql):
+        if not token.closed:
+            return None
+        if token.kind != COMMENT:
+            tokens.append(token)
+    return tokens
+
+
 COMMENT = "comment"  # only seen inside this module: tokenize() drops comments
 
 
@@ -73,6 +87,10 @@ def _scan(sql: str) -> Iterable[Token]:
     while i < n:
         char = sql[i]
         if char.isspace():
+            i = _SPACE.match(sql, i).end()  # type: ignore[union-attr]  # matches: sql[i] is a space
+            continue
+        if char in _SIMPLE_PUNCT:
+            yield Token(PUNCT, char, i, i + 1)
             i += 1
             continue
         if sql.startswith("--", i):

@@ -51,6 +51,9 @@ class CopyCommand:
     columns: tuple[str, ...] = ()
     options: CopyOptions = field(default_factory=CopyOptions)
     credentials: Credentials = field(default_factory=Credentials)
+    # Options the emulator runs that the operator's spec (sparkify.s3copy.spec) does not render:
+    roundec: bool = False  # ROUNDEC: decimals rounded to the column's scale instead of truncated
+    explicit_ids: bool = False  # EXPLICIT_IDS: IDENTITY columns loaded from the data
 
     @property
     def bucket(self) -> str:

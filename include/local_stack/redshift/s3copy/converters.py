@@ -3,6 +3,11 @@
 Each converter takes a JSON value and returns the Python value to load (None for None),
 or raises `ConversionError` with Redshift-like wording. An empty string loads as NULL into
 any non-character column; BLANKSASNULL and EMPTYASNULL apply to character columns.
+
+A JSON number with a fraction or an exponent is a binary double, as in Redshift's JSON reader
+(whose docs warn of the "loss of numeric precision" it causes): into an integer column it loads
+when its value is whole (1.540919166796e+12), and into a DECIMAL column its exact binary value
+is truncated to the column's scale, or rounded half away from zero with ROUNDEC.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -55,14 +60,15 @@ class Column:
         return f"{self.data_type}({self.max_length})" if self.max_length else self.data_type
 
 
-def converter_for(column: Column, options: CopyOptions) -> Converter:
+def converter_for(column: Column, options: CopyOptions, roundec: bool = False) -> Converter:
+    """The converter of `column`'s values; `roundec` is COPY's ROUNDEC (decimals rounded, not truncated)."""
     kind = column.data_type
     if kind in INTEGER_RANGES:
         return _integer(INTEGER_RANGES[kind], kind)
     if kind in FLOAT_TYPES:
         return _float
     if kind == "numeric":
-        return _numeric(column.precision, column.scale)
+        return _numeric(column.precision, column.scale, roundec)
     if kind in CHARACTER_TYPES:
         return _character(column.max_length, options)
     if kind == "boolean":
@@ -124,6 +130,8 @@ def _integer(bound: int, label: str) -> Converter:
     def convert(value: Any) -> int | None:
         if value is None:
             return None
+        if isinstance(value, float):  # a JSON number with a fraction or an exponent
+            value = _whole(value, label)
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ConversionError(f"Invalid digit, Type: {label}")
         if isinstance(value, str):
@@ -144,6 +152,15 @@ def _integer(bound: int, label: str) -> Converter:
         return value
 
     return convert
+
+
+def _whole(value: float, label: str) -> int:
+    """A double that is a whole number, as an int: 1.540919166796e+12 is 1540919166796."""
+    if not math.isfinite(value):
+        raise ConversionError(f"Overflow, Type: {label}")
+    if not value.is_integer():
+        raise ConversionError(f"Invalid digit, Type: {label}")
+    return int(value)
 
 
 def _float(value: Any) -> float | None:
@@ -167,10 +184,12 @@ def _float(value: Any) -> float | None:
     return number
 
 
-def _numeric(precision: int | None, scale: int | None) -> Converter:
+def _numeric(precision: int | None, scale: int | None, roundec: bool = False) -> Converter:
     quantum = Decimal(1).scaleb(-(scale or 0))
     digits = (precision or 38) - (scale or 0)  # before the point
     limit = Decimal(10) ** digits
+    rounding = ROUND_HALF_UP if roundec else ROUND_DOWN  # COPY truncates unless ROUNDEC; INSERT rounds
+    overflow = f"Numeric data overflow (precision {precision}, scale {scale})"
 
     def convert(value: Any) -> Decimal | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -178,17 +197,22 @@ def _numeric(precision: int | None, scale: int | None) -> Converter:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConversionError("Invalid digit, Type: numeric")
         try:
-            number = Decimal(str(value).strip())
-            if not number.is_finite() or not _NUMBER_TEXT.fullmatch(str(value)):
-                raise InvalidOperation
+            if isinstance(value, float):  # the double's exact binary value: 0.29 is 0.28999…
+                if not math.isfinite(value):
+                    raise ConversionError(overflow)
+                number = Decimal(value)
+            else:
+                number = Decimal(str(value).strip())
+                if not number.is_finite() or not _NUMBER_TEXT.fullmatch(str(value)):
+                    raise InvalidOperation
             if number and number.adjusted() >= digits:  # before quantize, which fails beyond 80 digits
-                raise ConversionError(f"Numeric data overflow (precision {precision}, scale {scale})")
-            number = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL_CONTEXT)
+                raise ConversionError(overflow)
+            number = number.quantize(quantum, rounding=rounding, context=_DECIMAL_CONTEXT)
         except InvalidOperation:
             raise ConversionError("Invalid digit, Type: numeric") from None
         if abs(number) >= limit:
-            raise ConversionError(f"Numeric data overflow (precision {precision}, scale {scale})")
-        return number
+            raise ConversionError(overflow)
+        return number if number else abs(number)  # -0.5 truncated is 0, not -0
 
     return convert
 

@@ -11,6 +11,7 @@ import gzip
 import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from local_stack.redshift.s3copy.command import CopyCommand
@@ -46,25 +47,63 @@ _BINARY_TYPES = frozenset(
 
 
 def columns_query(table: str) -> str:
-    """The query listing `table`'s columns in order (name, type, length, precision, scale)."""
-    schema, _, name = table.rpartition(".")
-    schema_sql = _literal(schema) if schema else "current_schema()"
+    """The query listing `table`'s columns in order (name, type, length, precision, scale, identity, table oid).
+
+    The table is found as the session finds it (`to_regclass`): an unqualified name on the search_path,
+    where the session's temporary schema comes first, so a temporary table hides a permanent one of
+    the same name, as on Redshift."""
     return (
-        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
-        f"FROM information_schema.columns WHERE table_name = {_literal(name)} AND table_schema = {schema_sql} "
-        "ORDER BY ordinal_position"
+        "SELECT c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, c.numeric_scale, "
+        "c.is_identity, r.oid FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace "
+        "JOIN information_schema.columns c ON c.table_schema = n.nspname AND c.table_name = r.relname "
+        f"WHERE r.oid = to_regclass({_literal(quote_table(table))}) ORDER BY c.ordinal_position"
     )
 
 
-def target_columns(rows: Sequence[Sequence[Any]], table: str, names: Sequence[str] = ()) -> list[Column]:
-    """The table's columns in order, or the named ones in the given order, from `columns_query` rows."""
-    columns = {row[0]: Column(row[0], row[1], *(int(v) if v is not None else None for v in row[2:])) for row in rows}
+def table_oid(rows: Sequence[Sequence[Any]]) -> int | None:
+    """The oid of the table whose `columns_query` rows these are (None: no such table)."""
+    return int(rows[0][6]) if rows and len(rows[0]) > 6 and rows[0][6] is not None else None
+
+
+def target_columns(
+    rows: Sequence[Sequence[Any]], table: str, names: Sequence[str] = (), explicit_ids: bool = False
+) -> list[Column]:
+    """The columns a COPY loads, from `columns_query` rows: the named ones in the given order, or the table's.
+
+    As on Redshift, IDENTITY columns are left out of a COPY without a column list (they take their
+    generated values) unless EXPLICIT_IDS is given; a column list names them only with EXPLICIT_IDS.
+    """
+    columns = {row[0]: Column(row[0], row[1], *(int(v) if v is not None else None for v in row[2:5])) for row in rows}
     if not columns:
         raise CopyError(f"Table {table} does not exist in the warehouse.")
+    identity = [row[0] for row in rows if len(row) > 5 and row[5] == "YES"]
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise CopyError(f"Table {table} has no column(s) {', '.join(unknown)}.")
-    return [columns[n] for n in names] if names else list(columns.values())
+    if not names:
+        return [c for c in columns.values() if explicit_ids or c.name not in identity]
+    listed = [n for n in identity if n in names]
+    if listed and not explicit_ids:
+        raise CopyError(
+            f"The column list names the IDENTITY column(s) {', '.join(listed)} of table {table}: "
+            "give EXPLICIT_IDS to load them from the data, or leave them out of the list."
+        )
+    missing = [n for n in identity if n not in names]
+    if explicit_ids and missing:
+        raise CopyError(
+            f"EXPLICIT_IDS needs the IDENTITY column(s) {', '.join(missing)} of table {table} in the column list."
+        )
+    return [columns[n] for n in names]
+
+
+class FileScan(NamedTuple):
+    """One file a COPY read to its end (stl_load_commits): its URI, the last line of its last record
+    (rejected ones included), its size in S3 and when it was done."""
+
+    uri: str
+    lines: int
+    size: int
+    done: datetime
 
 
 class Load(NamedTuple):
@@ -83,9 +122,10 @@ class Load(NamedTuple):
             " (FORMAT BINARY)" if self.binary else ""
         )
 
-    def rows(self, s3_client: Any, rejects: list[LoadError]) -> Iterator[tuple]:
-        """The rows to load, in order; rejected records go to `rejects` (MAXERROR applies)."""
-        return _rows(self.command, s3_client, self.objects, self.fields, rejects)
+    def rows(self, s3_client: Any, rejects: list[LoadError], scanned: list[FileScan] | None = None) -> Iterator[tuple]:
+        """The rows to load, in order; rejected records go to `rejects` (MAXERROR applies), and each file read
+        to its end to `scanned`."""
+        return _rows(self.command, s3_client, self.objects, self.fields, rejects, scanned)
 
 
 def prepare_load(command: CopyCommand, columns: Sequence[Column], s3_client: Any) -> Load:
@@ -97,7 +137,7 @@ def prepare_load(command: CopyCommand, columns: Sequence[Column], s3_client: Any
     else:
         paths = auto_paths(names)
     prepare = lower_case_keys if fmt == "auto ignorecase" else None
-    converters = [converter_for(c, command.options) for c in columns]
+    converters = [converter_for(c, command.options, command.roundec) for c in columns]
     fields = _Fields(
         columns,
         [path_extractor(p) for p in paths],
@@ -129,7 +169,8 @@ def run_local_copy(command: CopyCommand, cursor: Any, s3_client: Any, rejects: l
     compared with (tests and `make bench`)."""
     rejects = [] if rejects is None else rejects
     cursor.execute(columns_query(command.table))
-    load = prepare_load(command, target_columns(cursor.fetchall(), command.table, command.columns), s3_client)
+    columns = target_columns(cursor.fetchall(), command.table, command.columns, command.explicit_ids)
+    load = prepare_load(command, columns, s3_client)
     with cursor.copy(load.copy_from_stdin) as copy:
         return write_rows(copy, load, load.rows(s3_client, rejects))
 
@@ -166,15 +207,24 @@ class _Fields(NamedTuple):
 
 
 def _rows(
-    command: CopyCommand, s3_client: Any, objects: Sequence[S3Object], fields: _Fields, rejects: list[LoadError]
+    command: CopyCommand,
+    s3_client: Any,
+    objects: Sequence[S3Object],
+    fields: _Fields,
+    rejects: list[LoadError],
+    scanned: list[FileScan] | None = None,
 ) -> Iterator[tuple]:
     prepare, row_function, max_error = fields.prepare, fields.row_function, command.options.max_error
+    last_line = 0
 
     def reject(error: LoadError) -> None:  # a record the reader cannot parse but can skip
+        nonlocal last_line
+        last_line = max(last_line, error.line)
         _reject(rejects, max_error, error)
 
     for obj, stream in open_objects(s3_client, objects, command.options.compression):
         uri = obj.uri
+        last_line = line = 0
         try:
             for record, line, position in iter_objects(
                 stream, uri, invalid_char_replacement=command.options.accept_inv_chars, on_reject=reject
@@ -189,6 +239,8 @@ def _rows(
                     yield row
         except _READ_ERRORS as error:
             raise LoadError(uri, 0, 0, f"Could not decompress or read the object: {error}") from None
+        if scanned is not None:
+            scanned.append(FileScan(uri, max(line, last_line), obj.size, datetime.now(timezone.utc).replace(tzinfo=None)))
 
 
 def _checked_row(
