@@ -7,12 +7,15 @@ the same tasks, dependencies, pools, timetable and outlets. The bucket holds a g
 and a day of events (bench/workload.py).
 
 One untimed run of each DAG comes first: it loads the catalogue (the first run's work, not an
-hour's) and warms Airflow up. Then the two DAGs' backfills of the same hours alternate, `repeat`
-times each, every one created through the REST API with `max_active_runs` runs at a time and
-re-running hours that ran before (reprocess `completed`, as `make backfill` does). Times come from
+hour's) and warms Airflow up. Then three backfills of the same hours alternate, `repeat` times
+each: sparkify_etl with the emulator's Redshift dialect layer on, its no-op twin, and sparkify_etl
+with the layer off (SPARKIFY_REDSHIFT_DIALECT=off; the DDL rewrite and COPY still run). The
+emulator is restarted, untimed, in the right mode before each of sparkify_etl's backfills, and
+after each the warehouse is compared with the independent model (tests/expected.py). Every
+backfill is created through the REST API with `max_active_runs` runs at a time and re-runs
+hours that ran before (reprocess `completed`, as `make backfill` does). Times come from
 Airflow's own records: a backfill's wall time runs from its creation to the end of its last task;
 a run's time from its first task's start to its last task's end; a task's is its duration.
-Afterwards the warehouse is compared with the independent model (tests/expected.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bench.stack import BUCKET, REGION, PrivateStack
+from local_stack.redshift.server import DIALECT_VARIABLE  # "off": the emulator skips its dialect layer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "sparkify_etl"
@@ -37,6 +41,8 @@ FIRST_HOUR = datetime(2018, 11, 15, tzinfo=timezone.utc)  # the workload's day
 WARM_UP_HOUR = FIRST_HOUR - timedelta(hours=1)  # the day before, whose file holds no event: the catalogue only
 WARM_UP_DAY_FILE = f"log_data/{WARM_UP_HOUR:%Y/%m}/{WARM_UP_HOUR:%Y-%m-%d}-events.json"
 RUN_LIMIT = 4
+# Alternated in this order: sparkify_etl through the dialect layer, its no-op twin, sparkify_etl without the layer.
+CONTENDERS: tuple[tuple[str, str | None], ...] = ((DAG_ID, "on"), (NOOP_ID, None), (DAG_ID, "off"))
 POLL_SECONDS = 2.0
 WALL_LIMIT = 4 * 3600  # seconds one backfill may take before the bench gives up
 API_ATTEMPTS = 6
@@ -91,22 +97,38 @@ def run(scale, progress: Progress) -> dict:
                     f"backfill: warm-up run of {dag_id} ({'loads the catalogue' if dag_id == DAG_ID else 'no-op'}): "
                     f"{seconds:.1f} s"
                 )
-            backfills: dict[str, list[dict]] = {DAG_ID: [], NOOP_ID: []}
-            for n in range(scale.backfill_repeat):
-                for dag_id in (DAG_ID, NOOP_ID):
-                    measured = _backfill(api, dag_id, hours)
-                    backfills[dag_id].append(measured)
-                    progress(
-                        f"backfill {n + 1}/{scale.backfill_repeat} of {dag_id}, {hours} hours: "
-                        f"{measured['wall_seconds']:.1f} s (load {' '.join(map(str, load_average()))})"
-                    )
-            result["dags"] = {dag_id: _summary(measured) for dag_id, measured in backfills.items()}
+            expected = _expected_star(data, hours)
+            backfills: dict[tuple[str, str | None], list[dict]] = {contender: [] for contender in CONTENDERS}
+            checks = []
+            try:
+                for n in range(scale.backfill_repeat):
+                    for dag_id, dialect in CONTENDERS:
+                        if dialect:  # a fresh emulator for each of sparkify_etl's backfills, the layer on or off
+                            _set_dialect(stack, dialect)
+                        measured = _backfill(api, dag_id, hours)
+                        backfills[dag_id, dialect].append(measured)
+                        label = f"{dag_id}{f', dialect {dialect}' if dialect else ''}"
+                        progress(
+                            f"backfill {n + 1}/{scale.backfill_repeat} of {label}, {hours} hours: "
+                            f"{measured['wall_seconds']:.1f} s (load {' '.join(map(str, load_average()))})"
+                        )
+                        if dialect:  # each of its backfills must leave the star schema the model computes
+                            with stack.connect() as conn:
+                                checks.append({"backfill": f"{label} #{n + 1}", "matches": _matches(conn, expected)})
+            finally:
+                os.environ.pop(DIALECT_VARIABLE, None)
+            result["dags"] = {dag_id: _summary(backfills[dag_id, dialect]) for dag_id, dialect in CONTENDERS[:2]}
+            result["dialect_off"] = _summary(backfills[DAG_ID, "off"])
             etl, noop = (result["dags"][d]["wall_seconds"]["median"] for d in (DAG_ID, NOOP_ID))
             result["ratio"] = round(etl / noop, 3)
-            with stack.connect() as conn:
-                result["star_schema_matches_model"] = _matches_model(conn, data, hours)
+            result["dialect_ratio"] = round(etl / result["dialect_off"]["wall_seconds"]["median"], 3)
+            result["model_checks"] = checks
+            result["star_schema_matches_model"] = all(check["matches"] for check in checks)
             if not result["star_schema_matches_model"]:
-                raise RuntimeError("After the backfills, the star schema differs from the independent model's")
+                differing = [check["backfill"] for check in checks if not check["matches"]]
+                raise RuntimeError(
+                    f"After {', '.join(differing)}, the star schema differs from the independent model's"
+                )
     result["load_average_after"] = load_average()
     return result
 
@@ -348,10 +370,15 @@ def _medians(seconds: dict[str, list[float]]) -> dict[str, float]:
     return {task_id: round(statistics.median(values), 2) for task_id, values in sorted(seconds.items())}
 
 
-def _matches_model(conn, data, hours: int) -> bool:
-    """The star schema equals the independent model's for the catalogue and the backfilled hours."""
+def _set_dialect(stack: PrivateStack, dialect: str) -> None:
+    """Restart the emulator with its Redshift dialect layer `dialect` ("on" or "off"); PostgreSQL keeps running."""
+    os.environ[DIALECT_VARIABLE] = dialect  # the emulator's process inherits the environment
+    stack.restart_emulator()
+
+
+def _expected_star(data, hours: int):
+    """The independent model's star schema for the catalogue and the backfilled hours."""
     from tests.expected import expected_star
-    from tests.support import STAR_QUERIES, warehouse_star
 
     with tempfile.TemporaryDirectory(prefix="sparkify-bench-model-") as folder:
         root = Path(folder)
@@ -360,7 +387,13 @@ def _matches_model(conn, data, hours: int) -> bool:
             (root / key).write_bytes(body)
         first = FIRST_HOUR.replace(tzinfo=None)
         windows = [(WARM_UP_HOUR.replace(tzinfo=None), first + timedelta(hours=hours))]
-        expected = expected_star(root, windows)
+        return expected_star(root, windows)
+
+
+def _matches(conn, expected) -> bool:
+    """The warehouse's star schema equals `expected`, table by table."""
+    from tests.support import STAR_QUERIES, warehouse_star
+
     actual = warehouse_star(conn)
     return all(actual[table] == getattr(expected, table) for table in STAR_QUERIES)
 

@@ -44,9 +44,9 @@ Progress = Callable[[str], None]
 
 def parse_statement_log(text: str) -> list[str]:
     """The statements in a piece of the emulator's statement log, without the COPYs from S3 it ran."""
-    starts = [m.end() for m in _RECORD.finditer(text)]
-    ends = [m.start() for m in _RECORD.finditer(text)][1:] + [len(text)]
-    statements = (text[start:end].strip() for start, end in zip(starts, ends, strict=True))
+    records = list(_RECORD.finditer(text))
+    ends = [record.start() for record in records[1:]] + [len(text)]  # with no record, zip stops at once
+    statements = (text[record.end() : end].strip() for record, end in zip(records, ends))
     return [s for s in statements if s and not _COPY_RUN.match(s)]
 
 

@@ -475,6 +475,7 @@ def _task_table(backfill: dict) -> list[str]:
     # Each alternation's own medians too (sparkify_etl − its no-op of the same alternation): a difference
     # between alternations is visible per task, not only in the pooled median.
     pairs = list(zip(etl.get("alternations", []), noop.get("alternations", [])))
+    off = backfill.get("dialect_off")  # sparkify_etl without the emulator's dialect layer, when measured
     rows = [
         [
             "task",
@@ -482,6 +483,7 @@ def _task_table(backfill: dict) -> list[str]:
             "no-op twin (median)",
             "difference",
             *(f"difference, #{n}" for n in range(1, len(pairs) + 1)),
+            *(["dialect off (median)", "on − off"] if off else []),
         ]
     ]
     for task_id, seconds in etl["task_seconds_median"].items():
@@ -490,7 +492,9 @@ def _task_table(backfill: dict) -> list[str]:
             f"{ours['task_seconds_median'].get(task_id, 0.0) - theirs['task_seconds_median'].get(task_id, 0.0):+.2f} s"
             for ours, theirs in [(etl, noop), *pairs]
         ]
-        rows.append([task_id, _seconds(seconds), _seconds(floor), *differences])
+        without = off["task_seconds_median"].get(task_id, 0.0) if off else None
+        layer = [] if without is None else [_seconds(without), f"{seconds - without:+.2f} s"]
+        rows.append([task_id, _seconds(seconds), _seconds(floor), *differences, *layer])
     if pairs:
         rows.append(
             [
@@ -503,6 +507,7 @@ def _task_table(backfill: dict) -> list[str]:
                     f"{ours['run_seconds_median'] / theirs['run_seconds_median']:.2f}×"
                     for ours, theirs in pairs
                 ),
+                *(["", f"{backfill['dialect_ratio']:.3f}× (wall)"] if off else []),
             ]
         )
     return ["", *_columns(rows)]

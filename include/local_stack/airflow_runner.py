@@ -74,7 +74,22 @@ def in_process_run(dag, logical_date: datetime | None, conf: dict | None):
     only, which dag.test() never creates, so in-process runs drop it.
     """
     dag.deadline = None
+    mask_secrets_in_output()
     return dag.test(logical_date=logical_date, run_conf=run_conf(conf))
+
+
+def mask_secrets_in_output() -> None:
+    """Mask registered secrets (connection passwords, COPY keys) in what an in-process run prints.
+
+    A worker's task log is masked by the task supervisor; in-process, logging is airflow-core's,
+    whose console output has no masking step: add the task SDK's before the final renderer.
+    """
+    import structlog
+    from airflow.sdk.log import mask_logs
+
+    processors = list(structlog.get_config()["processors"])
+    if mask_logs not in processors:
+        structlog.configure(processors=[*processors[:-1], mask_logs, processors[-1]])
 
 
 def run_once(

@@ -28,22 +28,24 @@ TARGETS = {
     "stage_songs_nothing_new_copies",
     "stage_songs_nothing_new_seconds",
     "stage_songs_nothing_new_vs_listing",
+    "dialect_median_ms",
 }
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """One tiny benchmark of the loader sections in a subprocess, as `make bench SCALE=tiny` runs them
-    (own servers, own ports); the backfill section has a smoke test of its own (test_bench_backfill_smoke.py)."""
+    """One tiny benchmark of the loader sections and the dialect section in a subprocess, as
+    `make bench SCALE=tiny` runs them (own servers, own ports); the backfill section has a smoke test of
+    its own (test_bench_backfill_smoke.py)."""
     out = tmp_path_factory.mktemp("bench-results")
-    return run_tiny_bench("events,songs,history,memory", out, timeout=900), out
+    return run_tiny_bench("events,songs,history,memory,dialect", out, timeout=900), out
 
 
 def test_prints_the_table_and_every_target(tiny_run):
     stdout, _ = tiny_run
     assert "Sparkify benchmark, scale tiny" in stdout
     assert "machine: " in stdout
-    for workload in ("stage events", "stage songs", "hourly run", "stage memory"):
+    for workload in ("stage events", "stage songs", "hourly run", "stage memory", "dialect, "):
         assert workload in stdout
     for method in (
         "the loader called directly",
@@ -54,6 +56,8 @@ def test_prints_the_table_and_every_target(tiny_run):
         "S3Hook.read_key",
         "empty warehouse: total",
         "bare listing of the prefix",
+        "translate() per statement",
+        "sent on unlexed",
     ):
         assert method in stdout
     verdicts = [line for line in stdout.splitlines() if " PASS" in line or " MISS" in line]
@@ -70,7 +74,7 @@ def test_writes_the_json_result(tiny_run):
     repeat = result["scale"]["repeat"]
     assert result["scale"]["name"] == "tiny"
     assert {"nproc", "cpu_model", "memory_gib", "python", "postgresql"} <= set(result["machine"])
-    assert set(result["sections"]) == {"stage_events", "stage_songs", "hourly_run", "peak_memory"}
+    assert set(result["sections"]) == {"stage_events", "stage_songs", "hourly_run", "peak_memory", "dialect"}
 
     def check(measurement, samples=repeat):
         assert len(measurement["samples"]) == samples
@@ -120,6 +124,15 @@ def test_writes_the_json_result(tiny_run):
             check(size[figure], result["scale"]["memory_repeat"])
         assert size["method"].startswith("emulator VmHWM")
 
+    dialect = result["sections"]["dialect"]
+    assert dialect["rounds"] == result["scale"]["dialect_rounds"]
+    # the recorder saw every statement the emulator logged for the run, and each got a cost
+    assert dialect["statements"] == dialect["logged"] > 0
+    assert dialect["gated"] + dialect["lexed"] == dialect["statements"]
+    assert 0 <= dialect["gate_share"] <= 1 and dialect["refused"] == 0  # the project's own SQL is never refused
+    assert 0 < dialect["median_ms"] <= dialect["p95_ms"] <= dialect["max_ms"]
+    assert any(s["start"].startswith('INSERT INTO "songplays') for s in dialect["slowest"])  # the fact is in it
+
     targets = {t["name"]: t for t in result["targets"]}
     assert set(targets) == TARGETS
     for target in result["targets"]:
@@ -128,6 +141,7 @@ def test_writes_the_json_result(tiny_run):
     assert (targets["stage_events_vs_direct_loader"]["limit"], targets["stage_songs_vs_floor"]["limit"]) == (1.15, 1.2)
     assert targets["stage_songs_copies"]["comparison"] == "==" and targets["stage_songs_copies"]["passed"]
     assert targets["stage_songs_nothing_new_copies"]["passed"]
+    assert (targets["dialect_median_ms"]["limit"], targets["dialect_median_ms"]["comparison"]) == (1.0, "<=")
 
 
 def test_every_loader_loaded_the_same_rows(tiny_run):

@@ -39,10 +39,23 @@ def case_bucket(stack, s3) -> str:
     return BUCKET
 
 
+def _param(case: Case) -> object:
+    """A case as a test parameter: a known gap is a strict xfail, so it fails once the emulator does it."""
+    marks = [pytest.mark.xfail(strict=True, reason=f"known gap: {case.known_gap}")] if case.known_gap else []
+    return pytest.param(case, id=case.id, marks=marks)
+
+
 @pytest.mark.parametrize("driver", sorted(PROTOCOLS))
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.parametrize("case", [_param(case) for case in CASES])
 def test_documented_behaviour(case: Case, driver: str, clients, case_bucket, record_property) -> None:
-    info = {"id": case.id, "area": case.area, "doc": case.doc, "driver": driver, "note": case.note}
+    info = {
+        "id": case.id,
+        "area": case.area,
+        "doc": case.doc,
+        "driver": driver,
+        "note": case.note,
+        "known_gap": case.known_gap,
+    }
     record_property("fidelity", info)
     fill = {"s3": f"s3://{case_bucket}/{case.id}/", "credentials": CREDENTIALS}
     outcome = clients[driver].run(case, fill)

@@ -16,7 +16,7 @@ import json
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
@@ -28,6 +28,9 @@ from airflow.providers.common.sql.operators.sql import (
 )
 
 from tests.support import StatementLog, clear_prefix, put_objects, task_context
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 pytestmark = pytest.mark.integration
 
@@ -84,9 +87,11 @@ def song(n: int, **fields: Any) -> dict[str, Any]:
 def song_files() -> dict[str, str]:
     """Five songs, one file each (one pretty-printed), and the third song again under another
     track's key: the duplicate the real bucket holds."""
-    files = {f"song_data/A/A/{'ABCDE'[n]}/TRAA{n:03d}.json": json.dumps(song(n), ensure_ascii=False) for n in range(5)}
-    files["song_data/A/A/B/TRAA001.json"] = json.dumps(song(1), indent=4, ensure_ascii=False)
-    files["song_data/B/C/A/TRBCA02.json"] = json.dumps(song(2))
+    files = {
+        f"song_data/A/A/{'ABCDE'[n]}/TRAA{n:03d}.json": json.dumps(song(n), indent=4 if n == 1 else None)
+        for n in range(5)
+    }
+    files["song_data/B/C/A/TRBCA02.json"] = json.dumps(song(2), ensure_ascii=False)
     return files
 
 
@@ -102,6 +107,11 @@ def expected_rows(files: dict[str, str]) -> Counter[Row]:
 
 
 # ---------------------------------------------------------------- fixtures and helpers
+
+
+def hour_context() -> Context:
+    """The parts of a task context that the operators read, for one hour of 2018-11-15."""
+    return cast("Context", task_context(*HOUR))
 
 
 @pytest.fixture
@@ -131,7 +141,9 @@ def plain_songs(s3, prefix) -> dict[str, str]:
 @pytest.fixture
 def gzip_songs(s3, prefix) -> dict[str, str]:
     files = song_files()
-    put_objects(s3, BUCKET, {prefix + "gzip/" + key + ".gz": gzip.compress(body.encode()) for key, body in files.items()})
+    put_objects(
+        s3, BUCKET, {prefix + "gzip/" + key + ".gz": gzip.compress(body.encode()) for key, body in files.items()}
+    )
     return files
 
 
@@ -157,7 +169,7 @@ def s3_to_redshift(key: str, method: str, copy_options: list[str], **kwargs: Any
         copy_options=copy_options,
         **kwargs,
     )
-    operator.execute(task_context(*HOUR))
+    operator.execute(hour_context())
 
 
 # A row already in the table, of a song the files hold too, with other values (its old version).
@@ -240,6 +252,36 @@ def test_upsert_without_keys_on_a_table_without_a_key_is_refused_by_the_operator
     assert table_rows(songs_table) == Counter([OTHER_SONG])
 
 
+@pytest.mark.parametrize(
+    ("copy_options", "refusal"),
+    [
+        (["CSV"], "COPY format CSV is not supported by the local emulator: only JSON"),
+        (["FORMAT AS PARQUET"], "COPY format PARQUET is not supported by the local emulator: only JSON"),
+        ([*JSON_OPTIONS, "DATEFORMAT 'auto'"], "COPY option DATEFORMAT is not supported by the local emulator"),
+    ],
+)
+def test_copy_options_the_emulator_lacks_are_refused_by_name(songs_table, plain_songs, prefix, copy_options, refusal):
+    """What the emulator does not implement fails with SQLSTATE 0A000 naming it (a cluster would
+    load), and REPLACE's DELETE is rolled back with it."""
+    insert(songs_table, [OTHER_SONG])
+    with pytest.raises(Exception, match=refusal) as raised:
+        s3_to_redshift(prefix + "plain/song_data/", "REPLACE", copy_options)
+    assert "0A000" in str(raised.value)
+    assert table_rows(songs_table) == Counter([OTHER_SONG])
+
+
+def test_redshift_to_s3_is_refused_as_unload(songs_table, prefix):
+    """The provider's RedshiftToS3Operator sends UNLOAD, which the emulator refuses with 0A000."""
+    from airflow.providers.amazon.aws.transfers.redshift_to_s3 import RedshiftToS3Operator
+
+    unload_songs = RedshiftToS3Operator(
+        task_id="unload_songs", redshift_conn_id=REDSHIFT, schema="public", table=TABLE, s3_bucket=BUCKET, s3_key=prefix
+    )
+    with pytest.raises(Exception, match="UNLOAD is not supported by the local Redshift emulator") as raised:
+        unload_songs.execute(hour_context())
+    assert "0A000" in str(raised.value)
+
+
 # ---------------------------------------------------------------- credentials
 
 
@@ -289,28 +331,72 @@ def provider_dag(monkeypatch, tmp_path, airflow_db, prefix):
     return module.dag
 
 
-def test_the_copy_carries_the_connections_keys_and_no_log_shows_the_secret(
+def run_provider_dag(dag, capfd) -> str:
+    """One in-process run of `dag` (dag.test(), as the local stack runs DAGs); returns its output."""
+    from local_stack.airflow_runner import in_process_run
+
+    capfd.readouterr()
+    run = in_process_run(dag, datetime(2018, 11, 15, tzinfo=timezone.utc), None)
+    out, err = capfd.readouterr()
+    assert str(getattr(run.state, "value", run.state)) == "success", (out + err)[-3000:]
+    return out + err
+
+
+def test_the_copy_carries_the_connections_keys_and_the_statement_log_masks_the_secret(
     songs_table, plain_songs, prefix, known_secret, provider_dag, stack, capfd
 ):
     """The provider sends `credentials 'aws_access_key_id=…;aws_secret_access_key=…'` built from
     aws_default (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html).
-    Run as a task, the COPY loads with those keys; neither the task's output (the hook logs every
-    statement it runs) nor the emulator's statement log shows the secret."""
-    from local_stack.airflow_runner import in_process_run
-
+    Run as a task, the COPY loads with those keys; the emulator's statement log masks the secret."""
     statements = StatementLog(stack)
-    capfd.readouterr()
-    run = in_process_run(provider_dag, datetime(2018, 11, 15, tzinfo=timezone.utc), None)
-    out, err = capfd.readouterr()
-    output = out + err
-
-    assert str(getattr(run.state, "value", run.state)) == "success", output[-3000:]
+    output = run_provider_dag(provider_dag, capfd)
     assert table_rows(songs_table) == expected_rows(plain_songs)
-    assert "Running statement" in output and f"aws_access_key_id={KNOWN_KEY}" in output, output[-3000:]
-    assert known_secret not in output
+    assert f"aws_access_key_id={KNOWN_KEY};aws_secret_access_key=" in output, output[-3000:]  # what was sent
     logged = "\n".join(statements.lines())
     assert f"COPY {TABLE} FROM s3://{BUCKET}/{prefix}plain/song_data/" in logged, logged[-2000:]
     assert known_secret not in logged
+
+
+def test_the_task_output_does_not_show_the_secret(songs_table, plain_songs, prefix, known_secret, provider_dag, capfd):
+    """The hook logs every statement it runs ("Running statement: COPY … credentials '…'"); Airflow
+    masks a connection's password in task logs, so the secret must not appear in the run's output."""
+    output = run_provider_dag(provider_dag, capfd)
+    assert "Running statement" in output and f"aws_access_key_id={KNOWN_KEY}" in output, output[-3000:]
+    assert known_secret not in output
+
+
+def test_a_session_token_is_sent_as_token_and_not_logged(
+    songs_table, plain_songs, prefix, monkeypatch, settings, stack
+):
+    """With a session token in aws_default, the credentials string ends with `;token=<token>`
+    (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html): the COPY
+    loads, and the emulator's statement log shows neither the secret nor the token."""
+    secret, token = f"s3cr3t-{uuid.uuid4().hex}", f"t0ken-{uuid.uuid4().hex}"
+    extra = {**settings.aws_conn["extra"], "aws_session_token": token}
+    connection = {"conn_type": "aws", "login": KNOWN_KEY, "password": secret, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    statements = StatementLog(stack)
+    s3_to_redshift(prefix + "plain/song_data/", "APPEND", JSON_OPTIONS)
+    assert table_rows(songs_table) == expected_rows(plain_songs)
+    logged = "\n".join(statements.lines())
+    assert f"COPY {TABLE} FROM s3://{BUCKET}/{prefix}plain/song_data/" in logged, logged[-2000:]
+    assert secret not in logged and token not in logged
+
+
+def test_a_connection_with_a_role_arn_sends_aws_iam_role_and_region(
+    songs_table, plain_songs, prefix, monkeypatch, settings
+):
+    """With `role_arn` (and `region`) in the AWS connection's extra, the provider sends
+    `credentials 'aws_iam_role=<arn>'` and `region '<region>'`: the emulator loads the files
+    (it reads S3 with the local stack's keys, as it cannot assume a role)."""
+    extra = {
+        **settings.aws_conn["extra"],
+        "role_arn": "arn:aws:iam::123456789012:role/sparkify-copy",
+        "region": "us-west-2",
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_PROVIDER_ROLE", json.dumps({"conn_type": "aws", "extra": extra}))
+    s3_to_redshift(prefix + "plain/song_data/", "APPEND", JSON_OPTIONS, aws_conn_id="provider_role")
+    assert table_rows(songs_table) == expected_rows(plain_songs)
 
 
 # ---------------------------------------------------------------- RedshiftSQLHook
@@ -351,8 +437,10 @@ def loaded(songs_table, plain_songs, prefix) -> Counter[Row]:
 
 def test_sql_execute_query_operator_runs_redshift_sql(loaded, db):
     """SQLExecuteQueryOperator on the `redshift` connection: Redshift DDL and functions (NVL, GETDATE),
-    split into statements and run in one session; the last statement's rows are returned."""
-    operator = SQLExecuteQueryOperator(
+    split into statements and run in one session; the last statement's rows are returned.
+    https://docs.aws.amazon.com/redshift/latest/dg/r_NVL_function.html
+    https://docs.aws.amazon.com/redshift/latest/dg/r_GETDATE.html"""
+    per_artist = SQLExecuteQueryOperator(
         task_id="per_artist",
         conn_id=REDSHIFT,
         sql=f"""
@@ -367,19 +455,19 @@ def test_sql_execute_query_operator_runs_redshift_sql(loaded, db):
         return_last=True,
     )
     try:
-        result = operator.execute(task_context(*HOUR))
-        per_artist: dict[str, list[int]] = {}
+        result = per_artist.execute(hour_context())
+        expected: dict[str, list[int]] = {}
         for row, count in loaded.items():
             artist, year = row[COLUMNS.index("artist_id")], row[COLUMNS.index("year")]
-            songs, latest = per_artist.get(artist, [0, -1])
-            per_artist[artist] = [songs + count, max(latest, year or -1)]
-        assert [tuple(r) for r in result] == [(a, *per_artist[a]) for a in sorted(per_artist)]
+            songs, latest = expected.get(artist, [0, -1])
+            expected[artist] = [songs + count, max(latest, year or -1)]
+        assert [tuple(r) for r in result] == [(a, *expected[a]) for a in sorted(expected)]
         assert db.execute("SELECT COUNT(*) FROM prov_artists WHERE loaded_at IS NULL").fetchone()[0] == 0
     finally:
         db.execute("DROP TABLE IF EXISTS prov_artists")
 
 
-def column_checks(loaded: Counter[Row], unique_violations: int) -> dict[str, dict[str, Any]]:
+def song_column_checks(loaded: Counter[Row], unique_violations: int) -> dict[str, dict[str, Any]]:
     durations = [row[COLUMNS.index("duration")] for row in loaded]
     return {
         "song_id": {
@@ -395,26 +483,26 @@ def test_column_check_operator_passes_on_the_loaded_table(loaded):
     """The loaded table holds each distinct song once, but the duplicate twice: unique_check counts 1."""
     duplicates = sum(loaded.values()) - len(loaded)
     assert duplicates == 1
-    operator = SQLColumnCheckOperator(
-        task_id="column_checks", conn_id=REDSHIFT, table=TABLE, column_mapping=column_checks(loaded, duplicates)
+    column_checks = SQLColumnCheckOperator(
+        task_id="column_checks", conn_id=REDSHIFT, table=TABLE, column_mapping=song_column_checks(loaded, duplicates)
     )
-    operator.execute(task_context(*HOUR))
-    assert operator.column_mapping["song_id"]["unique_check"]["result"] == 1
+    column_checks.execute(hour_context())
+    assert column_checks.column_mapping["song_id"]["unique_check"]["result"] == 1
 
 
 def test_column_check_operator_fails_on_the_duplicate(loaded):
     """Expecting song_id to be unique fails: Redshift loaded the duplicate."""
-    operator = SQLColumnCheckOperator(
-        task_id="column_checks", conn_id=REDSHIFT, table=TABLE, column_mapping=column_checks(loaded, 0)
+    column_checks = SQLColumnCheckOperator(
+        task_id="column_checks", conn_id=REDSHIFT, table=TABLE, column_mapping=song_column_checks(loaded, 0)
     )
     with pytest.raises(Exception, match="unique_check"):
-        operator.execute(task_context(*HOUR))
+        column_checks.execute(hour_context())
 
 
 def test_table_check_operator_passes_on_the_loaded_table(loaded):
     rows = sum(loaded.values())
     first = min(row[COLUMNS.index("first_played")] for row in loaded)
-    operator = SQLTableCheckOperator(
+    table_checks = SQLTableCheckOperator(
         task_id="table_checks",
         conn_id=REDSHIFT,
         table=TABLE,
@@ -424,8 +512,8 @@ def test_table_check_operator_passes_on_the_loaded_table(loaded):
             "played_after_first": {"check_statement": f"first_played >= '{first:%Y-%m-%d %H:%M:%S.%f}'"},
         },
     )
-    operator.execute(task_context(*HOUR))
-    assert {name: check["success"] for name, check in operator.checks.items()} == {
+    table_checks.execute(hour_context())
+    assert {name: check["success"] for name, check in table_checks.checks.items()} == {
         "row_count": True,
         "distinct_songs": True,
         "played_after_first": True,
@@ -433,7 +521,7 @@ def test_table_check_operator_passes_on_the_loaded_table(loaded):
 
 
 def test_table_check_operator_fails_on_the_duplicate(loaded):
-    operator = SQLTableCheckOperator(
+    table_checks = SQLTableCheckOperator(
         task_id="table_checks",
         conn_id=REDSHIFT,
         table=TABLE,
@@ -443,6 +531,6 @@ def test_table_check_operator_fails_on_the_duplicate(loaded):
         },
     )
     with pytest.raises(Exception, match="one_row_per_song"):
-        operator.execute(task_context(*HOUR))
-    assert operator.checks["row_count"]["success"] is True
-    assert operator.checks["one_row_per_song"]["success"] is False
+        table_checks.execute(hour_context())
+    assert table_checks.checks["row_count"]["success"] is True
+    assert table_checks.checks["one_row_per_song"]["success"] is False

@@ -83,6 +83,9 @@ DOCUMENTED = {
     "sortkey_num size pct_used empty unsorted stats_off tbl_rows skew_sortkey1 skew_rows estimated_visible_rows",
     # https://docs.aws.amazon.com/redshift/latest/dg/r_PG_TABLE_DEF.html
     "pg_table_def": "schemaname tablename column type encoding distkey sortkey notnull",
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_COMMITS.html
+    "stl_load_commits": "userid query slice name filename byte_offset lines_scanned errors curtime status "
+    "file_format is_partial start_offset copy_job_id",
 }
 
 
@@ -209,6 +212,53 @@ def test_a_failed_copy_is_aborted_and_its_rejects_are_in_both_detail_views(s3, s
     assert sys_detail == [(tbl, filename, line, colname, code, reason)]
     # year is the table's second column: the field that failed; its value as read.
     assert stl_detail == [(filename, line, 2, "year", "MCMXC", 0)]
+
+
+def test_stl_load_commits_has_one_row_per_file_read_with_its_lines_scanned(db, s3, songs):
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_COMMITS.html: one row per data file loaded;
+    # lines_scanned counts the lines read, rejected records included (MAXERROR), so it may differ from the
+    # rows loaded. https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_HISTORY.html: the files and their bytes.
+    files = {
+        "commits/a.json": lines({"song_id": "SOA", "year": 1999}, {"song_id": "SOB"}, {"song_id": "SOC", "year": 1}),
+        "commits/b.json": lines({"song_id": "SOD", "year": "MCMXC"}, {"song_id": "SOE", "year": 2004}),
+    }
+    put_objects(s3, BUCKET, files)
+    before = utcnow()
+    db.execute(f"COPY {songs} FROM 's3://{BUCKET}/commits/' {KEYS} FORMAT AS JSON 'auto' MAXERROR 1")
+    query, user = db.execute(
+        "SELECT pg_last_copy_id(), (SELECT usesysid FROM pg_user WHERE usename = current_user)"
+    ).fetchone()
+    rows = db.execute(
+        "SELECT userid, trim(filename), lines_scanned, trim(file_format), is_partial, start_offset, curtime "
+        "FROM stl_load_commits WHERE query = %s ORDER BY filename",
+        (query,),
+    ).fetchall()
+    assert [r[:6] for r in rows] == [
+        (user, f"s3://{BUCKET}/{key}", text.count("\n"), "JSON", 0, 0) for key, text in sorted(files.items())
+    ]
+    assert all(before <= r[6] <= utcnow() for r in rows)
+    history = db.execute(
+        "SELECT loaded_rows, source_file_count, source_file_bytes, file_count_scanned FROM sys_load_history "
+        "WHERE query_id = %s",
+        (query,),
+    ).fetchone()
+    assert history == (4, 2, sum(len(t.encode()) for t in files.values()), 2)
+
+
+def test_sys_load_error_detail_names_the_column_type_as_redshift_does(s3, songs, warehouse_dsn):
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html: the example's INTEGER column
+    # shows column_type int4. The table is created in the COPY's own uncommitted transaction.
+    put_objects(s3, BUCKET, {"types/a.json": lines({"n": "x"})})
+    with psycopg.connect(warehouse_dsn) as conn:
+        conn.execute("CREATE TABLE sv_types (n INTEGER)")
+        with pytest.raises(psycopg.errors.InternalError):
+            conn.execute(f"COPY sv_types FROM 's3://{BUCKET}/types/' {KEYS} FORMAT AS JSON 'auto'")
+        conn.rollback()
+        query = conn.execute("SELECT pg_last_copy_id()").fetchone()[0]
+        rows = conn.execute(
+            "SELECT trim(column_name), trim(column_type) FROM sys_load_error_detail WHERE query_id = %s", (query,)
+        ).fetchall()
+    assert rows == [("n", "int4")]
 
 
 # -- pg_table_def, svv_table_info -----------------------------------------------------------------
@@ -339,3 +389,84 @@ def test_the_catalog_can_be_created_again_in_a_database_that_has_it(backend):
     backend.execute(CATALOG_SQL)
     backend.execute(CATALOG_SQL)
     assert backend.execute("SELECT count(*) FROM pg_views WHERE viewname = 'svv_table_info'").fetchone() == (1,)
+
+
+def test_pg_table_def_shows_the_distribution_key_and_an_interleaved_sort_key(db):
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_PG_TABLE_DEF.html: distkey is true for the distribution
+    # key; an interleaved sort key's positions are alternately negative and positive (the page's
+    # LINEORDER_INTERLEAVED: -1, 2, -3, 4, -5), a compound one's positive.
+    db.execute("DROP TABLE IF EXISTS sv_interleaved, sv_compound")
+    db.execute(
+        "CREATE TABLE sv_interleaved (lo_orderkey INTEGER NOT NULL, lo_custkey INTEGER NOT NULL, "
+        "lo_partkey INTEGER NOT NULL DISTKEY, lo_suppkey INTEGER NOT NULL, lo_orderdate INTEGER NOT NULL, "
+        "lo_comment VARCHAR(79)) INTERLEAVED SORTKEY (lo_orderkey, lo_custkey, lo_partkey, lo_suppkey, lo_orderdate)"
+    )
+    db.execute("CREATE TABLE sv_compound (a INTEGER, b INTEGER) DISTKEY (b) COMPOUND SORTKEY (a, b)")
+    try:
+        interleaved = db.execute(
+            'SELECT "column", distkey, sortkey FROM pg_table_def WHERE tablename = %s ORDER BY abs(sortkey)',
+            ("sv_interleaved",),
+        ).fetchall()
+        compound = db.execute(
+            'SELECT "column", distkey, sortkey FROM pg_table_def WHERE tablename = %s ORDER BY "column"',
+            ("sv_compound",),
+        ).fetchall()
+    finally:
+        db.execute("DROP TABLE IF EXISTS sv_interleaved, sv_compound")
+    assert interleaved == [
+        ("lo_comment", False, 0),
+        ("lo_orderkey", False, -1),
+        ("lo_custkey", False, 2),
+        ("lo_partkey", True, -3),
+        ("lo_suppkey", False, 4),
+        ("lo_orderdate", False, -5),
+    ]
+    assert compound == [("a", False, 1), ("b", True, 2)]
+
+
+def test_svv_table_info_shows_the_declared_distribution_style(db):
+    # https://docs.aws.amazon.com/redshift/latest/dg/viewing-distribution-styles.html: the page's four tables
+    # show KEY(col1), EVEN, ALL and AUTO(ALL) (a table without DISTSTYLE is AUTO, small tables start as ALL).
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html: ALTER DISTSTYLE / ALTER DISTKEY change it.
+    tables = {
+        "sv_dist_key": "DISTSTYLE KEY DISTKEY (col1)",
+        "sv_dist_even": "DISTSTYLE EVEN",
+        "sv_dist_all": "DISTSTYLE ALL",
+        "sv_dist_auto": "",
+        "sv_dist_altered": "DISTSTYLE EVEN",
+    }
+    for name, attributes in tables.items():
+        db.execute(f"DROP TABLE IF EXISTS {name}")
+        db.execute(f"CREATE TABLE {name} (col1 INTEGER, col2 INTEGER) {attributes}")
+        db.execute(f"INSERT INTO {name} VALUES (1, 2)")
+    db.execute("ALTER TABLE sv_dist_altered ALTER DISTKEY col2")
+    try:
+        rows = dict(
+            db.execute('SELECT "table", diststyle FROM svv_table_info WHERE "table" LIKE \'sv\\_dist\\_%\'').fetchall()
+        )
+        db.execute("ALTER TABLE sv_dist_altered ALTER DISTSTYLE ALL")
+        altered = db.execute("SELECT diststyle FROM svv_table_info WHERE \"table\" = 'sv_dist_altered'").fetchone()
+    finally:
+        for name in tables:
+            db.execute(f"DROP TABLE IF EXISTS {name}")
+    assert rows == {
+        "sv_dist_key": "KEY(col1)",
+        "sv_dist_even": "EVEN",
+        "sv_dist_all": "ALL",
+        "sv_dist_auto": "AUTO(ALL)",
+        "sv_dist_altered": "KEY(col2)",
+    }
+    assert altered == ("ALL",)
+
+
+def test_the_emulators_own_schema_holds_no_user_tables(db):
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html shows only user-defined tables: the
+    # records the emulator keeps of constraints and distribution are not among them, even when they hold rows.
+    db.execute("DROP TABLE IF EXISTS sv_keyed")
+    db.execute("CREATE TABLE sv_keyed (id INTEGER PRIMARY KEY) DISTSTYLE EVEN")
+    db.execute("INSERT INTO sv_keyed VALUES (1)")
+    try:
+        schemas = {r[0] for r in db.execute("SELECT schema FROM svv_table_info").fetchall()}
+    finally:
+        db.execute("DROP TABLE IF EXISTS sv_keyed")
+    assert "public" in schemas and "redshift_emulator" not in schemas

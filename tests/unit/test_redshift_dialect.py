@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from local_stack.redshift.ddl_rewrite import rewrite_ddl
 from local_stack.redshift.dialect import needs_translation, translate
 from local_stack.redshift.dialect.dateparts import CANONICAL, canonical
 from local_stack.redshift.sql_tokens import StatementError
@@ -33,10 +34,13 @@ PROJECT_SQL = "include/sql"
         ("VACUUM REINDEX", "VACUUM"),
         (
             "SELECT LISTAGG(a, ',') WITHIN GROUP (ORDER BY DATEADD(d, 1, b)) FROM t",
-            "SELECT string_agg((a)::varchar, ',' ORDER BY redshift_dateadd('day', 1, b))  FROM t",
+            "SELECT string_agg((a)::varchar, ',' ORDER BY redshift_dateadd('day', 1, b)) FROM t",
         ),
         ("SELECT LISTAGG(DISTINCT a) FROM t", "SELECT string_agg(DISTINCT (a)::varchar, '') FROM t"),
-        ("SELECT NVL2(a, 'x', NULL) FROM t", "SELECT (CASE WHEN (a) IS NOT NULL THEN ('x') ELSE (NULL) END) FROM t"),
+        (
+            "SELECT NVL2(a, 'x', NULL) FROM t",
+            "SELECT (CASE WHEN (a) IS NOT NULL THEN ('x')::varchar ELSE (NULL)::varchar END) FROM t",
+        ),
         (
             "SELECT DECODE(a, 1, 'one', NULL, 'none', 'other') FROM t",
             "SELECT (CASE WHEN (a) IS NOT DISTINCT FROM (1) THEN ('one') WHEN (a) IS NOT DISTINCT FROM (NULL) "
@@ -52,6 +56,78 @@ PROJECT_SQL = "include/sql"
 )
 def test_redshift_constructs_are_rewritten(redshift, postgresql):
     assert translate(redshift) == postgresql
+
+
+@pytest.mark.parametrize(
+    ("redshift", "postgresql"),
+    [
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_PART_function.html (a synonym of PGDATE_PART)
+        ("SELECT PGDATE_PART(minute, ts) FROM t", "SELECT redshift_date_part('minute', ts) FROM t"),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_NVL2.html: the type of the not-null value; a
+        # string literal there makes both values VARCHAR.
+        (
+            "SELECT NVL2(c, '2345', 1234) FROM t",
+            "SELECT (CASE WHEN (c) IS NOT NULL THEN ('2345')::varchar ELSE (1234)::varchar END) FROM t",
+        ),
+        ("SELECT NVL2(c, b, 'x') FROM t", "SELECT (CASE WHEN (c) IS NOT NULL THEN (b) ELSE ('x') END) FROM t"),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_AVG.html (an integer's average is a BIGINT)
+        (
+            "SELECT AVG(DISTINCT a), avg(b) OVER (ORDER BY c ROWS UNBOUNDED PRECEDING), s.avg(a) FROM t",
+            "SELECT redshift_avg(DISTINCT a), redshift_avg(b) OVER (ORDER BY c ROWS UNBOUNDED PRECEDING), "
+            "s.avg(a) FROM t",
+        ),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_TO_TIMESTAMP.html (fields roll over); the
+        # one-argument form is PostgreSQL's.
+        ("SELECT TO_TIMESTAMP(a, 'YYYY', true)", "SELECT redshift_to_timestamp(a, 'YYYY', true)"),
+        ("SELECT to_timestamp(1.5)", None),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_CONVERT_function.html
+        ("SELECT CONVERT(char(4), 2008)", "SELECT CAST((2008) AS char(4))"),
+        ("SELECT CONVERT(datetime, '2008-02-18 02:36:48')", "SELECT CAST(('2008-02-18 02:36:48') AS timestamp)"),
+        ("SELECT CONVERT(integer, NVL(a, 0)) FROM t", "SELECT CAST((COALESCE(a, 0)) AS integer) FROM t"),
+        ("SELECT convert(b, 'UTF8', 'LATIN1') FROM t", None),  # PostgreSQL's three-argument CONVERT
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_WF_LISTAGG.html: the ordering moves into OVER.
+        (
+            "SELECT LISTAGG(d, ',') WITHIN GROUP (ORDER BY s DESC, i) OVER (PARTITION BY b) FROM t",
+            "SELECT string_agg((d)::varchar, ',') OVER (PARTITION BY b ORDER BY s DESC, i ROWS BETWEEN UNBOUNDED "
+            "PRECEDING AND UNBOUNDED FOLLOWING) FROM t",
+        ),
+        ("SELECT LISTAGG(d) OVER () FROM t", "SELECT string_agg((d)::varchar, '') OVER () FROM t"),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_CONT.html
+        (
+            "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY DATEADD(d, 1, q) DESC) OVER (PARTITION BY s) FROM t",
+            "SELECT redshift_percentile_cont((0.5), redshift_dateadd('day', 1, q)) OVER (PARTITION BY s ORDER BY "
+            "redshift_dateadd('day', 1, q) DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM t",
+        ),
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_DISC.html
+        (
+            "SELECT PERCENTILE_DISC(0.25) WITHIN GROUP (ORDER BY q) OVER () FROM t",
+            "SELECT redshift_percentile_disc((0.25), q) OVER (ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND "
+            "UNBOUNDED FOLLOWING) FROM t",
+        ),
+        # The aggregate form is PostgreSQL's own ordered-set aggregate.
+        ("SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY q) FROM t", None),
+        # INSERT's VALUES lists are Redshift's too.
+        ("INSERT INTO t (a, b) VALUES (1, 2), (3, 4)", None),
+    ],
+)
+def test_redshift_functions_postgresql_answers_otherwise_are_rewritten(redshift, postgresql):
+    assert translate(redshift) == postgresql
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("SELECT LISTAGG(DISTINCT a) WITHIN GROUP (ORDER BY a) OVER (PARTITION BY b) FROM t", "LISTAGG(DISTINCT"),
+        ("SELECT LISTAGG(DISTINCT a) OVER () FROM t", "LISTAGG(DISTINCT"),
+        ("SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY q) OVER (ORDER BY s) FROM t", "window ordering"),
+        ("SELECT PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY q) OVER w FROM t WINDOW w AS ()", "named window"),
+    ],
+)
+def test_window_forms_the_translation_cannot_express_are_refused_with_0a000(sql, fragment):
+    with pytest.raises(StatementError) as refused:
+        translate(sql)
+    assert refused.value.sqlstate == "0A000"
+    assert fragment in refused.value.message
 
 
 def test_version_answers_in_redshifts_form_with_the_postgresql_8_prefix_drivers_parse():
@@ -97,6 +173,13 @@ def test_statements_without_redshift_constructs_run_as_they_are(sql):
         ("SELECT a FROM t WHERE a IS DISTINCT FROM b", "0A000", "IS [NOT] DISTINCT FROM"),
         ("UNLOAD ('SELECT 1') TO 's3://b/p'", "0A000", "UNLOAD"),
         ("SELECT DATEADD(dow, 1, ts) FROM t", "0A000", 'date part "dow"'),
+        ("SELECT count(*) FROM t JOIN (VALUES (1), (2)) AS v(a) ON t.a = v.a", "0A000", "VALUES list"),
+        ("WITH v AS (values (1)) SELECT * FROM v", "0A000", "VALUES list"),
+        ("CREATE TEMP TABLE t (duration INTERVAL)", "0A000", '"interval"'),
+        ("ALTER TABLE t ADD COLUMN d interval", "0A000", '"interval"'),
+        ("CREATE TABLE c (p VARCHAR(10)) INHERITS (parent)", "0A000", "INHERITS"),
+        ("CREATE TABLE p (ts TIMESTAMP) PARTITION BY RANGE (ts)", "0A000", "PARTITION BY"),
+        ("CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (2)", "0A000", "PARTITION OF"),
         ("SELECT EXTRACT(fortnight FROM ts) FROM t", "0A000", 'date part "fortnight"'),
     ],
 )
@@ -108,6 +191,18 @@ def test_postgresql_only_sql_is_refused_with_redshifts_error(sql, sqlstate, frag
         translate(sql)
     assert refused.value.sqlstate == sqlstate
     assert fragment in refused.value.message + (refused.value.detail or "")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t AS SELECT a, row_number() OVER (PARTITION BY b ORDER BY c) AS n FROM s",
+        "CREATE TABLE t AS SELECT ts + INTERVAL '1 hour' AS later FROM s",
+        "SELECT ts + interval '1 day', sum(a) OVER (PARTITION BY b) FROM t",
+    ],
+)
+def test_partition_by_and_interval_outside_a_table_definition_are_not_refused(sql):
+    translate(sql)  # raises StatementError if refused
 
 
 def test_generate_series_without_a_table_runs_as_on_redshifts_leader_node():
@@ -137,5 +232,22 @@ def test_the_projects_own_statements_translate_without_refusal():
 
 def test_the_gate_ignores_comments_and_strings_but_not_code():
     assert not needs_translation("SELECT 1 -- SYSDATE\n")
+    assert not needs_translation("INSERT INTO t (a, b) VALUES (1, 2), (3, 4)")  # not lexed at all
+    assert needs_translation("SELECT * FROM ( VALUES (1)) v")
     assert not needs_translation("SELECT 'SYSDATE'")
     assert needs_translation("SELECT sysdate")
+
+
+@pytest.mark.parametrize(
+    ("ddl", "postgresql"),
+    [
+        ("CREATE TABLE t (description TEXT)", "CREATE TABLE t (description VARCHAR(256))"),
+        ("CREATE TABLE t (code bpchar, n INT)", "CREATE TABLE t (code CHAR(256), n INT)"),
+        ("ALTER TABLE t ADD COLUMN note text", "ALTER TABLE t ADD COLUMN note VARCHAR(256)"),
+        ("CREATE TABLE t (code BPCHAR(3), v VARCHAR(10))", None),  # a length of its own stays
+    ],
+)
+def test_text_and_bpchar_columns_get_redshifts_lengths(ddl, postgresql):
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html: a TEXT column is stored as
+    # VARCHAR(256), a BPCHAR column as CHAR(256).
+    assert rewrite_ddl(ddl) == postgresql

@@ -20,6 +20,7 @@ from local_stack.redshift import query_history
 if TYPE_CHECKING:
     from local_stack.redshift.s3copy.command import CopyCommand
     from local_stack.redshift.s3copy.errors import LoadError
+    from local_stack.redshift.s3copy.loader import FileScan
     from local_stack.redshift.server import EmulatorConfig
 
 # Redshift's system tables and views (catalog.sql), then its functions and operators (functions.sql).
@@ -33,13 +34,18 @@ _CLIENT_USER = "(SELECT a.usesysid::integer FROM pg_stat_activity a WHERE a.pid 
 _INSERT_ERROR = (
     "INSERT INTO stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, "
     "colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason, is_partial, "
-    "start_offset) VALUES (COALESCE(" + _CLIENT_USER + ", 100), 0, to_regclass(%s)::oid::integer, %s, %s, %s, "
+    "start_offset) VALUES (COALESCE(" + _CLIENT_USER + ", 100), 0, %s, %s, %s, %s, "
     "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0)"
 )
 _START_LOAD = (
     "INSERT INTO stl_emulator_load_history (query_id, user_id, session_id, database_name, table_name, table_id, "
     "data_source, file_format, start_time, status, copier) VALUES (%s, " + _CLIENT_USER + ", %s, current_database(), "
-    "%s, to_regclass(%s)::oid::integer, %s, %s, %s, 'running', pg_backend_pid()) ON CONFLICT (query_id) DO NOTHING"
+    "%s, %s, %s, %s, %s, 'running', pg_backend_pid()) ON CONFLICT (query_id) DO NOTHING"
+)
+_INSERT_COMMITS = (
+    "INSERT INTO stl_emulator_load_commits (query, filename, lines_scanned, bytes, curtime, file_format) "
+    "SELECT %s, f.name, f.lines, f.size, f.done, %s "
+    "FROM unnest(%s::text[], %s::integer[], %s::bigint[], %s::timestamp[]) AS f(name, lines, size, done)"
 )
 # Redshift's error codes (STL_LOAD_ERRORS.err_code) for the kinds of reject the loader reports.
 ERR_CODES = (
@@ -121,20 +127,47 @@ def record_last_copy(conn: psycopg.Connection, session: int, query: int, rows: i
 
 
 def record_load_start(
-    conn: psycopg.Connection, config: EmulatorConfig, database: str, session: int, query: int, command: CopyCommand
+    conn: psycopg.Connection,
+    config: EmulatorConfig,
+    database: str,
+    session: int,
+    query: int,
+    command: CopyCommand,
+    table_id: int | None = None,
 ) -> None:
-    """A COPY begins: its sys_load_history row ('running' until it completes or fails) and its stl_query row."""
-    fmt = str(getattr(command.options, "format", None) or "json").lower()  # the loader reads JSON
+    """A COPY begins: its sys_load_history row ('running' until it completes or fails) and its stl_query row.
+
+    `table_id` is the oid of the target table as the client's session sees it (a temporary table
+    of that session included); None when it has none."""
     conn.execute(
         _START_LOAD,
-        (query, session, session, command.table, command.table, command.source, fmt, _now()),
+        (query, session, session, command.table, table_id, command.source, _file_format(command), _now()),
     )
     query_history.record_copy(config, database, session, None, query, f"COPY {command.table} FROM '{command.source}'")
     with contextlib.suppress(psycopg.Error):
-        conn.execute(
-            "DELETE FROM stl_emulator_load_history WHERE query_id < "
-            "(SELECT query_id FROM stl_emulator_load_history ORDER BY query_id DESC OFFSET %s LIMIT 1)",
+        oldest = conn.execute(
+            "SELECT query_id FROM stl_emulator_load_history ORDER BY query_id DESC OFFSET %s LIMIT 1",
             (LOAD_HISTORY_ROWS - 1,),
+        ).fetchone()
+        if oldest is not None:
+            conn.execute("DELETE FROM stl_emulator_load_history WHERE query_id < %s", oldest)
+            conn.execute("DELETE FROM stl_emulator_load_commits WHERE query < %s", oldest)
+
+
+def record_load_commits(conn: psycopg.Connection, query: int, command: CopyCommand, scans: Sequence[FileScan]) -> None:
+    """One stl_load_commits row per file that COPY `query` read, committed at once (as on Redshift, the
+    row does not mean that the load's transaction committed)."""
+    if scans:
+        conn.execute(
+            _INSERT_COMMITS,
+            (
+                query,
+                _file_format(command).upper(),
+                [s.uri for s in scans],
+                [s.lines for s in scans],
+                [s.size for s in scans],
+                [s.done for s in scans],
+            ),
         )
 
 
@@ -143,9 +176,15 @@ def forget_session(conn: psycopg.Connection, session: int) -> None:
 
 
 def record_load_errors(
-    conn: psycopg.Connection, query: int, session: int, command: CopyCommand, rejects: Sequence[LoadError]
+    conn: psycopg.Connection,
+    query: int,
+    session: int,
+    command: CopyCommand,
+    rejects: Sequence[LoadError],
+    table_id: int | None = None,
 ) -> None:
-    """One stl_load_errors row per reject, committed at once (it outlives the failed load).
+    """One stl_load_errors row per reject, committed at once (it outlives the failed load); `table_id` as in
+    `record_load_start`.
 
     The load is marked aborted; `record_last_copy` marks it completed if it loads despite them (MAXERROR)."""
     now = _now()
@@ -155,7 +194,7 @@ def record_load_errors(
             [
                 (
                     session,
-                    command.table,
+                    table_id,
                     now,
                     session,
                     query,
@@ -178,6 +217,10 @@ def record_load_errors(
         "WHERE query_id = %s AND status = 'running'",
         (now, query),
     )
+
+
+def _file_format(command: CopyCommand) -> str:
+    return str(getattr(command.options, "format", None) or "json").lower()  # the loader reads JSON
 
 
 def _now() -> datetime:

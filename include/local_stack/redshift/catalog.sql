@@ -106,6 +106,25 @@ SELECT e.userid,
 FROM stl_load_errors e
 WHERE rtrim(e.colname) <> '';
 
+-- Redshift's name of a column type (int4, varchar, ...: the page's example shows int4) from the label the
+-- loader records in stl_load_errors.type (PostgreSQL's name, cut to 10 bytes), for a table that is gone
+-- (dropped, or created in a transaction that rolled back); NULL for a label it does not know.
+CREATE OR REPLACE FUNCTION stv_emulator_type_name(label TEXT) RETURNS CHARACTER(10) LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN label = 'smallint' THEN 'int2'
+        WHEN label = 'integer' THEN 'int4'
+        WHEN label = 'bigint' THEN 'int8'
+        WHEN label = 'real' THEN 'float4'
+        WHEN label LIKE 'double pre%' THEN 'float8'
+        WHEN label LIKE 'numeric%' THEN 'numeric'
+        WHEN label = 'boolean' THEN 'bool'
+        WHEN label LIKE 'character(%' THEN 'bpchar'
+        WHEN label LIKE 'character %' THEN 'varchar'
+        WHEN label LIKE 'timestamp%' THEN 'timestamp'
+        WHEN label IN ('date', 'text') THEN label
+        END
+$$;
+
 -- SYS_LOAD_ERROR_DETAIL: the rows of stl_load_errors under the SYS view's names.
 -- https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html
 CREATE OR REPLACE VIEW sys_load_error_detail AS
@@ -121,7 +140,7 @@ SELECT e.userid AS user_id,
        e.colname AS column_name,
        COALESCE((SELECT t.typname::character(10) FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                   WHERE a.attrelid = e.tbl AND a.attname = rtrim(e.colname) AND a.attnum > 0),
-                e.type) AS column_type,
+                stv_emulator_type_name(e.type)) AS column_type,
        e.col_length AS column_length,
        e.position,
        e.err_code AS error_code,

@@ -19,13 +19,22 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from local_stack.redshift import wire
-from local_stack.redshift.catalog import record_last_copy, record_load_errors, record_load_start, side_connection
+from local_stack.redshift.catalog import (
+    record_last_copy,
+    record_load_commits,
+    record_load_errors,
+    record_load_start,
+    side_connection,
+)
+from local_stack.redshift.s3copy.converters import Column
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyRejects
 from local_stack.redshift.s3copy.loader import (
+    FileScan,
     Load,
     columns_query,
     prepare_load,
     quote_table,
+    table_oid,
     target_columns,
     write_rows,
 )
@@ -108,21 +117,29 @@ class CopyRunner:
         with side_connection(self.config, self.database) as side:
             query_id = side.execute("SELECT nextval('stl_query_id_seq')").fetchall()[0][0]
             record_last_copy(side, self.backend_pid, query_id, 0)
-            record_load_start(side, self.config, self.database, self.backend_pid, query_id, command)
             rejects: list[LoadError] = []
+            scanned: list[FileScan] = []
+            table_id: int | None = None
+            started = False
             try:
-                rows = self._copy(command, side, rejects)
+                columns, table_id = self._target(command)
+                record_load_start(side, self.config, self.database, self.backend_pid, query_id, command, table_id)
+                started = True
+                rows = self._copy(command, columns, side, rejects, scanned)
             except BackendError as error:
+                self._ended(side, query_id, command, started, scanned)
                 return error.response, self.status
             except (CopyError, LoadError) as failure:
+                self._ended(side, query_id, command, started, scanned)
                 if isinstance(failure, LoadError) and failure not in rejects:
                     rejects.append(failure)
                 if rejects:
-                    record_load_errors(side, query_id, self.backend_pid, command, rejects)
+                    record_load_errors(side, query_id, self.backend_pid, command, rejects, table_id)
                     return self._load_failed(command, failure), self.status
                 return wire.error_response(str(failure), LOAD_ERROR_SQLSTATE), self.status
+            record_load_commits(side, query_id, command, scanned)
             if rejects:
-                record_load_errors(side, query_id, self.backend_pid, command, rejects)
+                record_load_errors(side, query_id, self.backend_pid, command, rejects, table_id)
             record_last_copy(side, self.backend_pid, query_id, rows)
         table = command.table.rpartition(".")[2]
         summary = f"Load into table '{table}' completed, {rows} record(s) loaded successfully."
@@ -132,14 +149,32 @@ class CopyRunner:
             )
         return wire.notice_response(summary) + wire.command_complete(f"COPY {rows}"), self.status
 
-    def _copy(self, command: CopyCommand, side: psycopg.Connection, rejects: list[LoadError]) -> int:
-        columns = target_columns(
-            self._select(columns_query(command.table)), command.table, command.columns, command.explicit_ids
-        )
+    def _target(self, command: CopyCommand) -> tuple[list[Column], int | None]:
+        """The columns the COPY loads and the table's oid, as the client's session resolves its name: a
+        temporary table of the session hides a permanent one of the same name."""
+        rows = self._select(columns_query(command.table))
+        return target_columns(rows, command.table, command.columns, command.explicit_ids), table_oid(rows)
+
+    def _ended(
+        self, side: psycopg.Connection, query: int, command: CopyCommand, started: bool, scanned: list[FileScan]
+    ) -> None:
+        """A COPY failed: its load history row (if it had none yet) and the files it read to their end."""
+        if not started:
+            record_load_start(side, self.config, self.database, self.backend_pid, query, command)
+        record_load_commits(side, query, command, scanned)
+
+    def _copy(
+        self,
+        command: CopyCommand,
+        columns: list[Column],
+        side: psycopg.Connection,
+        rejects: list[LoadError],
+        scanned: list[FileScan],
+    ) -> int:
         s3_client = self.config.s3_client(command)
         load = prepare_load(command, columns, s3_client)
         analyze = self._analyze_after(command)
-        count = self._load(load, s3_client, side, rejects)
+        count = self._load(load, s3_client, side, rejects, scanned)
         if analyze:
             self._select(f"ANALYZE {quote_table(command.table)}")
         return count
@@ -152,7 +187,9 @@ class CopyRunner:
             return command.options.statupdate
         return not self._select(f"SELECT 1 FROM {quote_table(command.table)} LIMIT 1")
 
-    def _load(self, load: Load, s3_client: Any, side: psycopg.Connection, rejects: list[LoadError]) -> int:
+    def _load(
+        self, load: Load, s3_client: Any, side: psycopg.Connection, rejects: list[LoadError], scanned: list[FileScan]
+    ) -> int:
         self._send(wire.query(load.copy_from_stdin))
         kind, payload = self._next()
         if kind == b"E":
@@ -165,7 +202,7 @@ class CopyRunner:
         count = 0
         try:
             with psycopg.Copy(side.cursor(), binary=load.binary, writer=writer) as copy:
-                count = write_rows(copy, load, load.rows(s3_client, rejects))
+                count = write_rows(copy, load, load.rows(s3_client, rejects, scanned))
         except _Interrupted:
             pass
         except (CopyError, LoadError) as error:

@@ -208,7 +208,7 @@ class _CopyParser:
                 UNSUPPORTED,
             ) from None
         if (token := self.peek()) is not None and token.is_punct("."):
-            raise StatementError("syntax error at or near \".\": a temporary table #name has no schema")
+            raise StatementError('syntax error at or near ".": a temporary table #name has no schema')
         return "#" + name
 
     def column_list(self) -> tuple[str, ...]:

@@ -24,6 +24,9 @@ CHECK_REFUSED = "ALTER/CREATE TABLE column CHECK constraint is not supported"
 _TABLE_CONSTRAINTS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "LIKE", "EXCLUDE")
 _VARCHAR_TYPES = ("VARCHAR", "NVARCHAR", "VARYING")
 _RENAMED_TYPES = {"NVARCHAR": "VARCHAR", "NCHAR": "CHAR"}
+# Column types without a length that Redshift stores with one: a TEXT column is VARCHAR(256) and a BPCHAR
+# column CHAR(256) (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html).
+_SIZED_TYPES = {"TEXT": "VARCHAR(256)", "BPCHAR": "CHAR(256)"}
 _ALTER_NOOPS = ("DISTSTYLE", "DISTKEY", "SORTKEY", "COMPOUND", "INTERLEAVED", "ENCODE")
 VARCHAR_MAX = 65535
 
@@ -34,8 +37,8 @@ def rewrite_ddl(sql: str) -> str | None:
     Handles one statement (an optional trailing `;` is dropped):
     - CREATE [TEMP] TABLE [IF NOT EXISTS] with DISTSTYLE, DISTKEY, [COMPOUND|INTERLEAVED] SORTKEY
       (table or column level), ENCODE, BACKUP, IDENTITY(seed, step), VARCHAR(MAX), NVARCHAR,
-      COLLATE CASE_[IN]SENSITIVE. With a sort key, or with IF NOT EXISTS, the result is a
-      `DO` block (command tag DO, not CREATE TABLE).
+      TEXT (VARCHAR(256)), BPCHAR (CHAR(256)), COLLATE CASE_[IN]SENSITIVE. With a sort key, or with IF
+      NOT EXISTS, the result is a `DO` block (command tag DO, not CREATE TABLE).
     - ALTER TABLE t ALTER DISTSTYLE|DISTKEY|SORTKEY|ENCODE ... and ALTER COLUMN c ENCODE ...:
       a `DO` block that only checks that the table exists (`'t'::regclass`), so it fails as
       Redshift would for a missing table and otherwise changes nothing.
@@ -246,6 +249,13 @@ def _column_definition(element: list[Token], edits: _Edits) -> list[str]:
             k += 1
         elif token.upper in _RENAMED_TYPES and k == 1:
             edits.replace(token, token, _RENAMED_TYPES[token.upper])
+        elif (
+            token.kind == WORD
+            and token.upper in _SIZED_TYPES
+            and k == 1
+            and not (following and following.is_punct("("))
+        ):
+            edits.replace(token, token, _SIZED_TYPES[token.upper])
         elif token.is_word("IDENTITY") and following is not None and following.is_punct("("):
             close = _matching(element, k + 1)
             arguments = _split(element[k + 2 : close])
@@ -385,7 +395,7 @@ def _table_attribute(tokens: list[Token], i: int, edits: _Edits) -> tuple[int, l
         parts = _split(tokens[i + 2 : close])
         columns = [edits.sql[e[0].start : e[-1].end] for e in parts]
         if token.is_word("SORTKEY"):
-            edits.layout.interleaved = first.is_word("INTERLEAVED")
+            edits.layout.interleaved = True if first.is_word("INTERLEAVED") else None  # compound: the default
             return close + 1, columns
         if parts and parts[0]:
             edits.layout.distkey = _name(parts[0][0])
@@ -399,17 +409,16 @@ def _table_attribute(tokens: list[Token], i: int, edits: _Edits) -> tuple[int, l
 
 
 def _altered_layout(tokens: list[Token], k: int) -> Layout:
-    """The layout that ALTER TABLE t ALTER DISTSTYLE style [DISTKEY c] | DISTKEY c declares, from `k` (after ALTER);
-    empty for the sort-key and encoding forms (accepted, and not recorded)."""
-    words = [t.upper for t in tokens[k : k + 4]]
-    column = None
-    if words[:1] == ["DISTKEY"] and k + 1 < len(tokens):
-        column = tokens[k + 1]
-    elif words[:1] == ["DISTSTYLE"] and words[2:3] == ["DISTKEY"] and k + 3 < len(tokens):
-        column = tokens[k + 3]
-    layout = Layout(distkey=_name(column) if column is not None and column.kind in (WORD, IDENT) else None)
-    if words[:1] == ["DISTSTYLE"] and words[1:2] and words[1] in DISTSTYLES:
-        layout.diststyle = words[1]
+    """The layout that the ALTER DISTSTYLE style [DISTKEY c] and ALTER DISTKEY c clauses from `k` on declare (one
+    or two clauses, with a sort key's: https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html); the
+    sort-key and encoding forms are accepted and not recorded."""
+    layout = Layout()
+    for j in range(k, len(tokens) - 1):
+        token, following = tokens[j], tokens[j + 1]
+        if token.is_word("DISTSTYLE") and following.upper in DISTSTYLES:
+            layout.diststyle = following.upper
+        elif token.is_word("DISTKEY") and following.kind in (WORD, IDENT):
+            layout.distkey = _name(following)
     return layout
 
 

@@ -242,4 +242,317 @@ BEGIN
 END
 $compare$;
 
+-- ADD_MONTHS: a TIMESTAMP; from the last day of a month, the last day of the result month; a day
+-- that the result month lacks becomes its last day.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ADD_MONTHS.html
+CREATE OR REPLACE FUNCTION add_months(source TIMESTAMP, months BIGINT) RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN (source + INTERVAL '1 day')::date = date_trunc('month', source + INTERVAL '1 day')::date
+                THEN date_trunc('month', source) + (months + 1) * INTERVAL '1 month' - INTERVAL '1 day'
+                     + (source - date_trunc('day', source))
+                ELSE source + months * INTERVAL '1 month' END
+$$;
+CREATE OR REPLACE FUNCTION add_months(source DATE, months BIGINT) RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT add_months(source::timestamp, months) $$;
+CREATE OR REPLACE FUNCTION add_months(source TEXT, months BIGINT) RETURNS TIMESTAMP
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT add_months(source::timestamp, months) $$;
+
+-- MONTHS_BETWEEN: FLOAT8; the whole part from the years and months, the fraction from the days and
+-- times over a 31-day month; a whole number for the same day of the month or two last days.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MONTHS_BETWEEN_function.html
+CREATE OR REPLACE FUNCTION months_between(a TIMESTAMP, b TIMESTAMP) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (date_part('year', a) * 12 + date_part('month', a)) - (date_part('year', b) * 12 + date_part('month', b))
+         + CASE WHEN date_part('day', a) = date_part('day', b)
+                  OR (date_part('month', a + INTERVAL '1 day') <> date_part('month', a)
+                      AND date_part('month', b + INTERVAL '1 day') <> date_part('month', b))
+                THEN 0
+                ELSE (date_part('day', a) - date_part('day', b)
+                      + date_part('epoch', (a - date_trunc('day', a)) - (b - date_trunc('day', b))) / 86400) / 31
+           END
+$$;
+CREATE OR REPLACE FUNCTION months_between(a DATE, b DATE) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT months_between(a::timestamp, b::timestamp) $$;
+CREATE OR REPLACE FUNCTION months_between(a TEXT, b TEXT) RETURNS DOUBLE PRECISION
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT months_between(a::timestamp, b::timestamp) $$;
+
+-- NEXT_DAY: the first date after the given one that falls on the named day (the page's names and
+-- abbreviations, in any case).
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_NEXT_DAY.html
+CREATE OR REPLACE FUNCTION redshift_weekday(day TEXT) RETURNS INTEGER
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    number INTEGER := CASE lower(btrim(day))
+        WHEN 'su' THEN 0 WHEN 'sun' THEN 0 WHEN 'sunday' THEN 0
+        WHEN 'm' THEN 1 WHEN 'mo' THEN 1 WHEN 'mon' THEN 1 WHEN 'monday' THEN 1
+        WHEN 'tu' THEN 2 WHEN 'tue' THEN 2 WHEN 'tues' THEN 2 WHEN 'tuesday' THEN 2
+        WHEN 'w' THEN 3 WHEN 'we' THEN 3 WHEN 'wed' THEN 3 WHEN 'wednesday' THEN 3
+        WHEN 'th' THEN 4 WHEN 'thu' THEN 4 WHEN 'thurs' THEN 4 WHEN 'thursday' THEN 4
+        WHEN 'f' THEN 5 WHEN 'fr' THEN 5 WHEN 'fri' THEN 5 WHEN 'friday' THEN 5
+        WHEN 'sa' THEN 6 WHEN 'sat' THEN 6 WHEN 'saturday' THEN 6
+    END;
+BEGIN
+    IF number IS NULL AND day IS NOT NULL THEN
+        RAISE EXCEPTION 'Invalid day name "%" for NEXT_DAY', day USING ERRCODE = '22023';
+    END IF;
+    RETURN number;
+END
+$$;
+CREATE OR REPLACE FUNCTION next_day(source DATE, day TEXT) RETURNS DATE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT source + ((redshift_weekday(day) - date_part('dow', source)::integer + 6) % 7) + 1
+$$;
+CREATE OR REPLACE FUNCTION next_day(source TIMESTAMP, day TEXT) RETURNS DATE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT next_day(source::date, day) $$;
+CREATE OR REPLACE FUNCTION next_day(source TEXT, day TEXT) RETURNS DATE
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT next_day(source::timestamp::date, day) $$;
+
+-- TRUNC of a timestamp: its DATE.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html
+CREATE OR REPLACE FUNCTION trunc(source TIMESTAMP) RETURNS DATE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT source::date $$;
+CREATE OR REPLACE FUNCTION trunc(source TIMESTAMPTZ) RETURNS DATE
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT source::date $$;
+CREATE OR REPLACE FUNCTION trunc(source DATE) RETURNS DATE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT source $$;
+
+-- DATE_PART_YEAR: the year of a date, an INTEGER.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_PART_YEAR.html
+CREATE OR REPLACE FUNCTION date_part_year(source DATE) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_part('year', source)::integer $$;
+CREATE OR REPLACE FUNCTION date_part_year(source TIMESTAMP) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_part('year', source)::integer $$;
+CREATE OR REPLACE FUNCTION date_part_year(source TEXT) RETURNS INTEGER
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT date_part('year', source::date)::integer $$;
+
+-- TO_TIMESTAMP(string, format [, is_strict]): unless is_strict, a field past its range rolls over
+-- (the page: '2011-12-18 24:38:15' is 2011-12-19 00:38:15+00). The translator calls this function
+-- for the two- and three-argument forms. PostgreSQL parses; only when it reports a field out of
+-- range are the numeric fields of a format of YYYY, MM, DD, HH24, MI and SS added up instead.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_TO_TIMESTAMP.html
+CREATE OR REPLACE FUNCTION redshift_to_timestamp(source TEXT, format TEXT, is_strict BOOLEAN DEFAULT false)
+RETURNS TIMESTAMPTZ LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    pattern TEXT := '^';
+    rest TEXT := upper(format);
+    fields TEXT[] := '{}';
+    token TEXT;
+    parts TEXT[];
+    amounts INTEGER[] := ARRAY[1, 1, 1, 0, 0, 0];  -- year, month, day, hour, minute, second
+BEGIN
+    RETURN pg_catalog.to_timestamp(source, format);
+EXCEPTION WHEN datetime_field_overflow THEN
+    IF is_strict THEN
+        RAISE;
+    END IF;
+    WHILE rest <> '' LOOP
+        token := substring(rest FROM '^(YYYY|HH24|MM|DD|MI|SS)');
+        IF token IS NOT NULL THEN
+            pattern := pattern || CASE token WHEN 'YYYY' THEN '(\d{4})' ELSE '(\d{1,2})' END;
+            fields := fields || token;
+            rest := substr(rest, length(token) + 1);
+        ELSIF substr(rest, 1, 1) ~ '[A-Z0-9]' THEN
+            RAISE;  -- a field this fallback does not read: PostgreSQL's error stands
+        ELSE
+            pattern := pattern || regexp_replace(substr(rest, 1, 1), '([^\w\s])', '\\\1');
+            rest := substr(rest, 2);
+        END IF;
+    END LOOP;
+    parts := regexp_match(source, pattern || '$');
+    IF parts IS NULL THEN
+        RAISE;
+    END IF;
+    FOR k IN 1 .. coalesce(array_length(fields, 1), 0) LOOP
+        amounts[array_position(ARRAY['YYYY', 'MM', 'DD', 'HH24', 'MI', 'SS'], fields[k])] := parts[k]::integer;
+    END LOOP;
+    RETURN (make_date(amounts[1], 1, 1) + (amounts[2] - 1) * INTERVAL '1 month' + (amounts[3] - 1) * INTERVAL '1 day'
+            + make_interval(hours => amounts[4], mins => amounts[5], secs => amounts[6]))::timestamptz;
+END
+$$;
+CREATE OR REPLACE FUNCTION redshift_to_timestamp(source TIMESTAMP, format TEXT, is_strict BOOLEAN DEFAULT false)
+RETURNS TIMESTAMPTZ LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT redshift_to_timestamp(to_char(source, format), format, is_strict)
+$$;
+
+-- CHARINDEX(substring, string): STRPOS with its arguments the other way round.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CHARINDEX.html
+CREATE OR REPLACE FUNCTION charindex(needle TEXT, haystack TEXT) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT strpos(haystack, needle) $$;
+
+-- REPEAT and REVERSE of a number (or a date, for REVERSE): Redshift treats it as a string.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_REPEAT.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_REVERSE.html
+DO $strings$
+DECLARE
+    source_type TEXT;
+BEGIN
+    FOREACH source_type IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'numeric'] LOOP
+        EXECUTE format('CREATE OR REPLACE FUNCTION repeat(value %s, times INTEGER) RETURNS VARCHAR '
+                       'LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT repeat(value::text, times) $f$',
+                       source_type);
+    END LOOP;
+    FOREACH source_type IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision',
+                                       'date', 'timestamp'] LOOP
+        EXECUTE format('CREATE OR REPLACE FUNCTION reverse(value %s) RETURNS VARCHAR '
+                       'LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT reverse(value::text) $f$',
+                       source_type);
+    END LOOP;
+END
+$strings$;
+
+-- AVG: the translator calls redshift_avg, which returns a BIGINT for an integer argument (the
+-- average truncated, as the pages' examples show: 130 / 7 is 18) and PostgreSQL's AVG otherwise.
+-- The transition functions are PostgreSQL's own, copied from pg_aggregate.
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_AVG.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_WF_AVG.html
+CREATE OR REPLACE FUNCTION redshift_avg_whole(state BIGINT[]) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN state[1] = 0 THEN NULL ELSE trunc(state[2]::numeric / state[1])::bigint END
+$$;
+CREATE OR REPLACE FUNCTION redshift_avg_accum(state NUMERIC[], value BIGINT) RETURNS NUMERIC[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value IS NULL THEN state ELSE ARRAY[state[1] + 1, state[2] + value] END
+$$;
+CREATE OR REPLACE FUNCTION redshift_avg_retract(state NUMERIC[], value BIGINT) RETURNS NUMERIC[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value IS NULL THEN state ELSE ARRAY[state[1] - 1, state[2] - value] END
+$$;
+CREATE OR REPLACE FUNCTION redshift_avg_whole(state NUMERIC[]) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN state[1] = 0 THEN NULL ELSE trunc(state[2] / state[1])::bigint END
+$$;
+DO $avg$
+DECLARE
+    agg RECORD;
+    spec TEXT;
+BEGIN
+    FOR agg IN
+        SELECT p.proargtypes[0]::regtype AS argument, a.*
+          FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+         WHERE p.proname = 'avg' AND p.pronamespace = 'pg_catalog'::regnamespace
+           AND p.proargtypes[0] IN ('smallint'::regtype, 'integer'::regtype, 'real'::regtype,
+                                    'double precision'::regtype, 'numeric'::regtype)
+    LOOP
+        IF EXISTS (SELECT FROM pg_proc WHERE proname = 'redshift_avg' AND pronamespace = 'public'::regnamespace
+                                         AND proargtypes[0] = agg.argument::oid) THEN
+            CONTINUE;
+        END IF;
+        spec := format('SFUNC = %s, STYPE = %s', agg.aggtransfn::regproc, agg.aggtranstype::regtype);
+        spec := spec || format(', FINALFUNC = %s',
+                               CASE WHEN agg.argument IN ('smallint'::regtype, 'integer'::regtype)
+                                    THEN 'redshift_avg_whole' ELSE agg.aggfinalfn::regproc::text END);
+        IF agg.agginitval IS NOT NULL THEN
+            spec := spec || format(', INITCOND = %L', agg.agginitval);
+        END IF;
+        IF agg.aggcombinefn <> 0 THEN
+            spec := spec || format(', COMBINEFUNC = %s', agg.aggcombinefn::regproc);
+        END IF;
+        IF agg.aggserialfn <> 0 THEN
+            spec := spec || format(', SERIALFUNC = %s, DESERIALFUNC = %s', agg.aggserialfn::regproc,
+                                   agg.aggdeserialfn::regproc);
+        END IF;
+        IF agg.aggmtransfn <> 0 THEN
+            spec := spec || format(', MSFUNC = %s, MINVFUNC = %s, MSTYPE = %s, MFINALFUNC = %s',
+                                   agg.aggmtransfn::regproc, agg.aggminvtransfn::regproc,
+                                   agg.aggmtranstype::regtype,
+                                   CASE WHEN agg.argument IN ('smallint'::regtype, 'integer'::regtype)
+                                        THEN 'redshift_avg_whole' ELSE agg.aggmfinalfn::regproc::text END);
+            IF agg.aggminitval IS NOT NULL THEN
+                spec := spec || format(', MINITCOND = %L', agg.aggminitval);
+            END IF;
+        END IF;
+        EXECUTE format('CREATE AGGREGATE public.redshift_avg(%s) (%s, PARALLEL = SAFE)', agg.argument, spec);
+    END LOOP;
+    IF NOT EXISTS (SELECT FROM pg_proc WHERE proname = 'redshift_avg' AND pronamespace = 'public'::regnamespace
+                                         AND proargtypes[0] = 'bigint'::regtype::oid) THEN
+        CREATE AGGREGATE public.redshift_avg(BIGINT) (
+            SFUNC = redshift_avg_accum, STYPE = NUMERIC[], INITCOND = '{0,0}', FINALFUNC = redshift_avg_whole,
+            MSFUNC = redshift_avg_accum, MINVFUNC = redshift_avg_retract, MSTYPE = NUMERIC[], MINITCOND = '{0,0}',
+            MFINALFUNC = redshift_avg_whole, PARALLEL = SAFE
+        );
+    END IF;
+END
+$avg$;
+
+-- MEDIAN (an aggregate and a window function), and PERCENTILE_CONT/PERCENTILE_DISC ... WITHIN GROUP
+-- (ORDER BY x) OVER (...), which PostgreSQL's ordered-set aggregates cannot do as window functions:
+-- the translator calls redshift_percentile_cont/_disc(fraction, x) OVER (... ORDER BY x ROWS BETWEEN
+-- UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), so the values arrive in the sort specification's
+-- order. NULLs are ignored. The return types: DECIMAL for integers and decimals, DOUBLE PRECISION
+-- for floating point (PERCENTILE_DISC: the type of x).
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_WF_MEDIAN.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_CONT.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_DISC.html
+CREATE OR REPLACE FUNCTION redshift_cont(sorted NUMERIC[], fraction NUMERIC) RETURNS NUMERIC
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sorted[floor(rn)::integer] + (rn - floor(rn)) * (sorted[ceil(rn)::integer] - sorted[floor(rn)::integer])
+      FROM (SELECT 1 + fraction * (cardinality(sorted) - 1) AS rn) r
+     WHERE cardinality(sorted) > 0
+$$;
+CREATE OR REPLACE FUNCTION redshift_cont(sorted DOUBLE PRECISION[], fraction NUMERIC) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sorted[floor(rn)::integer]
+           + (rn - floor(rn))::double precision * (sorted[ceil(rn)::integer] - sorted[floor(rn)::integer])
+      FROM (SELECT 1 + fraction * (cardinality(sorted) - 1) AS rn) r
+     WHERE cardinality(sorted) > 0
+$$;
+CREATE OR REPLACE FUNCTION redshift_median_final(state NUMERIC[]) RETURNS NUMERIC
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT redshift_cont(ARRAY(SELECT v FROM unnest(state) v WHERE v IS NOT NULL ORDER BY v), 0.5)
+$$;
+CREATE OR REPLACE FUNCTION redshift_median_final(state DOUBLE PRECISION[]) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT redshift_cont(ARRAY(SELECT v FROM unnest(state) v WHERE v IS NOT NULL ORDER BY v), 0.5)
+$$;
+-- State of the window percentiles: the fraction, then the values in order (redshift_percentile_accum).
+CREATE OR REPLACE FUNCTION redshift_percentile_cont_final(state NUMERIC[]) RETURNS NUMERIC
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT redshift_cont(state[2:], state[1]) $$;
+CREATE OR REPLACE FUNCTION redshift_percentile_cont_final(state DOUBLE PRECISION[]) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT redshift_cont(state[2:], state[1]::numeric) $$;
+-- PERCENTILE_DISC: the first value whose cumulative distribution reaches the fraction.
+CREATE OR REPLACE FUNCTION redshift_percentile_disc_final(state NUMERIC[]) RETURNS NUMERIC
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT state[1 + greatest(1, ceil(state[1] * (cardinality(state) - 1))::integer)]
+     WHERE cardinality(state) > 1
+$$;
+CREATE OR REPLACE FUNCTION redshift_percentile_disc_final(state DOUBLE PRECISION[]) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT state[1 + greatest(1, ceil(state[1] * (cardinality(state) - 1))::integer)]
+     WHERE cardinality(state) > 1
+$$;
+DO $percentiles$
+DECLARE
+    value_type TEXT;
+    state_type TEXT;
+BEGIN
+    FOREACH value_type IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'] LOOP
+        state_type := CASE WHEN value_type IN ('real', 'double precision') THEN 'double precision' ELSE 'numeric' END;
+        EXECUTE format('CREATE OR REPLACE FUNCTION redshift_median_accum(state %s[], value %s) RETURNS %s[] '
+                       'LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN value IS NULL THEN state '
+                       'ELSE state || value::%s END $f$', state_type, value_type, state_type, state_type);
+        IF NOT EXISTS (SELECT FROM pg_proc WHERE proname = 'median' AND pronamespace = 'public'::regnamespace
+                                             AND proargtypes[0] = value_type::regtype::oid) THEN
+            EXECUTE format('CREATE AGGREGATE public.median(%s) (SFUNC = redshift_median_accum, STYPE = %s[], '
+                           'INITCOND = ''{}'', FINALFUNC = redshift_median_final, PARALLEL = SAFE)',
+                           value_type, state_type);
+        END IF;
+        EXECUTE format('CREATE OR REPLACE FUNCTION redshift_percentile_accum(state %s[], fraction NUMERIC, '
+                       'value %s) RETURNS %s[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN '
+                       'value IS NULL THEN coalesce(state, ARRAY[fraction::%s]) ELSE coalesce(state, '
+                       'ARRAY[fraction::%s]) || value::%s END $f$',
+                       state_type, value_type, state_type, state_type, state_type, state_type);
+        IF NOT EXISTS (SELECT FROM pg_proc WHERE proname = 'redshift_percentile_cont'
+                                             AND pronamespace = 'public'::regnamespace
+                                             AND proargtypes[1] = value_type::regtype::oid) THEN
+            EXECUTE format('CREATE AGGREGATE public.redshift_percentile_cont(NUMERIC, %s) ('
+                           'SFUNC = redshift_percentile_accum, STYPE = %s[], '
+                           'FINALFUNC = redshift_percentile_cont_final, PARALLEL = SAFE)', value_type, state_type);
+            EXECUTE format('CREATE AGGREGATE public.redshift_percentile_disc(NUMERIC, %s) ('
+                           'SFUNC = redshift_percentile_accum, STYPE = %s[], '
+                           'FINALFUNC = redshift_percentile_disc_final, PARALLEL = SAFE)', value_type, state_type);
+        END IF;
+    END LOOP;
+END
+$percentiles$;
+
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO PUBLIC;

@@ -61,6 +61,8 @@ def refuse_postgresql_only(tokens: list[Token]) -> None:
     for words, what in _UNSUPPORTED_STATEMENTS.items():
         if len(tokens) >= len(words) and all(tokens[k].is_word(w) for k, w in enumerate(words)):
             raise _unsupported(what)
+    if tokens[0].is_word("CREATE") and any(t.is_word("TABLE") for t in tokens[1:5]):
+        _refuse_table_options(tokens)
     has_from = any(t.is_word("FROM") for t in tokens)
     depth_is_cte: list[bool] = []
     for i, token in enumerate(tokens):
@@ -85,6 +87,14 @@ def refuse_postgresql_only(tokens: list[Token]) -> None:
             raise _syntax("RETURNING", "INSERT/UPDATE/DELETE … RETURNING")
         if word in ("INSERT", "UPDATE", "DELETE") and depth_is_cte and depth_is_cte[-1] and prev and prev.is_punct("("):
             raise _syntax(token.value, "a data-modifying statement in WITH")
+        if word == "VALUES" and prev is not None and prev.is_punct("("):
+            raise _unsupported("a VALUES list used as a table (FROM (VALUES …))")
+        if word == "INTERVAL" and _is_column_type(tokens, i):
+            raise StatementError(
+                f'Column "{tokens[i - 1].value}" has unsupported type "interval"',
+                "0A000",
+                detail="https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-datatypes.html",
+            )
         if word == "ARRAY" and nxt is not None and nxt.is_punct("["):
             raise _unsupported("array constructors (ARRAY[…])")
         if word == "DISTINCT" and nxt is not None and nxt.is_word("ON"):
@@ -129,6 +139,31 @@ def _is_distinct_from(tokens: list[Token], i: int) -> bool:
     return words[:2] == ["DISTINCT", "FROM"] or words[:3] == ["NOT", "DISTINCT", "FROM"]
 
 
+def _refuse_table_options(tokens: list[Token]) -> None:
+    """CREATE TABLE's PostgreSQL-only clauses outside its parentheses: INHERITS, PARTITION BY and PARTITION OF."""
+    depth = 0
+    for i, token in enumerate(tokens):
+        depth += token.is_punct("(") - token.is_punct(")")
+        if depth != 0 or token.kind != WORD:
+            continue
+        if token.is_word("AS"):
+            return  # CREATE TABLE … AS SELECT: the query's own words follow
+        if token.is_word("INHERITS"):
+            raise _unsupported("table inheritance (CREATE TABLE … INHERITS)")
+        if token.is_word("PARTITION") and i + 1 < len(tokens) and tokens[i + 1].is_word("BY", "OF"):
+            raise _unsupported(f"table partitioning (CREATE TABLE … PARTITION {tokens[i + 1].upper})")
+
+
+def _is_column_type(tokens: list[Token], i: int) -> bool:
+    """True where the word at `i` follows a column name in a CREATE or ALTER TABLE's column definition."""
+    return (
+        tokens[0].is_word("CREATE", "ALTER")
+        and i >= 2
+        and tokens[i - 1].kind in (WORD, IDENT)
+        and (tokens[i - 2].is_punct("(") or tokens[i - 2].is_punct(",") or tokens[i - 2].is_word("COLUMN", "ADD"))
+    )
+
+
 def _is_type_position(tokens: list[Token], i: int) -> bool:
     """True where a word names a type: after `::`, after `AS` inside CAST(, or after a column name in a
     CREATE TABLE's column list."""
@@ -145,13 +180,7 @@ def _is_type_position(tokens: list[Token], i: int) -> bool:
                 depth -= 1
             j -= 1
         return False
-    creating = tokens[0].is_word("CREATE", "ALTER")
-    follows_column = (
-        i >= 2
-        and tokens[i - 1].kind in (WORD, IDENT)
-        and (tokens[i - 2].is_punct("(") or tokens[i - 2].is_punct(",") or tokens[i - 2].is_word("COLUMN", "ADD"))
-    )
-    return creating and follows_column
+    return _is_column_type(tokens, i)
 
 
 def _syntax(near: str, what: str) -> StatementError:

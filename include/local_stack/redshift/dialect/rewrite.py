@@ -5,7 +5,9 @@ a function cannot express:
 - date parts written as words or abbreviations: EXTRACT(dayofweek FROM x), DATE_PART(dow, x),
   DATEPART, DATEADD(day, 1, x), DATEDIFF(week, a, b), DATE_TRUNC('w', x);
 - SYSDATE (a word, not a call), NVL (COALESCE), VERSION() in Redshift's form;
-- SELECT TOP n, LISTAGG(... ) WITHIN GROUP (ORDER BY ...);
+- SELECT TOP n, LISTAGG(... ) WITHIN GROUP (ORDER BY ...) [OVER (...)];
+- PERCENTILE_CONT/PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x) OVER (...) as window aggregates;
+- AVG (an integer's average is a BIGINT), TO_TIMESTAMP (fields roll over), CONVERT(type, x);
 - ANALYZE COMPRESSION and VACUUM with Redshift's options.
 Nested constructs are rewritten too: an edit's replacement may render a span of the statement
 with the edits inside it.
@@ -30,12 +32,20 @@ _DATE_FUNCTIONS = {
     "EXTRACT": "redshift_extract",
     "DATE_PART": "redshift_date_part",
     "DATEPART": "redshift_date_part",
+    "PGDATE_PART": "redshift_date_part",
     "DATEADD": "redshift_dateadd",
     "DATEDIFF": "redshift_datediff",
     "DATE_TRUNC": "redshift_date_trunc",
 }
 _SET_OPERATORS = ("UNION", "INTERSECT", "EXCEPT", "MINUS")
 _VACUUM_OPTIONS = ("FULL", "SORT", "DELETE", "ONLY", "REINDEX", "RECLUSTER")
+# Functions the catalog has under another name, because PostgreSQL's own (in pg_catalog, which is
+# searched first) would answer otherwise (functions.sql).
+_RENAMED_FUNCTIONS = {"AVG": "redshift_avg", "TO_TIMESTAMP": "redshift_to_timestamp"}
+_PERCENTILES = {"PERCENTILE_CONT": "redshift_percentile_cont", "PERCENTILE_DISC": "redshift_percentile_disc"}
+# CONVERT(type, x)'s type names that PostgreSQL spells otherwise (the CONVERT page converts to DATETIME).
+_CONVERT_TYPES = {"DATETIME": "timestamp", "NVARCHAR": "varchar", "NCHAR": "char"}
+_WHOLE_PARTITION = " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
 
 
 @dataclass
@@ -68,6 +78,10 @@ class Statement:
 
     def insert(self, at: int, text: str | Callable[[], str]) -> None:
         self.edits.append(_Edit(at, at, text))
+
+    def remove_after(self, before: int, last: int) -> None:
+        """Remove tokens before+1..last and the space before them."""
+        self.edits.append(_Edit(self.tokens[before].end, self.tokens[last].end, ""))
 
     def arguments(self, open_: int) -> list[tuple[int, int]]:
         """The (start, end) offsets of each top-level argument inside the parenthesis at token `open_`."""
@@ -125,8 +139,8 @@ def rewrite(statement: Statement) -> None:
         after_dot = i > 0 and tokens[i - 1].is_punct(".")
         relation = _relation_rewrite(tokens, i, after_dot)
         if relation is not None:
-            first, replacement = relation
-            statement.replace(first, i, replacement)
+            name_start, replacement = relation
+            statement.replace(name_start, i, replacement)
             continue
         is_call = i + 1 < len(tokens) and tokens[i + 1].is_punct("(")
         if word in _DATE_FUNCTIONS and is_call and not after_dot:
@@ -145,6 +159,13 @@ def rewrite(statement: Statement) -> None:
             _listagg(statement, i)
         elif word in ("NVL2", "DECODE") and is_call and not after_dot and i + 1 in statement.closing:
             _conditional(statement, i, word)
+        elif word in _RENAMED_FUNCTIONS and is_call and not after_dot and i + 1 in statement.closing:
+            if word != "TO_TIMESTAMP" or len(statement.arguments(i + 1)) in (2, 3):
+                statement.replace(i, i, _RENAMED_FUNCTIONS[word])
+        elif word in _PERCENTILES and is_call and not after_dot and i + 1 in statement.closing:
+            _percentile_window(statement, i, word)
+        elif word == "CONVERT" and is_call and not after_dot and i + 1 in statement.closing:
+            _convert(statement, i)
 
 
 def _relation_rewrite(tokens: list[Token], i: int, after_dot: bool) -> tuple[int, str] | None:
@@ -233,7 +254,11 @@ def _conditional(statement: Statement, i: int, word: str) -> None:
         return  # PostgreSQL's decode(text, text): refused or not, it is not Redshift's DECODE
     part = [lambda a=a: "(" + statement.render(*a) + ")" for a in args]
     if word == "NVL2":
-        text = lambda: f"(CASE WHEN {part[0]()} IS NOT NULL THEN {part[1]()} ELSE {part[2]()} END)"  # noqa: E731
+        # The type of the not-null value: a string literal makes it VARCHAR, whatever the other value is.
+        cast = "::varchar" if _is_string_literal(statement, args[1]) else ""
+        text = lambda: (  # noqa: E731
+            f"(CASE WHEN {part[0]()} IS NOT NULL THEN {part[1]()}{cast} ELSE {part[2]()}{cast} END)"
+        )
     else:
 
         def text() -> str:
@@ -246,6 +271,86 @@ def _conditional(statement: Statement, i: int, word: str) -> None:
             return f"(CASE {' '.join(branches)} ELSE {otherwise} END)"
 
     statement.replace(i, statement.closing[i + 1], text)
+
+
+def _is_string_literal(statement: Statement, span: tuple[int, int]) -> bool:
+    inside = [t for t in statement.tokens if span[0] <= t.start and t.end <= span[1]]
+    return len(inside) == 1 and inside[0].kind == STRING
+
+
+def _convert(statement: Statement, i: int) -> None:
+    """CONVERT(type, expression)  ->  CAST((expression) AS type); PostgreSQL's three-argument CONVERT is not
+    Redshift's. https://docs.aws.amazon.com/redshift/latest/dg/r_CONVERT_function.html"""
+    args = statement.arguments(i + 1)
+    if len(args) != 2:
+        return
+    type_tokens = [t for t in statement.tokens if args[0][0] <= t.start and t.end <= args[0][1]]
+    if not type_tokens or type_tokens[0].kind != WORD:
+        return
+    renamed = _CONVERT_TYPES.get(type_tokens[0].upper)
+    type_text = statement.sql[args[0][0] : args[0][1]]
+    if renamed is not None:
+        type_text = renamed + statement.sql[type_tokens[0].end : args[0][1]]
+    value = args[1]
+    statement.replace(i, statement.closing[i + 1], lambda: f"CAST(({statement.render(*value)}) AS {type_text})")
+
+
+def _window_order(statement: Statement, over: int, order_by: Callable[[], str], what: str) -> None:
+    """Put the WITHIN GROUP ordering into the OVER clause at token `over`, with a frame of the whole partition,
+    so that a window aggregate sees the partition's rows in that order (Redshift allows only PARTITION BY there)."""
+    tokens = statement.tokens
+    open_ = over + 1
+    close = statement.closing.get(open_) if open_ < len(tokens) and tokens[open_].is_punct("(") else None
+    if close is None:
+        raise StatementError(
+            f"{what} … OVER with a named window is not supported by the local Redshift emulator", "0A000"
+        )
+    depth = 0
+    for j in range(open_ + 1, close):
+        depth += tokens[j].is_punct("(") - tokens[j].is_punct(")")
+        if depth == 0 and tokens[j].is_word("ORDER", "ROWS", "RANGE", "GROUPS"):
+            raise StatementError(
+                f"{what}: the OVER clause cannot contain a window ordering or window frame specification", "0A000"
+            )
+    space = "" if close == open_ + 1 else " "
+    statement.insert(tokens[close].start, lambda: space + "ORDER BY " + order_by() + _WHOLE_PARTITION)
+
+
+def _percentile_window(statement: Statement, i: int, word: str) -> None:
+    """PERCENTILE_CONT|DISC(p) WITHIN GROUP (ORDER BY x) OVER ([PARTITION BY ...])  ->
+    redshift_percentile_cont|disc(p, x) OVER ([PARTITION BY ...] ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND
+    UNBOUNDED FOLLOWING), an aggregate of the values in order (functions.sql). Without OVER it is PostgreSQL's own.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_CONT.html
+    https://docs.aws.amazon.com/redshift/latest/dg/r_WF_PERCENTILE_DISC.html
+    """
+    tokens = statement.tokens
+    close = statement.closing[i + 1]
+    after = close + 1
+    if not (after + 2 < len(tokens) and tokens[after].is_word("WITHIN") and tokens[after + 1].is_word("GROUP")):
+        return
+    group_open = after + 2
+    group_close = statement.closing.get(group_open)
+    if group_close is None or group_close + 1 >= len(tokens) or not tokens[group_close + 1].is_word("OVER"):
+        return
+    if not tokens[group_open + 1].is_word("ORDER") or not tokens[group_open + 2].is_word("BY"):
+        return
+    order_start, order_end = tokens[group_open + 3].start, tokens[group_close].start
+    # The value: the ORDER BY expression without ASC/DESC/NULLS FIRST|LAST.
+    last = group_close - 1
+    while last > group_open + 3 and tokens[last].is_word("ASC", "DESC", "NULLS", "FIRST", "LAST"):
+        last -= 1
+    value_end = tokens[last].end
+    fraction = statement.arguments(i + 1)
+    if len(fraction) != 1:
+        return
+    statement.replace(
+        i,
+        close,
+        lambda: f"{_PERCENTILES[word]}(({statement.render(*fraction[0])}), {statement.render(order_start, value_end)})",
+    )
+    statement.remove_after(close, group_close)
+    _window_order(statement, group_close + 1, lambda: statement.render(order_start, order_end), word)
 
 
 def _top(statement: Statement, i: int) -> None:
@@ -277,9 +382,11 @@ def _top(statement: Statement, i: int) -> None:
 
 
 def _listagg(statement: Statement, i: int) -> None:
-    """LISTAGG([DISTINCT] expr [, 'delimiter']) [WITHIN GROUP (ORDER BY ...)]  ->  string_agg(...).
+    """LISTAGG([DISTINCT] expr [, 'delimiter']) [WITHIN GROUP (ORDER BY ...)] [OVER (...)]  ->  string_agg(...),
+    the window form with the ordering in its OVER clause.
 
     https://docs.aws.amazon.com/redshift/latest/dg/r_LISTAGG.html
+    https://docs.aws.amazon.com/redshift/latest/dg/r_WF_LISTAGG.html
     """
     tokens = statement.tokens
     open_ = i + 1
@@ -287,8 +394,8 @@ def _listagg(statement: Statement, i: int) -> None:
     if close is None:
         return
     first = open_ + 1
-    if tokens[first].is_word("DISTINCT"):
-        first += 1
+    distinct = tokens[first].is_word("DISTINCT")
+    first += distinct
     depth, comma = 0, None
     for j in range(first, close):
         if tokens[j].is_punct("("):
@@ -306,19 +413,34 @@ def _listagg(statement: Statement, i: int) -> None:
         group_close = statement.closing.get(group_open)
         if group_close is None:
             return
-        if group_close + 1 < len(tokens) and tokens[group_close + 1].is_word("OVER"):
-            raise StatementError(
-                "LISTAGG … WITHIN GROUP (ORDER BY …) OVER (…) is not supported by the local Redshift emulator",
-                "0A000",
-            )
+        if not (tokens[group_open + 1].is_word("ORDER") and tokens[group_open + 2].is_word("BY")):
+            return
         inner_start, inner_end = tokens[group_open + 1].start, tokens[group_close].start
-        order_by = lambda: " " + statement.render(inner_start, inner_end)  # noqa: E731
-        statement.replace(after, group_close, "")
+        statement.remove_after(close, group_close)
+        if group_close + 1 < len(tokens) and tokens[group_close + 1].is_word("OVER"):
+            # The window form: the ordering goes into the OVER clause (an aggregate's own ORDER BY is not
+            # allowed in a window), and the frame is the whole partition.
+            _refuse_distinct_window(distinct)
+            order_start = tokens[group_open + 3].start
+            _window_order(statement, group_close + 1, lambda: statement.render(order_start, inner_end), "LISTAGG")
+        else:
+            order_by = lambda: " " + statement.render(inner_start, inner_end)  # noqa: E731
+    elif after < len(tokens) and tokens[after].is_word("OVER"):
+        _refuse_distinct_window(distinct)
     statement.replace(i, i, "string_agg")
     statement.insert(tokens[first].start, "(")
     statement.insert(value_end, ")::varchar" + ("" if comma is not None else ", ''"))
     if order_by is not None:
         statement.insert(tokens[close].start, order_by)
+
+
+def _refuse_distinct_window(distinct: bool) -> None:
+    if distinct:
+        raise StatementError(
+            "LISTAGG(DISTINCT …) OVER (…) is not supported by the local Redshift emulator",
+            "0A000",
+            detail="PostgreSQL's window aggregates take no DISTINCT; LISTAGG(DISTINCT …) with GROUP BY works.",
+        )
 
 
 def _analyze_compression(rest: list[Token]) -> str:
