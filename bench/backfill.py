@@ -99,7 +99,7 @@ def run(scale, progress: Progress) -> dict:
                 )
             expected = _expected_star(data, hours)
             backfills: dict[tuple[str, str | None], list[dict]] = {contender: [] for contender in CONTENDERS}
-            checks = []
+            checks: list[dict[str, Any]] = []
             try:
                 for n in range(scale.backfill_repeat):
                     for dag_id, dialect in CONTENDERS:
