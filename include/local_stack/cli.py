@@ -12,8 +12,9 @@ from pathlib import Path
 
 from local_stack.airflow_services import AirflowServices, print_airflow_status, start_airflow
 from local_stack.processes import StackError
+from local_stack.redshift.quota import NODE_TYPE_VARIABLE
 from local_stack.s3_server import S3Server, manifest_bucket, upload_folder
-from local_stack.settings import PROJECT_ROOT, StackSettings, load_settings
+from local_stack.settings import PROJECT_ROOT, SettingsError, StackSettings, load_settings
 from local_stack.warehouse_server import WarehouseServer
 
 DEMO_DAY = "2018-11-15"
@@ -60,9 +61,23 @@ def status(settings: StackSettings) -> None:
         f"warehouse (Redshift emulator on PostgreSQL): {'running' if warehouse.is_running() else 'stopped'}"
         f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}"
     )
+    print(table_quota_line(s, warehouse.enforced_table_quota()))
     print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
     print_airflow_status(AirflowServices(settings))
     print(f"state folder: {s.state_dir}")
+
+
+def table_quota_line(settings: StackSettings, enforced: tuple[str, int] | None) -> str:
+    """The warehouse's table quota: the running one's, and the settings' when they differ (applied at next start)."""
+    wanted = settings.table_quota
+    line = f"  table quota: {wanted.describe()}; set {NODE_TYPE_VARIABLE} to change it"
+    if enforced is not None and enforced != (wanted.node_type, wanted.max_tables):
+        node_type, tables = enforced
+        line = (
+            f"  table quota: {tables:,} tables ({node_type}); the settings ask for {wanted.describe()}: "
+            "`make down` then `make up` to apply them"
+        )
+    return line
 
 
 def seed(settings: StackSettings, folder: Path, quiet: bool = False) -> None:
@@ -182,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     airflow_cmd.add_argument("arguments", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         if args.command == "up":
             up(settings, with_airflow=True, executor=args.executor)

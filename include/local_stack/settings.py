@@ -3,6 +3,8 @@
 The `AIRFLOW_CONN_*` values in `.env` are the single source of truth for hosts,
 ports and credentials. `SPARKIFY_WAREHOUSE_PORT` and `SPARKIFY_S3_PORT` override
 the ports; the overridden connections are exported to every process we start.
+`SPARKIFY_REDSHIFT_NODE_TYPE` (and `SPARKIFY_REDSHIFT_NUMBER_OF_NODES`, or an explicit
+`SPARKIFY_REDSHIFT_MAX_TABLES`) choose the table quota the warehouse enforces.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from local_stack.redshift.quota import TableQuota, quota_from, table_quota
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WAREHOUSE_CONN_VAR = "AIRFLOW_CONN_REDSHIFT"
 AWS_CONN_VAR = "AIRFLOW_CONN_AWS_DEFAULT"
+
+
+class SettingsError(ValueError):
+    """A setting the stack cannot run with."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class StackSettings:
     s3_port: int
     warehouse_conn: dict
     aws_conn: dict
+    table_quota: TableQuota = table_quota()  # the node type's (dc2.large x 4 unless set)
 
     @property
     def s3_endpoint(self) -> str:
@@ -78,6 +87,10 @@ def load_settings(
     aws = {**aws, "extra": {**aws["extra"], "endpoint_url": f"http://{endpoint.hostname}:{s3_port}"}}
 
     state = state_dir or Path(values.get("SPARKIFY_STATE_DIR") or PROJECT_ROOT / ".local")
+    try:
+        quota = quota_from(values)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
     return StackSettings(
         state_dir=state.resolve(),
         warehouse_host=warehouse["host"],
@@ -89,6 +102,7 @@ def load_settings(
         s3_port=s3_port,
         warehouse_conn=warehouse,
         aws_conn=aws,
+        table_quota=quota,
     )
 
 

@@ -117,7 +117,13 @@ class WarehouseServer:
             s.aws_conn.get("extra", {}).get("region_name", "us-west-2"),
             "--statement-log",
             str(self.statement_log),
+            "--node-type",
+            s.table_quota.node_type,
+            "--number-of-nodes",
+            str(s.table_quota.number_of_nodes),
         ]
+        if s.table_quota.overridden:
+            command += ["--max-tables", str(s.table_quota.max_tables)]
         aws = s.aws_conn
         environment = {
             **os.environ,
@@ -162,6 +168,17 @@ class WarehouseServer:
         """Stop the server and delete its data."""
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+    def enforced_table_quota(self) -> tuple[str, int] | None:
+        """The running warehouse's table quota (node type, tables), None when it is not running."""
+        if not self.postgres_running():
+            return None
+        try:
+            with psycopg.connect(self.backend_dsn(), autocommit=True, connect_timeout=5) as conn:
+                row = conn.execute("SELECT node_type, max_tables FROM redshift_emulator.table_quota").fetchone()
+        except psycopg.Error:
+            return None
+        return (row[0], row[1]) if row else None
 
     def dsn(self, dbname: str | None = None) -> str:
         s = self.settings

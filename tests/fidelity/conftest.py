@@ -21,11 +21,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if report.failed and problem is None:  # raised before a verdict: a lost connection, a fixture
             problem = f"{report.when}: {_reason(report)}"
         _REPORT.record(cast("dict[str, str]", properties["fidelity"]), cast("str | None", problem))
-    elif "test_starter_sql.py" in report.nodeid and (report.when == "call" or report.outcome != "passed"):
+    elif "test_starter" in report.nodeid and (report.when == "call" or report.outcome != "passed"):
         outcome: str = report.outcome
         if report.failed or report.skipped:
             outcome += ": " + _reason(report)
-        _REPORT.starter.append((report.nodeid.split("::")[-1], outcome))
+        target = _REPORT.starter if "test_starter_sql.py" in report.nodeid else _REPORT.starter_style
+        target.append((report.nodeid.split("::")[-1], outcome))
 
 
 def _reason(report: pytest.TestReport) -> str:

@@ -34,6 +34,7 @@ class Result:
 class Report:
     results: dict[str, Result] = field(default_factory=dict)
     starter: list[tuple[str, str]] = field(default_factory=list)  # (test, outcome)
+    starter_style: list[tuple[str, str]] = field(default_factory=list)  # the same, for the project's own SQL
 
     def record(self, info: dict[str, str], problem: str | None) -> None:
         new = Result(info["id"], info["area"], info["doc"], info.get("note", ""), info.get("known_gap", ""))
@@ -76,6 +77,22 @@ class Report:
         if self.starter:
             out += ["## The official starter's SQL (`test_starter_sql.py`)", ""]
             out += [f"- `{name}`: {outcome}" for name, outcome in self.starter] + [""]
+        if self.starter_style:
+            passed = sum(1 for _, outcome in self.starter_style if outcome == "passed")
+            out += [
+                "## Starter-style SQL of the project's own (`test_starter_style_sql.py`)",
+                "",
+                "`tests/fidelity/starter_style/`: DDL with declared keys and Redshift's table attributes, and the "
+                "five inserts written as the usual Sparkify starter writes them (`md5(sessionid || start_time)`, "
+                "`extract(dayofweek …)`, `SELECT DISTINCT` users), run unmodified through both drivers over the "
+                "sample bucket; every table's rows equal an independent computation from the files, duplicates "
+                "included.",
+                "",
+                f"{passed} of {len(self.starter_style)} passed.",
+                "",
+            ]
+            out += [f"- `{name}`: {outcome}" for name, outcome in self.starter_style if outcome != "passed"]
+            out += [""]
         out += ["## Known gaps", ""]
         out += [f"- `{r.id}` ({r.area}, [doc]({r.doc})): {_one_line(r.known_gap)}" for r in gaps] or ["None."]
         out += ["", "## Failing cases", ""]

@@ -251,3 +251,17 @@ def test_text_and_bpchar_columns_get_redshifts_lengths(ddl, postgresql):
     # https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html: a TEXT column is stored as
     # VARCHAR(256), a BPCHAR column as CHAR(256).
     assert rewrite_ddl(ddl) == postgresql
+
+
+def test_a_query_of_several_statements_is_translated_statement_by_statement():
+    from local_stack.redshift.session import to_postgresql
+
+    rewritten = to_postgresql(
+        "DROP TABLE IF EXISTS p; CREATE TABLE p (a INT PRIMARY KEY) DISTSTYLE EVEN; SELECT NVL(1, 2)"
+    )
+    assert rewritten is not None
+    drop, create, select = rewritten.split(";\n")
+    assert drop == "DROP TABLE IF EXISTS p"
+    assert create.startswith("DO $ddl$ BEGIN CREATE TABLE p (a INT NOT NULL)") and "add_constraint" in create
+    assert select == " SELECT COALESCE(1, 2)"
+    assert to_postgresql("SELECT ';'; SELECT 2;") is None

@@ -15,7 +15,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from local_stack.redshift import query_history
+from local_stack.redshift import query_history, quota
 
 if TYPE_CHECKING:
     from local_stack.redshift.s3copy.command import CopyCommand
@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from local_stack.redshift.s3copy.loader import FileScan
     from local_stack.redshift.server import EmulatorConfig
 
-# Redshift's system tables and views (catalog.sql), then its functions and operators (functions.sql).
+# Redshift's system tables and views (catalog.sql), then its functions and operators (functions.sql),
+# then its table quota (quota.sql; the quota row is written by ensure_catalog).
 CATALOG_SQL = "\n".join(
-    Path(__file__).with_name(name).read_text() for name in ("catalog.sql", "constraints.sql", "functions.sql")
+    Path(__file__).with_name(name).read_text()
+    for name in ("catalog.sql", "constraints.sql", "functions.sql", "quota.sql")
 )
 _bootstrapped: set[str] = set()
 _bootstrap_lock = threading.Lock()
@@ -109,6 +111,7 @@ def ensure_catalog(conn: psycopg.Connection, database: str) -> None:
     with _bootstrap_lock:
         if database not in _bootstrapped:
             conn.execute(CATALOG_SQL)
+            quota.write_quota(conn)
             _bootstrapped.add(database)
 
 

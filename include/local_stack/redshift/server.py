@@ -2,6 +2,8 @@
 
 `python -m local_stack.redshift --port 5439 --backend-socket-dir <dir> ...`; the password clients
 must give comes from the environment (SPARKIFY_REDSHIFT_PASSWORD), never from the command line.
+The table quota is the node type's (--node-type, --number-of-nodes; default: the environment's
+SPARKIFY_REDSHIFT_NODE_TYPE and SPARKIFY_REDSHIFT_NUMBER_OF_NODES, else dc2.large x 4), or --max-tables.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local_stack.redshift import quota
 from local_stack.redshift.catalog import ensure_catalog, set_md5_password
 from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.session import Session
@@ -100,6 +103,7 @@ def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     log.info("Redshift emulator listening on %s:%d, PostgreSQL at %s", host, port, config.backend_socket)
+    log.info("Table quota: %s", quota.enforced().describe())
     while True:
         try:
             client, _ = listener.accept()
@@ -121,7 +125,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--s3-endpoint")
     parser.add_argument("--s3-region", default="us-west-2")
     parser.add_argument("--statement-log", type=Path, help="log every statement (credentials masked) here")
+    parser.add_argument("--node-type", help=f"the node type whose table quota to enforce (${quota.NODE_TYPE_VARIABLE})")
+    parser.add_argument("--number-of-nodes", help=f"the cluster's nodes (${quota.NUMBER_OF_NODES_VARIABLE})")
+    parser.add_argument("--max-tables", help=f"a table quota instead of the node type's (${quota.MAX_TABLES_VARIABLE})")
     args = parser.parse_args(argv)
+    flags = {
+        quota.NODE_TYPE_VARIABLE: args.node_type,
+        quota.NUMBER_OF_NODES_VARIABLE: args.number_of_nodes,
+        quota.MAX_TABLES_VARIABLE: args.max_tables,
+    }
+    try:  # a flag wins over the environment
+        table_quota = quota.quota_from({**os.environ, **{k: v for k, v in flags.items() if v is not None}})
+    except ValueError as error:
+        parser.error(str(error))
+    quota.configure(table_quota)
     password = os.environ.get(PASSWORD_VARIABLE)
     if not password:
         parser.error(f"set the password clients must give in {PASSWORD_VARIABLE}")

@@ -26,6 +26,7 @@ from local_stack.redshift import query_history, wire
 from local_stack.redshift.catalog import catalog_databases, forget_session, role_password, side_connection
 from local_stack.redshift.copy_runner import CopyRunner
 from local_stack.redshift.dialect import translate
+from local_stack.redshift.sql_tokens import tokenize_complete
 from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
 
 if TYPE_CHECKING:
@@ -424,12 +425,34 @@ def to_postgresql(sql: str, dialect: bool = True) -> str | None:
     Redshift's dialect first (functions, date parts, TOP, refusals of PostgreSQL-only SQL; skipped
     when `dialect` is False), then its DDL (distribution, sort keys, IDENTITY, constraints).
     """
+    if ";" in sql.rstrip().rstrip(";"):
+        parts = split_statements(sql)
+        if len(parts) > 1:  # a simple Query of several: each its own statement, as a cluster parses them
+            rewritten = [to_postgresql(part, dialect) for part in parts]
+            if all(r is None for r in rewritten):
+                return None
+            return ";\n".join(r if r is not None else part for r, part in zip(rewritten, parts, strict=True))
     translated = translate(sql) if dialect else None
     if _DDL.search(sql):
         ddl = rewrite_ddl(translated if translated is not None else sql)
         if ddl is not None:
             return ddl
     return translated
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of `sql` (split at semicolons outside strings, identifiers and comments), without empty
+    ones; `sql` itself when it does not lex to the end (PostgreSQL reports what is unterminated)."""
+    tokens = tokenize_complete(sql)
+    if tokens is None:
+        return [sql]
+    parts, start = [], 0
+    for token in tokens:
+        if token.is_punct(";"):
+            parts.append(sql[start : token.start])
+            start = token.end
+    parts.append(sql[start:])
+    return [part for part in parts if part.strip()]
 
 
 def command_sql(command) -> str:
