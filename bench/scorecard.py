@@ -408,7 +408,7 @@ def _memory_rows(memory: dict) -> list[list[str]]:
 
 
 def _dialect_rows(dialect: dict) -> list[list[str]]:
-    workload = f"dialect, {dialect['statements']} statements"
+    workload = f"dialect, {dialect['statements']} statements of a run"
     rows = [
         [
             workload,
@@ -417,7 +417,7 @@ def _dialect_rows(dialect: dict) -> list[list[str]]:
             f"max {dialect['max_ms']:.3f} ms",
             "",
             f"p95 {dialect['p95_ms']:.3f} ms",
-            "",
+            f"{dialect['run_total_ms']:.1f} ms a run",
         ],
         [
             workload,

@@ -33,7 +33,6 @@ from local_stack.settings import PROJECT_ROOT
 from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
 
 pytestmark = pytest.mark.integration
-LIMITS = "https://docs.aws.amazon.com/redshift/latest/mgmt/amazon-redshift-limits.html"
 SCHEMA = "quota_tests"
 PYTHONPATH = os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("include", "plugins"))
 # The emulator's own tables (catalog.sql), which are Redshift's system tables: not counted.
@@ -55,14 +54,24 @@ WHERE c.relkind IN ('r', 'p', 'm')
 """
 
 
+def one(conn: psycopg.Connection, query: str, params: tuple = ()) -> tuple:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row
+
+
 def user_tables(backend: psycopg.Connection) -> int:
-    return backend.execute(USER_TABLES, (list(SYSTEM_TABLES),)).fetchone()[0]
+    return one(backend, USER_TABLES, (list(SYSTEM_TABLES),))[0]
+
+
+def quota_row(conn: psycopg.Connection) -> tuple:
+    return one(conn, "SELECT node_type, max_tables FROM redshift_emulator.table_quota")
 
 
 @pytest.fixture
 def set_quota(backend) -> Iterator[Callable[[int], int]]:
     """Set the warehouse's quota to the tables it holds now plus `room`; returns the quota. Restored after."""
-    saved = backend.execute("SELECT node_type, max_tables FROM redshift_emulator.table_quota").fetchone()
+    saved = quota_row(backend)
     backend.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
     backend.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
 
@@ -92,17 +101,18 @@ def connect(warehouse_dsn) -> Iterator[Callable[[], psycopg.Connection]]:
 
 
 def assert_quota_error(error: psycopg.Error, limit: int) -> None:
-    """Redshift's error 1040 ({LIMITS})."""
+    """Redshift's error 1040, as the module's docstring quotes it."""
     assert error.sqlstate == "XX000"
     assert error.diag.message_primary == "1040"
-    assert error.diag.message_detail.startswith(
+    assert (error.diag.message_detail or "").startswith(
         f"Maximum tables limit exceeded. The maximum number of tables per cluster is {limit} for this instance "
         "type. The limit includes permanent and temporary tables. (pid:"
     )
+    assert quota.NODE_TYPE_VARIABLE in (error.diag.message_hint or "")  # the emulator's own hint: which quota
 
 
 def table_exists(backend: psycopg.Connection, name: str) -> bool:
-    return backend.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.{name}",)).fetchone()[0]
+    return one(backend, "SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.{name}",))[0]
 
 
 # The ways to create a table, each making the table `name` (temporary ones in the session's own schema).
@@ -121,7 +131,8 @@ CREATIONS = {
 
 @pytest.mark.parametrize("creation", CREATIONS)
 def test_tables_up_to_the_quota_are_created_and_one_more_is_refused(set_quota, connect, backend, creation):
-    """Each way of creating a table counts towards the quota and is refused past it ({LIMITS})."""
+    """Each way of creating a table counts towards the quota and is refused past it:
+    https://docs.aws.amazon.com/redshift/latest/mgmt/amazon-redshift-limits.html"""
     backend.execute("CREATE TABLE quota_tests.base (id INTEGER)")
     limit = set_quota(2)
     session = connect()
@@ -218,13 +229,10 @@ def test_sessions_racing_for_the_last_tables_never_pass_the_quota(set_quota, con
 
 
 def test_the_default_quota_is_that_of_the_infra_dags_dc2_large(backend, settings):
-    """dc2.large is a `large` node type: 9,900 tables ({LIMITS})."""
+    """dc2.large is a `large` node type: 9,900 tables. https://docs.aws.amazon.com/redshift/latest/mgmt/amazon-redshift-limits.html"""
     if os.environ.get(quota.NODE_TYPE_VARIABLE) or os.environ.get(quota.MAX_TABLES_VARIABLE):
         pytest.skip("this environment chooses another quota")
-    assert backend.execute("SELECT node_type, max_tables FROM redshift_emulator.table_quota").fetchone() == (
-        "dc2.large",
-        9_900,
-    )
+    assert quota_row(backend) == ("dc2.large", 9_900)
     assert WarehouseServer(settings).enforced_table_quota() == ("dc2.large", 9_900)
 
 
@@ -245,7 +253,8 @@ def test_make_status_prints_the_quota(settings, capsys):
     ],
 )
 def test_an_emulator_enforces_the_quota_of_its_node_type(stack, backend, environment, arguments, expected):
-    """An emulator of its own, in front of a database of its own, started as `make up` starts it ({LIMITS})."""
+    """An emulator of its own, in front of a database of its own, started as `make up` starts it, with the
+    quota of its node type: https://docs.aws.amazon.com/redshift/latest/mgmt/amazon-redshift-limits.html"""
     database = "quota_node_type"
     backend.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     backend.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
@@ -263,7 +272,7 @@ def test_an_emulator_enforces_the_quota_of_its_node_type(stack, backend, environ
             time.sleep(0.1)
         assert emulator.poll() is None, emulator.stderr.read().decode() if emulator.stderr else ""
         with psycopg.connect(warehouse.backend_dsn(database), autocommit=True) as conn:
-            assert conn.execute("SELECT node_type, max_tables FROM redshift_emulator.table_quota").fetchone() == expected
+            assert quota_row(conn) == expected
     finally:
         emulator.terminate()
         emulator.wait(10)
