@@ -17,6 +17,10 @@ repeated run is fixed by triggering it again.
   opens its port. It is not resized: a node type or count other than the params' is
   only logged as a warning. The port is opened only in the group
   `<cluster_identifier>-access`; a cluster outside it fails the run with how to fix it.
+  A role or group that already exists without the tags below (someone else's) is not
+  changed: the run fails, naming it, unless the param `adopt_existing` is true. Adopting
+  tags it `adopted-by=sparkify_infra`; `delete` then removes only what `create` added to it
+  (the S3 policy it attached, the port rule it opened, the tag), never the role or group.
 - **pause** / **resume**: pause or resume the cluster and wait until it is paused or
   available.
 - **delete**: needs the param `confirm_delete` equal to `cluster_identifier`. Deletes the
@@ -24,7 +28,8 @@ repeated run is fixed by triggering it again.
   `skip_final_snapshot` is true, waits until it is gone, then deletes its security group and
   the IAM role. It touches only resources that `create` made, which carry the tags
   `project=sparkify` and `managed-by=sparkify_infra`: a cluster without them fails the run
-  untouched, and a group or role without them (or a role another cluster still uses) is kept.
+  untouched, and a group or role without them (or a role another cluster still uses) is kept;
+  an adopted one is kept too, with only what `create` added to it removed.
 
 AWS calls use the connection named by the Variable `sparkify_infra_aws_conn_id`
 (default `aws_default`), in that connection's region. It must not have a `role_arn`
@@ -108,6 +113,16 @@ with DAG(
             description="create only: the range the cluster's port is opened to. "
             "Default: the Variable sparkify_cluster_ingress_cidr.",
         ),
+        "adopt_existing": Param(
+            False,
+            type="boolean",
+            title="Adopt an existing role or group",
+            description="create only: use an IAM role or security group with the run's names that exists but was "
+            "not created by sparkify_infra (it lacks the tags project=sparkify, managed-by=sparkify_infra). "
+            "Without this, create fails and changes nothing in it. With it, create tags it "
+            "adopted-by=sparkify_infra, attaches the S3 policy or opens the port, and delete later undoes only "
+            "that, never deleting the role or group itself.",
+        ),
         "confirm_delete": Param(
             None,
             type=["null", "string"],
@@ -130,10 +145,12 @@ with DAG(
         from airflow.sdk import Connection, Variable
 
         from sparkify.infra.cluster_request import INGRESS_CIDR_VARIABLE, cluster_request
+        from sparkify.infra.ownership import adopt_existing
 
         params = context["params"]
         warehouse = Connection.get(redshift_conn_id) if params.get("action") == "create" else None
-        return cluster_request(params, Variable.get(INGRESS_CIDR_VARIABLE, default=None), warehouse).as_dict()
+        request = cluster_request(params, Variable.get(INGRESS_CIDR_VARIABLE, default=None), warehouse)
+        return {**request.as_dict(), "adopt_existing": adopt_existing(params)}
 
     @task.branch(task_id="choose_steps")
     def choose_steps(action: str, cluster_identifier: str, aws_conn_id: str) -> list[str]:
@@ -151,25 +168,31 @@ with DAG(
         return steps
 
     @task(task_id=step.ENSURE_IAM_ROLE)
-    def ensure_iam_role(role_name: str, aws_conn_id: str) -> str:
-        """The role the cluster assumes to read S3, created with read-only S3 access if missing."""
+    def ensure_iam_role(role_name: str, adopt: bool, aws_conn_id: str) -> str:
+        """The role the cluster assumes to read S3, created with read-only S3 access if missing.
+
+        An existing role without the project's tags fails the task, unchanged, unless adopt_existing."""
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
         from sparkify.infra.iam_role import ensure_role
 
-        arn, created = ensure_role(AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn(), role_name)
+        iam = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="iam").get_conn()
+        arn, created = ensure_role(iam, role_name, adopt)
         print(f"{'Created' if created else 'Found'} IAM role {arn}")
         return arn
 
     @task(task_id=step.ENSURE_SECURITY_GROUP)
-    def ensure_security_group(group_name: str, cluster_identifier: str, aws_conn_id: str) -> str:
-        """The cluster's own security group in the default VPC (no rules until open_port)."""
+    def ensure_security_group(group_name: str, cluster_identifier: str, adopt: bool, aws_conn_id: str) -> str:
+        """The cluster's own security group in the default VPC (no rules until open_port).
+
+        An existing group without the project's tags fails the task, unchanged, unless adopt_existing."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 
         from sparkify.infra.security_group import ensure_group
 
         ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
-        return ensure_group(ec2, group_name, f"Redshift port of cluster {cluster_identifier} (sparkify_infra)")
+        description = f"Redshift port of cluster {cluster_identifier} (sparkify_infra)"
+        return ensure_group(ec2, group_name, description, adopt)
 
     @task(task_id="attach_iam_role")
     def attach_iam_role(
@@ -197,19 +220,19 @@ with DAG(
         return role_arn
 
     @task(task_id="open_port")
-    def open_port(cluster_identifier: str, group_name: str, cidr: str, aws_conn_id: str) -> str:
-        """Allow the cluster's port from the CIDR, in its own security group only."""
+    def open_port(cluster_identifier: str, group_name: str, cidr: str, adopt: bool, aws_conn_id: str) -> str:
+        """Allow the cluster's port from the CIDR, in its own security group only, if it is the project's."""
         from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
         from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 
-        from sparkify.infra.security_group import cluster_group
+        from sparkify.infra.security_group import claim_group_by_id, cluster_group
         from sparkify.infra.security_group import open_port as allow
 
         cluster = RedshiftHook(aws_conn_id=aws_conn_id).conn.describe_clusters(ClusterIdentifier=cluster_identifier)[
             "Clusters"
         ][0]
         ec2 = EC2Hook(aws_conn_id=aws_conn_id, api_type="client_type").get_conn()
-        group_id = cluster_group(ec2, cluster, group_name)
+        group_id = claim_group_by_id(ec2, cluster_group(ec2, cluster, group_name), adopt)
         port = cluster["Endpoint"]["Port"]
         added = allow(ec2, group_id, port, cidr)
         print(f"Port {port} {'is now' if added else 'was already'} open to {cidr} in security group {group_id}")
@@ -269,8 +292,9 @@ with DAG(
     choose = choose_steps(request["action"], cluster_id, AWS)
 
     # create
-    role_arn = ensure_iam_role(request["iam_role_name"], AWS)
-    security_group = ensure_security_group(request["security_group_name"], cluster_id, AWS)
+    adopt = request["adopt_existing"]
+    role_arn = ensure_iam_role(request["iam_role_name"], adopt, AWS)
+    security_group = ensure_security_group(request["security_group_name"], cluster_id, adopt, AWS)
     create_cluster = RedshiftCreateClusterOperator(
         task_id="create_cluster",
         cluster_identifier=cluster_id,
@@ -299,7 +323,7 @@ with DAG(
         **SENSOR_ARGS,
     )
     attached_role = attach_iam_role(cluster_id, role_arn, request["node_type"], request["number_of_nodes"], AWS)
-    opened = open_port(cluster_id, request["security_group_name"], request["ingress_cidr"], AWS)
+    opened = open_port(cluster_id, request["security_group_name"], request["ingress_cidr"], adopt, AWS)
     report = report_connection(cluster_id, attached_role, request["ingress_cidr"], AWS, WAREHOUSE, PIPELINE_AWS)
     choose >> [role_arn, security_group, wait_until_available]
     create_cluster >> wait_until_available >> attached_role >> opened >> report

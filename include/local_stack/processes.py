@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from local_stack.private_files import open_private_log, private_folder
+
 
 class StackError(RuntimeError):
     """A local-stack problem the user can act on; the message says how."""
@@ -52,9 +54,12 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, log_file: P
 def spawn(
     command: Sequence[str], pid_file: Path, log_file: Path, env: dict | None = None, cwd: Path | None = None
 ) -> int:
-    """Start `command` in its own session, detached from our terminal, and record its pid."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as log:
+    """Start `command` in its own session, detached from our terminal, and record its pid.
+
+    Its output goes to `log_file`, 0600 in a 0700 folder: a server's log can quote what clients sent.
+    """
+    private_folder(log_file.parent)
+    with os.fdopen(open_private_log(log_file), "ab") as log:
         process = subprocess.Popen(
             list(command),
             stdout=log,

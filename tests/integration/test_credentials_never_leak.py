@@ -7,12 +7,17 @@ database), the rendered template fields, the XComs and the Redshift emulator's s
 log. The others run the COPY path through the emulator with redshift_connector, keeping
 the statements the driver was given (so that the keys are known to have been sent), and
 once with a driver whose errors quote the statement, as some drivers' errors do.
+The last test sends a password and keys through the emulator in statements that succeed and
+fail, then searches every file under the stack's state folder (PostgreSQL's data and server log
+included) for every secret this module used, and checks that the stack's log files are 0600.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -39,16 +44,19 @@ EVENTS_KEY = "log_data/2018/11/2018-11-15-events.json"
 BAD_EVENTS_KEY = "log_data/2018/11/2018-11-16-events.json"
 JSONPATHS_KEY = "log_json_path.json"
 EVENT_COUNT = 5
+ISSUED: dict[str, str] = {}  # every secret this module's tests sent: none may be in a file
 
 
 @pytest.fixture
 def credentials() -> dict[str, str]:
     """The known access key, and a secret key and session token new for every test."""
-    return {
+    found = {
         "access key": ACCESS_KEY,
         "secret key": f"s3cr3t-{uuid.uuid4().hex}",
         "session token": f"t0ken-{uuid.uuid4().hex}",
     }
+    ISSUED.update({f"{name} #{len(ISSUED)}": value for name, value in found.items() if name != "access key"})
+    return found
 
 
 @pytest.fixture
@@ -416,6 +424,16 @@ def test_with_an_iam_role_the_stage_operator_makes_no_aws_call_of_its_own(monkey
     assert any(f"IAM_ROLE '{role}'" in message for message in copy_log)
 
 
+def _file_bytes(path: Path) -> bytes:
+    """A file's bytes (SQLite databases as their dump, see `_file_text`); b"" if it went away meanwhile."""
+    try:
+        if path.suffix == ".db" or path.name.endswith((".db-journal", ".db-wal", ".db-shm")):
+            return _file_text(path).encode()
+        return path.read_bytes()
+    except FileNotFoundError:  # a file of PostgreSQL's that it removed while we searched
+        return b""
+
+
 def _file_text(path: Path) -> str:
     """A file's text; SQLite databases are dumped through SQLite, because opening and closing the
     file directly would drop this process's SQLite locks and let another writer corrupt it."""
@@ -427,3 +445,92 @@ def _file_text(path: Path) -> str:
     if path.name.endswith((".db-journal", ".db-wal", ".db-shm")):
         return ""  # SQLite's own files, covered by the dump above
     return path.read_bytes().decode("utf-8", errors="replace")
+
+
+# ------------------------------------------------------- every file of the stack, after everything above
+
+
+def test_no_file_of_the_stack_holds_a_secret(credentials, events, db, backend, stack):
+    """Passwords and keys in statements that succeed and fail; then no file under the state folder has one.
+
+    Redshift's syntax for the secrets: https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_USER.html,
+    https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_USER.html (PASSWORD 'password' | 'md5hash')
+    and https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html (ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY, SESSION_TOKEN, CREDENTIALS).
+    """
+    import psycopg
+
+    probe, missing = f"leak_probe_{uuid.uuid4().hex[:8]}", f"no_such_user_{uuid.uuid4().hex[:8]}"
+    # Redshift's rules for a clear-text password: 8 to 64 characters, an upper and a lower case letter, a digit.
+    passwords = {f"password {n}": f"Pw{uuid.uuid4().hex}{n}" for n in range(3)}
+    secrets = {**passwords, **{k: v for k, v in credentials.items() if k != "access key"}}
+    ISSUED.update({f"{name} (last test)": value for name, value in secrets.items()})
+    keys = (
+        f"ACCESS_KEY_ID '{credentials['access key']}' SECRET_ACCESS_KEY '{credentials['secret key']}' "
+        f"SESSION_TOKEN '{credentials['session token']}'"
+    )
+    pairs = f"aws_access_key_id={credentials['access key']};aws_secret_access_key={credentials['secret key']}"
+    options = f"FORMAT AS JSON 's3://{BUCKET}/{JSONPATHS_KEY}' REGION 'us-west-2'"
+    columns = "staging_events (artist, page, sessionid)"
+
+    db.execute(f"CREATE USER {probe} PASSWORD '{passwords['password 0']}'")
+    try:
+        db.execute(f"COPY {columns} FROM 's3://{BUCKET}/{EVENTS_KEY}' {keys} {options}")
+        db.execute(f"COPY {columns} FROM 's3://{BUCKET}/{EVENTS_KEY}' CREDENTIALS '{pairs}' {options}")
+        assert db.execute("SELECT COUNT(*) FROM staging_events").fetchone()[0] == 2 * EVENT_COUNT
+        failing = [
+            f"COPY {columns} FROM 's3://{MISSING_BUCKET}/{EVENTS_KEY}' {keys} {options}",  # S3 error
+            f"COPY {columns} FROM 's3://{BUCKET}/{BAD_EVENTS_KEY}' {keys} {options}",  # data error: stl_load_errors
+            f"ALTER USER {missing} PASSWORD '{passwords['password 1']}'",  # no such user
+        ]
+        for sql in failing:
+            with pytest.raises(psycopg.Error) as raised:
+                db.execute(sql)
+            assert not leaked(str(raised.value), secrets), (sql[:40], str(raised.value))
+        # A syntax error quotes the text at the error back to the client that sent it (PostgreSQL's
+        # message); the server's own log must not keep it.
+        with pytest.raises(psycopg.errors.SyntaxError) as raised:
+            db.execute(f"ALTER USER {probe} PASSWORD '{passwords['password 2']}' '{passwords['password 2']}'")
+        assert passwords["password 2"] in str(raised.value)
+        history = db.execute(
+            "SELECT trim(querytxt) FROM stl_query WHERE querytxt LIKE %s OR querytxt LIKE %s ORDER BY query",
+            (f"%{probe}%", f"%{MISSING_BUCKET}%"),
+        ).fetchall()
+        reasons = db.execute("SELECT trim(raw_line) || trim(err_reason) || trim(filename) FROM stl_load_errors")
+        load_errors = "\n".join(row[0] for row in reasons.fetchall())
+    finally:
+        db.execute(f"DROP USER IF EXISTS {probe}")
+    backend.execute("CHECKPOINT")  # PostgreSQL's data files hold what its tables hold
+
+    # The statements reached the places searched below, masked:
+    assert f"CREATE USER {probe} PASSWORD '***'" in [row[0] for row in history]
+    assert f"{BAD_EVENTS_KEY}" in load_errors
+    log = emulator_log(stack)
+    assert f"CREATE USER {probe} PASSWORD '***'" in log and f"ALTER USER {missing} PASSWORD '***'" in log
+    assert f"ALTER USER {probe} PASSWORD '***'" in log
+    copies = [row[0] for row in history if row[0].startswith("COPY")]
+    assert len(copies) == 1 and "SECRET_ACCESS_KEY '***' SESSION_TOKEN '***'" in copies[0], copies
+    warehouse = WarehouseServer(stack)
+    assert "ready to accept connections" in warehouse.log_file.read_text(errors="replace")
+    # With PostgreSQL's defaults the failed ALTER USERs would be in its log: the ERROR (log_min_messages
+    # is warning), its statement (log_min_error_statement is error). The stack's server logs neither:
+    # https://www.postgresql.org/docs/current/runtime-config-logging.html (LOG ranks above ERROR there).
+    shown = [backend.execute(f"SHOW {name}").fetchone()[0] for name in ("log_min_messages", "log_min_error_statement")]
+    assert shown == ["log", "panic"]
+    assert not leaked(load_errors, secrets)
+
+    roots = {stack.state_dir, warehouse.home}  # the warehouse's folder is elsewhere when the state folder is private
+    files = sorted({path for root in roots for path in root.rglob("*") if path.is_file() and not path.is_symlink()})
+    assert warehouse.log_file in files and warehouse.statement_log in files
+    assert any(path.name == "PG_VERSION" for path in files), "PostgreSQL's data folder is searched"
+    wanted = {name: value.encode() for name, value in ISSUED.items()}
+    for path in files:
+        data = _file_bytes(path)
+        found = [name for name, value in wanted.items() if value in data]
+        assert not found, f"{found} in {path}"
+
+    logs = [warehouse.statement_log, warehouse.emulator_log, warehouse.log_file, stack.state_dir / "s3" / "moto.log"]
+    for path in logs:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, f"{path} is {oct(os.stat(path).st_mode)}"
+    for folder in (warehouse.emulator_dir, stack.state_dir / "s3"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, f"{folder} is {oct(os.stat(folder).st_mode)}"

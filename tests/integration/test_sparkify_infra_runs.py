@@ -30,6 +30,7 @@ CLUSTER = "sparkify-test"
 ROLE = "sparkify-test-s3-read"
 CIDR = "203.0.113.0/24"
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+OWN_TAGS = {"project": "sparkify", "managed-by": "sparkify_infra"}  # as docs/migrating.md states them
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,7 @@ def trigger(dag, **conf):
         "number_of_nodes": DEFAULT_NODES,
         "confirm_delete": CLUSTER if conf.get("action") == "delete" else None,
         "skip_final_snapshot": False,
+        "adopt_existing": False,
     }
     return dag.test(run_conf={**defaults, **conf})
 
@@ -174,6 +176,10 @@ def group(aws) -> dict | None:
         "SecurityGroups"
     ]
     return groups[0] if groups else None
+
+
+def tags_of(resource: dict) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
 
 
 def test_create_makes_the_role_the_cluster_and_opens_the_port(infra_dag, aws, master_password):
@@ -230,6 +236,9 @@ def test_create_again_keeps_the_cluster_and_role(infra_dag, aws, master_password
     assert len(aws("redshift").describe_clusters()["Clusters"]) == 1
     assert len(group(aws)["IpPermissions"]) == 1
     assert role_names(aws) == {ROLE}
+    # Its own tagged role and group are reused as they are: no adoption tag.
+    assert tags_of(aws("iam").get_role(RoleName=ROLE)["Role"]) == OWN_TAGS
+    assert tags_of(group(aws)) == OWN_TAGS
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
         f"Cluster {CLUSTER} is dc2.large x 4, not the requested ra3.xlplus x 2. It was NOT changed" in w
@@ -494,3 +503,157 @@ def test_create_leaks_no_master_password(infra_dag, cloud, aws, master_password,
         }
     assert "master_user_password" in rendered["create_cluster"]
     assert master_password not in json.dumps(rendered)
+
+
+# Finding 4 of issue 30: create changes no existing role or group that lacks the project's tags,
+# unless the run's param adopt_existing is true; delete then undoes only what create added.
+
+USER_RULE = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
+
+
+def foreign_role(aws, with_policy: bool) -> str:
+    """Role ROLE, made by hand: tagged owner=alice only, with or without the S3 read-only policy."""
+    iam = aws("iam")
+    arn = iam.create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY), Tags=[{"Key": "owner", "Value": "alice"}]
+    )["Role"]["Arn"]
+    if with_policy:
+        iam.attach_role_policy(RoleName=ROLE, PolicyArn=S3_READ_ONLY)
+    return arn
+
+
+def foreign_group(aws) -> str:
+    """Group `<cluster>-access` in the default VPC, made by hand with its own SSH rule and tag owner=alice."""
+    ec2 = aws("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    group_id = ec2.create_security_group(
+        GroupName=f"{CLUSTER}-access",
+        Description="made by hand",
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "owner", "Value": "alice"}]}],
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[USER_RULE])
+    return group_id
+
+
+def policies(aws) -> list[str]:
+    return [p["PolicyArn"] for p in aws("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]]
+
+
+def ingress(aws) -> set[tuple[str, int, int, str]]:
+    return {
+        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], ip["CidrIp"])
+        for rule in group(aws)["IpPermissions"]
+        for ip in rule["IpRanges"]
+    }
+
+
+def refusal(out: str, kind: str, name: str) -> None:
+    """The message names the resource, the tags it lacks and the param that adopts it."""
+    assert f"{kind} {name!r} already exists and was not created by sparkify_infra" in out, out[-3000:]
+    assert "it lacks the tags project=sparkify, managed-by=sparkify_infra" in out
+    assert "adopt_existing=true" in out
+
+
+def test_create_refuses_an_untagged_role_and_attaches_nothing(infra_dag, aws, master_password, capfd):
+    foreign_role(aws, with_policy=False)
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="create")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["ensure_iam_role"] == "failed"
+    refusal(out + err, "IAM role", ROLE)
+    assert policies(aws) == [], "no policy was attached to someone else's role"
+    assert tags_of(aws("iam").get_role(RoleName=ROLE)["Role"]) == {"owner": "alice"}
+    assert cluster(aws) is None
+
+
+def test_the_refusal_is_a_deterministic_failure(aws):
+    """AirflowFailException: the task fails at once, without retries (a retry would find the same tags)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sparkify.infra.iam_role import ensure_role
+
+    foreign_role(aws, with_policy=False)
+    with pytest.raises(AirflowFailException, match="adopt_existing"):
+        ensure_role(aws("iam"), ROLE)
+    assert policies(aws) == []
+
+
+def test_create_refuses_an_untagged_group_and_adds_no_ingress(infra_dag, aws, master_password, capfd):
+    group_id = foreign_group(aws)
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="create")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["ensure_security_group"] == "failed"
+    refusal(out + err, "Security group", f"{CLUSTER}-access ({group_id})")
+    assert ingress(aws) == {("tcp", 22, 22, "198.51.100.0/24")}, "no rule was added"
+    assert tags_of(group(aws)) == {"owner": "alice"}
+    assert cluster(aws) is None
+
+
+def test_create_refuses_to_open_the_port_of_a_found_cluster_in_an_untagged_group(
+    infra_dag, aws, master_password, capfd
+):
+    """The cluster exists, so ensure_security_group does not run: open_port checks the group's tags itself."""
+    group_id = foreign_group(aws)
+    aws("redshift").create_cluster(
+        ClusterIdentifier=CLUSTER,
+        NodeType=DEFAULT_NODE_TYPE,
+        ClusterType="multi-node",
+        NumberOfNodes=DEFAULT_NODES,
+        MasterUsername="sparkify_admin",
+        MasterUserPassword=master_password,
+        DBName="sparkify",
+        Port=5439,
+        VpcSecurityGroupIds=[group_id],
+        Tags=[{"Key": k, "Value": v} for k, v in OWN_TAGS.items()],
+    )
+
+    capfd.readouterr()
+    run = trigger(infra_dag, action="create")
+    out, err = capfd.readouterr()
+
+    assert state_of(run) == "failed"
+    assert task_states(run)["open_port"] == "failed"
+    refusal(out + err, "Security group", f"{CLUSTER}-access ({group_id})")
+    assert ingress(aws) == {("tcp", 22, 22, "198.51.100.0/24")}, "no rule was added"
+
+
+@pytest.mark.parametrize("role_had_policy", [False, True])
+def test_adopt_existing_uses_both_and_delete_undoes_only_what_create_added(
+    infra_dag, aws, master_password, role_had_policy
+):
+    role_arn, group_id = foreign_role(aws, with_policy=role_had_policy), foreign_group(aws)
+
+    run = trigger(infra_dag, action="create", adopt_existing=True)
+
+    assert state_of(run) == "success", task_states(run)
+    made = cluster(aws)
+    assert [r["IamRoleArn"] for r in made["IamRoles"]] == [role_arn]
+    assert [g["VpcSecurityGroupId"] for g in made["VpcSecurityGroups"]] == [group_id]
+    assert policies(aws) == [S3_READ_ONLY]
+    assert ingress(aws) == {("tcp", 22, 22, "198.51.100.0/24"), ("tcp", 5439, 5439, CIDR)}
+    role_tags, group_tags = tags_of(aws("iam").get_role(RoleName=ROLE)["Role"]), tags_of(group(aws))
+    for tags in (role_tags, group_tags):
+        assert tags["owner"] == "alice" and tags["adopted-by"] == "sparkify_infra"
+        assert "managed-by" not in tags, "adopted is not created: delete must not delete it"
+
+    # Adopted once is enough: a later create reuses both without the param.
+    assert state_of(trigger(infra_dag, action="create")) == "success"
+
+    deleted = trigger(infra_dag, action="delete", skip_final_snapshot=True)
+
+    assert state_of(deleted) == "success", task_states(deleted)
+    assert cluster(aws) is None
+    assert (xcom(deleted, "delete_iam_role"), xcom(deleted, "delete_security_group")) == (False, False)
+    assert role_names(aws) == {ROLE} and group(aws)["GroupId"] == group_id, "neither was deleted"
+    assert policies(aws) == ([S3_READ_ONLY] if role_had_policy else []), "only the policy create attached is gone"
+    assert ingress(aws) == {("tcp", 22, 22, "198.51.100.0/24")}, "only the rule create added is gone"
+    assert tags_of(aws("iam").get_role(RoleName=ROLE)["Role"]) == {"owner": "alice"}
+    assert tags_of(group(aws)) == {"owner": "alice"}

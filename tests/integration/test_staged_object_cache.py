@@ -2,7 +2,8 @@
 
 On the real stack (moto S3, the Redshift emulator): the second run of a day fills its table from
 the cached copy (no COPY in the emulator's statement log) with the same rows; a changed file, a
-second day or different COPY options get copies of their own; concurrent runs COPY a file once; a
+second day, different COPY options or an edited jsonpaths file get copies of their own; a file
+overwritten between the listing and its COPY is never cached; concurrent runs COPY a file once; a
 copy unused for the retention is dropped; a bad file fails at once and caches nothing. Expected
 rows come from the JSON the test writes, never from project code.
 """
@@ -17,7 +18,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from local_stack.sample_data import EVENT_FIELDS
+from sparkify.operators import stage_to_redshift
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.s3copy.objects import SourceChanged
 from sparkify.staging import run_scoped
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
@@ -54,11 +57,27 @@ def ndjson(records: list[dict]) -> str:
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
-def expected(records: list[dict]) -> list[tuple]:
-    """(ts, userid, sessionid, song) as COPY with epochmillisecs loads them, sorted."""
+def expected(records: list[dict], song_field: str = "song") -> list[tuple]:
+    """(ts, userid, sessionid, song) as COPY with epochmillisecs loads them, sorted; `song` from
+    `song_field` of each record (what a jsonpaths file that maps it there loads)."""
     return sorted(
-        (EPOCH + timedelta(milliseconds=r["ts"]), int(r["userId"]), r["sessionId"], r["song"]) for r in records
+        (EPOCH + timedelta(milliseconds=r["ts"]), int(r["userId"]), r["sessionId"], r[song_field]) for r in records
     )
+
+
+def jsonpaths_document(song_field: str = "song") -> str:
+    """A jsonpaths file for staging_events (EVENT_FIELDS is its column order) whose `song` column reads `song_field`."""
+    return json.dumps({"jsonpaths": [f"$['{song_field if f == 'song' else f}']" for f in EVENT_FIELDS]})
+
+
+def manifest_objects(s3) -> int:
+    """Objects left under the manifest location (manifests and jsonpaths copies are deleted at the end)."""
+    bucket, _, prefix = MANIFESTS[5:].partition("/")
+    return s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0)
+
+
+def copy_tables(db) -> int:
+    return db.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'staged_object_cache__o%%'").fetchone()[0]
 
 
 @pytest.fixture
@@ -68,8 +87,7 @@ def day_files(s3, db):
     clear_prefix(s3, BUCKET, "")
     ensure_bucket(s3, BUCKET)
     files = {DAY_FILE: events(datetime(2018, 11, 15), 60), NEXT_DAY_FILE: events(datetime(2018, 11, 16), 30, user=8)}
-    jsonpaths = {"jsonpaths": [f"$['{f}']" for f in EVENT_FIELDS]}
-    put_objects(s3, BUCKET, {**{k: ndjson(v) for k, v in files.items()}, JSONPATHS: json.dumps(jsonpaths)})
+    put_objects(s3, BUCKET, {**{k: ndjson(v) for k, v in files.items()}, JSONPATHS: jsonpaths_document()})
     return files
 
 
@@ -116,9 +134,8 @@ def test_the_runs_of_one_day_copy_its_file_once(stack, db, s3, day_files):
         "SELECT reltuples FROM pg_class WHERE relname = %s", (run_scoped("staging_events", "h06"),)
     ).fetchone()[0]
     assert analyzed == 60
-    # The manifests were deleted.
-    bucket, _, prefix = MANIFESTS[5:].partition("/")
-    assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0) == 0
+    # The manifests and the copy of the jsonpaths file were deleted.
+    assert manifest_objects(s3) == 0
 
 
 def test_a_window_over_two_days_reuses_one_and_copies_the_other(stack, db, s3, day_files):
@@ -147,6 +164,109 @@ def test_other_copy_options_get_a_copy_of_their_own(stack, db, s3, day_files):
     stage(db, "h06", blanks_as_null=True)
     assert len(log.copies()) == 1
     assert len(copies(db)) == 2
+
+
+def test_an_edited_jsonpaths_file_is_copied_again(stack, db, s3, day_files):
+    """The jsonpaths file is edited under the same URI: the copy made with the old mapping must not be
+    reused. Redshift maps the n-th JSONPath expression to the n-th target column
+    (https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html)."""
+    stage(db, "h05")
+    put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document(song_field="artist")})
+    log = StatementLog(stack)
+    assert stage(db, "h06") == 60
+    assert len(log.copies()) == 1, log.copies()  # the day file again, with the new mapping
+    assert staged(db, "h06") == expected(day_files[DAY_FILE], song_field="artist")
+    assert staged(db, "h05") == expected(day_files[DAY_FILE])
+    head = s3.head_object(Bucket=BUCKET, Key=DAY_FILE)
+    same_file = (f"s3://{BUCKET}/{DAY_FILE}", head["ETag"].strip('"'), head["ContentLength"], 60, 0)
+    assert copies(db) == [same_file, same_file]  # one copy per mapping of the same file version
+    assert manifest_objects(s3) == 0  # the task's copy of the jsonpaths file was deleted
+    # The copy is keyed by the file's contents, not by when it was written: the old mapping, written
+    # again, finds its copy.
+    put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document()})
+    log = StatementLog(stack)
+    assert stage(db, "h07", window=("2018-11-15T07:00:00", "2018-11-15T08:00:00")) == 60
+    assert log.copies() == []
+    assert staged(db, "h07") == expected(day_files[DAY_FILE])
+
+
+def test_a_jsonpaths_file_edited_during_the_task_does_not_mix_mappings(stack, db, s3, day_files, monkeypatch):
+    """The jsonpaths file is edited after the task read it and before its COPY: the COPY still loads
+    with the mapping the copy is registered under, and the next run COPYs with the new one."""
+    real_read = stage_to_redshift.read_small_object
+
+    def read_then_edit(*args, **kwargs):
+        read = real_read(*args, **kwargs)
+        put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document(song_field="artist")})
+        return read
+
+    monkeypatch.setattr(stage_to_redshift, "read_small_object", read_then_edit)
+    assert stage(db, "h05") == 60
+    assert staged(db, "h05") == expected(day_files[DAY_FILE])  # the mapping the task read
+    monkeypatch.undo()
+    log = StatementLog(stack)
+    assert stage(db, "h06") == 60
+    assert len(log.copies()) == 1
+    assert staged(db, "h06") == expected(day_files[DAY_FILE], song_field="artist")
+
+
+def test_an_oversized_jsonpaths_file_fails_at_once(stack, db, s3, day_files):
+    """The task reads the jsonpaths file to sign its copies; one over the bound is a configuration
+    error (no retry), and nothing is read into the cache."""
+    bound = stage_to_redshift.JSONPATHS_MAX_BYTES
+    put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document() + " " * bound})
+    with pytest.raises(AirflowFailException, match=f"Bad jsonpaths file: .*larger than {bound} bytes"):
+        stage(db, "h05")
+    assert copies(db) == []
+
+
+def same_size_rewrite(records: list[dict]) -> list[dict]:
+    """The records with user 7 replaced by user 9: other rows in a file of the same size."""
+    return [{**r, "userId": "9"} for r in records]
+
+
+def with_late_events(records: list[dict]) -> list[dict]:
+    return records + events(datetime(2018, 11, 15, 23, 30), 2, user=9)
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "error"),
+    [
+        # Same size, other bytes: only the ETag shows it, checked by a HEAD after the COPY.
+        (same_size_rewrite, SourceChanged),
+        # Another size: the manifest's meta.content_length may already fail the COPY (a retryable
+        # error too); otherwise the HEAD does.
+        (with_late_events, Exception),
+    ],
+    ids=["same-size", "grown"],
+)
+def test_a_file_overwritten_after_the_listing_is_not_cached(stack, db, s3, day_files, monkeypatch, rewrite, error):
+    """A writer replaces the day file between the task's listing and its COPY. S3 COPY reads by key
+    and cannot pin a version (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html),
+    so the copy could hold the new rows under the old ETag: the task fails with a retryable error
+    (not AirflowFailException), keeps nothing, and its retry stages the new version under its ETag."""
+    newer = rewrite(day_files[DAY_FILE])
+    real_select = stage_to_redshift.select_objects
+
+    def list_then_overwrite(*args, **kwargs):
+        listed = real_select(*args, **kwargs)
+        put_objects(s3, BUCKET, {DAY_FILE: ndjson(newer)})
+        return listed
+
+    monkeypatch.setattr(stage_to_redshift, "select_objects", list_then_overwrite)
+    with pytest.raises(error, match="2018-11-15-events.json") as failure:
+        stage(db, "h05")
+    assert not isinstance(failure.value, AirflowFailException)  # the task's retries apply
+    assert copies(db) == []
+    assert copy_tables(db) == 0
+    assert staged(db, "h05") == []
+    assert manifest_objects(s3) == 0
+    monkeypatch.undo()
+    assert stage(db, "h05") == len(newer)  # the retry
+    assert staged(db, "h05") == expected(newer)
+    head = s3.head_object(Bucket=BUCKET, Key=DAY_FILE)
+    uri = f"s3://{BUCKET}/{DAY_FILE}"
+    assert copies(db) == [(uri, head["ETag"].strip('"'), head["ContentLength"], len(newer), 0)]
 
 
 def test_concurrent_runs_copy_a_file_once(stack, db, s3, day_files):
@@ -199,9 +319,7 @@ def test_a_bad_file_fails_at_once_and_caches_nothing(stack, db, s3, day_files):
     with pytest.raises(AirflowFailException, match="2018-11-15-events.json"):
         stage(db, "h05")
     assert copies(db) == []
-    assert (
-        db.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE 'staged_object_cache__o%%'").fetchone()[0] == 0
-    )
+    assert copy_tables(db) == 0
     assert staged(db, "h05") == []
 
 

@@ -4,6 +4,10 @@
 must give comes from the environment (SPARKIFY_REDSHIFT_PASSWORD), never from the command line.
 The table quota is the node type's (--node-type, --number-of-nodes; default: the environment's
 SPARKIFY_REDSHIFT_NODE_TYPE and SPARKIFY_REDSHIFT_NUMBER_OF_NODES, else dc2.large x 4), or --max-tables.
+Limits (docs/redshift-emulator.md, "Limits"): SPARKIFY_REDSHIFT_MAX_SESSIONS concurrent sessions (100),
+SPARKIFY_REDSHIFT_AUTH_TIMEOUT seconds to authenticate (30). A COPY's IAM_ROLE is served with the
+emulator's own keys only if SPARKIFY_REDSHIFT_ALLOW_ANY_ROLE is on (`make up` turns it on) or the role is
+one of SPARKIFY_REDSHIFT_IAM_ROLES (ARNs, comma-separated).
 """
 
 from __future__ import annotations
@@ -16,17 +20,27 @@ import signal
 import socket
 import sys
 import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_stack.redshift import quota
+from local_stack.private_files import PrivateRotatingFileHandler
+from local_stack.redshift import quota, wire
 from local_stack.redshift.catalog import ensure_catalog, set_md5_password
 from local_stack.redshift.s3copy.command import CopyCommand
+from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.redshift.session import Session
 
 PASSWORD_VARIABLE = "SPARKIFY_REDSHIFT_PASSWORD"
 DIALECT_VARIABLE = "SPARKIFY_REDSHIFT_DIALECT"  # "off": no dialect translation (benchmarks only)
+MAX_SESSIONS_VARIABLE = "SPARKIFY_REDSHIFT_MAX_SESSIONS"
+AUTH_TIMEOUT_VARIABLE = "SPARKIFY_REDSHIFT_AUTH_TIMEOUT"
+ALLOW_ANY_ROLE_VARIABLE = "SPARKIFY_REDSHIFT_ALLOW_ANY_ROLE"
+IAM_ROLES_VARIABLE = "SPARKIFY_REDSHIFT_IAM_ROLES"
+S3_CLIENT_CACHE_SIZE = 32  # distinct key sets (and regions) whose S3 clients are kept, least recently used out
+REFUSAL_TIMEOUT = 5.0  # seconds a refused client has to send its start-up packet and read the error
 log = logging.getLogger("local_stack.redshift")
 
 
@@ -45,7 +59,12 @@ class EmulatorConfig:
     # statements then reach PostgreSQL as sent, but for COPY and the DDL rewrite.
     dialect: bool = True
     statement_log: logging.Logger = field(default_factory=lambda: logging.getLogger("local_stack.redshift.statements"))
-    _clients: dict = field(default_factory=dict, repr=False)
+    max_sessions: int = 100  # concurrent client connections, authenticated or not
+    auth_timeout: float = 30.0  # seconds from accept until authentication completes
+    allow_any_role: bool = False  # serve any IAM_ROLE with the emulator's keys (`make up` turns it on)
+    iam_roles: frozenset[str] = frozenset()  # the roles served with the emulator's keys when not allow_any_role
+    session_user: threading.local = field(default_factory=threading.local, repr=False)  # set by each session
+    _clients: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -53,16 +72,21 @@ class EmulatorConfig:
         return self.backend_socket_dir / f".s.PGSQL.{self.backend_port}"
 
     def s3_client(self, command: CopyCommand) -> Any:
-        """An S3 client with the COPY's keys, or the emulator's own for IAM_ROLE (no role can be assumed here)."""
+        """An S3 client with the COPY's keys, or the emulator's own for an IAM_ROLE it may serve (no role
+        can be assumed here); CopyError naming the role for any other. The last S3_CLIENT_CACHE_SIZE are kept."""
         import boto3
         from botocore.config import Config
 
         creds = command.credentials
+        if creds.role_arn and not (self.allow_any_role or creds.role_arn in self.iam_roles):
+            raise CopyError(self.role_refusal(creds.role_arn, command.options.region or self.s3_region))
         region = command.options.region or self.s3_region
         key = (creds.access_key, creds.secret_key, creds.token, region)
         with self._clients_lock:
             client = self._clients.get(key)
-            if client is None:
+            if client is not None:
+                self._clients.move_to_end(key)
+            else:
                 client = boto3.client(
                     "s3",
                     endpoint_url=self.s3_endpoint,
@@ -77,7 +101,18 @@ class EmulatorConfig:
                     ),
                 )
                 self._clients[key] = client
+                while len(self._clients) > S3_CLIENT_CACHE_SIZE:
+                    self._clients.popitem(last=False)
             return client
+
+    def role_refusal(self, role_arn: str, region: str) -> str:
+        """Redshift's message for a role the cluster cannot assume: it names the database user (as the
+        user's ARN, here with the cluster "local" and the role's account) and the role."""
+        parts = role_arn.split(":")
+        account = parts[4] if len(parts) > 4 and parts[4] else "000000000000"
+        user = getattr(self.session_user, "name", None) or self.user
+        user_arn = f"arn:aws:redshift:{region}:{account}:dbuser:local/{user}"
+        return f"User {user_arn} is not authorized to assume IAM Role {role_arn}"
 
 
 def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
@@ -104,13 +139,65 @@ def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
     signal.signal(signal.SIGTERM, stop)
     log.info("Redshift emulator listening on %s:%d, PostgreSQL at %s", host, port, config.backend_socket)
     log.info("Table quota: %s", quota.enforced().describe())
+    sessions = threading.BoundedSemaphore(config.max_sessions)
+    refusals = threading.BoundedSemaphore(config.max_sessions)  # refused clients being answered at once
     while True:
         try:
             client, _ = listener.accept()
         except OSError:
             return
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=Session(client, config).run, name="session", daemon=True).start()
+        if sessions.acquire(blocking=False):
+            session = Session(client, config, ended=sessions.release)
+            threading.Thread(target=session.run, name="session", daemon=True).start()
+        elif refusals.acquire(blocking=False):
+            threading.Thread(target=refuse, args=(client, config.max_sessions, refusals), daemon=True).start()
+        else:  # too many refusals in flight too: close without a word
+            client.close()
+
+
+def refuse(client: socket.socket, limit: int, refusals: threading.BoundedSemaphore) -> None:
+    """Answer a client over the session limit with Redshift's error, after its start-up packet (as PostgreSQL
+    does, so that the driver reads the error instead of a reset connection), then close it."""
+    try:
+        client.settimeout(REFUSAL_TIMEOUT)
+        stream = client.makefile("rb")
+        while True:
+            code = int.from_bytes(wire.read_startup(stream)[:4], "big")
+            if code not in (wire.SSL_REQUEST, wire.GSSENC_REQUEST):
+                break
+            client.sendall(b"N")
+        # The wording: https://aws.amazon.com/premiumsupport/knowledge-center/manage-connection-limits-redshift/
+        # The SQLSTATE: PostgreSQL's too_many_connections, 53300 (Redshift's own is not documented).
+        text = f"connection limit {limit} exceeded for non-bootstrap users"
+        client.sendall(wire.error_response(text, "53300", severity="FATAL"))
+        client.shutdown(socket.SHUT_WR)
+    except OSError as error:
+        log.debug("refused client: %s", error)
+    finally:
+        client.close()
+        refusals.release()
+
+
+def limits_from(environment: Mapping[str, str], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The session limits and IAM role policy of EmulatorConfig, from SPARKIFY_REDSHIFT_* variables."""
+    try:
+        max_sessions = int(environment.get(MAX_SESSIONS_VARIABLE) or 100)
+        auth_timeout = float(environment.get(AUTH_TIMEOUT_VARIABLE) or 30)
+    except ValueError as error:
+        parser.error(f"{MAX_SESSIONS_VARIABLE}/{AUTH_TIMEOUT_VARIABLE}: {error}")
+    if max_sessions < 1 or not auth_timeout > 0:
+        parser.error(f"{MAX_SESSIONS_VARIABLE} must be at least 1 and {AUTH_TIMEOUT_VARIABLE} above 0")
+    allow = (environment.get(ALLOW_ANY_ROLE_VARIABLE) or "off").strip().lower()
+    if allow not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        parser.error(f"{ALLOW_ANY_ROLE_VARIABLE} must be on or off, not {allow!r}")
+    roles = frozenset(r.strip() for r in (environment.get(IAM_ROLES_VARIABLE) or "").split(",") if r.strip())
+    return {
+        "max_sessions": max_sessions,
+        "auth_timeout": auth_timeout,
+        "allow_any_role": allow in ("on", "true", "1", "yes"),
+        "iam_roles": roles,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     statements = logging.getLogger("local_stack.redshift.statements")
     statements.propagate = False
     if args.statement_log:
-        handler = logging.handlers.RotatingFileHandler(args.statement_log, maxBytes=20 << 20, backupCount=2)
+        # 0600, every rotated file too: masked statements still name users, tables and buckets
+        handler = PrivateRotatingFileHandler(args.statement_log, maxBytes=20 << 20, backupCount=2)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         statements.addHandler(handler)
         statements.setLevel(logging.INFO)
@@ -162,5 +250,6 @@ def main(argv: list[str] | None = None) -> None:
         dialect=os.environ.get(DIALECT_VARIABLE, "on").lower() != "off",
         s3_region=args.s3_region,
         statement_log=statements,
+        **limits_from(os.environ, parser),
     )
     serve(config, args.host, args.port, args.database)

@@ -20,6 +20,7 @@ import queue
 import re
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from local_stack.redshift import query_history, wire
@@ -54,8 +55,9 @@ _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|V
 
 
 class Session:
-    def __init__(self, client: socket.socket, config: EmulatorConfig) -> None:
+    def __init__(self, client: socket.socket, config: EmulatorConfig, ended: Callable[[], None] = lambda: None) -> None:
         self.config = config
+        self.ended = ended  # called once the session's sockets are closed (the server's session count)
         self.client = client
         self.client_in = cast(BinaryIO, client.makefile("rb", buffering=65536))
         self.backend: socket.socket = None  # type: ignore[assignment]  # connected by _start, before any use
@@ -79,15 +81,26 @@ class Session:
 
     # -- start-up ------------------------------------------------------------------------
     def run(self) -> None:
+        # Until authentication completes, the client has `auth_timeout` seconds in all; then the socket is shut.
+        deadline = threading.Timer(self.config.auth_timeout, self._auth_expired)
+        deadline.daemon = True
+        deadline.start()
         try:
-            if self._start():
+            started = self._start()
+            deadline.cancel()
+            if started:
                 threading.Thread(target=self._pump, name="backend-pump", daemon=True).start()
                 self._relay()
+        except wire.ProtocolViolation as error:
+            log.debug("session refused: %s", error)
+            with contextlib.suppress(OSError):
+                self._fatal(error.sqlstate, str(error))
         except (wire.Disconnected, ConnectionError, OSError) as error:
             log.debug("session ended: %s", error)
         except Exception:
             log.exception("session failed")
         finally:
+            deadline.cancel()
             if self.copied:
                 self._forget_last_copy()
             # shutdown first: the sockets' makefile() readers keep the descriptors open, and a
@@ -98,6 +111,14 @@ class Session:
                         sock.shutdown(socket.SHUT_RDWR)
                     with contextlib.suppress(OSError):
                         sock.close()
+            self.ended()
+
+    def _auth_expired(self) -> None:
+        """The authentication timeout: a client that has not authenticated by now is disconnected."""
+        if self.user is None:
+            log.debug("authentication timeout: closing the connection")
+            with contextlib.suppress(OSError):
+                self.client.shutdown(socket.SHUT_RDWR)
 
     def _start(self) -> bool:
         while True:
@@ -118,6 +139,7 @@ class Session:
         if not self._authenticate(user):
             return False
         self.user = user
+        self.config.session_user.name = user  # the COPY's IAM_ROLE error names the session's user
         self._ensure_catalog(params.get("database") or user)
         self.backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.backend.connect(str(self.config.backend_socket))
@@ -127,7 +149,7 @@ class Session:
         self.database = forwarded["database"]
         self.backend.sendall(wire.startup_packet(code, forwarded))
         while True:
-            kind, payload = wire.read_message(self.backend_in)
+            kind, payload = wire.read_message(self.backend_in, max_length=None)
             if kind == b"R" and payload[:4] != wire.int32(0):
                 self._fatal("28000", "the emulator's PostgreSQL asked for a password; it must trust its private socket")
                 return False
@@ -145,7 +167,7 @@ class Session:
         against the role's MD5 password in PostgreSQL, so users are PostgreSQL's roles."""
         salt = os.urandom(4)
         self.client.sendall(wire.message(b"R", wire.int32(5) + salt))
-        kind, payload = wire.read_message(self.client_in)
+        kind, payload = wire.read_message(self.client_in, max_length=wire.MAX_PASSWORD_LENGTH)
         offered = payload.rstrip(b"\0").decode(errors="replace")
         stored = role_password(self.config, user)
         expected = "md5" + hashlib.md5(stored[3:].encode() + salt).hexdigest() if stored else ""
@@ -176,7 +198,7 @@ class Session:
     def _pump(self) -> None:
         try:
             while True:
-                kind, payload = wire.read_message(self.backend_in)
+                kind, payload = wire.read_message(self.backend_in, max_length=None)  # our own PostgreSQL: trusted
                 with self.idle:
                     if self.capture is not None:
                         self.capture.put((kind, payload))

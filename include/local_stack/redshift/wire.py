@@ -14,9 +14,24 @@ PROTOCOL_3 = 3 << 16
 _I32 = struct.Struct("!i")
 _HEADER = struct.Struct("!ci")
 
+# Bounds on what a client may declare, checked before a body is read (docs/redshift-emulator.md, "Limits").
+# PostgreSQL's own start-up packet limit (MAX_STARTUP_PACKET_LENGTH) is 10,000 bytes.
+MAX_STARTUP_LENGTH = 10_000
+# Before authentication only an MD5 PasswordMessage is expected: "md5" + 32 hex digits + NUL is 40 bytes.
+MAX_PASSWORD_LENGTH = 1024
+# After authentication: far above Redshift's largest statement (16 MB) and any Bind a driver builds, far
+# below PostgreSQL's 1 GiB, so that one message cannot make the emulator hold more than this at once.
+MAX_MESSAGE_LENGTH = 256 << 20
+
 
 class Disconnected(ConnectionError):
     """The peer closed the connection."""
+
+
+class ProtocolViolation(ConnectionError):
+    """The peer sent what the protocol forbids (e.g. a length over the bound): SQLSTATE 08P01, then close."""
+
+    sqlstate = "08P01"
 
 
 def read_exact(stream: BinaryIO, size: int) -> bytes:
@@ -29,16 +44,19 @@ def read_exact(stream: BinaryIO, size: int) -> bytes:
 def read_startup(stream: BinaryIO) -> bytes:
     """A start-up phase packet (no type byte): its body after the length."""
     (length,) = _I32.unpack(read_exact(stream, 4))
-    if not 8 <= length <= 10_000:
-        raise Disconnected(f"invalid start-up packet length {length}")
+    if not 8 <= length <= MAX_STARTUP_LENGTH:
+        raise ProtocolViolation("invalid length of startup packet")
     return read_exact(stream, length - 4)
 
 
-def read_message(stream: BinaryIO) -> tuple[bytes, bytes]:
-    """One typed message: (type byte, body)."""
+def read_message(stream: BinaryIO, max_length: int | None = MAX_MESSAGE_LENGTH) -> tuple[bytes, bytes]:
+    """One typed message: (type byte, body). A length over `max_length` (None: no bound, for the emulator's
+    own PostgreSQL) is refused before its body is read."""
     kind, length = _HEADER.unpack(read_exact(stream, 5))
     if length < 4:
-        raise Disconnected(f"invalid message length {length}")
+        raise ProtocolViolation(f"invalid message length {length}")
+    if max_length is not None and length > max_length:
+        raise ProtocolViolation(f"invalid message length {length}: the limit is {max_length} bytes")
     return kind, read_exact(stream, length - 4)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sparkify.infra.ownership import is_managed, tag_list
+from sparkify.infra.ownership import ADOPTED_TAGS, is_adopted, is_managed, may_change, tag_list
 
 RULE_DESCRIPTION = "Redshift (sparkify_infra)"
 
@@ -36,11 +36,28 @@ def _describe_group(ec2: Any, name: str) -> dict[str, Any] | None:
     return groups[0] if groups else None
 
 
-def ensure_group(ec2: Any, name: str, description: str) -> str:
-    """Security group `name` in the default VPC, created without rules if it is missing."""
-    existing = find_group(ec2, name)
+def claim_group(ec2: Any, group: dict[str, Any], adopt: bool) -> str:
+    """The id of an existing group that create may add a rule to: sparkify_infra's, or adopted.
+
+    A group without the tags is adopted (tagged) if `adopt`; else NotManagedError, with nothing changed.
+    """
+    if may_change("Security group", f"{group['GroupName']} ({group['GroupId']})", group.get("Tags"), adopt):
+        ec2.create_tags(Resources=[group["GroupId"]], Tags=tag_list(ADOPTED_TAGS))
+    return str(group["GroupId"])
+
+
+def claim_group_by_id(ec2: Any, group_id: str, adopt: bool) -> str:
+    """claim_group for the group with id `group_id`."""
+    return claim_group(ec2, ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0], adopt)
+
+
+def ensure_group(ec2: Any, name: str, description: str, adopt: bool = False) -> str:
+    """Security group `name` in the default VPC, created without rules if it is missing.
+
+    An existing group must be sparkify_infra's or adopted (see claim_group)."""
+    existing = _describe_group(ec2, name)
     if existing:
-        return existing
+        return claim_group(ec2, existing, adopt)
     vpc_id = default_vpc_id(ec2)
     if vpc_id is None:
         raise RuntimeError("This region has no default VPC, which sparkify_infra creates the cluster in.")
@@ -57,10 +74,33 @@ def delete_group(ec2: Any, name: str) -> tuple[bool, str]:
     group = _describe_group(ec2, name)
     if group is None:
         return False, "there was none"
+    if is_adopted(group.get("Tags")):
+        return False, release_group(ec2, group)
     if not is_managed(group.get("Tags")):
         return False, f"kept {group['GroupId']}: sparkify_infra did not create it (it lacks its tags)"
     ec2.delete_security_group(GroupId=group["GroupId"])
     return True, "deleted"
+
+
+def release_group(ec2: Any, group: dict[str, Any]) -> str:
+    """Undo what create did to an adopted group: revoke the rules it added (by their description), untag it."""
+    added, count = [], 0
+    for permission in group.get("IpPermissions", []):
+        ranges = {
+            key: [r for r in permission.get(key, []) if r.get("Description") == RULE_DESCRIPTION]
+            for key in ("IpRanges", "Ipv6Ranges")
+        }
+        if any(ranges.values()):
+            ports = {k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in permission}
+            added.append({**ports, **{key: value for key, value in ranges.items() if value}})
+            count += sum(len(value) for value in ranges.values())
+    if added:
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=added)
+    ec2.delete_tags(Resources=[group["GroupId"]], Tags=[{"Key": key} for key in ADOPTED_TAGS])
+    return (
+        f"kept {group['GroupId']}: adopted, not created by sparkify_infra; revoked the {count} "
+        f"ingress rule(s) create had added and removed its adoption tags"
+    )
 
 
 def open_port(ec2: Any, group_id: str, port: int, cidr: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import replace
@@ -24,7 +25,15 @@ from sparkify.s3copy.listing import (
     record_listing,
     unloaded_listed_objects,
 )
-from sparkify.s3copy.objects import S3Object, manifest_document, select_objects, split_s3_url
+from sparkify.s3copy.objects import (
+    S3Object,
+    check_unchanged,
+    manifest_document,
+    read_small_object,
+    request_extra,
+    select_objects,
+    split_s3_url,
+)
 from sparkify.s3copy.redshift_copy import (
     CopyFailed,
     copy_credentials,
@@ -38,6 +47,10 @@ from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+# The largest jsonpaths file the cache reads to sign its copies (one path per column: Redshift
+# tables have at most 1,600 columns).
+JSONPATHS_MAX_BYTES = 1024 * 1024
 
 
 class StageToRedshiftOperator(WarehouseOperator):
@@ -91,10 +104,13 @@ class StageToRedshiftOperator(WarehouseOperator):
         A full refresh always lists. (templated)
     :param cache_table: Keep a copy of each staged object in the warehouse, registered in this table
         (``sparkify.s3copy.object_cache``), and fill ``table`` from the copies: a task that stages an
-        object whose URI, ETag and size were staged before, with the same options into a table of the
-        same columns, inserts the copy's rows instead of running COPY again. For the hourly runs of a
-        backfill, which read the same day file 24 times. Needs ``manifest_location``; not with
-        ``ledger_table``. Copies unused for ``cache_retention`` are dropped.
+        object whose URI, ETag and size were staged before, with the same options and jsonpaths file
+        contents into a table of the same columns, inserts the copy's rows instead of running COPY
+        again. For the hourly runs of a backfill, which read the same day file 24 times. The COPY
+        reads a copy of the jsonpaths bytes the task signed, written under ``manifest_location``; an
+        object whose ETag or size differs after its COPY from the listing fails the task with
+        ``SourceChanged`` (retried: the retry lists it again) and nothing is cached. Needs
+        ``manifest_location``; not with ``ledger_table``. Copies unused for ``cache_retention`` are dropped.
     :param cache_retention: How long an unused copy is kept: a ``timedelta``, or minutes or a number
         with ``s``, ``m`` or ``h`` (default ``48h``). (templated)
     :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
@@ -347,30 +363,25 @@ class StageToRedshiftOperator(WarehouseOperator):
         """Fill the table from the cached copies of `objects`, COPYing the ones not cached yet, in one
         transaction that holds the cache's registry; copies unused for `retention` are dropped."""
         registry = str(self.cache_table)
+        copy_options = replace(spec.options, manifest=True, statupdate=False)
+        jsonpaths = self._read_jsonpaths(s3_hook, copy_options)
         with self._load_transaction(hook) as cursor:
             object_cache.lock_registry(cursor, registry)
-            copy_options = replace(spec.options, manifest=True, statupdate=False)
-            signature = object_cache.table_signature(cursor, spec.table, copy_options.sql())
+            signature = object_cache.table_signature(cursor, spec.table, copy_options.sql(), jsonpaths)
             names = [object_cache.copy_table_name(registry, o, signature) for o in objects]
             cached = object_cache.registered(cursor, registry, names)
             now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
+            missing = [(obj, name) for obj, name in zip(objects, names) if name not in cached]
             for obj, name in zip(objects, names):
                 if name in cached:
-                    copy = cached[name]
-                    self.log.info("Reusing %s: %s staged at %s UTC", obj.uri, copy.table, copy.staged_at)
-                    if copy.rejected:
-                        self.log.warning(
-                            "%d row(s) of %s were rejected when it was staged (MAXERROR %d); "
-                            "stl_load_errors of that load lists them.",
-                            copy.rejected,
-                            obj.uri,
-                            self.max_error,
+                    self._log_reuse(obj, cached[name])
+            if missing:
+                with self._pinned_jsonpaths(s3_hook, copy_options, jsonpaths, context) as pinned_options:
+                    for obj, name in missing:
+                        cached[name] = self._cache_object(
+                            cursor, s3_hook, spec, pinned_options, credentials, obj, name, now, context
                         )
-                    continue
-                cached[name] = self._cache_object(
-                    cursor, s3_hook, spec, copy_options, credentials, obj, name, now, context
-                )
-                object_cache.register(cursor, registry, cached[name], obj)
+                        object_cache.register(cursor, registry, cached[name], obj)
             object_cache.mark_used(cursor, registry, names, now)
             for dropped in object_cache.drop_unused(cursor, registry, now - retention):
                 self.log.info("Dropped %s: unused for more than %s", dropped, retention)
@@ -382,6 +393,47 @@ class StageToRedshiftOperator(WarehouseOperator):
             if self.staged_files_table:
                 record_staged(cursor, self.staged_files_table, objects)
         return sum(cached[name].row_count for name in names)
+
+    def _log_reuse(self, obj: S3Object, copy: object_cache.CachedCopy) -> None:
+        self.log.info("Reusing %s: %s staged at %s UTC", obj.uri, copy.table, copy.staged_at)
+        if copy.rejected:
+            self.log.warning(
+                "%d row(s) of %s were rejected when it was staged (MAXERROR %d); "
+                "stl_load_errors of that load lists them.",
+                copy.rejected,
+                obj.uri,
+                self.max_error,
+            )
+
+    def _read_jsonpaths(self, s3_hook: Any, options: CopyOptions) -> bytes | None:
+        """The bytes of the jsonpaths file `options` name (None for 'auto'), read once: the cache signs
+        its copies with them and the COPYs read exactly them (`_pinned_jsonpaths`)."""
+        uri = options.jsonpaths_uri
+        if uri is None:
+            return None
+        with fail_fast("Bad jsonpaths file", ValueError):
+            version, data = read_small_object(s3_hook.get_conn(), uri, JSONPATHS_MAX_BYTES, **request_extra(s3_hook))
+        self.log.info("Read the jsonpaths file %s: ETag %s, %d bytes", uri, version.etag, version.size)
+        return data
+
+    @contextmanager
+    def _pinned_jsonpaths(
+        self, s3_hook: Any, options: CopyOptions, jsonpaths: bytes | None, context: Context
+    ) -> Iterator[CopyOptions]:
+        """`options` naming a copy of `jsonpaths` under manifest_location, deleted at the end: the file
+        at the user's URI may be edited while the task runs, and a copy must hold the mapping it is
+        signed with. With no jsonpaths file, `options` as they are."""
+        if jsonpaths is None:
+            yield options
+            return
+        digest = hashlib.sha256(jsonpaths).hexdigest()[:16]
+        bucket, key = self._task_object_key(context, part=f"jsonpaths-{digest}", suffix="json")
+        s3_hook.load_bytes(jsonpaths, key=key, bucket_name=bucket, replace=True)
+        self.log.info("COPY reads the jsonpaths of %s from its copy s3://%s/%s", options.json_format, bucket, key)
+        try:
+            yield replace(options, json_format=f"s3://{bucket}/{key}")
+        finally:
+            s3_hook.delete_objects(bucket=bucket, keys=[key])
 
     def _cache_object(
         self,
@@ -405,6 +457,8 @@ class StageToRedshiftOperator(WarehouseOperator):
             except CopyFailed as failure:
                 raise CopyFailed(f"Staging {obj.uri}: {failure}", failure.data_error) from None
             rejected = rejected_count(cursor)
+            # COPY read `obj` by key: keep the copy only if the object is still the version listed.
+            check_unchanged(s3_hook.get_conn(), obj, **request_extra(s3_hook))
         finally:
             s3_hook.delete_objects(bucket=bucket, keys=[key])
         if rejected:
@@ -416,6 +470,13 @@ class StageToRedshiftOperator(WarehouseOperator):
         self, s3_hook: Any, objects: list[S3Object], context: Context, part: str | None = None
     ) -> tuple[str, str]:
         """Write the manifest of `objects` under manifest_location; returns its bucket and key."""
+        bucket, key = self._task_object_key(context, part, suffix="manifest")
+        s3_hook.load_bytes(manifest_document(objects), key=key, bucket_name=bucket, replace=True)
+        self.log.info("Wrote the manifest of %d object(s) to s3://%s/%s", len(objects), bucket, key)
+        return bucket, key
+
+    def _task_object_key(self, context: Context, part: str | None, suffix: str) -> tuple[str, str]:
+        """Bucket and key of an object this try of the task writes under manifest_location."""
         bucket, prefix = split_s3_url(str(self.manifest_location))  # set: the caller checked
         ti = context["ti"] if "ti" in context else None
         name = f"{context.get('run_id', 'run')}/{self.task_id}"
@@ -423,10 +484,7 @@ class StageToRedshiftOperator(WarehouseOperator):
             name += f".try{ti.try_number}"
         if part:
             name += f".{part}"
-        key = f"{prefix.rstrip('/')}/{self.dag_id}/{_safe_key(name)}.manifest".lstrip("/")
-        s3_hook.load_bytes(manifest_document(objects), key=key, bucket_name=bucket, replace=True)
-        self.log.info("Wrote the manifest of %d object(s) to s3://%s/%s", len(objects), bucket, key)
-        return bucket, key
+        return bucket, f"{prefix.rstrip('/')}/{self.dag_id}/{_safe_key(name)}.{suffix}".lstrip("/")
 
     def _copy(self, hook: Any, spec: CopySpec, credentials, objects: list[S3Object] | None) -> int:
         """The load and the staged-file record, in one transaction; a data error fails the task at once."""

@@ -3,8 +3,9 @@
 An hourly run stages the whole day file its hour lies in; a backfill's 24 runs of one day would
 otherwise COPY the same file 24 times. A cached copy is a table holding one object's rows as COPY
 loaded them, named `<registry>__o<hash>`: the hash covers the object's URI, ETag and size, the COPY
-options and the target's columns, so a changed object, option or table gets a new copy and never
-an old one. The registry table has one row per copy:
+options, the bytes of the jsonpaths file they name and the target's columns, so a changed object,
+option, jsonpaths file or table gets a new copy and never an old one. The ETag registered is the one
+a HEAD after the COPY confirmed (`objects.check_unchanged`). The registry table has one row per copy:
 
     (table_name, s3_uri, etag, size, row_count, rejected, staged_at, used_at)
 
@@ -45,8 +46,21 @@ def copy_table_name(registry: str, obj: S3Object, signature: str) -> str:
     return f"{schema}.{table}" if schema else table
 
 
-def table_signature(cursor: Any, table: str, copy_options: str) -> str:
-    """What a copy made for `table` with `copy_options` depends on: the options and the table's columns."""
+def table_signature(cursor: Any, table: str, copy_options: str, jsonpaths: bytes | None = None) -> str:
+    """What a copy made for `table` with `copy_options` depends on: the options, the bytes of the
+    jsonpaths file they name (None for 'auto') and the table's columns."""
+    return signature(copy_options, jsonpaths, table_columns(cursor, table))
+
+
+def signature(copy_options: str, jsonpaths: bytes | None, columns: Sequence[Sequence[object]]) -> str:
+    """The signature of a copy: the COPY options, the SHA-256 of the jsonpaths file (the URI in the
+    options does not change when the file is edited in place) and the target's column definitions."""
+    mapping = "jsonpaths sha256=" + hashlib.sha256(jsonpaths).hexdigest() if jsonpaths is not None else "no jsonpaths"
+    return "\n".join((copy_options, mapping, ";".join(",".join(map(str, column)) for column in columns)))
+
+
+def table_columns(cursor: Any, table: str) -> list[tuple]:
+    """(name, type, length, precision, scale) of each column of `table`, in order."""
     schema, name = split_table_name(table)
     cursor.execute(
         "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
@@ -58,7 +72,7 @@ def table_signature(cursor: Any, table: str, copy_options: str) -> str:
     columns = cursor.fetchall()
     if not columns:
         raise ValueError(f"Table {table} does not exist: nothing to stage the cached copies into.")
-    return copy_options + "\n" + ";".join(",".join(map(str, column)) for column in columns)
+    return [tuple(column) for column in columns]
 
 
 def lock_registry(cursor: Any, registry: str) -> None:

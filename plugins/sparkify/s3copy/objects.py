@@ -1,16 +1,25 @@
-"""The S3 objects a stage task selects, and the COPY manifest that names exactly them."""
+"""The S3 objects a stage task selects, the COPY manifest that names exactly them, and the checks
+that an object is still the version the task listed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 
 class NoSourceObjects(ValueError):
     """A key names no object and no prefix of one."""
+
+
+class SourceChanged(RuntimeError):
+    """An object changed between the listing and the COPY that read it. Not a data error: a retry lists
+    and reads it again."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int 
     So `log_data/2018/11/2018-11-15-events.json` never pulls in `...events.json.bak`, while
     `song_data/` is a prefix. A key that matches nothing is an error."""
     client = s3_hook.get_conn()
-    extra: dict[str, Any] = {"RequestPayer": "requester"} if getattr(s3_hook, "_requester_pays", False) else {}
+    extra = request_extra(s3_hook)
     selected: dict[str, S3Object] = {}
     for key in keys:
         listed = list_objects(client, bucket, key, threads, **extra)
@@ -49,6 +58,43 @@ def select_objects(s3_hook: Any, bucket: str, keys: Sequence[str], threads: int 
         for obj in chosen:
             selected.setdefault(obj.key, obj)
     return list(selected.values())
+
+
+def request_extra(s3_hook: Any) -> dict[str, Any]:
+    """The parameters every S3 request of `s3_hook` needs (RequestPayer for a requester-pays bucket)."""
+    return {"RequestPayer": "requester"} if getattr(s3_hook, "_requester_pays", False) else {}
+
+
+def read_small_object(client: Any, uri: str, max_bytes: int, **extra: Any) -> tuple[S3Object, bytes]:
+    """The object at `uri` as one GET read it: its ETag and size with its bytes, so that they describe
+    the same version. More than `max_bytes` is refused (ValueError)."""
+    bucket, key = split_s3_url(uri)
+    response = client.get_object(Bucket=bucket, Key=key, **extra)
+    with closing(response["Body"]) as body:
+        data = body.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{uri} is larger than {max_bytes} bytes.")
+    return S3Object(bucket, key, len(data), str(response.get("ETag", "")).strip('"')), data
+
+
+def check_unchanged(client: Any, obj: S3Object, **extra: Any) -> None:
+    """Raise SourceChanged unless `obj` still has the ETag and size it was listed with (a HEAD now).
+
+    COPY reads an object by key and S3 COPY cannot pin a version, so a HEAD after the COPY that
+    finds the listed ETag and size shows that the COPY read the listed version; anything else
+    (including a deleted object) means it may have read another."""
+    try:
+        head = client.head_object(Bucket=obj.bucket, Key=obj.key, **extra)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        raise SourceChanged(f"{obj.uri} was deleted while it was staged (listed with ETag {obj.etag}).") from None
+    etag, size = str(head.get("ETag", "")).strip('"'), int(head["ContentLength"])
+    if (etag, size) != (obj.etag, obj.size):
+        raise SourceChanged(
+            f"{obj.uri} changed while it was staged: listed with ETag {obj.etag} and {obj.size} bytes, "
+            f"now {etag} and {size} bytes. Nothing was kept; the retry stages the new version."
+        )
 
 
 def list_objects(

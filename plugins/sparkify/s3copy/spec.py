@@ -74,6 +74,11 @@ class CopyOptions:
         if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
             raise ValueError(f"region {self.region!r} is not an AWS region name such as 'us-west-2'.")
 
+    @property
+    def jsonpaths_uri(self) -> str | None:
+        """The s3:// URI of the jsonpaths file COPY reads, or None for 'auto'."""
+        return self.json_format if self.json_format.startswith("s3://") else None
+
     def sql(self) -> str:
         parts = [f"FORMAT AS JSON {_literal(self.json_format)}"]
         if self.manifest:
