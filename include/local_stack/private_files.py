@@ -12,8 +12,8 @@ import logging.handlers
 import os
 import secrets
 import stat
-from pathlib import Path
 from io import TextIOWrapper
+from pathlib import Path
 
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

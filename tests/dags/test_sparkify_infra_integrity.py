@@ -59,6 +59,10 @@ def test_params(dag):
     assert params["cluster_identifier"] == "sparkify-dwh" and params["iam_role_name"] == "sparkify-redshift-s3-read"
     assert params["ingress_cidr"] is None
     assert params["confirm_delete"] is None and params["skip_final_snapshot"] is False
+    # Someone else's role or group is changed only on request (issue 30, finding 4).
+    adopt = params.get_param("adopt_existing")
+    assert params["adopt_existing"] is False and adopt.schema["type"] == "boolean"
+    assert "adopted-by=sparkify_infra" in adopt.description and "adopt_existing" in dag.doc_md
 
 
 def test_the_provider_operators_and_sensors_do_the_cluster_work(dag):
