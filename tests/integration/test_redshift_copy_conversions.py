@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, Decimal
 import psycopg
 import pytest
 
+from local_stack.sample_data import EVENT_FIELDS
 from tests.support import put_objects
 
 pytestmark = pytest.mark.integration
@@ -23,26 +24,6 @@ DATA_CONVERSION = "https://docs.aws.amazon.com/redshift/latest/dg/copy-parameter
 COPY_FROM_JSON = "https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html"
 
 # The 18 fields of a Sparkify log event, in the order of the official starter's jsonpaths file.
-EVENT_FIELDS = [
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-]
 # The starter's staging_events, with an IDENTITY column in front (19 columns, 18 paths).
 STAGING_EVENTS = """CREATE TABLE conv_staging_events (
     event_id BIGINT IDENTITY(0, 1),
