@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from local_stack.private_files import open_private_log
 from local_stack.run_progress import RunProgress, quiet_repeats
 from local_stack.settings import PROJECT_ROOT
 
@@ -47,7 +48,7 @@ def output_to(log_file: Path):
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(log_file, "ab") as target:
+    with os.fdopen(open_private_log(log_file), "ab") as target:  # 0600: a run's output may name connections
         os.dup2(target.fileno(), 1)
         os.dup2(target.fileno(), 2)
         try:
