@@ -470,3 +470,21 @@ def test_the_emulators_own_schema_holds_no_user_tables(db):
     finally:
         db.execute("DROP TABLE IF EXISTS sv_keyed")
     assert "public" in schemas and "redshift_emulator" not in schemas
+
+
+def test_an_upgraded_catalog_replaces_views_whose_columns_changed(backend):
+    """CREATE OR REPLACE VIEW cannot change a column's type: a warehouse made by an older emulator gets the views
+    dropped and created anew when the catalog's text differs (its digest), and the same catalog twice drops
+    nothing."""
+    from local_stack.redshift import catalog
+
+    backend.execute("DROP VIEW IF EXISTS sys_load_error_detail")
+    backend.execute("CREATE VIEW sys_load_error_detail AS SELECT 1::integer AS column_type")  # an older shape
+    backend.execute("UPDATE redshift_emulator.catalog_digest SET digest = 'an older catalog'")
+    catalog._bootstrapped.discard("dev")  # this test process has not set the catalog up yet
+    catalog.ensure_catalog(backend, "dev")
+    type_of = "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = %s"
+    assert backend.execute(type_of, ("sys_load_error_detail", "column_type")).fetchone() != ("integer",)
+    assert backend.execute("SELECT digest FROM redshift_emulator.catalog_digest").fetchone() == (
+        catalog.CATALOG_DIGEST,
+    )

@@ -27,6 +27,7 @@ PROJECT_SQL = "include/sql"
         ("SELECT DATEDIFF(qtr, a, b) FROM t", "SELECT redshift_datediff('quarter', a, b) FROM t"),
         ("SELECT DATE_TRUNC('yrs', ts) FROM t", "SELECT redshift_date_trunc('year', ts) FROM t"),
         ("SELECT NVL(a, 0) FROM t", "SELECT COALESCE(a, 0) FROM t"),
+        ("SELECT a || '-' || b, $1 || c FROM t", "SELECT a || '-'::varchar || b, $1::varchar || c FROM t"),
         ("SELECT SYSDATE", "SELECT LOCALTIMESTAMP"),
         ("SELECT TOP 5 a FROM t ORDER BY a", "SELECT  a FROM t ORDER BY a LIMIT 5"),
         ("SELECT * FROM (SELECT TOP 1 a FROM t) s", "SELECT * FROM (SELECT  a FROM t LIMIT 1) s"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -110,9 +111,30 @@ def catalog_databases() -> frozenset[str]:
 def ensure_catalog(conn: psycopg.Connection, database: str) -> None:
     with _bootstrap_lock:
         if database not in _bootstrapped:
+            _drop_views_of_another_catalog(conn)
             conn.execute(CATALOG_SQL)
+            conn.execute("UPDATE redshift_emulator.catalog_digest SET digest = %s", (CATALOG_DIGEST,))
             quota.write_quota(conn)
             _bootstrapped.add(database)
+
+
+# CREATE OR REPLACE VIEW cannot change a column's type: when the catalog's text changed (an upgrade),
+# its views are dropped first and created anew.
+CATALOG_DIGEST = hashlib.sha256(CATALOG_SQL.encode()).hexdigest()
+_CATALOG_VIEWS = re.findall(r"CREATE OR REPLACE VIEW ([\w.]+)", CATALOG_SQL)
+
+
+def _drop_views_of_another_catalog(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "CREATE SCHEMA IF NOT EXISTS redshift_emulator; "
+        "CREATE TABLE IF NOT EXISTS redshift_emulator.catalog_digest (digest TEXT); "
+        "INSERT INTO redshift_emulator.catalog_digest SELECT '' WHERE NOT EXISTS "
+        "(SELECT FROM redshift_emulator.catalog_digest)"
+    )
+    (stored,) = conn.execute("SELECT digest FROM redshift_emulator.catalog_digest").fetchone() or ("",)
+    if stored != CATALOG_DIGEST:
+        for view in reversed(_CATALOG_VIEWS):  # the later ones may read the earlier ones
+            conn.execute(f"DROP VIEW IF EXISTS {view} CASCADE")
 
 
 def record_last_copy(conn: psycopg.Connection, session: int, query: int, rows: int) -> None:

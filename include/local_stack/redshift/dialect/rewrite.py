@@ -215,8 +215,9 @@ def _concatenation(statement: Statement, i: int) -> None:
         return  # "| |": two operators, not a concatenation
     left = tokens[i - 1] if i > 0 else None
     right = tokens[i + 2] if i + 2 < len(tokens) else None
-    if left is not None and _untyped(left) and not (i >= 2 and tokens[i - 2].is_punct(":")):
-        statement.insert(left.end, "::varchar")
+    after_concatenation = i >= 3 and tokens[i - 2].is_punct("|") and tokens[i - 3].is_punct("|")
+    if left is not None and _untyped(left) and not (i >= 2 and tokens[i - 2].is_punct(":")) and not after_concatenation:
+        statement.insert(left.end, "::varchar")  # (a literal between two || is cast once, by the first)
     if right is not None and _untyped(right) and not (i + 3 < len(tokens) and tokens[i + 3].is_punct(":")):
         statement.insert(right.end, "::varchar")
 
