@@ -35,6 +35,7 @@ SECRETS = {
     "SPARKIFY_COMPOSE_WAREHOUSE_PASSWORD": "warehouse-canary",
     "SPARKIFY_COMPOSE_S3_SECRET_KEY": "s3-secret-canary",
     "SPARKIFY_COMPOSE_AIRFLOW_PASSWORD": "airflow-login-canary",
+    "SPARKIFY_COMPOSE_FERNET_KEY": "Zm9yLXRoZS10ZXN0cy1vbmx5LWEtMzItYnl0ZS1rZXk=",
 }
 WARNING = "WARNING: This configuration is for local development. Do not use it in a production deployment."
 
@@ -220,6 +221,7 @@ def test_no_password_comes_from_the_repository(raw):
         services["redshift"]["environment"]["AWS_SECRET_ACCESS_KEY"],
         services["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
         services["airflow-init"]["environment"]["_AIRFLOW_WWW_USER_PASSWORD"],
+        env["AIRFLOW__CORE__FERNET_KEY"],
         *(connection["password"] for connection in connections(env).values()),
     }
     assert found == set(SECRETS.values())
@@ -493,3 +495,30 @@ def test_copy_sources_reads_both_forms_and_skips_other_stages():
         "RUN echo COPY no\nCOPY \\\n  h \\\n  /i\n"
     )
     assert copy_sources(dockerfile) == ["a.txt", "b/", "c d.txt", "e", "h"]
+
+
+def test_the_login_file_is_json_for_any_password_and_only_its_owner_reads_it(services, tmp_path):
+    """The init job writes the SimpleAuthManager passwords file with a JSON encoder under umask 077 (issue 30,
+    finding 7: printf broke on a password with `"` or `\\`, and the file was 0644). The job's own lines run
+    here in bash, with the path moved to a temporary folder."""
+    import os
+    import stat
+    import subprocess
+
+    script = services["airflow-init"]["command"][-1]
+    lines = script.splitlines()
+    start = next(i for i, line in enumerate(lines) if "umask 077" in line)
+    snippet = "\n".join(lines[start : start + 2]).replace("$$", "$").replace("/opt/airflow/config", str(tmp_path))
+    user, password = 'ad"min', 'p"a\\ss w{o}rd'
+    env = {**os.environ, "_AIRFLOW_WWW_USER_USERNAME": user, "_AIRFLOW_WWW_USER_PASSWORD": password}
+    subprocess.run(["bash", "-c", snippet], env=env, check=True)
+    written = tmp_path / "simple_auth_manager_passwords.json"
+    assert json.loads(written.read_text()) == {user: password}
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+
+
+def test_connections_are_stored_encrypted_with_a_required_fernet_key(raw, common):
+    assert raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"].startswith(
+        "${SPARKIFY_COMPOSE_FERNET_KEY:?"
+    )
+    assert common["environment"]["AIRFLOW__CORE__FERNET_KEY"] == SECRETS["SPARKIFY_COMPOSE_FERNET_KEY"]
