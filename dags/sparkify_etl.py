@@ -128,6 +128,8 @@ default_args = dag_default_args()
 
 with DAG(
     dag_id="sparkify_etl",
+    description="Hourly: S3 JSON logs and songs into Redshift's star schema (songplays, users, songs, artists, time), "
+    "audited before it is published",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
     start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),

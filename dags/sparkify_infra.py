@@ -89,6 +89,8 @@ default_args = dag_default_args(retries=0)
 
 with DAG(
     dag_id="sparkify_infra",
+    description="Creates, pauses, resumes and deletes a REAL Redshift cluster and its IAM role in your AWS account "
+    "(costs money; delete asks for confirmation)",
     doc_md=__doc__,
     schedule=None,
     start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),

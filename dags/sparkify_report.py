@@ -34,6 +34,7 @@ default_args = dag_default_args(retries=2)  # a lost connection retries with bac
 
 with DAG(
     dag_id="sparkify_report",
+    description="After each published hour: the analytics queries as an HTML report in S3",
     doc_md=__doc__,
     schedule=SPARKIFY_STAR_SCHEMA,
     start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),

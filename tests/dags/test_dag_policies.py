@@ -31,6 +31,7 @@ def test_every_dag_has_tags_a_description_and_a_start_date(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags and "sparkify" in dag.tags, f"{dag_id}: tags"
         assert dag.doc_md, f"{dag_id}: doc_md (the module docstring)"
+        assert dag.description, f"{dag_id}: a description, the line the DAG list shows"
         assert dag.start_date is not None and dag.start_date.utcoffset().total_seconds() == 0, dag_id
 
 

@@ -141,3 +141,7 @@ def test_parsing_touches_no_network(monkeypatch, dag_file):
     monkeypatch.setattr(socket, "create_connection", refuse)
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / dag_file))
     assert bag.import_errors == {} and len(bag.dags) == 1
+
+
+def test_the_dag_list_says_it_acts_on_real_aws(dag):
+    assert "REAL" in dag.description and "AWS" in dag.description
