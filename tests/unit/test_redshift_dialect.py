@@ -144,6 +144,9 @@ def test_version_answers_in_redshifts_form_with_the_postgresql_8_prefix_drivers_
         "SELECT 'DATEADD(day, 1, x) ON CONFLICT' AS text_only FROM t -- NVL(a) in a comment",
         "SELECT top_songs, nvl_count, version_id FROM t",  # words that only contain a keyword
         "SELECT DISTINCT a FROM t",
+        "ALTER TABLE t ADD COLUMN path VARCHAR(256)",  # column names that are PostgreSQL type names
+        "ALTER TABLE t ADD json VARCHAR(256)",
+        "CREATE TABLE t (id INT, line VARCHAR(8), point INT)",
     ],
 )
 def test_statements_without_redshift_constructs_run_as_they_are(sql):

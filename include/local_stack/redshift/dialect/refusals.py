@@ -160,6 +160,7 @@ def _is_column_type(tokens: list[Token], i: int) -> bool:
         tokens[0].is_word("CREATE", "ALTER")
         and i >= 2
         and tokens[i - 1].kind in (WORD, IDENT)
+        and not tokens[i - 1].is_word("COLUMN", "ADD")  # ADD COLUMN path …: `path` is the name, not a type
         and (tokens[i - 2].is_punct("(") or tokens[i - 2].is_punct(",") or tokens[i - 2].is_word("COLUMN", "ADD"))
     )
 
