@@ -126,10 +126,10 @@ def test_stl_query_has_one_row_per_statement_in_order_with_the_session_user_and_
 def test_stl_query_masks_credentials(db):
     marker = f"sv_secret_{time.time_ns()}"
     with pytest.raises(psycopg.errors.SyntaxError):
-        db.execute(f"SELECT 1 AS {marker} FROM x ACCESS_KEY_ID 'AKIAEXAMPLEKEY' SECRET_ACCESS_KEY 'wJalrSecretValue'")
+        db.execute(f"SELECT 1 AS {marker} FROM x ACCESS_KEY_ID 'TESTACCESSKEY' SECRET_ACCESS_KEY 'wJalrSecretValue'")
     rows = eventually(db, "SELECT trim(querytxt) FROM stl_query WHERE querytxt LIKE %s", (f"%{marker}%",))
     assert len(rows) == 1
-    assert "AKIAEXAMPLEKEY" not in rows[0][0] and "wJalrSecretValue" not in rows[0][0]
+    assert "TESTACCESSKEY" not in rows[0][0] and "wJalrSecretValue" not in rows[0][0]
     assert "'***'" in rows[0][0]
 
 
@@ -348,7 +348,7 @@ def test_flush_writes_what_was_recorded_in_order_redacted_and_a_copy_under_its_o
         history_config,
         database,
         4242,
-        f"COPY t FROM 's3://b/{marker}' ACCESS_KEY_ID 'AKIAFLUSH' SECRET_ACCESS_KEY 'x1'",
+        f"COPY t FROM 's3://b/{marker}' ACCESS_KEY_ID 'TESTFLUSHKEY' SECRET_ACCESS_KEY 'x1'",
     )
     query_history.record_copy(history_config, database, 4242, None, copy_id, "unused")
     query_history.record(history_config, database, 4242, None, f"SELECT 2 AS {marker}")

@@ -47,12 +47,12 @@ SOURCE = "s3://udacity-dend/log_data"
             "CREATE USER MAPPING FOR dwh SERVER s OPTIONS (user 'dwh', password '***')",
         ),
         (
-            f"UNLOAD ('select 1') TO 's3://b/p' ACCESS_KEY_ID 'AKIA{PASSWORD}' SECRET_ACCESS_KEY '{PASSWORD}'"
+            f"UNLOAD ('select 1') TO 's3://b/p' ACCESS_KEY_ID 'KEYID{PASSWORD}' SECRET_ACCESS_KEY '{PASSWORD}'"
             f" SESSION_TOKEN '{PASSWORD}'",
             "UNLOAD ('select 1') TO 's3://b/p' ACCESS_KEY_ID '***' SECRET_ACCESS_KEY '***' SESSION_TOKEN '***'",
         ),
         (
-            f"UNLOAD ('select 1') TO 's3://b/p' CREDENTIALS 'aws_access_key_id=AKIA;aws_secret_access_key={PASSWORD}'",
+            f"UNLOAD ('select 1') TO 's3://b/p' CREDENTIALS 'aws_access_key_id=keyid;aws_secret_access_key={PASSWORD}'",
             "UNLOAD ('select 1') TO 's3://b/p' CREDENTIALS '***'",
         ),
     ],
@@ -82,9 +82,9 @@ def test_redact_keeps_what_is_not_a_secret(sql):
 def test_secret_values_name_the_password_and_every_key():
     assert secret_values(f"CREATE USER dwh PASSWORD '{PASSWORD}'")[-1] == PASSWORD
     found = secret_values(
-        f"COPY t FROM '{SOURCE}' CREDENTIALS 'aws_access_key_id=AKIAEXAMPLEKEY00;aws_secret_access_key={PASSWORD}'"
+        f"COPY t FROM '{SOURCE}' CREDENTIALS 'aws_access_key_id=TESTACCESSKEY000;aws_secret_access_key={PASSWORD}'"
     )
-    assert {"AKIAEXAMPLEKEY00", PASSWORD} <= set(found)
+    assert {"TESTACCESSKEY000", PASSWORD} <= set(found)
     assert found == sorted(found, key=len, reverse=True), "longest first: a value inside another goes after it"
 
 
@@ -102,14 +102,14 @@ def test_a_copy_error_with_short_keys_is_not_garbled():
         return caught.value.message
 
     # The message does not quote the keys, so it reads the same whatever they are.
-    expected = message("AKIAEXAMPLEKEY000000", PASSWORD)
+    expected = message("TESTACCESSKEYID00000", PASSWORD)
     assert "BOGUS" in expected and "syntax error" in expected
     assert message("e", "o") == expected
 
 
 def test_a_copy_error_quoting_a_key_masks_it():
     """The secret key pasted where the region goes: the error quotes the value, masked."""
-    keys = f"ACCESS_KEY_ID 'AKIAEXAMPLEKEY000000' SECRET_ACCESS_KEY '{PASSWORD}'"
+    keys = f"ACCESS_KEY_ID 'TESTACCESSKEYID00000' SECRET_ACCESS_KEY '{PASSWORD}'"
     sql = f"COPY t FROM '{SOURCE}' {keys} REGION '{PASSWORD}'"
     with pytest.raises(StatementError) as caught:
         parse_copy(sql)
