@@ -458,7 +458,7 @@ class StageToRedshiftOperator(WarehouseOperator):
                 raise CopyFailed(f"Staging {obj.uri}: {failure}", failure.data_error) from None
             rejected = rejected_count(cursor)
             # COPY read `obj` by key: keep the copy only if the object is still the version listed.
-            check_unchanged(s3_hook.get_conn(), obj, **request_extra(s3_hook))
+            check_unchanged(s3_hook, obj)
         finally:
             s3_hook.delete_objects(bucket=bucket, keys=[key])
         if rejected:

@@ -10,8 +10,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 
 class NoSourceObjects(ValueError):
     """A key names no object and no prefix of one."""
@@ -77,18 +75,16 @@ def read_small_object(client: Any, uri: str, max_bytes: int, **extra: Any) -> tu
     return S3Object(bucket, key, len(data), str(response.get("ETag", "")).strip('"')), data
 
 
-def check_unchanged(client: Any, obj: S3Object, **extra: Any) -> None:
+def check_unchanged(s3_hook: Any, obj: S3Object) -> None:
     """Raise SourceChanged unless `obj` still has the ETag and size it was listed with (a HEAD now).
 
     COPY reads an object by key and S3 COPY cannot pin a version, so a HEAD after the COPY that
     finds the listed ETag and size shows that the COPY read the listed version; anything else
-    (including a deleted object) means it may have read another."""
-    try:
-        head = client.head_object(Bucket=obj.bucket, Key=obj.key, **extra)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-        raise SourceChanged(f"{obj.uri} was deleted while it was staged (listed with ETag {obj.etag}).") from None
+    (including a deleted object) means it may have read another. The provider's `head_object` adds
+    the requester-pays parameter and answers None for a missing object."""
+    head = s3_hook.head_object(obj.key, obj.bucket)
+    if head is None:
+        raise SourceChanged(f"{obj.uri} was deleted while it was staged (listed with ETag {obj.etag}).")
     etag, size = str(head.get("ETag", "")).strip('"'), int(head["ContentLength"])
     if (etag, size) != (obj.etag, obj.size):
         raise SourceChanged(
