@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from local_stack.redshift.constraints import Constraint, drop_sql
-from local_stack.redshift.sql_tokens import IDENT, WORD, Token, is_complete, tokenize
+from local_stack.redshift.sql_tokens import IDENT, WORD, Token, tokenize_complete
 from local_stack.redshift.table_layout import DISTSTYLES, Layout
 
 # Redshift's error for CHECK (unsupported: https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-features.html).
@@ -49,9 +49,9 @@ def rewrite_ddl(sql: str) -> str | None:
       or forgotten in the same DO block (`constraints.py`). CHECK: a DO block that raises Redshift's
       error, SQLSTATE 0A000.
     """
-    if not is_complete(sql):
+    tokens = tokenize_complete(sql)
+    if tokens is None:
         return None
-    tokens = tokenize(sql)
     while tokens and tokens[-1].is_punct(";"):
         tokens.pop()
     if len(tokens) < 3 or any(t.is_punct(";") for t in tokens):

@@ -268,7 +268,7 @@ class Session:
                 self._to_client(wire.error_response(str(error), error.sqlstate) + wire.ready_for_query(self.status))
                 return
             if command is not None:
-                self._log_statement(sql)  # held for the COPY's own query id (stl_query)
+                self._stash_copy(sql)
                 self._wait_idle()
                 self._to_client(self._run_copy(command) + wire.ready_for_query(self.status))
                 return
@@ -309,7 +309,7 @@ class Session:
                 self._emulated_error(str(error), error.sqlstate)
                 return
             if command is not None:
-                self._log_statement(sql)
+                self._stash_copy(sql)
                 self._emulate()
                 self.copy_statements[name] = command
                 self._to_client(wire.PARSE_COMPLETE)
@@ -431,11 +431,12 @@ class Session:
         except Exception:  # the database may be gone; nothing to forget then
             log.debug("could not forget the last COPY of pid %d", self.backend_pid, exc_info=True)
 
+    def _stash_copy(self, sql: str) -> None:
+        """A COPY from S3 is noted for stl_query by its runner, under the COPY's own query id, and logged by it."""
+        query_history.stash_copy(self.config, self.database, self.backend_pid, sql)
+
     def _log_statement(self, sql: str) -> None:
-        """Log `sql` and note it for stl_query; a COPY from S3 is noted by its runner, with its query id."""
-        if sql.lstrip()[:4].upper() == "COPY" and _COPY_FROM_S3.search(sql):
-            query_history.stash_copy(self.config, self.database, self.backend_pid, sql)
-            return
+        """Log `sql` and note it for stl_query."""
         query_history.record(self.config, self.database, self.backend_pid, self.user, sql)
         if self.config.statement_log.isEnabledFor(logging.INFO):
             self.config.statement_log.info("pid=%d %s", self.backend_pid, redact(sql).strip()[:2000])

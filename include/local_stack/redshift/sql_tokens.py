@@ -63,11 +63,6 @@ def tokenize(sql: str) -> list[Token]:
     return [token for token in _scan(sql) if token.kind != COMMENT]
 
 
-def is_complete(sql: str) -> bool:
-    """False when `sql` ends inside a string, quoted identifier or comment."""
-    return all(token.closed for token in _scan(sql))
-
-
 def tokenize_complete(sql: str) -> list[Token] | None:
     """The tokens of `sql` as `tokenize` gives them, or None when `sql` is not complete: one pass for both."""
     tokens = []
