@@ -237,6 +237,23 @@ def retry_connect(stack, private, timeout: float) -> psycopg.Connection:
             time.sleep(0.1)
 
 
+def hold_slot(stack, private, timeout: float = 5) -> socket.socket:
+    """A raw socket that holds one of the private emulator's session slots: it has sent its start-up packet
+    and been asked for its password. A slot freed by an earlier test is released when the emulator's session
+    thread ends, a moment after the client closed; until then a new socket is refused, so try again."""
+    port, _, database = private
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = connect_raw(port)
+        sock.sendall(startup(stack.warehouse_user, database))
+        kind, body = read_message(sock)
+        if kind == b"R":
+            return sock
+        sock.close()
+        assert kind == b"E" and time.monotonic() < deadline, (kind, error_fields(body))
+        time.sleep(0.05)
+
+
 def test_idle_half_open_sockets_are_closed_after_the_authentication_timeout(stack, private):
     _, emulator, _ = private
     threads = vm(emulator.pid, "Threads")
@@ -263,7 +280,7 @@ def test_the_session_cap_refuses_one_more_client_with_redshifts_error_and_admits
     """Redshift's wording: https://aws.amazon.com/premiumsupport/knowledge-center/manage-connection-limits-redshift/
     ("connection limit 500 exceeded for non-bootstrap users"); SQLSTATE 53300 is PostgreSQL's
     too_many_connections (https://www.postgresql.org/docs/current/errcodes-appendix.html)."""
-    sessions = [private_connect(stack, private) for _ in range(PRIVATE_SESSIONS)]
+    sessions = [retry_connect(stack, private, 5) for _ in range(PRIVATE_SESSIONS)]
     try:
         with connect_raw(private[0]) as sock:
             sock.sendall(startup(stack.warehouse_user, private[2]))
@@ -285,7 +302,7 @@ def test_the_session_cap_refuses_one_more_client_with_redshifts_error_and_admits
 
 
 def test_half_open_sockets_hold_their_slots_only_until_the_timeout(stack, private):
-    sockets = [connect_raw(private[0]) for _ in range(PRIVATE_SESSIONS)]
+    sockets = [hold_slot(stack, private) for _ in range(PRIVATE_SESSIONS)]
     try:
         with pytest.raises(psycopg.OperationalError, match="exceeded for non-bootstrap users"):
             private_connect(stack, private)
