@@ -223,8 +223,9 @@ def test_redshift_ddl_is_accepted(rs, db):
 def test_psycopg_and_psql_work_through_the_emulator(stack, warehouse_dsn):
     with psycopg.connect(warehouse_dsn) as conn:
         assert conn.execute("SELECT %s::int + 1", (41,)).fetchone() == (42,)
-        with conn.cursor().copy("COPY (SELECT 1 UNION ALL SELECT 2) TO STDOUT") as copy:
-            assert b"".join(bytes(block) for block in copy) == b"1\n2\n"
+        # Redshift has no COPY TO (test_redshift_server_side_copy.py): the emulator refuses it.
+        with pytest.raises(psycopg.errors.FeatureNotSupported), conn.cursor().copy("COPY (SELECT 1) TO STDOUT"):
+            pass
     s = stack
     result = subprocess.run(
         [

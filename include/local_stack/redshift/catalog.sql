@@ -25,19 +25,31 @@ CREATE TABLE IF NOT EXISTS stl_load_errors (
 );
 
 -- The last COPY of each backend session, written outside the session's transaction so that
--- pg_last_copy_id() still names a failed load after its rollback, as on Redshift.
+-- pg_last_copy_id() still names a failed load after its rollback, as on Redshift. A SERIALIZABLE
+-- transaction does not see that row when its snapshot is older than the COPY, so the COPY also sets
+-- the session's redshift_emulator.last_copy ('<query> <rows>') inside the transaction; the newer wins.
 CREATE TABLE IF NOT EXISTS stv_emulator_last_copy (
     session INTEGER PRIMARY KEY,
     query   INTEGER NOT NULL,
     rows    BIGINT  NOT NULL
 );
 
+CREATE OR REPLACE FUNCTION redshift_emulator_last_copy(OUT query INTEGER, OUT rows BIGINT) LANGUAGE sql STABLE AS $$
+    SELECT last.query, last.rows FROM (
+        SELECT c.query, c.rows FROM stv_emulator_last_copy c WHERE c.session = pg_backend_pid()
+        UNION ALL
+        SELECT split_part(v, ' ', 1)::INTEGER, split_part(v, ' ', 2)::BIGINT
+        FROM (SELECT NULLIF(current_setting('redshift_emulator.last_copy', true), '') AS v) s
+        WHERE v IS NOT NULL
+    ) last ORDER BY last.query DESC LIMIT 1
+$$;
+
 CREATE OR REPLACE FUNCTION pg_last_copy_id() RETURNS INTEGER LANGUAGE sql STABLE AS $$
-    SELECT COALESCE((SELECT query FROM stv_emulator_last_copy WHERE session = pg_backend_pid()), -1)
+    SELECT COALESCE((SELECT query FROM redshift_emulator_last_copy()), -1)
 $$;
 
 CREATE OR REPLACE FUNCTION pg_last_copy_count() RETURNS BIGINT LANGUAGE sql STABLE AS $$
-    SELECT COALESCE((SELECT rows FROM stv_emulator_last_copy WHERE session = pg_backend_pid()), 0)
+    SELECT COALESCE((SELECT rows FROM redshift_emulator_last_copy()), 0)
 $$;
 
 -- Redshift's GETDATE(): the current statement's time, without time zone.

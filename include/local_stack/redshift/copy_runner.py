@@ -141,6 +141,8 @@ class CopyRunner:
             if rejects:
                 record_load_errors(side, query_id, self.backend_pid, command, rejects, table_id)
             record_last_copy(side, self.backend_pid, query_id, rows)
+        # The same, in the client's transaction: a SERIALIZABLE snapshot older than the side row cannot see it.
+        self._select(f"SELECT set_config('redshift_emulator.last_copy', '{int(query_id)} {int(rows)}', false)")
         table = command.table.rpartition(".")[2]
         summary = f"Load into table '{table}' completed, {rows} record(s) loaded successfully."
         if rejects:

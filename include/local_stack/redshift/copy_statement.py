@@ -48,6 +48,7 @@ _UNSUPPORTED_OPTIONS = frozenset(
     }
 )
 _ON, _OFF = ("ON", "TRUE"), ("OFF", "FALSE")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _PLAIN_WORD = re.compile(r"[A-Za-z_]{1,17}")  # as long as SECRET_ACCESS_KEY; shorter than any AWS key
 
 
@@ -87,6 +88,53 @@ def parse_copy(sql: str) -> CopyCommand | None:
         if message == error.message:
             raise
         raise StatementError(message, error.sqlstate) from None
+
+
+def refuse_other_copy(sql: str) -> None:
+    """Raise StatementError (0A000) for a COPY that is not from a `scheme://` URI: Redshift's COPY only loads
+    from Amazon S3, EMR, a host over SSH (a manifest in S3) or DynamoDB, and it has no COPY ... TO at all
+    (UNLOAD exports). So PostgreSQL's COPY FROM STDIN, COPY TO STDOUT and, above all, COPY from or to a
+    server file or PROGRAM never reach the emulator's PostgreSQL.
+    https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
+    https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html
+    """
+    tokens = tokenize(sql)
+    if not tokens or not tokens[0].is_word("COPY"):
+        return
+    depth = 0
+    for i, token in enumerate(tokens):
+        depth += token.is_punct("(") - token.is_punct(")")
+        if depth != 0 or not token.is_word("FROM", "TO"):
+            continue
+        target = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.is_word("TO"):
+            raise StatementError(
+                f"COPY ... TO {_copy_end(target)} is not supported by Amazon Redshift",
+                UNSUPPORTED,
+                detail="Redshift has no COPY TO: read the rows with SELECT, or export them to Amazon S3 "
+                "with UNLOAD (https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html).",
+            )
+        if target is not None and target.kind == STRING and _URI.match(target.value):
+            scheme = target.value.partition("://")[0].lower()
+            if scheme == "s3":
+                return  # the emulator's own COPY (parse_copy)
+            raise StatementError(
+                f"COPY from {scheme}:// is not supported by the local emulator: only s3://", UNSUPPORTED
+            )
+        raise StatementError(
+            f"COPY ... FROM {_copy_end(target)} is not supported by Amazon Redshift",
+            UNSUPPORTED,
+            detail="Redshift's COPY loads from Amazon S3, EMR, DynamoDB or a host over SSH: put the data in S3 "
+            "and COPY it FROM 's3://...', or INSERT the rows (https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html).",
+        )
+    raise StatementError("COPY without FROM 's3://...' is not supported by Amazon Redshift", UNSUPPORTED)
+
+
+def _copy_end(token: Token | None) -> str:
+    """How a refusal names a COPY's source or destination: STDIN, STDOUT, PROGRAM or a server file."""
+    if token is not None and token.is_word("STDIN", "STDOUT", "PROGRAM"):
+        return token.upper
+    return "a server file" if token is not None and token.kind == STRING else "this source"
 
 
 def _source_position(tokens: list[Token]) -> int | None:

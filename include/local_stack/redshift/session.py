@@ -23,12 +23,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from local_stack.redshift import query_history, wire
+from local_stack.redshift import isolation, query_history, wire
 from local_stack.redshift.catalog import catalog_databases, forget_session, role_password, side_connection
 from local_stack.redshift.copy_runner import CopyRunner
 from local_stack.redshift.dialect import translate
-from local_stack.redshift.sql_tokens import tokenize_complete
-from local_stack.redshift.statements import StatementError, parse_copy, redact, rewrite_ddl
+from local_stack.redshift.sql_tokens import first_word, tokenize_complete
+from local_stack.redshift.statements import StatementError, parse_copy, redact, refuse_other_copy, rewrite_ddl
 
 if TYPE_CHECKING:
     from local_stack.redshift.server import EmulatorConfig  # noqa: F401
@@ -51,6 +51,8 @@ REDSHIFT_ONLY_PARAMETERS = frozenset(
 )
 _COPY_FROM_S3 = re.compile(r"\bCOPY\b[^;]*\bFROM\s+'s3://", re.IGNORECASE)
 _DDL = re.compile(r"\b(?:CREATE|ALTER)\b", re.IGNORECASE)
+# The emulator's own COMMIT before a TRUNCATE, a named statement so that the client's unnamed one survives.
+_COMMIT_STATEMENT = b"local_stack.redshift.commit_before_truncate\0"
 _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
 
 
@@ -72,12 +74,16 @@ class Session:
         # The extended protocol's COPY statements and portals, which PostgreSQL never sees.
         self.copy_statements: dict[str, object] = {}
         self.copy_portals: dict[str, object] = {}
+        # TRUNCATE commits (r_TRUNCATE.html): the extended protocol's statements and portals that are one.
+        self.truncate_statements: set[str] = set()
+        self.truncate_portals: set[str] = set()
         self.emulated_since_sync = False
         self.forwarded_since_sync = False
         self.skip_until_sync = False
         self.copied = False  # the session ran a COPY: its pg_last_copy_* row is forgotten at the end
         self.user: str | None = None  # the client's user, once authenticated (stl_query.userid)
         self.database = ""
+        self.transaction_tables = isolation.TransactionTables()  # names the table of a 1023 error
 
     # -- start-up ------------------------------------------------------------------------
     def run(self) -> None:
@@ -146,6 +152,7 @@ class Session:
         self.backend_in = cast(BinaryIO, self.backend.makefile("rb", buffering=65536))
         forwarded = {k: v for k, v in params.items() if k not in REDSHIFT_ONLY_PARAMETERS}
         forwarded.setdefault("database", user)
+        forwarded.update(isolation.startup_parameters())  # SERIALIZABLE when on, whatever the client asked for
         self.database = forwarded["database"]
         self.backend.sendall(wire.startup_packet(code, forwarded))
         while True:
@@ -205,8 +212,11 @@ class Session:
                         continue
                     if kind == b"E":
                         self.error_since_sync = True
+                        payload = self._redshift_error(payload)
                     if kind == b"Z":
                         self.status = payload
+                        if payload == b"I":
+                            self.transaction_tables.reset()
                         self.outstanding -= 1
                         self.idle.notify_all()
                         if self.swallow_ready:
@@ -221,6 +231,23 @@ class Session:
                 self.client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def _redshift_error(self, payload: bytes) -> bytes:
+        """A serialization failure as Redshift reports it (error 1023, `isolation`); other errors as they are."""
+        translated = isolation.translated_error(payload, self.transaction_tables, self.backend_pid, self._table_id)
+        if translated is None:
+            return payload
+        self.config.statement_log.info("pid=%d %s", self.backend_pid, wire.error_fields(payload).get("M", ""))
+        return translated
+
+    def _table_id(self, name: str) -> int | None:
+        try:
+            with side_connection(self.config, self.database) as side:
+                row = side.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()
+        except Exception:  # a name the session misread: the error names no table then
+            log.debug("no table id for %s", name, exc_info=True)
+            return None
+        return row[0] if row else None
 
     def _to_client(self, data: bytes) -> None:
         with self.send_lock:
@@ -296,12 +323,15 @@ class Session:
         self._log_statement(sql)
         if query_history.mentions_history(sql):
             query_history.flush(self.config)  # the statement sees every one sent before it
+        if "truncate" in sql.lower() and self._query_with_truncate(sql):
+            return
         self._forward(b"Q", payload)
 
     def _parse(self, payload: bytes) -> None:
         name, offset = wire.cstring(payload)
         sql, rest = wire.cstring(payload, offset)
         self.copy_statements.pop(name, None)
+        self.truncate_statements.discard(name)
         if _MAYBE_SPECIAL.search(payload):
             try:
                 command = parse_copy(sql)
@@ -325,6 +355,8 @@ class Session:
         self._log_statement(sql)
         if query_history.mentions_history(sql):
             query_history.flush(self.config)
+        if first_word(sql) == "TRUNCATE":
+            self.truncate_statements.add(name)
         self._forward(b"P", payload)
 
     def _bind(self, payload: bytes) -> None:
@@ -336,6 +368,18 @@ class Session:
             self.copy_portals[portal] = self.copy_statements[statement]
             self._to_client(wire.BIND_COMPLETE)
             return
+        self.truncate_portals.discard(portal)
+        if statement in self.truncate_statements:
+            # Before the Bind: committing ends the transaction, and with it the portals bound in it.
+            self._close_batch()
+            if self.skip_until_sync:
+                return
+            error = self._commit_before_truncate()
+            if error:
+                self._to_client(error)
+                self.skip_until_sync = self.emulated_since_sync = True
+                return
+            self.truncate_portals.add(portal)
         self._forward(b"B", payload)
 
     def _describe(self, payload: bytes) -> None:
@@ -354,6 +398,9 @@ class Session:
         command = self.copy_portals.get(portal)
         if command is None:
             self._forward(b"E", payload)
+            if portal in self.truncate_portals:  # the TRUNCATE commits at once, not at the client's Sync
+                self.truncate_portals.discard(portal)
+                self._close_batch()
             return
         self._emulate()
         reply = self._run_copy(command)
@@ -364,6 +411,7 @@ class Session:
     def _close(self, payload: bytes) -> None:
         kind, name = payload[:1], wire.cstring(payload, 1)[0]
         mapping = self.copy_statements if kind == b"S" else self.copy_portals
+        (self.truncate_statements if kind == b"S" else self.truncate_portals).discard(name)
         if name in mapping:
             self._emulate()
             del mapping[name]
@@ -381,6 +429,11 @@ class Session:
     # -- emulated statements -----------------------------------------------------------------
     def _emulate(self) -> None:
         """Make the backend idle before answering for it, so that answers keep their order."""
+        self._close_batch()
+        self.emulated_since_sync = True
+
+    def _close_batch(self) -> None:
+        """End what the client's batch sent PostgreSQL so far, and wait until PostgreSQL has answered everything."""
         if self.forwarded_since_sync:
             # Messages of this batch went to PostgreSQL: close the batch with a Sync of our own.
             with self.idle:
@@ -393,7 +446,82 @@ class Session:
             if self.error_since_sync:  # PostgreSQL skipped to that Sync: so does the client's batch
                 self.skip_until_sync = True
         self._wait_idle()
-        self.emulated_since_sync = True
+
+    # -- TRUNCATE commits ---------------------------------------------------------------------
+    def _query_with_truncate(self, sql: str) -> bool:
+        """Run a simple Query with a TRUNCATE: False (nothing done) when none of its statements is one.
+
+        Redshift's TRUNCATE commits the transaction it runs in (r_TRUNCATE.html). Inside a transaction
+        block, the block is committed first (`_commit_before_truncate`); and each TRUNCATE is a Query of
+        its own, so that it commits as it ends, whatever the statements sent with it do. The pieces'
+        answers reach the client as one Query's: each piece's ReadyForQuery but the last is swallowed,
+        and the first error ends the Query.
+        """
+        parts = split_statements(sql)
+        if not any(is_truncate(part) for part in parts):
+            return False
+        pieces: list[str] = []  # each TRUNCATE alone, and the runs of other statements between them
+        for part in parts:
+            if pieces and not is_truncate(part) and not is_truncate(pieces[-1]):
+                pieces[-1] += ";\n" + part
+            else:
+                pieces.append(part)
+        self._wait_idle()
+        for number, piece in enumerate(pieces, 1):
+            if is_truncate(piece):
+                error = self._commit_before_truncate()
+                if error:
+                    self._to_client(error + wire.ready_for_query(self.status))
+                    return True
+            text = (to_postgresql(piece, self.config.dialect) or piece).encode() + b"\0"
+            if number == len(pieces):
+                self._forward(b"Q", text)
+                return True
+            with self.idle:
+                self.outstanding += 1
+                self.swallow_ready += 1
+                self.error_since_sync = False
+            self.backend.sendall(wire.message(b"Q", text))
+            self._wait_idle()
+            if self.error_since_sync:  # PostgreSQL ends a Query at its first error: so do its pieces
+                self._to_client(wire.ready_for_query(self.status))
+                return True
+        return True
+
+    def _commit_before_truncate(self) -> bytes:
+        """Inside a transaction block, commit it, as the TRUNCATE that follows does on Redshift; the backend
+        must be idle. Returns PostgreSQL's ErrorResponse when the COMMIT failed (a serialization failure), else
+        b"". In a failed block ('E') nothing is sent: PostgreSQL refuses the TRUNCATE itself, as Redshift does.
+        The COMMIT goes as a named statement of the extended protocol, closed before and after: a simple
+        Query would destroy the client's unnamed statement, which may be the TRUNCATE's."""
+        if self.status != b"T":
+            return b""
+        no_formats = b"\0\0"
+        messages = (
+            wire.message(b"C", b"S" + _COMMIT_STATEMENT)  # left by a failed COMMIT (its Close was skipped)
+            + wire.message(b"P", _COMMIT_STATEMENT + b"COMMIT\0" + no_formats)
+            + wire.message(b"B", b"\0" + _COMMIT_STATEMENT + no_formats * 3)
+            + wire.message(b"E", b"\0" + wire.int32(0))
+            + wire.message(b"C", b"S" + _COMMIT_STATEMENT)
+            + wire.message(b"S")
+        )
+        with self.idle:
+            self.capture = queue.Queue()
+        try:
+            self.backend.sendall(messages)
+            error = b""
+            while True:
+                kind, payload = self.capture.get()
+                if kind == b"E":
+                    error = wire.message(kind, self._redshift_error(payload))
+                elif kind == b"N":
+                    self._to_client(wire.message(kind, payload))
+                elif kind == b"Z":
+                    self.status = payload
+                    return error
+        finally:
+            with self.idle:
+                self.capture = None
 
     def _emulated_error(self, text: str, sqlstate: str, detail: str | None = None) -> None:
         self._emulate()
@@ -436,7 +564,8 @@ class Session:
         query_history.stash_copy(self.config, self.database, self.backend_pid, sql)
 
     def _log_statement(self, sql: str) -> None:
-        """Log `sql` and note it for stl_query."""
+        """Log `sql` and note it for stl_query (and for a 1023 error's table)."""
+        self.transaction_tables.note(sql)
         query_history.record(self.config, self.database, self.backend_pid, self.user, sql)
         if self.config.statement_log.isEnabledFor(logging.INFO):
             self.config.statement_log.info("pid=%d %s", self.backend_pid, redact(sql).strip()[:2000])
@@ -455,6 +584,11 @@ def to_postgresql(sql: str, dialect: bool = True) -> str | None:
             if all(r is None for r in rewritten):
                 return None
             return ";\n".join(r if r is not None else part for r, part in zip(rewritten, parts, strict=True))
+    serializable = isolation.serializable_only(sql)
+    if serializable is not None:  # BEGIN/SET ... ISOLATION LEVEL: Redshift runs every level as SERIALIZABLE
+        return serializable
+    if first_word(sql) == "COPY":  # whatever `dialect` says: no server-side file or program
+        refuse_other_copy(sql)
     translated = translate(sql) if dialect else None
     if _DDL.search(sql):
         ddl = rewrite_ddl(translated if translated is not None else sql)
@@ -476,6 +610,11 @@ def split_statements(sql: str) -> list[str]:
             start = token.end
     parts.append(sql[start:])
     return [part for part in parts if part.strip()]
+
+
+def is_truncate(sql: str) -> bool:
+    """True when the statement `sql` is a TRUNCATE."""
+    return first_word(sql) == "TRUNCATE"
 
 
 def command_sql(command) -> str:

@@ -74,6 +74,15 @@ def tokenize_complete(sql: str) -> list[Token] | None:
     return tokens
 
 
+def first_word(sql: str) -> str:
+    """The first word of `sql` outside comments, upper-cased ("" when it starts with anything else): it lexes
+    only up to that word, so it costs microseconds whatever the statement's length."""
+    for token in _scan(sql):
+        if token.kind != COMMENT:
+            return token.upper
+    return ""
+
+
 COMMENT = "comment"  # only seen inside this module: tokenize() drops comments
 
 

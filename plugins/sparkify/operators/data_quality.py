@@ -15,7 +15,7 @@ from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.quality_config import QualityChecksFile
 from sparkify.retry_policy import fail_fast
 from sparkify.sql_check import SqlCheck
-from sparkify.warehouse import execute, transaction
+from sparkify.warehouse import SerializationRetries, execute, retry_serialization, transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -105,14 +105,29 @@ class DataQualityOperator(WarehouseOperator):
         with fail_fast("Bad data quality checks", ValueError, FileNotFoundError):  # a retry reads the same files
             checks = self.checks
         hook = self.get_db_hook()
-        with transaction(hook) as cursor:
-            for table in self.read_order:
-                cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
-            checks = [self._rendered(check, context) for check in checks]
-            results = [self._run(cursor, check, window.sql_parameters()) for check in checks]
+        checks = [self._rendered(check, context) for check in checks]
+
+        def audit() -> list[dict[str, Any]]:  # one transaction, retried whole after a serialization failure
+            with transaction(hook) as cursor:
+                for table in self.read_order:
+                    cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
+                return [self._run(cursor, check, window.sql_parameters()) for check in checks]
+
+        retries = SerializationRetries()
+        results = retry_serialization(
+            audit, f"{self.task_id} (window {window})", hook=hook, retries=retries, logger=self.log
+        )
         self._lineage_results = checks, results  # reported on success and on failure alike
         if self.results_table:
-            self._record(hook, context.get("run_id"), window, results)
+            retry_serialization(
+                lambda: self._record(hook, context.get("run_id"), window, results),
+                f"{self.task_id}: recording the results in {self.results_table}",
+                hook=hook,
+                retries=retries,
+                logger=self.log,
+            )
+        if retries.count:
+            self.log.warning("%s", retries.summary())
         failed = [r for r in results if not r["passed"]]
         errors = [r for r in failed if r["severity"] == "error"]
         notify_quality_warnings(context, [r for r in failed if r["severity"] == "warn"])  # best effort, never raises

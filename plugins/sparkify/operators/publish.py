@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
 from sparkify.operators.warehouse_operator import WarehouseOperator
-from sparkify.warehouse import execute, transaction
+from sparkify.warehouse import SerializationRetries, execute, run_transaction
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -142,13 +142,23 @@ class PublishOperator(WarehouseOperator):
         parameters = window.sql_parameters()
         publications = self._rendered(context)
         self._lineage_publications = publications
-        counts: dict[str, int] = {}
-        with transaction(self.get_db_hook()) as cursor:
-            for statement in self.build_statements(publications):
+        statements = self.build_statements(publications)
+
+        def publish(cursor) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for statement in statements:
                 count = execute(cursor, statement, parameters)
                 for p in publications:
                     if statement.startswith(f"INSERT INTO {quote_table(p.table)} "):
                         counts[p.table] = count
+            return counts
+
+        # The locks serialize publishes; a 1023 (e.g. with a writer that does not lock) retries the whole publish.
+        retries = SerializationRetries()
+        hook = self.get_db_hook()
+        counts = run_transaction(hook, publish, f"{self.task_id} (window {window})", retries=retries, logger=self.log)
+        if retries.count:
+            self.log.warning("%s", retries.summary())
         self.log.info(
             "Window %s: published %s (locked in order %s)",
             window,
