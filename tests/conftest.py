@@ -21,6 +21,9 @@ from local_stack.settings import load_settings  # noqa: E402
 STATE_DIR = Path(tempfile.mkdtemp(prefix="sparkify-test-"))
 STATE_DIR.chmod(0o755)
 atexit.register(shutil.rmtree, STATE_DIR, ignore_errors=True)
+# The generated passwords (STATE_DIR/passwords.json) are this session's: every load_settings() and
+# load_login() of the tests reads them, never the repository's .local/.
+os.environ["SPARKIFY_STATE_DIR"] = str(STATE_DIR)
 SETTINGS = load_settings(state_dir=STATE_DIR, warehouse_port=free_port(), s3_port=free_port())
 os.environ.update(SETTINGS.environment())
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "True"
@@ -65,8 +68,9 @@ def db(warehouse_dsn):
 
 @pytest.fixture
 def backend(stack):
-    """An autocommit connection to the PostgreSQL behind the emulator: for fault injection and fixtures that need
-    PostgreSQL's own SQL (triggers, pg_sleep), which the emulator refuses as Redshift would."""
+    """An autocommit connection to the PostgreSQL behind the emulator, as its private superuser: for fault
+    injection and fixtures that need PostgreSQL's own SQL (triggers, pg_sleep), which the emulator refuses as
+    Redshift would. Objects it creates belong to that superuser: grant the client what it must use."""
     with psycopg.connect(WarehouseServer(stack).backend_dsn(), autocommit=True) as conn:
         yield conn
 

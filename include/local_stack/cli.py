@@ -61,6 +61,7 @@ def status(settings: StackSettings) -> None:
         f"warehouse (Redshift emulator on PostgreSQL): {'running' if warehouse.is_running() else 'stopped'}"
         f"  postgresql://{s.warehouse_user}@{s.warehouse_host}:{s.warehouse_port}/{s.warehouse_db}"
     )
+    print(f"  login {s.warehouse_user}: its password is in {s.passwords_file} (0600, yours to read; never printed)")
     print(table_quota_line(s, warehouse.enforced_table_quota()))
     print(f"S3 (moto): {'running' if s3.is_running() else 'stopped'}  {s.s3_endpoint}")
     print_airflow_status(AirflowServices(settings))

@@ -79,3 +79,33 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         stream = os.fdopen(open_private_log(Path(self.baseFilename)), "a", encoding=self.encoding, errors=self.errors)
         assert isinstance(stream, TextIOWrapper)  # text mode: what FileHandler's own open gives
         return stream
+
+
+def generated_secrets(path: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """The secrets `names` kept in the JSON file `path` (0600), each generated (secrets.token_urlsafe) the
+    first time it is asked for. Concurrent first calls agree: the file appears whole, by a hard link that
+    fails if another process made it first, and the loser reads the winner's."""
+    import json
+
+    try:
+        stored = json.loads(read_private(path))
+    except FileNotFoundError:
+        stored = {}
+    missing = [name for name in names if not isinstance(stored.get(name), str) or not stored[name]]
+    if not missing:
+        return {name: stored[name] for name in names}
+    wanted = {**stored, **{name: secrets.token_urlsafe(24) for name in missing}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        create_private(temporary, json.dumps(wanted, indent=2) + "\n")
+        if stored:  # a file of an older version that lacks some: completed in place
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path, follow_symlinks=False)
+            except FileExistsError:  # another process made it first
+                return generated_secrets(path, names)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return {name: wanted[name] for name in names}

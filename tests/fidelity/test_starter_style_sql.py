@@ -107,12 +107,12 @@ def redshift(sample: Sample) -> StyleExpected:
 @contextmanager
 def _database(stack: Any, name: str) -> Iterator[str]:
     """A database of its own, dropped after."""
-    admin = psycopg2.connect(WarehouseServer(stack).dsn())
+    admin = psycopg2.connect(WarehouseServer(stack).backend_dsn("postgres"))  # the client may not CREATE DATABASE
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-            cursor.execute(f"CREATE DATABASE {name}")
+            cursor.execute(f"CREATE DATABASE {name} OWNER {stack.warehouse_user}")
         yield name
     finally:
         with admin.cursor() as cursor:

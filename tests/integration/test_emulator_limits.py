@@ -198,7 +198,7 @@ def private(stack) -> Iterator[tuple[int, subprocess.Popen, str]]:
         "PYTHONPATH": PYTHONPATH,
     }
     command = [sys.executable, "-m", "local_stack.redshift", "--port", str(port), "--database", database]
-    command += ["--user", stack.warehouse_user, "--backend-user", stack.warehouse_user]
+    command += ["--user", stack.warehouse_user]  # the side connections: the private superuser (the default)
     command += ["--backend-socket-dir", str(warehouse.socket_dir), "--backend-port", str(BACKEND_PORT)]
     command += ["--s3-endpoint", stack.s3_endpoint]
     emulator = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

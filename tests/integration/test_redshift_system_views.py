@@ -325,7 +325,7 @@ def test_the_emulators_own_tables_are_not_user_tables(db):
 def history_config(stack):
     """An emulator configuration for this stack's PostgreSQL: the history module run in the test's process."""
     from local_stack.redshift.server import EmulatorConfig
-    from local_stack.warehouse_server import BACKEND_PORT
+    from local_stack.warehouse_server import ADMIN_ROLE, BACKEND_PORT
 
     warehouse = WarehouseServer(stack)
     return EmulatorConfig(
@@ -333,7 +333,7 @@ def history_config(stack):
         password=stack.warehouse_password,
         backend_socket_dir=warehouse.socket_dir,
         backend_port=BACKEND_PORT,
-        backend_user=stack.warehouse_user,
+        backend_user=ADMIN_ROLE,
     )
 
 

@@ -69,11 +69,19 @@ def quota_row(conn: psycopg.Connection) -> tuple:
 
 
 @pytest.fixture
-def set_quota(backend) -> Iterator[Callable[[int], int]]:
-    """Set the warehouse's quota to the tables it holds now plus `room`; returns the quota. Restored after."""
+def set_quota(backend, settings) -> Iterator[Callable[[int], int]]:
+    """Set the warehouse's quota to the tables it holds now plus `room`; returns the quota. Restored after.
+
+    The schema is the client's (it is no superuser); the tables the backend makes in it, it may read."""
     saved = quota_row(backend)
+    client = sql.Identifier(settings.warehouse_user)
     backend.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
-    backend.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
+    backend.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(SCHEMA), client))
+    backend.execute(
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+            sql.Identifier(SCHEMA), client
+        )
+    )
 
     def lower(room: int) -> int:
         limit = user_tables(backend) + room
@@ -263,7 +271,7 @@ def test_an_emulator_enforces_the_quota_of_its_node_type(stack, backend, environ
     env = {k: v for k, v in os.environ.items() if k not in variables}
     env |= {**environment, PASSWORD_VARIABLE: stack.warehouse_password, "PYTHONPATH": PYTHONPATH}
     command = [sys.executable, "-m", "local_stack.redshift", "--port", str(port), "--database", database]
-    command += ["--user", stack.warehouse_user, "--backend-user", stack.warehouse_user]
+    command += ["--user", stack.warehouse_user]  # the side connections: the private superuser (the default)
     command += ["--backend-socket-dir", str(warehouse.socket_dir), "--backend-port", str(BACKEND_PORT), *arguments]
     emulator = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -91,7 +91,7 @@ def test_a_recorded_folder_that_is_gone_is_replaced_and_a_tampered_one_refused(p
 
 def test_a_symlink_as_the_record_is_refused(private_state):
     record = private_state.state_dir / HOME_RECORD
-    private_state.state_dir.mkdir(parents=True)
+    private_state.state_dir.mkdir(parents=True, exist_ok=True)  # loading the settings made it (passwords.json)
     target = private_state.state_dir / "elsewhere"
     target.write_text("/tmp\n")
     record.symlink_to(target)

@@ -103,6 +103,43 @@ def set_md5_password(conn: psycopg.Connection, user: str, password: str) -> None
     conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(user), sql.Literal(digest)))
 
 
+# A client login's attributes, as a Redshift user's: no superuser, no new databases or roles (ALTER ROLE ... WITH).
+UNPRIVILEGED = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+# PostgreSQL's roles that read or write the server's files or run its programs (COPY ... FROM '/file', PROGRAM).
+SERVER_FILE_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+# Databases that only superusers may connect to (besides template0, which nobody may).
+PRIVATE_DATABASES = ("postgres", "template1")
+
+
+def ensure_role(conn: psycopg.Connection, role: str) -> None:
+    """Login role `role`, with UNPRIVILEGED's attributes (made so again if it had others)."""
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), UNPRIVILEGED))
+
+
+def secure_client_login(conn: psycopg.Connection, user: str, database: str) -> None:
+    """Make `user` a login like a Redshift user's: the owner of `database` (the connection's, a superuser's)
+    and of its public schema, and nothing else. No superuser, CREATEDB or CREATEROLE, no membership in
+    SERVER_FILE_ROLES, no CONNECT on PRIVATE_DATABASES. Idempotent; the emulator runs it at every start."""
+    is_superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not (is_superuser and is_superuser[0]):
+        raise PermissionError("the emulator's backend user must be a superuser (the private one, not a client's)")
+    ensure_role(conn, user)
+    role = sql.Identifier(user)
+    held = conn.execute(
+        "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+        "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s AND r.rolname = ANY(%s)",
+        (user, list(SERVER_FILE_ROLES)),
+    ).fetchall()
+    for (granted,) in held:
+        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(granted), role))
+    conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), role))
+    for name in (*PRIVATE_DATABASES, database):  # the owner keeps its own rights on `database`
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
+
+
 def catalog_databases() -> frozenset[str]:
     """The databases whose catalog this process has put in place."""
     return frozenset(_bootstrapped)

@@ -8,6 +8,8 @@ Limits (docs/redshift-emulator.md, "Limits"): SPARKIFY_REDSHIFT_MAX_SESSIONS con
 SPARKIFY_REDSHIFT_AUTH_TIMEOUT seconds to authenticate (30). A COPY's IAM_ROLE is served with the
 emulator's own keys only if SPARKIFY_REDSHIFT_ALLOW_ANY_ROLE is on (`make up` turns it on) or the role is
 one of SPARKIFY_REDSHIFT_IAM_ROLES (ARNs, comma-separated).
+Clients log in as --user, which start-up makes a login like a Redshift user's (catalog.secure_client_login);
+the side connections use --backend-user, a superuser that only the private socket reaches.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from local_stack.private_files import PrivateRotatingFileHandler
 from local_stack.redshift import quota, wire
-from local_stack.redshift.catalog import ensure_catalog, set_md5_password
+from local_stack.redshift.catalog import ensure_catalog, secure_client_login, set_md5_password
 from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.redshift.session import Session
@@ -39,6 +41,9 @@ MAX_SESSIONS_VARIABLE = "SPARKIFY_REDSHIFT_MAX_SESSIONS"
 AUTH_TIMEOUT_VARIABLE = "SPARKIFY_REDSHIFT_AUTH_TIMEOUT"
 ALLOW_ANY_ROLE_VARIABLE = "SPARKIFY_REDSHIFT_ALLOW_ANY_ROLE"
 IAM_ROLES_VARIABLE = "SPARKIFY_REDSHIFT_IAM_ROLES"
+# The private superuser of the side connections: on the private socket only, with no password, so that no
+# client can authenticate as it. Clients log in as --user, which start-up makes a login like a Redshift user's.
+DEFAULT_BACKEND_USER = "sparkify_admin"
 S3_CLIENT_CACHE_SIZE = 32  # distinct key sets (and regions) whose S3 clients are kept, least recently used out
 REFUSAL_TIMEOUT = 5.0  # seconds a refused client has to send its start-up packet and read the error
 log = logging.getLogger("local_stack.redshift")
@@ -125,6 +130,7 @@ def serve(config: EmulatorConfig, host: str, port: int, database: str) -> None:
         dbname=database,
         autocommit=True,
     ) as conn:
+        secure_client_login(conn, config.user, database)
         set_md5_password(conn, config.user, config.password)
         ensure_catalog(conn, database)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -208,7 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user", default="awsuser")
     parser.add_argument("--backend-socket-dir", type=Path, required=True)
     parser.add_argument("--backend-port", type=int, default=5432)
-    parser.add_argument("--backend-user", default="awsuser")
+    parser.add_argument(
+        "--backend-user", default=DEFAULT_BACKEND_USER, help="the private superuser of the side connections"
+    )
     parser.add_argument("--s3-endpoint")
     parser.add_argument("--s3-region", default="us-west-2")
     parser.add_argument("--statement-log", type=Path, help="log every statement (credentials masked) here")
@@ -216,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--number-of-nodes", help=f"the cluster's nodes (${quota.NUMBER_OF_NODES_VARIABLE})")
     parser.add_argument("--max-tables", help=f"a table quota instead of the node type's (${quota.MAX_TABLES_VARIABLE})")
     args = parser.parse_args(argv)
+    if args.user == args.backend_user:
+        parser.error("--user and --backend-user must differ: clients never log in as the private superuser")
     flags = {
         quota.NODE_TYPE_VARIABLE: args.node_type,
         quota.NUMBER_OF_NODES_VARIABLE: args.number_of_nodes,
