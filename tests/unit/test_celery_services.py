@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import stat
 import tempfile
 from pathlib import Path
 
+import psutil
+import pytest
 import redis
 
 from local_stack.celery_services import (
     CelerySettings,
     broker_command,
+    broker_password,
+    broker_url,
     celery_environment,
     new_workdir,
     remove_workdir,
     result_backend_url,
     worker_command,
     worker_hostname,
+    write_broker_config,
 )
 from local_stack.processes import free_port, port_is_open, read_pid, spawn, terminate, wait_until
 
 
-def test_the_bundled_redis_server_serves_on_127_0_0_1_with_an_append_only_file(tmp_path):
+def test_the_bundled_redis_server_serves_on_127_0_0_1_with_an_append_only_file_and_a_password(tmp_path):
     port = free_port()
-    command = broker_command(port, tmp_path)
+    password = broker_password(tmp_path)
+    assert broker_password(tmp_path) == password and len(password) >= 40, "made once, then kept"
+    config = write_broker_config(tmp_path, password)
+    for private in (tmp_path / "broker-password", config):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    command = broker_command(port, tmp_path, config)
     assert command[command.index("--bind") + 1] == "127.0.0.1"
+    assert not any(password in part for part in command), "the password is not on the command line"
     spawn(command, tmp_path / "broker.pid", tmp_path / "broker.log")
     try:
         wait_until(lambda: port_is_open("127.0.0.1", port), 30, "redis-server", tmp_path / "broker.log")
-        client = redis.Redis(host="127.0.0.1", port=port)
+        assert not any(password in part for part in psutil.Process(read_pid(tmp_path / "broker.pid")).cmdline())
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port).ping()
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port, password="wrong").ping()
+        client = redis.Redis.from_url(broker_url(port, password))
         client.rpush("queue", b"task")
         assert client.lrange("queue", 0, -1) == [b"task"]
         assert client.config_get("appendonly") == {"appendonly": "yes"}
@@ -41,8 +58,8 @@ def test_the_bundled_redis_server_serves_on_127_0_0_1_with_an_append_only_file(t
 def test_urls_and_settings():
     url = result_backend_url("aws user", "airflow_x", Path("/tmp/sock dir"), 5433)
     assert url == "db+postgresql://aws%20user@/airflow_x?host=/tmp/sock%20dir&port=5433"
-    env = celery_environment(CelerySettings(concurrency=3, visibility_timeout=90), 16379, url)
-    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://127.0.0.1:16379/0"
+    env = celery_environment(CelerySettings(concurrency=3, visibility_timeout=90), 16379, "p/w d", url)
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:p%2Fw%20d@127.0.0.1:16379/0"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == url and env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "3"
     assert (
         env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True" and env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
