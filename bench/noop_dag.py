@@ -1,7 +1,8 @@
 """A no-op twin of a DAG, written as a DAG file: Airflow's own floor for backfilling that DAG.
 
-The twin has the real DAG's tasks (same ids, dependencies, pools, outlets and retry policy),
-timetable, start date and run limits; each task is a real task that does nothing (`@task` returning None), so
+The twin has the real DAG's tasks (same ids, dependencies, setup and teardown tasks, pools, outlets and
+retry policy), timetable, start date and run limits; each task is a real task that does nothing (`@task`
+returning None), so
 Airflow schedules, launches and parses it as it does the real one. An `EmptyOperator` stays an
 `EmptyOperator`: the scheduler may skip launching one without outlets, for both DAGs alike.
 """
@@ -56,7 +57,7 @@ def noop_dag_source(dag: Any, dag_id: str | None = None) -> str:
             f"retry_exponential_backoff={float(task.retry_exponential_backoff)!r}, "
             f"max_retry_delay={_delay(task.max_retry_delay)}"
         )
-        if task.trigger_rule != "all_success":
+        if task.trigger_rule != "all_success" and not task.is_teardown:  # as_teardown() sets a teardown's
             options += f", trigger_rule={str(task.trigger_rule)!r}"
         outlets = [_asset(outlet) for outlet in task.outlets]
         if outlets:
@@ -66,8 +67,14 @@ def noop_dag_source(dag: Any, dag_id: str | None = None) -> str:
         else:
             lines.append(f"    tasks[{task.task_id!r}] = noop.override({options})()")
     for task in dag.tasks:
-        for upstream in sorted(task.upstream_task_ids):
+        setups = sorted(t.task_id for t in task.upstream_list if t.is_setup) if task.is_teardown else []
+        for upstream in sorted(set(task.upstream_task_ids) - set(setups)):
             lines.append(f"    tasks[{upstream!r}] >> tasks[{task.task_id!r}]")
+        if task.is_teardown:  # setup and teardown, as in the real DAG: the same clearing and trigger rule
+            lines.append(
+                f"    tasks[{task.task_id!r}].as_teardown(setups=[{', '.join(f'tasks[{s!r}]' for s in setups)}], "
+                f"on_failure_fail_dagrun={task.on_failure_fail_dagrun!r})"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ then publishes them, so data that fails a check never reaches the star schema.
 begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs → load_songplays_fact
       → load_users_dim ∥ load_songs_dim ∥ load_artists_dim ∥ load_time_dim
       → run_quality_checks → publish → end
+                                          ↘ drop_run_tables   (teardown of create_tables, a setup)
 ```
 
 0. **wait_for_log_data** waits, deferred in the triggerer, for the window's day files
@@ -17,7 +18,8 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
    files. Files that are there pass at once; an old window (a backfill) never waits.
 1. **create_tables** creates the staging and star-schema tables if they are missing, and the
    run's own copies: of the staging tables, and the **shadow tables** of `songplays`, `users`,
-   `songs`, `artists` and `time` (`<table>__r<hash of run_id>`). Runs may overlap.
+   `songs`, `artists` and `time` (`<table>__r<hash of run_id>`). Runs may overlap. It is the
+   **setup** of **drop_run_tables**, its teardown (see Retention).
 2. **stage_events** COPYs the day files of the run's window
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`), each once: it keeps a copy of a day file's rows in
    the warehouse (`staged_object_cache`), and the day's other runs insert those instead of COPYing
@@ -49,9 +51,19 @@ A manual run processes the hour that contains its logical date, unless it is
 triggered with both `window_start` and `window_end` (ISO 8601, UTC), which may
 span up to 31 days (Airflow Variable `sparkify_max_window_days`, a positive number of days).
 
-**Retention.** A run's staging and shadow tables are kept for inspection, and dropped by a later
-run once they have not been used for `sparkify_staging_retention_hours` (default 48, at least 1),
-never while their run is queued or running. A bad value of either Variable fails the run at once.
+**Retention.** **drop_run_tables** drops the run's 8 staging and shadow tables when the run ends,
+successful or failed, so the warehouse holds at most 8 run tables per queued or running run. It is
+create_tables' teardown: clearing a task between them re-runs create_tables first and the teardown
+after; a failed run still shows failed (the teardown does not count in the run's state). The tables
+of a failed run are kept for inspection only when the Variable `sparkify_keep_run_tables` is
+`failed` (`all` keeps every run's; default `none`), for at most the 10 most recently ended kept runs.
+Leftovers (a kept run, a run whose teardown never ran) are dropped by a later run's create_tables once
+unused for `sparkify_staging_retention_hours` (default 48, at least 1), never while their run is
+queued or running; that check and the drops hold `LOCK TABLE staging_tables`, which each run's
+create_tables and teardown also take. Tables a teardown dropped are created anew only when the tasks
+that fill them run again: clear from the stage tasks on (or keep failed runs' tables).
+The day-file copies in `staged_object_cache` are dropped when unused for 48 hours.
+A bad value of these Variables fails the run at once.
 
 **Settings** are Airflow Variables with defaults: `sparkify_s3_bucket` (udacity-dend),
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
@@ -64,6 +76,7 @@ COPY manifest of the objects they selected (deleted after the load), and
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +131,9 @@ PUBLICATIONS = (
 )
 LEDGER = "song_file_ledger"
 RUN_TABLES = (*STAGING_TABLES, *(p.table for p in PUBLICATIONS))
+# Task states in which a task does not run again unless it is cleared.
+FINISHED = ("success", "failed", "upstream_failed", "skipped")
+log = logging.getLogger(__name__)
 
 
 # What the window params accept: an ISO 8601 date or date-time, with an optional UTC offset.
@@ -163,7 +179,7 @@ with DAG(
         ),
         "full_refresh": Param(
             False,
-            type="boolean",
+            type=["null", "boolean"],  # "null" too: the trigger form marks any other type required (red *)
             title="Full refresh of the song catalogue",
             description="Stage every song file, not only the new or changed ones recorded in song_file_ledger.",
         ),
@@ -173,19 +189,36 @@ with DAG(
 
     @task(task_id="begin")
     def begin(**context) -> dict[str, str]:
-        """Validate the run's window before anything is loaded."""
+        """Validate the run's window before anything is loaded, and show it as the run's note.
+
+        An unusable window fails the run with one line, the first this task logs and the run's note.
+        """
+        import logging
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from sparkify.run_note import set_run_note
         from sparkify.window import run_window
 
-        window = run_window(context)
+        try:
+            window = run_window(context)
+        except AirflowFailException as failure:
+            logging.getLogger("sparkify.begin").error("%s", failure)
+            set_run_note(context, str(failure))
+            raise
+        set_run_note(context, window.note())
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
     @task(task_id="create_tables", pool=WAREHOUSE_POOL)
     def create_tables(conn_id: str, run_id: str | None = None, **context) -> list[str]:
-        """Apply the idempotent DDL in include/sql/create_tables.sql when one of its tables is missing; create
-        this run's staging and shadow tables.
+        """Setup: apply the idempotent DDL in include/sql/create_tables.sql when one of its tables is missing;
+        create this run's staging and shadow tables.
 
-        Other runs' staging tables are dropped once unused for the retention (Variable
-        `sparkify_staging_retention_hours`, at least 1 hour), unless their run is still queued or running.
+        Under `LOCK TABLE staging_tables`, other runs' leftovers are dropped once unused for the retention
+        (Variable `sparkify_staging_retention_hours`, at least 1 hour), unless their run is queued or running.
+        Tables this run's teardown dropped are created anew only when every task after this one is about to
+        run again (a task cleared with its downstream tasks, from the stage tasks on): otherwise the cleared
+        tasks would read empty tables, and publish could replace the window's rows with nothing.
         """
         from airflow.sdk import Variable
         from airflow.sdk.exceptions import AirflowFailException
@@ -193,8 +226,10 @@ with DAG(
         from sparkify.ddl import create_missing_tables
         from sparkify.staging import (
             DEFAULT_RETENTION_HOURS,
+            KEEP_VARIABLE,
             RETENTION_VARIABLE,
             StagingSettingError,
+            parse_keep_mode,
             parse_retention_hours,
             prepare_run_staging,
         )
@@ -202,17 +237,67 @@ with DAG(
 
         try:
             retention = parse_retention_hours(Variable.get(RETENTION_VARIABLE, default=DEFAULT_RETENTION_HOURS))
+            parse_keep_mode(Variable.get(KEEP_VARIABLE, default="none"))  # the teardown reads it: refuse it now
         except StagingSettingError as error:
             raise AirflowFailException(str(error)) from None  # retrying cannot fix a setting
+        ti, dag_id, task = context["ti"], context["dag"].dag_id, context["task"]
+
+        def active_runs(run_ids: list[str]) -> list[str]:
+            return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
+
+        def refuse_partial_rerun(missing: list[str]) -> None:
+            after = sorted(t.task_id for t in task.get_flat_relatives(upstream=False) if not t.is_teardown)
+            states = ti.get_task_states(dag_id=dag_id, task_ids=after, run_ids=[str(run_id)]).get(str(run_id), {})
+            done = sorted(t for t in after if states.get(t) in FINISHED)
+            if done:
+                raise AirflowFailException(
+                    f"This run's tables {', '.join(missing)} were dropped when it ended, and {', '.join(done)} "
+                    "would not run again to fill them: clear stage_events and stage_songs with their downstream "
+                    "tasks (or the whole run), or set the Variable sparkify_keep_run_tables to keep a failed "
+                    "run's tables."
+                )
+
+        hook = warehouse_hook(conn_id, application_name=f"{dag_id}.{ti.task_id}")
+        create_missing_tables(hook, (SQL_DIR / "create_tables.sql").read_text())
+        with transaction(hook) as cursor:
+            return prepare_run_staging(
+                cursor, list(RUN_TABLES), str(run_id), retention, active_runs, on_missing=refuse_partial_rerun
+            )
+
+    @task(task_id="drop_run_tables", pool=WAREHOUSE_POOL)
+    def drop_run_tables(conn_id: str, run_id: str | None = None, **context) -> dict[str, list[str]]:
+        """Teardown: drop this run's staging and shadow tables when the run ends, successful or not.
+
+        With the Variable `sparkify_keep_run_tables` set to `failed` (or `all`), a failed run's (every
+        run's) tables are kept for inspection instead, for at most KEPT_RUNS_LIMIT runs, the most recent,
+        and until the retention sweep of a later run's create_tables drops them.
+        """
+        from airflow.sdk import Variable
+
+        from sparkify.staging import KEEP_VARIABLE, StagingSettingError, parse_keep_mode, teardown_run_staging
+        from sparkify.warehouse import transaction, warehouse_hook
+
         ti, dag_id = context["ti"], context["dag"].dag_id
+        try:
+            mode = parse_keep_mode(Variable.get(KEEP_VARIABLE, default="none"))
+        except StagingSettingError as error:
+            log.warning("%s Dropping the run's tables.", error)  # the bound wins; create_tables fails on it
+            mode = "none"
+        failed = False
+        if mode == "failed":
+            states = ti.get_task_states(dag_id=dag_id, run_ids=[str(run_id)]).get(str(run_id), {})
+            failed = any(state in ("failed", "upstream_failed") for t, state in states.items() if t != ti.task_id)
 
         def active_runs(run_ids: list[str]) -> list[str]:
             return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
 
         hook = warehouse_hook(conn_id, application_name=f"{dag_id}.{ti.task_id}")
-        create_missing_tables(hook, (SQL_DIR / "create_tables.sql").read_text())
         with transaction(hook) as cursor:
-            return prepare_run_staging(cursor, list(RUN_TABLES), str(run_id), retention, active_runs)
+            result = teardown_run_staging(
+                cursor, list(RUN_TABLES), str(run_id), keep=mode == "all" or failed, active_runs=active_runs
+            )
+        log.info("Dropped %d run tables; kept %d for inspection.", len(result["dropped"]), len(result["kept"]))
+        return result
 
     # Late data: wait in the triggerer for the window's day files (sparkify/late_data.py).
     wait_for_log_data = WindowFilesSensor(
@@ -315,14 +400,23 @@ with DAG(
 
     end = EmptyOperator(task_id="end", outlets=[SPARKIFY_STAR_SCHEMA])  # schedules sparkify_report
 
+    run_tables = create_tables(WAREHOUSE, run_id="{{ run_id }}")
     chain(
         begin(),
         wait_for_log_data,
-        create_tables(WAREHOUSE, run_id="{{ run_id }}"),
+        run_tables,
         [stage_events, stage_songs],
         load_songplays_fact,
         dimensions,
         run_quality_checks,
         publish,
         end,
+    )
+    # Setup and teardown: clearing any task from create_tables to publish clears both, and
+    # drop_run_tables runs once the work is done, whether it succeeded or failed. A teardown is left out
+    # of the run's state (on_failure_fail_dagrun=False): a failed run stays failed, and a teardown that
+    # fails leaves a successful run successful (the retention sweep collects what it left).
+    publish >> drop_run_tables(WAREHOUSE, run_id="{{ run_id }}").as_teardown(
+        setups=run_tables,  # type: ignore[arg-type]  # an XComArg, as in Airflow's TaskFlow examples
+        on_failure_fail_dagrun=False,
     )

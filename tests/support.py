@@ -166,6 +166,7 @@ WAREHOUSE_WRITERS = (
     "load_time_dim",
     "run_quality_checks",
     "publish",
+    "drop_run_tables",
 )
 
 STAR_QUERIES = {

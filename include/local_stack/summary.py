@@ -40,7 +40,8 @@ def print_summary(dsn: str) -> None:
         print("\nStar schema")
         print(format_table(("table", "rows"), [(table, count_rows(conn, table)) for table in STAR]))
         run_id, staging = latest_run_staging(conn)
-        print(f"\nStaging of the latest run ({run_id})" if run_id else "\nStaging: no run has staged yet")
+        kept_none = "\nStaging: no run's tables are kept (a run drops them when it ends; sparkify_keep_run_tables)"
+        print(f"\nStaging of the latest run ({run_id})" if run_id else kept_none)
         if run_id:
             print(format_table(("table", "run's copy", "rows"), staging))
         print("\nTop five songs")

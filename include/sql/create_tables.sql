@@ -99,6 +99,16 @@ CREATE TABLE IF NOT EXISTS staging_tables (
 )
 DISTSTYLE ALL;
 
+-- Failed runs whose run tables are kept for inspection (Variable sparkify_keep_failed_run_tables):
+-- written by the run's teardown (drop_run_tables) under LOCK TABLE staging_tables; at most
+-- sparkify.staging.KEPT_FAILED_RUNS_LIMIT rows, each dropped with its tables after the retention.
+CREATE TABLE IF NOT EXISTS kept_failed_runs (
+    run_id  VARCHAR(256) NOT NULL,
+    kept_at TIMESTAMP    NOT NULL,
+    PRIMARY KEY (run_id)
+)
+DISTSTYLE ALL;
+
 -- Fact: one row per NextSong event with a user id.
 CREATE TABLE IF NOT EXISTS songplays (
     songplay_id VARCHAR(32)   NOT NULL,

@@ -44,7 +44,11 @@ def _closing_parenthesis(text: str, start: int) -> int:
 
 def missing_tables(cursor: Any, script: str) -> list[str]:
     """The tables of `script`'s CREATE TABLE statements that the warehouse's current schema lacks."""
-    names = sorted(table_columns(script))
+    return absent_tables(cursor, sorted(table_columns(script)))
+
+
+def absent_tables(cursor: Any, names: list[str]) -> list[str]:
+    """Those of `names` that are not tables of the warehouse's current schema, in their order."""
     if not names:
         return []
     placeholders = ", ".join(f"%(t{n})s" for n in range(len(names)))

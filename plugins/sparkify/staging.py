@@ -1,10 +1,16 @@
-"""Run-scoped staging tables, so that concurrent runs and backfills never share staged rows.
+"""Run-scoped staging and shadow tables, so that concurrent runs and backfills never share staged rows.
 
-Each DAG run stages into its own copies of the staging tables, named after the run.
-Leftovers of old or crashed runs are dropped once they have not been used for longer
-than the retention, and only when their run is no longer queued or running: the
-registry's `created_at` is the tables' last use, refreshed each time their run
-(re)creates them, for example when an old run is cleared and executed again.
+Each DAG run stages into its own copies of the staging tables, named after the run, and registers
+them in `staging_tables`. Its teardown task drops them when the run ends, successful or not; the
+tables of a failed run (or of every run) are kept for inspection only when the Variable
+`sparkify_keep_run_tables` asks for it, and then for at most KEPT_RUNS_LIMIT runs and the retention.
+Leftovers (a crashed run, a kept run) are dropped once unused for longer than the retention, and only
+when their run is no longer queued or running: the registry's `created_at` is the tables' last use,
+refreshed each time their run (re)creates them, for example when an old run is cleared.
+
+Every transaction that reads or changes the registry takes `LOCK TABLE staging_tables` first, so a
+run's registration, its teardown and another run's clean-up happen one after the other: a clean-up
+never decides on a run's tables while that run is (re)registering them.
 """
 
 from __future__ import annotations
@@ -16,9 +22,14 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sparkify.ddl import absent_tables
 from sparkify.identifiers import quote_identifier, validate_identifier
 
 REGISTRY = "staging_tables"
+KEPT_RUNS = "kept_failed_runs"  # runs whose tables their teardown kept for inspection
+KEPT_RUNS_LIMIT = 10  # at most this many kept runs (80 tables), the most recently ended ones
+KEEP_VARIABLE = "sparkify_keep_run_tables"
+KEEP_MODES = ("none", "failed", "all")  # whose tables a run's teardown keeps; default none
 DEFAULT_RETENTION_HOURS = 48
 MIN_RETENTION_HOURS = 1
 MAX_RETENTION_HOURS = 24 * 366 * 10  # ten years: a larger value is a typo, not a policy
@@ -43,9 +54,34 @@ def parse_retention_hours(value: Any) -> float:
         raise StagingSettingError(
             f"Airflow Variable {RETENTION_VARIABLE}={value!r} is not a usable retention: give a number of hours "
             f"from {MIN_RETENTION_HOURS} to {MAX_RETENTION_HOURS} (default {DEFAULT_RETENTION_HOURS}). A run's "
-            f"staging tables are kept at least this long after their last use."
+            f"tables left after it ended (kept for inspection, or a crashed run's) are dropped this long after "
+            f"their last use."
         )
     return hours
+
+
+def parse_keep_mode(value: Any) -> str:
+    """Whose run tables the teardown keeps: `none` (default), `failed` or `all`; else StagingSettingError."""
+    mode = {"": "none", "false": "none", "off": "none", "true": "failed", "on": "failed"}.get(
+        str(value).strip().lower(), str(value).strip().lower()
+    )
+    if value is None or isinstance(value, bool) or mode not in KEEP_MODES:
+        raise StagingSettingError(
+            f"Airflow Variable {KEEP_VARIABLE}={value!r} is not a keep mode: give none (the default: a run's "
+            f"teardown drops its tables), failed (keep a failed run's tables) or all (keep every run's), each kept "
+            f"for at most {KEPT_RUNS_LIMIT} runs and {RETENTION_VARIABLE} hours."
+        )
+    return mode
+
+
+def lock_registry(cursor: Any) -> None:
+    """Serialize with every other transaction on the registry until this one ends.
+
+    Redshift's LOCK takes an ACCESS EXCLUSIVE lock held to the end of the transaction
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html). It comes first, before any table of
+    the star schema is read, so it adds no cycle to the warehouse's lock order.
+    """
+    cursor.execute(f"LOCK TABLE {REGISTRY}")
 
 
 def _as_number(value: Any) -> float:
@@ -64,14 +100,21 @@ def prepare_run_staging(
     run_id: str,
     retention_hours: float,
     active_runs: Callable[[list[str]], Iterable[str]] | None = None,
+    on_missing: Callable[[list[str]], None] | None = None,
 ) -> list[str]:
-    """Drop expired run tables, then create (if missing), register and mark as used this run's tables.
+    """Under the registry's lock: drop expired run tables, then create (if missing), register and mark as
+    used this run's tables.
 
     `active_runs(run_ids)` returns those of `run_ids` whose DAG run is still queued or running;
     their tables are kept however old they are. It may raise, and then nothing is dropped.
+    `on_missing(names)` is told which of this run's tables do not exist yet, before they are created;
+    it may raise (a cleared task whose inputs its run's teardown dropped), and then nothing changes.
     """
     hours = parse_retention_hours(retention_hours)
+    lock_registry(cursor)
     now = _utc_now()
+    # This run runs again: its tables are no longer kept for inspection, they are in use.
+    cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": run_id})
     # This run uses its tables now (again, when a cleared run is executed anew): refresh their last use
     # first, so that no other run's clean-up below can take them.
     cursor.execute(
@@ -87,8 +130,12 @@ def prepare_run_staging(
         if owner in still_active:
             log.info("Keeping %s: its run %s is still queued or running.", name, owner)
             continue
-        cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
-        cursor.execute(f"DELETE FROM {REGISTRY} WHERE table_name = %(name)s", {"name": name})
+        _drop(cursor, name)
+    _forget_kept_runs_without_tables(cursor)
+    if on_missing:
+        missing = absent_tables(cursor, [run_scoped(base, run_id) for base in bases])
+        if missing:
+            on_missing(missing)
     names = []
     for base in bases:
         name = run_scoped(base, run_id)
@@ -103,6 +150,59 @@ def prepare_run_staging(
         )
         names.append(name)
     return names
+
+
+def teardown_run_staging(
+    cursor: Any,
+    bases: list[str],
+    run_id: str,
+    keep: bool,
+    active_runs: Callable[[list[str]], Iterable[str]] | None = None,
+    limit: int = KEPT_RUNS_LIMIT,
+) -> dict[str, list[str]]:
+    """At the end of run_id: drop its tables, or keep them (`keep`) and drop the oldest kept runs' beyond `limit`.
+
+    Returns {"dropped": [...], "kept": [...]} table names. Kept runs still queued or running are never dropped.
+    """
+    lock_registry(cursor)
+    cursor.execute(f"SELECT table_name FROM {REGISTRY} WHERE run_id = %(run_id)s", {"run_id": run_id})
+    own = sorted({name for (name,) in cursor.fetchall()} | {run_scoped(base, run_id) for base in bases})
+    if not keep:
+        for name in own:
+            _drop(cursor, name)
+        cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": run_id})
+        return {"dropped": own, "kept": []}
+    cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": run_id})
+    cursor.execute(
+        f"INSERT INTO {KEPT_RUNS} (run_id, kept_at) VALUES (%(run_id)s, %(now)s)", {"run_id": run_id, "now": _utc_now()}
+    )
+    cursor.execute(f"SELECT run_id FROM {KEPT_RUNS} ORDER BY kept_at DESC, run_id")
+    beyond = [owner for (owner,) in cursor.fetchall()][max(limit, 1) :]
+    still_active = set(active_runs(beyond)) if beyond and active_runs else set()
+    dropped = []
+    for owner in beyond:
+        if owner in still_active:
+            continue
+        cursor.execute(f"SELECT table_name FROM {REGISTRY} WHERE run_id = %(run_id)s", {"run_id": owner})
+        for (name,) in cursor.fetchall():
+            _drop(cursor, name)
+            dropped.append(name)
+        cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": owner})
+        log.info("Dropped the kept tables of run %s: more than %d runs' tables were kept.", owner, limit)
+    return {"dropped": dropped, "kept": own}
+
+
+def _drop(cursor: Any, name: str) -> None:
+    """Drop one run table and its registry row."""
+    cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+    cursor.execute(f"DELETE FROM {REGISTRY} WHERE table_name = %(name)s", {"name": name})
+
+
+def _forget_kept_runs_without_tables(cursor: Any) -> None:
+    cursor.execute(
+        f"DELETE FROM {KEPT_RUNS} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {REGISTRY} WHERE {REGISTRY}.run_id = {KEPT_RUNS}.run_id)"
+    )
 
 
 def _utc_now() -> datetime:

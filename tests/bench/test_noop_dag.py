@@ -27,11 +27,12 @@ def test_the_twin_has_the_dags_tasks_dependencies_pools_timetable_and_outlets(tm
                 t.retry_delay,
                 float(t.retry_exponential_backoff),
                 t.max_retry_delay,
+                (t.is_setup, t.is_teardown, str(t.trigger_rule), t.on_failure_fail_dagrun),
             )
             for t in dag.tasks
         }
 
-    assert shape(twin) == shape(real) and len(twin.tasks) == 13
+    assert shape(twin) == shape(real) and len(twin.tasks) == 14
     assert (twin.timetable.expression, twin.start_date, twin.max_active_runs, twin.catchup) == (
         real.timetable.expression,
         real.start_date,
@@ -41,3 +42,4 @@ def test_the_twin_has_the_dags_tasks_dependencies_pools_timetable_and_outlets(tm
     work = {type(t).__name__ for t in twin.tasks if t.task_id != "end"}
     assert work == {"_PythonDecoratedOperator"}  # real tasks that do nothing
     assert twin.get_task("begin").python_callable() is None
+    assert twin.get_task("drop_run_tables").is_teardown and twin.get_task("create_tables").is_setup

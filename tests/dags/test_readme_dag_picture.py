@@ -7,7 +7,7 @@ import re
 from tests.support import PROJECT_ROOT
 
 MERMAID = re.compile(r"```mermaid\n(.*?)```", re.S)
-EDGE = re.compile(r"^\s*(\w+)\s*-->\s*(\w+)", re.M)
+EDGE = re.compile(r"^\s*(\w+)\s*-\.?->\s*(\w+)", re.M)  # `-.->`: a dotted edge, to a teardown
 
 
 def picture_edges(readme: str) -> set[tuple[str, str]]:
@@ -29,4 +29,8 @@ def test_the_readme_draws_the_dags_edges():
 
 
 def test_the_picture_parser_reads_edges():
-    assert picture_edges('```mermaid\ngraph LR\n  a --> b\n  b --> end_["end"]\n```') == {("a", "b"), ("b", "end")}
+    assert picture_edges('```mermaid\ngraph LR\n  a --> b\n  b --> end_["end"]\n  a -.-> c\n```') == {
+        ("a", "b"),
+        ("b", "end"),
+        ("a", "c"),
+    }

@@ -25,6 +25,7 @@ EXPECTED_UPSTREAM = {
     "run_quality_checks": {"load_users_dim", "load_songs_dim", "load_artists_dim", "load_time_dim"},
     "publish": {"run_quality_checks"},
     "end": {"publish"},
+    "drop_run_tables": {"create_tables", "publish"},
 }
 
 
@@ -61,6 +62,36 @@ def test_parsing_touches_no_network(monkeypatch):
 
 def test_task_order(dag):
     assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == EXPECTED_UPSTREAM
+
+
+def test_the_run_tables_are_a_setup_and_teardown_pair(dag):
+    """create_tables is the setup and drop_run_tables its teardown: clearing a task between them clears both,
+    the teardown runs when its setup succeeded, whatever the work did, and it is left out of the run's state,
+    so a failed run stays failed (with on_failure_fail_dagrun=True a successful teardown, the only leaf
+    counted, would make a failed run succeed)."""
+    setup, teardown = dag.get_task("create_tables"), dag.get_task("drop_run_tables")
+    assert [t.task_id for t in dag.tasks if t.is_setup] == ["create_tables"] and setup.is_setup
+    assert [t.task_id for t in dag.tasks if t.is_teardown] == ["drop_run_tables"]
+    assert teardown.trigger_rule == "all_done_setup_success"
+    assert teardown.on_failure_fail_dagrun is False
+    assert teardown.pool == dag.get_task("create_tables").pool
+    # every work task is inside the pair's scope, so clearing it re-runs create_tables first
+    scope = set(setup.get_flat_relative_ids(upstream=False)) & set(teardown.get_flat_relative_ids(upstream=True))
+    assert scope == set(EXPECTED_UPSTREAM) - {"begin", "wait_for_log_data", "create_tables", "end", "drop_run_tables"}
+    assert "drop_run_tables" in dag.doc_md and "sparkify_keep_run_tables" in dag.doc_md
+
+
+def test_a_failed_run_stays_failed_and_the_teardown_does_not_decide_the_runs_state(dag):
+    """Airflow's own rule (DagRun._tis_for_dagrun_state) picks `end`, not the teardown, as the leaf."""
+    from airflow.models.dagrun import DagRun
+
+    class Ti:
+        def __init__(self, task_id):
+            self.task_id, self.state = task_id, None
+
+    tis = [Ti(t.task_id) for t in dag.tasks]
+    leaves = DagRun._tis_for_dagrun_state(DagRun(), dag=dag, tis=tis)
+    assert {ti.task_id for ti in leaves} == {"end"}
 
 
 def test_default_args(dag):

@@ -13,6 +13,17 @@ from sparkify.staging import run_scoped
 from tests.support import reset_schema, run_dag, task_context
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def keep_run_tables():
+    """These tests read a run's staging or shadow tables after the run ended: keep them
+    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
+        yield
+
+
 PUBLISHED = ("songplays", "users", "songs", "artists", "time")
 RUN_ID = None  # the loading run's id, set by the db_loaded fixture
 CHECKS = None  # the DAG's compiled checks (include/quality_checks.yaml mapped to the shadows), set there too

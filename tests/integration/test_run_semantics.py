@@ -11,6 +11,17 @@ import pytest
 from tests.support import WAREHOUSE_WRITERS, checksums, rerun_task, reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def keep_run_tables():
+    """These tests read a run's staging or shadow tables after the run ended: keep them
+    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
+        yield
+
+
 DAY = datetime(2018, 11, 15, tzinfo=timezone.utc)
 
 
@@ -46,7 +57,7 @@ def test_cleared_tasks_rerun_to_the_same_warehouse(reference, sparkify_dag, db):
     reset_schema(db)
     assert run_dag(sparkify_dag, DAY, day_window()) == "success"
     run_id = latest_run_id(db)
-    for task_id in (t for t in WAREHOUSE_WRITERS if t != "create_tables"):  # in the DAG's order
+    for task_id in (t for t in WAREHOUSE_WRITERS if t not in ("create_tables", "drop_run_tables")):  # in order
         rerun_task(sparkify_dag, task_id, run_id, day_window())
         assert checksums(db) == reference, f"after clearing {task_id}"
 

@@ -38,7 +38,8 @@ def test_windowed_run_covers_a_day_and_reruns_are_idempotent(sparkify_dag, sampl
     assert warehouse_star(db) == first
 
 
-def test_window_spanning_two_days_stages_both_day_files(sparkify_dag, sample_data, db):
+def test_window_spanning_two_days_stages_both_day_files(sparkify_dag, sample_data, db, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")  # keep the run's staging tables to read
     reset_schema(db)
     start, end = DAY - timedelta(hours=6), DAY + timedelta(hours=6)
     conf = {"window_start": start.isoformat() + "Z", "window_end": end.isoformat() + "Z"}

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def stage_run(db, run_id: str, rows: int) -> dict[str, str]:
-    with db.cursor() as cursor:
+    with db.transaction(), db.cursor() as cursor:  # it takes LOCK TABLE, which needs a transaction block
         copies = prepare_run_staging(cursor, ["staging_events", "staging_songs"], run_id, 48)
     names = {name.rsplit("__r", 1)[0]: name for name in copies}
     for n in range(rows):

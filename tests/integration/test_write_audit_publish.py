@@ -14,6 +14,17 @@ from tests.expected import event_time, expected_star, read_events
 from tests.support import checksums, rerun_task, reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def keep_run_tables():
+    """These tests read a run's staging or shadow tables after the run ended: keep them
+    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
+        yield
+
+
 BUCKET = "udacity-dend"
 DAY_FILE = "log_data/2018/11/2018-11-15-events.json"
 STAR = ("songplays", "users", "songs", "artists", "time")
