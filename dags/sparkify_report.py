@@ -12,8 +12,11 @@ table and writes one self-contained page with a chart per question,
 named by the Variable `sparkify_report_location` (default `s3://sparkify-staging/reports/`,
 with the AWS connection `sparkify_aws_conn_id` unless the URL names one:
 `s3://<conn_id>@bucket/prefix/`). Nothing lands on the worker's disk, so any worker can run
-it. The page's path and row counts go to XCom. `make report FETCH=latest` downloads the
-newest page; `make report` writes the same page from the terminal.
+it. The page's path and row counts go to XCom, and the task's **Report** button (an extra link)
+opens the page: a presigned URL of the object, valid 24 hours. `make report FETCH=latest`
+downloads the newest page; `make report` writes the same page from the terminal.
+
+The DAG is created unpaused, so it follows every published run of `sparkify_etl`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from airflow.sdk import DAG, task
 from sparkify.assets import SPARKIFY_STAR_SCHEMA
 from sparkify.config import variable_template
 from sparkify.dag_defaults import dag_default_args
+from sparkify.report.link import ReportLink
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ANALYTICS_SQL = PROJECT_ROOT / "include" / "sql" / "analytics"
@@ -39,6 +43,7 @@ with DAG(
     schedule=SPARKIFY_STAR_SCHEMA,
     start_date=pendulum.datetime(2018, 11, 1, tz="UTC"),
     catchup=False,
+    is_paused_upon_creation=False,  # each published run of sparkify_etl refreshes the report
     max_active_runs=1,
     default_args=default_args,
     tags=["sparkify", "report", "analytics"],
@@ -65,3 +70,4 @@ with DAG(
         variable_template("sparkify_report_location"),
         variable_template("sparkify_aws_conn_id"),
     )
+    dag.get_task("refresh_report").operator_extra_links = (ReportLink(),)  # the UI's "Report" button

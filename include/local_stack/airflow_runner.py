@@ -6,6 +6,7 @@ because Airflow reads its configuration when it is first imported.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from local_stack.private_files import open_private_log
-from local_stack.run_progress import RunProgress, quiet_repeats
+from local_stack.run_progress import RunProgress, quiet_repeats, verbose_requested
 from local_stack.settings import PROJECT_ROOT
 
 DAG_ID = "sparkify_etl"
@@ -101,7 +102,7 @@ def run_once(
     if progress is None:
         sys.stdout.flush()
         terminal = os.fdopen(os.dup(1), "w", buffering=1)  # the terminal, while stdout goes to the log file
-        progress = RunProgress(terminal)
+        progress = RunProgress(terminal, verbose=verbose_requested())  # VERBOSE=1: every task's start and end
     progress.attach(dag)
     quiet_repeats()
     try:
@@ -128,10 +129,15 @@ def run_hours(start: datetime, end: datetime, log_file: Path) -> bool:
     dag = load_dag()
     ok = True
     hour = start
+    total = math.ceil((end - start) / timedelta(hours=1))
     while hour < end:
         began = time.monotonic()
         state = run_once(dag, hour, None, log_file)
-        print(f"{DAG_ID} hour {hour:%Y-%m-%d %H:%M} -> {state} ({time.monotonic() - began:.1f}s)", flush=True)
+        done = round((hour - start) / timedelta(hours=1)) + 1
+        print(
+            f"[{done}/{total}] {DAG_ID} hour {hour:%Y-%m-%d %H:%M} -> {state} ({time.monotonic() - began:.1f}s)",
+            flush=True,
+        )
         ok = ok and state == "success"
         hour += timedelta(hours=1)
     return ok

@@ -11,7 +11,8 @@ With `executor="celery"` (`make up EXECUTOR=celery`) it also runs a Redis broker
 workers (local_stack/celery_services.py); the executor chosen is kept in the home (`executor`), so
 `make status`, `make down` and `make airflow` follow it without being told again.
 
-The UI login comes from `.env` (`SPARKIFY_AIRFLOW_USER`, `SPARKIFY_AIRFLOW_PASSWORD`)
+The UI login is `SPARKIFY_AIRFLOW_USER` from `.env` with the password generated into the state folder
+(settings.py: `.local/passwords.json`, 0600; `SPARKIFY_AIRFLOW_PASSWORD` in the environment wins),
 through SimpleAuthManager; the port from `SPARKIFY_AIRFLOW_PORT` (default 8080).
 """
 
@@ -30,24 +31,28 @@ from urllib.parse import quote
 
 import httpx
 import psutil
-import psycopg
 from dotenv import dotenv_values
 
 from local_stack.celery_services import (
+    BROKER_PASSWORD_FILE,
     WORKER_PREFIX,
     CelerySettings,
     broker_command,
+    broker_display_url,
+    broker_password,
+    broker_url,
     celery_environment,
     new_workdir,
     remove_workdir,
     result_backend_url,
     worker_command,
     worker_hostname,
+    write_broker_config,
 )
 from local_stack.private_files import create_private, read_private, replace_private
 from local_stack.processes import StackError, port_is_open, read_pid, spawn, terminate, wait_until
-from local_stack.settings import PROJECT_ROOT, StackSettings
-from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
+from local_stack.settings import PROJECT_ROOT, StackSettings, load_settings
+from local_stack.warehouse_server import BACKEND_PORT, METADATA_ROLE, WarehouseServer
 
 HOST = "127.0.0.1"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -62,19 +67,24 @@ BROKER = "broker"
 
 @dataclass(frozen=True)
 class AirflowPorts:
-    """The TCP ports one Airflow installation listens on (all on 127.0.0.1)."""
+    """The TCP ports of one Airflow installation. Every one that is listened on is on 127.0.0.1:
+    the api-server's (`--host 127.0.0.1`) and, for EXECUTOR=celery, the Redis broker's (`bind`).
+
+    Airflow's log servers (`serve_logs`, started by the scheduler for LocalExecutor, by the
+    triggerer and by `airflow celery worker`) bind every interface and have no host setting, so
+    no component starts one (`--skip-serve-logs`): on one machine every task and trigger log is
+    in the shared logs folder, which the api-server reads itself. Their two ports remain
+    Airflow's settings only: the api-server asks them, and is refused, for the log of a task that
+    is running or deferred, and shows the local file.
+    """
 
     api: int = 8080
-    worker_log_server: int = 8793  # the scheduler's LocalExecutor serves task logs here
-    trigger_log_server: int = 8794  # the triggerer serves trigger logs here
+    worker_log_server: int = 8793  # [logging] worker_log_server_port: not listened on
+    trigger_log_server: int = 8794  # [logging] trigger_log_server_port: not listened on
     broker: int = 16379  # the Redis broker of EXECUTOR=celery
 
     def named(self) -> dict[str, int]:
-        return {
-            "api-server": self.api,
-            "task log server": self.worker_log_server,
-            "trigger log server": self.trigger_log_server,
-        }
+        return {"api-server": self.api}
 
 
 @dataclass(frozen=True)
@@ -84,10 +94,10 @@ class AirflowLogin:
 
 
 def load_login(env_file: Path = PROJECT_ROOT / ".env") -> AirflowLogin:
-    """The UI/API login from `.env` (the environment wins)."""
+    """The UI/API login: the user from `.env`, the generated password (the environment wins for both)."""
     values = {**dotenv_values(env_file), **os.environ}
     return AirflowLogin(
-        values.get("SPARKIFY_AIRFLOW_USER") or "admin", values.get("SPARKIFY_AIRFLOW_PASSWORD") or "admin"
+        values.get("SPARKIFY_AIRFLOW_USER") or "admin", load_settings(env_file=env_file).airflow_password
     )
 
 
@@ -150,14 +160,14 @@ class AirflowServices:
 
     def celery_result_backend(self) -> str:
         warehouse = WarehouseServer(self.settings)
-        return result_backend_url(self.settings.warehouse_user, self.metadata_db, warehouse.socket_dir, BACKEND_PORT)
+        return result_backend_url(METADATA_ROLE, self.metadata_db, warehouse.socket_dir, BACKEND_PORT)
 
     def metadata_url(self) -> str:
         """The metadata database on the warehouse's PostgreSQL, over its private socket (not through
         the Redshift emulator: in production, Airflow's metadata never lives in Redshift)."""
-        s, warehouse = self.settings, WarehouseServer(self.settings)
+        warehouse = WarehouseServer(self.settings)
         return (
-            f"postgresql+psycopg2://{quote(s.warehouse_user, safe='')}@/{self.metadata_db}"
+            f"postgresql+psycopg2://{quote(METADATA_ROLE, safe='')}@/{self.metadata_db}"
             f"?host={quote(str(warehouse.socket_dir), safe='/')}&port={BACKEND_PORT}"
         )
 
@@ -184,8 +194,19 @@ class AirflowServices:
             "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports.worker_log_server),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports.trigger_log_server),
+            # sparkify_etl's begin writes the run's note through the REST API (plugins/sparkify/run_note.py)
+            "AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": f"http://{HOST}:{self.ports.api}",
+                    "login": self.login.username,
+                    "password": self.login.password,
+                }
+            ),
             **(
-                celery_environment(self.celery, self.ports.broker, self.celery_result_backend())
+                celery_environment(
+                    self.celery, self.ports.broker, broker_password(self.home), self.celery_result_backend()
+                )
                 if self.executor == "celery"
                 else {}
             ),
@@ -225,8 +246,9 @@ class AirflowServices:
         (self.home / "executor").write_text(f"{self.executor}\n")
         if BROKER in missing:  # first: the scheduler and the workers connect to it at start-up
             (self.home / "broker-data").mkdir(exist_ok=True)
+            config = write_broker_config(self.home, broker_password(self.home))
             spawn(
-                broker_command(self.ports.broker, self.home / "broker-data"),
+                broker_command(self.ports.broker, self.home / "broker-data", config),
                 self.pid_file(BROKER),
                 self.log_file(BROKER),
             )
@@ -250,6 +272,8 @@ class AirflowServices:
             command = [_airflow_executable(), name]
             if name == "api-server":
                 command += ["--host", HOST, "--port", str(self.ports.api), "--workers", "1"]
+            if name in ("scheduler", "triggerer"):
+                command.append("--skip-serve-logs")  # its log server would bind every interface (AirflowPorts)
             spawn(command, self.pid_file(name), self.log_file(name), env=env)
         self.wait_until_healthy(timeout)
         if self.executor == "celery":
@@ -309,9 +333,7 @@ class AirflowServices:
             return {}
         from celery import Celery
 
-        from local_stack.celery_services import broker_url
-
-        app = Celery(broker=broker_url(self.ports.broker))
+        app = Celery(broker=broker_url(self.ports.broker, broker_password(self.home)))
         try:
             replies = app.control.ping(timeout=timeout)
         finally:
@@ -389,16 +411,10 @@ class AirflowServices:
         wanted = self.ports.named()
         if BROKER in missing:
             wanted["Redis broker"] = self.ports.broker
-        if "scheduler" not in missing:
-            wanted.pop("task log server")
-        if "triggerer" not in missing:
-            wanted.pop("trigger log server")
         if "api-server" not in missing:
             wanted.pop("api-server")
         hints = {
             "api-server": "SPARKIFY_AIRFLOW_PORT",
-            "task log server": "SPARKIFY_AIRFLOW_TASK_LOG_PORT",
-            "trigger log server": "SPARKIFY_AIRFLOW_TRIGGER_LOG_PORT",
             "Redis broker": "SPARKIFY_AIRFLOW_BROKER_PORT",
         }
         for what, port in wanted.items():
@@ -419,9 +435,7 @@ class AirflowServices:
                 "The local warehouse is not running, and Airflow keeps its metadata there. "
                 "Start it first (`make up` does)."
             )
-        with psycopg.connect(warehouse.backend_dsn("postgres"), autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.metadata_db,)).fetchone():
-                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(self.metadata_db)))
+        warehouse.ensure_metadata_database(self.metadata_db)  # owned by METADATA_ROLE, closed to the others
         self.airflow("db", "migrate", timeout=600)
         self.ensure_pools()
 
@@ -622,13 +636,14 @@ def print_airflow_status(services: AirflowServices) -> None:
     executor = EXECUTORS[services.executor or "local"]
     print(
         f"Airflow 3 (api-server, scheduler, dag-processor, triggerer; {executor}): {state}  "
-        f"{services.base_url}  login: {services.login.username} (password: SPARKIFY_AIRFLOW_PASSWORD in .env)"
+        f"{services.base_url}  login: {services.login.username} (password: in {services.settings.passwords_file})"
     )
     if services.executor == "celery":
         pid = running[BROKER]
         print(
             f"  Celery broker (Redis, {services.home / 'broker.log'}): "
-            f"{'running, pid ' + str(pid) if pid else 'stopped'}  redis://127.0.0.1:{services.ports.broker}/0"
+            f"{'running, pid ' + str(pid) if pid else 'stopped'}  {broker_display_url(services.ports.broker)} "
+            f"(password: {services.home / BROKER_PASSWORD_FILE})"
         )
         answering = services.ping_workers() if pid else {}
         for name in services.celery.worker_names():

@@ -26,6 +26,7 @@ import httpx
 from local_stack.airflow_services import AirflowApi, AirflowServices
 from local_stack.backfill_progress import TaskEvents
 from local_stack.processes import StackError
+from local_stack.run_progress import verbose_requested
 from sparkify.window import WindowError, parse_instant
 
 DAG_ID = "sparkify_etl"
@@ -224,7 +225,7 @@ def _follow(
     deadline = None if timeout is None else started + timeout
     reported_failures: dict[datetime, FailedRun] = {}
     last_counts, last_line_at = None, 0.0
-    events = TaskEvents(api.task_error)
+    events = TaskEvents(api.task_error, verbose=verbose_requested())  # VERBOSE=1: every task's start and end
     watched: set[datetime] = set()  # hours whose run was running at the last poll: their tasks may have changed
     unanswered = 0  # polls in a row that the api-server did not answer
     while True:

@@ -1,4 +1,5 @@
-"""`make backfill`'s task lines: each task's start, end and failure, and when a retry is due.
+"""`make backfill`'s task lines: each failure and when its retry is due; with `VERBOSE=1`, each task's start
+and end too (the counts line says how far the backfill is either way).
 
 Built from the REST API's task instances, polled by `backfill._follow`. One line per change of a
 task try's state, e.g. `  hour 2018-11-15T07:00Z stage_events failed (try 1 of 4); retry due between
@@ -27,8 +28,8 @@ class TaskEvents:
     # Polls to wait for a retrying try's end_date before saying "waiting to retry" without a due time.
     END_DATE_POLLS = 10
 
-    def __init__(self, error_of: ErrorOf) -> None:
-        self.error_of = error_of
+    def __init__(self, error_of: ErrorOf, verbose: bool = True) -> None:
+        self.error_of, self.verbose = error_of, verbose
         self.seen: dict[tuple[str, str, int], str | None] = {}
         self.waiting_for_end: dict[tuple[str, str, int], int] = {}
 
@@ -44,7 +45,7 @@ class TaskEvents:
                 polls = self.waiting_for_end[key] = self.waiting_for_end.get(key, 0) + 1
                 if polls < self.END_DATE_POLLS:
                     continue
-            if state in ENDED and self.seen.get(key) != "running" and ti.get("start_date"):
+            if self.verbose and state in ENDED and self.seen.get(key) != "running" and ti.get("start_date"):
                 lines.append(self._started(ti))  # it started and ended between two polls
             self.seen[key] = state
             line = self._line(ti, state)
@@ -62,6 +63,8 @@ class TaskEvents:
     def _line(self, ti: dict, state: str | None) -> str | None:
         where = self._where(ti)
         tries = _tries(ti)
+        if state in ("running", "success") and not self.verbose:
+            return None
         if state == "running":
             return self._started(ti)
         if state == "success":

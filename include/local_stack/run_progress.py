@@ -1,4 +1,5 @@
-"""What `make run` prints while a run goes: each task's start, end or failure, and retry waits.
+"""What `make run` and `make demo` print while a run goes: failures and retry waits, and with
+`VERBOSE=1` (`make demo VERBOSE=1`) each task's start and end too.
 
 The run itself (`dag.test()` in this process) writes its full output to the log file; these
 lines go to the terminal. They come from task callbacks that the runner adds to its own copy of
@@ -10,6 +11,7 @@ for its retry, is kept in the log only when its list of tasks changes.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import types
@@ -21,13 +23,28 @@ ERROR_LINES = 3
 NO_TASKS_TO_RUN = "No tasks to run"
 DAG_TEST_LOGGER = "airflow.sdk.definitions.dag"
 TASK_IN_MESSAGE = re.compile(r"<TaskInstance: ([\w.-]+) ")  # "<TaskInstance: dag.task run_id [state] ...>"
+VERBOSE_VARIABLE = "VERBOSE"  # `make demo VERBOSE=1`: make passes its command-line variables to the recipe
+
+
+def verbose_requested(environ: dict[str, str] | None = None) -> bool:
+    """Whether the user asked for the task-by-task view (VERBOSE=1, true or yes)."""
+    value = (os.environ if environ is None else environ).get(VERBOSE_VARIABLE, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 class RunProgress:
-    """Writes one line per task event to `stream`, e.g. `07:00:03  stage_events failed (try 1 of 4): ...`."""
+    """Writes task events to `stream`, e.g. `07:00:03  stage_events failed (try 1 of 4): ...`.
 
-    def __init__(self, stream: TextIO, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self.stream, self.clock = stream, clock
+    Failures and retries always; starts and ends only when `verbose`.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        verbose: bool = True,
+    ) -> None:
+        self.stream, self.clock, self.verbose = stream, clock, verbose
         self.started: dict[str, float] = {}
 
     def line(self, text: str) -> None:
@@ -62,11 +79,14 @@ class RunProgress:
     def _started(self, context: dict) -> None:
         ti = context["ti"]
         self.started[ti.task_id] = time.monotonic()
-        self.line(f"{ti.task_id} started{_try(ti, context)}")
+        if self.verbose:
+            self.line(f"{ti.task_id} started{_try(ti, context)}")
 
     def _done(self, context: dict) -> None:
         ti = context["ti"]
-        self.line(f"{ti.task_id} done ({self._elapsed(ti.task_id)})")
+        elapsed = self._elapsed(ti.task_id)
+        if self.verbose:
+            self.line(f"{ti.task_id} done ({elapsed})")
 
     def _failed(self, context: dict, retrying: bool) -> None:
         ti = context["ti"]

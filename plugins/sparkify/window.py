@@ -43,6 +43,30 @@ class RunWindow:
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
+    def note(self) -> str:
+        """The run's note in the UI, e.g. "window 2018-11-15 07:00–08:00 UTC" (the end is excluded)."""
+        start, end = self.start, self.end
+        if end.date() == start.date():
+            return f"window {short_instant(start)}–{_clock(end)} UTC"
+        if end == start.add(days=1).start_of("day"):  # up to midnight: "24:00", not the next day's "00:00"
+            return f"window {short_instant(start)}–24:00 UTC"
+        return f"window {short_instant(start)} – {short_instant(end)} UTC"
+
+
+def _clock(instant: datetime) -> str:
+    return instant.strftime("%H:%M:%S" if instant.second or instant.microsecond else "%H:%M")
+
+
+def short_instant(instant: datetime) -> str:
+    """A UTC instant as a person writes it: "2018-11-15 07:00" (seconds only when there are some)."""
+    utc = pendulum.instance(instant, tz="UTC").in_tz("UTC")
+    return f"{utc.date().isoformat()} {_clock(utc)}"
+
+
+def failure_note(error: WindowError) -> str:
+    """The one line a run that cannot use its window shows: its note and the top of `begin`'s log."""
+    return f"Invalid window: {error}"
+
 
 def _naive_utc(instant: datetime) -> datetime:
     return datetime.fromtimestamp(instant.timestamp(), tz=timezone.utc).replace(tzinfo=None)
@@ -85,10 +109,12 @@ def validate_window(start: Any, end: Any, max_days: float | str = DEFAULT_MAX_WI
     max_days = parse_max_window_days(max_days)
     begin, finish = parse_instant(start, "window_start"), parse_instant(end, "window_end")
     if finish <= begin:
-        raise WindowError(f"window_end ({finish.isoformat()}) must be after window_start ({begin.isoformat()}).")
+        raise WindowError(
+            f"window_end {short_instant(finish)} must be after window_start {short_instant(begin)} (UTC)."
+        )
     if finish - begin > timedelta(days=max_days):
         raise WindowError(
-            f"The window {begin.isoformat()} to {finish.isoformat()} is longer than the maximum of "
+            f"The window {short_instant(begin)} to {short_instant(finish)} UTC is longer than the maximum of "
             f"{max_days:g} days (Airflow Variable {MAX_WINDOW_DAYS_VARIABLE}). Split it into several runs."
         )
     return RunWindow(begin, finish)
@@ -143,4 +169,4 @@ def run_window(context: Any) -> RunWindow:
             max_days=max_days,
         )
     except WindowError as error:
-        raise AirflowFailException(f"Invalid window: {error}") from None
+        raise AirflowFailException(failure_note(error)) from None

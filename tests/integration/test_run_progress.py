@@ -39,7 +39,7 @@ def test_a_bad_window_fails_the_run_within_seconds_and_says_why(airflow_db, samp
     assert lines[0] == "begin started (try 1 of 4)"
     assert re.fullmatch(r"begin failed \(try 1 of 4\) after \d+s; no retry:", lines[1]), lines
     assert lines[2].startswith(
-        "    AirflowFailException: Invalid window: window_end (2018-11-15T00:00:00+00:00) must be after window_start"
+        "    AirflowFailException: Invalid window: window_end 2018-11-15 00:00 must be after window_start"
     ), lines
     assert len(lines) == 3, "nothing else ran"
 

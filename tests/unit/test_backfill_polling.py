@@ -83,7 +83,8 @@ class Services:
         return {"scheduler": 1}
 
 
-def test_a_month_is_followed_with_a_few_requests_a_poll():
+def test_a_month_is_followed_with_a_few_requests_a_poll(monkeypatch):
+    monkeypatch.setenv("VERBOSE", "1")  # the task lines too (make backfill VERBOSE=1)
     api, lines = MonthApi(), []
     result = backfill._follow(Services(), api, 7, HOURS, 4, lines.append, time.monotonic(), None, poll_seconds=0)
 
