@@ -81,11 +81,11 @@ def starter_run(starter, sample, stack) -> dict[str, Any]:
     (create_tables.sql, a COPY) that failed."""
     bucket, _ = sample
     database = f"starter_{bucket.split('-')[-1]}"
-    admin = psycopg2.connect(WarehouseServer(stack).dsn())
+    admin = psycopg2.connect(WarehouseServer(stack).backend_dsn("postgres"))  # the client may not CREATE DATABASE
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {database}")
-        cursor.execute(f"CREATE DATABASE {database}")
+        cursor.execute(f"CREATE DATABASE {database} OWNER {stack.warehouse_user}")
     conn = psycopg2.connect(WarehouseServer(stack).dsn(database))
     conn.autocommit = True
     try:

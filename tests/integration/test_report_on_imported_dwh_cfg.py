@@ -46,12 +46,13 @@ SONG_DATA=s3://udacity-dend/song_data
 
 
 @pytest.fixture
-def imported_cluster(db, settings, warehouse_dsn):
-    """A database owned by its own user, with a star schema holding three plays of one song."""
-    db.execute(f"DROP DATABASE IF EXISTS {DB}")
-    db.execute(f"DROP ROLE IF EXISTS {USER}")
-    db.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(USER), sql.Literal(PASSWORD)))
-    db.execute(f"CREATE DATABASE {DB} OWNER {USER}")
+def imported_cluster(backend, settings, warehouse_dsn):
+    """A database owned by its own user, with a star schema holding three plays of one song. The user and the
+    database are made as the warehouse's private superuser: the stack's login may not create either."""
+    backend.execute(f"DROP DATABASE IF EXISTS {DB}")
+    backend.execute(f"DROP ROLE IF EXISTS {USER}")
+    backend.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(USER), sql.Literal(PASSWORD)))
+    backend.execute(f"CREATE DATABASE {DB} OWNER {USER}")
     conninfo = psycopg.conninfo.make_conninfo(warehouse_dsn, dbname=DB, user=USER, password=PASSWORD)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         reset_schema(conn)
@@ -65,8 +66,8 @@ def imported_cluster(db, settings, warehouse_dsn):
                 (f"sp{n}", f"2018-11-15 10:0{n}:00"),
             )
     yield settings.warehouse_port
-    db.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    db.execute(f"DROP ROLE IF EXISTS {USER}")
+    backend.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    backend.execute(f"DROP ROLE IF EXISTS {USER}")
 
 
 def test_make_report_uses_the_imported_redshift_connection(imported_cluster, tmp_path, monkeypatch, capsys):
