@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     up_cmd.add_argument(
         "--executor",
         choices=["local", "celery"],
-        help="LocalExecutor (the default), or CeleryExecutor with a Redis broker and two workers",
+        help="local: PreloadingLocalExecutor, a LocalExecutor that preloads the tasks' libraries (the default), "
+        "or celery: CeleryExecutor with a Redis broker and two workers",
     )
     commands.add_parser("down", help="stop them")
     commands.add_parser("status", help="print the endpoints")

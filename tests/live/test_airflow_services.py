@@ -99,8 +99,9 @@ def test_make_up_status_and_down_manage_the_whole_stack(stack, airflow_login):
         assert "sparkify_etl" in stack_command("airflow", "dags", "list", "--output", "plain")
 
         assert stack_command("up") and services.running() == pids, "a second `make up` changes nothing"
-        assert "Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): running" in (
-            stack_command("status")
+        assert (
+            "Airflow 3 (api-server, scheduler, dag-processor, triggerer; PreloadingLocalExecutor, a LocalExecutor "
+            "that preloads the tasks' libraries): running" in stack_command("status")
         )
 
         family = [psutil.Process(pid) for pid in pids.values()]
@@ -109,8 +110,9 @@ def test_make_up_status_and_down_manage_the_whole_stack(stack, airflow_login):
         assert f"Airflow: stopped {', '.join(('scheduler', 'triggerer', 'dag-processor', 'api-server'))}" in out, out
         assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         assert set(services.running().values()) == {None}
-        assert "Airflow 3 (api-server, scheduler, dag-processor, triggerer; LocalExecutor): stopped" in (
-            stack_command("status")
+        assert (
+            "Airflow 3 (api-server, scheduler, dag-processor, triggerer; PreloadingLocalExecutor, a LocalExecutor "
+            "that preloads the tasks' libraries): stopped" in stack_command("status")
         )
         assert sorted(COMPONENTS) == sorted(services.running())
     finally:

@@ -309,8 +309,9 @@ def test_the_runtime_requirements_are_pinned_as_in_requirements_txt():
 
 
 def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins():
-    """Each third-party module imported by dags/, plugins/ and the seed job comes from a runtime
-    requirement or from apache-airflow, directly or through their dependencies."""
+    """Each third-party module imported by dags/, plugins/ and the seed job comes from a requirement the
+    image installs (requirements-runtime.txt, requirements-local-stack.txt) or from apache-airflow, directly
+    or through their dependencies."""
     import ast
     import sys
 
@@ -322,7 +323,9 @@ def test_the_runtime_requirements_provide_every_import_of_the_dags_and_plugins()
     def canonical(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()
 
-    provided, todo = set(), ["apache-airflow", *runtime_pins()]
+    local_stack = (ROOT / "requirements-local-stack.txt").read_text().splitlines()
+    local_stack_pins = [line.split("==")[0] for line in local_stack if line and not line.startswith("#")]
+    provided, todo = set(), ["apache-airflow", *runtime_pins(), *local_stack_pins]
     while todo:
         name = canonical(todo.pop())
         if name in provided:
@@ -478,10 +481,16 @@ def missing_copy_sources(patterns: list[str]) -> list[str]:
 
 def test_every_copy_source_is_in_the_docker_build_context():
     patterns = dockerignore_patterns((ROOT / ".dockerignore").read_text())
-    assert copy_sources((ROOT / "Dockerfile").read_text()) == ["requirements-runtime.txt"]
+    assert copy_sources((ROOT / "Dockerfile").read_text()) == [
+        "requirements-runtime.txt",
+        "requirements-local-stack.txt",
+    ]
     assert missing_copy_sources(patterns) == []
     # The check catches the broken .dockerignore this replaced (it let in requirements.txt only).
-    assert missing_copy_sources(["*", "!requirements.txt"]) == ["requirements-runtime.txt"]
+    assert missing_copy_sources(["*", "!requirements.txt"]) == [
+        "requirements-runtime.txt",
+        "requirements-local-stack.txt",
+    ]
 
 
 def test_the_build_context_is_only_what_the_image_needs():
@@ -489,7 +498,7 @@ def test_the_build_context_is_only_what_the_image_needs():
     from docker.utils.build import exclude_paths
 
     context = exclude_paths(str(ROOT), dockerignore_patterns((ROOT / ".dockerignore").read_text()), "Dockerfile")
-    assert context - {".dockerignore"} == {"Dockerfile", "requirements-runtime.txt"}
+    assert context - {".dockerignore"} == {"Dockerfile", "requirements-runtime.txt", "requirements-local-stack.txt"}
 
 
 def test_copy_sources_reads_both_forms_and_skips_other_stages():
