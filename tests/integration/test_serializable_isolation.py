@@ -4,10 +4,13 @@ failure to serialize as Redshift's error 1023; the project's transaction helper 
 https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html (error 1023, its cure: retry)
 https://docs.aws.amazon.com/redshift/latest/dg/r_BEGIN.html (every isolation level runs as SERIALIZABLE)
 https://docs.aws.amazon.com/redshift/latest/dg/r_STL_TR_CONFLICT.html (the error's DETAIL gives the table id)
+https://docs.aws.amazon.com/redshift/latest/dg/c_intro_STL_tables.html (the system logs: rows are written
+as the cluster runs, not in the client's transaction)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 
@@ -15,10 +18,11 @@ import psycopg
 import pytest
 
 from sparkify.warehouse import SerializationRetries, run_transaction, warehouse_hook
+from tests.support import put_objects
 
-# SERIALIZABLE is not yet every session's default (local_stack.redshift.isolation.startup_parameters):
-# these sessions ask for it, as every session will once the default is on.
-SERIALIZABLE = "-c default_transaction_isolation=serializable"
+# A client's own wish: the emulator overrides it (every session is SERIALIZABLE, whatever it asks for).
+READ_COMMITTED = "-c default_transaction_isolation=read\\ committed"
+KEYS = "ACCESS_KEY_ID 'isolation-key' SECRET_ACCESS_KEY 'isolation-secret'"
 
 
 @pytest.fixture
@@ -48,8 +52,8 @@ def finish_cycle(other: psycopg.Connection, first: str) -> None:
 def test_client_sessions_are_serializable_and_the_loser_of_a_cycle_gets_error_1023(warehouse_dsn, two_tables):
     (tab1, tab2), ids = two_tables
     with (
-        psycopg.connect(warehouse_dsn, options=SERIALIZABLE) as session1,
-        psycopg.connect(warehouse_dsn, options=SERIALIZABLE) as session2,
+        psycopg.connect(warehouse_dsn, options=READ_COMMITTED) as session1,
+        psycopg.connect(warehouse_dsn) as session2,
     ):
         assert session1.execute("SHOW transaction_isolation").fetchone()[0] == "serializable"
         session1.rollback()
@@ -96,7 +100,7 @@ def test_the_transaction_helper_retries_a_serialization_failure_and_counts_it(wa
     attempts: list[int] = []
     delays: list[float] = []
 
-    with psycopg.connect(warehouse_dsn, options=SERIALIZABLE) as other:
+    with psycopg.connect(warehouse_dsn) as other:
 
         def work(cursor) -> int:
             attempts.append(1)
@@ -145,3 +149,59 @@ def test_a_deterministic_error_is_not_retried(two_tables):
         run_transaction(hook, work, "a bad cast", retries=retries, sleep=lambda _: None)
     assert "22P02" in str(raised.value)
     assert len(attempts) == 1 and retries.count == 0
+
+
+def test_concurrent_copies_see_their_own_load_errors_without_a_serialization_failure(warehouse_dsn, s3, db):
+    """Two sessions COPY with rejects (MAXERROR) in open transactions whose snapshots predate the rows the
+    emulator logs for them over its side connections; each reads the load logs in its transaction and sees its
+    own rows at once, as on Redshift, and neither read makes a serialization failure: both commit."""
+    bucket, suffix = "sparkify-isolation-tests", uuid.uuid4().hex[:8]
+    bad = {"n": "x"}  # rejected: not an integer
+    files = {  # session 1: 1 good row and 2 rejects; session 2: 2 good rows and 1 reject
+        f"{suffix}/one/a.json": "\n".join(json.dumps(r) for r in ({"n": 1}, bad, bad)),
+        f"{suffix}/two/a.json": "\n".join(json.dumps(r) for r in ({"n": 2}, {"n": 3}, bad)),
+    }
+    put_objects(s3, bucket, files)
+    tables = [f"iso_copy_{n}_{suffix}" for n in ("one", "two")]
+    for table in tables:
+        db.execute(f"CREATE TABLE {table} (n INTEGER)")
+    expected = {"one": (1, 2), "two": (2, 1)}  # (rows loaded, rows rejected), from `files`
+    try:
+        with psycopg.connect(warehouse_dsn) as one, psycopg.connect(warehouse_dsn) as two:
+            sessions = {"one": one, "two": two}
+            for conn in sessions.values():  # both snapshots first: older than either COPY's log rows
+                conn.execute("SELECT count(*) FROM stl_load_errors").fetchone()
+            for (name, conn), table in zip(sessions.items(), tables, strict=True):
+                conn.execute(
+                    f"COPY {table} FROM 's3://{bucket}/{suffix}/{name}/' {KEYS} FORMAT AS JSON 'auto' MAXERROR 5"
+                )
+            seen = {}
+            for name, conn in sessions.items():
+                copied = conn.execute("SELECT pg_last_copy_id(), pg_last_copy_count()").fetchone()
+                rejects = conn.execute(
+                    "SELECT count(*) FROM stl_load_errors WHERE query = pg_last_copy_id()"
+                ).fetchone()[0]
+                history = conn.execute(
+                    "SELECT status, loaded_rows, error_count FROM sys_load_history WHERE query_id = pg_last_copy_id()"
+                ).fetchall()
+                commits = conn.execute(
+                    "SELECT count(*) FROM stl_load_commits WHERE query = pg_last_copy_id()"
+                ).fetchone()[0]
+                every = conn.execute("SELECT count(*) FROM stl_load_errors").fetchone()[0]  # the whole log, too
+                seen[name] = (copied, rejects, history, commits, every)
+            for table, conn in zip(tables, sessions.values(), strict=True):
+                conn.execute(f"INSERT INTO {table} VALUES (0)")  # each writes what it read: a cycle would fail
+            one.commit()
+            two.commit()
+        for name, (loaded, rejected) in expected.items():
+            (query, count), rejects, history, commits, every = seen[name]
+            assert count == loaded and rejects == rejected
+            assert history == [("completed", loaded, rejected)]
+            assert commits == 1
+            assert every >= rejected
+        assert seen["one"][0][0] != seen["two"][0][0]
+        for table, (loaded, _) in zip(tables, expected.values(), strict=True):
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == loaded + 1
+    finally:
+        for table in tables:
+            db.execute(f"DROP TABLE IF EXISTS {table}")

@@ -35,7 +35,7 @@ _bootstrap_lock = threading.Lock()
 # The client's user (usesysid) of the session whose backend pid is the first parameter.
 _CLIENT_USER = "(SELECT a.usesysid::integer FROM pg_stat_activity a WHERE a.pid = %s LIMIT 1)"
 _INSERT_ERROR = (
-    "INSERT INTO stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, "
+    "INSERT INTO redshift_emulator.load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, "
     "colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason, is_partial, "
     "start_offset) VALUES (COALESCE(" + _CLIENT_USER + ", 100), 0, %s, %s, %s, %s, "
     "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0)"
@@ -168,6 +168,12 @@ def _drop_views_of_another_catalog(conn: psycopg.Connection) -> None:
         "INSERT INTO redshift_emulator.catalog_digest SELECT '' WHERE NOT EXISTS "
         "(SELECT FROM redshift_emulator.catalog_digest)"
     )
+    # Before the log views, stl_load_errors was the table itself: it becomes redshift_emulator.load_errors.
+    conn.execute(
+        "DO $$ BEGIN IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('public.stl_load_errors')) = 'r' "
+        "THEN ALTER TABLE public.stl_load_errors SET SCHEMA redshift_emulator; "
+        "ALTER TABLE redshift_emulator.stl_load_errors RENAME TO load_errors; END IF; END $$"
+    )
     (stored,) = conn.execute("SELECT digest FROM redshift_emulator.catalog_digest").fetchone() or ("",)
     if stored != CATALOG_DIGEST:
         for view in reversed(_CATALOG_VIEWS):  # the later ones may read the earlier ones
@@ -250,7 +256,7 @@ def record_load_errors(
 
     The load is marked aborted; `record_last_copy` marks it completed if it loads despite them (MAXERROR)."""
     now = _now()
-    with conn.cursor() as cursor:
+    with conn.transaction(), conn.cursor() as cursor:  # all at once: the log overlay replaces a query's rows
         cursor.executemany(
             _INSERT_ERROR,
             [
@@ -279,6 +285,58 @@ def record_load_errors(
         "WHERE query_id = %s AND status = 'running'",
         (now, query),
     )
+
+
+# The system-log views whose rows a session's own statements may have logged over a side connection.
+LOG_VIEWS = (
+    "stl_load_errors",
+    "stl_loaderror_detail",
+    "sys_load_error_detail",
+    "sys_load_history",
+    "stl_load_commits",
+    "stl_query",
+    "sys_query_history",
+)
+OVERLAY_ROWS = 1000  # the newest rows of each log that a session's overlay holds
+# The rows that the session of backend `pid` logged since its transaction began (a second's margin:
+# the rows are stamped by the emulator's clock), newest first, as JSON arrays: the log overlay.
+_OVERLAY = """
+WITH tx AS (SELECT (a.xact_start AT TIME ZONE 'UTC') - interval '1 second' AS since
+            FROM pg_stat_activity a WHERE a.pid = %(pid)s),
+     loads AS (SELECT h.* FROM stl_emulator_load_history h, tx
+               WHERE h.session_id = %(pid)s AND h.start_time >= tx.since ORDER BY h.query_id DESC LIMIT %(rows)s)
+SELECT
+    (SELECT COALESCE(json_agg(e), '[]') FROM (
+        SELECT e.* FROM redshift_emulator.load_errors e, tx
+        WHERE e.session = %(pid)s AND e.starttime >= tx.since ORDER BY e.query DESC LIMIT %(rows)s) e)::text,
+    (SELECT COALESCE(json_agg(h), '[]') FROM loads h)::text,
+    (SELECT COALESCE(json_agg(c), '[]') FROM (
+        SELECT c.* FROM stl_emulator_load_commits c WHERE c.query IN (SELECT query_id FROM loads)
+        ORDER BY c.query DESC LIMIT %(rows)s) c)::text,
+    (SELECT COALESCE(json_agg(q), '[]') FROM (
+        SELECT q.* FROM stl_emulator_query_history q, tx
+        WHERE q.pid = %(pid)s AND q.starttime >= tx.since ORDER BY q.query DESC LIMIT %(rows)s) q)::text
+"""
+# The statement that sets a log overlay in the client's transaction (parameters: `log_overlay`'s values).
+SET_OVERLAY = (
+    "SELECT set_config('redshift_emulator.overlay_load_errors', $1, true), "
+    "set_config('redshift_emulator.overlay_load_history', $2, true), "
+    "set_config('redshift_emulator.overlay_load_commits', $3, true), "
+    "set_config('redshift_emulator.overlay_query_history', $4, true)"
+)
+
+
+def mentions_log(sql: str) -> bool:
+    """Whether `sql` may read a system-log view (then its session's log overlay is set before it runs)."""
+    lowered = sql.lower()
+    return any(view in lowered for view in LOG_VIEWS)
+
+
+def log_overlay(conn: psycopg.Connection, pid: int) -> tuple[str, str, str, str]:
+    """The log rows of the session of backend `pid` since its transaction began, for SET_OVERLAY:
+    load errors, load history, load commits, query history (JSON arrays)."""
+    row = conn.execute(_OVERLAY, {"pid": pid, "rows": OVERLAY_ROWS}).fetchone()
+    return (row[0], row[1], row[2], row[3]) if row else ("[]", "[]", "[]", "[]")
 
 
 def _file_format(command: CopyCommand) -> str:

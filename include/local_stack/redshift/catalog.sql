@@ -1,9 +1,20 @@
 -- What Redshift has and PostgreSQL lacks, created by the emulator in each database it serves.
 -- Idempotent; run on every side connection.
 CREATE SEQUENCE IF NOT EXISTS stl_query_id_seq;
+CREATE SCHEMA IF NOT EXISTS redshift_emulator;
 
--- Redshift's load-error log: one row per rejected input row (and per failed file).
-CREATE TABLE IF NOT EXISTS stl_load_errors (
+-- The system logs below are written over side connections, committed at once, as Redshift's are not
+-- transactional. A SERIALIZABLE transaction whose snapshot is older cannot see those rows; so before a
+-- statement of a transaction block that names a log view, the emulator reads the session's rows logged
+-- since its transaction began (READ COMMITTED, on a side connection) and sets them, as JSON, in the
+-- transaction's own settings redshift_emulator.overlay_<log> (SET LOCAL; session.py). Each log view
+-- is the table's rows whose query is not in the overlay, and the overlay's rows.
+CREATE OR REPLACE FUNCTION redshift_emulator.log_overlay(log TEXT) RETURNS JSON LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(NULLIF(current_setting('redshift_emulator.overlay_' || log, true), ''), '[]')::json
+$$;
+
+-- Redshift's load-error log: one row per rejected input row (and per failed file); stl_load_errors.
+CREATE TABLE IF NOT EXISTS redshift_emulator.load_errors (
     userid          INTEGER,
     slice           INTEGER,
     tbl             INTEGER,
@@ -24,10 +35,20 @@ CREATE TABLE IF NOT EXISTS stl_load_errors (
     start_offset    BIGINT
 );
 
+CREATE OR REPLACE VIEW stl_load_errors AS
+WITH own AS MATERIALIZED (
+    SELECT * FROM json_populate_recordset(NULL::redshift_emulator.load_errors,
+                                          redshift_emulator.log_overlay('load_errors'))
+)
+SELECT e.* FROM redshift_emulator.load_errors e WHERE NOT EXISTS (SELECT FROM own o WHERE o.query = e.query)
+UNION ALL
+SELECT * FROM own;
+
 -- The last COPY of each backend session, written outside the session's transaction so that
 -- pg_last_copy_id() still names a failed load after its rollback, as on Redshift. A SERIALIZABLE
 -- transaction does not see that row when its snapshot is older than the COPY, so the COPY also sets
--- the session's redshift_emulator.last_copy ('<query> <rows>') inside the transaction; the newer wins.
+-- the session's redshift_emulator.last_copy ('<query> <rows>') inside the transaction; the newer wins
+-- (for the same COPY, the setting: the snapshot may hold the row the COPY wrote as it began, 0 rows).
 CREATE TABLE IF NOT EXISTS stv_emulator_last_copy (
     session INTEGER PRIMARY KEY,
     query   INTEGER NOT NULL,
@@ -36,12 +57,12 @@ CREATE TABLE IF NOT EXISTS stv_emulator_last_copy (
 
 CREATE OR REPLACE FUNCTION redshift_emulator_last_copy(OUT query INTEGER, OUT rows BIGINT) LANGUAGE sql STABLE AS $$
     SELECT last.query, last.rows FROM (
-        SELECT c.query, c.rows FROM stv_emulator_last_copy c WHERE c.session = pg_backend_pid()
+        SELECT c.query, c.rows, 0 AS own FROM stv_emulator_last_copy c WHERE c.session = pg_backend_pid()
         UNION ALL
-        SELECT split_part(v, ' ', 1)::INTEGER, split_part(v, ' ', 2)::BIGINT
+        SELECT split_part(v, ' ', 1)::INTEGER, split_part(v, ' ', 2)::BIGINT, 1
         FROM (SELECT NULLIF(current_setting('redshift_emulator.last_copy', true), '') AS v) s
         WHERE v IS NOT NULL
-    ) last ORDER BY last.query DESC LIMIT 1
+    ) last ORDER BY last.query DESC, last.own DESC LIMIT 1
 $$;
 
 CREATE OR REPLACE FUNCTION pg_last_copy_id() RETURNS INTEGER LANGUAGE sql STABLE AS $$
@@ -86,6 +107,25 @@ CREATE TABLE IF NOT EXISTS stl_emulator_load_commits (
 );
 CREATE INDEX IF NOT EXISTS stl_emulator_load_commits_query ON stl_emulator_load_commits (query);
 
+-- The loads and the files they read, the session's own logged rows (the overlay) included.
+CREATE OR REPLACE VIEW redshift_emulator.load_history AS
+WITH own AS MATERIALIZED (
+    SELECT * FROM json_populate_recordset(NULL::stl_emulator_load_history,
+                                          redshift_emulator.log_overlay('load_history'))
+)
+SELECT h.* FROM stl_emulator_load_history h WHERE NOT EXISTS (SELECT FROM own o WHERE o.query_id = h.query_id)
+UNION ALL
+SELECT * FROM own;
+
+CREATE OR REPLACE VIEW redshift_emulator.load_commits AS
+WITH own AS MATERIALIZED (
+    SELECT * FROM json_populate_recordset(NULL::stl_emulator_load_commits,
+                                          redshift_emulator.log_overlay('load_commits'))
+)
+SELECT c.* FROM stl_emulator_load_commits c WHERE NOT EXISTS (SELECT FROM own o WHERE o.query = c.query)
+UNION ALL
+SELECT * FROM own;
+
 -- One row per statement a client sent (query_history.py writes them in batches); stl_query.
 CREATE TABLE IF NOT EXISTS stl_emulator_query_history (
     query     INTEGER PRIMARY KEY,
@@ -95,6 +135,15 @@ CREATE TABLE IF NOT EXISTS stl_emulator_query_history (
     querytxt  TEXT,
     starttime TIMESTAMP
 );
+
+CREATE OR REPLACE VIEW redshift_emulator.query_history AS
+WITH own AS MATERIALIZED (
+    SELECT * FROM json_populate_recordset(NULL::stl_emulator_query_history,
+                                          redshift_emulator.log_overlay('query_history'))
+)
+SELECT q.* FROM stl_emulator_query_history q WHERE NOT EXISTS (SELECT FROM own o WHERE o.query = q.query)
+UNION ALL
+SELECT * FROM own;
 
 -- STL_LOADERROR_DETAIL: the field that failed to parse, one row per reject that names a column.
 -- Redshift also lists the fields parsed before it; the emulator records only the failing one.
@@ -185,9 +234,9 @@ SELECT h.user_id,
        f.bytes AS file_bytes_scanned,
        (SELECT count(*) FROM stl_load_errors e WHERE e.query = h.query_id) AS error_count,
        0::bigint AS copy_job_id
-FROM stl_emulator_load_history h
+FROM redshift_emulator.load_history h
 CROSS JOIN LATERAL (SELECT count(*)::integer AS files, sum(c.bytes)::bigint AS bytes
-                    FROM stl_emulator_load_commits c WHERE c.query = h.query_id) f;
+                    FROM redshift_emulator.load_commits c WHERE c.query = h.query_id) f;
 
 -- STL_LOAD_COMMITS: one row per file a COPY read, whether or not its transaction committed (as the
 -- page says of Redshift's). A file is never split into scan ranges here (is_partial 0, start_offset 0);
@@ -209,8 +258,8 @@ SELECT h.user_id AS userid,
        0 AS is_partial,
        0::bigint AS start_offset,
        0::bigint AS copy_job_id
-FROM stl_emulator_load_commits c
-LEFT JOIN stl_emulator_load_history h ON h.query_id = c.query;
+FROM redshift_emulator.load_commits c
+LEFT JOIN redshift_emulator.load_history h ON h.query_id = c.query;
 
 -- STL_QUERY: one row per statement a client sent; what the emulator does not see is NULL.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_STL_QUERY.html
@@ -227,7 +276,7 @@ SELECT q.userid,
        NULL::integer AS aborted,
        NULL::integer AS insert_pristine,
        0 AS concurrency_scaling_status
-FROM stl_emulator_query_history q;
+FROM redshift_emulator.query_history q;
 
 -- SYS_QUERY_HISTORY: the same statements under the SYS view's names.
 -- https://docs.aws.amazon.com/redshift/latest/dg/SYS_QUERY_HISTORY.html
@@ -263,13 +312,12 @@ SELECT q.userid AS user_id,
        NULL::bigint AS compile_time,
        NULL::bigint AS planning_time,
        NULL::bigint AS lock_wait_time
-FROM stl_emulator_query_history q;
+FROM redshift_emulator.query_history q;
 
 -- Each table's distribution style and key, and whether its sort key is interleaved, as its CREATE
 -- TABLE declared them: the DDL rewrite (ddl_rewrite.py) calls record_layout in its DO block, in the
 -- statement's transaction. A table without a row has Redshift's defaults: DISTSTYLE AUTO, a compound
 -- sort key. Keyed by oid and attnum, as pg_constraint is: RENAME needs no bookkeeping.
-CREATE SCHEMA IF NOT EXISTS redshift_emulator;
 
 CREATE TABLE IF NOT EXISTS redshift_emulator.table_layout (
     relid       OID     PRIMARY KEY,       -- the table (pg_class.oid)

@@ -3,7 +3,8 @@
 A statement costs the client's path one append to an in-memory buffer. A background thread writes
 the buffer to `stl_emulator_query_history` in batches (redacted, with query ids from
 `stl_query_id_seq`), and keeps the newest `KEEP_ROWS` rows. A statement that reads the history
-flushes it first (`mentions_history` + `flush`), so it sees every statement sent before it.
+flushes it first (`mentions_history` + `flush`), so it sees every statement sent before it (in a
+transaction block whose snapshot is older, through the session's log overlay: catalog.sql).
 A COPY's row carries the COPY's own query id (the one in stl_load_errors and pg_last_copy_id()):
 the session stashes the COPY's text (`stash_copy`) and the COPY runner records it (`record_copy`).
 """

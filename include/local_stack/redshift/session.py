@@ -20,11 +20,19 @@ import queue
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from local_stack.redshift import isolation, query_history, wire
-from local_stack.redshift.catalog import catalog_databases, forget_session, role_password, side_connection
+from local_stack.redshift.catalog import (
+    SET_OVERLAY,
+    catalog_databases,
+    forget_session,
+    log_overlay,
+    mentions_log,
+    role_password,
+    side_connection,
+)
 from local_stack.redshift.copy_runner import CopyRunner
 from local_stack.redshift.dialect import translate
 from local_stack.redshift.sql_tokens import first_word, tokenize_complete
@@ -53,6 +61,8 @@ _COPY_FROM_S3 = re.compile(r"\bCOPY\b[^;]*\bFROM\s+'s3://", re.IGNORECASE)
 _DDL = re.compile(r"\b(?:CREATE|ALTER)\b", re.IGNORECASE)
 # The emulator's own COMMIT before a TRUNCATE, a named statement so that the client's unnamed one survives.
 _COMMIT_STATEMENT = b"local_stack.redshift.commit_before_truncate\0"
+# The emulator's statement that sets the session's log overlay (catalog.SET_OVERLAY), named for the same reason.
+_OVERLAY_STATEMENT = b"local_stack.redshift.log_overlay\0"
 _MAYBE_SPECIAL = re.compile(rb"s3://|DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY|VARCHAR\s*\(\s*MAX", re.IGNORECASE)
 
 
@@ -77,6 +87,8 @@ class Session:
         # TRUNCATE commits (r_TRUNCATE.html): the extended protocol's statements and portals that are one.
         self.truncate_statements: set[str] = set()
         self.truncate_portals: set[str] = set()
+        # The extended protocol's statements that read a system-log view (their Bind sets the log overlay).
+        self.log_statements: set[str] = set()
         self.emulated_since_sync = False
         self.forwarded_since_sync = False
         self.skip_until_sync = False
@@ -152,7 +164,7 @@ class Session:
         self.backend_in = cast(BinaryIO, self.backend.makefile("rb", buffering=65536))
         forwarded = {k: v for k, v in params.items() if k not in REDSHIFT_ONLY_PARAMETERS}
         forwarded.setdefault("database", user)
-        forwarded.update(isolation.startup_parameters())  # SERIALIZABLE when on, whatever the client asked for
+        forwarded.update(isolation.startup_parameters())  # SERIALIZABLE, whatever the client asked for
         self.database = forwarded["database"]
         self.backend.sendall(wire.startup_packet(code, forwarded))
         while True:
@@ -323,6 +335,12 @@ class Session:
         self._log_statement(sql)
         if query_history.mentions_history(sql):
             query_history.flush(self.config)  # the statement sees every one sent before it
+        if mentions_log(sql):
+            self._wait_idle()
+            refused = self._set_log_overlay()
+            if refused:
+                self._to_client(refused + wire.ready_for_query(self.status))
+                return
         if "truncate" in sql.lower() and self._query_with_truncate(sql):
             return
         self._forward(b"Q", payload)
@@ -332,6 +350,7 @@ class Session:
         sql, rest = wire.cstring(payload, offset)
         self.copy_statements.pop(name, None)
         self.truncate_statements.discard(name)
+        self.log_statements.discard(name)
         if _MAYBE_SPECIAL.search(payload):
             try:
                 command = parse_copy(sql)
@@ -357,6 +376,8 @@ class Session:
             query_history.flush(self.config)
         if first_word(sql) == "TRUNCATE":
             self.truncate_statements.add(name)
+        if mentions_log(sql):
+            self.log_statements.add(name)
         self._forward(b"P", payload)
 
     def _bind(self, payload: bytes) -> None:
@@ -380,6 +401,15 @@ class Session:
                 self.skip_until_sync = self.emulated_since_sync = True
                 return
             self.truncate_portals.add(portal)
+        elif statement in self.log_statements:
+            self._close_batch()  # the overlay is set after what the batch sent before, and before the Bind
+            if self.skip_until_sync:
+                return
+            error = self._set_log_overlay()
+            if error:
+                self._to_client(error)
+                self.skip_until_sync = self.emulated_since_sync = True
+                return
         self._forward(b"B", payload)
 
     def _describe(self, payload: bytes) -> None:
@@ -412,6 +442,8 @@ class Session:
         kind, name = payload[:1], wire.cstring(payload, 1)[0]
         mapping = self.copy_statements if kind == b"S" else self.copy_portals
         (self.truncate_statements if kind == b"S" else self.truncate_portals).discard(name)
+        if kind == b"S":
+            self.log_statements.discard(name)
         if name in mapping:
             self._emulate()
             del mapping[name]
@@ -496,13 +528,37 @@ class Session:
         Query would destroy the client's unnamed statement, which may be the TRUNCATE's."""
         if self.status != b"T":
             return b""
+        return self._run_own_statement(_COMMIT_STATEMENT, b"COMMIT")
+
+    # -- the log overlay ----------------------------------------------------------------------
+    def _set_log_overlay(self) -> bytes:
+        """Inside a transaction block, set the session's log overlay (catalog.sql) in its transaction, so that
+        the statement that follows sees what the session's COPYs and statements logged since the transaction
+        began, however old its snapshot; the backend must be idle. Returns PostgreSQL's ErrorResponse, if
+        any, else b"". Outside a block, a statement's own snapshot is newer than the logged rows: nothing to do."""
+        if self.status != b"T":
+            return b""
+        try:
+            with side_connection(self.config, self.database) as side:
+                overlay = log_overlay(side, self.backend_pid)
+        except Exception:  # the logs are a diagnosis: the client's statement runs without the overlay
+            log.debug("no log overlay for pid %d", self.backend_pid, exc_info=True)
+            return b""
+        return self._run_own_statement(_OVERLAY_STATEMENT, SET_OVERLAY.encode(), [v.encode() for v in overlay])
+
+    def _run_own_statement(self, name: bytes, sql: bytes, params: Sequence[bytes] = ()) -> bytes:
+        """Run the emulator's statement `sql` (text parameters `params`) in the client's session, as the
+        extended protocol's statement `name`, closed before and after: a simple Query would destroy the
+        client's unnamed statement. Its rows are dropped, its notices forwarded. The backend must be idle.
+        Returns PostgreSQL's ErrorResponse (Redshift's for a serialization failure) or b""."""
         no_formats = b"\0\0"
+        values = b"".join(wire.int32(len(value)) + value for value in params)
         messages = (
-            wire.message(b"C", b"S" + _COMMIT_STATEMENT)  # left by a failed COMMIT (its Close was skipped)
-            + wire.message(b"P", _COMMIT_STATEMENT + b"COMMIT\0" + no_formats)
-            + wire.message(b"B", b"\0" + _COMMIT_STATEMENT + no_formats * 3)
+            wire.message(b"C", b"S" + name)  # left by a failed run (its Close was skipped)
+            + wire.message(b"P", name + sql + b"\0" + no_formats)
+            + wire.message(b"B", b"\0" + name + no_formats + len(params).to_bytes(2, "big") + values + no_formats)
             + wire.message(b"E", b"\0" + wire.int32(0))
-            + wire.message(b"C", b"S" + _COMMIT_STATEMENT)
+            + wire.message(b"C", b"S" + name)
             + wire.message(b"S")
         )
         with self.idle:
