@@ -88,7 +88,7 @@ def _emptied_tables(dag_run: DagRun) -> list[str]:
 def empty_warehouse(stack: PrivateStack, dag_run: DagRun) -> None:
     with stack.connect() as conn:
         conn.execute(f"TRUNCATE {', '.join(_emptied_tables(dag_run))}")
-        conn.execute("CHECKPOINT")
+    stack.checkpoint()
 
 
 def load_history(stack: PrivateStack, dag_run: DagRun, rows: int, generator_users: int) -> float:
@@ -170,7 +170,7 @@ def _forget_window(stack: PrivateStack) -> None:
     with stack.connect() as conn:
         for table in ("songplays", "time"):
             conn.execute(f"DELETE FROM {table} WHERE start_time >= %(start)s AND start_time < %(end)s", _WINDOW_BOUNDS)
-        conn.execute("CHECKPOINT")
+    stack.checkpoint()
 
 
 def _hourly_steps(

@@ -117,10 +117,13 @@ class DagRun:
         """What the run does before staging: the create_tables task (the DDL, and any run-scoped tables)."""
         task = self.task("create_tables")  # a @task: call its function with its rendered arguments
         return task.python_callable(
-            *task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"), "dag": self.dag}
+            *task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"), "dag": self.dag, "task": task}
         )
 
 
 def _task_instance(task_id: str) -> Any:
-    """What the tasks read of their task instance: the try, and (create_tables) which runs are active: none."""
-    return types.SimpleNamespace(task_id=task_id, try_number=1, map_index=-1, get_dr_count=lambda **_: 0)
+    """What the tasks read of their task instance: the try, and (create_tables) which runs are active (none) and
+    the states of the run's other tasks (none has run)."""
+    return types.SimpleNamespace(
+        task_id=task_id, try_number=1, map_index=-1, get_dr_count=lambda **_: 0, get_task_states=lambda **_: {}
+    )

@@ -99,6 +99,12 @@ class PrivateStack:
         SQL (generate_series over tables, index management), which the emulator refuses as Redshift would."""
         return psycopg.connect(self.backend_dsn, autocommit=True)
 
+    def checkpoint(self) -> None:
+        """PostgreSQL's CHECKPOINT, so that a timed load does not pay for the last one's writes (the private
+        superuser's: the stack's login may not, and Redshift has no such command)."""
+        with self.connect_backend() as conn:
+            conn.execute("CHECKPOINT")
+
     @property
     def emulator_pid(self) -> int:
         pid = read_pid(self.warehouse.pid_file)

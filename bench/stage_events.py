@@ -129,7 +129,7 @@ def run(
     def fresh_table() -> None:
         with stack.connect() as conn:
             conn.execute(f"TRUNCATE {table}")
-            conn.execute("CHECKPOINT")
+        stack.checkpoint()
 
     def fresh_table_and_cache() -> None:  # ours COPYs the file each time, as for a new day file
         stack.forget_staged_copies()

@@ -1,7 +1,29 @@
 """
 ### Sparkify ETL
 
-Every hour, load Sparkify's S3 JSON into Redshift and build the star schema, by
+Every hour, this DAG loads Sparkify's song-play logs and song catalogue from S3 into Redshift's
+star schema (`songplays`, `users`, `songs`, `artists`, `time`), auditing each hour before publishing it.
+
+**Load a window.** **Trigger → Single Run**; under *Run Parameters* give *Window start (UTC)* and
+*Window end (UTC, exclusive)*, e.g. `2018-11-15T07:00:00Z` and `2018-11-15T08:00:00Z` (the local
+sample is November 2018), and press **Trigger**. Leave both empty for the hour of the run's logical
+date. A bad window fails the run at once with one line, shown as its note.
+
+**Where the results are.**
+- **The star schema tables** in the warehouse (`make summary` on the local stack).
+- **The run's note** (grid and run list): the window it loaded, e.g. `window 2018-11-15 07:00–08:00 UTC`,
+  or the one line saying why it stopped (a bad window; on the local stack, an hour after the bucket's
+  data, which fails at once instead of waiting for late data: Variable `sparkify_data_complete`).
+- **stage_events' log**: how many rows its day file had and how many are in the window.
+- **run_quality_checks' log**, and the table `dq_results`: every data quality check and its result.
+- **The Report**: the DAG `sparkify_report` runs after each published run; in its run, the task
+  `refresh_report` has, on its *Details* tab, a **Report** button (an extra link) that opens the
+  analytics page.
+
+The full reference is `docs/dag.md` (and `docs/airflow-services.md` for the UI). In short:
+
+#### How it works
+
 **Write-Audit-Publish**: the run builds its window in shadow tables, audits them, and only
 then publishes them, so data that fails a check never reaches the star schema.
 
@@ -23,7 +45,8 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
 2. **stage_events** COPYs the day files of the run's window
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`), each once: it keeps a copy of a day file's rows in
    the warehouse (`staged_object_cache`), and the day's other runs insert those instead of COPYing
-   the file again (a changed file, by ETag and size, is COPYed again); **stage_songs** COPYs the song files under
+   the file again (a changed file, by ETag and size, is COPYed again), and logs "N rows of the day
+   file …, M in the window …" (`include/sql/staged_rows_in_window.sql`); **stage_songs** COPYs the song files under
    `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
    them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
    over exactly the objects it selected. stage_songs keeps its listing of `song_data/` in
@@ -334,6 +357,8 @@ with DAG(
         json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
         timeformat="epochmillisecs",
         cache_table="staged_object_cache",  # a day file is COPYed once, not once per hour
+        time_column="ts",  # logs "N rows of the day file ..., M in the window ..."
+        window_count_sql="staged_rows_in_window.sql",
         **stage_args,
     )
 

@@ -61,7 +61,11 @@ HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "trig
 # Stopped in this order: the scheduler first, so that it launches no task while the rest go down.
 STOP_ORDER = ("scheduler", "triggerer", "dag-processor", "api-server")
 ADMIN_ROLE = "admin"
-EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+# How `make up` and `make status` name them; "local" is sparkify.executor.PreloadingLocalExecutor.
+EXECUTORS = {
+    "local": "PreloadingLocalExecutor, a LocalExecutor that preloads the tasks' libraries",
+    "celery": "CeleryExecutor",
+}
 BROKER = "broker"
 
 
@@ -276,6 +280,7 @@ class AirflowServices:
                 command.append("--skip-serve-logs")  # its log server would bind every interface (AirflowPorts)
             spawn(command, self.pid_file(name), self.log_file(name), env=env)
         self.wait_until_healthy(timeout)
+        self.ensure_variables()
         if self.executor == "celery":
             self.wait_for_workers(timeout)
         if wait_for_dags:
@@ -451,6 +456,25 @@ class AirflowServices:
                 created.append(name)
         return created
 
+    def ensure_variables(self) -> list[str]:
+        """Create the local stack's Airflow Variables that are missing (local_variables); returns those created.
+
+        A Variable changed in the UI (Admin → Variables) keeps its value."""
+        api, created = self.api(), []
+        for key, value, description in local_variables():
+            found = api.request("GET", f"/api/v2/variables/{quote(key, safe='')}")
+            if found.status_code == 200:
+                continue
+            if found.status_code != 404:
+                raise StackError(f"Reading the Variable {key} answered {found.status_code}: {found.text[:500]}")
+            response = api.request(
+                "POST", "/api/v2/variables", json={"key": key, "value": value, "description": description}
+            )
+            if response.status_code >= 400:
+                raise StackError(f"Creating the Variable {key} answered {response.status_code}: {response.text[:500]}")
+            created.append(key)
+        return created
+
     def _secrets(self) -> dict[str, str]:
         """Keys that every component must share, made once per home and kept there.
 
@@ -597,6 +621,21 @@ def project_pools() -> list[tuple[str, int, str]]:
     from sparkify.pools import WAREHOUSE_POOL, WAREHOUSE_POOL_DESCRIPTION, WAREHOUSE_POOL_SLOTS
 
     return [(WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS, WAREHOUSE_POOL_DESCRIPTION)]
+
+
+def local_variables() -> list[tuple[str, str, str]]:
+    """(key, value, description) of the Airflow Variables the local stack sets, unlike an AWS deployment."""
+    from sparkify.late_data import DATA_COMPLETE_VARIABLE
+
+    return [
+        (
+            DATA_COMPLETE_VARIABLE,
+            "true",
+            "Set by the local stack: its bucket holds fixed sample data and receives no new files, so a run whose "
+            "day file is missing (an hour after the sample's last day) fails at once with the bucket's newest day "
+            "file instead of waiting sparkify_late_data_timeout. On AWS leave it unset (false).",
+        )
+    ]
 
 
 def pool_names(listing: str) -> set[str]:

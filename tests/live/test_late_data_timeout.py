@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.live.conftest import DAG_ID
+from tests.live.late_data_support import awaiting_late_data
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,11 @@ def iso(moment: datetime) -> str:
 
 
 def test_a_file_that_never_comes_fails_the_run_after_the_timeout_naming_key_and_window(sparkify_dag_live, airflow_api):
-    api = airflow_api
+    with awaiting_late_data(airflow_api):  # the stack's bucket gets no new files: as on AWS, wait for them
+        _fails_after_the_timeout(airflow_api)
+
+
+def _fails_after_the_timeout(api) -> None:
     api.request("POST", "/api/v2/variables", json={"key": TIMEOUT_VARIABLE, "value": "3m"}).raise_for_status()
     try:
         api.set_paused(DAG_ID, False)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.live.conftest import DAG_ID, private_airflow
+from tests.live.late_data_support import LATE_DATA_ENV
 from tests.smtp_server import Mailbox, smtp_server
 from tests.support import poll_until, reset_schema
 
@@ -41,6 +42,7 @@ def scheduling_airflow(stack, airflow_login, sample_data, mailbox):
         "AIRFLOW_VAR_SPARKIFY_ALERT_EMAILS": "oncall@sparkify.test",
         "AIRFLOW_VAR_SPARKIFY_ALERT_SMTP_CONN_ID": "sparkify_alerts_smtp",
         "AIRFLOW_CONN_SPARKIFY_ALERTS_SMTP": mailbox.connection_json(),
+        **LATE_DATA_ENV,  # today's file comes late here: wait for it, as on AWS
     }
     with private_airflow(stack, airflow_login, "scheduling", env) as services:
         yield services

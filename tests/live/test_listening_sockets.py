@@ -31,6 +31,7 @@ from local_stack.processes import read_pid
 from local_stack.s3_server import S3Server
 from local_stack.warehouse_server import WarehouseServer
 from tests.live.conftest import DAG_ID, private_airflow
+from tests.live.late_data_support import awaiting_late_data
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
@@ -78,6 +79,12 @@ def assert_all_on_loopback(services: AirflowServices) -> dict[tuple[str, int], s
 def deferred_sensor(services: AirflowServices) -> Iterator[dict]:
     """A run for the window that just ended (its day file never comes): its sensor, once deferred."""
     api = services.api()
+    with awaiting_late_data(api), _deferred_sensor(api) as sensor:  # the stack's bucket gets no new files
+        yield sensor
+
+
+@contextmanager
+def _deferred_sensor(api) -> Iterator[dict]:
     api.set_paused(DAG_ID, False)
     end = datetime.now(timezone.utc).replace(microsecond=0)
     conf = {"window_start": f"{end - timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z", "window_end": f"{end:%Y-%m-%dT%H:%M:%S}Z"}

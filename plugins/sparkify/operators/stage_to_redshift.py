@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from sparkify.durations import parse_duration
-from sparkify.identifiers import quote_table
+from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
 from sparkify.s3copy import object_cache
@@ -42,8 +42,9 @@ from sparkify.s3copy.redshift_copy import (
     run_redshift_copy,
 )
 from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
+from sparkify.warehouse import execute as execute_sql
 from sparkify.warehouse import transaction
-from sparkify.window import run_window
+from sparkify.window import RunWindow, run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -113,6 +114,13 @@ class StageToRedshiftOperator(WarehouseOperator):
         ``manifest_location``; not with ``ledger_table``. Copies unused for ``cache_retention`` are dropped.
     :param cache_retention: How long an unused copy is kept: a ``timedelta``, or minutes or a number
         with ``s``, ``m`` or ``h`` (default ``48h``). (templated)
+    :param time_column: Column of ``table`` that places a row in a window (e.g. ``ts``); with
+        ``window_count_sql``, the task logs how many staged rows lie in the run's window.
+    :param window_count_sql: Query counting the rows of ``table`` in the window, or a ``.sql`` file
+        (``include/sql/staged_rows_in_window.sql``): ``{table}`` and ``{time_column}`` are replaced by
+        the quoted table and column, ``%(window_start)s`` and ``%(window_end)s`` are the window's bounds.
+        The task then logs "N rows of the day file ..., M in the window ..." (with ``APPEND``, M counts
+        the table's earlier rows too). (templated)
     :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
     :param aws_conn_id: AWS connection the task lists S3 and writes manifests with and, with no IAM
         role, whose keys COPY uses. (templated)
@@ -133,10 +141,13 @@ class StageToRedshiftOperator(WarehouseOperator):
         "ignore_ledger",
         "listing_max_age",
         "cache_retention",
+        "window_count_sql",
         "redshift_conn_id",
         "aws_conn_id",
         "iam_role",
     )
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"window_count_sql": "sql"}
     ui_color = "#358140"
 
     def __init__(
@@ -167,6 +178,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         listing_max_age: timedelta | str = "0",
         cache_table: str | None = None,
         cache_retention: timedelta | str = "48h",
+        time_column: str | None = None,
+        window_count_sql: str | None = None,
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
         iam_role: str | None = None,
@@ -198,6 +211,8 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.listing_max_age = listing_max_age
         self.cache_table = cache_table
         self.cache_retention = cache_retention
+        self.time_column = validate_identifier(time_column, "time column") if time_column is not None else None
+        self.window_count_sql = window_count_sql
         self.aws_conn_id = aws_conn_id
         self.iam_role = iam_role
         if "{{" not in json_format and "{{" not in (region or ""):
@@ -215,6 +230,8 @@ class StageToRedshiftOperator(WarehouseOperator):
             )
         if cache_table:
             quote_table(cache_table)
+        if (time_column is None) != (window_count_sql is None):
+            raise ValueError("time_column and window_count_sql go together: the query counts the rows by that column.")
         if manifest and manifest_location:
             raise ValueError("manifest=True loads your manifests; manifest_location is for the task's own.")
         if manifest_location and "{{" not in manifest_location:
@@ -269,8 +286,10 @@ class StageToRedshiftOperator(WarehouseOperator):
         if self.cache_table and objects:
             rows = self._stage_through_cache(hook, s3_hook, spec, credentials, objects, retention, context)
             self.log.info("Loaded %d rows into %s", rows, spec.table)
+            self._log_window_rows(hook, window, rows, [o.uri for o in objects])
             self._lineage_rows = rows
             return rows
+        sources = [o.uri for o in objects] if objects is not None else [spec.uri(key) for key in spec.keys]
         manifest_key = None
         try:
             if objects:
@@ -283,8 +302,34 @@ class StageToRedshiftOperator(WarehouseOperator):
             if manifest_key:
                 s3_hook.delete_objects(bucket=manifest_bucket, keys=[manifest_key])
         self.log.info("Loaded %d rows into %s", rows, spec.table)
+        self._log_window_rows(hook, window, rows, sources)
         self._lineage_rows = rows
         return rows
+
+    def build_window_count_query(self) -> str | None:
+        """The query counting the table's rows in the window (``window_count_sql`` with its identifiers filled)."""
+        if self.window_count_sql is None or self.time_column is None:
+            return None
+        return self.window_count_sql.format(
+            table=quote_table(self.table), time_column=quote_identifier(self.time_column, "time column")
+        )
+
+    def _log_window_rows(self, hook: Any, window: RunWindow, rows: int, sources: Sequence[str]) -> int | None:
+        """Log how many of the staged rows lie in the run's window: "N rows of the day file ..., M in the window"."""
+        query = self.build_window_count_query()
+        if query is None:
+            return None
+        with transaction(hook) as cursor:
+            execute_sql(cursor, query, window.sql_parameters())
+            in_window = int(cursor.fetchone()[0])
+        dated = any("%" in key for key in ([self.s3_key] if isinstance(self.s3_key, str) else self.s3_key))
+        noun = "day file" if dated else "file"
+        if len(sources) == 1:
+            files = f"the {noun} {sources[0]}"
+        else:
+            files = f"the {len(sources)} {noun}s {', '.join(sources)}".rstrip()
+        self.log.info("%d rows of %s, %d in the %s", rows, files, in_window, window.note())  # "window 2018-11-15 …"
+        return in_window
 
     def build_lineage(self, with_schemas: bool = True):
         """OpenLineage: the S3 keys or prefixes read, as S3ToRedshiftOperator reports them, and the tables written
