@@ -97,12 +97,12 @@ class AirflowLogin:
     password: str
 
 
-def load_login(env_file: Path = PROJECT_ROOT / ".env") -> AirflowLogin:
-    """The UI/API login: the user from `.env`, the generated password (the environment wins for both)."""
+def load_login(env_file: Path = PROJECT_ROOT / ".env", settings: StackSettings | None = None) -> AirflowLogin:
+    """The UI/API login: the user from `.env`, the password generated in the settings' state folder (the
+    environment wins for both)."""
     values = {**dotenv_values(env_file), **os.environ}
-    return AirflowLogin(
-        values.get("SPARKIFY_AIRFLOW_USER") or "admin", load_settings(env_file=env_file).airflow_password
-    )
+    settings = settings or load_settings(env_file=env_file)
+    return AirflowLogin(values.get("SPARKIFY_AIRFLOW_USER") or "admin", settings.airflow_password)
 
 
 def default_ports(env_file: Path = PROJECT_ROOT / ".env") -> AirflowPorts:
@@ -129,7 +129,7 @@ class AirflowServices:
     settings: StackSettings
     home: Path = None  # type: ignore[assignment]  # None: settings.state_dir / "airflow-services"
     ports: AirflowPorts = field(default_factory=default_ports)
-    login: AirflowLogin = field(default_factory=load_login)
+    login: AirflowLogin = None  # type: ignore[assignment]  # None: the login of the settings' state folder
     metadata_db: str = "airflow"
     parallelism: int = 8
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -138,6 +138,7 @@ class AirflowServices:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home or self.settings.state_dir / "airflow-services").resolve()
+        self.login = self.login or load_login(settings=self.settings)
         if self.executor is None:
             marker = self.home / "executor"
             self.executor = marker.read_text().strip() if marker.exists() else "local"

@@ -30,6 +30,7 @@ import pytest
 from local_stack.airflow_services import BROKER, print_airflow_status
 from local_stack.backfill import run_backfill
 from local_stack.celery_services import CelerySettings, worker_hostname
+from local_stack.warehouse_server import METADATA_ROLE
 from sparkify.config import PROJECT_BUCKET
 from tests.expected import expected_star, utc
 from tests.live.conftest import ARTIFACTS, DAG_ID, private_airflow
@@ -90,7 +91,8 @@ def test_the_broker_and_two_workers_with_their_own_hostnames_and_folders(celery_
     assert len(folders) == 2 and all(os.path.basename(f).startswith("sparkify-celery-celery-worker-") for f in folders)
     env = services.environment()
     assert env["AIRFLOW__CORE__EXECUTOR"] == "local_stack.celery_compat.CeleryExecutor"
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith(f"db+postgresql://{services.settings.warehouse_user}@/")
+    # the metadata role's, not the warehouse login's: that login may not connect to Airflow's databases
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith(f"db+postgresql://{METADATA_ROLE}@/")
     assert env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"
     assert env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
     assert env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"] == str(VISIBILITY_TIMEOUT)
