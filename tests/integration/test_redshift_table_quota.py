@@ -206,7 +206,31 @@ def test_a_table_another_transaction_is_creating_counts_before_it_commits(set_qu
     assert table_exists(backend, "second") and not table_exists(backend, "first")
 
 
+def test_a_table_committed_after_a_transactions_snapshot_still_counts(set_quota, connect, backend):
+    """A SERIALIZABLE transaction's snapshot does not hold a table another session committed after it began
+    (https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html); its creation of the quota's
+    last-but-one table must still not pass the quota. It fails as a serialization failure (1023): retried, it
+    sees the other table and gets Redshift's 1040."""
+    older, other = connect(autocommit=False), connect()
+    limit = set_quota(1)
+    older.execute("SELECT 1")  # the transaction's snapshot is taken here
+    other.execute("CREATE TABLE quota_tests.other (id INTEGER)")  # the quota's last table, committed
+    with pytest.raises(psycopg.Error) as refused:
+        older.execute("CREATE TABLE quota_tests.older (id INTEGER)")
+    assert refused.value.diag.message_primary == "1023", refused.value
+    older.rollback()
+    with pytest.raises(psycopg.Error) as retried:
+        older.execute("CREATE TABLE quota_tests.older (id INTEGER)")
+    assert_quota_error(retried.value, limit)
+    older.rollback()
+    assert user_tables(backend) == limit and not table_exists(backend, "older")
+
+
 def test_sessions_racing_for_the_last_tables_never_pass_the_quota(set_quota, connect, backend):
+    """Client sessions are SERIALIZABLE, as on Redshift: a table another session committed after this
+    transaction began is not in its snapshot. Near the quota, creations serialize, and a creation that
+    cannot be put in order fails with Redshift's serialization error (1023, a transient error to retry),
+    never passing the quota: https://docs.aws.amazon.com/redshift/latest/dg/c_serial_isolation.html"""
     sessions = [connect() for _ in range(4)]
     limit = set_quota(3)
     start = threading.Barrier(len(sessions))
@@ -230,7 +254,10 @@ def test_sessions_racing_for_the_last_tables_never_pass_the_quota(set_quota, con
         thread.join()
     assert user_tables(backend) <= limit and len(created) + len(failures) == 12 and len(created) <= 3
     for error in failures:
-        assert_quota_error(error, limit)
+        if error.diag.message_primary == "1023":
+            assert "Serializable isolation violation" in (error.diag.message_detail or ""), error
+        else:
+            assert_quota_error(error, limit)
     for index in range(3 - len(created)):  # no table is counted twice once the race is over
         sessions[0].execute(f"CREATE TABLE quota_tests.after_{index} (id INTEGER)")
     assert user_tables(backend) == limit

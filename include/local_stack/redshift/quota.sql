@@ -55,6 +55,18 @@ BEGIN
 END
 $$;
 
+-- Near the quota, creations serialize on this row before they count. At READ COMMITTED the count after
+-- the row lock sees every creation that held it before. At SERIALIZABLE (client sessions) a table
+-- committed after this transaction's snapshot is invisible to the count; but its creator, near the
+-- quota too, updated the row, so this update fails with a serialization failure (Redshift's 1023, a
+-- transient error to retry) instead of letting the count pass the quota. Far from the quota (more than
+-- QUOTA_SLACK below it, in this transaction's view) creations do not serialize.
+CREATE TABLE IF NOT EXISTS redshift_emulator.table_creations (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    last_pid  INTEGER
+);
+INSERT INTO redshift_emulator.table_creations (singleton) SELECT TRUE
+WHERE NOT EXISTS (SELECT 1 FROM redshift_emulator.table_creations);
 -- After CREATE TABLE, CREATE TABLE AS, SELECT INTO and CREATE MATERIALIZED VIEW: refuse the new table
 -- when the count passes the quota, with Redshift's error (its message is the error number, 1040, and
 -- SQLSTATE XX000, as for Redshift's 1023). The statement, and so the table, is rolled back.
@@ -62,12 +74,24 @@ CREATE OR REPLACE FUNCTION redshift_emulator.enforce_table_quota() RETURNS EVENT
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     quota redshift_emulator.table_quota;
+    counted BIGINT;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() d WHERE d.classid = 'pg_class'::REGCLASS) THEN
         RETURN;  -- CREATE TABLE IF NOT EXISTS of a table that exists: nothing was created
     END IF;
     SELECT * INTO quota FROM redshift_emulator.table_quota q WHERE q.singleton;
-    IF NOT FOUND OR redshift_emulator.table_count() <= quota.max_tables THEN
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    counted := redshift_emulator.table_count();
+    IF counted <= quota.max_tables - 1000 THEN  -- QUOTA_SLACK: far from the quota
+        RETURN;
+    END IF;
+    IF counted <= quota.max_tables THEN  -- near it: serialize with the other creations, then count again
+        UPDATE redshift_emulator.table_creations SET last_pid = pg_backend_pid() WHERE singleton;
+        counted := redshift_emulator.table_count();
+    END IF;
+    IF counted <= quota.max_tables THEN
         RETURN;
     END IF;
     RAISE EXCEPTION '1040' USING ERRCODE = 'XX000',
@@ -94,3 +118,4 @@ GRANT USAGE ON SCHEMA redshift_emulator TO PUBLIC;
 REVOKE ALL ON redshift_emulator.table_quota FROM PUBLIC;
 GRANT SELECT ON redshift_emulator.table_quota, redshift_emulator.counted_tables TO PUBLIC;
 GRANT EXECUTE ON FUNCTION redshift_emulator.table_count() TO PUBLIC;
+GRANT SELECT, UPDATE ON redshift_emulator.table_creations TO PUBLIC;
