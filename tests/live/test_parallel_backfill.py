@@ -16,6 +16,7 @@ import pytest
 
 from local_stack.backfill import run_backfill
 from local_stack.backfill_progress import TASK_LINE
+from local_stack.run_progress import VERBOSE_VARIABLE
 from tests.expected import expected_star, utc
 from tests.live.conftest import DAG_ID
 from tests.support import (
@@ -41,6 +42,12 @@ def concurrency(runs: list[dict]) -> tuple[int, int]:
     run_spans = [(r["dag_run_id"], r["start_date"], r["end_date"]) for r in runs]
     task_spans = [(r["dag_run_id"], ti["start_date"], ti["end_date"]) for r in runs for ti in r["task_instances"]]
     return most_at_once(run_spans), most_at_once(task_spans)
+
+
+@pytest.fixture(autouse=True)
+def task_lines(monkeypatch) -> None:
+    """The task-by-task lines (`make backfill VERBOSE=1`): they show the hours' tasks overlapping."""
+    monkeypatch.setenv(VERBOSE_VARIABLE, "1")
 
 
 def backfill(services, api, first: datetime, max_active_runs: int) -> tuple[list[str], list[dict]]:
