@@ -90,7 +90,24 @@ def scan_from(entry_modules: Iterable[str], roots: dict[str, Path]) -> dict[str,
 
 @functools.cache
 def _top_level_distributions() -> dict[str, list[str]]:
-    return metadata.packages_distributions()
+    """Top-level module name -> the distributions that ship it, from top_level.txt and the files each
+    distribution installed. (Python 3.10's packages_distributions() reads top_level.txt alone, which most
+    wheels, the providers' and orjson's among them, do not have.)"""
+    found: dict[str, list[str]] = {}
+    for dist in metadata.distributions():
+        tops = set((dist.read_text("top_level.txt") or "").split())
+        for file in dist.files or ():
+            first = file.parts[0]
+            if first.endswith((".dist-info", ".egg-info")) or first in ("..", "__pycache__"):
+                continue
+            if len(file.parts) == 1:  # a module file: foo.py, foo.cpython-310-x86_64-linux-gnu.so
+                if file.suffix not in (".py", ".so", ".pyd"):
+                    continue
+                first = first.split(".")[0]
+            tops.add(first)
+        for top in tops:
+            found.setdefault(top, []).append(dist.metadata["Name"])
+    return found
 
 
 @functools.cache
