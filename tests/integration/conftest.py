@@ -12,6 +12,16 @@ from local_stack.sample_data import SampleSpec, generate
 SAMPLE_SPEC = SampleSpec(seed=11, songs=60, users=20, first_day=date(2018, 11, 14), days=3, sessions_per_day=12)
 
 
+@pytest.fixture(scope="module")
+def keep_run_tables():
+    """For modules that read a run's staging or shadow tables after the run ended: keep them
+    (sparkify_keep_run_tables=all; by default the run's teardown drops them). Use it with
+    `pytest.mark.usefixtures("keep_run_tables")` in the module's pytestmark."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
+        yield
+
+
 @pytest.fixture(scope="session")
 def sample_data(stack, s3):
     """Generated sample data, seeded into the default bucket as `make seed` would."""

@@ -34,16 +34,7 @@ from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, run_reds
 from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials
 from tests.support import put_objects, reset_schema, task_context
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_run_tables():
-    """These tests read a run's staging or shadow tables after the run ended: keep them
-    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
 
 ACCESS_KEY = "TESTKNOWNACCESSKEY00"

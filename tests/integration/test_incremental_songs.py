@@ -11,16 +11,7 @@ from sparkify.staging import run_scoped
 from tests.expected import read_songs
 from tests.support import reset_schema, run_dag
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_run_tables():
-    """These tests read a run's staging or shadow tables after the run ended: keep them
-    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
 
 HOUR = datetime(2018, 11, 15, 9, tzinfo=timezone.utc)

@@ -19,16 +19,7 @@ import pytest
 from local_stack.settings import PROJECT_ROOT
 from tests.support import busy_hours, reset_schema
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_run_tables():
-    """These tests read a run's staging or shadow tables after the run ended: keep them
-    (sparkify_keep_run_tables=all; by default the run's teardown drops them)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_VAR_SPARKIFY_KEEP_RUN_TABLES", "all")
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
 
 STAR = ("songplays", "users", "songs", "artists", "time")
