@@ -16,6 +16,7 @@ from typing import NamedTuple, TypeVar
 import jinja2
 import pendulum
 import psycopg
+import redshift_connector
 
 from local_stack.schema import reset_schema  # noqa: F401  (the tests' clean slate, shared with bench/)
 from local_stack.warehouse_server import WarehouseServer
@@ -334,3 +335,15 @@ def report_tables(page: str) -> dict[str, list[list[str]]]:
         rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[-1], re.DOTALL)
         tables[name] = [[unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in rows]
     return tables
+
+
+def connect_redshift_connector(settings, database: str | None = None, password: str | None = None):
+    """A redshift_connector session through the emulator as the stack's login (no TLS: 127.0.0.1 only)."""
+    return redshift_connector.connect(
+        host=settings.warehouse_host,
+        port=settings.warehouse_port,
+        database=database or settings.warehouse_db,
+        user=settings.warehouse_user,
+        password=password or settings.warehouse_password,
+        ssl=False,
+    )

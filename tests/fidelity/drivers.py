@@ -15,6 +15,7 @@ import psycopg2  # type: ignore[import-untyped]
 import redshift_connector
 
 from tests.fidelity.cases import Case
+from tests.support import connect_redshift_connector
 
 PROTOCOLS = {"redshift_connector": "extended", "psycopg2": "simple"}
 
@@ -52,14 +53,7 @@ class RedshiftConnectorClient:
 
     def _connect(self) -> redshift_connector.Connection:
         s = self._settings
-        return redshift_connector.connect(
-            host=s.warehouse_host,
-            port=s.warehouse_port,
-            database=s.warehouse_db,
-            user=s.warehouse_user,
-            password=s.warehouse_password,
-            ssl=False,
-        )
+        return connect_redshift_connector(s)
 
     def run(self, case: Case, fill: dict[str, str]) -> Outcome:
         setup, statement, teardown = _statements(case, fill)

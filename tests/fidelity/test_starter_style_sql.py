@@ -32,6 +32,7 @@ from local_stack.sample_data import generate
 from local_stack.warehouse_server import WarehouseServer
 from tests.fidelity.starter_expected import StyleExpected, expected_style, playid, time_row
 from tests.integration.conftest import SAMPLE_SPEC
+from tests.support import connect_redshift_connector
 
 pytestmark = pytest.mark.integration
 SQL_DIR = Path(__file__).resolve().parent / "starter_style"
@@ -150,14 +151,7 @@ def _psycopg2(stack: Any, database: str) -> Session:
 
 @contextmanager
 def _redshift_connector(stack: Any, database: str) -> Session:
-    conn = redshift_connector.connect(
-        host=stack.warehouse_host,
-        port=stack.warehouse_port,
-        database=database,
-        user=stack.warehouse_user,
-        password=stack.warehouse_password,
-        ssl=False,
-    )
+    conn = connect_redshift_connector(stack, database=database)
     conn.autocommit = True
 
     def run(sql: str) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ import pytest
 import redshift_connector
 
 from local_stack.warehouse_server import BIN, WarehouseServer
-from tests.support import put_objects
+from tests.support import connect_redshift_connector, put_objects
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-emulator-tests"
@@ -19,14 +19,7 @@ KEYS = "ACCESS_KEY_ID 'emulator-test-key' SECRET_ACCESS_KEY 'emulator-test-secre
 
 
 def connect(settings, password=None) -> redshift_connector.Connection:
-    return redshift_connector.connect(
-        host=settings.warehouse_host,
-        port=settings.warehouse_port,
-        database=settings.warehouse_db,
-        user=settings.warehouse_user,
-        password=password or settings.warehouse_password,
-        ssl=False,
-    )
+    return connect_redshift_connector(settings, password=password)
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ import json
 
 import psycopg
 import pytest
-import redshift_connector
 
 from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
 from local_stack.redshift.s3copy.loader import run_local_copy
 from local_stack.warehouse_server import WarehouseServer
-from tests.support import put_objects
+from tests.support import connect_redshift_connector, put_objects
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-equivalence"
@@ -150,14 +149,7 @@ def test_the_emulator_loads_what_the_loader_loads(stack, s3, db, objects, name):
         db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute(f"CREATE TABLE {table} ({COLUMNS})")
 
-    conn = redshift_connector.connect(
-        host=stack.warehouse_host,
-        port=stack.warehouse_port,
-        database=stack.warehouse_db,
-        user=stack.warehouse_user,
-        password=stack.warehouse_password,
-        ssl=False,
-    )
+    conn = connect_redshift_connector(stack)
     try:
         cursor = conn.cursor()
         cursor.execute(copy_sql("eq_emulated", source, options))

@@ -13,6 +13,8 @@ import psycopg
 import pytest
 import redshift_connector
 
+from tests.support import connect_redshift_connector
+
 pytestmark = pytest.mark.integration
 REFUSED = {
     "COPY trunc_target FROM STDIN": "COPY ... FROM STDIN",
@@ -60,14 +62,7 @@ def test_psycopg_copy_to_stdout_and_from_stdin_are_refused_before_any_data_moves
 
 @pytest.mark.parametrize("sql", sorted(REFUSED))
 def test_redshift_connector_gets_0a000(sql, stack, target):
-    conn = redshift_connector.connect(
-        host=stack.warehouse_host,
-        port=stack.warehouse_port,
-        database=stack.warehouse_db,
-        user=stack.warehouse_user,
-        password=stack.warehouse_password,
-        ssl=False,
-    )
+    conn = connect_redshift_connector(stack)
     try:
         cursor = conn.cursor()
         with pytest.raises(redshift_connector.ProgrammingError) as refused:

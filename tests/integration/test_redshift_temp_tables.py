@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import redshift_connector
 
-from tests.support import put_objects
+from tests.support import connect_redshift_connector, put_objects
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-temp-table-tests"
@@ -72,16 +72,7 @@ class Session:
 
 def open_session(settings, driver: str) -> Session:
     if driver == "redshift_connector":
-        return Session(
-            redshift_connector.connect(
-                host=settings.warehouse_host,
-                port=settings.warehouse_port,
-                database=settings.warehouse_db,
-                user=settings.warehouse_user,
-                password=settings.warehouse_password,
-                ssl=False,
-            )
-        )
+        return Session(connect_redshift_connector(settings))
     return Session(
         psycopg.connect(
             host=settings.warehouse_host,

@@ -15,11 +15,10 @@ from typing import Any
 import psycopg
 import psycopg2  # type: ignore[import-untyped]
 import pytest
-import redshift_connector
 
 from sparkify.operators import LoadDimensionOperator
 from sparkify.operators.load_dimension import DuplicateKeyError
-from tests.support import task_context
+from tests.support import connect_redshift_connector, task_context
 
 pytestmark = pytest.mark.integration
 TRUNCATE_DOC = "https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html"
@@ -59,14 +58,7 @@ def _psycopg(binary: bool) -> Callable[..., tuple[Any, Callable[[str], None], Ca
 
 
 def _redshift_connector(stack, warehouse_dsn) -> tuple[Any, Callable[[str], None], Callable[[], bool]]:
-    conn = redshift_connector.connect(
-        host=stack.warehouse_host,
-        port=stack.warehouse_port,
-        database=stack.warehouse_db,
-        user=stack.warehouse_user,
-        password=stack.warehouse_password,
-        ssl=False,
-    )
+    conn = connect_redshift_connector(stack)
     cursor = conn.cursor()
 
     def run(sql: str) -> None:
