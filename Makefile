@@ -22,6 +22,7 @@ export ARG_CFG       := $(value CFG)
 export ARG_OUT       := $(value OUT)
 export ARG_SCALE     := $(value SCALE)
 export ARG_ARGS      := $(value ARGS)
+export ARG_DAYS      := $(value DAYS)
 export ARG_EXAMPLES  := $(value EXAMPLES)
 export ARG_ROUNDS    := $(value ROUNDS)
 export ARG_FETCH     := $(value FETCH)
@@ -58,6 +59,10 @@ fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based f
 .PHONY: stress
 stress: install  ## make stress [ROUNDS=5]: issue 13's stress test, 48-hour parallel backfills until 200+ runs; report in test-artifacts/
 	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py -m stress -k busy_parallel_backfills -q -s
+
+.PHONY: stress-month
+stress-month: install  ## make stress-month [DAYS=30]: a month of hourly runs, 4 at a time, under Redshift's rules: peak tables, serialization failures; report in test-artifacts/
+	STRESS_MONTH_DAYS="$${ARG_DAYS:-30}" $(PY) -m pytest tests/live/test_stress_backfill.py -m stress -k month_backfill -q -s
 
 .PHONY: chromium
 chromium:  ## Debian's Chromium for the browser tests, installed with apt-get when missing

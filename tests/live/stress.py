@@ -1,15 +1,15 @@
-"""One round of the stress test: 48 busy hours backfilled on the live scheduler, four runs at a time,
-with the song catalogue changing in the middle (issue 13).
+"""One round of the stress test: hours backfilled on the live scheduler, four runs at a time, with the
+song catalogue changing in the middle (issue 13), under Redshift's rules (issue 28). A `Plan` says how
+long: BUSY is 48 busy hours (`make stress` repeats it), MONTH a month of December 2018 (`make stress-month`).
 
 A round
-1. empties the warehouse (a fresh one each round: see docs/stress-test.md) and generates two busy
+1. empties the warehouse (a fresh one each round: see docs/stress-test.md) and generates the plan's
    days of events for its own dates (`round_spec`: the session sample's seed and catalogue, so the
    song files in the bucket are the round's catalogue), uploads their day files;
-2. rewrites some NextSong events of the first `EARLY_HOURS` and of the hours from `LATE_FROM` on so
-   that they play songs that are in no catalogue yet (`NEW_SONGS`, by a new artist and by an
-   existing one);
+2. rewrites some NextSong events of the plan's early hours and of its late hours so that they play
+   songs that are in no catalogue yet (`NEW_SONGS`, by a new artist and by an existing one);
 3. starts `make backfill`'s module (`run_backfill`, `--max-active-runs 4`) in a thread and, once at
-   least `CHANGE_AFTER_DONE` runs have finished, every early hour's run among them, and no run of
+   least `change_after_done` runs have finished, every early hour's run among them, and no run of
    the late hours has started, uploads the new song files and a changed file of an existing song
    (its year and its artist's location: the artist's smallest song_id, which the merge says wins);
 4. compares the warehouse with the independent model (tests/expected.py): each hour's songplays
@@ -17,7 +17,10 @@ A round
    upload, the new one for a run that started after it; for a run in flight the two must agree
    (no changed song plays in those hours); users, songs, artists and time from the new catalogue;
 5. counts the runs, failed runs, task retries (tries beyond the first), "deadlock detected" in the
-   warehouse's PostgreSQL log and in the Redshift emulator's log, written during the round;
+   warehouse's PostgreSQL log and in the Redshift emulator's log, the serialization failures
+   PostgreSQL logged (the emulator's 1023s) and the transactions the tasks ran again after one, all
+   written during the round; and samples the warehouse's tables, whose peak must stay within
+   4 runs x 8 tables plus what is left when the last run has ended;
 6. puts the bucket back as it was (the sample's song files, no round day files).
 """
 
@@ -29,11 +32,12 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from local_stack.airflow_services import AirflowApi
 from local_stack.backfill import BackfillResult, run_backfill
@@ -46,19 +50,43 @@ from tests.support import reset_schema, warehouse_star
 
 BUCKET = "udacity-dend"
 REGION = "us-west-2"
-HOURS = 48
 MAX_ACTIVE_RUNS = 4
 TARGET_RUNS = 200  # make stress repeats rounds until it has covered at least this many runs
-FIRST_DAY = date(2018, 11, 20)  # round n loads FIRST_DAY + 2n and the day after: dates no other test uses
-EARLY_HOURS = 6  # hours [0, 6) play the new songs before they exist ...
-LATE_FROM = 30  # ... and hours [30, 48) after they do
-CHANGE_AFTER_DONE = 16  # upload the new catalogue once this many runs have finished
 REWRITE_EVERY = 5  # every 5th NextSong event of a logged-in user in those hours plays a new song
-ROUND_TIMEOUT = 3600
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a round backfills, and when its catalogue changes."""
+
+    name: str
+    days: int
+    first_day: date  # round n loads first_day + n * days and the days after: dates no other test uses
+    sessions_per_day: int
+    early_hours: int  # hours [0, early_hours) play the new songs before they exist ...
+    late_from: int  # ... and hours [late_from, hours) after they do
+    change_after_done: int  # upload the new catalogue once this many runs have finished
+    timeout: int  # seconds for the round's backfill
+
+    @property
+    def hours(self) -> int:
+        return 24 * self.days
+
+
+BUSY = Plan("busy", 2, date(2018, 11, 20), 160, 6, 30, 16, 3600)
+# A month of December 2018 (no other test uses it), at the session sample's pace of plays.
+MONTH = Plan("month", 30, date(2018, 12, 1), 40, 6, 240, 96, 4 * 3600)
+# The busy round's figures, as the model test and older callers name them.
+HOURS, EARLY_HOURS, LATE_FROM, CHANGE_AFTER_DONE = BUSY.hours, BUSY.early_hours, BUSY.late_from, BUSY.change_after_done
 API_ATTEMPTS = 8  # a busy machine (load 20 on 2 cores) makes the api-server miss a 30 s read now and then
 API_PAUSE = 5.0
 POLL_SECONDS = 3.0
 DEADLOCK = re.compile(r"deadlock detected", re.IGNORECASE)
+SERIALIZATION = re.compile(r"ERROR:.*could not serialize access", re.IGNORECASE)  # PostgreSQL's log: 1023 to clients
+RETRIED = re.compile(r"Serialization failure on table .*: retrying in")  # sparkify.warehouse.retry_serialization
+RUN_TABLES = 8  # a run's staging and shadow tables (docs/run-semantics.md)
+SAMPLE_SECONDS = 0.5
+COUNT_TABLES = "SELECT count(*) FROM redshift_emulator.counted_tables"
 
 NEW_ARTIST = {
     "artist_id": "ARZZZZSTRESSTEST01",
@@ -72,15 +100,28 @@ CHANGED_YEAR = 1977
 CHANGED_PLACE = {"artist_location": "Changed Place, CA", "artist_latitude": 12.34567, "artist_longitude": -98.76543}
 
 
-def round_spec(number: int) -> SampleSpec:
-    """Two busy days (about 100 plays an hour) with the session sample's catalogue (same seed and size)."""
+def month_plan() -> Plan:
+    """MONTH, or STRESS_MONTH_DAYS days of it (a shorter trial of the same test)."""
+    value = os.environ.get("STRESS_MONTH_DAYS", str(MONTH.days)).strip()
+    if not value.isdigit() or not 2 <= int(value) <= MONTH.days:
+        raise ValueError(f"STRESS_MONTH_DAYS={value!r}: give a whole number of days from 2 to {MONTH.days}")
+    days = int(value)
+    if days == MONTH.days:
+        return MONTH
+    # a shorter trial keeps the shape: a change after a third of the runs, late hours from the middle on
+    hours = 24 * days
+    return replace(MONTH, days=days, late_from=hours // 2, change_after_done=max(MONTH.early_hours, hours // 5))
+
+
+def round_spec(number: int, plan: Plan = BUSY) -> SampleSpec:
+    """The plan's days (busy: about 100 plays an hour) with the session sample's catalogue (same seed and size)."""
     return SampleSpec(
         seed=SAMPLE_SPEC.seed,
         songs=SAMPLE_SPEC.songs,
         users=80,
-        first_day=FIRST_DAY + timedelta(days=2 * number),
-        days=2,
-        sessions_per_day=160,
+        first_day=plan.first_day + timedelta(days=plan.days * number),
+        days=plan.days,
+        sessions_per_day=plan.sessions_per_day,
     )
 
 
@@ -104,10 +145,11 @@ class RoundData:
     after: Path  # the same with the catalogue change
     change: CatalogueChange
     rewritten_hours: set[datetime]
+    plan: Plan = BUSY
 
     @property
     def hours(self) -> list[datetime]:
-        return [self.first_hour + timedelta(hours=n) for n in range(HOURS)]
+        return [self.first_hour + timedelta(hours=n) for n in range(self.plan.hours)]
 
 
 @dataclass
@@ -129,6 +171,10 @@ class RoundResult:
     new_song_plays: int = 0
     seconds: float = 0.0
     loadavg: str = ""
+    plan: Plan = BUSY
+    tables: TableCounts | None = None
+    serialization_failures: list[str] = field(default_factory=list)  # PostgreSQL's log: failures met
+    serialization_retried: int = 0  # tasks' logs: transactions run again after one (warehouse.retry_serialization)
 
     @property
     def ok(self) -> bool:
@@ -140,7 +186,8 @@ class RoundResult:
                 or self.model_differences
                 or self.problems
             )
-            and self.succeeded == self.runs == HOURS
+            and self.succeeded == self.runs == self.plan.hours
+            and (self.tables is None or self.tables.within_bound)
         )
 
     def line(self) -> str:
@@ -151,13 +198,16 @@ class RoundResult:
             else "warehouse != model (" + "; ".join(f"{t}: {d}" for t, d in self.model_differences.items()) + ")"
         )
         text = (
-            f"round {self.number} [{verdict}] hours {self.first_hour:%Y-%m-%dT%H}Z+{HOURS}h: "
+            f"{self.plan.name} round {self.number} [{verdict}] "
+            f"hours {self.first_hour:%Y-%m-%dT%H}Z+{self.plan.hours}h: "
             f"{self.runs} runs, {len(self.failed_runs)} failed, "
             f"{len(self.deadlocks_postgres)} deadlocks in PostgreSQL's log, "
             f"{len(self.deadlocks_emulator)} in the emulator's, {sum_retries(self.retries)} task retries, "
             f"at most {self.most_runs_at_once} runs at once, catalogue changed after {self.runs_done_before_change} "
             f"runs had ended and before {self.runs_started_after_change} started, {model} "
             f"({self.songplays} songplays, {self.new_song_plays} of new songs), "
+            f"{len(self.serialization_failures)} serialization failures met, {self.serialization_retried} "
+            f"transactions retried in their task, {self.tables.line() if self.tables else 'tables not sampled'}, "
             f"{self.seconds / 60:.1f} min, loadavg {self.loadavg}"
         )
         details = self.failed_runs + self.retries + self.deadlocks_postgres + self.deadlocks_emulator + self.problems
@@ -169,9 +219,9 @@ def sum_retries(retries: list[str]) -> int:
 
 
 # -- the round's data -------------------------------------------------------------------------------
-def prepare_round(number: int, sample: Path, workdir: Path) -> RoundData:
+def prepare_round(number: int, sample: Path, workdir: Path, plan: Plan = BUSY) -> RoundData:
     """Generate the round's days, rewrite plays of the early and late hours, build the catalogue change."""
-    spec = round_spec(number)
+    spec = round_spec(number, plan)
     before, after = workdir / "before", workdir / "after"
     shutil.rmtree(workdir, ignore_errors=True)
     generate(before, spec)
@@ -183,10 +233,10 @@ def prepare_round(number: int, sample: Path, workdir: Path) -> RoundData:
 
     songs = sorted(read_songs(before), key=lambda s: s["song_id"])
     new_songs = _new_songs(songs)
-    rewritten = _rewrite_plays(before, first, new_songs)
+    rewritten = _rewrite_plays(before, first, new_songs, plan)
     shutil.copytree(before, after)
     change = _catalogue_change(after, songs, new_songs)
-    return RoundData(first, before, after, change, rewritten)
+    return RoundData(first, before, after, change, rewritten, plan)
 
 
 def _new_songs(songs: list[dict]) -> list[dict]:
@@ -206,9 +256,9 @@ def _new_songs(songs: list[dict]) -> list[dict]:
     return result
 
 
-def _rewrite_plays(root: Path, first: datetime, new_songs: list[dict]) -> set[datetime]:
+def _rewrite_plays(root: Path, first: datetime, new_songs: list[dict], plan: Plan) -> set[datetime]:
     """Every REWRITE_EVERY-th NextSong of a logged-in user in the early and late hours now plays a new song."""
-    early_end, late_start = first + timedelta(hours=EARLY_HOURS), first + timedelta(hours=LATE_FROM)
+    early_end, late_start = first + timedelta(hours=plan.early_hours), first + timedelta(hours=plan.late_from)
     hours: set[datetime] = set()
     count = 0
     for path in sorted((root / "log_data").rglob("*-events.json")):
@@ -300,13 +350,13 @@ def expected_round(data: RoundData, saw_new: dict[datetime, bool | None]) -> tup
 
     Returns the model and the problems that keep the round from being judged (an in-flight hour
     whose plays the change affects)."""
-    windows = [(data.first_hour, data.first_hour + timedelta(hours=HOURS))]
+    windows = [(data.first_hour, data.first_hour + timedelta(hours=data.plan.hours))]
     old, new = expected_star(data.before, windows), expected_star(data.after, windows)
     problems = []
     songplays = set()
+    old_by_hour, new_by_hour = _by_hour(old.songplays), _by_hour(new.songplays)
     for hour in data.hours:
-        old_rows = {r for r in old.songplays if hour_of(r[1]) == hour}
-        new_rows = {r for r in new.songplays if hour_of(r[1]) == hour}
+        old_rows, new_rows = old_by_hour.get(hour, set()), new_by_hour.get(hour, set())
         seen = saw_new.get(hour)
         if seen is None and old_rows != new_rows:
             problems.append(f"hour {hour:%Y-%m-%dT%H}Z was in flight at the catalogue change and plays changed songs")
@@ -322,6 +372,13 @@ def expected_round(data: RoundData, saw_new: dict[datetime, bool | None]) -> tup
         skipped_guest_plays=new.skipped_guest_plays,
     )
     return model, problems
+
+
+def _by_hour(rows) -> dict[datetime, set]:
+    grouped: dict[datetime, set] = {}
+    for row in rows:
+        grouped.setdefault(hour_of(row[1]), set()).add(row)
+    return grouped
 
 
 def compare(db, model: StarSchema) -> dict[str, str]:
@@ -381,25 +438,106 @@ def log_offsets(stack) -> dict[Path, int]:
 
 def deadlocks_since(offsets: dict[Path, int]) -> list[list[str]]:
     """The lines mentioning a deadlock written to each log since `offsets` (PostgreSQL's, then the emulator's)."""
+    return lines_since(offsets, DEADLOCK)
+
+
+def lines_since(offsets: dict[Path, int], pattern: re.Pattern[str]) -> list[list[str]]:
+    """The lines matching `pattern` written to each log since `offsets` (PostgreSQL's, then the emulator's)."""
     found = []
     for path, offset in offsets.items():
         with path.open("rb") as log:
             log.seek(offset)
             text = log.read().decode(errors="replace")
-        found.append([f"{path.name}: {line.strip()}" for line in text.splitlines() if DEADLOCK.search(line)])
+        found.append([f"{path.name}: {line.strip()}" for line in text.splitlines() if pattern.search(line)])
     return found
 
 
+def retried_in_tasks(logs: Path, run_ids: set[str]) -> int:
+    """How many times the round's tasks ran a transaction again after a serialization failure (their log lines)."""
+    count = 0
+    for path in logs.rglob("*.log"):
+        if any(part.startswith("run_id=") and part[len("run_id=") :] in run_ids for part in path.parts):
+            count += sum(bool(RETRIED.search(line)) for line in path.read_text(errors="replace").splitlines())
+    return count
+
+
+@dataclass
+class TableCounts:
+    """The warehouse's tables during a round: its peak, sampled, against the bound the teardown promises."""
+
+    peak: int = 0
+    samples: int = 0
+    at_end: int = 0  # after the last run: the fixed tables, the staged-object cache and kept runs' tables
+    cache_at_end: int = 0
+    kept_runs_at_end: int = 0
+
+    @property
+    def bound(self) -> int:
+        """Each running run's tables (sparkify.staging: 3 staging and 5 shadow tables) beside what stays."""
+        return MAX_ACTIVE_RUNS * RUN_TABLES + self.at_end
+
+    @property
+    def within_bound(self) -> bool:
+        return self.samples > 0 and self.peak <= self.bound
+
+    def line(self) -> str:
+        return (
+            f"peak {self.peak} tables ({self.samples} samples; bound {MAX_ACTIVE_RUNS} x {RUN_TABLES} + {self.at_end} "
+            f"left at the end: {self.cache_at_end} cached day-file copies, {self.kept_runs_at_end} kept runs)"
+        )
+
+
+class TableSampler:
+    """Counts the warehouse's tables (those the quota counts) every SAMPLE_SECONDS, in a thread, as the private
+    superuser (the emulator's redshift_emulator.counted_tables)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.counts = TableCounts()
+        self._dsn = dsn
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="table-sampler", daemon=True)
+
+    def __enter__(self) -> TableCounts:
+        self._thread.start()
+        return self.counts
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            self.counts.at_end = _count(conn, COUNT_TABLES)
+            self.counts.cache_at_end = _count(conn, "SELECT count(*) FROM public.staged_object_cache")
+            self.counts.kept_runs_at_end = _count(conn, "SELECT count(*) FROM public.kept_failed_runs")
+
+    def _sample(self) -> None:
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            while not self._stop.is_set():
+                self.counts.peak = max(self.counts.peak, _count(conn, COUNT_TABLES))
+                self.counts.samples += 1
+                self._stop.wait(SAMPLE_SECONDS)
+
+
+def _count(conn, sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
 def runs_of(api, data: RoundData) -> dict[datetime, dict]:
-    runs = api.get(
-        f"/api/v2/dags/{DAG_ID}/dagRuns",
-        params={
-            "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
-            "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
-            "limit": 100,
-        },
-    )["dag_runs"]
-    return {utc(r["logical_date"]): r for r in runs}
+    runs: list[dict] = []
+    while True:  # the API gives at most 100 a page
+        page = api.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            params={
+                "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
+                "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
+                "limit": 100,
+                "offset": len(runs),
+                "order_by": "logical_date",
+            },
+        )
+        runs += page["dag_runs"]
+        if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+            return {utc(r["logical_date"]): r for r in runs}
 
 
 def task_instances(api, data: RoundData) -> list[dict]:
@@ -435,11 +573,11 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def run_round(number: int, services, s3, db, stack, sample: Path, report=print) -> RoundResult:
+def run_round(number: int, services, s3, db, stack, sample: Path, report=print, plan: Plan = BUSY) -> RoundResult:
     """One round, judged; the bucket is restored whatever happens."""
     started = time.monotonic()
-    data = prepare_round(number, sample, stack.state_dir / "stress" / f"round-{number}")
-    result = RoundResult(number, data.first_hour)
+    data = prepare_round(number, sample, stack.state_dir / "stress" / f"{plan.name}-round-{number}", plan)
+    result = RoundResult(number, data.first_hour, plan=plan)
     reset_schema(db)
     for key, path in day_keys(data).items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
@@ -453,27 +591,29 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print) 
             outcome["result"] = run_backfill(
                 services,
                 data.first_hour.replace(tzinfo=timezone.utc),
-                data.first_hour.replace(tzinfo=timezone.utc) + timedelta(hours=HOURS),
+                data.first_hour.replace(tzinfo=timezone.utc) + timedelta(hours=plan.hours),
                 MAX_ACTIVE_RUNS,
                 report=lambda line: None,
-                timeout=ROUND_TIMEOUT,
+                timeout=plan.timeout,
                 poll_seconds=POLL_SECONDS,
             )
         except Exception as error:  # reported below, with the round
             outcome["error"] = error
 
     thread = threading.Thread(target=backfill, name=f"stress-round-{number}", daemon=True)
+    sampler = TableSampler(WarehouseServer(stack).backend_dsn())
     try:
-        thread.start()
-        changed_at = _change_mid_way(api, s3, data, thread, report)
-        thread.join()
+        with sampler as result.tables:
+            thread.start()
+            changed_at = _change_mid_way(api, s3, data, thread, report)
+            thread.join()
         result.seconds = time.monotonic() - started
         if "error" in outcome:
             result.problems.append(f"the backfill did not finish: {outcome['error']}")
         backfill_result: BackfillResult | None = outcome.get("result")  # type: ignore[assignment]
         if backfill_result is not None and not backfill_result.ok:
             result.failed_runs += [f.describe() for f in backfill_result.failures]
-        _judge(result, api, db, data, changed_at, offsets)
+        _judge(result, api, db, data, changed_at, offsets, services.home / "logs")
     finally:
         restore_bucket(s3, data)
     result.loadavg = Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "?"
@@ -484,8 +624,8 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print) 
 def _change_mid_way(api, s3, data: RoundData, thread: threading.Thread, report) -> tuple[datetime, datetime] | None:
     """Upload the catalogue change once enough runs (every early hour's among them) have ended and no late hour has
     started; returns when the upload began and ended, or None when the moment never came."""
-    late = set(data.hours[LATE_FROM:])
-    early = set(data.hours[:EARLY_HOURS])
+    late = set(data.hours[data.plan.late_from :])
+    early = set(data.hours[: data.plan.early_hours])
     while thread.is_alive():
         runs = runs_of(api, data)
         ended = {h for h, r in runs.items() if r["state"] in ("success", "failed")}
@@ -493,7 +633,7 @@ def _change_mid_way(api, s3, data: RoundData, thread: threading.Thread, report) 
         if started & late:
             report(f"round: a late hour started before the catalogue could change ({len(ended)} runs had ended)")
             return None
-        if len(ended) >= CHANGE_AFTER_DONE and early <= ended:
+        if len(ended) >= data.plan.change_after_done and early <= ended:
             begin = now_utc()
             upload_change(s3, data.change)
             end = now_utc()
@@ -502,7 +642,7 @@ def _change_mid_way(api, s3, data: RoundData, thread: threading.Thread, report) 
     return None
 
 
-def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -> None:
+def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets, services_logs: Path) -> None:
     runs = runs_of(api, data)
     result.runs = len(runs)
     result.succeeded = sum(r["state"] == "success" for r in runs.values())
@@ -517,6 +657,8 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets) -
                 f"run {ti.get('dag_run_id')} {ti['task_id']}: {ti['try_number'] - 1} retries, ended {ti['state']}"
             )
     result.deadlocks_postgres, result.deadlocks_emulator = deadlocks_since(offsets)
+    result.serialization_failures = lines_since(offsets, SERIALIZATION)[0]
+    result.serialization_retried = retried_in_tasks(services_logs, {r["dag_run_id"] for r in runs.values()})
     result.most_runs_at_once = most_runs_at_once(list(runs.values()))
     if changed_at is None:
         result.problems.append("the catalogue never changed mid-way")
@@ -546,6 +688,9 @@ def summary(results: list[RoundResult]) -> str:
         f"{sum(len(r.failed_runs) for r in results)} failed, "
         f"{sum(len(r.deadlocks_postgres) + len(r.deadlocks_emulator) for r in results)} deadlocks, "
         f"{sum(sum_retries(r.retries) for r in results)} task retries, "
+        f"{sum(len(r.serialization_failures) for r in results)} serialization failures met, "
+        f"{sum(r.serialization_retried for r in results)} transactions retried, "
+        f"peak {max((r.tables.peak for r in results if r.tables), default=0)} tables, "
         f"{sum(not r.model_differences for r in results)}/{len(results)} rounds equal to the model, "
         f"{sum(r.seconds for r in results) / 60:.1f} min"
     )

@@ -4,7 +4,8 @@ independent model (tests/expected.py), round after round.
 
 `pytest -m stress` runs one round (48 hours; `make test` leaves it out). `make stress [ROUNDS=N]`
 runs this test with STRESS_ROUNDS=N (default: enough rounds for 200 runs) and prints a line per
-round; see docs/stress-test.md.
+round; see docs/stress-test.md. `make stress-month` backfills a month the same way, under Redshift's
+rules, and reports the peak table count and the serialization failures (issue 28).
 The round itself is in tests/live/stress.py.
 """
 
@@ -56,6 +57,38 @@ def test_busy_parallel_backfills_with_a_changing_catalogue(sparkify_dag_live, st
         assert result.runs_started_after_change >= stress.HOURS - stress.LATE_FROM, result.line()
         assert result.new_song_plays > 0, result.line()
     assert sum(r.runs for r in results) == stress.HOURS * rounds
+
+
+@pytest.mark.stress
+def test_a_month_backfill_under_redshifts_rules(sparkify_dag_live, stack, s3, db, sample_data):
+    """Issue 28: a month (720 hourly runs, December 2018) backfilled 4 at a time at SERIALIZABLE, with the table
+    quota and the run tables' teardown, while the catalogue changes. Every run succeeds, the star schema equals the
+    model, and the report gives the peak table count, the serialization failures met and the retries
+    (`make stress-month`; STRESS_MONTH_DAYS=N for a shorter trial)."""
+    plan = stress.month_plan()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "stress-month-report.txt").open("w") as out:
+
+        def report(line: str) -> None:
+            print(line, flush=True)
+            out.write(line + "\n")
+            out.flush()
+
+        report(f"stress: a month, {plan.hours} hours, --max-active-runs {stress.MAX_ACTIVE_RUNS}, SERIALIZABLE")
+        sparkify_dag_live.airflow("variables", "set", LISTING_MAX_AGE, "0")
+        try:
+            result = stress.run_round(0, sparkify_dag_live, s3, db, stack, sample_data, report, plan)
+        finally:
+            sparkify_dag_live.airflow("variables", "delete", LISTING_MAX_AGE)
+
+    assert result.ok, result.line()
+    assert result.runs == plan.hours, result.line()
+    assert 2 <= result.most_runs_at_once <= stress.MAX_ACTIVE_RUNS, result.line()
+    assert result.runs_done_before_change >= plan.change_after_done, result.line()
+    assert result.new_song_plays > 0, result.line()
+    assert result.tables is not None and result.tables.samples > 0, result.line()
+    # the teardown keeps the warehouse's tables to the runs in flight: no growth with the month's history
+    assert result.tables.peak <= result.tables.bound, result.line()
 
 
 def test_the_model_tells_the_catalogues_apart(stack, sample_data):
