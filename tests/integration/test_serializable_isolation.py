@@ -17,6 +17,7 @@ import uuid
 import psycopg
 import pytest
 
+from local_stack.warehouse_server import WarehouseServer
 from sparkify.warehouse import SerializationRetries, run_transaction, warehouse_hook
 from tests.support import put_objects
 
@@ -49,13 +50,16 @@ def finish_cycle(other: psycopg.Connection, first: str) -> None:
     other.commit()
 
 
-def test_client_sessions_are_serializable_and_the_loser_of_a_cycle_gets_error_1023(warehouse_dsn, two_tables):
+def test_client_sessions_are_serializable_and_the_loser_of_a_cycle_gets_error_1023(warehouse_dsn, two_tables, stack):
     (tab1, tab2), ids = two_tables
+    emulator_log = WarehouseServer(stack).emulator_log
+    logged_before = emulator_log.stat().st_size
     with (
         psycopg.connect(warehouse_dsn, options=READ_COMMITTED) as session1,
         psycopg.connect(warehouse_dsn) as session2,
     ):
         assert session1.execute("SHOW transaction_isolation").fetchone()[0] == "serializable"
+        session1_pid = session1.execute("SELECT pg_backend_pid()").fetchone()[0]
         session1.rollback()
         # Redshift accepts the weaker levels and runs them as SERIALIZABLE.
         session1.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -82,6 +86,11 @@ def test_client_sessions_are_serializable_and_the_loser_of_a_cycle_gets_error_10
         f"Serializable isolation violation on table - {ids[tab2]}, transactions forming the cycle are: "
     )
     assert diag.message_detail.endswith(");")
+    # ... and the emulator counts it in its log, naming the session (the stress test adds them up)
+    with emulator_log.open("rb") as log:
+        log.seek(logged_before)
+        written = log.read().decode()
+    assert f"serialization failure (1023) in pid {session1_pid}: could not serialize access" in written
 
 
 class Recorded(logging.Handler):

@@ -18,7 +18,7 @@ A round
    (no changed song plays in those hours); users, songs, artists and time from the new catalogue;
 5. counts the runs, failed runs, task retries (tries beyond the first), "deadlock detected" in the
    warehouse's PostgreSQL log and in the Redshift emulator's log, the serialization failures
-   PostgreSQL logged (the emulator's 1023s) and the transactions the tasks ran again after one, all
+   the emulator logged (its 1023s) and the transactions the tasks ran again after one, all
    written during the round; and samples the warehouse's tables, whose peak must stay within
    4 runs x 8 tables plus what is left when the last run has ended;
 6. puts the bucket back as it was (the sample's song files, no round day files).
@@ -82,7 +82,8 @@ API_ATTEMPTS = 8  # a busy machine (load 20 on 2 cores) makes the api-server mis
 API_PAUSE = 5.0
 POLL_SECONDS = 3.0
 DEADLOCK = re.compile(r"deadlock detected", re.IGNORECASE)
-SERIALIZATION = re.compile(r"ERROR:.*could not serialize access", re.IGNORECASE)  # PostgreSQL's log: 1023 to clients
+# The emulator's log names each serialization failure it sent a client as Redshift's 1023 (session.py).
+SERIALIZATION = re.compile(r"serialization failure \(1023\) in pid \d+")
 RETRIED = re.compile(r"Serialization failure on table .*: retrying in")  # sparkify.warehouse.retry_serialization
 RUN_TABLES = 8  # a run's staging and shadow tables (docs/run-semantics.md)
 SAMPLE_SECONDS = 0.5
@@ -442,13 +443,13 @@ def deadlocks_since(offsets: dict[Path, int]) -> list[list[str]]:
 
 
 def lines_since(offsets: dict[Path, int], pattern: re.Pattern[str]) -> list[list[str]]:
-    """The lines matching `pattern` written to each log since `offsets` (PostgreSQL's, then the emulator's)."""
+    """The lines matching `pattern` written to each log since `offsets`, log by log, read a line at a time."""
     found = []
     for path, offset in offsets.items():
         with path.open("rb") as log:
             log.seek(offset)
-            text = log.read().decode(errors="replace")
-        found.append([f"{path.name}: {line.strip()}" for line in text.splitlines() if pattern.search(line)])
+            lines = (raw.decode(errors="replace").strip() for raw in log)
+            found.append([f"{path.name}: {line}" for line in lines if pattern.search(line)])
     return found
 
 
@@ -614,6 +615,7 @@ def run_round(number: int, services, s3, db, stack, sample: Path, report=print, 
         if backfill_result is not None and not backfill_result.ok:
             result.failed_runs += [f.describe() for f in backfill_result.failures]
         _judge(result, api, db, data, changed_at, offsets, services.home / "logs")
+        result.serialization_failures = lines_since(offsets, SERIALIZATION)[1]
     finally:
         restore_bucket(s3, data)
     result.loadavg = Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "?"
@@ -657,7 +659,6 @@ def _judge(result: RoundResult, api, db, data: RoundData, changed_at, offsets, s
                 f"run {ti.get('dag_run_id')} {ti['task_id']}: {ti['try_number'] - 1} retries, ended {ti['state']}"
             )
     result.deadlocks_postgres, result.deadlocks_emulator = deadlocks_since(offsets)
-    result.serialization_failures = lines_since(offsets, SERIALIZATION)[0]
     result.serialization_retried = retried_in_tasks(services_logs, {r["dag_run_id"] for r in runs.values()})
     result.most_runs_at_once = most_runs_at_once(list(runs.values()))
     if changed_at is None:

@@ -249,7 +249,9 @@ class Session:
         translated = isolation.translated_error(payload, self.transaction_tables, self.backend_pid, self._table_id)
         if translated is None:
             return payload
-        self.config.statement_log.info("pid=%d %s", self.backend_pid, wire.error_fields(payload).get("M", ""))
+        reason = wire.error_fields(payload).get("M", "")
+        self.config.statement_log.info("pid=%d %s", self.backend_pid, reason)
+        log.warning("serialization failure (1023) in pid %d: %s", self.backend_pid, reason)
         return translated
 
     def _table_id(self, name: str) -> int | None:
