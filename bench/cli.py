@@ -10,11 +10,13 @@
     BENCH_ONLY=backfill BENCH_BACKFILL_HOURS=8 BENCH_BACKFILL_SONGS=2000 make bench
 
 Knobs (environment): BENCH_SCALE (tiny | small | full), BENCH_ONLY (events, songs, history,
-memory, dialect, backfill), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY, BENCH_REPEAT, BENCH_MEMORY_REPEAT,
+memory, dialect, backfill), BENCH_EVENTS, BENCH_SONGS, BENCH_HISTORY (songplays of history, a
+comma-separated list: the curve, e.g. 0,1000000,10000000,30000000), BENCH_REPEAT, BENCH_MEMORY_REPEAT,
 BENCH_MEMORY_EVENTS (two sizes, "small,large"), BENCH_DIALECT_ROUNDS, BENCH_BACKFILL_HOURS,
 BENCH_BACKFILL_SONGS, BENCH_BACKFILL_EVENTS, BENCH_BACKFILL_REPEAT, BENCH_PARSE_SAMPLES, BENCH_SEED,
 BENCH_OUT (the JSON folder, default bench-results/). A target that is missed is reported, not an error: the exit status
-is non-zero only when a section could not run.
+is non-zero only when a section could not run. The history section also plots its curve into the
+same folder (bench-<scale>-<time>-hourly-curve.png and latest-hourly-curve.png).
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ def _loader_sections(scale, sections, result: dict, progress: Callable[[str], No
             for name, table in (("events", "staging_events"), ("songs", "staging_songs")):
                 if name not in staged:  # stage as the run would, untimed
                     dag_run.execute(dag_run.stage_task(table))
-            return history.run(stack, dag_run, scale.history, data.users, scale.repeat, progress)
+            return history.run(stack, dag_run, scale.history, data.users, scale.repeat, progress)  # the curve
 
         section("history", "hourly_run", hourly)
         section(
@@ -212,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(scorecard.table(result))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    hourly = result["sections"].get("hourly_run")
+    if hourly:
+        from bench.curve_plot import write_hourly_curve
+
+        plot = write_hourly_curve(hourly, args.out, f"bench-{result['scale']['name']}-{stamp}-hourly-curve")
+        hourly["plot"] = plot.name
+        print(f"\nplotted: {plot} (and {plot.parent / 'latest-hourly-curve.png'})")
     path = scorecard.write_json(result, args.out, stamp)
     print(f"\nwritten: {path} (and {path.parent / 'latest.json'}); took {result['duration_seconds']:.0f} s")
     return 1 if result["errors"] else 0

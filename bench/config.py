@@ -15,7 +15,7 @@ class Scale:
     name: str
     events: int  # events in the one day file that stage-events loads
     songs: int  # single-song files that stage-songs loads
-    history: int  # songplays already in the warehouse for the hourly run
+    history: tuple[int, ...]  # songplays of history before each measured hourly run: the curve (0: empty)
     memory_events: tuple[int, int]  # the two day-file sizes of the memory probe
     repeat: int  # repetitions of every timed figure
     memory_repeat: int  # repetitions of every memory figure (each is a fresh process)
@@ -41,7 +41,7 @@ class Scale:
             "name": self.name,
             "events": self.events,
             "songs": self.songs,
-            "history": self.history,
+            "history": list(self.history),
             "memory_events": list(self.memory_events),
             "repeat": self.repeat,
             "memory_repeat": self.memory_repeat,
@@ -58,12 +58,12 @@ class Scale:
 
 
 SCALES = {
-    # The issue's workloads: a 1,000,000-event day file, 20,000 song files, 10M songplays.
+    # The issue's workloads: a 1,000,000-event day file, 20,000 song files, the hourly run on up to 30M songplays.
     "full": Scale(
         "full",
         1_000_000,
         20_000,
-        10_000_000,
+        (0, 1_000_000, 10_000_000, 30_000_000),
         (250_000, 1_000_000),
         repeat=3,
         memory_repeat=3,
@@ -75,7 +75,7 @@ SCALES = {
         "small",
         100_000,
         2_000,
-        1_000_000,
+        (0, 100_000, 1_000_000, 3_000_000),
         (25_000, 100_000),
         repeat=3,
         memory_repeat=2,
@@ -90,7 +90,7 @@ SCALES = {
         "tiny",
         2_000,
         40,
-        20_000,
+        (0, 2_000, 20_000, 60_000),
         (500, 2_000),
         repeat=2,
         memory_repeat=1,
@@ -109,7 +109,6 @@ SCALES = {
 _OVERRIDES = {
     "BENCH_EVENTS": "events",
     "BENCH_SONGS": "songs",
-    "BENCH_HISTORY": "history",
     "BENCH_REPEAT": "repeat",
     "BENCH_MEMORY_REPEAT": "memory_repeat",
     "BENCH_SEED": "seed",
@@ -138,6 +137,8 @@ def resolve_scale(name: str | None = None, environ: dict | None = None) -> Scale
             if value < 1:
                 raise ValueError(f"{variable} must be at least 1, not {value}.")
             changes[field] = value
+    if environ.get("BENCH_HISTORY"):
+        changes["history"] = history_sizes(environ["BENCH_HISTORY"])
     if "events" in changes:  # the memory probe keeps its 1:4 ratio, topping out at the day file
         changes["memory_events"] = (max(1, changes["events"] // 4), changes["events"])
     if environ.get("BENCH_MEMORY_EVENTS"):
@@ -149,6 +150,18 @@ def resolve_scale(name: str | None = None, environ: dict | None = None) -> Scale
     return replace(
         scale, peer_events=min(scale.peer_events, scale.events), peer_songs=min(scale.peer_songs, scale.songs)
     )
+
+
+def history_sizes(value: str) -> tuple[int, ...]:
+    """BENCH_HISTORY: songplays of history, comma-separated ("0,1000000,10000000"), ascending; the empty
+    warehouse (0), the baseline of the curve, is measured whether it is listed or not."""
+    try:
+        sizes = {int(v.replace("_", "")) for v in value.split(",") if v.strip()}
+    except ValueError:
+        raise ValueError(f"BENCH_HISTORY must be whole numbers separated by commas, not {value!r}.") from None
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"BENCH_HISTORY sizes must be at least 0, not {value!r}.")
+    return tuple(sorted(sizes | {0}))
 
 
 def resolve_sections(value: str | None) -> tuple[str, ...]:

@@ -1,18 +1,22 @@
-"""The hourly run's fact, dimension and quality steps: on an empty warehouse, then on a large history.
+"""The hourly run's steps (fact, dimensions, quality checks, publish) against the size of the history: a curve.
 
-The history is bulk-loaded with SQL (`generate_series`), not through the DAG: songplays
-spread evenly over 2018-11-01 up to the benchmark's hour, a `time` row for each of them,
-a user for every id the generator can draw, and the staged song catalogue in `songs` and
-`artists` (merged by the DAG's own dimension tasks). Staging holds the same day file and
-catalogue in both cases. The steps are the DAG's tasks, run one after another.
+For each size (0 is the empty warehouse, the baseline), the history is bulk-loaded with SQL
+(`generate_series`), not through the DAG: songplays spread evenly over 2018-11-01 up to the
+benchmark's hour, a `time` row for each of them, a user for every id the generator can draw, and the
+staged song catalogue in `songs` and `artists` (merged by the DAG's own dimension tasks). Staging
+holds the same day file and catalogue at every size. The steps are the DAG's tasks, run one after
+another; at every size one untimed run comes first (the process's imports and connections, the
+caches), and the load's writes are flushed to disk before it.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 from bench.pipeline import WINDOW, DagRun
 from bench.stack import PrivateStack
@@ -134,6 +138,7 @@ def load_history(stack: PrivateStack, dag_run: DagRun, rows: int, generator_user
         for table in STAR_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("CHECKPOINT")
+    os.sync()  # else the kernel writes the load's pages back during the first measured hours
     return time.perf_counter() - began
 
 
@@ -190,38 +195,44 @@ def _hourly_steps(
             total += elapsed
         results["total"].samples.append(total)
         progress(
-            f"  hourly run, {label:<8} round {round_number}/{repeat}: {total:8.3f} s "
-            f"(fact {results['fact'].samples[-1]:.3f}, dimensions {results['dimensions'].samples[-1]:.3f}, "
-            f"quality {results['quality'].samples[-1]:.3f})"
+            f"  hourly run, {label:>12} songplays, round {round_number}/{repeat}: {total:8.3f} s ("
+            + ", ".join(f"{name} {results[name].samples[-1]:.3f}" for name in steps)
+            + ")"
         )
     return results
 
 
-def run(stack: PrivateStack, dag_run: DagRun, history_rows: int, generator_users: int, repeat: int, progress) -> dict:
-    """Time the steps after staging on an empty warehouse, then on one holding `history_rows` songplays."""
-    progress(f"hourly run: window {WINDOW[0]} to {WINDOW[1]}, history of {history_rows:,} songplays")
-    with stack.connect() as conn:  # else autovacuum analyzes them at a random moment between the two phases
+def run(
+    stack: PrivateStack, dag_run: DagRun, sizes: Sequence[int], generator_users: int, repeat: int, progress
+) -> dict:
+    """Time the steps after staging at each history size (ascending; 0 is the empty warehouse, reset before
+    every round): the hour's cost against the history."""
+    sizes = sorted({0, *sizes})
+    progress(
+        f"hourly run: window {WINDOW[0]} to {WINDOW[1]}, history of {', '.join(f'{n:,}' for n in sizes)} songplays"
+    )
+    with stack.connect() as conn:  # else autovacuum analyzes them at a random moment between the sizes
         for base in ("staging_events", "staging_songs"):
             conn.execute(f"ANALYZE {dag_run.task(dag_run.stage_task(base)).table}")
-    empty = _hourly_steps(dag_run, repeat, lambda: empty_warehouse(stack, dag_run), "empty", progress)
-    progress(f"  bulk-loading {history_rows:,} songplays of history ...")
-    setup_seconds = load_history(stack, dag_run, history_rows, generator_users)
-    progress(f"  history loaded in {setup_seconds:.1f} s")
-    history = _hourly_steps(dag_run, repeat, lambda: _forget_window(stack), "history", progress)
-    with stack.connect() as conn:
-        counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in STAR_TABLES}
-        window_rows = conn.execute(
-            "SELECT COUNT(*) FROM songplays WHERE start_time >= %(start)s AND start_time < %(end)s",
-            _WINDOW_BOUNDS,
-        ).fetchone()[0]
-    return {
-        "window": list(WINDOW),
-        "steps": _steps(dag_run),
-        "history_songplays": history_rows,
-        "window_songplays": window_rows,
-        "table_rows_after": counts,
-        "history_load_seconds": round(setup_seconds, 1),
-        "empty": {name: m.as_dict() for name, m in empty.items()},
-        "history": {name: m.as_dict() for name, m in history.items()},
-        "_measurements": {"empty": empty, "history": history},
-    }
+    curve, measurements = [], {}
+    for size in sizes:
+        point: dict = {"songplays": size, "history_load_seconds": 0.0}
+        if size:
+            progress(f"  bulk-loading {size:,} songplays of history ...")
+            point["history_load_seconds"] = round(load_history(stack, dag_run, size, generator_users), 1)
+            progress(f"  history loaded in {point['history_load_seconds']:.1f} s")
+        # The empty warehouse is emptied before every round; a history loses only what a round added.
+        reset = partial(_forget_window, stack) if size else partial(empty_warehouse, stack, dag_run)
+        _hourly_steps(dag_run, 1, reset, "warm-up", lambda _message: None)  # untimed, at every size alike
+        measured = _hourly_steps(dag_run, repeat, reset, f"{size:,}", progress)
+        with stack.connect() as conn:
+            point["table_rows_after"] = {
+                t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in STAR_TABLES
+            }
+            point["window_songplays"] = conn.execute(
+                "SELECT COUNT(*) FROM songplays WHERE start_time >= %(start)s AND start_time < %(end)s", _WINDOW_BOUNDS
+            ).fetchone()[0]
+        point["steps"] = {name: m.as_dict() for name, m in measured.items()}
+        curve.append(point)
+        measurements[size] = measured
+    return {"window": list(WINDOW), "steps": _steps(dag_run), "curve": curve, "_measurements": measurements}

@@ -9,16 +9,19 @@ when the audit task runs (`QualityChecksFile`), and before any run in the DAG-in
 Parsing the DAG reads no file: YAML, the DDL and the SQL are read by the task.
 
 Write-Audit-Publish: given the DAG's publications (`sparkify.operators.publish.Publication`), a
-check of a published table audits what publishing would produce, not the published table: for a
-fact, the window's rows are the run's shadow copy (and `scope: all` reads the published rows
-outside the window plus the shadow); for a dimension, the published rows whose key the shadow
-does not replace plus the shadow. A referential check finds a key in the published table or in
-its shadow, and a unique check of a fact's window also counts keys already published in other
-windows.
+check of a published table audits what publishing would produce, and only the part of it that the
+run can change, so that its cost does not grow with history: `scope: window` reads the window's
+rows (a fact's are exactly its shadow; a dimension's are the published rows in the window that the
+shadow does not replace, plus the shadow), `scope: run` the rows the run writes (its shadow). A
+referential check looks each key up in the published table and in its shadow, through the key
+column. No check of the `checks` list reads the whole of a published table (`scope: all` is refused,
+but for a row count with only a lower bound, counted up to that bound): such checks are declared
+under `audit_checks`, the daily whole-table audit, compiled without publications (`section`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Number
@@ -48,6 +51,9 @@ _REQUIRED = {
     "custom": ("sql", "expect"),
 }
 _OPTIONAL = {"name", "kind", "description", "severity", "scope", "expect", "allow_null", "source_filter"}
+SCOPES = ("window", "run", "all")
+# The YAML's two lists: the hourly audit before publish, and the daily whole-table audit.
+SECTIONS = ("checks", "audit_checks")
 
 
 class CheckConfigError(ValueError):
@@ -62,17 +68,23 @@ class QualityChecksFile:
     sql_dir: Path
     ddl_path: Path
     publications: tuple[Publication, ...] = ()
+    section: str = "checks"
 
     def load(self) -> list[SqlCheck]:
-        return load_quality_checks(self.path, self.sql_dir, self.ddl_path, self.publications)
+        return load_quality_checks(self.path, self.sql_dir, self.ddl_path, self.publications, self.section)
 
 
 def load_quality_checks(
-    path: Path, sql_dir: Path, ddl_path: Path, publications: Sequence[Publication] = ()
+    path: Path,
+    sql_dir: Path,
+    ddl_path: Path,
+    publications: Sequence[Publication] = (),
+    section: str = "checks",
 ) -> list[SqlCheck]:
-    """Read and validate the declared checks against the schema in `ddl_path`.
+    """Read and validate the checks of `section` ("checks" or "audit_checks") against the schema in `ddl_path`.
 
     With `publications`, checks of the published tables audit their run's shadow copies (see above).
+    `audit_checks` read the published tables whole (default scope `all`), without publications.
     """
     import yaml  # a task-time import: parsing the DAG does not need it
 
@@ -84,6 +96,12 @@ def load_quality_checks(
         raise CheckConfigError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
         raise CheckConfigError(f"{path} must hold a mapping with a 'checks' list.")
+    if not isinstance(document.get("audit_checks", []), list):
+        raise CheckConfigError(f"{path}: 'audit_checks' must be a list.")
+    if section not in SECTIONS:
+        raise CheckConfigError(f"{path}: no section {section!r}; use one of {', '.join(SECTIONS)}.")
+    if section == "audit_checks" and publications:
+        raise CheckConfigError(f"{path}: audit_checks read the published tables, not a run's shadows.")
     compiler = _Compiler(
         path,
         sql_dir,
@@ -91,9 +109,11 @@ def load_quality_checks(
         document.get("window_columns") or {},
         document.get("run_scoped_tables") or [],
         publications,
+        whole_tables=section == "audit_checks",
     )
-    checks = [compiler.compile(entry) for entry in document["checks"]]
-    names = [c.name for c in checks]
+    checks = [compiler.compile(entry) for entry in document.get(section) or []]
+    # Unique across both lists: both record their results in dq_results under the check's name.
+    names = [str(e.get("name")) for name in SECTIONS for e in document.get(name) or [] if isinstance(e, dict)]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise CheckConfigError(f"{path}: check names must be unique; repeated: {', '.join(duplicates)}.")
@@ -152,8 +172,10 @@ class _Compiler:
         window_columns: Mapping,
         run_scoped: list,
         publications: Sequence[Publication] = (),
+        whole_tables: bool = False,
     ) -> None:
         self.path, self.sql_dir, self.schema = path, sql_dir, schema
+        self.whole_tables = whole_tables  # audit_checks: every check reads whole tables unless it says otherwise
         self.run_scoped = set(run_scoped)
         self.published = {p.table: p for p in publications}
         for p in publications:
@@ -180,6 +202,8 @@ class _Compiler:
         unknown -= audited
         if unknown:
             raise CheckConfigError(f"{where}: unknown field(s) {sorted(unknown)}.")
+        if entry.get("scope", "window") not in SCOPES:
+            raise CheckConfigError(f"{where}: scope must be one of {', '.join(SCOPES)}.")
         severity = entry.get("severity", "error")
         if severity not in SEVERITIES:
             raise CheckConfigError(f"{where}: severity must be one of {SEVERITIES}.")
@@ -223,41 +247,49 @@ class _Compiler:
         return quote_identifier(table)
 
     def _scope_kind(self, entry: dict, table: str) -> str:
-        return entry.get("scope", "window" if table in self.window_columns else "all")
+        if "scope" in entry:
+            return entry["scope"]
+        if self.whole_tables:
+            return "all"
+        if table in self.window_columns:
+            return "window"
+        return "run" if table in self.published else "all"
 
     def _relation(self, entry: dict, table: str, where: str) -> str:
-        """What a check reads for `table`: the table, or for a published table what publishing would produce."""
+        """What a check reads for `table`: the table, or for a published table the part of what publishing
+        would produce that its scope names (never the whole published table: see the module docstring)."""
         quoted = self._table(table, where)
         publication = self.published.get(table)
         if publication is None:
             return quoted
-        shadow = publication.shadow
-        if publication.is_fact:
-            if (
-                self._scope_kind(entry, table) == "window"
-                and self.window_columns.get(table) == publication.window_column
-            ):
-                return shadow  # the window's rows after publishing are exactly the shadow's
-            return (
-                f"(SELECT * FROM {quoted} WHERE {self._outside_window(publication)} UNION ALL SELECT * FROM {shadow})"
-            )
-        kept = " AND ".join(f"s.{quote_identifier(k)} = published.{quote_identifier(k)}" for k in publication.key)
-        return (
-            f"(SELECT * FROM {quoted} published WHERE NOT EXISTS (SELECT 1 FROM {shadow} s WHERE {kept}) "
-            f"UNION ALL SELECT * FROM {shadow})"
+        scope = self._scope_kind(entry, table)
+        if scope == "run":
+            return publication.shadow
+        if scope == "window" and publication.is_fact:
+            if self.window_columns.get(table) != publication.window_column:
+                raise CheckConfigError(f"{where}: {table}'s window column must be the one it is published by.")
+            return publication.shadow  # the window's rows after publishing are exactly the shadow's
+        if scope == "window":
+            return self._merged(publication, quoted, self._scope(entry, table, where, alias="published."))
+        raise CheckConfigError(
+            f"{where}: scope {scope!r} would read all of the published table {table!r} on every run; declare "
+            "the check under audit_checks (the daily whole-table audit), or give it scope window or run."
         )
 
     @staticmethod
-    def _outside_window(publication: Publication, alias: str = "") -> str:
-        column = f"{alias}{quote_identifier(str(publication.window_column))}"  # only facts have a window
-        return f"({column} < %(window_start)s OR {column} >= %(window_end)s OR {column} IS NULL)"
+    def _merged(publication: Publication, quoted: str, published_rows: str = "") -> str:
+        """A dimension after publishing: its published rows (those matching `published_rows`, aliased
+        `published`) whose key the shadow does not replace, and the shadow."""
+        kept = " AND ".join(f"s.{quote_identifier(k)} = published.{quote_identifier(k)}" for k in publication.key)
+        only = f"{published_rows} AND " if published_rows else ""
+        return (
+            f"(SELECT * FROM {quoted} published WHERE {only}NOT EXISTS (SELECT 1 FROM {publication.shadow} s "
+            f"WHERE {kept}) UNION ALL SELECT * FROM {publication.shadow})"
+        )
 
     def _scope(self, entry: dict, table: str, where: str, alias: str = "") -> str:
-        scope = self._scope_kind(entry, table)
-        if scope == "all":
+        if self._scope_kind(entry, table) != "window":
             return "TRUE"
-        if scope != "window":
-            raise CheckConfigError(f"{where}: scope must be 'window' or 'all'.")
         if table not in self.window_columns:
             raise CheckConfigError(f"{where}: table {table!r} has no entry in window_columns, so it cannot be scoped.")
         column = f"{alias}{quote_identifier(self.window_columns[table])}"
@@ -275,8 +307,15 @@ class _Compiler:
 
     # -- one method per kind: (sql, parameters, expected_sql) ---------------------------
     def _row_count(self, entry, where):
-        table = self._relation(entry, entry["table"], where)
-        return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE {self._scope(entry, entry['table'], where)}", {}, None
+        table, scope = entry["table"], self._scope(entry, entry["table"], where)
+        publication = self.published.get(table)
+        if publication and not publication.is_fact and self._scope_kind(entry, table) == "all":
+            comparison, bound = comparison_for(entry["expect"], where)
+            if comparison in ("at_least", "greater_than"):  # a lower bound only: counting up to it decides
+                limit = max(math.ceil(bound) if comparison == "at_least" else math.floor(bound) + 1, 0)
+                rows = self._merged(publication, self._table(table, where))
+                return f"SELECT COUNT(*) FROM (SELECT 1 FROM {rows} t LIMIT {limit}) counted", {}, None
+        return f"SELECT COUNT(*) FROM {_aliased(self._relation(entry, table, where))} WHERE {scope}", {}, None
 
     def _column_check(self, kind, entry, where):
         from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
@@ -293,18 +332,9 @@ class _Compiler:
         return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND {column} IS NULL", {}, None
 
     def _unique_check(self, entry, where):
-        sql, parameters, _ = self._column_check("unique_check", entry, where)
-        publication = self.published.get(entry["table"])
-        if publication is None or not publication.is_fact or self._scope_kind(entry, entry["table"]) != "window":
-            return sql, parameters, None
-        # Uniqueness across windows: the window's keys that other windows have already published.
-        column, scope = quote_identifier(entry["column"]), self._scope(entry, entry["table"], where)
-        elsewhere = (
-            f"SELECT COUNT(*) FROM {publication.shadow} t WHERE ({scope}) AND EXISTS (SELECT 1 FROM "
-            f"{self._table(entry['table'], where)} p WHERE p.{column} = t.{column} "
-            f"AND {self._outside_window(publication, 'p.')})"
-        )
-        return f"SELECT ({sql}) + ({elsewhere})", parameters, None
+        # Of a fact's window: the window's rows only. A key shared with another window is for the
+        # whole-table audit: no sort or dist key leads from a key such as songplay_id to its rows.
+        return self._column_check("unique_check", entry, where)
 
     def _min(self, entry, where):
         return self._column_check("min", entry, where)
@@ -338,8 +368,8 @@ class _Compiler:
         if publication is None:
             parents = [self._table(references["table"], where)]
         elif publication.is_fact:
-            parents = [self._relation({"scope": "all"}, references["table"], where)]
-        else:  # a merge keeps every published key and adds the shadow's
+            raise CheckConfigError(f"{where}: a key cannot be looked up in the fact {references['table']!r} hourly.")
+        else:  # a merge keeps every published key and adds the shadow's: each looked up by its key column
             parents = [self._table(references["table"], where), publication.shadow]
         scope = self._scope(entry, entry["table"], where, alias="child.")
         missing = " ".join(

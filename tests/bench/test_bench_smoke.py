@@ -55,6 +55,7 @@ def test_prints_the_table_and_every_target(tiny_run):
         "floor: parallel GET",
         "S3Hook.read_key",
         "empty warehouse: total",
+        "60,000 songplays: total",
         "bare listing of the prefix",
         "translate() per statement",
         "sent on unlexed",
@@ -111,10 +112,16 @@ def test_writes_the_json_result(tiny_run):
     ):
         check(quiet["times"][name])
     hourly = result["sections"]["hourly_run"]
-    assert hourly["table_rows_after"]["songplays"] >= hourly["history_songplays"]
-    for state in ("empty", "history"):
-        for step in ("fact", "dimensions", "quality", "total"):
-            check(hourly[state][step])
+    curve = hourly["curve"]
+    assert [point["songplays"] for point in curve] == result["scale"]["history"] == [0, 2_000, 20_000, 60_000]
+    for point in curve:
+        assert point["window_songplays"] == curve[0]["window_songplays"] > 0  # the same hour at every size
+        assert point["table_rows_after"]["songplays"] == point["songplays"] + point["window_songplays"]
+        for step in ("fact", "dimensions", "quality", "publish", "total"):
+            check(point["steps"][step])
+    plot = out / hourly["plot"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+    assert (out / "latest-hourly-curve.png").read_bytes() == plot.read_bytes()
     memory = result["sections"]["peak_memory"]
     assert "emulator" in memory["process"]
     sizes = memory["sizes"]
@@ -142,6 +149,9 @@ def test_writes_the_json_result(tiny_run):
     assert targets["stage_songs_copies"]["comparison"] == "==" and targets["stage_songs_copies"]["passed"]
     assert targets["stage_songs_nothing_new_copies"]["passed"]
     assert (targets["dialect_median_ms"]["limit"], targets["dialect_median_ms"]["comparison"]) == (1.0, "<=")
+    hourly_target = targets["hourly_history_vs_empty"]
+    assert (hourly_target["limit"], hourly_target["comparison"]) == (1.3, "<=")
+    assert "60,000-songplay history ÷ empty" in hourly_target["description"]
 
 
 def test_every_loader_loaded_the_same_rows(tiny_run):

@@ -24,7 +24,7 @@ from tests.import_scan import ROOT, installed_with, pins
 
 # What a deployment copies, relative to the repository (and to the deployment's folder).
 DEPLOYABLE = ("dags", "plugins", "include/sql", "include/quality_checks.yaml")
-DAG_IDS = {"sparkify_etl", "sparkify_infra", "sparkify_report"}
+DAG_IDS = {"sparkify_audit", "sparkify_etl", "sparkify_infra", "sparkify_report"}
 
 PROBE = r"""
 import importlib, json, pkgutil, sys

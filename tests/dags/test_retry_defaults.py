@@ -20,7 +20,7 @@ def dagbag():
     return bag
 
 
-@pytest.mark.parametrize("dag_id", ["sparkify_etl", "sparkify_report", "sparkify_infra"])
+@pytest.mark.parametrize("dag_id", ["sparkify_etl", "sparkify_report", "sparkify_infra", "sparkify_audit"])
 def test_every_task_backs_off_exponentially_up_to_a_maximum(dagbag, dag_id):
     for task in dagbag.dags[dag_id].tasks:
         # A multiplier: True would be 1.0 in Airflow 3.3, a constant delay.
@@ -66,7 +66,7 @@ def test_the_etl_retry_delays_double_and_stop_at_the_maximum(dagbag):
     assert all(delay <= timedelta(minutes=15) for delay in later) and later[-1] == timedelta(minutes=15)
 
 
-@pytest.mark.parametrize("dag_id", ["sparkify_etl", "sparkify_report", "sparkify_infra"])
+@pytest.mark.parametrize("dag_id", ["sparkify_etl", "sparkify_report", "sparkify_infra", "sparkify_audit"])
 def test_every_task_alerts_when_it_fails_for_good(dagbag, dag_id):
     from sparkify.notifications import notify_task_failure
 

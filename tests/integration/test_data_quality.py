@@ -9,8 +9,9 @@ import pytest
 
 from sparkify.operators import DataQualityOperator
 from sparkify.operators.data_quality import DataQualityError
+from sparkify.quality_config import load_quality_checks
 from sparkify.staging import run_scoped
-from tests.support import reset_schema, run_dag, task_context
+from tests.support import PROJECT_ROOT, SQL_DIR, reset_schema, run_dag, task_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
@@ -19,6 +20,7 @@ PUBLISHED = ("songplays", "users", "songs", "artists", "time")
 RUN_ID = None  # the loading run's id, set by the db_loaded fixture
 CHECKS = None  # the DAG's compiled checks (include/quality_checks.yaml mapped to the shadows), set there too
 DAY = {"window_start": "2018-11-15T00:00:00Z", "window_end": "2018-11-16T00:00:00Z"}
+CHECKS_FILE = PROJECT_ROOT / "include" / "quality_checks.yaml"
 
 
 def shadow(table: str, run_id: str | None = None) -> str:
@@ -75,13 +77,26 @@ def run_checks(hour: datetime) -> list[dict]:
     return DataQualityOperator(task_id="run_quality_checks", checks=CHECKS).execute(context)
 
 
-def failures(db, hour) -> tuple[str, list[tuple]]:
+def run_audit(hour: datetime) -> list[dict]:
+    """sparkify_audit's whole-table checks (the audit_checks of include/quality_checks.yaml), for the day before."""
+    checks = load_quality_checks(CHECKS_FILE, SQL_DIR, SQL_DIR / "create_tables.sql", section="audit_checks")
+    context = task_context(hour - timedelta(days=1), hour, run_id="audit_run")
+    return DataQualityOperator(task_id="audit_star_schema", checks=checks).execute(context)
+
+
+def failures(db, hour, run=run_checks) -> tuple[str, list[tuple]]:
     with pytest.raises(DataQualityError) as error:
-        run_checks(hour)
+        run(hour)
     recorded = db.execute(
         "SELECT check_name, observed, expected, severity FROM dq_results WHERE NOT passed ORDER BY check_name"
     ).fetchall()
     return str(error.value), recorded
+
+
+def publish_shadows(db) -> None:
+    """The loaded day as publishing would leave it (the published tables were emptied by db_loaded)."""
+    for table in PUBLISHED:
+        db.execute(f'INSERT INTO "{table}" SELECT * FROM {shadow(table)}')
 
 
 def test_every_check_passes_on_clean_data_and_is_recorded(db_loaded):
@@ -101,9 +116,17 @@ def test_every_check_passes_when_the_window_is_published_already(db_loaded):
     """A rerun audits the same shadows over published tables that already hold them: publishing
     replaces the window's songplays and the merged keys, so nothing counts twice."""
     db, hour = db_loaded
-    for table in PUBLISHED:
-        db.execute(f'INSERT INTO "{table}" SELECT * FROM {shadow(table)}')
+    publish_shadows(db)
     assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+
+
+def test_the_whole_table_audit_passes_on_the_published_day_and_records_its_results(db_loaded):
+    db, hour = db_loaded
+    publish_shadows(db)
+    results = run_audit(hour)
+    assert results and [r["name"] for r in results if not r["passed"]] == []
+    recorded = db.execute("SELECT COUNT(*), bool_and(passed), MIN(run_id) FROM dq_results").fetchone()
+    assert recorded == (len(results), True, "audit_run")
 
 
 # Each corruption is written against the star-schema names and applied to the run's shadows (on_shadows).
@@ -249,7 +272,9 @@ def test_a_warn_check_is_recorded_but_does_not_fail_the_task(db_loaded):
     )
 
 
-def test_a_songplay_id_published_by_another_window_fails_uniqueness_across_windows(db_loaded):
+def test_a_songplay_id_published_by_another_window_is_found_by_the_daily_audit(db_loaded):
+    """No sort or dist key leads from a songplay_id to the window that published it, so the hourly check
+    reads the window's ids only; the whole-table audit finds an id in two windows once both are published."""
     db, hour = db_loaded
     db.execute(
         "INSERT INTO songplays SELECT songplay_id, start_time - INTERVAL '1 day', user_id, level, song_id, "
@@ -258,13 +283,50 @@ def test_a_songplay_id_published_by_another_window_fails_uniqueness_across_windo
         f"AND start_time < %(h)s + INTERVAL '1 hour')",
         {"h": hour},
     )
-    message, recorded = failures(db, hour)
-    assert "- songplays_songplay_id_unique (songplays): observed 1, expected equal 0" in message
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+    publish_shadows(db)
+    message, recorded = failures(db, hour, run_audit)
+    assert "- audit_songplays_songplay_id_unique (songplays): observed 1, expected equal 0" in message
+    assert ("audit_songplays_songplay_id_unique", "1", "equal 0", "error") in recorded
+
+
+def test_broken_rows_in_old_history_are_not_read_hourly_and_are_found_by_the_daily_audit(db_loaded):
+    """Rows a week before the window, each breaking a check: the hourly checks, which read the window and
+    the keys it references, pass; the whole-table audit names each of them."""
+    db, hour = db_loaded
+    publish_shadows(db)
+    old = hour - timedelta(days=7)
+    db.execute(  # a songplay whose user, song and artist are in no dimension, and a duplicate id
+        "INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id) VALUES "
+        "('old-orphan', %(old)s, 999999, 'free', 'SONOTINCATALOGUE', 'ARNOTINCATALOGUE'), "
+        "('old-orphan', %(old)s + INTERVAL '1 minute', 999999, 'free', NULL, NULL)",
+        {"old": old},
+    )
+    db.execute(  # a time row for the first of the two only: the second's start_time is missing
+        "INSERT INTO time SELECT t, EXTRACT(HOUR FROM t), EXTRACT(DAY FROM t), EXTRACT(WEEK FROM t), "
+        "EXTRACT(MONTH FROM t), EXTRACT(YEAR FROM t), EXTRACT(DOW FROM t) FROM (SELECT CAST(%(old)s AS TIMESTAMP) t) o",
+        {"old": old},
+    )
+    db.execute("INSERT INTO users VALUES (999998, 'Old', 'Row', 'X', 'gold')")  # not in the shadow: never merged
+    db.execute("INSERT INTO songs VALUES ('SOOLD', 'Old song', 'ARNOTINCATALOGUE', 1999, 1.0)")
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
+    message, recorded = failures(db, hour, run_audit)
+    assert {name: observed for name, observed, _, _ in recorded} == {
+        "audit_songplays_songplay_id_unique": "1",
+        "audit_songplays_user_in_users": "2",
+        "audit_songplays_song_in_songs": "1",
+        "audit_songplays_artist_in_artists": "1",
+        "audit_songplays_start_time_in_time": "1",
+        "audit_songs_artist_in_artists": "1",
+        "audit_users_level_accepted": "1",
+        "audit_users_gender_accepted": "1",
+    }
+    assert "8 of 10 data quality checks failed" in message
 
 
 def test_dimension_checks_audit_the_merge_that_publishing_would_produce(db_loaded):
-    """Published rows the shadow does not replace are audited; those it replaces are not; a key
-    published earlier satisfies a referential check."""
+    """Published rows the shadow replaces are not audited; a key published earlier satisfies a referential
+    check; a published row the shadow does not replace is the daily audit's (the run does not change it)."""
     db, hour = db_loaded
     [(user_id,)] = db.execute(f"SELECT MIN(user_id) FROM {shadow('users')}").fetchall()
     db.execute("INSERT INTO users VALUES (%s, 'Old', 'Row', 'F', 'gold')", (user_id,))  # replaced by the shadow's row
@@ -273,6 +335,7 @@ def test_dimension_checks_audit_the_merge_that_publishing_would_produce(db_loade
     db.execute(f"INSERT INTO users SELECT * FROM {shadow('users')} WHERE user_id = %s", (user_id,))
     db.execute(f"DELETE FROM {shadow('users')} WHERE user_id = %s", (user_id,))  # now only published
     assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []
-    db.execute("UPDATE users SET level = 'gold' WHERE user_id = %s", (user_id,))  # a kept row that fails
-    message, _ = failures(db, hour)
-    assert "- users_level_accepted (users): observed 1, expected equal 0" in message
+    db.execute("UPDATE users SET level = 'gold' WHERE user_id = %s", (user_id,))  # a kept row that fails ...
+    assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []  # ... which this run does not merge
+    message, _ = failures(db, hour, run_audit)
+    assert "- audit_users_level_accepted (users): observed 1, expected equal 0" in message

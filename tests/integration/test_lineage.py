@@ -161,16 +161,23 @@ def test_one_run_reports_its_datasets_and_quality_assertions(settings, sample_da
 
 def test_a_failed_audit_reports_the_failed_assertions(settings, sample_data, db, airflow_db, tmp_path):
     reset_schema(db)
-    db.execute("INSERT INTO users VALUES (999999, 'Gold', 'Member', 'F', 'gold')")  # kept by the merge, so audited
     hour, window = one_busy_hour(sample_data)
+    # A published time row in the window (so audited) whose key no play of the window has (so kept by the merge)
+    instant = hour.replace(tzinfo=None) + timedelta(microseconds=1)  # the events' times are whole milliseconds
+    db.execute("INSERT INTO time VALUES (%s, 25, %s, 1, 11, 2018, 4)", (instant, instant.day))
     events_file = tmp_path / "openlineage.jsonl"
     result = run_with_lineage(events_file, hour, window)
     failed = completed_tasks(events_file, "FAIL")
     assert list(failed) == ["run_quality_checks"], result.stdout[-3000:] + result.stderr[-3000:]
     assert "publish" not in completed_tasks(events_file)
     warehouse = f"redshift://{settings.warehouse_host}:{settings.warehouse_port}|dev.public."
-    users = datasets(failed["run_quality_checks"], "inputs")[warehouse + "users"]
-    assertions = {a["name"]: a for a in users["inputFacets"]["dataQualityAssertions"]["assertions"]}
-    level = assertions["users_level_accepted"]
-    assert (level["success"], level["column"], level["actual"], level["severity"]) == (False, "level", "1", "error")
-    assert [name for name, a in assertions.items() if not a["success"]] == ["users_level_accepted"]
+    time = datasets(failed["run_quality_checks"], "inputs")[warehouse + "time"]
+    assertions = {a["name"]: a for a in time["inputFacets"]["dataQualityAssertions"]["assertions"]}
+    hour_max = assertions["time_hour_max"]
+    assert (hour_max["success"], hour_max["column"], hour_max["actual"], hour_max["severity"]) == (
+        False,
+        "hour",
+        "25",
+        "error",
+    )
+    assert [name for name, a in assertions.items() if not a["success"]] == ["time_hour_max"]

@@ -165,6 +165,31 @@ def test_publish_locks_every_table_in_the_given_order_then_replaces_the_window_a
     ]
 
 
+def test_a_merge_keyed_in_the_window_reads_and_writes_only_the_windows_range():
+    """time's keys are the window's start_times: its merge touches the window's range of time, through its sort
+    key, never the rest of the table; a shadow row outside the window is not merged (nothing deleted it)."""
+    publish = PublishOperator(
+        task_id="p", publications=[Publication("time", "time_r1", key="start_time", key_in_window=True)]
+    )
+    in_window = '{0}"start_time" >= %(window_start)s AND {0}"start_time" < %(window_end)s'
+    assert publish.build_statements()[1:] == [
+        'DELETE FROM "time" USING "time_r1" shadow WHERE "time"."start_time" = shadow."start_time" AND '
+        + in_window.format('"time".'),
+        'INSERT INTO "time" SELECT * FROM "time_r1" shadow WHERE ' + in_window.format("shadow."),
+    ]
+    both = Publication("u", "u_r1", key="user_id", key_in_window=True, condition="shadow.level IS NOT NULL OR FALSE")
+    assert PublishOperator(task_id="q", publications=[both]).build_statements()[1:] == [
+        'DELETE FROM "u" USING "u_r1" shadow WHERE "u"."user_id" = shadow."user_id" AND '
+        + in_window.format('"u".').replace('"start_time"', '"user_id"')
+        + " AND (shadow.level IS NOT NULL OR FALSE)",
+        'INSERT INTO "u" SELECT * FROM "u_r1" shadow WHERE '
+        + in_window.format("shadow.").replace('"start_time"', '"user_id"')
+        + " AND (shadow.level IS NOT NULL OR FALSE)",
+    ]
+    with pytest.raises(ValueError, match="key_in_window needs a merge on one column"):
+        Publication("t", "s", key=("a", "b"), key_in_window=True)
+
+
 @pytest.mark.parametrize(
     ("publication", "message"),
     [

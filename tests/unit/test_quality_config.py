@@ -36,29 +36,66 @@ def test_with_publications_a_fact_window_check_reads_only_the_shadow(tmp_path):
     )
 
 
-def test_with_publications_a_fact_check_of_all_rows_reads_the_rows_outside_the_window_and_the_shadow(tmp_path):
-    [check] = compile_checks(
-        tmp_path,
-        {"name": "n", "kind": "null_check", "table": "songplays", "column": "level", "scope": "all"},
-        publications=SHADOWS,
-    )
-    assert check.sql == (
-        'SELECT COUNT(*) FROM (SELECT * FROM "songplays" WHERE ("start_time" < %(window_start)s OR "start_time" >= '
-        '%(window_end)s OR "start_time" IS NULL) UNION ALL SELECT * FROM songplays_shadow) t '
-        'WHERE (TRUE) AND "level" IS NULL'
-    )
+def test_with_publications_no_check_reads_all_of_a_published_table(tmp_path):
+    """Hourly, a check reads the window or the run's rows: a whole published table belongs to audit_checks."""
+    for table, column in (("songplays", "level"), ("users", "level")):
+        with pytest.raises(CheckConfigError, match=f"all of the published table '{table}'.*audit_checks"):
+            compile_checks(
+                tmp_path,
+                {"name": "n", "kind": "null_check", "table": table, "column": column, "scope": "all"},
+                publications=SHADOWS,
+            )
+    with pytest.raises(CheckConfigError, match="cannot be looked up in the fact 'songplays'"):
+        compile_checks(
+            tmp_path,
+            {
+                "name": "r",
+                "kind": "referential",
+                "table": "users",
+                "column": "user_id",
+                "references": {"table": "songplays", "column": "user_id"},
+            },
+            publications=SHADOWS,
+        )
 
 
-def test_with_publications_a_dimension_check_reads_the_merge_it_would_publish(tmp_path):
+def test_with_publications_a_dimension_check_reads_the_rows_the_run_merges(tmp_path):
     [check] = compile_checks(
         tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"}, publications=SHADOWS
     )
-    assert check.sql == (
-        'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM (SELECT * FROM "users" published WHERE NOT EXISTS '
-        '(SELECT 1 FROM users_shadow s WHERE s."user_id" = published."user_id") '
-        "UNION ALL SELECT * FROM users_shadow) t "
-        "WHERE TRUE"
+    assert check.sql == 'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM users_shadow WHERE TRUE'
+
+
+def test_with_publications_a_fact_check_of_the_run_reads_its_whole_shadow(tmp_path):
+    [check] = compile_checks(
+        tmp_path,
+        {"name": "n", "kind": "null_check", "table": "songplays", "column": "start_time", "scope": "run"},
+        publications=SHADOWS,
     )
+    assert check.sql == 'SELECT COUNT(*) FROM songplays_shadow WHERE (TRUE) AND "start_time" IS NULL'
+
+
+def test_with_publications_a_windowed_dimension_reads_the_published_rows_of_the_window_and_the_shadow(tmp_path):
+    path = tmp_path / "checks.yaml"
+    entry = {"name": "h", "kind": "max", "table": "time", "column": "hour", "expect": {"leq_to": 23}}
+    path.write_text(yaml.safe_dump({"window_columns": {"time": "start_time"}, "checks": [entry]}))
+    publication = Publication("time", "time_shadow", key="start_time", key_in_window=True)
+    [check] = load_quality_checks(path, SQL_DIR, DDL, [publication])
+    assert check.sql == (
+        'SELECT MAX("hour") FROM (SELECT * FROM "time" published WHERE published."start_time" >= %(window_start)s '
+        'AND published."start_time" < %(window_end)s AND NOT EXISTS (SELECT 1 FROM time_shadow s WHERE '
+        's."start_time" = published."start_time") UNION ALL SELECT * FROM time_shadow) t '
+        'WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s'
+    )
+
+
+def test_with_publications_a_row_count_of_a_whole_dimension_counts_up_to_its_lower_bound(tmp_path):
+    entry = {"name": "c", "kind": "row_count", "table": "users", "scope": "all", "expect": {"greater_than": 2}}
+    [check] = compile_checks(tmp_path, entry, publications=SHADOWS)
+    assert check.sql.startswith('SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT * FROM "users" published')
+    assert check.sql.endswith("UNION ALL SELECT * FROM users_shadow) t LIMIT 3) counted")
+    with pytest.raises(CheckConfigError, match="all of the published table 'users'"):
+        compile_checks(tmp_path, {**entry, "expect": {"leq_to": 5}}, publications=SHADOWS)
 
 
 def test_with_publications_a_referential_check_finds_keys_published_or_in_the_shadow(tmp_path):
@@ -81,17 +118,17 @@ def test_with_publications_a_referential_check_finds_keys_published_or_in_the_sh
     )
 
 
-def test_with_publications_a_fact_unique_check_counts_keys_other_windows_published(tmp_path):
+def test_with_publications_a_fact_unique_check_reads_the_window_only(tmp_path):
+    """Keys shared with other windows are the whole-table audit's: no sort or dist key leads to them."""
     [check] = compile_checks(
         tmp_path,
         {"name": "u", "kind": "unique_check", "table": "songplays", "column": "songplay_id"},
         publications=SHADOWS,
     )
-    assert "FROM songplays_shadow t WHERE" in check.sql
-    assert (
-        'EXISTS (SELECT 1 FROM "songplays" p WHERE p."songplay_id" = t."songplay_id" AND (p."start_time" < '
-        '%(window_start)s OR p."start_time" >= %(window_end)s OR p."start_time" IS NULL))'
-    ) in check.sql
+    assert check.sql == (
+        'SELECT COUNT("songplay_id") - COUNT(DISTINCT("songplay_id")) FROM songplays_shadow '
+        'WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s'
+    )
 
 
 def test_the_project_checks_cover_every_kind():
@@ -203,6 +240,7 @@ def test_common_sql_expectations(expect, comparison, expected):
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "severity": "fatal"}, "severity"),
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "colour": "red"}, "unknown field"),
         ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "scope": "window"}, "cannot be scoped"),
+        ({"kind": "row_count", "table": "users", "expect": {"geq_to": 1}, "scope": "ever"}, "scope must be one of"),
         ({"kind": "custom", "sql": "checks/none.sql", "expect": {"equal_to": 0}}, "does not exist"),
         (
             {"kind": "referential", "table": "songplays", "column": "user_id", "references": {"table": "users"}},
@@ -254,7 +292,8 @@ def test_a_bad_configuration_parses_but_is_reported_before_a_run_and_fails_the_a
     shutil.copytree(PROJECT_ROOT / "dags", project / "dags")
     shutil.copytree(PROJECT_ROOT / "include", project / "include")
     config = project / "include" / "quality_checks.yaml"
-    config.write_text(config.read_text() + "  - name: broken\n    kind: null_check\n    table: users\n")
+    broken = "  - name: broken\n    kind: null_check\n    table: users\n"
+    config.write_text(config.read_text().replace("\naudit_checks:\n", f"\n{broken}\naudit_checks:\n", 1))
     bag = DagBag(dag_folder=str(project / "dags"))
     assert bag.import_errors == {}
     audit = bag.dags["sparkify_etl"].get_task("run_quality_checks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
@@ -25,7 +25,9 @@ class Publication:
     kept) is given. ``shadow`` may be a Jinja template such as
     ``{{ run_scoped('users', run_id) }}``. ``condition`` (merge only) is SQL that a shadow row,
     aliased ``shadow``, must satisfy at publish time, under the locks, to be published, or a
-    ``.sql`` file holding it.
+    ``.sql`` file holding it. ``key_in_window`` (a merge on one column whose values lie in the
+    run's window, such as ``time.start_time``): the merge touches only the window's range of the
+    table, so it reads the window's rows through the sort key, not the whole table.
     """
 
     table: str
@@ -33,6 +35,7 @@ class Publication:
     window_column: str | None = None
     key: tuple[str, ...] | str = ()  # one column may be given as a str: __post_init__ makes it a tuple
     condition: str | None = None
+    key_in_window: bool = False
 
     def __post_init__(self) -> None:
         quote_table(self.table)
@@ -46,6 +49,8 @@ class Publication:
             validate_identifier(column, "column")
         if self.condition and self.window_column:
             raise ValueError(f"Publication of {self.table}: a condition applies to merges only.")
+        if self.key_in_window and len(self.key) != 1:
+            raise ValueError(f"Publication of {self.table}: key_in_window needs a merge on one column.")
 
     @property
     def is_fact(self) -> bool:
@@ -108,16 +113,22 @@ class PublishOperator(WarehouseOperator):
             table = quote_table(p.table)
             shadow = p.shadow if "{{" in p.shadow else quote_table(p.shadow)  # unrendered: as given
             if p.window_column is not None:  # a fact
-                column = quote_identifier(p.window_column)
-                in_window = f"{column} >= %(window_start)s AND {column} < %(window_end)s"
+                in_window = _in_window(quote_identifier(p.window_column))
                 statements += [
                     f"DELETE FROM {table} WHERE {in_window}",
                     f"INSERT INTO {table} SELECT * FROM {shadow} WHERE {in_window}",
                 ]
                 continue
             on = " AND ".join(f"{table}.{quote_identifier(k)} = shadow.{quote_identifier(k)}" for k in p.key)
-            condition = f" AND ({p.condition.strip()})" if p.condition else ""
-            where = f" WHERE {p.condition.strip()}" if p.condition else ""
+            deleted, inserted = [], []
+            if p.key_in_window:  # the published side through its sort key; the shadow's rows outside are not merged
+                key = quote_identifier(p.key[0])
+                deleted, inserted = [_in_window(f"{table}.{key}")], [_in_window(f"shadow.{key}")]
+            if p.condition:
+                deleted.append(f"({p.condition.strip()})")
+                inserted.append(f"({p.condition.strip()})" if inserted else p.condition.strip())
+            condition = "".join(f" AND {c}" for c in deleted)
+            where = f" WHERE {' AND '.join(inserted)}" if inserted else ""
             statements += [
                 f"DELETE FROM {table} USING {shadow} shadow WHERE {on}{condition}",
                 f"INSERT INTO {table} SELECT * FROM {shadow} shadow{where}",
@@ -132,9 +143,7 @@ class PublishOperator(WarehouseOperator):
         for p in self.publications:
             condition = self.render_template(p.condition, context) if p.condition else None  # SQL, or a .sql file
             condition = split_statements(condition)[0] if condition else None  # without comments
-            rendered.append(
-                Publication(p.table, self.render_template(p.shadow, context), p.window_column, p.key, condition)
-            )
+            rendered.append(replace(p, shadow=self.render_template(p.shadow, context), condition=condition))
         return rendered
 
     def execute(self, context: Context) -> dict[str, int]:
@@ -182,3 +191,7 @@ class PublishOperator(WarehouseOperator):
             rows=getattr(self, "_lineage_counts", None),
             with_schemas=with_schemas,
         )
+
+
+def _in_window(column: str) -> str:
+    return f"{column} >= %(window_start)s AND {column} < %(window_end)s"
