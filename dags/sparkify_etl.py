@@ -15,7 +15,9 @@ date. A bad window fails the run at once with one line, shown as its note.
   or the one line saying why it stopped (a bad window; on the local stack, an hour after the bucket's
   data, which fails at once instead of waiting for late data: Variable `sparkify_data_complete`).
 - **stage_events' log**: how many rows its day file had and how many are in the window.
-- **run_quality_checks' log**, and the table `dq_results`: every data quality check and its result.
+- **The data quality checks**: the task `run_quality_checks` has, on its *Details* tab, a **Quality
+  results** button (an extra link) that opens the run's page of every check and its result, also
+  when one failed; the same are in run_quality_checks' log and in the table `dq_results`.
 - **The Report**: the DAG `sparkify_report` runs after each published run; in its run, the task
   `refresh_report` has, on its *Details* tab, a **Report** button (an extra link) that opens the
   analytics page.
@@ -58,9 +60,11 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
    `songplays`; the four dimension loads write the rows the run would merge into `users`,
    `songs`, `artists` and `time` into their shadows. Nothing published changes.
 4. **Audit.** **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`
-   against what publishing would produce (the shadows, with the published rows they do not
-   replace), records every result in `dq_results`, and fails on any failed check of severity
-   `error`. Then **publish** does not run and the star schema is untouched.
+   against what publishing would produce: the window's rows and the keys they reference, never a
+   whole published table, so an hour costs the same however long the history. It records every
+   result in `dq_results` and fails on any failed check of severity `error`. Then **publish** does
+   not run and the star schema is untouched. What needs all history (a songplay_id in two windows,
+   old rows) is checked daily by the DAG `sparkify_audit`, whose failures never stop a publish.
 5. **Publish.** **publish** applies the window in one transaction: `LOCK TABLE` on, in this order,
    `songplays`, `users`, `songs`, `artists`, `time`, `song_file_ledger`; replaces the window's
    songplays; merges the four dimensions; and records the staged song files in
@@ -122,7 +126,9 @@ from sparkify.operators import (
 )
 from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import QualityChecksFile
+from sparkify.retry_policy import fail_at_once_on
 from sparkify.staging import run_scoped
+from sparkify.window import WindowRefused
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
 SQL_DIR = INCLUDE / "sql"
@@ -150,7 +156,8 @@ PUBLICATIONS = (
     Publication("users", run_table("users"), key="user_id", condition="users_publish_condition.sql"),
     Publication("songs", run_table("songs"), key="song_id"),
     Publication("artists", run_table("artists"), key="artist_id"),
-    Publication("time", run_table("time"), key="start_time"),
+    # time's keys are the window's start_times: its merge reads only the window's range (the sort key)
+    Publication("time", run_table("time"), key="start_time", key_in_window=True),
 )
 LEDGER = "song_file_ledger"
 RUN_TABLES = (*STAGING_TABLES, *(p.table for p in PUBLICATIONS))
@@ -210,11 +217,12 @@ with DAG(
     tags=["sparkify", "etl", "redshift"],
 ) as dag:
 
-    @task(task_id="begin")
+    @task(task_id="begin", retry_policy=fail_at_once_on(WindowRefused))
     def begin(**context) -> dict[str, str]:
         """Validate the run's window before anything is loaded, and show it as the run's note.
 
-        An unusable window fails the run with one line, the first this task logs and the run's note.
+        An unusable window fails the run at once with one line, the first this task logs and the
+        run's note, and no traceback (WindowRefused).
         """
         import logging
 
@@ -228,7 +236,7 @@ with DAG(
         except AirflowFailException as failure:
             logging.getLogger("sparkify.begin").error("%s", failure)
             set_run_note(context, str(failure))
-            raise
+            raise WindowRefused(str(failure)) from None
         set_run_note(context, window.note())
         return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
 
@@ -409,6 +417,8 @@ with DAG(
         ),  # read when the task runs; tests/dags validates it
         read_order=[p.table for p in PUBLICATIONS],
         redshift_conn_id=WAREHOUSE,
+        results_page_location=variable_template("sparkify_report_location"),  # its "Quality results" link
+        aws_conn_id=AWS,
         pool=WAREHOUSE_POOL,  # it writes dq_results
     )
 

@@ -13,8 +13,9 @@ named by the Variable `sparkify_report_location` (default `s3://sparkify-staging
 with the AWS connection `sparkify_aws_conn_id` unless the URL names one:
 `s3://<conn_id>@bucket/prefix/`). Nothing lands on the worker's disk, so any worker can run
 it. The page's path and row counts go to XCom, and the task's **Report** button (an extra link)
-opens the page: a presigned URL of the object, valid 24 hours. `make report FETCH=latest`
-downloads the newest page; `make report` writes the same page from the terminal.
+opens the page through the API server, which checks the user may read this DAG and redirects to
+a presigned URL of the object, valid 10 minutes. `make report FETCH=latest` downloads the newest
+page; `make report` writes the same page from the terminal.
 
 The DAG is created unpaused, so it follows every published run of `sparkify_etl`.
 """

@@ -96,7 +96,7 @@ class RunProgress:
             wait = max(timedelta(0), due - self.clock())
             head += f"; retry due at {due:%H:%M:%S} UTC (in {_duration(wait.total_seconds())})"
         else:
-            head += "; no retry" if _is_fail_fast(context.get("exception")) else ""
+            head += "; no retry" if _is_fail_fast(context) else ""
         self.line(head + ":")
         for text in error_lines(context.get("exception")):
             self.line(f"    {text}")
@@ -175,10 +175,19 @@ def _try(ti: Any, context: dict) -> str:
     return f" (try {ti.try_number} of {retries + 1})" if retries else ""
 
 
-def _is_fail_fast(exception: Any) -> bool:
+def _is_fail_fast(context: dict) -> bool:
+    """Whether Airflow failed the task without retries: AirflowFailException, or its retry policy said so."""
+    from airflow.sdk import RetryAction
     from airflow.sdk.exceptions import AirflowFailException
 
-    return isinstance(exception, AirflowFailException)
+    exception, task = context.get("exception"), context.get("task")
+    if isinstance(exception, AirflowFailException):
+        return True
+    policy = getattr(task, "retry_policy", None)
+    if policy is None or not isinstance(exception, BaseException):
+        return False
+    try_number, max_tries = getattr(context.get("ti"), "try_number", 1), getattr(task, "retries", 0)
+    return policy.evaluate(exception, try_number, max_tries, context).action == RetryAction.FAIL
 
 
 def _duration(seconds: float) -> str:

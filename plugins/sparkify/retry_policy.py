@@ -1,7 +1,8 @@
 """Which failures Airflow retries: transient ones, with exponential backoff; deterministic ones fail at once.
 
 A deterministic failure (bad data, a failed `error` check, bad configuration or params) gives the
-same result on every try, so the task raises `AirflowFailException`, which Airflow never retries.
+same result on every try, so the task raises `AirflowFailException`, which Airflow never retries
+(or, where its log must show no traceback, a SystemExit that the task's `fail_at_once_on` policy fails).
 Everything else (a dropped connection, an S3 error, throttling) is retried by the DAGs'
 `default_args`: the delay doubles from `retry_delay` up to `max_retry_delay`.
 The README's "Failures and retries" section has the table of which is which.
@@ -15,7 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import ExceptionRetryPolicy
 
 # Airflow 3.3 reads retry_exponential_backoff as a multiplier: True would be 1.0, a constant delay.
 BACKOFF_MULTIPLIER = 2.0
@@ -39,6 +43,16 @@ def fail_fast(what: str, *errors: type[BaseException]) -> Iterator[None]:
         raise
     except errors as error:
         raise AirflowFailException(f"{what}: {error}") from error
+
+
+def fail_at_once_on(*errors: type[BaseException]) -> ExceptionRetryPolicy:
+    """A task's `retry_policy` that fails it without retries on any of `errors` (also subclasses of
+    BaseException, which AirflowFailException cannot be); other errors keep the task's retries."""
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    return ExceptionRetryPolicy(
+        rules=[RetryRule(exception=list(errors), action=RetryAction.FAIL, reason="retrying cannot fix it")]
+    )
 
 
 # Serialization failures (Redshift's error 1023, PostgreSQL's 40001, and a deadlock, 40P01) are transient:

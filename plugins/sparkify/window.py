@@ -23,6 +23,22 @@ class WindowError(ValueError):
     """A window parameter that cannot be used; the message says why."""
 
 
+class WindowRefused(SystemExit):
+    """How `begin` ends a run whose window cannot be used: one line in its log, no traceback.
+
+    Airflow 3.3's task runner logs any other exception with its traceback, a SystemExit as
+    "Task exited" alone. The exit code is 1; str() is the one-line reason, which failure
+    notifications show. `begin`'s retry policy fails it at once (sparkify.retry_policy.fail_at_once_on).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(1)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 @dataclass(frozen=True)
 class RunWindow:
     """A half-open UTC interval [start, end)."""

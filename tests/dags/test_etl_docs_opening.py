@@ -39,6 +39,7 @@ def test_the_opening_says_how_to_trigger_a_window_and_where_the_results_are(etl_
         "The run's note",
         "run_quality_checks' log",
         "`dq_results`",
+        "**Quality results** button",
         "`sparkify_report`",
         "**Report** button",
         "`docs/dag.md`",

@@ -71,11 +71,11 @@ def test_no_dag_or_plugin_code_writes_a_local_file():
         relative = str(path.relative_to(PROJECT_ROOT))
         if writes := local_writes(path.read_text(), relative):
             offenders[relative] = writes
-    # publish_report's path.open("wb") and mkdir act on an ObjectStoragePath (S3 through fsspec), not a local file.
+    # write_page's path.open("wb") and mkdir act on an ObjectStoragePath (S3 through fsspec), not a local file.
     storage = offenders.pop("plugins/sparkify/report/storage.py")
     assert [(function, call) for function, _, call in storage] == [
-        ("publish_report", "mkdir"),
-        ("publish_report", "open"),
+        ("write_page", "mkdir"),
+        ("write_page", "open"),
     ]
     assert offenders == {}
 

@@ -20,6 +20,9 @@ print(json.dumps({
     "sources": sorted(str(p.source) for p in plugins if p.source is not None),
     "errors": errors,
     "bare_modules": sorted(m for m in ("ledger", "listing", "config", "window", "__init__") if m in sys.modules),
+    "api_server_modules": sorted(
+        m for m in ("sparkify.pages.app", "airflow.api_fastapi.core_api.security") if m in sys.modules
+    ),
 }))
 """
 
@@ -34,3 +37,5 @@ def test_only_the_plugin_module_is_imported_from_the_plugins_folder():
     # Without plugins/.airflowignore each of the package's 50-odd files was executed again under its
     # bare file name (sys.modules["ledger"], ...): 0.3 s of CPU in every task, measured with py-spy.
     assert loaded["bare_modules"] == []
+    # The plugin's page route is imported on its first request, in the API server only (sparkify.pages.mount).
+    assert loaded["api_server_modules"] == []

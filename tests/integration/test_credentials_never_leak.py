@@ -1,12 +1,13 @@
 """AWS credentials never leak: not into task logs, rendered fields, XCom or exception messages.
 
-The first test runs the real DAG on the local stack with an AWS connection whose key,
-secret and session token are known, then searches everything the run left behind for
-them: its stdout/stderr, every file under AIRFLOW_HOME (log files, the metadata
-database), the rendered template fields, the XComs and the Redshift emulator's statement
-log. The others run the COPY path through the emulator with redshift_connector, keeping
-the statements the driver was given (so that the keys are known to have been sent), and
-once with a driver whose errors quote the statement, as some drivers' errors do.
+The first test runs the real DAG, then sparkify_report, on the local stack with an AWS
+connection whose key, secret and session token are known, then searches everything the runs
+left behind for them: their stdout/stderr, every file under AIRFLOW_HOME (log files, the
+metadata database), the rendered template fields, the XComs (the stored "Quality results" and
+"Report" links among them) and the Redshift emulator's statement log. The others run the
+COPY path through the emulator with redshift_connector, keeping the statements the driver was
+given (so that the keys are known to have been sent), and once with a driver whose errors quote
+the statement, as some drivers' errors do.
 The last test sends a password and keys through the emulator in statements that succeed and
 fail, then searches every file under the stack's state folder (PostgreSQL's data and server log
 included) for every secret this module used, and checks that the stack's log files are 0600.
@@ -30,9 +31,10 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from local_stack.warehouse_server import WarehouseServer
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.pages.urls import URL_PREFIX
 from sparkify.s3copy.redshift_copy import CopyFailed, copy_credentials, run_redshift_copy
 from sparkify.s3copy.spec import CopyOptions, CopySpec, Credentials
-from tests.support import put_objects, reset_schema, task_context
+from tests.support import PROJECT_ROOT, put_objects, reset_schema, task_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
@@ -118,6 +120,8 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
 def test_a_real_run_leaks_no_credentials(
     known_aws_connection, credentials, sparkify_dag, sample_data, db, stack, capfd
 ):
+    """sparkify_etl, then sparkify_report on what it loaded: both write pages to S3 and store their links."""
+    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -125,12 +129,15 @@ def test_a_real_run_leaks_no_credentials(
     from local_stack.airflow_runner import in_process_run
 
     reset_schema(db)
-    capfd.readouterr()  # search only what this run writes
+    capfd.readouterr()  # search only what these runs write
     run = in_process_run(sparkify_dag, datetime(2018, 11, 15, 12, tzinfo=timezone.utc), None)
+    report_dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "sparkify_report.py")).dags["sparkify_report"]
+    report_run = report_dag.test()
     out, err = capfd.readouterr()
     output = out + err
 
     assert str(getattr(run.state, "value", run.state)) == "success", output[-3000:]
+    assert str(getattr(report_run.state, "value", report_run.state)) == "success", output[-3000:]
     # The search is not vacuous: the tasks' log lines were captured, the S3 hook took the known
     # key, secret and session token from the connection, and the stage tasks loaded rows with them.
     assert "Loaded" in output and "into staging_events" in output, output[-3000:]
@@ -147,17 +154,25 @@ def test_a_real_run_leaks_no_credentials(
         found = leaked(_file_text(path), credentials)
         assert not found, f"{found} in {path}"
 
+    rendered: dict[str, str] = {}
+    xcoms: dict[tuple[str, str], str] = {}
     with create_session() as session:
-        rendered = {
-            row.task_id: json.dumps(row.rendered_fields, default=str)
-            for row in session.query(RenderedTaskInstanceFields).filter_by(dag_id=run.dag_id, run_id=run.run_id)
-        }
-        xcoms = {
-            (row.task_id, row.key): json.dumps(row.value, default=str)
-            for row in session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id)
-        }
+        for one in (run, report_run):
+            rendered |= {
+                row.task_id: json.dumps(row.rendered_fields, default=str)
+                for row in session.query(RenderedTaskInstanceFields).filter_by(dag_id=one.dag_id, run_id=one.run_id)
+            }
+            xcoms |= {
+                (row.task_id, row.key): json.dumps(row.value, default=str)
+                for row in session.query(XComModel).filter_by(dag_id=one.dag_id, run_id=one.run_id)
+            }
     assert "aws_default" in rendered["stage_events"] and "aws_default" in rendered["stage_songs"]
     assert ("stage_events", "return_value") in xcoms
+    # Both pages were written and both links stored, as Airflow's API server's route for them (sparkify.pages).
+    assert xcoms[("run_quality_checks", "quality_results")].startswith('"s3://aws_default@')
+    assert xcoms[("refresh_report", "return_value")].startswith('{"path": "s3://aws_default@')
+    for task_id, link in (("run_quality_checks", "QualityResultsLink"), ("refresh_report", "ReportLink")):
+        assert f"{URL_PREFIX}/pages/" in xcoms[(task_id, f"_link_{link}")], xcoms[(task_id, f"_link_{link}")]
     for task_id, fields in rendered.items():
         assert not leaked(fields, credentials), f"credentials in the rendered fields of {task_id}"
     for (task_id, key), value in xcoms.items():

@@ -6,7 +6,15 @@ import pendulum
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from sparkify.window import RunWindow, WindowError, failure_note, resolve_window, run_window, validate_window
+from sparkify.window import (
+    RunWindow,
+    WindowError,
+    WindowRefused,
+    failure_note,
+    resolve_window,
+    run_window,
+    validate_window,
+)
 
 
 def at(*args) -> pendulum.DateTime:
@@ -62,3 +70,30 @@ def test_begin_fails_without_retry_and_with_the_same_line(monkeypatch):
         run_window(context)
     assert str(caught.value).startswith("Invalid window: window_end 2018-11-15 07:00 must be after")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_begin_ends_a_bad_window_with_window_refused_which_its_retry_policy_fails_at_once(monkeypatch):
+    """A SystemExit (exit code 1), which Airflow logs without a traceback; str() is the line failure alerts show."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import RetryAction
+
+    from tests.support import PROJECT_ROOT
+
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "31")
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "sparkify_etl.py"))
+    begin = bag.dags["sparkify_etl"].get_task("begin")
+    context = {
+        "dag_run": _Run(),
+        "params": {"window_start": "2018-11-15T08:00:00Z", "window_end": "2018-11-15T07:00:00Z"},
+        "logical_date": at(2026, 12, 7),
+    }
+    with pytest.raises(WindowRefused) as caught:
+        begin.python_callable(**context)
+    refused = caught.value
+    assert not isinstance(refused, Exception) and refused.code == 1
+    reason = "Invalid window: window_end 2018-11-15 07:00 must be after window_start 2018-11-15 08:00 (UTC)."
+    assert str(refused) == reason
+    assert refused.__cause__ is None and refused.__suppress_context__
+    assert begin.retries == 3
+    assert begin.retry_policy.evaluate(refused, 1, 3).action == RetryAction.FAIL
+    assert begin.retry_policy.evaluate(ConnectionError("reset"), 1, 3).action == RetryAction.DEFAULT, "retried"

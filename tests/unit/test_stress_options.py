@@ -99,5 +99,41 @@ def test_a_round_fails_on_any_failed_run_deadlock_model_difference_or_problem():
     retried.retries += ["run a begin: 1 retries, ended success", "run b publish: 2 retries, ended success"]
     assert retried.ok and " 3 task retries" in retried.line()
     assert stress.summary([retried, spoiled[1]]) == (
-        "stress: 2 rounds, 96 runs, 0 failed, 1 deadlocks, 3 task retries, 2/2 rounds equal to the model, 0.0 min"
+        "stress: 2 rounds, 96 runs, 0 failed, 1 deadlocks, 3 task retries, 0 serialization failures met, "
+        "0 transactions retried, peak 0 tables, 2/2 rounds equal to the model, 0.0 min"
     )
+    # serialization failures are reported, not failed on: the tasks retry them by design
+    serialized = clean()
+    serialized.serialization_failures.append("emulator.log: serialization failure (1023) in pid 7: could not ...")
+    serialized.serialization_retried = 1
+    assert serialized.ok and "1 serialization failures met, 1 transactions retried in their task" in serialized.line()
+
+
+def test_a_round_fails_when_its_tables_pass_the_bound_or_were_never_sampled():
+    from datetime import datetime
+
+    def sampled(peak: int, samples: int = 10) -> stress.RoundResult:
+        tables = stress.TableCounts(peak=peak, samples=samples, at_end=16, cache_at_end=2, kept_runs_at_end=0)
+        return stress.RoundResult(0, datetime(2018, 12, 1), runs=48, succeeded=48, tables=tables)
+
+    assert sampled(4 * 8 + 16).ok  # four runs' 8 tables each, beside what stays
+    assert "peak 48 tables (10 samples; bound 4 x 8 + 16 left at the end: 2 cached" in sampled(48).line()
+    assert not sampled(4 * 8 + 17).ok and "[FAILED]" in sampled(49).line()
+    assert not sampled(20, samples=0).ok
+
+
+def test_the_month_plan_and_its_shorter_trials(monkeypatch):
+    monkeypatch.delenv("STRESS_MONTH_DAYS", raising=False)
+    month = stress.month_plan()
+    assert month is stress.MONTH and month.hours == 720 and month.first_day.isoformat() == "2018-12-01"
+    assert month.early_hours < month.change_after_done < month.late_from < month.hours
+    monkeypatch.setenv("STRESS_MONTH_DAYS", "2")
+    trial = stress.month_plan()
+    assert trial.hours == 48 and trial.early_hours < trial.change_after_done < trial.late_from < trial.hours
+    for bad in ("1", "31", "two", "$(touch x)"):
+        monkeypatch.setenv("STRESS_MONTH_DAYS", bad)
+        with pytest.raises(ValueError, match="whole number of days"):
+            stress.month_plan()
+    # the busy rounds keep their dates and length
+    assert stress.round_spec(1).first_day.isoformat() == "2018-11-22" and stress.round_spec(1).days == 2
+    assert stress.round_spec(0, stress.MONTH).days == 30

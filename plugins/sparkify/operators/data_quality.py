@@ -13,6 +13,7 @@ from sparkify.identifiers import quote_table
 from sparkify.notifications import notify_quality_warnings
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.quality_config import QualityChecksFile
+from sparkify.report.link import QualityResultsLink
 from sparkify.retry_policy import fail_fast
 from sparkify.sql_check import SqlCheck
 from sparkify.warehouse import SerializationRetries, execute, retry_serialization, transaction
@@ -20,6 +21,8 @@ from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from sparkify.window import RunWindow
 
 
 # The columns of the results table (`dq_results` in create_tables.sql) that a run fills.
@@ -53,6 +56,10 @@ class DataQualityOperator(WarehouseOperator):
     observed and expected values and fails the task without retries. Failed ``warn`` checks are
     logged, recorded and e-mailed when alerts are on (``sparkify.notifications``). The SQL may
     use ``%(window_start)s`` and ``%(window_end)s`` to scope a check to the run's window.
+    With ``results_page_location``, the results are also written, before any failure is raised, as
+    one HTML page per run next to the report (``sparkify.quality_page``; best effort: a page that
+    cannot be written is a warning), its S3 URI goes to XCom (key ``quality_results``) and the
+    task's "Quality results" extra link opens it.
 
     :param checks: ``SqlCheck`` objects, or mappings with ``name``, ``sql``, ``expected``,
         ``comparison`` and optionally ``description``, ``table``, ``severity``; or a
@@ -62,10 +69,15 @@ class DataQualityOperator(WarehouseOperator):
     :param read_order: Tables the checks read, touched first in this order, so that the audit takes
         its shared locks in the order a publish takes its exclusive ones (no lock cycle).
     :param redshift_conn_id: Warehouse connection. (templated)
+    :param results_page_location: The report location (an ObjectStoragePath URL, as the Variable
+        ``sparkify_report_location``) under whose ``quality/`` folder the run's page goes; None: no page.
+        (templated)
+    :param aws_conn_id: AWS connection for that location, unless its URL names one. (templated)
     """
 
-    template_fields: Sequence[str] = ("redshift_conn_id",)
+    template_fields: Sequence[str] = ("redshift_conn_id", "results_page_location", "aws_conn_id")
     ui_color = "#89DA59"
+    operator_extra_links = (QualityResultsLink(),)
 
     def __init__(
         self,
@@ -74,9 +86,13 @@ class DataQualityOperator(WarehouseOperator):
         results_table: str | None = "dq_results",
         read_order: Sequence[str] = (),
         redshift_conn_id: str = "redshift",
+        results_page_location: str | None = None,
+        aws_conn_id: str = "aws_default",
         **kwargs,
     ) -> None:
         super().__init__(redshift_conn_id=redshift_conn_id, **kwargs)
+        self.results_page_location = results_page_location
+        self.aws_conn_id = aws_conn_id
         self.checks_file: QualityChecksFile | None
         if isinstance(checks, QualityChecksFile):
             self.checks_file, self._checks = checks, None  # read when the task runs
@@ -128,6 +144,7 @@ class DataQualityOperator(WarehouseOperator):
             )
         if retries.count:
             self.log.warning("%s", retries.summary())
+        self._write_page(context, window, checks, results)  # before a failure is raised: the page shows it
         failed = [r for r in results if not r["passed"]]
         errors = [r for r in failed if r["severity"] == "error"]
         notify_quality_warnings(context, [r for r in failed if r["severity"] == "warn"])  # best effort, never raises
@@ -163,6 +180,33 @@ class DataQualityOperator(WarehouseOperator):
         )
         run_facets = {"test": lineage.tests_run_facet(run_level)} if run_level else {}
         return lineage.operator_lineage(inputs, outputs, run_facets)
+
+    def _write_page(
+        self, context: Context, window: RunWindow, checks: list[SqlCheck], results: list[dict[str, Any]]
+    ) -> None:
+        """The results as the run's HTML page next to the report, its S3 URI in XCom for the extra link."""
+        if not self.results_page_location:
+            return
+        from sparkify.quality_page import XCOM_KEY, render_quality_page, write_quality_page
+
+        run_id = str(context.get("run_id") or "run")
+        try:
+            page = render_quality_page(
+                checks,
+                results,
+                dag_id=self.dag_id,
+                run_id=run_id,
+                window=window,
+                generated_at=datetime.now(timezone.utc),
+            )
+            path = write_quality_page(str(self.results_page_location), str(self.aws_conn_id), run_id, page)
+        except Exception as error:  # the page is a view of results already logged and recorded: never fail for it
+            self.log.warning("Could not write the data quality page: %s: %s", type(error).__name__, error)
+            return
+        self.log.info("Data quality page: %s", path)
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key=XCOM_KEY, value=str(path))
 
     def _rendered(self, check: SqlCheck, context: Context) -> SqlCheck:
         """The check with Jinja in its SQL rendered (e.g. run-scoped staging table names)."""

@@ -42,8 +42,13 @@ def report_name(generated_at: datetime) -> str:
 
 def publish_report(folder: ObjectStoragePath, page: str, generated_at: datetime) -> ObjectStoragePath:
     """Write `page` as a new object in `folder`; returns its path."""
+    return write_page(folder, report_name(generated_at), page)
+
+
+def write_page(folder: ObjectStoragePath, name: str, page: str) -> ObjectStoragePath:
+    """Write the HTML `page` as `folder/name` in one PUT (replacing it); returns its path."""
     folder.mkdir(parents=True, exist_ok=True)  # a real folder for file://, nothing on S3
-    path = folder / report_name(generated_at)
+    path = folder / name
     with path.open("wb") as out:
         out.write(page.encode("utf-8"))
     return path
