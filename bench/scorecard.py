@@ -108,9 +108,9 @@ def targets(sections: dict[str, Any]) -> list[Target]:
         found.append(
             Target(
                 "stage_events_vs_floor",
-                "stage events: ours ÷ floor (S3 GET + COPY of typed rows)",
+                "stage events: ours (a new day file, its cached copy included) ÷ floor (S3 GET + COPY of typed rows)",
                 t[ev.OURS].median / t[ev.FLOOR].median,
-                1.5,
+                2.0,  # issue 32: the floor has no cache to fill; ours COPYs the file into its cached copy first
                 "<=",
             )
         )
@@ -157,18 +157,9 @@ def targets(sections: dict[str, Any]) -> list[Target]:
                 "<=",
             )
         )
-        # The floor caps every loader: a loader as fast as the floor would be this much faster than the peer.
-        ceiling = (t[so.SEQUENTIAL].median / songs["peer_files"]) / (t[so.FLOOR].median / songs["files"])
-        found.append(
-            Target(
-                "stage_songs_vs_sequential",
-                f"stage songs: sequential read_key ÷ ours (on {songs['peer_files']:,} files)",
-                t[so.SEQUENTIAL].median / t[reference].median,
-                3,
-                ">=",
-                note=f"the floor itself is {ceiling:.2f}× faster per file than this peer",
-            )
-        )
+        # No target against the sequential read_key peer (issue 32): the floor itself, one moto process
+        # answering GETs, is only about 3× faster per file than that peer, so a 3× goal measured the local
+        # S3 server, not the loader. The peer stays in the table of peers.
         if so.NOTHING_NEW in t:
             quiet = songs["nothing_new"]
             found.append(

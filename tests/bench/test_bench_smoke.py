@@ -21,7 +21,6 @@ TARGETS = {
     "stage_events_vs_pandas_default",
     "stage_songs_copies",
     "stage_songs_vs_floor",
-    "stage_songs_vs_sequential",
     "hourly_history_vs_empty",
     "stage_memory_limit",
     "stage_memory_flat",
@@ -146,6 +145,7 @@ def test_writes_the_json_result(tiny_run):
         assert isinstance(target["passed"], bool) and target["comparison"] in ("<=", ">=", "==")
     # The limits (the times mean nothing at this scale, the limits and the COPY count do)
     assert (targets["stage_events_vs_direct_loader"]["limit"], targets["stage_songs_vs_floor"]["limit"]) == (1.15, 1.2)
+    assert targets["stage_events_vs_floor"]["limit"] == 2.0 and targets["stage_events_vs_pandas_default"]["limit"] == 5
     assert targets["stage_songs_copies"]["comparison"] == "==" and targets["stage_songs_copies"]["passed"]
     assert targets["stage_songs_nothing_new_copies"]["passed"]
     assert (targets["dialect_median_ms"]["limit"], targets["dialect_median_ms"]["comparison"]) == (1.0, "<=")
