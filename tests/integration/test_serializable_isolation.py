@@ -93,6 +93,44 @@ def test_client_sessions_are_serializable_and_the_loser_of_a_cycle_gets_error_10
     assert f"serialization failure (1023) in pid {session1_pid}: could not serialize access" in written
 
 
+def test_a_deadlock_reaches_the_client_as_postgresql_reports_it_and_the_emulator_logs_it(
+    warehouse_dsn, two_tables, stack
+):
+    """Redshift reports a deadlock as PostgreSQL does (SQLSTATE 40P01); the emulator also logs it, since the server
+    log keeps no client error, so that the stress test's count of deadlocks can see it."""
+    import threading
+
+    (tab1, tab2), _ = two_tables
+    emulator_log = WarehouseServer(stack).emulator_log
+    logged_before = emulator_log.stat().st_size
+    errors: list[psycopg.Error] = []
+    with psycopg.connect(warehouse_dsn) as one, psycopg.connect(warehouse_dsn) as two:
+        pids = {
+            one.execute("SELECT pg_backend_pid()").fetchone()[0],
+            two.execute("SELECT pg_backend_pid()").fetchone()[0],
+        }
+        one.execute(f"LOCK TABLE {tab1}")
+        two.execute(f"LOCK TABLE {tab2}")
+
+        def lock(conn: psycopg.Connection, table: str) -> None:
+            try:
+                conn.execute(f"LOCK TABLE {table}")
+            except psycopg.Error as error:
+                errors.append(error)
+            finally:
+                conn.rollback()
+
+        waiter = threading.Thread(target=lock, args=(one, tab2))
+        waiter.start()
+        lock(two, tab1)  # each waits for the other: PostgreSQL's deadlock check ends one of them
+        waiter.join(timeout=30)
+    assert len(errors) == 1 and errors[0].diag.sqlstate == "40P01", errors
+    with emulator_log.open("rb") as log:
+        log.seek(logged_before)
+        written = log.read().decode()
+    assert any(f"deadlock (40P01) in pid {pid}: deadlock detected" in written for pid in pids), written[-2000:]
+
+
 class Recorded(logging.Handler):
     def __init__(self) -> None:
         super().__init__()

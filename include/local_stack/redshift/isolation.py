@@ -38,6 +38,7 @@ def startup_parameters() -> dict[str, str]:
 
 
 SERIALIZATION_FAILURE = "40001"  # PostgreSQL's; a deadlock (40P01) is reported by Redshift as PostgreSQL does
+DEADLOCK = "40P01"
 REDSHIFT_SQLSTATE = "XX000"
 REDSHIFT_CODE = "1023"
 
@@ -103,6 +104,11 @@ def redshift_error(payload: bytes, table_id: int, backend_pid: int) -> bytes:
         f"{cycle}{' ' if cycle else ''}(pid:{backend_pid});"
     )
     return wire.error_response(REDSHIFT_CODE, REDSHIFT_SQLSTATE, detail=detail)[5:]
+
+
+def is_deadlock(payload: bytes) -> bool:
+    """Whether backend ErrorResponse `payload` is PostgreSQL's deadlock error (SQLSTATE 40P01)."""
+    return b"C" + DEADLOCK.encode() + b"\0" in payload
 
 
 def translated_error(

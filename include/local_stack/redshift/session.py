@@ -248,6 +248,8 @@ class Session:
         """A serialization failure as Redshift reports it (error 1023, `isolation`); other errors as they are."""
         translated = isolation.translated_error(payload, self.transaction_tables, self.backend_pid, self._table_id)
         if translated is None:
+            if isolation.is_deadlock(payload):  # reported as PostgreSQL does; logged so that a count can see it
+                log.warning("deadlock (40P01) in pid %d: %s", self.backend_pid, wire.error_fields(payload).get("M", ""))
             return payload
         reason = wire.error_fields(payload).get("M", "")
         self.config.statement_log.info("pid=%d %s", self.backend_pid, reason)
