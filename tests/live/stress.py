@@ -32,6 +32,8 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -81,6 +83,7 @@ HOURS, EARLY_HOURS, LATE_FROM, CHANGE_AFTER_DONE = BUSY.hours, BUSY.early_hours,
 API_ATTEMPTS = 8  # a busy machine (load 20 on 2 cores) makes the api-server miss a 30 s read now and then
 API_PAUSE = 5.0
 POLL_SECONDS = 3.0
+LISTING_MAX_AGE = "sparkify_backfill_listing_max_age"
 DEADLOCK = re.compile(r"deadlock detected", re.IGNORECASE)
 # The emulator's log names each serialization failure it sent a client as Redshift's 1023 (session.py).
 SERIALIZATION = re.compile(r"serialization failure \(1023\) in pid \d+")
@@ -523,39 +526,32 @@ def _count(conn, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-def runs_of(api, data: RoundData) -> dict[datetime, dict]:
-    runs: list[dict] = []
-    while True:  # the API gives at most 100 a page
+def _all_pages(api, path: str, key: str, data: RoundData, limit: int, **params) -> list[dict]:
+    """Every item under `key` of the round's hours at `path`, page after page (the API caps a page)."""
+    items: list[dict] = []
+    while True:
         page = api.get(
-            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            path,
             params={
                 "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
                 "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
-                "limit": 100,
-                "offset": len(runs),
-                "order_by": "logical_date",
+                "limit": limit,
+                "offset": len(items),
+                **params,
             },
         )
-        runs += page["dag_runs"]
-        if not page["dag_runs"] or len(runs) >= page["total_entries"]:
-            return {utc(r["logical_date"]): r for r in runs}
+        items += page[key]
+        if not page[key] or len(items) >= page["total_entries"]:
+            return items
+
+
+def runs_of(api, data: RoundData) -> dict[datetime, dict]:
+    runs = _all_pages(api, f"/api/v2/dags/{DAG_ID}/dagRuns", "dag_runs", data, 100, order_by="logical_date")
+    return {utc(r["logical_date"]): r for r in runs}
 
 
 def task_instances(api, data: RoundData) -> list[dict]:
-    instances: list[dict] = []
-    while True:
-        page = api.get(
-            f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances",
-            params={
-                "logical_date_gte": f"{data.first_hour:%Y-%m-%dT%H:%M:%S}Z",
-                "logical_date_lte": f"{data.hours[-1]:%Y-%m-%dT%H:%M:%S}Z",
-                "limit": 500,
-                "offset": len(instances),
-            },
-        )
-        instances += page["task_instances"]
-        if not page["task_instances"] or len(instances) >= page["total_entries"]:
-            return instances
+    return _all_pages(api, f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances", "task_instances", data, 500)
 
 
 def most_runs_at_once(runs: list[dict]) -> int:
@@ -568,6 +564,31 @@ def most_runs_at_once(runs: list[dict]) -> int:
         current += step
         best = max(best, current)
     return best
+
+
+@contextmanager
+def report_to(path: Path) -> Iterator[Callable[[str], None]]:
+    """A `report(line)` that prints each line and appends it to `path` (flushed, so a stopped run keeps it)."""
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w") as out:
+
+        def report(line: str) -> None:
+            print(line, flush=True)
+            out.write(line + "\n")
+            out.flush()
+
+        yield report
+
+
+@contextmanager
+def listing_each_run(services) -> Iterator[None]:
+    """Every backfill run lists the song catalogue itself instead of reusing a recent listing, as the model
+    says which catalogue a run saw from when it started (docs/run-semantics.md)."""
+    services.airflow("variables", "set", LISTING_MAX_AGE, "0")
+    try:
+        yield
+    finally:
+        services.airflow("variables", "delete", LISTING_MAX_AGE)
 
 
 def now_utc() -> datetime:

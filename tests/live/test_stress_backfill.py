@@ -21,31 +21,17 @@ from tests.live.conftest import ARTIFACTS
 pytestmark = pytest.mark.integration
 
 
-LISTING_MAX_AGE = "sparkify_backfill_listing_max_age"
-
-
 @pytest.mark.stress
 def test_busy_parallel_backfills_with_a_changing_catalogue(sparkify_dag_live, stack, s3, db, sample_data):
     rounds = stress.requested_rounds()
-    ARTIFACTS.mkdir(exist_ok=True)
-    report_file = ARTIFACTS / "stress-report.txt"
     results = []
-    with report_file.open("w") as out:
-
-        def report(line: str) -> None:
-            print(line, flush=True)
-            out.write(line + "\n")
-            out.flush()
-
+    with stress.report_to(ARTIFACTS / "stress-report.txt") as report:
         report(f"stress: {rounds} round(s) of {stress.HOURS} hours, --max-active-runs {stress.MAX_ACTIVE_RUNS}")
-        # The model says which catalogue a run saw from when it started, so every backfill run lists
-        # the catalogue itself instead of reusing a recent listing (docs/run-semantics.md).
-        sparkify_dag_live.airflow("variables", "set", LISTING_MAX_AGE, "0")
         try:
-            for number in range(rounds):
-                results.append(stress.run_round(number, sparkify_dag_live, s3, db, stack, sample_data, report))
+            with stress.listing_each_run(sparkify_dag_live):
+                for number in range(rounds):
+                    results.append(stress.run_round(number, sparkify_dag_live, s3, db, stack, sample_data, report))
         finally:  # also when stopped with Ctrl-C: the rounds that finished are the result
-            sparkify_dag_live.airflow("variables", "delete", LISTING_MAX_AGE)
             report(stress.summary(results))
 
     for result in results:
@@ -66,20 +52,10 @@ def test_a_month_backfill_under_redshifts_rules(sparkify_dag_live, stack, s3, db
     model, and the report gives the peak table count, the serialization failures met and the retries
     (`make stress-month`; STRESS_MONTH_DAYS=N for a shorter trial)."""
     plan = stress.month_plan()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with (ARTIFACTS / "stress-month-report.txt").open("w") as out:
-
-        def report(line: str) -> None:
-            print(line, flush=True)
-            out.write(line + "\n")
-            out.flush()
-
+    with stress.report_to(ARTIFACTS / "stress-month-report.txt") as report:
         report(f"stress: a month, {plan.hours} hours, --max-active-runs {stress.MAX_ACTIVE_RUNS}, SERIALIZABLE")
-        sparkify_dag_live.airflow("variables", "set", LISTING_MAX_AGE, "0")
-        try:
+        with stress.listing_each_run(sparkify_dag_live):
             result = stress.run_round(0, sparkify_dag_live, s3, db, stack, sample_data, report, plan)
-        finally:
-            sparkify_dag_live.airflow("variables", "delete", LISTING_MAX_AGE)
 
     assert result.ok, result.line()
     assert result.runs == plan.hours, result.line()
