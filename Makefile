@@ -43,7 +43,7 @@ demo: install  ## start the stack, seed sample data, run 2018-11-15 hour by hour
 	$(STACK) demo
 
 test: install chromium  ## run the whole test suite (it starts its own stack on free ports), all but `make stress`
-	$(PY) -m pytest -m "not stress"
+	$(PY) -m pytest -m "not stress" --durations=15
 
 test-fast: install  ## unit and DAG-integrity tests only, without the slow ones: no servers, under a minute
 	$(PY) -m pytest tests/unit tests/dags -m "not slow"

@@ -4,7 +4,8 @@ Airflow's ObjectStoragePath reaches S3 through fsspec. The Amazon provider regis
 that, but only when the optional `s3fs` package (extra `apache-airflow-providers-amazon[s3fs]`,
 which pulls in aiobotocore) is installed; this project pins boto3 alone. `attach_s3(conn_id)`
 therefore keeps the provider's s3fs filesystem when it is importable and otherwise attaches this
-one, built on `S3Hook(aws_conn_id=conn_id).get_conn()`: the same connection, endpoint and
+one, built on the provider's S3Hook (`sparkify.s3_hook.CallerNamedS3Hook`, which names
+this class as the caller instead of inspecting the stack): the same connection, endpoint and
 credentials as every other S3 call of the DAGs. It does what a report needs and no more: list,
 stat, read (ranged GETs), write (one PUT on close, so a reader never sees half an object) and
 delete. Folders are key prefixes, so `mkdir` has nothing to do.
@@ -44,9 +45,9 @@ class BotoS3FileSystem(AbstractFileSystem):
     @property
     def client(self) -> Any:
         if self._client is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+            from sparkify.s3_hook import CallerNamedS3Hook
 
-            self._client = S3Hook(aws_conn_id=self.conn_id).get_conn()
+            self._client = CallerNamedS3Hook(aws_conn_id=self.conn_id, caller=type(self).__name__).get_conn()
         return self._client
 
     @staticmethod

@@ -38,6 +38,8 @@ PRELOADED_MODULES = (
     # Airflow's @task decorators (with the standard provider's): every DAG file that uses @task imports them
     # when it is parsed, and every task process parses its DAG file again.
     "airflow.sdk.definitions.decorators",
+    # `retry_policy=` of the DAG's begin task: airflow.sdk imports it lazily, in every parse.
+    "airflow.sdk.definitions.retry_policy",
 )
 # The project's modules that the DAG files and the tasks import (with what they import in turn).
 PROJECT_MODULES = (
@@ -53,6 +55,12 @@ PROJECT_MODULES = (
     "sparkify.warehouse",
     "sparkify.redshift_hook",
     "sparkify.lineage",
+    "sparkify.retry_policy",
+    "sparkify.window",
+    "sparkify.run_note",
+    "sparkify.quality_page",
+    "sparkify.boto_s3_filesystem",
+    "sparkify.s3_hook",
 )
 PROJECT_PACKAGE = "sparkify"
 log = logging.getLogger(__name__)
@@ -67,6 +75,12 @@ def preload(modules: tuple[str, ...] = PRELOADED_MODULES) -> list[str]:
             loaded.append(name)
         except ImportError as error:  # an optional provider that is not installed: its tasks import it themselves
             log.warning("Not preloading %s: %s", name, error)
+    try:  # jsonschema resolves its meta-schema on the first Param a process validates: every DAG parse has Params
+        from airflow.sdk import Param
+
+        Param(None, type=["null", "string"], pattern="^.*$").resolve()
+    except Exception as error:  # best effort: parsing validates them itself
+        log.warning("Not preloading the Param validator: %s", error)
     try:  # the Asset URI normalizers that every DAG with an Asset loads when it is parsed
         from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 

@@ -54,3 +54,16 @@ def test_the_window_files_sensor_uses_it_with_its_own_name(stack, s3, stack_call
     assert isinstance(sensor.hook, CallerNamedS3Hook) and sensor.hook.caller == "WindowFilesSensor"
     sensor.hook.get_conn().head_bucket(Bucket=BUCKET)
     assert stack_calls == []
+
+
+def test_the_object_storage_filesystem_names_itself(stack, s3, stack_calls):
+    """The report and the quality page write through ObjectStoragePath, whose s3:// filesystem is ours."""
+    from sparkify.boto_s3_filesystem import BotoS3FileSystem
+
+    ensure_bucket(s3, BUCKET)
+    fs = BotoS3FileSystem(conn_id="aws_default")
+    with fs.open(f"{BUCKET}/pages/x.html", "wb") as page:
+        page.write(b"<p>x</p>")
+    assert fs.cat_file(f"{BUCKET}/pages/x.html") == b"<p>x</p>"
+    assert "Caller/BotoS3FileSystem" in fs.client.meta.config.user_agent_extra
+    assert stack_calls == []
