@@ -118,8 +118,7 @@ def result_backend_url(user: str, database: str, socket_dir: Path, port: int) ->
 def celery_environment(settings: CelerySettings, port: int, password: str, result_backend: str) -> dict[str, str]:
     """The Airflow settings of CeleryExecutor, shared by the scheduler, the workers and the CLI."""
     return {
-        # The provider's CeleryExecutor, after a shim the pinned Celery needs (local_stack/celery_compat.py)
-        "AIRFLOW__CORE__EXECUTOR": "local_stack.celery_compat.CeleryExecutor",
+        "AIRFLOW__CORE__EXECUTOR": "airflow.providers.celery.executors.celery_executor.CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": broker_url(port, password),
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(settings.concurrency),
@@ -159,11 +158,11 @@ def broker_command(port: int, data_dir: Path, config: Path) -> list[str]:
 
 
 def worker_command(python: str, component: str, home: Path, concurrency: int) -> list[str]:
-    """`airflow celery worker` (through local_stack.celery_worker, for the shim of celery_compat)."""
+    """`airflow celery worker`, run by `python` (the venv's interpreter)."""
     return [
         python,
         "-m",
-        "local_stack.celery_worker",
+        "airflow",
         "celery",
         "worker",
         "--celery-hostname",

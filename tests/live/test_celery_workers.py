@@ -11,7 +11,10 @@ their own hostnames and temporary working folders. Tests:
   triggered by the star-schema Asset, wrote a report that the test reads back from S3 (moto);
 - a worker killed with SIGKILL mid-task: Airflow's task-instance heartbeat timeout (short
   here) fails that try, the retry runs on the other worker, and the warehouse still equals the
-  model.
+  model;
+- a worker's pool process killed mid-task: Celery records that task as failed (WorkerLostError),
+  the scheduler reads the failure from the result backend and keeps running, and the retry
+  succeeds (Celery 5.7 with the pinned provider stopped the scheduler there: requirements.in).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def test_the_broker_and_two_workers_with_their_own_hostnames_and_folders(celery_
     folders = {worker_cwd(services, name) for name in WORKERS}
     assert len(folders) == 2 and all(os.path.basename(f).startswith("sparkify-celery-celery-worker-") for f in folders)
     env = services.environment()
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "local_stack.celery_compat.CeleryExecutor"
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "airflow.providers.celery.executors.celery_executor.CeleryExecutor"
     # the metadata role's, not the warehouse login's: that login may not connect to Airflow's databases
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith(f"db+postgresql://{METADATA_ROLE}@/")
     assert env["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"
@@ -232,3 +235,75 @@ def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db)
     finally:
         services.start(timeout=600, wait_for_dags=())  # the killed worker comes back, in a new folder
     assert set(services.ping_workers()) == HOSTNAMES
+
+
+def supervisor_of(services, ti: dict) -> tuple[str, psutil.Process] | None:
+    """The worker and its pool process that runs task instance `ti` (titled `airflow supervisor: <ti id>`)."""
+    for name in WORKERS:
+        for process in psutil.Process(services.running()[name]).children(recursive=True):
+            try:
+                if f"airflow supervisor: {ti['id']}" in " ".join(process.cmdline()):
+                    return name, process
+            except psutil.NoSuchProcess:
+                continue
+    return None
+
+
+def lost_celery_tasks(services) -> set[str]:
+    """Ids of the Celery tasks that the result backend holds as failed with WorkerLostError."""
+    from celery import Celery
+    from sqlalchemy import text
+
+    app = Celery(backend=services.celery_result_backend())
+    session = app.backend.ResultSession()
+    try:
+        failed = session.execute(text("SELECT task_id FROM celery_taskmeta WHERE status = 'FAILURE'")).scalars().all()
+    finally:
+        session.close()
+    return {task_id for task_id in failed if type(app.AsyncResult(task_id).result).__name__ == "WorkerLostError"}
+
+
+def test_a_celery_task_that_fails_does_not_stop_the_scheduler(celery_airflow, sample_data, db):  # noqa: F811
+    services, hours = celery_airflow, 1
+    api = services.api()
+    reset_schema(db)
+    scheduler = services.running()["scheduler"]
+    lost_before = lost_celery_tasks(services)
+    existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
+    first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
+    expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
+    api.set_paused(DAG_ID, False)
+    run = api.trigger(
+        DAG_ID, iso(first), conf={"window_start": iso(first), "window_end": iso(first + timedelta(hours=hours))}
+    )
+
+    # A task of the run in a worker's pool process: kill that process and the task under it, not the worker.
+    def running_in_a_pool_process() -> tuple[dict, str, psutil.Process] | None:
+        for ti in api.task_instances(DAG_ID, run["dag_run_id"]):
+            if ti["state"] == "running" and ti["hostname"] in HOSTNAMES and ti["task_id"] != "begin":
+                found = supervisor_of(services, ti)
+                if found:
+                    return ti, *found
+        return None
+
+    victim, worker, pool_process = poll_until(
+        running_in_a_pool_process, TIMEOUT, "no task of the run started in a pool process", interval=0.2
+    )
+    worker_pid = services.running()[worker]
+    kill_tree(pool_process.pid)
+
+    final = api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=TIMEOUT, fail_fast=False)
+    assert final["state"] == "success", api.task_instances(DAG_ID, run["dag_run_id"])
+    lost = lost_celery_tasks(services) - lost_before
+    assert len(lost) == 1, f"Celery recorded {len(lost)} tasks lost with their pool process"
+    assert services.running()["scheduler"] == scheduler, "the scheduler kept running"
+    assert services.running()[worker] == worker_pid, "only the pool process was killed"
+    scheduler_log = services.log_file("scheduler").read_text(errors="replace")
+    assert any(
+        "Received executor event with state failed" in line and victim["task_id"] in line and run["dag_run_id"] in line
+        for line in scheduler_log.splitlines()
+    ), "the scheduler read the Celery failure"
+    attempts = tries(api, victim)
+    assert attempts[0]["hostname"] == victim["hostname"] and attempts[0]["state"] != "success", attempts
+    assert attempts[-1]["state"] == "success" and len(attempts) >= 2, attempts
+    assert_star_matches(db, expected)
