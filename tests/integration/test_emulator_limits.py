@@ -26,10 +26,11 @@ import pytest
 from psycopg import sql
 
 from local_stack.processes import free_port, port_is_open, read_pid
-from local_stack.redshift.s3copy.command import CopyCommand, Credentials
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.server import EmulatorConfig
 from local_stack.settings import PROJECT_ROOT
 from local_stack.warehouse_server import BACKEND_PORT, WarehouseServer
+from sparkify.s3copy.spec import Credentials
 from tests.support import put_objects
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,10 @@ import json
 import psycopg
 import pytest
 
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.loader import run_local_copy
 from local_stack.warehouse_server import WarehouseServer
+from sparkify.s3copy.spec import CopyOptions, Credentials
 from tests.support import connect_redshift_connector, put_objects
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,12 @@ import math
 import psycopg
 import pytest
 
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.field_mapping import path_extractor
 from local_stack.redshift.s3copy.loader import columns_query, run_local_copy, target_columns
 from local_stack.warehouse_server import WarehouseServer
+from sparkify.s3copy.spec import CopyOptions, Credentials
 from tests.support import clear_prefix, put_objects
 
 pytestmark = pytest.mark.integration

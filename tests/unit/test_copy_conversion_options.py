@@ -10,11 +10,11 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import pytest
 
-from local_stack.redshift.s3copy.command import CopyOptions
 from local_stack.redshift.s3copy.converters import Column, ConversionError, converter_for
 from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.redshift.s3copy.loader import target_columns
 from local_stack.redshift.statements import StatementError, parse_copy
+from sparkify.s3copy.spec import CopyOptions
 
 COLUMN_MAPPING = "https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-column-mapping.html"
 DATA_CONVERSION = "https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html"
@@ -37,8 +37,7 @@ def convert(column: Column, value, roundec: bool = False):
 )
 def test_roundec_and_explicit_ids_are_parsed(options, roundec, explicit_ids):
     command = parse_copy(f"{HEAD} {options}")
-    assert (command.roundec, command.explicit_ids) == (roundec, explicit_ids)
-    assert command.options == CopyOptions()
+    assert command.options == CopyOptions(roundec=roundec, explicit_ids=explicit_ids)
 
 
 @pytest.mark.parametrize("option", ["ROUNDEC", "EXPLICIT_IDS"])

@@ -20,9 +20,10 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.errors import CopyError, LoadError
 from local_stack.redshift.s3copy.loader import run_local_copy
+from sparkify.s3copy.spec import CopyOptions
 from tests.unit.copy_fakes import BUCKET, KEY, FakeCursor, FakeS3, dump_as_text
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))

@@ -12,11 +12,12 @@ from datetime import datetime
 
 import pytest
 
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.converters import Column, converter_for
 from local_stack.redshift.s3copy.errors import LoadError, TooManyRejects
 from local_stack.redshift.s3copy.field_mapping import parse_jsonpath, path_extractor
 from local_stack.redshift.s3copy.loader import run_local_copy
+from sparkify.s3copy.spec import CopyOptions
 from tests.unit.copy_fakes import BUCKET, KEY, FakeCursor, FakeS3
 
 JSONPATHS = f"s3://{BUCKET}/paths.json"

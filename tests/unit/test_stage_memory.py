@@ -15,10 +15,11 @@ import pytest
 import zstandard
 
 from local_stack.redshift.s3copy import s3_objects
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.s3copy.errors import LoadError
 from local_stack.redshift.s3copy.loader import run_local_copy
-from local_stack.redshift.s3copy.s3_objects import S3Object
+from sparkify.s3copy.objects import S3Object
+from sparkify.s3copy.spec import CopyOptions
 
 MiB = 1 << 20
 PEAK_LIMIT = 256 * MiB  # above the baseline, for any input

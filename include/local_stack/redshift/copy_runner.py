@@ -155,7 +155,7 @@ class CopyRunner:
         """The columns the COPY loads and the table's oid, as the client's session resolves its name: a
         temporary table of the session hides a permanent one of the same name."""
         rows = self._select(columns_query(command.table))
-        return target_columns(rows, command.table, command.columns, command.explicit_ids), table_oid(rows)
+        return target_columns(rows, command.table, command.columns, command.options.explicit_ids), table_oid(rows)
 
     def _ended(
         self, side: psycopg.Connection, query: int, command: CopyCommand, started: bool, scanned: list[FileScan]

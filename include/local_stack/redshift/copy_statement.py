@@ -1,5 +1,8 @@
 """Redshift's `COPY <table> [(<columns>)] FROM 's3://...'`, parsed into the CopyCommand that the loader runs.
 
+Its options and credentials are the product's model (sparkify.s3copy.spec), the one the stage
+operator renders its COPY from, so that what the operator sends parses back to what it meant.
+
 The grammar is the JSON subset of Redshift's COPY (keywords case-insensitive, options in any
 order, each at most once). Anything else that Redshift accepts fails with SQLSTATE 0A000,
 naming the option, so that a user learns at once what the local emulator cannot do.
@@ -10,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from local_stack.redshift.s3copy.command import CopyCommand, CopyOptions, Credentials
+from local_stack.redshift.s3copy.command import CopyCommand
 from local_stack.redshift.sql_tokens import IDENT, NUMBER, PUNCT, STRING, WORD, StatementError, Token, tokenize
 from sparkify.identifiers import validate_identifier
+from sparkify.s3copy.spec import COMPRESSIONS, TIMEFORMATS, CopyOptions, Credentials
 
 SYNTAX, UNSUPPORTED, INVALID_VALUE = "42601", "0A000", "22023"
 MAX_ERROR_LIMIT = 100000
@@ -156,7 +160,6 @@ class _CopyParser:
         self.tokens, self.source_at, self.i = tokens, source_at, 1
         self.seen: set[str] = set()
         self.options: dict[str, Any] = {}
-        self.flags: dict[str, bool] = {}  # ROUNDEC, EXPLICIT_IDS
         self.credentials: dict[str, str] = {}
 
     # --- tokens ------------------------------------------------------------------------------
@@ -206,7 +209,13 @@ class _CopyParser:
             raise StatementError(
                 "COPY without FORMAT AS JSON (pipe-delimited text) is not supported by the local emulator", UNSUPPORTED
             )
-        return CopyCommand(table, source, columns, CopyOptions(**self.options), self.make_credentials(), **self.flags)
+        return CopyCommand(table, source, columns, self.make_options(), self.make_credentials())
+
+    def make_options(self) -> CopyOptions:
+        try:
+            return CopyOptions(**self.options)
+        except ValueError as error:  # should the model refuse a value the option checks let through
+            raise StatementError(str(error), INVALID_VALUE) from None
 
     def identifier(self, what: str) -> str:
         token = self.take()
@@ -339,10 +348,6 @@ class _CopyParser:
         self.once(name, name)
         self.options[_FLAGS[name]] = True
 
-    def command_flag(self, name: str) -> None:
-        self.once(name, name)
-        self.flags[_COMMAND_FLAGS[name]] = True
-
     def compression(self, name: str) -> None:
         self.once("COMPRESSION", name)
         self.options["compression"] = name.lower()
@@ -357,7 +362,7 @@ class _CopyParser:
     def timeformat(self, name: str) -> None:
         self.once(name, name)
         value = self.string(name)
-        if value.lower() not in ("auto", "epochsecs", "epochmillisecs"):
+        if value.lower() not in TIMEFORMATS:
             raise StatementError(
                 f"TIMEFORMAT {value[:40]!r} is not supported by the local emulator: "
                 "use 'auto', 'epochsecs' or 'epochmillisecs'",
@@ -375,6 +380,11 @@ class _CopyParser:
             char = token.value
         if len(char) != 1 or not " " <= char <= "~":
             raise StatementError("ACCEPTINVCHARS replacement must be one printable ASCII character", INVALID_VALUE)
+        if char in "'\\":  # Redshift takes them; the COPY model (sparkify.s3copy.spec) does not
+            raise StatementError(
+                "ACCEPTINVCHARS with a quote or backslash as the replacement is not supported by the local emulator",
+                UNSUPPORTED,
+            )
         self.options["accept_inv_chars"] = char
 
     def max_error(self, name: str) -> None:
@@ -447,8 +457,9 @@ _FLAGS = {
     "BLANKSASNULL": "blanks_as_null",
     "EMPTYASNULL": "empty_as_null",
     "TRUNCATECOLUMNS": "truncate_columns",
+    "ROUNDEC": "roundec",
+    "EXPLICIT_IDS": "explicit_ids",
 }
-_COMMAND_FLAGS = {"ROUNDEC": "roundec", "EXPLICIT_IDS": "explicit_ids"}  # CopyCommand's own fields
 _KEYS = {"ACCESS_KEY_ID": "access_key", "SECRET_ACCESS_KEY": "secret_key", "SESSION_TOKEN": "token"}
 _CREDENTIAL_FIELDS = {
     "aws_access_key_id": "access_key",
@@ -460,8 +471,7 @@ _HANDLERS = {
     "FORMAT": _CopyParser.format_,
     "JSON": lambda parser, name: parser.json(name),
     **dict.fromkeys(_FLAGS, _CopyParser.flag),
-    **dict.fromkeys(_COMMAND_FLAGS, _CopyParser.command_flag),
-    **dict.fromkeys(("GZIP", "BZIP2", "ZSTD"), _CopyParser.compression),
+    **dict.fromkeys((c.upper() for c in COMPRESSIONS), _CopyParser.compression),
     "REGION": _CopyParser.region,
     "TIMEFORMAT": _CopyParser.timeformat,
     "ACCEPTINVCHARS": _CopyParser.accept_inv_chars,

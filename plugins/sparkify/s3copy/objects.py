@@ -22,6 +22,9 @@ class SourceChanged(RuntimeError):
 
 @dataclass(frozen=True)
 class S3Object:
+    """One version of an object, as a listing or a GET saw it. The local emulator reads COPY's
+    objects as these too (its manifest entries extend them)."""
+
     bucket: str
     key: str
     size: int

@@ -1,4 +1,8 @@
-"""The COPY specification and its rendering as Redshift SQL."""
+"""The COPY specification and its rendering as Redshift SQL.
+
+CopyOptions and Credentials are also what the local Redshift emulator parses a COPY into
+(docs/local-stack.md, "What the local stack imports from the product"): one model, two users.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,12 @@ class Credentials:
 
 @dataclass(frozen=True)
 class CopyOptions:
-    """The JSON-relevant subset of Redshift's COPY options."""
+    """The JSON-relevant subset of Redshift's COPY options.
+
+    `roundec` and `explicit_ids` (ROUNDEC, EXPLICIT_IDS) are Redshift's data conversion parameters
+    (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html): the
+    operator leaves them off, the emulator runs them.
+    """
 
     json_format: str = "auto"
     timeformat: str | None = None
@@ -55,6 +64,8 @@ class CopyOptions:
     max_error: int = 0
     accept_inv_chars: str | None = None
     manifest: bool = False
+    roundec: bool = False
+    explicit_ids: bool = False
 
     def __post_init__(self) -> None:
         char = self.accept_inv_chars
@@ -95,6 +106,8 @@ class CopyOptions:
                 (self.blanks_as_null, "BLANKSASNULL"),
                 (self.empty_as_null, "EMPTYASNULL"),
                 (self.truncate_columns, "TRUNCATECOLUMNS"),
+                (self.roundec, "ROUNDEC"),
+                (self.explicit_ids, "EXPLICIT_IDS"),
             )
             if flag
         ]

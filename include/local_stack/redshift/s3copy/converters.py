@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from local_stack.redshift.s3copy.command import CopyOptions
+from sparkify.s3copy.spec import CopyOptions
 
 Converter = Callable[[Any], Any]
 EPOCH = datetime(1970, 1, 1)

@@ -20,7 +20,8 @@ from local_stack.redshift.s3copy.errors import CopyError, LoadError, TooManyReje
 from local_stack.redshift.s3copy.field_mapping import Extractor, auto_paths, jsonpaths, lower_case_keys, path_extractor
 from local_stack.redshift.s3copy.json_stream import iter_objects
 from local_stack.redshift.s3copy.row_function import RowFunction, compile_row_function
-from local_stack.redshift.s3copy.s3_objects import S3Object, list_objects, manifest_objects, open_objects, read_document
+from local_stack.redshift.s3copy.s3_objects import list_objects, manifest_objects, open_objects, read_document
+from sparkify.s3copy.objects import S3Object
 
 log = logging.getLogger(__name__)
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -140,7 +141,7 @@ def prepare_load(command: CopyCommand, columns: Sequence[Column], s3_client: Any
     else:
         paths = auto_paths(names)
     prepare = lower_case_keys if fmt == "auto ignorecase" else None
-    converters = [converter_for(c, command.options, command.roundec) for c in columns]
+    converters = [converter_for(c, command.options, command.options.roundec) for c in columns]
     fields = _Fields(
         columns,
         [path_extractor(p) for p in paths],
@@ -172,7 +173,7 @@ def run_local_copy(command: CopyCommand, cursor: Any, s3_client: Any, rejects: l
     compared with (tests and `make bench`)."""
     rejects = [] if rejects is None else rejects
     cursor.execute(columns_query(command.table))
-    columns = target_columns(cursor.fetchall(), command.table, command.columns, command.explicit_ids)
+    columns = target_columns(cursor.fetchall(), command.table, command.columns, command.options.explicit_ids)
     load = prepare_load(command, columns, s3_client)
     with cursor.copy(load.copy_from_stdin) as copy:
         return write_rows(copy, load, load.rows(s3_client, rejects))

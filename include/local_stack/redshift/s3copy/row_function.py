@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta, timezone
 from typing import Any
 
-from local_stack.redshift.s3copy.command import CopyOptions
 from local_stack.redshift.s3copy.converters import (
     CHARACTER_TYPES,
     EPOCH,
@@ -37,6 +36,7 @@ from local_stack.redshift.s3copy.converters import (
     Converter,
 )
 from local_stack.redshift.s3copy.field_mapping import Path, path_extractor
+from sparkify.s3copy.spec import CopyOptions
 
 RowFunction = Callable[[dict], tuple]
 _ARGUMENT = re.compile(r"[a-z][a-z_]*[0-9]*")  # every name the generated source binds

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from local_stack.redshift.s3copy.errors import CopyError, LoadError, json_problem
+from sparkify.s3copy.objects import S3Object
 
 log = logging.getLogger(__name__)
 FETCH_WORKERS = 16  # as many GETs in flight as the floor's threads; the client pool has 32 connections
@@ -27,19 +28,12 @@ MAX_DECOMPRESSED_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
-class S3Object:
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    # Set for a manifest entry taken on its meta.content_length, unchecked until it is read: the
-    # manifest that lists it, and whether it is mandatory (a missing optional entry is skipped).
-    manifest: str | None = None
-    mandatory: bool = True
+class ManifestEntry(S3Object):
+    """A manifest entry taken on its meta.content_length, unchecked until it is read: the manifest
+    that lists it, and whether it is mandatory (a missing optional entry is skipped)."""
 
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+    manifest: str
+    mandatory: bool
 
 
 def list_objects(client: Any, bucket: str, prefixes: Sequence[str]) -> list[S3Object]:
@@ -76,7 +70,7 @@ def manifest_objects(client: Any, bucket: str, manifest_keys: Sequence[str]) -> 
         for url, mandatory, length in entries:
             entry_bucket, _, entry_key = url.removeprefix("s3://").partition("/")
             if length is not None:
-                objects.append(S3Object(entry_bucket, entry_key, length, "", manifest=uri, mandatory=mandatory))
+                objects.append(ManifestEntry(entry_bucket, entry_key, length, "", manifest=uri, mandatory=mandatory))
                 continue
             head = looked_up[url]
             if isinstance(head, Exception):
@@ -189,7 +183,7 @@ def _fetch(client: Any, obj: S3Object) -> IO[bytes]:
     if obj.size <= WHOLE_OBJECT_LIMIT:
         data = body.read()
         if len(data) != obj.size:
-            if obj.manifest is not None:
+            if isinstance(obj, ManifestEntry):
                 raise CopyError(
                     f"{obj.uri} has {len(data)} bytes, but the manifest {obj.manifest} gives "
                     f"its meta.content_length as {obj.size}."
@@ -205,7 +199,7 @@ def _ready(obj: S3Object, future: Future, compression: str | None, limit: int) -
     except CopyError:
         raise
     except Exception as error:
-        if obj.manifest is not None:
+        if isinstance(obj, ManifestEntry):
             if obj.mandatory:
                 raise CopyError(
                     f"The manifest {obj.manifest} lists {obj.uri} as mandatory, but it cannot be read: {error}"
