@@ -1,8 +1,9 @@
 """Declarative data quality checks (include/quality_checks.yaml), compiled into SqlChecks.
 
 The vocabulary follows common-sql's SQLColumnCheckOperator and SQLTableCheckOperator:
-column checks `unique_check`, `min` and `max` reuse its SQL templates (`null_check` counts with
-an `IS NULL` filter, so that an index or sort key serves it), and
+column checks `min` and `max` reuse its SQL templates (`null_check` counts with an `IS NULL`
+filter, so that an index or sort key serves it; `unique_check` numbers the rows of each value,
+because Redshift may skip a DISTINCT over a declared key), and
 expectations are written `{equal_to | greater_than | geq_to | less_than | leq_to, tolerance}`.
 Every table, column and identifier is checked against the warehouse DDL when the checks are compiled:
 when the audit task runs (`QualityChecksFile`), and before any run in the DAG-integrity tests.
@@ -332,9 +333,19 @@ class _Compiler:
         return f"SELECT COUNT(*) FROM {_aliased(table)} WHERE ({scope}) AND {column} IS NULL", {}, None
 
     def _unique_check(self, entry, where):
-        # Of a fact's window: the window's rows only. A key shared with another window is for the
-        # whole-table audit: no sort or dist key leads from a key such as songplay_id to its rows.
-        return self._column_check("unique_check", entry, where)
+        # Rows minus distinct values, as common-sql's template, but with no DISTINCT or GROUP BY over the
+        # column: Redshift's planner trusts a declared key, so "a SELECT DISTINCT query might return
+        # duplicate rows if the primary key is not unique" (t_Defining_constraints.html), and a grouping
+        # by the key may as well be taken as one row per group. A row's number within its value is
+        # computed from the rows read. Of a fact's window: the window's rows only; a key shared with
+        # another window is for the whole-table audit (no sort or dist key leads from songplay_id to its rows).
+        table, column = self._target(entry, where)
+        scope = self._scope(entry, entry["table"], where)
+        numbered = (
+            f"SELECT ROW_NUMBER() OVER (PARTITION BY {column}) AS occurrence "
+            f"FROM {_aliased(table)} WHERE ({scope}) AND {column} IS NOT NULL"
+        )
+        return f"SELECT COUNT(*) FROM ({numbered}) numbered WHERE occurrence > 1", {}, None
 
     def _min(self, entry, where):
         return self._column_check("min", entry, where)

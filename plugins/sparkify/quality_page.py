@@ -31,7 +31,7 @@ _SLUG_LENGTH = 100
 _OBSERVES = {
     "row_count": "rows of {table}",
     "null_check": "rows whose {column} is NULL",
-    "unique_check": "rows minus distinct values of {column} (0: unique)",
+    "unique_check": "non-null rows minus distinct values of {column}: rows repeating a value (0: unique)",
     "min": "the smallest {column}",
     "max": "the largest {column}",
     "accepted_values": "rows whose {column} is not an accepted value",

@@ -63,7 +63,10 @@ def test_with_publications_a_dimension_check_reads_the_rows_the_run_merges(tmp_p
     [check] = compile_checks(
         tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"}, publications=SHADOWS
     )
-    assert check.sql == 'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM users_shadow WHERE TRUE'
+    assert check.sql == (
+        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "user_id") AS occurrence '
+        'FROM users_shadow WHERE (TRUE) AND "user_id" IS NOT NULL) numbered WHERE occurrence > 1'
+    )
 
 
 def test_with_publications_a_fact_check_of_the_run_reads_its_whole_shadow(tmp_path):
@@ -126,8 +129,9 @@ def test_with_publications_a_fact_unique_check_reads_the_window_only(tmp_path):
         publications=SHADOWS,
     )
     assert check.sql == (
-        'SELECT COUNT("songplay_id") - COUNT(DISTINCT("songplay_id")) FROM songplays_shadow '
-        'WHERE "start_time" >= %(window_start)s AND "start_time" < %(window_end)s'
+        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "songplay_id") AS occurrence '
+        'FROM songplays_shadow WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) '
+        'AND "songplay_id" IS NOT NULL) numbered WHERE occurrence > 1'
     )
 
 
@@ -162,9 +166,34 @@ def test_window_scoped_column_check_sql(tmp_path):
 
 def test_column_checks_reuse_common_sql_templates(tmp_path):
     [check] = compile_checks(
-        tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id", "scope": "all"}
+        tmp_path, {"name": "m", "kind": "max", "table": "users", "column": "user_id", "expect": {"leq_to": 9}}
     )
-    assert check.sql == 'SELECT COUNT("user_id") - COUNT(DISTINCT("user_id")) FROM "users" WHERE TRUE'
+    assert check.sql == 'SELECT MAX("user_id") FROM "users" WHERE TRUE'
+
+
+def test_unique_checks_neither_count_distinct_nor_group_by_the_column(tmp_path):
+    """Redshift's planner trusts a declared key: "a SELECT DISTINCT query might return duplicate rows if the
+    primary key is not unique" (https://docs.aws.amazon.com/redshift/latest/dg/t_Defining_constraints.html),
+    and a grouping by it may be taken as one row per group. The checks of the project's file, each scope."""
+    path = PROJECT_ROOT / "include" / "quality_checks.yaml"
+    checks = [
+        check
+        for section in ("checks", "audit_checks")
+        for check in load_quality_checks(path, SQL_DIR, DDL, SHADOWS if section == "checks" else (), section)
+        if check.kind == "unique_check"
+    ]
+    assert {c.name for c in checks} == {
+        "songplays_songplay_id_unique",
+        "users_user_id_unique",
+        "time_start_time_unique",
+        "audit_songplays_songplay_id_unique",
+        "audit_users_user_id_unique",
+    }
+    for check in checks:
+        column = f'"{check.column}"'
+        assert "DISTINCT" not in check.sql.upper() and "GROUP BY" not in check.sql.upper(), check.name
+        assert f"ROW_NUMBER() OVER (PARTITION BY {column}) AS occurrence" in check.sql, check.name
+        assert check.sql.endswith(f"AND {column} IS NOT NULL) numbered WHERE occurrence > 1"), check.name
 
 
 def test_accepted_values_are_bound_as_parameters(tmp_path):

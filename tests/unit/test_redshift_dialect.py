@@ -143,13 +143,84 @@ def test_version_answers_in_redshifts_form_with_the_postgresql_8_prefix_drivers_
         "SELECT a, b FROM t WHERE c = 1",
         "SELECT 'DATEADD(day, 1, x) ON CONFLICT' AS text_only FROM t -- NVL(a) in a comment",
         "SELECT top_songs, nvl_count, version_id FROM t",  # words that only contain a keyword
-        "SELECT DISTINCT a FROM t",
+        "SELECT DISTINCT a FROM t JOIN u ON u.b = t.a",  # a join: no single table's key
         "ALTER TABLE t ADD COLUMN path VARCHAR(256)",  # column names that are PostgreSQL type names
         "ALTER TABLE t ADD json VARCHAR(256)",
         "CREATE TABLE t (id INT, line VARCHAR(8), point INT)",
     ],
 )
 def test_statements_without_redshift_constructs_run_as_they_are(sql):
+    assert translate(sql) is None
+
+
+def trusted(relation: str, *columns: str) -> str:
+    """The emulator's question whether `relation` has a recorded key among `columns` (constraints.sql)."""
+    names = ", ".join(f"'{c}'" for c in columns)
+    return f"(SELECT redshift_emulator.trusted_key('{relation}', ARRAY[{names}]::text[]))"
+
+
+@pytest.mark.parametrize(
+    ("redshift", "postgresql"),
+    [
+        (
+            "SELECT DISTINCT a, b + 1 AS c FROM t",
+            f"SELECT a, b + 1 AS c FROM t GROUP BY 1, 2, CASE WHEN {trusted('t', 'a')} THEN gen_random_uuid() END",
+        ),
+        (
+            'SELECT DISTINCT u.Id, u."Name" n FROM s.users AS u WHERE u.id > (0) ORDER BY 1 LIMIT 3',
+            'SELECT u.Id, u."Name" n FROM s.users AS u WHERE u.id > (0) GROUP BY 1, 2, CASE WHEN '
+            f"{trusted('s.users', 'id', 'Name')} THEN gen_random_uuid() END ORDER BY 1 LIMIT 3",
+        ),
+        (
+            "SELECT TOP 2 DISTINCT q FROM sales ORDER BY q",
+            f"SELECT  q FROM sales GROUP BY 1, CASE WHEN {trusted('sales', 'q')} THEN gen_random_uuid() END "
+            "ORDER BY q LIMIT 2",
+        ),
+        (
+            "SELECT * FROM (SELECT TOP 2 DISTINCT q FROM sales)",
+            f"SELECT * FROM (SELECT  q FROM sales GROUP BY 1, CASE WHEN {trusted('sales', 'q')} THEN "
+            "gen_random_uuid() END LIMIT 2)",
+        ),
+        (
+            "SELECT n FROM (SELECT DISTINCT a AS n FROM t) d",
+            f"SELECT n FROM (SELECT a AS n FROM t GROUP BY 1, CASE WHEN {trusted('t', 'a')} THEN gen_random_uuid() "
+            "END) d",
+        ),
+        (  # common-sql's unique_check template
+            'SELECT COUNT("k") - COUNT(DISTINCT("k")) FROM "t" WHERE TRUE',
+            f"""SELECT COUNT("k") - (CASE WHEN {trusted('"t"', "k")} THEN COUNT("k") ELSE COUNT(DISTINCT("k")) END) """
+            'FROM "t" WHERE TRUE',
+        ),
+        (
+            "SELECT g, COUNT(DISTINCT p.k) FROM t p GROUP BY g",
+            f"SELECT g, (CASE WHEN {trusted('t', 'k')} THEN COUNT(p.k) ELSE COUNT(DISTINCT p.k) END) "
+            "FROM t p GROUP BY g",
+        ),
+    ],
+)
+def test_distinct_over_a_single_tables_columns_asks_whether_the_planner_may_trust_a_key(redshift, postgresql):
+    # https://docs.aws.amazon.com/redshift/latest/dg/t_Defining_constraints.html: "a SELECT DISTINCT query
+    # might return duplicate rows if the primary key is not unique"; the key is looked up when the query runs.
+    assert translate(redshift) == postgresql
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT DISTINCT * FROM t",
+        "SELECT DISTINCT 1, a + 1 FROM t",  # no column of the table as an item
+        "SELECT DISTINCT x.a FROM t",  # (not t's column)
+        "SELECT DISTINCT a FROM t GROUP BY a, b",
+        "SELECT DISTINCT a, SUM(b) OVER () FROM t",
+        "SELECT DISTINCT a FROM t, u",
+        "SELECT DISTINCT a FROM (SELECT a FROM t) s",
+        "WITH t AS (SELECT 1 AS a) SELECT DISTINCT a FROM t",
+        "WITH w (a) AS (SELECT 1) SELECT COUNT(DISTINCT a) FROM w",
+        "SELECT COUNT(DISTINCT a + 1) FROM t",
+        "SELECT a FROM t GROUP BY a HAVING COUNT(DISTINCT b) > 1",
+    ],
+)
+def test_distinct_elsewhere_is_left_as_written(sql):
     assert translate(sql) is None
 
 

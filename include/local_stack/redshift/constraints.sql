@@ -168,6 +168,22 @@ BEGIN
 END
 $$;
 
+-- Whether the relation named `rel` (as written in a query; the session's search path finds it) has a
+-- recorded PRIMARY KEY or UNIQUE constraint all of whose columns are in `columns`: then Redshift's
+-- planner may take the rows as distinct on `columns` (dialect/trusted_keys.py).
+CREATE OR REPLACE FUNCTION redshift_emulator.trusted_key(rel TEXT, columns TEXT[]) RETURNS BOOLEAN
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM redshift_emulator.recorded_constraints r
+        WHERE r.conrelid = to_regclass(rel) AND r.contype IN ('p', 'u')
+          AND NOT EXISTS (
+              SELECT 1 FROM unnest(r.conkey) AS k (attnum)
+              JOIN pg_attribute a ON a.attrelid = r.conrelid AND a.attnum = k.attnum
+              WHERE a.attname <> ALL (columns)
+          )
+    )
+$$;
+
 -- The recorded constraints that the current user may see (as information_schema shows tables).
 CREATE OR REPLACE VIEW redshift_emulator.visible_constraints AS
 SELECT r.*, c.relname, n.nspname

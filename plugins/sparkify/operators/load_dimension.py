@@ -99,8 +99,13 @@ class LoadDimensionOperator(WarehouseOperator):
         ]
 
     def _duplicate_keys_sql(self, source: str | None = None) -> str:
+        # Each key's second row, not GROUP BY ... HAVING COUNT(*) > 1: the table may declare the key, and
+        # Redshift's planner trusts a declared key (t_Defining_constraints.html), so a grouping by it may
+        # be taken as one row per group.
         keys = ", ".join(quote_identifier(k) for k in self.key)
-        return f"SELECT {keys} FROM {source or self._merge_stage()} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 5"
+        source = source or self._merge_stage()
+        numbered = f"SELECT {keys}, ROW_NUMBER() OVER (PARTITION BY {keys}) AS occurrence FROM {source}"
+        return f"SELECT {keys} FROM ({numbered}) numbered WHERE occurrence = 2 LIMIT 5"
 
     def _refuse_duplicates(self, cursor: Any, source: str | None = None) -> None:
         cursor.execute(self._duplicate_keys_sql(source))

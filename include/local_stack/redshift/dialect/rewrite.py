@@ -8,7 +8,8 @@ a function cannot express:
 - SELECT TOP n, LISTAGG(... ) WITHIN GROUP (ORDER BY ...) [OVER (...)];
 - PERCENTILE_CONT/PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x) OVER (...) as window aggregates;
 - AVG (an integer's average is a BIGINT), TO_TIMESTAMP (fields roll over), CONVERT(type, x);
-- ANALYZE COMPRESSION and VACUUM with Redshift's options.
+- ANALYZE COMPRESSION and VACUUM with Redshift's options;
+- DISTINCT over a declared key, which Redshift's planner may skip (`trusted_keys`).
 Nested constructs are rewritten too: an edit's replacement may render a span of the statement
 with the edits inside it.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from local_stack.redshift.constraints import RELATION_REWRITES
 from local_stack.redshift.dialect.dateparts import canonical
+from local_stack.redshift.dialect.trusted_keys import rewrite_distinct
 from local_stack.redshift.sql_tokens import IDENT, NUMBER, STRING, WORD, StatementError, Token
 
 # SELECT version() on a cluster (https://docs.aws.amazon.com/redshift/latest/dg/r_VERSION.html):
@@ -166,6 +168,8 @@ def rewrite(statement: Statement) -> None:
             _percentile_window(statement, i, word)
         elif word == "CONVERT" and is_call and not after_dot and i + 1 in statement.closing:
             _convert(statement, i)
+        elif word == "DISTINCT":
+            rewrite_distinct(statement, i)
 
 
 def _relation_rewrite(tokens: list[Token], i: int, after_dot: bool) -> tuple[int, str] | None:
