@@ -85,8 +85,8 @@ def _emptied_tables(dag_run: DagRun) -> list[str]:
     """The star schema, and the song-file ledger if the DAG keeps one: an empty warehouse has neither."""
     steps = _steps(dag_run)
     tables = [dag_run.task(t).table for t in steps["fact"] + steps["dimensions"]]  # this run's shadows
-    ledger = getattr(dag_run.task(dag_run.stage_task("staging_songs")), "ledger_table", None)
-    return [*dict.fromkeys([*tables, *STAR_TABLES])] + ([ledger] if ledger else [])
+    ledgers = [dag_run.task(t).ledger_table for t in dag_run.tasks_of_type("SelectNewObjectsOperator")]
+    return [*dict.fromkeys([*tables, *STAR_TABLES, *ledgers])]
 
 
 def empty_warehouse(stack: PrivateStack, dag_run: DagRun) -> None:

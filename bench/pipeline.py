@@ -77,10 +77,12 @@ class DagRun:
 
     def render(self, task_id: str, run_type: str = "scheduled"):
         """A copy of the task with its templates rendered for this run, as a run of `run_type` (the DAG
-        keeps its templates)."""
+        keeps its templates). An XCom it pulls (stage_songs' manifest) comes from executing the task
+        that returns it, rendered the same way: rendering stage_songs runs select_song_files."""
         task = copy.copy(self.dag.get_task(task_id))
         dag_run = types.SimpleNamespace(**{**vars(self.context["dag_run"]), "run_type": run_type})
-        task.render_template_fields({**self.context, "dag_run": dag_run}, self._env)
+        ti = _UpstreamResults(self, run_type)
+        task.render_template_fields({**self.context, "dag_run": dag_run, "ti": ti}, self._env)
         return task
 
     def task(self, task_id: str):
@@ -119,6 +121,18 @@ class DagRun:
         return task.python_callable(
             *task.op_args, **{**task.op_kwargs, "ti": _task_instance("create_tables"), "dag": self.dag, "task": task}
         )
+
+
+class _UpstreamResults:
+    """What rendering reads of a task instance: the return value of an upstream task, executed for it."""
+
+    _upstream_map_indexes: dict = {}  # nothing is mapped: XComArg.resolve pulls the unmapped value
+
+    def __init__(self, dag_run: DagRun, run_type: str) -> None:
+        self.dag_run, self.run_type = dag_run, run_type
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value", **_: Any) -> Any:
+        return self.dag_run.execute(self.dag_run.render(task_ids, self.run_type))
 
 
 def _task_instance(task_id: str) -> Any:

@@ -70,16 +70,12 @@ def run(
         + (f"; the peer on the first {peer_songs:,}" if sampled else "")
     )
     task_id = dag_run.stage_task("staging_songs")
-    ours = dag_run.task(task_id)
+    ours, selection = dag_run.task(task_id), _selection(dag_run)
     table = ours.table  # this run's staging table: every contender loads it
-    peer_prefix, ours_on_sample = SONG_PREFIX, None
-    if sampled:
-        os.environ.update(variables(song_prefix=PEER_PREFIX + SONG_PREFIX))
-        ours_on_sample, peer_prefix = dag_run.render(task_id), PEER_PREFIX + SONG_PREFIX
-        os.environ.update(variables())
+    peer_prefix = PEER_PREFIX + SONG_PREFIX if sampled else SONG_PREFIX
     # Incremental staging (a ledger of staged files): emptied before each load, so every load
     # stages every file, as a first run or a full refresh does.
-    emptied = [t for t in (table, getattr(ours, "ledger_table", None), getattr(ours, "staged_files_table", None)) if t]
+    emptied = [table, selection.ledger_table, ours.staged_files_table]
     client = stack.s3_client(connections=FLOOR_THREADS)
     keys = list_keys(client, SONG_PREFIX)
     if len(keys) != len(songs):
@@ -111,13 +107,14 @@ def run(
             SEQUENTIAL, lambda: peers.sequential_stage_songs(BUCKET, peer_prefix, table, postgres_conn_id=PEER_CONN_ID)
         ),
     ]
-    if ours_on_sample is not None:
-        contenders.append(loader(OURS_ON_SAMPLE, lambda: dag_run.execute(ours_on_sample)))
+    if sampled:
+        on_sample = variables(song_prefix=peer_prefix)
+        contenders.append(loader(OURS_ON_SAMPLE, lambda: _selected_and_staged(dag_run, task_id, on_sample)))
     copies: list[int] = []
 
     def ours_load() -> None:
         since = stack.statement_log_size()
-        dag_run.execute(ours)
+        _selected_and_staged(dag_run, task_id)
         copies.append(len(stack.copies_logged(since)))
 
     # Ours runs last in each round, so that the staging table ends with our load of every file.
@@ -152,20 +149,20 @@ def _nothing_new(
 ) -> dict:
     """Our task when the ledger holds every file, against a bare listing of the same prefix."""
     progress(f"stage songs, nothing new: the ledger holds all {files:,} files")
+    selection = _selection(dag_run)
     with stack.connect() as conn:
-        conn.execute(f"TRUNCATE {ours.ledger_table}")
-        conn.execute(FILL_LEDGER_SQL.format(ledger=ours.ledger_table, staged=ours.staged_files_table))
-        recorded = conn.execute(f"SELECT COUNT(*) FROM {ours.ledger_table}").fetchone()[0]
+        conn.execute(f"TRUNCATE {selection.ledger_table}")
+        conn.execute(FILL_LEDGER_SQL.format(ledger=selection.ledger_table, staged=ours.staged_files_table))
+        recorded = conn.execute(f"SELECT COUNT(*) FROM {selection.ledger_table}").fetchone()[0]
     if recorded != files:
         raise RuntimeError(f"The ledger holds {recorded} files, not the {files} of the prefix")
     copies: list[int] = []
     rows: list[int] = []
-    backfill_task = dag_run.render(ours.task_id, run_type="backfill")
 
-    def load(task) -> Callable[[], None]:
+    def load(run_type: str) -> Callable[[], None]:
         def run_task() -> None:
             since = stack.statement_log_size()
-            rows.append(dag_run.execute(task))
+            rows.append(_selected_and_staged(dag_run, ours.task_id, run_type=run_type))
             copies.append(len(stack.copies_logged(since)))
 
         return run_task
@@ -175,8 +172,29 @@ def _nothing_new(
             raise RuntimeError("The bare listing found a different number of files")
 
     # In each round the scheduled run lists (and records its listing), then the backfill run reuses it.
-    contenders = [Contender(BARE_LISTING, bare_listing), Contender(NOTHING_NEW, load(ours))]
-    if getattr(backfill_task, "listing_table", None):
-        contenders.append(Contender(REUSED_LISTING, load(backfill_task)))
+    contenders = [Contender(BARE_LISTING, bare_listing), Contender(NOTHING_NEW, load("scheduled"))]
+    if selection.listing_table:
+        contenders.append(Contender(REUSED_LISTING, load("backfill")))
     times = race(contenders, repeat, progress)
     return {"files": files, "copies_per_load": copies, "rows_per_load": rows, "_measurements": times}
+
+
+def _selection(dag_run: DagRun):
+    """The DAG's select_song_files, rendered for the run."""
+    [task_id] = dag_run.tasks_of_type("SelectNewObjectsOperator")
+    return dag_run.task(task_id)
+
+
+def _selected_and_staged(
+    dag_run: DagRun, task_id: str, env: dict[str, str] | None = None, run_type: str = "scheduled"
+) -> int:
+    """What a run does to stage the songs: select_song_files (run while stage_songs is rendered, for the
+    manifest it pulls), then stage_songs; with `env`, the Variables of `env` while they are rendered."""
+    if env:
+        os.environ.update(env)
+    try:
+        task = dag_run.render(task_id, run_type)
+    finally:
+        if env:
+            os.environ.update(variables())
+    return dag_run.execute(task)

@@ -30,7 +30,8 @@ The full reference is `docs/dag.md` (and `docs/airflow-services.md` for the UI).
 then publishes them, so data that fails a check never reaches the star schema.
 
 ```
-begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs → load_songplays_fact
+begin → wait_for_log_data → create_tables → stage_events ∥ (select_song_files → stage_songs)
+      → load_songplays_fact
       → load_users_dim ∥ load_songs_dim ∥ load_artists_dim ∥ load_time_dim
       → run_quality_checks → publish → end
                                           ↘ drop_run_tables   (teardown of create_tables, a setup)
@@ -48,10 +49,12 @@ begin → wait_for_log_data → create_tables → stage_events ∥ stage_songs �
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`), each once: it keeps a copy of a day file's rows in
    the warehouse (`staged_object_cache`), and the day's other runs insert those instead of COPYing
    the file again (a changed file, by ETag and size, is COPYed again), and logs "N rows of the day
-   file …, M in the window …" (`include/sql/staged_rows_in_window.sql`); **stage_songs** COPYs the song files under
-   `song_data/` that are new or changed since `song_file_ledger` recorded them (all of
-   them when the run is triggered with `full_refresh`). Each runs one `COPY ... MANIFEST`
-   over exactly the objects it selected. stage_songs keeps its listing of `song_data/` in
+   file …, M in the window …" (`include/sql/staged_rows_in_window.sql`). **select_song_files**
+   selects the song files under `song_data/` that are new or changed since `song_file_ledger`
+   recorded them (all of them when the run is triggered with `full_refresh`), writes the manifest
+   of exactly those and passes its `s3://` URI to **stage_songs** (XCom), which COPYs it and
+   records the files it staged in the same transaction. Each stage task runs one
+   `COPY ... MANIFEST`. select_song_files keeps its listing of `song_data/` in
    `song_file_listing` and compares it with the ledger there; a **backfill** run reuses a listing
    younger than `sparkify_backfill_listing_max_age` (default 15m; `0`: list every run) instead
    of listing the catalogue again, so a song file uploaded during a backfill waits for a later
@@ -96,8 +99,9 @@ A bad value of these Variables fails the run at once.
 `sparkify_log_prefix` (log_data/), `sparkify_song_prefix` (song_data/),
 `sparkify_log_jsonpath` (log_json_path.json), `sparkify_s3_region` (us-west-2),
 `sparkify_redshift_conn_id` (redshift), `sparkify_aws_conn_id` (aws_default),
-`sparkify_manifest_location` (s3://sparkify-staging/manifests/), where the stage tasks write the
-COPY manifest of the objects they selected (deleted after the load), and
+`sparkify_manifest_location` (s3://sparkify-staging/manifests/), where stage_events and
+select_song_files write the COPY manifests of the objects they selected (stage_events deletes its
+own after the load; select_song_files' are kept 48 hours, for retries), and
 `sparkify_redshift_iam_role` (empty), the ARN of the role Redshift assumes for COPY.
 """
 
@@ -121,6 +125,7 @@ from sparkify.operators import (
     LoadFactOperator,
     Publication,
     PublishOperator,
+    SelectNewObjectsOperator,
     StageToRedshiftOperator,
     WindowFilesSensor,
 )
@@ -137,6 +142,7 @@ AWS = variable_template("sparkify_aws_conn_id")
 COPY_ROLE = variable_template("sparkify_redshift_iam_role")
 BUCKET = variable_template("sparkify_s3_bucket")
 MANIFESTS = variable_template("sparkify_manifest_location")
+REGION = variable_template("sparkify_s3_region")
 LOG_DAY_FILES = variable_template("sparkify_log_prefix") + "%Y/%m/%Y-%m-%d-events.json"  # one per UTC day of the window
 STAGING_TABLES = ("staging_events", "staging_songs", "staging_song_files")
 # Backfill runs reuse a listing of the song catalogue younger than this; other runs always list it.
@@ -161,6 +167,9 @@ PUBLICATIONS = (
 )
 LEDGER = "song_file_ledger"
 RUN_TABLES = (*STAGING_TABLES, *(p.table for p in PUBLICATIONS))
+# Tasks after create_tables that read none of the run's tables: a re-run need not include them
+# (stage_songs reads select_song_files' manifest again).
+READS_NO_RUN_TABLES = ("select_song_files",)
 # Task states in which a task does not run again unless it is cleared.
 FINISHED = ("success", "failed", "upstream_failed", "skipped")
 log = logging.getLogger(__name__)
@@ -277,7 +286,11 @@ with DAG(
             return [r for r in run_ids if ti.get_dr_count(dag_id=dag_id, run_ids=[r], states=["queued", "running"])]
 
         def refuse_partial_rerun(missing: list[str]) -> None:
-            after = sorted(t.task_id for t in task.get_flat_relatives(upstream=False) if not t.is_teardown)
+            after = sorted(
+                t.task_id
+                for t in task.get_flat_relatives(upstream=False)
+                if not t.is_teardown and t.task_id not in READS_NO_RUN_TABLES
+            )
             states = ti.get_task_states(dag_id=dag_id, task_ids=after, run_ids=[str(run_id)]).get(str(run_id), {})
             done = sorted(t for t in after if states.get(t) in FINISHED)
             if done:
@@ -335,22 +348,21 @@ with DAG(
         task_id="wait_for_log_data",
         s3_bucket=BUCKET,
         s3_key=LOG_DAY_FILES,
-        region_name=variable_template("sparkify_s3_region"),
+        region_name=REGION,
         aws_conn_id=AWS,
     )
 
-    # What both COPY loads share: the bucket's region and role, the run's manifests, the warehouse pool,
-    # Redshift's NULL and truncation rules for the JSON, no compression analysis, and statistics on the
-    # staged rows (STATUPDATE ON): the fact load joins them, and without statistics the planner may
-    # choose a nested loop over the whole window.
+    # What both COPY loads share: the bucket's region and role, the warehouse pool, Redshift's NULL and
+    # truncation rules for the JSON, no compression analysis, and statistics on the staged rows
+    # (STATUPDATE ON): the fact load joins them, and without statistics the planner may choose a
+    # nested loop over the whole window.
     stage_args: dict[str, Any] = dict(
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
-        region=variable_template("sparkify_s3_region"),
+        region=REGION,
         compupdate=False,
         statupdate=True,
-        manifest_location=MANIFESTS,
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
@@ -364,23 +376,35 @@ with DAG(
         s3_key=LOG_DAY_FILES,
         json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
         timeformat="epochmillisecs",
+        manifest_location=MANIFESTS,
         cache_table="staged_object_cache",  # a day file is COPYed once, not once per hour
         time_column="ts",  # logs "N rows of the day file ..., M in the window ..."
         window_count_sql="staged_rows_in_window.sql",
         **stage_args,
     )
 
+    # The song files new or changed since the ledger recorded them, as a manifest whose URI goes to XCom.
+    select_song_files = SelectNewObjectsOperator(
+        task_id="select_song_files",
+        s3_bucket=BUCKET,
+        s3_key=variable_template("sparkify_song_prefix"),
+        ledger_table=LEDGER,
+        manifest_location=MANIFESTS,
+        full_refresh="{{ params.full_refresh }}",
+        listing_table="song_file_listing",
+        listing_max_age=SONG_LISTING_MAX_AGE,
+        region=REGION,
+        redshift_conn_id=WAREHOUSE,
+        aws_conn_id=AWS,
+        pool=WAREHOUSE_POOL,  # it writes song_file_listing
+    )
+
     stage_songs = StageToRedshiftOperator(
         task_id="stage_songs",
         table=run_table("staging_songs"),
-        s3_bucket=BUCKET,
-        s3_key=variable_template("sparkify_song_prefix"),
+        manifest=select_song_files.output,  # type: ignore[arg-type]  # an XComArg, rendered to its URI
         json_format="auto",
-        ledger_table=LEDGER,
         staged_files_table=run_table("staging_song_files"),
-        ignore_ledger="{{ params.full_refresh }}",
-        listing_table="song_file_listing",
-        listing_max_age=SONG_LISTING_MAX_AGE,
         **stage_args,
     )
 
@@ -436,17 +460,9 @@ with DAG(
     end = EmptyOperator(task_id="end", outlets=[SPARKIFY_STAR_SCHEMA])  # schedules sparkify_report
 
     run_tables = create_tables(WAREHOUSE, run_id="{{ run_id }}")
-    chain(
-        begin(),
-        wait_for_log_data,
-        run_tables,
-        [stage_events, stage_songs],
-        load_songplays_fact,
-        dimensions,
-        run_quality_checks,
-        publish,
-        end,
-    )
+    chain(begin(), wait_for_log_data, run_tables, [stage_events, select_song_files])
+    select_song_files >> stage_songs  # as the manifest's XComArg implies
+    chain([stage_events, stage_songs], load_songplays_fact, dimensions, run_quality_checks, publish, end)
     # Setup and teardown: clearing any task from create_tables to publish clears both, and
     # drop_run_tables runs once the work is done, whether it succeeded or failed. A teardown is left out
     # of the run's state (on_failure_fail_dagrun=False): a failed run stays failed, and a teardown that

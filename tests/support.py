@@ -159,6 +159,7 @@ STAR = ("songplays", "users", "songs", "artists", "time")
 WAREHOUSE_WRITERS = (
     "create_tables",
     "stage_events",
+    "select_song_files",
     "stage_songs",
     "load_songplays_fact",
     "load_users_dim",
@@ -222,10 +223,11 @@ class _Variables:
             return default
 
 
-def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
+def rerun_task(dag, task_id: str, run_id: str, window: dict) -> object:
     """Execute one task again for an existing run, as clearing it would: same run_id, same window.
 
-    The task is copied, rendered with the run's context, and executed in this process.
+    The task is copied, rendered with the run's context, and executed in this process; an XCom it
+    pulls comes from executing the task that returns it again (_RerunTaskInstance). Returns its result.
     """
     task = copy.deepcopy(dag.get_task(task_id))
     context = task_context(
@@ -235,8 +237,26 @@ def rerun_task(dag, task_id: str, run_id: str, window: dict) -> None:
         params={"window_start": window["window_start"], "window_end": window["window_end"], "full_refresh": False},
     )
     context["var"] = _Variables()
+    context["ti"] = _RerunTaskInstance(dag, run_id, window)
     task.render_template_fields(context)
-    task.execute(context)
+    return task.execute(context)
+
+
+class _RerunTaskInstance:
+    """What the operators and XComArg.resolve use of a task instance when rerun_task executes one task."""
+
+    try_number = 1
+    _upstream_map_indexes: dict = {}  # nothing is mapped: XComArg.resolve pulls the unmapped value
+
+    def __init__(self, dag, run_id: str, window: dict) -> None:
+        self.dag, self.run_id, self.window = dag, run_id, window
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value", **_: object) -> object:
+        assert key == "return_value", key
+        return rerun_task(self.dag, task_ids, self.run_id, self.window)
+
+    def xcom_push(self, key: str, value: object) -> None:
+        pass  # nothing re-run reads another key
 
 
 # --- backfills on the live scheduler (tests/live) -----------------------------------------------

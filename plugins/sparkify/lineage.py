@@ -132,6 +132,13 @@ def s3_input(bucket: str, key: str):
     return InputDataset(namespace=f"s3://{bucket}", name=key)
 
 
+def s3_output(bucket: str, key: str):
+    """An S3 object a task writes (a selection's manifest)."""
+    from airflow.providers.common.compat.openlineage.facet import OutputDataset
+
+    return OutputDataset(namespace=f"s3://{bucket}", name=key)
+
+
 def sql_tables(statements: Sequence[str]) -> tuple[list[str], list[str]]:
     """The tables `statements` read and write, in order (``table`` or ``schema.table``), by the
     OpenLineage SQL parser in Redshift's dialect. Placeholders are parsed as NULL, and no default

@@ -35,8 +35,11 @@ def warehouse_hook(conn_id: str, application_name: str = "sparkify", **hook_para
 
 
 @contextmanager
-def transaction(hook) -> Iterator[Any]:
-    """A cursor whose statements commit together, or roll back together on any error."""
+def transaction(hook, on_rollback: Callable[[Any, BaseException], None] | None = None) -> Iterator[Any]:
+    """A cursor whose statements commit together, or roll back together on any error.
+
+    `on_rollback(cursor, error)` runs after a rollback, in the same session (for what only it can
+    read, such as `pg_last_copy_id()`); it may raise an error in place of `error`."""
     with closing(hook.get_conn()) as conn:
         conn.autocommit = False
         cursor = conn.cursor()
@@ -44,8 +47,10 @@ def transaction(hook) -> Iterator[Any]:
         try:
             yield cursor
             conn.commit()
-        except BaseException:
+        except BaseException as error:
             conn.rollback()
+            if on_rollback is not None:
+                on_rollback(cursor, error)
             raise
         finally:
             cursor.close()

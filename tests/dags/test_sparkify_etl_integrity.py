@@ -16,7 +16,8 @@ EXPECTED_UPSTREAM = {
     "wait_for_log_data": {"begin"},
     "create_tables": {"wait_for_log_data"},
     "stage_events": {"create_tables"},
-    "stage_songs": {"create_tables"},
+    "select_song_files": {"create_tables"},
+    "stage_songs": {"select_song_files"},
     "load_songplays_fact": {"stage_events", "stage_songs"},
     "load_users_dim": {"load_songplays_fact"},
     "load_songs_dim": {"load_songplays_fact"},
@@ -137,6 +138,20 @@ def test_settings_are_templated_variables_with_defaults(dag):
     assert dag.get_task("stage_songs").json_format == "auto"
 
 
+def test_stage_songs_copies_the_manifest_that_select_song_files_returns(dag):
+    from airflow.sdk.definitions.xcom_arg import PlainXComArg
+
+    select, stage_songs = dag.get_task("select_song_files"), dag.get_task("stage_songs")
+    assert isinstance(stage_songs.manifest, PlainXComArg) and stage_songs.manifest.operator is select
+    assert "manifest" in stage_songs.template_fields and stage_songs.s3_key is None
+    assert stage_songs.staged_files_table == "{{ run_scoped('staging_song_files', run_id) }}"
+    assert (select.ledger_table, select.full_refresh) == ("song_file_ledger", "{{ params.full_refresh }}")
+    assert (
+        select.manifest_location
+        == "{{ var.value.get('sparkify_manifest_location', 's3://sparkify-staging/manifests/') }}"
+    )
+
+
 @pytest.mark.parametrize(
     ("run_type", "variables", "expected"),
     [
@@ -152,12 +167,10 @@ def test_only_backfill_runs_reuse_a_listing_of_the_song_catalogue(dag, run_type,
 
     import jinja2
 
-    stage_songs = dag.get_task("stage_songs")
-    assert stage_songs.listing_table == "song_file_listing" and "listing_max_age" in stage_songs.template_fields
+    select = dag.get_task("select_song_files")
+    assert select.listing_table == "song_file_listing" and "listing_max_age" in select.template_fields
     var = types.SimpleNamespace(value=types.SimpleNamespace(get=lambda name, default: variables.get(name, default)))
-    rendered = jinja2.Template(stage_songs.listing_max_age).render(
-        var=var, dag_run=types.SimpleNamespace(run_type=run_type)
-    )
+    rendered = jinja2.Template(select.listing_max_age).render(var=var, dag_run=types.SimpleNamespace(run_type=run_type))
     assert rendered == expected
 
 

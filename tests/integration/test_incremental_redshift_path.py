@@ -1,9 +1,9 @@
 """The incremental song stage on the `redshift` connection, run for real through the emulator.
 
-The task lists the local S3, reads the ledger over redshift_connector, writes one manifest of
-exactly the new or changed objects and runs one `COPY ... MANIFEST`. The COPYs are counted in the
-emulator's statement log; the manifest is read back from a versioned bucket after the task has
-deleted it.
+The selection task lists the local S3, reads the ledger over redshift_connector and writes one
+manifest of exactly the new or changed objects; the stage task runs one `COPY ... MANIFEST` of it
+and records the files it staged. The COPYs are counted in the emulator's statement log; the
+manifest is read back from the bucket, where it stays for a retry of the stage task.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import json
 
 import pytest
 
-from sparkify.operators import StageToRedshiftOperator
+from sparkify.operators import SelectNewObjectsOperator, StageToRedshiftOperator
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-redshift-path"
 MANIFEST_BUCKET = "sparkify-redshift-path-manifests"
+MANIFEST_NAME = "/select_song_files/test_run.manifest"  # under <manifest_location>/<dag_id>
 SONGS = {"songs/a.json": '{"song_id": "A"}', "songs/b.json": '{"song_id": "B"}', "songs/c.json": '{"song_id": "C"}'}
 
 
@@ -45,35 +46,45 @@ def in_ledger(db, heads: dict, key: str, etag: str | None = None) -> None:
     )
 
 
-def stage(stack, **kwargs) -> tuple[int, StatementLog]:
+def stage(stack, full_refresh: bool | str = False) -> tuple[int, StatementLog]:
+    """select_song_files, then stage_songs on the manifest it returned, as the DAG runs them."""
     log = StatementLog(stack)
+    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00")
+    manifest = SelectNewObjectsOperator(
+        task_id="select_song_files",
+        s3_bucket=BUCKET,
+        s3_key="songs/",
+        ledger_table="song_file_ledger",
+        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
+        full_refresh=full_refresh,
+    ).execute(context)
     rows = StageToRedshiftOperator(
         task_id="stage_songs",
         table="staging_songs",
-        s3_bucket=BUCKET,
-        s3_key="songs/",
+        manifest=manifest,
         json_format="auto",
-        ledger_table="song_file_ledger",
         staged_files_table="staging_song_files",
-        manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
-        **kwargs,
-    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+    ).execute(context)
     return rows, log
 
 
-def deleted_manifest(s3, source: str) -> dict:
-    """The manifest a COPY read, now deleted: its only version, under a delete marker."""
+def kept_manifest(s3, source: str) -> dict:
+    """The manifest a COPY read, still in place (a retry of the stage task reads it again): one version."""
     key = source.removeprefix(f"s3://{MANIFEST_BUCKET}/")
     listed = s3.list_object_versions(Bucket=MANIFEST_BUCKET, Prefix=key)
+    assert [m for m in listed.get("DeleteMarkers", []) if m["Key"] == key] == []
     [version] = [v for v in listed.get("Versions", []) if v["Key"] == key]
-    [marker] = [m for m in listed.get("DeleteMarkers", []) if m["Key"] == key]
-    assert marker["IsLatest"], "the task deletes its manifest"
     return json.loads(s3.get_object(Bucket=MANIFEST_BUCKET, Key=key, VersionId=version["VersionId"])["Body"].read())
 
 
 def manifest_entries(heads: dict, *keys: str) -> list[dict]:
+    """The entries a selection manifest has for `keys`: COPY's url, mandatory and length, and the ETag."""
     return [
-        {"url": f"s3://{BUCKET}/{key}", "mandatory": True, "meta": {"content_length": heads[key]["ContentLength"]}}
+        {
+            "url": f"s3://{BUCKET}/{key}",
+            "mandatory": True,
+            "meta": {"content_length": heads[key]["ContentLength"], "etag": heads[key]["ETag"].strip('"')},
+        }
         for key in keys
     ]
 
@@ -97,9 +108,9 @@ def test_only_new_or_changed_files_are_copied_in_one_copy_of_an_exact_manifest(s
 
     assert rows == 2
     [(table, source)] = log.copies()
-    assert table == "staging_songs" and source.startswith(f"s3://{MANIFEST_BUCKET}/manifests/")
-    assert source.endswith(".manifest")
-    assert deleted_manifest(s3, source) == {"entries": manifest_entries(songs, "songs/b.json", "songs/c.json")}
+    assert source.startswith(f"s3://{MANIFEST_BUCKET}/manifests/") and source.endswith(MANIFEST_NAME)
+    assert table == "staging_songs"
+    assert kept_manifest(s3, source) == {"entries": manifest_entries(songs, "songs/b.json", "songs/c.json")}
     assert staged(db) == (["B", "C"], file_rows(songs, "songs/b.json", "songs/c.json"))
 
 
@@ -113,17 +124,20 @@ def test_nothing_new_means_no_copy_but_a_cleared_staging_table(stack, db, s3, so
     assert log.copies() == []
     assert any(line.endswith('DELETE FROM "staging_songs"') for line in log.lines()), log.lines()
     assert staged(db) == ([], [])
-    assert s3.list_object_versions(Bucket=MANIFEST_BUCKET).get("Versions", []) == []  # no manifest written
+    [key] = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=MANIFEST_BUCKET)["Contents"] if o["Key"].endswith(MANIFEST_NAME)
+    ]
+    assert kept_manifest(s3, f"s3://{MANIFEST_BUCKET}/{key}") == {"entries": []}  # nothing new, said explicitly
 
 
 def test_full_refresh_copies_every_object_in_one_copy(stack, db, s3, songs):
     for key in SONGS:
         in_ledger(db, songs, key)
 
-    rows, log = stage(stack, ignore_ledger="True")
+    rows, log = stage(stack, full_refresh="True")
 
     assert rows == 3
     [(table, source)] = log.copies()
     assert table == "staging_songs"
-    assert deleted_manifest(s3, source) == {"entries": manifest_entries(songs, *SONGS)}
+    assert kept_manifest(s3, source) == {"entries": manifest_entries(songs, *SONGS)}
     assert staged(db) == (["A", "B", "C"], file_rows(songs, *SONGS))

@@ -96,8 +96,13 @@ def test_one_run_reports_its_datasets_and_quality_assertions(settings, sample_da
     assert staged["facets"]["lifecycleStateChange"]["lifecycleStateChange"] == "OVERWRITE"
     rows = db.execute(f'SELECT COUNT(*) FROM "{copies["staging_events"]}"').fetchone()[0]
     assert staged["outputFacets"]["outputStatistics"]["rowCount"] == rows > 0
+    select = tasks["select_song_files"]
+    assert set(datasets(select, "inputs")) == {"s3://udacity-dend|song_data/", warehouse + "song_file_ledger"}
+    [manifest] = [name for name in datasets(select, "outputs") if name.startswith("s3://")]
+    assert manifest.startswith("s3://sparkify-staging|manifests/sparkify_etl/select_song_files/"), manifest
+    assert set(datasets(select, "outputs")) == {manifest, warehouse + "song_file_listing"}
     stage_songs = tasks["stage_songs"]
-    assert set(datasets(stage_songs, "inputs")) == {"s3://udacity-dend|song_data/", warehouse + "song_file_ledger"}
+    assert set(datasets(stage_songs, "inputs")) == {manifest}  # song_data/ → the manifest → staging_songs
     assert set(datasets(stage_songs, "outputs")) == {
         warehouse + copies["staging_songs"],
         warehouse + copies["staging_song_files"],

@@ -1,8 +1,9 @@
 """Incremental song staging over the song_data/A/B/C/ layout, listed folder by folder in parallel.
 
 Song keys are `TR` plus random characters, so a new file can sort anywhere, before every key
-the ledger knows. The task therefore lists every key (its folders in parallel) and compares the
-listing with the ledger, in Python or (with a listing table) in the warehouse: these tests check
+the ledger knows. The selection task therefore lists every key (its folders in parallel) and
+compares the listing with the ledger, in Python or (with a listing table) in the warehouse; the
+stage task COPYs the manifest it writes. These tests check
 that the parallel listing is the prefix's listing, that a run with nothing new issues no COPY
 and leaves the ledger as it was, that one new file is staged wherever it sorts, and that a
 recorded listing is reused only while it is younger than the maximum age, by one task at a time.
@@ -20,8 +21,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-import sparkify.operators.stage_to_redshift as stage_module
-from sparkify.operators import StageToRedshiftOperator
+import sparkify.operators.select_new_objects as select_module
+from sparkify.operators import SelectNewObjectsOperator, StageToRedshiftOperator
 from sparkify.s3copy.objects import list_objects
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
 
@@ -78,19 +79,31 @@ def catalogue(s3, db):
 def stage(
     stack, table: str = "staging_songs", files_table: str = "staging_song_files", run_id: str = "test_run", **options
 ) -> tuple[int, StatementLog]:
+    """select_song_files with `options`, then stage_songs on its manifest, as the DAG runs them."""
     log = StatementLog(stack)
-    rows = StageToRedshiftOperator(
-        task_id="stage_songs",
-        table=table,
+    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", run_id=run_id)
+    manifest = SelectNewObjectsOperator(
+        task_id="select_song_files",
         s3_bucket=BUCKET,
         s3_key=PREFIX,
-        json_format="auto",
         ledger_table="song_file_ledger",
-        staged_files_table=files_table,
         manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
         **options,
-    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", run_id=run_id))
+    ).execute(context)
+    rows = StageToRedshiftOperator(
+        task_id="stage_songs", table=table, manifest=manifest, json_format="auto", staged_files_table=files_table
+    ).execute(context)
     return rows, log
+
+
+def manifest_entries(s3, run_id: str = "test_run") -> list:
+    """The entries of the manifest the selection task wrote for `run_id`."""
+    [key] = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix="manifests/").get("Contents", [])
+        if o["Key"].endswith(f"/select_song_files/{run_id}.manifest")
+    ]
+    return json.loads(s3.get_object(Bucket=MANIFEST_BUCKET, Key=key)["Body"].read())["entries"]
 
 
 # The same selection, compared in Python (no listing table) and in the warehouse (listing every time).
@@ -180,7 +193,7 @@ def test_nothing_new_issues_no_copy_and_leaves_the_ledger_unchanged(stack, s3, d
     assert staged_keys(db) == []
     assert db.execute("SELECT COUNT(*) FROM staging_songs").fetchone()[0] == 0
     assert ledger(db) == before
-    assert s3.list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix="manifests/").get("KeyCount", 0) == 0
+    assert manifest_entries(s3) == []  # nothing new: a manifest with no entries
 
 
 @SELECTIONS
@@ -246,7 +259,7 @@ def test_a_full_refresh_lists_again_however_recent_the_listing(stack, s3, db, ca
     stage(stack, **REUSE)
     publish_ledger(db)
     put_objects(s3, BUCKET, {IN_A_NEW_FOLDER: song_body("TR00000000000000001")})
-    rows, _ = stage(stack, ignore_ledger=True, **REUSE)
+    rows, _ = stage(stack, full_refresh=True, **REUSE)
     assert rows == len(catalogue) + 1
     assert staged_keys(db) == sorted([*catalogue, IN_A_NEW_FOLDER])
     assert [r[0] for r in listing(db)[0]] == staged_keys(db)
@@ -255,13 +268,13 @@ def test_a_full_refresh_lists_again_however_recent_the_listing(stack, s3, db, ca
 def test_concurrent_tasks_list_the_source_once(stack, s3, db, catalogue, monkeypatch):
     """Three tasks at once: the first lists while holding the listing table, the others wait and reuse it."""
     listings = []
-    real = stage_module.select_objects
+    real = select_module.select_objects
 
     def counted(*args, **kwargs):
         listings.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stage_module, "select_objects", counted)
+    monkeypatch.setattr(select_module, "select_objects", counted)
     for n in range(3):
         db.execute(f"CREATE TABLE staging_songs_{n} (LIKE staging_songs)")
         db.execute(f"CREATE TABLE staging_song_files_{n} (LIKE staging_song_files)")

@@ -13,7 +13,7 @@ from local_stack.redshift.s3copy.errors import CopyError
 from local_stack.redshift.s3copy.s3_objects import list_objects, open_objects
 from sparkify.operators import StageToRedshiftOperator
 from sparkify.s3copy.redshift_copy import CopyFailed
-from tests.support import clear_prefix, put_objects, reset_schema, task_context, the_only_reject
+from tests.support import StatementLog, clear_prefix, put_objects, reset_schema, task_context, the_only_reject
 
 pytestmark = pytest.mark.integration
 BUCKET = "sparkify-option-tests"
@@ -32,6 +32,12 @@ def ndjson(*records: dict) -> bytes:
 def stage(key: str, **options) -> int:
     return StageToRedshiftOperator(
         task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=key, json_format="auto", **options
+    ).execute(CONTEXT)
+
+
+def stage_manifest(key: str) -> int:
+    return StageToRedshiftOperator(
+        task_id="stage_songs", table="staging_songs", manifest=f"s3://{BUCKET}/{key}", json_format="auto"
     ).execute(CONTEXT)
 
 
@@ -75,7 +81,7 @@ def test_manifest_loads_exactly_the_listed_objects_from_any_bucket(db_schema, s3
             )
         },
     )
-    assert stage("load.manifest", manifest=True) == 3
+    assert stage_manifest("load.manifest") == 3
     assert song_ids(db_schema) == ["SOA", "SOB", "SOC"]
 
 
@@ -89,18 +95,27 @@ def test_manifest_with_a_missing_mandatory_entry_fails_and_changes_nothing(db_sc
         },
     )
     with pytest.raises(CopyFailed, match=f"lists s3://{BUCKET}/data/missing.json as mandatory") as raised:
-        stage("load.manifest", manifest=True)
+        stage_manifest("load.manifest")
     assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
 
 
-@pytest.mark.parametrize("document", ["not json", json.dumps({"entries": []}), json.dumps({"entries": [{"url": "x"}]})])
+@pytest.mark.parametrize("document", ["not json", json.dumps({"entries": [{"url": "x"}]})])
 def test_malformed_manifest_is_a_clear_error(db_schema, s3, document, load_errors):
     put_objects(s3, BUCKET, {"load.manifest": document})
     with pytest.raises(CopyFailed, match=f"The manifest s3://{BUCKET}/load.manifest is not valid") as raised:
-        stage("load.manifest", manifest=True)
+        stage_manifest("load.manifest")
     assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]
+
+
+def test_a_manifest_with_no_entries_stages_nothing_without_a_copy(db_schema, s3, stack):
+    """Redshift refuses a COPY of a manifest with no entries; for the task it means "nothing new"."""
+    put_objects(s3, BUCKET, {"load.manifest": json.dumps({"entries": []})})
+    log = StatementLog(stack)
+    assert stage_manifest("load.manifest") == 0
+    assert log.copies() == []
+    assert song_ids(db_schema) == []  # REPLACE: the table is emptied
 
 
 def test_acceptinvchars_replaces_invalid_utf8_and_without_it_the_load_fails(db_schema, s3, load_errors, capfd):

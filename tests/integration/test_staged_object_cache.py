@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from local_stack.sample_data import EVENT_FIELDS
 from sparkify.operators import stage_to_redshift
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
+from sparkify.s3copy import cached_staging
 from sparkify.s3copy.objects import SourceChanged
 from sparkify.staging import run_scoped
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
@@ -193,14 +194,14 @@ def test_an_edited_jsonpaths_file_is_copied_again(stack, db, s3, day_files):
 def test_a_jsonpaths_file_edited_during_the_task_does_not_mix_mappings(stack, db, s3, day_files, monkeypatch):
     """The jsonpaths file is edited after the task read it and before its COPY: the COPY still loads
     with the mapping the copy is registered under, and the next run COPYs with the new one."""
-    real_read = stage_to_redshift.read_small_object
+    real_read = cached_staging.read_small_object
 
     def read_then_edit(*args, **kwargs):
         read = real_read(*args, **kwargs)
         put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document(song_field="artist")})
         return read
 
-    monkeypatch.setattr(stage_to_redshift, "read_small_object", read_then_edit)
+    monkeypatch.setattr(cached_staging, "read_small_object", read_then_edit)
     assert stage(db, "h05") == 60
     assert staged(db, "h05") == expected(day_files[DAY_FILE])  # the mapping the task read
     monkeypatch.undo()
@@ -213,7 +214,7 @@ def test_a_jsonpaths_file_edited_during_the_task_does_not_mix_mappings(stack, db
 def test_an_oversized_jsonpaths_file_fails_at_once(stack, db, s3, day_files):
     """The task reads the jsonpaths file to sign its copies; one over the bound is a configuration
     error (no retry), and nothing is read into the cache."""
-    bound = stage_to_redshift.JSONPATHS_MAX_BYTES
+    bound = cached_staging.JSONPATHS_MAX_BYTES
     put_objects(s3, BUCKET, {JSONPATHS: jsonpaths_document() + " " * bound})
     with pytest.raises(AirflowFailException, match=f"Bad jsonpaths file: .*larger than {bound} bytes"):
         stage(db, "h05")
@@ -323,11 +324,48 @@ def test_a_bad_file_fails_at_once_and_caches_nothing(stack, db, s3, day_files):
     assert staged(db, "h05") == []
 
 
-def test_cache_table_needs_a_manifest_location_and_no_ledger():
-    common = {"task_id": "t", "table": "staging_events", "s3_bucket": BUCKET, "s3_key": DAY_FILE}
+def test_cache_table_needs_a_manifest_location_and_keys():
+    common = {"task_id": "t", "table": "staging_events"}
     with pytest.raises(ValueError, match="cache_table needs manifest_location"):
-        StageToRedshiftOperator(cache_table=REGISTRY, **common)
-    with pytest.raises(ValueError, match="cache_table needs manifest_location"):
-        StageToRedshiftOperator(
-            cache_table=REGISTRY, manifest_location=MANIFESTS, ledger_table="song_file_ledger", **common
-        )
+        StageToRedshiftOperator(cache_table=REGISTRY, s3_bucket=BUCKET, s3_key=DAY_FILE, **common)
+    with pytest.raises(ValueError, match="manifest loads the manifest given"):
+        StageToRedshiftOperator(cache_table=REGISTRY, manifest=f"s3://{BUCKET}/m.manifest", **common)
+
+
+def test_the_cache_strategy_alone_copies_a_file_once_for_two_tables(stack, db, s3, day_files):
+    """CachedStaging without the operator: given the objects, a COPY spec and where to write its
+    scratch objects, it fills two tables from one COPY and leaves no scratch object behind."""
+    import logging
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from sparkify.s3copy.objects import select_objects
+    from sparkify.s3copy.redshift_copy import copy_credentials
+    from sparkify.s3copy.spec import CopyOptions, CopySpec
+    from sparkify.warehouse import warehouse_hook
+
+    scratch_bucket, _, scratch_prefix = MANIFESTS[5:].partition("/")
+    s3_hook = S3Hook(aws_conn_id="aws_default", region_name="us-west-2")
+    rejects: list = []
+    cache = cached_staging.CachedStaging(
+        registry=REGISTRY,
+        retention=timedelta(hours=48),
+        s3_hook=s3_hook,
+        scratch=lambda part, suffix: (scratch_bucket, f"{scratch_prefix}strategy/{part}.{suffix}"),
+        log=logging.getLogger("test_cached_staging"),
+        log_rejects=rejects.append,
+    )
+    options = CopyOptions(json_format=f"s3://{BUCKET}/{JSONPATHS}", timeformat="epochmillisecs", manifest=True)
+    objects = select_objects(s3_hook, BUCKET, [DAY_FILE])
+    assert [o.key for o in objects] == [DAY_FILE]
+    log = StatementLog(stack)
+    for run_id in ("a", "b"):
+        table = run_scoped("staging_events", run_id)
+        db.execute(f'CREATE TABLE "{table}" (LIKE staging_events INCLUDING DEFAULTS)')
+        spec = CopySpec(table=table, bucket=BUCKET, keys=(DAY_FILE,), options=options)
+        hook = warehouse_hook("redshift", application_name="test_cached_staging")
+        assert cache.stage(hook, spec, copy_credentials("aws_default"), objects) == 60
+        assert staged(db, run_id) == expected(day_files[DAY_FILE])
+    assert len(log.copies()) == 1, log.copies()
+    assert [row[0] for row in copies(db)] == [f"s3://{BUCKET}/{DAY_FILE}"] and rejects == []
+    assert manifest_objects(s3) == 0

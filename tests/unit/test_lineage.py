@@ -20,6 +20,7 @@ from sparkify.operators import (
     LoadFactOperator,
     Publication,
     PublishOperator,
+    SelectNewObjectsOperator,
     StageToRedshiftOperator,
 )
 from sparkify.sql_check import SqlCheck
@@ -80,7 +81,6 @@ def test_stage_reports_the_windows_s3_keys_and_the_tables_it_replaces():
         s3_bucket="udacity-dend",
         s3_key=["log_data/%Y/%m/%Y-%m-%d-events.json", "song_data/"],
         manifest_location="s3://sparkify-staging/manifests/",
-        ledger_table="song_file_ledger",
         staged_files_table="staging_song_files__r1",
     )
     op._lineage_source = op.build_spec([date(2018, 11, 14), date(2018, 11, 15)])
@@ -90,13 +90,34 @@ def test_stage_reports_the_windows_s3_keys_and_the_tables_it_replaces():
         ("s3://udacity-dend", "log_data/2018/11/2018-11-14-events.json"),
         ("s3://udacity-dend", "log_data/2018/11/2018-11-15-events.json"),
         ("s3://udacity-dend", "song_data/"),
-        table("song_file_ledger"),
     ]
     assert names(facets.outputs) == [table("staging_songs__r1"), table("staging_song_files__r1")]
     staging = facets.outputs[0]
     assert staging.outputFacets["outputStatistics"].rowCount == 42
     assert staging.facets["lifecycleStateChange"].lifecycleStateChange.value == "OVERWRITE"
     assert "outputStatistics" not in facets.outputs[1].outputFacets
+
+
+def test_selection_reports_the_ledger_it_reads_and_the_listing_it_writes():
+    op = SelectNewObjectsOperator(
+        task_id="select_song_files",
+        s3_bucket="udacity-dend",
+        s3_key="song_data/",
+        ledger_table="song_file_ledger",
+        listing_table="song_file_listing",
+        manifest_location="s3://sparkify-staging/manifests/",
+    )
+    facets = op.get_openlineage_facets_on_failure(None)
+    assert names(facets.inputs) == [table("song_file_ledger")]  # it failed before it had a window
+    assert names(facets.outputs) == [table("song_file_listing")]
+    op._lineage_keys = ("song_data/",)
+    op._lineage_manifest = ("sparkify-staging", "manifests/d/select_song_files/r.manifest")
+    facets = op.get_openlineage_facets_on_failure(None)
+    assert names(facets.inputs) == [("s3://udacity-dend", "song_data/"), table("song_file_ledger")]
+    assert names(facets.outputs) == [
+        ("s3://sparkify-staging", "manifests/d/select_song_files/r.manifest"),
+        table("song_file_listing"),
+    ]
 
 
 def test_stage_that_failed_before_its_window_reports_only_its_table():
