@@ -342,10 +342,10 @@ class _Compiler:
         table, column = self._target(entry, where)
         scope = self._scope(entry, entry["table"], where)
         numbered = (
-            f"SELECT ROW_NUMBER() OVER (PARTITION BY {column}) AS occurrence "
+            f"SELECT ROW_NUMBER() OVER (PARTITION BY {column}) AS key_occurrence "
             f"FROM {_aliased(table)} WHERE ({scope}) AND {column} IS NOT NULL"
         )
-        return f"SELECT COUNT(*) FROM ({numbered}) numbered WHERE occurrence > 1", {}, None
+        return f"SELECT COUNT(*) FROM ({numbered}) numbered WHERE key_occurrence > 1", {}, None
 
     def _min(self, entry, where):
         return self._column_check("min", entry, where)

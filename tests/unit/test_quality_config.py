@@ -64,8 +64,8 @@ def test_with_publications_a_dimension_check_reads_the_rows_the_run_merges(tmp_p
         tmp_path, {"name": "u", "kind": "unique_check", "table": "users", "column": "user_id"}, publications=SHADOWS
     )
     assert check.sql == (
-        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "user_id") AS occurrence '
-        'FROM users_shadow WHERE (TRUE) AND "user_id" IS NOT NULL) numbered WHERE occurrence > 1'
+        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "user_id") AS key_occurrence '
+        'FROM users_shadow WHERE (TRUE) AND "user_id" IS NOT NULL) numbered WHERE key_occurrence > 1'
     )
 
 
@@ -129,9 +129,9 @@ def test_with_publications_a_fact_unique_check_reads_the_window_only(tmp_path):
         publications=SHADOWS,
     )
     assert check.sql == (
-        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "songplay_id") AS occurrence '
+        'SELECT COUNT(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY "songplay_id") AS key_occurrence '
         'FROM songplays_shadow WHERE ("start_time" >= %(window_start)s AND "start_time" < %(window_end)s) '
-        'AND "songplay_id" IS NOT NULL) numbered WHERE occurrence > 1'
+        'AND "songplay_id" IS NOT NULL) numbered WHERE key_occurrence > 1'
     )
 
 
@@ -192,8 +192,8 @@ def test_unique_checks_neither_count_distinct_nor_group_by_the_column(tmp_path):
     for check in checks:
         column = f'"{check.column}"'
         assert "DISTINCT" not in check.sql.upper() and "GROUP BY" not in check.sql.upper(), check.name
-        assert f"ROW_NUMBER() OVER (PARTITION BY {column}) AS occurrence" in check.sql, check.name
-        assert check.sql.endswith(f"AND {column} IS NOT NULL) numbered WHERE occurrence > 1"), check.name
+        assert f"ROW_NUMBER() OVER (PARTITION BY {column}) AS key_occurrence" in check.sql, check.name
+        assert check.sql.endswith(f"AND {column} IS NOT NULL) numbered WHERE key_occurrence > 1"), check.name
 
 
 def test_accepted_values_are_bound_as_parameters(tmp_path):

@@ -218,6 +218,9 @@ def test_distinct_over_a_single_tables_columns_asks_whether_the_planner_may_trus
         "WITH w (a) AS (SELECT 1) SELECT COUNT(DISTINCT a) FROM w",
         "SELECT COUNT(DISTINCT a + 1) FROM t",
         "SELECT a FROM t GROUP BY a HAVING COUNT(DISTINCT b) > 1",
+        "SELECT DISTINCT b FROM t AS x (a, b)",  # a column alias list renames t's columns
+        "CREATE VIEW v AS SELECT DISTINCT a FROM t",  # a view's rows must not depend on its reader's search path
+        "CREATE OR REPLACE VIEW v AS SELECT COUNT(DISTINCT a) FROM t",
     ],
 )
 def test_distinct_elsewhere_is_left_as_written(sql):

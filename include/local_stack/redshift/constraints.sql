@@ -172,7 +172,7 @@ $$;
 -- recorded PRIMARY KEY or UNIQUE constraint all of whose columns are in `columns`: then Redshift's
 -- planner may take the rows as distinct on `columns` (dialect/trusted_keys.py).
 CREATE OR REPLACE FUNCTION redshift_emulator.trusted_key(rel TEXT, columns TEXT[]) RETURNS BOOLEAN
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT EXISTS (
         SELECT 1 FROM redshift_emulator.recorded_constraints r
         WHERE r.conrelid = to_regclass(rel) AND r.contype IN ('p', 'u')

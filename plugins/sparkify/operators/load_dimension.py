@@ -104,8 +104,8 @@ class LoadDimensionOperator(WarehouseOperator):
         # be taken as one row per group.
         keys = ", ".join(quote_identifier(k) for k in self.key)
         source = source or self._merge_stage()
-        numbered = f"SELECT {keys}, ROW_NUMBER() OVER (PARTITION BY {keys}) AS occurrence FROM {source}"
-        return f"SELECT {keys} FROM ({numbered}) numbered WHERE occurrence = 2 LIMIT 5"
+        numbered = f"SELECT {keys}, ROW_NUMBER() OVER (PARTITION BY {keys}) AS key_occurrence FROM {source}"
+        return f"SELECT {keys} FROM ({numbered}) numbered WHERE key_occurrence = 2 LIMIT 5"
 
     def _refuse_duplicates(self, cursor: Any, source: str | None = None) -> None:
         cursor.execute(self._duplicate_keys_sql(source))

@@ -46,12 +46,26 @@ class _Scope:
 def rewrite_distinct(statement: Statement, i: int) -> None:
     """Record the edits for the DISTINCT at token `i`, if it is one of the two forms above."""
     tokens = statement.tokens
+    if _defines_view(tokens):
+        return  # a view keeps its query as written; its reader's search path must not decide its rows
     if i > 0 and tokens[i - 1].is_word("SELECT"):
         _select_distinct(statement, i)
     elif i > 2 and tokens[i - 1].kind == NUMBER and tokens[i - 2].is_word("TOP") and tokens[i - 3].is_word("SELECT"):
         _select_distinct(statement, i)  # SELECT TOP n DISTINCT
     elif i > 1 and tokens[i - 1].is_punct("(") and tokens[i - 2].is_word("COUNT"):
         _count_distinct(statement, i)
+
+
+def _defines_view(tokens: list[Token]) -> bool:
+    """CREATE [OR REPLACE] [MATERIALIZED] VIEW ...: the words before its query name a view."""
+    if not tokens or not tokens[0].is_word("CREATE"):
+        return False
+    for token in tokens[1:8]:
+        if token.is_word("VIEW"):
+            return True
+        if token.is_word("AS", "SELECT", "TABLE"):
+            return False
+    return False
 
 
 def _select_distinct(statement: Statement, i: int) -> None:
@@ -153,6 +167,8 @@ def _scope(statement: Statement, first: int) -> _Scope | None:
     if after < len(tokens) and tokens[after].kind in (WORD, IDENT) and tokens[after].upper not in _NOT_ALIAS:
         qualifiers = {_identifier(tokens[after])}
         after += 1
+    if after < len(tokens) and tokens[after].is_punct("("):
+        return None  # a column alias list, PIVOT or UNPIVOT: the items may not be the table's columns
     clauses: list[str] = []
     stop = None  # the token that the FROM item and its WHERE clause end before
     depth, j = 0, after
