@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from sparkify.operators import SelectNewObjectsOperator, StageToRedshiftOperator
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
@@ -46,18 +47,24 @@ def in_ledger(db, heads: dict, key: str, etag: str | None = None) -> None:
     )
 
 
-def stage(stack, full_refresh: bool | str = False) -> tuple[int, StatementLog]:
-    """select_song_files, then stage_songs on the manifest it returned, as the DAG runs them."""
-    log = StatementLog(stack)
-    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00")
-    manifest = SelectNewObjectsOperator(
+def select(full_refresh: bool | str = False, **kwargs) -> str:
+    """select_song_files, as the DAG runs it: the URI of its manifest."""
+    return SelectNewObjectsOperator(
         task_id="select_song_files",
         s3_bucket=BUCKET,
         s3_key="songs/",
         ledger_table="song_file_ledger",
         manifest_location=f"s3://{MANIFEST_BUCKET}/manifests/",
         full_refresh=full_refresh,
-    ).execute(context)
+        **kwargs,
+    ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+
+
+def stage(stack, full_refresh: bool | str = False) -> tuple[int, StatementLog]:
+    """select_song_files, then stage_songs on the manifest it returned, as the DAG runs them."""
+    log = StatementLog(stack)
+    context = task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00")
+    manifest = select(full_refresh)
     rows = StageToRedshiftOperator(
         task_id="stage_songs",
         table="staging_songs",
@@ -78,13 +85,9 @@ def kept_manifest(s3, source: str) -> dict:
 
 
 def manifest_entries(heads: dict, *keys: str) -> list[dict]:
-    """The entries a selection manifest has for `keys`: COPY's url, mandatory and length, and the ETag."""
+    """The entries a selection manifest has for `keys`: COPY's url, mandatory and length (ETags go beside it)."""
     return [
-        {
-            "url": f"s3://{BUCKET}/{key}",
-            "mandatory": True,
-            "meta": {"content_length": heads[key]["ContentLength"], "etag": heads[key]["ETag"].strip('"')},
-        }
+        {"url": f"s3://{BUCKET}/{key}", "mandatory": True, "meta": {"content_length": heads[key]["ContentLength"]}}
         for key in keys
     ]
 
@@ -111,7 +114,36 @@ def test_only_new_or_changed_files_are_copied_in_one_copy_of_an_exact_manifest(s
     assert source.startswith(f"s3://{MANIFEST_BUCKET}/manifests/") and source.endswith(MANIFEST_NAME)
     assert table == "staging_songs"
     assert kept_manifest(s3, source) == {"entries": manifest_entries(songs, "songs/b.json", "songs/c.json")}
+    assert kept_manifest(s3, f"{source}.etags.json") == {
+        f"s3://{BUCKET}/{key}": songs[key]["ETag"].strip('"') for key in ("songs/b.json", "songs/c.json")
+    }
     assert staged(db) == (["B", "C"], file_rows(songs, "songs/b.json", "songs/c.json"))
+
+
+def test_a_manifest_without_its_etags_fails_the_stage_at_once_and_changes_nothing(stack, db, s3, songs):
+    manifest = select()
+    sidecar = f"{manifest}.etags.json"
+    s3.delete_object(Bucket=MANIFEST_BUCKET, Key=sidecar.removeprefix(f"s3://{MANIFEST_BUCKET}/"))
+    log = StatementLog(stack)
+
+    with pytest.raises(AirflowFailException, match=f"{sidecar}, the ETags of {manifest}"):
+        StageToRedshiftOperator(
+            task_id="stage_songs", table="staging_songs", manifest=manifest, staged_files_table="staging_song_files"
+        ).execute(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+
+    assert log.copies() == []
+    assert staged(db) == (["SOEARLIER"], [("songs/earlier.json", "x", 1)])
+
+
+def test_old_manifests_are_deleted_with_their_etags_and_the_new_ones_kept(db, s3, songs):
+    folder = select().removeprefix(f"s3://{MANIFEST_BUCKET}/").rsplit("/", 1)[0]
+    put_objects(s3, MANIFEST_BUCKET, {f"{folder}/old.manifest": "{}", f"{folder}/old.manifest.etags.json": "{}"})
+    put_objects(s3, MANIFEST_BUCKET, {f"{folder}/orphan.manifest.etags.json": "{}"})
+
+    manifest = select(manifest_retention="0s").removeprefix(f"s3://{MANIFEST_BUCKET}/")
+
+    kept = [o["Key"] for o in s3.list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix=folder)["Contents"]]
+    assert kept == [manifest, f"{manifest}.etags.json"]
 
 
 def test_nothing_new_means_no_copy_but_a_cleared_staging_table(stack, db, s3, songs):

@@ -85,5 +85,5 @@ def test_a_first_run_over_2000_song_files_issues_one_copy_per_table(stack, db, s
     assert db.execute("SELECT count(*) FROM staging_song_files").fetchone() == (SONG_FILES,)
     assert db.execute("SELECT userid FROM staging_events").fetchall() == [(1,)]  # never the .bak file
     leftovers = s3.list_objects_v2(Bucket="sparkify-staging", Prefix="manifests/").get("Contents", [])
-    # stage_events deletes its own manifest once its COPY has run; the selection's stays for a retry
-    assert [f"s3://sparkify-staging/{o['Key']}" for o in leftovers] == [selection]
+    # stage_events deletes its own manifest once its COPY has run; the selection's (and its ETags) stays for a retry
+    assert [f"s3://sparkify-staging/{o['Key']}" for o in leftovers] == [selection, f"{selection}.etags.json"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sparkify.operators import SelectNewObjectsOperator, StageToRedshiftOperator
-from sparkify.s3copy.manifest import is_empty_manifest, manifest_objects, selection_manifest
+from sparkify.s3copy.manifest import etags_key, is_empty_manifest, manifest_objects, selection_etags, selection_manifest
 from sparkify.s3copy.objects import S3Object
 from sparkify.s3copy.spec import Credentials
 
@@ -16,24 +16,26 @@ ROLE = Credentials(role_arn="arn:aws:iam::123456789012:role/copy")
 OBJECTS = [S3Object("udacity-dend", "song_data/A/a.json", 120, "e1"), S3Object("other", "b.json", 7, "e2")]
 
 
-def test_a_selection_manifest_is_a_copy_manifest_whose_entries_carry_the_etag():
+def test_a_selection_manifest_holds_only_the_keys_redshift_documents_and_the_etags_go_beside_it():
+    """COPY manifest keys: https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html"""
     document = json.loads(selection_manifest(OBJECTS))
-    assert document == {
-        "entries": [
-            {
-                "url": "s3://udacity-dend/song_data/A/a.json",
-                "mandatory": True,
-                "meta": {"content_length": 120, "etag": "e1"},
-            },
-            {"url": "s3://other/b.json", "mandatory": True, "meta": {"content_length": 7, "etag": "e2"}},
-        ]
-    }
-    assert manifest_objects(selection_manifest(OBJECTS), URI) == OBJECTS
+    assert set(document) == {"entries"}
+    assert [set(entry) for entry in document["entries"]] == [{"url", "mandatory", "meta"}] * 2
+    assert [set(entry["meta"]) for entry in document["entries"]] == [{"content_length"}] * 2
+    assert document["entries"] == [
+        {"url": "s3://udacity-dend/song_data/A/a.json", "mandatory": True, "meta": {"content_length": 120}},
+        {"url": "s3://other/b.json", "mandatory": True, "meta": {"content_length": 7}},
+    ]
+    etags = selection_etags(OBJECTS)
+    assert json.loads(etags) == {"s3://udacity-dend/song_data/A/a.json": "e1", "s3://other/b.json": "e2"}
+    assert manifest_objects(selection_manifest(OBJECTS), etags, URI) == OBJECTS
+    assert etags_key(URI) == URI + ".etags.json"
 
 
 def test_nothing_selected_is_a_manifest_with_no_entries():
     assert json.loads(selection_manifest([])) == {"entries": []}
-    assert is_empty_manifest(selection_manifest([])) and manifest_objects(selection_manifest([]), URI) == []
+    assert is_empty_manifest(selection_manifest([]))
+    assert manifest_objects(selection_manifest([]), None, URI) == []  # no ETags needed
     assert not is_empty_manifest(selection_manifest(OBJECTS))
     assert not is_empty_manifest(b"not json") and not is_empty_manifest(b'{"entries": null}')
 
@@ -43,15 +45,26 @@ def test_nothing_selected_is_a_manifest_with_no_entries():
     [
         b"not json",
         b"[]",
-        b'{"entries": [{"url": "s3://b/k", "mandatory": true}]}',  # a user's manifest: no ETag
-        b'{"entries": [{"url": "s3://b/k", "meta": {"content_length": "7", "etag": "e"}}]}',
-        b'{"entries": [{"url": "https://b/k", "meta": {"content_length": 7, "etag": "e"}}]}',
-        b'{"entries": [{"url": "s3://b/", "meta": {"content_length": 7, "etag": "e"}}]}',
+        b'{"entries": [{"url": "s3://b/k", "mandatory": true}]}',  # no length
+        b'{"entries": [{"url": "s3://b/k", "meta": {"content_length": "7"}}]}',
+        b'{"entries": [{"url": "https://b/k", "meta": {"content_length": 7}}]}',
+        b'{"entries": [{"url": "s3://b/", "meta": {"content_length": 7}}]}',
     ],
 )
 def test_a_document_that_is_no_selection_manifest_is_refused(document):
     with pytest.raises(ValueError, match=f"{URI} is not a selection manifest"):
-        manifest_objects(document, URI)
+        manifest_objects(document, b'{"s3://b/k": "e"}', URI)
+
+
+@pytest.mark.parametrize(
+    "etags",
+    [None, b"not json", b"[]", b"{}", b'{"s3://b/other": "e"}', b'{"s3://b/k": 7}'],
+    ids=["missing", "not-json", "not-a-mapping", "empty", "other-url", "not-a-string"],
+)
+def test_etags_that_do_not_cover_the_manifest_are_refused(etags):
+    document = b'{"entries": [{"url": "s3://b/k", "mandatory": true, "meta": {"content_length": 7}}]}'
+    with pytest.raises(ValueError, match=f"{URI}.etags.json is not the ETags of {URI}"):
+        manifest_objects(document, etags, URI)
 
 
 @pytest.mark.parametrize(

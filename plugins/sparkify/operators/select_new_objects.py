@@ -21,7 +21,7 @@ from sparkify.s3copy.listing import (
     record_listing,
     unloaded_listed_objects,
 )
-from sparkify.s3copy.manifest import selection_manifest
+from sparkify.s3copy.manifest import ETAGS_SUFFIX, etags_key, selection_etags, selection_manifest
 from sparkify.s3copy.objects import S3Object, select_objects, split_s3_url
 from sparkify.s3copy.spec import expand_keys
 from sparkify.warehouse import transaction
@@ -35,11 +35,13 @@ class SelectNewObjectsOperator(WarehouseOperator):
     """
     Select the S3 objects that are new or changed since a ledger table recorded them, write the COPY
     manifest of exactly those objects and return its ``s3://`` URI (to XCom), for
-    ``StageToRedshiftOperator(manifest=...)``. Nothing new gives a manifest with no entries.
+    ``StageToRedshiftOperator(manifest=...)``. Nothing new gives a manifest with no entries. The
+    objects' ETags are written first, beside it, to ``<manifest>.etags.json`` (url -> ETag).
 
     The manifest of a run is ``<manifest_location>/<dag_id>/<task_id>/<run_id>.manifest``: a retry
     or a cleared task writes it again, and the stage task may be retried or cleared on its own while
-    it exists. Manifests of this task older than ``manifest_retention`` are deleted when it runs.
+    it exists. Manifests of this task older than ``manifest_retention`` are deleted, with their
+    sidecars, when it runs.
     The task writes no table but the listing: the ledger is updated downstream (publish).
 
     :param s3_bucket: Source bucket. (templated)
@@ -127,6 +129,8 @@ class SelectNewObjectsOperator(WarehouseOperator):
             objects = self._selected(hook, s3_hook, keys, full_refresh)
         folder = f"{manifest_prefix.rstrip('/')}/{self.dag_id}/{self.task_id}/".lstrip("/")
         key = folder + safe_key(str(context.get("run_id", "run"))) + ".manifest"
+        # the ETags first: a reader never finds the manifest without them
+        s3_hook.load_bytes(selection_etags(objects), key=etags_key(key), bucket_name=manifest_bucket, replace=True)
         s3_hook.load_bytes(selection_manifest(objects), key=key, bucket_name=manifest_bucket, replace=True)
         uri = f"s3://{manifest_bucket}/{key}"
         self._lineage_manifest = (manifest_bucket, key)
@@ -171,17 +175,20 @@ class SelectNewObjectsOperator(WarehouseOperator):
         return selected
 
     def _delete_old_manifests(self, s3_hook: Any, bucket: str, folder: str, keep: str, retention: timedelta) -> None:
-        """Delete this task's manifests written more than `retention` ago (never the one just written)."""
+        """Delete this task's manifests written more than `retention` ago (never the one just written),
+        each with its ETags sidecar; a sidecar left without a manifest goes when it is that old."""
         cutoff = datetime.now(timezone.utc) - retention
         pages = s3_hook.get_conn().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder)
-        old = [
-            item["Key"]
-            for page in pages
-            for item in page.get("Contents", [])
-            if item["Key"] != keep and item["LastModified"] < cutoff
+        listed = {item["Key"]: item["LastModified"] for page in pages for item in page.get("Contents", [])}
+        old = [k for k, at in listed.items() if at < cutoff and k != keep and not k.endswith(ETAGS_SUFFIX)]
+        sidecars = [etags_key(k) for k in old if etags_key(k) in listed]
+        orphans = [
+            k
+            for k, at in listed.items()
+            if k.endswith(ETAGS_SUFFIX) and at < cutoff and k.removesuffix(ETAGS_SUFFIX) not in listed
         ]
-        if old:
-            s3_hook.delete_objects(bucket=bucket, keys=old)
+        if old or orphans:
+            s3_hook.delete_objects(bucket=bucket, keys=[*old, *sidecars, *orphans])
             self.log.info("Deleted %d manifest(s) older than %s under s3://%s/%s", len(old), retention, bucket, folder)
 
     def build_lineage(self, with_schemas: bool = True):

@@ -15,7 +15,7 @@ from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
 from sparkify.s3copy.cached_staging import CachedStaging
 from sparkify.s3copy.ledger import record_staged
-from sparkify.s3copy.manifest import is_empty_manifest, manifest_objects
+from sparkify.s3copy.manifest import etags_key, is_empty_manifest, manifest_objects
 from sparkify.s3copy.objects import (
     S3Object,
     manifest_document,
@@ -64,8 +64,8 @@ class StageToRedshiftOperator(WarehouseOperator):
     :param s3_key: Key or key prefix, or a list of them. strftime directives such as
         ``%Y/%m/%Y-%m-%d`` expand once for every UTC day of the run's window. (templated)
     :param manifest: ``s3://`` URI of a COPY manifest to load instead of ``s3_key`` (MANIFEST). With
-        ``staged_files_table``, its entries carry ``meta.content_length`` and ``meta.etag``
-        (``sparkify.s3copy.manifest``). (templated)
+        ``staged_files_table``, its entries carry ``meta.content_length`` and the ETags are read from
+        the sidecar ``<manifest>.etags.json`` (``sparkify.s3copy.manifest``), unless it has no entries. (templated)
     :param json_format: ``'auto'``, ``'auto ignorecase'`` or the ``s3://`` URI of a jsonpaths file. (templated)
     :param column_list: Target columns; by default all columns of the table, in order.
     :param timeformat: ``'epochmillisecs'``, ``'epochsecs'`` or ``'auto'`` for TIMESTAMP columns.
@@ -348,11 +348,28 @@ class StageToRedshiftOperator(WarehouseOperator):
         with fail_fast("Bad manifest", ValueError):
             _, document = read_small_object(s3_hook.get_conn(), uri, MANIFEST_MAX_BYTES, **request_extra(s3_hook))
             if self.staged_files_table:
-                objects = manifest_objects(document, uri)
+                etags = None if is_empty_manifest(document) else self._read_etags(s3_hook, uri)
+                objects = manifest_objects(document, etags, uri)
             else:
                 objects = [] if is_empty_manifest(document) else None
         self.log.info("The manifest %s lists %s object(s)", uri, "some" if objects is None else len(objects))
         return objects
+
+    def _read_etags(self, s3_hook: Any, uri: str) -> bytes:
+        """The ETags sidecar of the selection manifest at `uri`; a missing one fails the task at once."""
+        from botocore.exceptions import ClientError
+
+        sidecar = etags_key(uri)
+        try:
+            _, etags = read_small_object(s3_hook.get_conn(), sidecar, MANIFEST_MAX_BYTES, **request_extra(s3_hook))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            raise AirflowFailException(
+                f"Bad manifest: {sidecar}, the ETags of {uri} that staged_files_table records, does not exist "
+                "(a manifest written by SelectNewObjectsOperator has one)."
+            ) from None
+        return etags
 
     def _write_manifest(
         self, s3_hook: Any, objects: list[S3Object], context: Context, part: str | None = None
