@@ -55,7 +55,7 @@ def test_the_result_has_every_figure_and_the_warehouse_matches_the_model(tiny_ba
         assert [a["wall_seconds"] for a in alternations] == figures["wall_seconds"]["samples"]
         assert all(set(a["task_seconds_median"]) == set(figures["task_seconds_median"]) for a in alternations)
         assert set(figures["task_seconds_median"]) == set(section["dags"]["sparkify_etl"]["task_seconds_median"])
-    assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 14  # with the teardown
+    assert len(section["dags"]["sparkify_etl"]["task_seconds_median"]) == 15  # with the selection step and the teardown
     assert section["ratio"] == pytest.approx(
         section["dags"]["sparkify_etl"]["wall_seconds"]["median"]
         / section["dags"]["sparkify_etl_noop"]["wall_seconds"]["median"],

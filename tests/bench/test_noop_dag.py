@@ -32,7 +32,7 @@ def test_the_twin_has_the_dags_tasks_dependencies_pools_timetable_and_outlets(tm
             for t in dag.tasks
         }
 
-    assert shape(twin) == shape(real) and len(twin.tasks) == 14
+    assert shape(twin) == shape(real) and len(twin.tasks) == len(real.tasks) == 15
     assert (twin.timetable.expression, twin.start_date, twin.max_active_runs, twin.catchup) == (
         real.timetable.expression,
         real.start_date,
