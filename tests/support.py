@@ -7,11 +7,12 @@ import hashlib
 import re
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import jinja2
 import pendulum
@@ -50,6 +51,19 @@ def poll_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s: {message() if callable(message) else message}")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+@contextmanager
+def in_fresh_schema(db, schema: str) -> Iterator[Any]:
+    """`db` working in an empty schema `schema` (its search path), dropped again afterwards."""
+    db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    db.execute(f"CREATE SCHEMA {schema}")
+    db.execute(f"SET search_path = {schema}")
+    try:
+        yield db
+    finally:
+        db.execute("RESET search_path")
+        db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def task_context(start, end, params: dict | None = None, run_type: str = "scheduled", run_id: str = "test_run") -> dict:

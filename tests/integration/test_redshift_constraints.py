@@ -19,7 +19,7 @@ import pytest
 from local_stack.redshift.constraints import RELATION_REWRITES
 from sparkify.operators import LoadDimensionOperator
 from sparkify.operators.load_dimension import DuplicateKeyError
-from tests.support import reset_schema, task_context
+from tests.support import in_fresh_schema, reset_schema, task_context
 
 pytestmark = pytest.mark.integration
 SCHEMA = "redshift_constraints_test"
@@ -36,12 +36,8 @@ def translated(sql: str) -> str:
 @pytest.fixture
 def conn(db):
     """The emulator connection, working in a fresh schema."""
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    db.execute(f"CREATE SCHEMA {SCHEMA}")
-    db.execute(f"SET search_path = {SCHEMA}")
-    yield db
-    db.execute("RESET search_path")
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    with in_fresh_schema(db, SCHEMA):
+        yield db
 
 
 def constraints(conn: psycopg.Connection, table: str) -> set[tuple[str, str, tuple[str, ...]]]:

@@ -15,7 +15,7 @@ from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator
 
 from sparkify.operators.publish import Publication
 from sparkify.quality_config import load_quality_checks
-from tests.support import PROJECT_ROOT, SQL_DIR, reset_schema
+from tests.support import PROJECT_ROOT, SQL_DIR, in_fresh_schema, reset_schema
 
 pytestmark = pytest.mark.integration
 SCHEMA = "trusted_keys_test"
@@ -32,12 +32,8 @@ SHADOWS = (
 @pytest.fixture
 def conn(db):
     """The emulator connection, working in a fresh schema."""
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    db.execute(f"CREATE SCHEMA {SCHEMA}")
-    db.execute(f"SET search_path = {SCHEMA}")
-    yield db
-    db.execute("RESET search_path")
-    db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    with in_fresh_schema(db, SCHEMA):
+        yield db
 
 
 def rows(conn, sql: str, parameters=None) -> list[tuple]:
