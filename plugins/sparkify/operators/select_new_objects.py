@@ -22,7 +22,7 @@ from sparkify.s3copy.listing import (
     unloaded_listed_objects,
 )
 from sparkify.s3copy.manifest import ETAGS_SUFFIX, etags_key, selection_etags, selection_manifest
-from sparkify.s3copy.objects import S3Object, select_objects, split_s3_url
+from sparkify.s3copy.objects import S3Object, safe_key, select_objects, split_s3_url
 from sparkify.s3copy.spec import expand_keys
 from sparkify.warehouse import transaction
 from sparkify.window import run_window
@@ -204,11 +204,6 @@ class SelectNewObjectsOperator(WarehouseOperator):
         if self.listing_table:
             outputs.append(warehouse.output(self.listing_table))
         return lineage.operator_lineage(inputs, outputs)
-
-
-def safe_key(text: str) -> str:
-    """`text` with only characters that need no escaping in an S3 key."""
-    return "".join(c if c.isalnum() or c in "-_./" else "_" for c in text)
 
 
 def as_bool(value: Any, name: str) -> bool:

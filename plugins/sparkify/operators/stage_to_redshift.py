@@ -21,6 +21,7 @@ from sparkify.s3copy.objects import (
     manifest_document,
     read_small_object,
     request_extra,
+    safe_key,
     select_objects,
     split_s3_url,
 )
@@ -389,7 +390,7 @@ class StageToRedshiftOperator(WarehouseOperator):
             name += f".try{ti.try_number}"
         if part:
             name += f".{part}"
-        return bucket, f"{prefix.rstrip('/')}/{self.dag_id}/{_safe_key(name)}.{suffix}".lstrip("/")
+        return bucket, f"{prefix.rstrip('/')}/{self.dag_id}/{safe_key(name)}.{suffix}".lstrip("/")
 
     def _copy(self, hook: Any, spec: CopySpec, credentials, objects: list[S3Object] | None) -> int:
         """The load and the staged-file record, in one transaction; a data error fails the task at once."""
@@ -425,8 +426,3 @@ class StageToRedshiftOperator(WarehouseOperator):
         if spec.clear_sql():
             cursor.execute(spec.clear_sql())
         return 0
-
-
-def _safe_key(text: str) -> str:
-    """`text` with only characters that need no escaping in an S3 key."""
-    return "".join(c if c.isalnum() or c in "-_./" else "_" for c in text)

@@ -181,3 +181,8 @@ def split_s3_url(url: str) -> tuple[str, str]:
         raise ValueError(f"{url!r} is not an s3://bucket/prefix URL.")
     bucket, _, key = url[5:].partition("/")
     return bucket, key
+
+
+def safe_key(text: str) -> str:
+    """`text` with only characters that need no escaping in an S3 key."""
+    return "".join(c if c.isalnum() or c in "-_./" else "_" for c in text)
