@@ -25,6 +25,7 @@ import shutil
 import signal
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -196,10 +197,8 @@ def kill_tree(pid: int) -> list[int]:
     return [p.pid for p in victims]
 
 
-def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db):  # noqa: F811
-    services, hours = celery_airflow, 2
-    api = services.api()
-    reset_schema(db)
+def trigger_a_free_window(api, sample_data, hours: int) -> tuple[dict, Any]:
+    """Trigger one run of `hours` busy hours that no earlier run of the module took; returns it and its model."""
     existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
     first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
     expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
@@ -207,6 +206,14 @@ def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db)
     run = api.trigger(
         DAG_ID, iso(first), conf={"window_start": iso(first), "window_end": iso(first + timedelta(hours=hours))}
     )
+    return run, expected
+
+
+def test_a_worker_killed_mid_task_loses_nothing(celery_airflow, sample_data, db):  # noqa: F811
+    services, hours = celery_airflow, 2
+    api = services.api()
+    reset_schema(db)
+    run, expected = trigger_a_free_window(api, sample_data, hours)
 
     # Wait for a task of the run executing on a worker, then kill that worker's whole process tree.
     def running_on_a_worker() -> dict | None:
@@ -269,13 +276,7 @@ def test_a_celery_task_that_fails_does_not_stop_the_scheduler(celery_airflow, sa
     reset_schema(db)
     scheduler = services.running()["scheduler"]
     lost_before = lost_celery_tasks(services)
-    existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
-    first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
-    expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
-    api.set_paused(DAG_ID, False)
-    run = api.trigger(
-        DAG_ID, iso(first), conf={"window_start": iso(first), "window_end": iso(first + timedelta(hours=hours))}
-    )
+    run, expected = trigger_a_free_window(api, sample_data, hours)
 
     # A task of the run in a worker's pool process: kill that process and the task under it, not the worker.
     def running_in_a_pool_process() -> tuple[dict, str, psutil.Process] | None:
