@@ -14,7 +14,7 @@ date. A bad window fails the run at once with one line, shown as its note.
 - **The run's note** (grid and run list): the window it loaded, e.g. `window 2018-11-15 07:00–08:00 UTC`,
   or the one line saying why it stopped (a bad window; on the local stack, an hour after the bucket's
   data, which fails at once instead of waiting for late data: Variable `sparkify_data_complete`).
-- **stage_events' log**: how many rows its day file had and how many are in the window.
+- **load_songplays_fact's log**: how many rows stage_events staged (its day files) and how many are in the window.
 - **The data quality checks**: the task `run_quality_checks` has, on its *Details* tab, a **Quality
   results** button (an extra link) that opens the run's page of every check and its result, also
   when one failed; the same are in run_quality_checks' log and in the table `dq_results`.
@@ -48,8 +48,7 @@ begin → wait_for_log_data → create_tables → stage_events ∥ (select_song_
 2. **stage_events** COPYs the day files of the run's window
    (`log_data/YYYY/MM/YYYY-MM-DD-events.json`), each once: it keeps a copy of a day file's rows in
    the warehouse (`staged_object_cache`), and the day's other runs insert those instead of COPYing
-   the file again (a changed file, by ETag and size, is COPYed again), and logs "N rows of the day
-   file …, M in the window …" (`include/sql/staged_rows_in_window.sql`). **select_song_files**
+   the file again (a changed file, by ETag and size, is COPYed again). **select_song_files**
    selects the song files under `song_data/` that are new or changed since `song_file_ledger`
    recorded them (all of them when the run is triggered with `full_refresh`), writes the manifest
    of exactly those and passes its `s3://` URI to **stage_songs** (XCom), which COPYs it and
@@ -60,8 +59,10 @@ begin → wait_for_log_data → create_tables → stage_events ∥ (select_song_
    of listing the catalogue again, so a song file uploaded during a backfill waits for a later
    listing. Scheduled and manual runs always list.
 3. **Write.** **load_songplays_fact** writes the window's songplays into the run's shadow of
-   `songplays`; the four dimension loads write the rows the run would merge into `users`,
-   `songs`, `artists` and `time` into their shadows. Nothing published changes.
+   `songplays`, and logs how many rows stage_events staged and how many of them are in the window
+   ("N source rows staged, M in the window …", `include/sql/staged_rows_in_window.sql`); the four
+   dimension loads write the rows the run would merge into `users`, `songs`, `artists` and `time`
+   into their shadows. Nothing published changes.
 4. **Audit.** **run_quality_checks** runs the checks declared in `include/quality_checks.yaml`
    against what publishing would produce: the window's rows and the keys they reference, never a
    whole published table, so an hour costs the same however long the history. It records every
@@ -132,6 +133,7 @@ from sparkify.operators import (
 from sparkify.pools import WAREHOUSE_POOL
 from sparkify.quality_config import QualityChecksFile
 from sparkify.retry_policy import fail_at_once_on
+from sparkify.s3copy.cached_staging import CachedStaging
 from sparkify.staging import run_scoped
 from sparkify.window import WindowRefused
 
@@ -352,17 +354,19 @@ with DAG(
         aws_conn_id=AWS,
     )
 
-    # What both COPY loads share: the bucket's region and role, the warehouse pool, Redshift's NULL and
-    # truncation rules for the JSON, no compression analysis, and statistics on the staged rows
-    # (STATUPDATE ON): the fact load joins them, and without statistics the planner may choose a
-    # nested loop over the whole window.
-    stage_args: dict[str, Any] = dict(
+    # The COPY options both loads share: the bucket's region, Redshift's NULL and truncation rules for
+    # the JSON, no compression analysis, and statistics on the staged rows (STATUPDATE ON): the fact
+    # load joins them, and without statistics the planner may choose a nested loop over the whole window.
+    copy_options: dict[str, Any] = dict(
         blanks_as_null=True,
         empty_as_null=True,
         truncate_columns=True,
         region=REGION,
         compupdate=False,
         statupdate=True,
+    )
+    # And the rest: the warehouse, its pool, and the connection and role COPY reads S3 with.
+    stage_args: dict[str, Any] = dict(
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,
         aws_conn_id=AWS,
@@ -374,12 +378,13 @@ with DAG(
         table=run_table("staging_events"),
         s3_bucket=BUCKET,
         s3_key=LOG_DAY_FILES,
-        json_format=f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
-        timeformat="epochmillisecs",
+        copy_options={
+            **copy_options,
+            "json_format": f"s3://{BUCKET}/{variable_template('sparkify_log_jsonpath')}",
+            "timeformat": "epochmillisecs",
+        },
         manifest_location=MANIFESTS,
-        cache_table="staged_object_cache",  # a day file is COPYed once, not once per hour
-        time_column="ts",  # logs "N rows of the day file ..., M in the window ..."
-        window_count_sql="staged_rows_in_window.sql",
+        object_cache=CachedStaging("staged_object_cache"),  # a day file is COPYed once, not once per hour
         **stage_args,
     )
 
@@ -403,7 +408,7 @@ with DAG(
         task_id="stage_songs",
         table=run_table("staging_songs"),
         manifest=select_song_files.output,  # type: ignore[arg-type]  # an XComArg, rendered to its URI
-        json_format="auto",
+        copy_options={**copy_options, "json_format": "auto"},
         staged_files_table=run_table("staging_song_files"),
         **stage_args,
     )
@@ -414,6 +419,7 @@ with DAG(
         table=run_table("songplays"),
         sql="songplays_select.sql",
         skipped_rows_sql="songplays_skipped.sql",
+        source_rows_sql="staged_rows_in_window.sql",  # logs "N source rows staged, M in the window ..."
         time_column="start_time",
         redshift_conn_id=WAREHOUSE,
         pool=WAREHOUSE_POOL,

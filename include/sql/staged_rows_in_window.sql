@@ -1,8 +1,6 @@
--- How many of the rows a stage task staged lie in the run's window [window_start, window_end):
--- StageToRedshiftOperator(window_count_sql=..., time_column=...) logs it beside the rows it staged
--- ("8056 rows of the day file ..., 58 in the window ..."). The operator fills {table} and
--- {time_column} with its table and time column, validated and double-quoted.
-SELECT COUNT(*)
-FROM {table}
-WHERE {time_column} >= %(window_start)s
-  AND {time_column} < %(window_end)s
+-- The rows stage_events staged into the run's staging_events, and how many of them lie in the run's
+-- window [window_start, window_end): LoadFactOperator(source_rows_sql=...) logs both
+-- ("8056 source rows staged, 58 in the window ..."). A day file holds the whole UTC day.
+SELECT COUNT(*),
+       COUNT(CASE WHEN ts >= %(window_start)s AND ts < %(window_end)s THEN 1 END)
+FROM {{ run_scoped('staging_events', run_id) }}

@@ -133,9 +133,11 @@ def test_settings_are_templated_variables_with_defaults(dag):
     stage_events = dag.get_task("stage_events")
     assert stage_events.s3_bucket == "{{ var.value.get('sparkify_s3_bucket', 'udacity-dend') }}"
     assert stage_events.s3_key.endswith("%Y/%m/%Y-%m-%d-events.json")
-    assert "sparkify_log_jsonpath" in stage_events.json_format
+    assert "sparkify_log_jsonpath" in stage_events.copy_options["json_format"]
     assert "sparkify_redshift_conn_id" in stage_events.redshift_conn_id
-    assert dag.get_task("stage_songs").json_format == "auto"
+    assert dag.get_task("stage_songs").copy_options["json_format"] == "auto"
+    assert stage_events.object_cache.registry == "staged_object_cache"
+    assert dag.get_task("stage_songs").object_cache is None
 
 
 def test_stage_songs_copies_the_manifest_that_select_song_files_returns(dag):
@@ -219,3 +221,26 @@ def test_the_checks_ddl_and_sql_files_are_valid_before_any_run(dag):
     for publication in dag.get_task("publish").publications:
         if publication.condition and publication.condition.endswith(".sql"):
             assert any((p / publication.condition).is_file() for p in searchpath), publication.condition
+
+
+def test_stage_events_renders_the_copy_options_its_cached_copies_are_signed_with(dag):
+    """The object cache signs each copy with the COPY options' text (sparkify.s3copy.cached_staging):
+    stage_events, rendered with the Variables' defaults, must keep rendering exactly this text, or every
+    cached day file is COPYed again."""
+    import copy
+    import types
+
+    import jinja2
+
+    from sparkify.config import DEFAULTS
+    from sparkify.staging import run_scoped
+
+    task = copy.deepcopy(dag.get_task("stage_events"))
+    var = types.SimpleNamespace(value=types.SimpleNamespace(get=lambda name, default: default))
+    task.render_template_fields({"var": var, "run_id": "manual__1", "run_scoped": run_scoped}, jinja2.Environment())
+    options = task.build_spec([pendulum.date(2018, 11, 15)]).options
+    jsonpaths = f"s3://{DEFAULTS['sparkify_s3_bucket']}/{DEFAULTS['sparkify_log_jsonpath']}"
+    assert options.sql() == (
+        f"FORMAT AS JSON '{jsonpaths}' REGION 'us-west-2' TIMEFORMAT 'epochmillisecs' "
+        "BLANKSASNULL EMPTYASNULL TRUNCATECOLUMNS COMPUPDATE OFF STATUPDATE ON"
+    )

@@ -295,7 +295,7 @@ def stage_operator(bucket: str = BUCKET, **kwargs) -> StageToRedshiftOperator:
         table="staging_events",
         s3_bucket=bucket,
         s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
-        json_format=f"s3://{BUCKET}/{JSONPATHS_KEY}",
+        copy_options={"json_format": f"s3://{BUCKET}/{JSONPATHS_KEY}"},
         column_list=("artist", "page", "sessionid"),
         aws_conn_id="aws_default",
         **kwargs,

@@ -94,7 +94,8 @@ kind, bucket, key, sql = sys.argv[1:5]
 context = task_context("2018-11-15T03:00:00", "2018-11-15T04:00:00")
 if kind == "stage":
     StageToRedshiftOperator(task_id="stage_events", table="staging_events", s3_bucket=bucket, s3_key=key,
-                            json_format="auto ignorecase", timeformat="epochmillisecs").execute(context)
+                            copy_options={"json_format": "auto ignorecase", "timeformat": "epochmillisecs"}
+                            ).execute(context)
 else:
     LoadFactOperator(task_id="load_songplays_fact", table="songplays", sql=sql).execute(context)
 """
@@ -115,15 +116,14 @@ def start_task(kind: str, key: str = "", sql: str = "") -> subprocess.Popen:
     )
 
 
-def stage(key: str, **options) -> int:
+def stage(key: str, **arguments) -> int:
     return StageToRedshiftOperator(
         task_id="stage_events",
         table="staging_events",
         s3_bucket=BUCKET,
         s3_key=key,
-        json_format="auto ignorecase",
-        timeformat="epochmillisecs",
-        **options,
+        copy_options={"json_format": "auto ignorecase", "timeformat": "epochmillisecs"},
+        **arguments,
     ).execute(task_context(*WINDOW))
 
 

@@ -69,7 +69,6 @@ def stage(stack, full_refresh: bool | str = False) -> tuple[int, StatementLog]:
         task_id="stage_songs",
         table="staging_songs",
         manifest=manifest,
-        json_format="auto",
         staged_files_table="staging_song_files",
     ).execute(context)
     return rows, log

@@ -55,24 +55,27 @@ def copies_logged(stack) -> list[tuple[str, str]]:
 def test_a_first_run_over_2000_song_files_issues_one_copy_per_table(stack, db, s3, catalogue):
     reset_schema(db)
     before = len(copies_logged(stack))
-    common = {"s3_bucket": BUCKET, "manifest_location": "s3://sparkify-staging/manifests/", "region": "us-west-2"}
+    common = {"s3_bucket": BUCKET, "manifest_location": "s3://sparkify-staging/manifests/"}
     clear_prefix(s3, "sparkify-staging", "manifests/")
     selection = SelectNewObjectsOperator(
-        task_id="select_song_files", s3_key="song_data/", ledger_table="song_file_ledger", **common
+        task_id="select_song_files",
+        s3_key="song_data/",
+        ledger_table="song_file_ledger",
+        region="us-west-2",
+        **common,
     ).execute(CONTEXT)
     songs = StageToRedshiftOperator(
         task_id="stage_songs",
         table="staging_songs",
         manifest=selection,
         staged_files_table="staging_song_files",
-        region="us-west-2",
+        copy_options={"region": "us-west-2"},
     )
     events = StageToRedshiftOperator(
         task_id="stage_events",
         table="staging_events",
         s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
-        timeformat="epochmillisecs",
-        json_format="auto ignorecase",
+        copy_options={"timeformat": "epochmillisecs", "json_format": "auto ignorecase", "region": "us-west-2"},
         **common,
     )
     assert songs.execute(CONTEXT) == SONG_FILES

@@ -91,7 +91,7 @@ def stage(
         **options,
     ).execute(context)
     rows = StageToRedshiftOperator(
-        task_id="stage_songs", table=table, manifest=manifest, json_format="auto", staged_files_table=files_table
+        task_id="stage_songs", table=table, manifest=manifest, staged_files_table=files_table
     ).execute(context)
     return rows, log
 

@@ -29,15 +29,15 @@ def ndjson(*records: dict) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
 
 
-def stage(key: str, **options) -> int:
+def stage(key: str, **copy_options) -> int:
     return StageToRedshiftOperator(
-        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=key, json_format="auto", **options
+        task_id="stage_songs", table="staging_songs", s3_bucket=BUCKET, s3_key=key, copy_options=copy_options
     ).execute(CONTEXT)
 
 
 def stage_manifest(key: str) -> int:
     return StageToRedshiftOperator(
-        task_id="stage_songs", table="staging_songs", manifest=f"s3://{BUCKET}/{key}", json_format="auto"
+        task_id="stage_songs", table="staging_songs", manifest=f"s3://{BUCKET}/{key}"
     ).execute(CONTEXT)
 
 
@@ -178,7 +178,7 @@ def test_unreadable_jsonpaths_file_is_a_clear_error(db_schema, s3, load_errors):
             table="staging_songs",
             s3_bucket=BUCKET,
             s3_key="jp/",
-            json_format=f"s3://{BUCKET}/paths/bad.json",
+            copy_options={"json_format": f"s3://{BUCKET}/paths/bad.json"},
         ).execute(CONTEXT)
     assert not raised.value.data_error and load_errors() == []  # no row was rejected
     assert song_ids(db_schema) == ["SOKEPT"]

@@ -29,8 +29,7 @@ def stage(max_error: int) -> int:
         table="staging_songs",
         s3_bucket=BUCKET,
         s3_key=PREFIX,
-        json_format="auto",
-        max_error=max_error,
+        copy_options={"max_error": max_error},
     ).execute(CONTEXT)
 
 
@@ -105,7 +104,7 @@ def test_malformed_json_is_recorded_and_changes_nothing(warehouse, s3, load_erro
 
 def test_maxerror_is_validated_when_the_dag_is_parsed():
     with pytest.raises(ValueError, match="max_error"):
-        StageToRedshiftOperator(task_id="s", table="t", s3_bucket="b", s3_key="k", max_error=-1)
+        StageToRedshiftOperator(task_id="s", table="t", s3_bucket="b", s3_key="k", copy_options={"max_error": -1})
 
 
 def test_copy_errors_are_not_rows_and_are_not_recorded(warehouse, s3, load_errors, capfd):

@@ -172,15 +172,17 @@ def jsonpaths(s3, prefix) -> str:
     return f"s3://{BUCKET}/{key}"
 
 
-def stage(table: str, key, window=HOUR, **options) -> int:
-    """Run the operator the way a task would, for `window`; returns its result."""
-    op = StageToRedshiftOperator(task_id=f"stage_{table}", table=table, s3_bucket=BUCKET, s3_key=key, **options)
+def stage(table: str, key, window=HOUR, method: str = "REPLACE", **copy_options) -> int:
+    """Run the operator the way a task would, for `window`, with these COPY options; returns its result."""
+    op = StageToRedshiftOperator(
+        task_id=f"stage_{table}", table=table, s3_bucket=BUCKET, s3_key=key, method=method, copy_options=copy_options
+    )
     return op.execute(task_context(*window))
 
 
-def stage_events(key, jsonpaths: str, window=HOUR, **options) -> int:
-    options = {"timeformat": "epochmillisecs", "blanks_as_null": True, "empty_as_null": True, **options}
-    return stage("staging_events", key, window, json_format=jsonpaths, **options)
+def stage_events(key, jsonpaths: str, window=HOUR, method: str = "REPLACE", **copy_options) -> int:
+    copy_options = {"timeformat": "epochmillisecs", "blanks_as_null": True, "empty_as_null": True, **copy_options}
+    return stage("staging_events", key, window, method, json_format=jsonpaths, **copy_options)
 
 
 def table_rows(db, table: str, columns) -> list[tuple]:

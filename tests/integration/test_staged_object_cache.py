@@ -1,4 +1,4 @@
-"""StageToRedshiftOperator with `cache_table`: the runs of one day COPY its file once.
+"""StageToRedshiftOperator with `object_cache`: the runs of one day COPY its file once.
 
 On the real stack (moto S3, the Redshift emulator): the second run of a day fills its table from
 the cached copy (no COPY in the emulator's statement log) with the same rows; a changed file, a
@@ -21,6 +21,7 @@ from local_stack.sample_data import EVENT_FIELDS
 from sparkify.operators import stage_to_redshift
 from sparkify.operators.stage_to_redshift import StageToRedshiftOperator
 from sparkify.s3copy import cached_staging
+from sparkify.s3copy.cached_staging import CachedStaging
 from sparkify.s3copy.objects import SourceChanged
 from sparkify.staging import run_scoped
 from tests.support import StatementLog, clear_prefix, ensure_bucket, put_objects, reset_schema, task_context
@@ -92,7 +93,9 @@ def day_files(s3, db):
     return files
 
 
-def stage(db, run_id: str, window=("2018-11-15T05:00:00", "2018-11-15T06:00:00"), **options) -> int:
+def stage(
+    db, run_id: str, window=("2018-11-15T05:00:00", "2018-11-15T06:00:00"), retention="48h", **copy_options
+) -> int:
     """Stage the window's day files into the run's own copy of staging_events, as the DAG does
     (`db`: create that table first; None: it exists)."""
     table = run_scoped("staging_events", run_id)  # reset_schema drops run tables
@@ -103,12 +106,14 @@ def stage(db, run_id: str, window=("2018-11-15T05:00:00", "2018-11-15T06:00:00")
         table=table,
         s3_bucket=BUCKET,
         s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
-        json_format=f"s3://{BUCKET}/{JSONPATHS}",
-        timeformat="epochmillisecs",
+        copy_options={
+            "json_format": f"s3://{BUCKET}/{JSONPATHS}",
+            "timeformat": "epochmillisecs",
+            "statupdate": True,
+            **copy_options,
+        },
         manifest_location=MANIFESTS,
-        statupdate=True,
-        cache_table=REGISTRY,
-        **options,
+        object_cache=CachedStaging(REGISTRY, retention),
     )
     return operator.execute(task_context(*window, run_id=run_id))
 
@@ -305,11 +310,11 @@ def test_a_copy_unused_for_the_retention_is_dropped(stack, db, s3, day_files):
     stage(db, "h05")
     [(old,)] = db.execute(f"SELECT table_name FROM {REGISTRY}").fetchall()
     db.execute(f"UPDATE {REGISTRY} SET used_at = used_at - INTERVAL '3 hours'")
-    stage(db, "next", window=("2018-11-16T05:00:00", "2018-11-16T06:00:00"), cache_retention="2h")
+    stage(db, "next", window=("2018-11-16T05:00:00", "2018-11-16T06:00:00"), retention="2h")
     assert [row[0] for row in copies(db)] == [f"s3://{BUCKET}/{NEXT_DAY_FILE}"]
     assert db.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename = %s", (old,)).fetchone()[0] == 0
     # A copy in use now is kept, whatever the retention.
-    stage(db, "next2", window=("2018-11-16T06:00:00", "2018-11-16T07:00:00"), cache_retention="1m")
+    stage(db, "next2", window=("2018-11-16T06:00:00", "2018-11-16T07:00:00"), retention="1m")
     assert len(copies(db)) == 1
 
 
@@ -324,12 +329,12 @@ def test_a_bad_file_fails_at_once_and_caches_nothing(stack, db, s3, day_files):
     assert staged(db, "h05") == []
 
 
-def test_cache_table_needs_a_manifest_location_and_keys():
-    common = {"task_id": "t", "table": "staging_events"}
-    with pytest.raises(ValueError, match="cache_table needs manifest_location"):
-        StageToRedshiftOperator(cache_table=REGISTRY, s3_bucket=BUCKET, s3_key=DAY_FILE, **common)
+def test_the_object_cache_needs_a_manifest_location_and_keys():
+    common = {"task_id": "t", "table": "staging_events", "object_cache": CachedStaging(REGISTRY)}
+    with pytest.raises(ValueError, match="object_cache needs manifest_location"):
+        StageToRedshiftOperator(s3_bucket=BUCKET, s3_key=DAY_FILE, **common)
     with pytest.raises(ValueError, match="manifest loads the manifest given"):
-        StageToRedshiftOperator(cache_table=REGISTRY, manifest=f"s3://{BUCKET}/m.manifest", **common)
+        StageToRedshiftOperator(manifest=f"s3://{BUCKET}/m.manifest", **common)
 
 
 def test_the_cache_strategy_alone_copies_a_file_once_for_two_tables(stack, db, s3, day_files):
@@ -347,9 +352,8 @@ def test_the_cache_strategy_alone_copies_a_file_once_for_two_tables(stack, db, s
     scratch_bucket, _, scratch_prefix = MANIFESTS[5:].partition("/")
     s3_hook = S3Hook(aws_conn_id="aws_default", region_name="us-west-2")
     rejects: list = []
-    cache = cached_staging.CachedStaging(
-        registry=REGISTRY,
-        retention=timedelta(hours=48),
+    cache = CachedStaging(REGISTRY, timedelta(hours=48))
+    io = cached_staging.CacheIO(
         s3_hook=s3_hook,
         scratch=lambda part, suffix: (scratch_bucket, f"{scratch_prefix}strategy/{part}.{suffix}"),
         log=logging.getLogger("test_cached_staging"),
@@ -364,7 +368,7 @@ def test_the_cache_strategy_alone_copies_a_file_once_for_two_tables(stack, db, s
         db.execute(f'CREATE TABLE "{table}" (LIKE staging_events INCLUDING DEFAULTS)')
         spec = CopySpec(table=table, bucket=BUCKET, keys=(DAY_FILE,), options=options)
         hook = warehouse_hook("redshift", application_name="test_cached_staging")
-        assert cache.stage(hook, spec, copy_credentials("aws_default"), objects) == 60
+        assert cache.stage(hook, spec, copy_credentials("aws_default"), objects, io) == 60
         assert staged(db, run_id) == expected(day_files[DAY_FILE])
     assert len(log.copies()) == 1, log.copies()
     assert [row[0] for row in copies(db)] == [f"s3://{BUCKET}/{DAY_FILE}"] and rejects == []

@@ -75,7 +75,8 @@ def test_a_merge_with_duplicate_keys_is_not_retried():
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
-        ("region", "mars-1", "region 'mars-1'"),
+        ("copy_options", {"region": "mars-1"}, "region 'mars-1'"),
+        ("copy_options", {"max_error": "10"}, "max_error must be an integer"),  # a templated max_error
         ("s3_bucket", "Not A Bucket", "not a valid S3 bucket name"),
         ("iam_role", "admin", "is not a role ARN"),
         ("manifest_location", "/tmp/manifests", "is not an s3://bucket/prefix URL"),

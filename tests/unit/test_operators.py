@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sparkify.operators import (
@@ -12,6 +14,7 @@ from sparkify.operators import (
     PublishOperator,
     StageToRedshiftOperator,
 )
+from sparkify.s3copy.spec import CopyOptions
 from sparkify.sql_check import SqlCheck
 
 
@@ -91,17 +94,99 @@ def test_dimension_argument_validation(kwargs, message):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("copy_options", "message"),
     [
         ({"json_format": "csv"}, "json_format must be"),
         ({"timeformat": "epochnanos"}, "timeformat must be"),
         ({"compression": "lz4"}, "compression must be"),
         ({"region": "mars-1"}, "region"),
+        ({"max_error": "10"}, "max_error must be an integer"),
+        ({"maxerror": 1}, "unknown key.* maxerror; allowed: json_format, "),
+        ({"manifest": True}, "cannot set manifest"),
+        (CopyOptions(manifest=True), "cannot set manifest"),
+        (["TIMEFORMAT 'auto'"], "not list"),
+        ("TIMEFORMAT 'auto'", "not str"),
     ],
 )
-def test_stage_argument_validation_happens_when_the_dag_is_parsed(kwargs, message):
+def test_stage_copy_options_are_validated_when_the_dag_is_parsed(copy_options, message):
     with pytest.raises(ValueError, match=message):
-        StageToRedshiftOperator(task_id="s", table="staging_events", s3_bucket="b", s3_key="k", **kwargs)
+        StageToRedshiftOperator(
+            task_id="s", table="staging_events", s3_bucket="b", s3_key="k", copy_options=copy_options
+        )
+
+
+def test_stage_copy_options_with_a_template_are_checked_once_rendered():
+    op = StageToRedshiftOperator(
+        task_id="s",
+        table="t",
+        s3_bucket="bucket-1",
+        s3_key="k",
+        copy_options={"region": "{{ var.value.r }}", "max_error": 2},
+    )
+    with pytest.raises(ValueError, match="region"):
+        op.build_spec([])  # unrendered
+    op.copy_options["region"] = ""  # as rendered from an empty Variable: no REGION
+    assert op.build_spec([]).options.sql() == "FORMAT AS JSON 'auto' MAXERROR 2"
+
+
+def test_stage_method_is_validated_when_the_dag_is_parsed():
+    with pytest.raises(ValueError, match="method must be one of"):
+        StageToRedshiftOperator(task_id="s", table="t", s3_bucket="bucket-1", s3_key="k", method="UPSERT")
+
+
+# A value other than the default for every option a stage task may set (every CopyOptions field but manifest).
+NON_DEFAULT_OPTIONS = {
+    "json_format": "auto ignorecase",
+    "timeformat": "auto",
+    "blanks_as_null": True,
+    "empty_as_null": True,
+    "truncate_columns": True,
+    "compression": "gzip",
+    "region": "eu-west-1",
+    "compupdate": False,
+    "statupdate": True,
+    "max_error": 5,
+    "accept_inv_chars": "?",
+    "roundec": True,
+    "explicit_ids": True,
+}
+
+
+def test_every_copy_option_but_manifest_is_covered_below():
+    assert set(NON_DEFAULT_OPTIONS) == {f.name for f in dataclasses.fields(CopyOptions)} - {"manifest"}
+
+
+@pytest.mark.parametrize(("name", "value"), NON_DEFAULT_OPTIONS.items())
+def test_no_copy_option_is_dropped_on_its_way_to_the_copy(name, value):
+    op = StageToRedshiftOperator(task_id="s", table="t", s3_bucket="bucket-1", s3_key="k", copy_options={name: value})
+    options = op.build_spec([]).options
+    assert getattr(options, name) == value
+    assert options.sql() != CopyOptions().sql()
+    given = StageToRedshiftOperator(
+        task_id="s", table="t", s3_bucket="bucket-1", s3_key="k", copy_options=CopyOptions(**{name: value})
+    )
+    assert given.build_spec([]).options == options
+
+
+def test_stage_copy_options_are_the_tasks_own_copy():
+    shared = {"region": "us-west-2"}
+    op = StageToRedshiftOperator(task_id="s", table="t", s3_bucket="bucket-1", s3_key="k", copy_options=shared)
+    op.copy_options["region"] = "eu-west-1"  # as a render writes it
+    assert shared == {"region": "us-west-2"}
+
+
+def test_the_object_cache_is_validated_when_the_dag_is_parsed():
+    from datetime import timedelta
+
+    from sparkify.s3copy.cached_staging import CachedStaging
+
+    assert CachedStaging("staged_object_cache").retention == timedelta(hours=48)
+    assert CachedStaging("c", "90m").retention == timedelta(minutes=90)
+    assert repr(CachedStaging("c")) == "CachedStaging(registry='c', retention=datetime.timedelta(days=2))"
+    with pytest.raises(ValueError, match="Invalid table name 'bad; name'"):
+        CachedStaging("bad; name")
+    with pytest.raises(ValueError, match="retention='forever' is not a usable duration"):
+        CachedStaging("c", "forever")
 
 
 def test_stage_spec_expands_the_day_files_of_the_window():
@@ -112,21 +197,41 @@ def test_stage_spec_expands_the_day_files_of_the_window():
         table="staging_events",
         s3_bucket="udacity-dend",
         s3_key="log_data/%Y/%m/%Y-%m-%d-events.json",
-        json_format="s3://udacity-dend/log_json_path.json",
+        copy_options={"json_format": "s3://udacity-dend/log_json_path.json"},
     )
     spec = op.build_spec([date(2018, 11, 30), date(2018, 12, 1)])
     assert spec.keys == ("log_data/2018/11/2018-11-30-events.json", "log_data/2018/12/2018-12-01-events.json")
 
 
-def test_stage_templates_every_user_facing_field():
+def test_stage_templates_every_user_facing_field_and_reads_no_file():
     assert set(StageToRedshiftOperator.template_fields) >= {
         "table",
         "s3_bucket",
         "s3_key",
-        "json_format",
+        "copy_options",
         "redshift_conn_id",
         "aws_conn_id",
     }
+    assert "object_cache" not in StageToRedshiftOperator.template_fields
+    assert StageToRedshiftOperator.template_ext == ()  # an s3_key ending in .sql is a key, not a template file
+
+
+def test_the_fact_load_counts_the_staged_rows_of_the_runs_staging_table():
+    import re
+    from pathlib import Path
+
+    import jinja2
+
+    from sparkify.staging import run_scoped
+
+    sql = (Path(__file__).resolve().parents[2] / "include/sql/staged_rows_in_window.sql").read_text()
+    rendered = jinja2.Template(sql).render(run_scoped=run_scoped, run_id="manual__1")
+    query = re.sub(r"\s+", " ", " ".join(line for line in rendered.splitlines() if not line.startswith("--")))
+    assert query.strip() == (
+        "SELECT COUNT(*), COUNT(CASE WHEN ts >= %(window_start)s AND ts < %(window_end)s THEN 1 END) "
+        f"FROM {run_scoped('staging_events', 'manual__1')}"
+    )
+    assert "source_rows_sql" in LoadFactOperator.template_fields
 
 
 def test_quality_operator_accepts_mappings_and_refuses_bad_checks():

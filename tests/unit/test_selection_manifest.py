@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sparkify.operators import SelectNewObjectsOperator, StageToRedshiftOperator
+from sparkify.s3copy.cached_staging import CachedStaging
 from sparkify.s3copy.manifest import etags_key, is_empty_manifest, manifest_objects, selection_etags, selection_manifest
 from sparkify.s3copy.objects import S3Object
 from sparkify.s3copy.spec import Credentials
@@ -76,6 +77,9 @@ def test_etags_that_do_not_cover_the_manifest_are_refused(etags):
         ({"manifest": "/tmp/m.manifest"}, "is not an s3://bucket/prefix URL"),
         ({"manifest": URI, "manifest_location": "s3://m/p/"}, "manifest loads the manifest given"),
         ({"s3_bucket": "b", "s3_key": "k", "staged_files_table": "f"}, "staged_files_table needs manifest"),
+        ({"manifest": URI, "object_cache": CachedStaging("c")}, "manifest loads the manifest given"),
+        ({"s3_bucket": "b", "s3_key": "k", "object_cache": CachedStaging("c")}, "object_cache needs manifest_location"),
+        ({"s3_bucket": "b", "s3_key": "k", "object_cache": "c"}, "object_cache must be a CachedStaging"),
     ],
 )
 def test_the_stage_task_takes_keys_or_a_manifest(kwargs, message):

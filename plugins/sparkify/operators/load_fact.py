@@ -26,12 +26,15 @@ class LoadFactOperator(WarehouseOperator):
     :param time_column: Column that places a row in a window.
     :param skipped_rows_sql: Optional query counting source rows the SELECT skips on purpose;
         the count is logged and returned. (templated)
+    :param source_rows_sql: Optional query returning two counts, the rows of the source (e.g. the
+        staged day file) and those of them in the run's window; both are logged: "N source rows
+        staged, M in the window ...". (templated)
     :param redshift_conn_id: Warehouse connection. (templated)
     """
 
-    template_fields: Sequence[str] = ("table", "sql", "skipped_rows_sql", "redshift_conn_id")
+    template_fields: Sequence[str] = ("table", "sql", "skipped_rows_sql", "source_rows_sql", "redshift_conn_id")
     template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers = {"sql": "sql", "skipped_rows_sql": "sql"}
+    template_fields_renderers = {"sql": "sql", "skipped_rows_sql": "sql", "source_rows_sql": "sql"}
     ui_color = "#F98866"
 
     def __init__(
@@ -41,6 +44,7 @@ class LoadFactOperator(WarehouseOperator):
         sql: str,
         time_column: str = "start_time",
         skipped_rows_sql: str | None = None,
+        source_rows_sql: str | None = None,
         redshift_conn_id: str = "redshift",
         **kwargs,
     ) -> None:
@@ -49,6 +53,7 @@ class LoadFactOperator(WarehouseOperator):
         self.sql = sql
         self.time_column = validate_identifier(time_column, "time column")
         self.skipped_rows_sql = skipped_rows_sql
+        self.source_rows_sql = source_rows_sql
         if "{{" not in table:
             quote_table(table)
 
@@ -71,6 +76,10 @@ class LoadFactOperator(WarehouseOperator):
             if self.skipped_rows_sql:
                 execute(cursor, self.skipped_rows_sql, parameters)
                 skipped = int(cursor.fetchone()[0])
+            if self.source_rows_sql:
+                execute(cursor, self.source_rows_sql, parameters)
+                staged, in_window = (int(n) for n in cursor.fetchone())
+                self.log.info("%d source rows staged, %d in the %s", staged, in_window, window.note())
         self.log.info("Window %s: replaced %d rows of %s with %d rows", window, deleted, self.table, inserted)
         if skipped:
             self.log.warning("Window %s: skipped %d source rows (skipped_rows_sql)", window, skipped)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from sparkify.durations import parse_duration
-from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.retry_policy import fail_fast
-from sparkify.s3copy.cached_staging import CachedStaging
+from sparkify.s3copy.cached_staging import CachedStaging, CacheIO
 from sparkify.s3copy.ledger import record_staged
 from sparkify.s3copy.manifest import etags_key, is_empty_manifest, manifest_objects
 from sparkify.s3copy.objects import (
@@ -31,10 +28,9 @@ from sparkify.s3copy.redshift_copy import (
     rejected_rows,
     run_redshift_copy,
 )
-from sparkify.s3copy.spec import CopyOptions, CopySpec, expand_keys
-from sparkify.warehouse import execute as execute_sql
+from sparkify.s3copy.spec import METHODS, CopyOptions, CopySpec, copy_option_entries, copy_options_from, expand_keys
 from sparkify.warehouse import transaction
-from sparkify.window import RunWindow, run_window
+from sparkify.window import run_window
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -56,9 +52,13 @@ class StageToRedshiftOperator(WarehouseOperator):
     returns), the task runs one ``COPY ... MANIFEST`` of it; a manifest with no entries stages
     nothing (the table is emptied with ``REPLACE``) and runs no COPY.
 
-    A COPY that rejects more rows than ``max_error`` fails the task at once (no retry can fix the
-    file), after logging the rejected rows from ``stl_load_errors``; connection and S3 errors raise
-    normally, so the task's retries apply.
+    A COPY that rejects more rows than ``copy_options``' ``max_error`` fails the task at once (no retry
+    can fix the file), after logging the rejected rows from ``stl_load_errors``; connection and S3 errors
+    raise normally, so the task's retries apply.
+
+    The arguments follow the Amazon provider's ``S3ToRedshiftOperator``, with one deliberate difference:
+    ``copy_options`` is keyed by the fields of ``CopyOptions``, not Redshift's option text, so every
+    value is validated and rendered by one model.
 
     :param table: Target table, ``table`` or ``schema.table``. (templated)
     :param s3_bucket: Source bucket; with ``s3_key``. (templated)
@@ -67,43 +67,27 @@ class StageToRedshiftOperator(WarehouseOperator):
     :param manifest: ``s3://`` URI of a COPY manifest to load instead of ``s3_key`` (MANIFEST). With
         ``staged_files_table``, its entries carry ``meta.content_length`` and the ETags are read from
         the sidecar ``<manifest>.etags.json`` (``sparkify.s3copy.manifest``), unless it has no entries. (templated)
-    :param json_format: ``'auto'``, ``'auto ignorecase'`` or the ``s3://`` URI of a jsonpaths file. (templated)
     :param column_list: Target columns; by default all columns of the table, in order.
-    :param timeformat: ``'epochmillisecs'``, ``'epochsecs'`` or ``'auto'`` for TIMESTAMP columns.
-    :param blanks_as_null: Load white-space-only strings as NULL (BLANKSASNULL).
-    :param empty_as_null: Load empty strings as NULL (EMPTYASNULL).
-    :param truncate_columns: Truncate strings longer than their column (TRUNCATECOLUMNS).
-    :param compression: ``'gzip'``, ``'bzip2'`` or ``'zstd'`` for compressed objects.
-    :param region: Region of the bucket when it differs from the cluster's. (templated)
-    :param accept_inv_chars: Replace each byte of invalid UTF-8 with this character (ACCEPTINVCHARS).
-    :param max_error: MAXERROR: how many rows may be rejected before the load fails (default 0).
-        Rejected rows are in ``stl_load_errors`` and in the task log.
-    :param compupdate: COMPUPDATE ON/OFF.
-    :param statupdate: STATUPDATE ON/OFF.
+    :param copy_options: The COPY's options: a ``CopyOptions``, or a mapping keyed by its field names
+        (``sparkify.s3copy.spec.OPERATOR_OPTIONS``, e.g. ``{"json_format": "auto", "max_error": 10}``);
+        default JSON ``'auto'``. ``manifest`` is not one of them (the ``manifest`` and
+        ``manifest_location`` arguments decide MANIFEST); an unknown key fails the DAG's parse, as does
+        a bad value without ``{{``. String values may be templated, and are validated after rendering
+        (a templated ``max_error`` renders to a string and fails); an empty ``region`` means none. (templated)
     :param method: ``'REPLACE'`` (default) empties the table first; ``'APPEND'`` keeps its rows.
     :param manifest_location: ``s3://bucket/prefix/`` where the task may write its manifest (the
         source bucket may be read-only); with ``s3_key``. (templated)
     :param staged_files_table: Table that receives the (s3_key, etag, size) of the staged
         objects, in the same transaction as the load; with ``manifest`` or ``manifest_location``. (templated)
-    :param cache_table: Keep a copy of each staged object in the warehouse, registered in this table
-        (``sparkify.s3copy.object_cache``), and fill ``table`` from the copies
-        (``sparkify.s3copy.cached_staging``): a task that stages an
-        object whose URI, ETag and size were staged before, with the same options and jsonpaths file
-        contents into a table of the same columns, inserts the copy's rows instead of running COPY
-        again. For the hourly runs of a backfill, which read the same day file 24 times. The COPY
-        reads a copy of the jsonpaths bytes the task signed, written under ``manifest_location``; an
-        object whose ETag or size differs after its COPY from the listing fails the task with
-        ``SourceChanged`` (retried: the retry lists it again) and nothing is cached. Needs
-        ``manifest_location``. Copies unused for ``cache_retention`` are dropped.
-    :param cache_retention: How long an unused copy is kept: a ``timedelta``, or minutes or a number
-        with ``s``, ``m`` or ``h`` (default ``48h``). (templated)
-    :param time_column: Column of ``table`` that places a row in a window (e.g. ``ts``); with
-        ``window_count_sql``, the task logs how many staged rows lie in the run's window.
-    :param window_count_sql: Query counting the rows of ``table`` in the window, or a ``.sql`` file
-        (``include/sql/staged_rows_in_window.sql``): ``{table}`` and ``{time_column}`` are replaced by
-        the quoted table and column, ``%(window_start)s`` and ``%(window_end)s`` are the window's bounds.
-        The task then logs "N rows of the day file ..., M in the window ..." (with ``APPEND``, M counts
-        the table's earlier rows too). (templated)
+    :param object_cache: ``CachedStaging(registry, retention)``: keep a copy of each staged object in the
+        warehouse, registered in ``registry`` (``sparkify.s3copy.object_cache``), and fill ``table`` from
+        the copies (``sparkify.s3copy.cached_staging``): a task that stages an object whose URI, ETag and
+        size were staged before, with the same options and jsonpaths file contents into a table of the
+        same columns, inserts the copy's rows instead of running COPY again. For the hourly runs of a
+        backfill, which read the same day file 24 times. The COPY reads a copy of the jsonpaths bytes the
+        task signed, written under ``manifest_location``; an object whose ETag or size differs after its
+        COPY from the listing fails the task with ``SourceChanged`` (retried: the retry lists it again)
+        and nothing is cached. Needs ``manifest_location``. Copies unused for ``retention`` are dropped.
     :param redshift_conn_id: Warehouse connection, of type ``redshift``. (templated)
     :param aws_conn_id: AWS connection the task lists S3 and writes manifests with and, with no IAM
         role, whose keys COPY uses. (templated)
@@ -118,18 +102,15 @@ class StageToRedshiftOperator(WarehouseOperator):
         "s3_bucket",
         "s3_key",
         "manifest",
-        "json_format",
-        "region",
+        "copy_options",
         "manifest_location",
         "staged_files_table",
-        "cache_retention",
-        "window_count_sql",
         "redshift_conn_id",
         "aws_conn_id",
         "iam_role",
     )
-    template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers = {"window_count_sql": "sql"}
+    template_ext: Sequence[str] = ()
+    template_fields_renderers = {"copy_options": "json"}
     ui_color = "#358140"
 
     def __init__(
@@ -139,25 +120,12 @@ class StageToRedshiftOperator(WarehouseOperator):
         s3_bucket: str | None = None,
         s3_key: str | Sequence[str] | None = None,
         manifest: str | None = None,
-        json_format: str = "auto",
         column_list: Sequence[str] | None = None,
-        timeformat: str | None = None,
-        blanks_as_null: bool = False,
-        empty_as_null: bool = False,
-        truncate_columns: bool = False,
-        compression: str | None = None,
-        region: str | None = None,
-        accept_inv_chars: str | None = None,
-        max_error: int = 0,
-        compupdate: bool | None = None,
-        statupdate: bool | None = None,
+        copy_options: CopyOptions | Mapping[str, Any] | None = None,
         method: str = "REPLACE",
         manifest_location: str | None = None,
         staged_files_table: str | None = None,
-        cache_table: str | None = None,
-        cache_retention: timedelta | str = "48h",
-        time_column: str | None = None,
-        window_count_sql: str | None = None,
+        object_cache: CachedStaging | None = None,
         redshift_conn_id: str = "redshift",
         aws_conn_id: str = "aws_default",
         iam_role: str | None = None,
@@ -168,62 +136,35 @@ class StageToRedshiftOperator(WarehouseOperator):
         self.s3_bucket = s3_bucket
         self.s3_key = s3_key
         self.manifest = manifest
-        self.json_format = json_format
         self.column_list = tuple(column_list or ())
-        self.timeformat = timeformat
-        self.blanks_as_null = blanks_as_null
-        self.empty_as_null = empty_as_null
-        self.truncate_columns = truncate_columns
-        self.compression = compression
-        self.region = region
-        self.accept_inv_chars = accept_inv_chars
-        self.max_error = max_error
-        self.compupdate = compupdate
-        self.statupdate = statupdate
+        self.copy_options = copy_option_entries(copy_options)  # a copy: a DAG may share one dict between tasks
         self.method = method
         self.manifest_location = manifest_location
         self.staged_files_table = staged_files_table
-        self.cache_table = cache_table
-        self.cache_retention = cache_retention
-        self.time_column = validate_identifier(time_column, "time column") if time_column is not None else None
-        self.window_count_sql = window_count_sql
+        self.object_cache = object_cache
         self.aws_conn_id = aws_conn_id
         self.iam_role = iam_role
-        if "{{" not in json_format and "{{" not in (region or ""):
-            self._options()  # fail at parse time on a bad literal option
+        # fail at parse time on a bad literal option; templated ones are checked once rendered
+        copy_options_from({k: v for k, v in self.copy_options.items() if not (isinstance(v, str) and "{{" in v)})
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {method!r}.")
+        if object_cache is not None and not isinstance(object_cache, CachedStaging):
+            raise ValueError(f"object_cache must be a CachedStaging, not {type(object_cache).__name__}.")
         if (s3_key is None) == (manifest is None):
             raise ValueError("Give s3_key (with s3_bucket) or manifest, not both: they name what COPY loads.")
         if s3_key is not None and not s3_bucket:
             raise ValueError("s3_key needs s3_bucket.")
-        if manifest is not None and (manifest_location or cache_table):
-            raise ValueError("manifest loads the manifest given; manifest_location and cache_table select from s3_key.")
+        if manifest is not None and (manifest_location or object_cache):
+            raise ValueError(
+                "manifest loads the manifest given; manifest_location and object_cache select from s3_key."
+            )
         if staged_files_table and not (manifest or manifest_location):
             raise ValueError("staged_files_table needs manifest or manifest_location: they name the staged objects.")
-        if cache_table and not manifest_location:
-            raise ValueError("cache_table needs manifest_location: each object is copied through its own manifest.")
-        if cache_table:
-            quote_table(cache_table)
-        if (time_column is None) != (window_count_sql is None):
-            raise ValueError("time_column and window_count_sql go together: the query counts the rows by that column.")
+        if object_cache and not manifest_location:
+            raise ValueError("object_cache needs manifest_location: each object is copied through its own manifest.")
         for url in (manifest, manifest_location):
             if isinstance(url, str) and "{{" not in url:
                 split_s3_url(url)  # a literal that is no s3:// URL fails the DAG's parse
-
-    def _options(self) -> CopyOptions:
-        return CopyOptions(
-            json_format=self.json_format,
-            timeformat=self.timeformat,
-            blanks_as_null=self.blanks_as_null,
-            empty_as_null=self.empty_as_null,
-            truncate_columns=self.truncate_columns,
-            compression=self.compression,
-            region=self.region or None,
-            manifest=self.manifest is not None,
-            accept_inv_chars=self.accept_inv_chars,
-            max_error=self.max_error,
-            compupdate=self.compupdate,
-            statupdate=self.statupdate,
-        )
 
     def build_spec(self, days: Sequence) -> CopySpec:
         """The COPY specification for a window that touches `days` (or of the manifest)."""
@@ -237,7 +178,7 @@ class StageToRedshiftOperator(WarehouseOperator):
             bucket=bucket,
             keys=keys,
             columns=self.column_list,
-            options=self._options(),
+            options=copy_options_from(self.copy_options, manifest=self.manifest is not None),
             method=self.method,
         )
 
@@ -253,7 +194,6 @@ class StageToRedshiftOperator(WarehouseOperator):
                 split_s3_url(self.manifest_location)
             self.log.info("Staging %s for window %s from %s", spec.table, window, ", ".join(map(spec.uri, spec.keys)))
             credentials = copy_credentials(self.aws_conn_id, self.iam_role)
-            retention = parse_duration(self.cache_retention, "cache_retention")
         s3_hook = CallerNamedS3Hook(
             aws_conn_id=self.aws_conn_id, region_name=spec.options.region, caller=type(self).__name__
         )
@@ -264,22 +204,19 @@ class StageToRedshiftOperator(WarehouseOperator):
             objects = select_objects(s3_hook, spec.bucket, spec.keys)
         else:
             objects = None
-        if self.cache_table and objects:
-            cache = CachedStaging(
-                registry=self.cache_table,
-                retention=retention,
+        if self.object_cache and objects:
+            io = CacheIO(
                 s3_hook=s3_hook,
                 scratch=lambda part, suffix: self._task_object_key(context, part, suffix),
                 log=self.log,
-                log_rejects=lambda cursor: self._log_rejects(cursor, failed=False),
-                max_error=self.max_error,
+                log_rejects=lambda cursor: self._log_rejects(cursor, failed=False, max_error=spec.options.max_error),
             )
-            rows = cache.stage(hook, spec, credentials, objects, self.staged_files_table, self._after_rollback)
+            rows = self.object_cache.stage(
+                hook, spec, credentials, objects, io, self.staged_files_table, self._after_rollback
+            )
             self.log.info("Loaded %d rows into %s", rows, spec.table)
-            self._log_window_rows(hook, window, rows, [o.uri for o in objects])
             self._lineage_rows = rows
             return rows
-        sources = [o.uri for o in objects] if objects is not None else [spec.uri(key) for key in spec.keys]
         manifest_key = None
         try:
             if objects and self.manifest_location:
@@ -292,34 +229,8 @@ class StageToRedshiftOperator(WarehouseOperator):
             if manifest_key:
                 s3_hook.delete_objects(bucket=manifest_bucket, keys=[manifest_key])
         self.log.info("Loaded %d rows into %s", rows, spec.table)
-        self._log_window_rows(hook, window, rows, sources)
         self._lineage_rows = rows
         return rows
-
-    def build_window_count_query(self) -> str | None:
-        """The query counting the table's rows in the window (``window_count_sql`` with its identifiers filled)."""
-        if self.window_count_sql is None or self.time_column is None:
-            return None
-        return self.window_count_sql.format(
-            table=quote_table(self.table), time_column=quote_identifier(self.time_column, "time column")
-        )
-
-    def _log_window_rows(self, hook: Any, window: RunWindow, rows: int, sources: Sequence[str]) -> int | None:
-        """Log how many of the staged rows lie in the run's window: "N rows of the day file ..., M in the window"."""
-        query = self.build_window_count_query()
-        if query is None:
-            return None
-        with transaction(hook) as cursor:
-            execute_sql(cursor, query, window.sql_parameters())
-            in_window = int(cursor.fetchone()[0])
-        dated = any("%" in key for key in ([self.s3_key] if isinstance(self.s3_key, str) else (self.s3_key or ())))
-        noun = "day file" if dated else "file"
-        if len(sources) == 1:
-            files = f"the {noun} {sources[0]}"
-        else:
-            files = f"the {len(sources)} {noun}s {', '.join(sources)}".rstrip()
-        self.log.info("%d rows of %s, %d in the %s", rows, files, in_window, window.note())  # "window 2018-11-15 …"
-        return in_window
 
     def build_lineage(self, with_schemas: bool = True):
         """OpenLineage: the S3 keys or prefixes read, as S3ToRedshiftOperator reports them, and the tables written
@@ -400,7 +311,7 @@ class StageToRedshiftOperator(WarehouseOperator):
                 rows = self._clear_only(cursor, spec)
             else:
                 rows = run_redshift_copy(spec, cursor, credentials)
-                self._log_rejects(cursor, failed=False)
+                self._log_rejects(cursor, failed=False, max_error=spec.options.max_error)
             if self.staged_files_table and objects is not None:
                 record_staged(cursor, self.staged_files_table, objects)
         return rows
@@ -412,11 +323,11 @@ class StageToRedshiftOperator(WarehouseOperator):
             self._log_rejects(cursor, failed=True)
             raise AirflowFailException(str(error)) from None
 
-    def _log_rejects(self, cursor: Any, failed: bool) -> None:
+    def _log_rejects(self, cursor: Any, failed: bool, max_error: int = 0) -> None:
         rejects = rejected_rows(cursor)
         if not rejects:
             return
-        verdict = "failed the load" if failed else f"were skipped (MAXERROR {self.max_error})"
+        verdict = "failed the load" if failed else f"were skipped (MAXERROR {max_error})"
         self.log.warning("%d rejected row(s) %s; from stl_load_errors:", len(rejects), verdict)
         for reject in rejects:
             self.log.warning("  %s", reject)

@@ -7,9 +7,10 @@ CopyOptions and Credentials are also what the local Redshift emulator parses a C
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Any
 
 from sparkify.identifiers import quote_identifier, quote_table
 
@@ -48,8 +49,7 @@ class CopyOptions:
     """The JSON-relevant subset of Redshift's COPY options.
 
     `roundec` and `explicit_ids` (ROUNDEC, EXPLICIT_IDS) are Redshift's data conversion parameters
-    (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html): the
-    operator leaves them off, the emulator runs them.
+    (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html).
     """
 
     json_format: str = "auto"
@@ -119,6 +119,42 @@ class CopyOptions:
             if value is not None:
                 parts.append(f"{name} {'ON' if value else 'OFF'}")
         return " ".join(parts)
+
+
+# The CopyOptions fields a stage task's `copy_options` may set: its manifest arguments decide MANIFEST.
+OPERATOR_OPTIONS = tuple(f.name for f in fields(CopyOptions) if f.name != "manifest")
+
+
+def copy_option_entries(value: CopyOptions | Mapping[str, Any] | None) -> dict[str, Any]:
+    """`value` as a dict keyed by OPERATOR_OPTIONS (a CopyOptions: its fields that differ from the
+    default). Any other key, a `manifest` key, or a value that is no mapping is a ValueError."""
+    if value is None:
+        return {}
+    if isinstance(value, CopyOptions):
+        if value.manifest:
+            raise ValueError("copy_options cannot set manifest: the manifest and manifest_location arguments do.")
+        return {f.name: getattr(value, f.name) for f in fields(value) if getattr(value, f.name) != f.default}
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"copy_options must be a CopyOptions or a mapping keyed by {', '.join(OPERATOR_OPTIONS)}, "
+            f"not {type(value).__name__} (Redshift's option text is not accepted)."
+        )
+    if "manifest" in value:
+        raise ValueError("copy_options cannot set manifest: the manifest and manifest_location arguments do.")
+    unknown = sorted(str(key) for key in value if key not in OPERATOR_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"copy_options has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(OPERATOR_OPTIONS)}."
+        )
+    return dict(value)
+
+
+def copy_options_from(value: CopyOptions | Mapping[str, Any] | None, manifest: bool = False) -> CopyOptions:
+    """The CopyOptions of a stage task's (rendered) `copy_options`; an empty region means none."""
+    entries = copy_option_entries(value)
+    if "region" in entries:
+        entries["region"] = entries["region"] or None
+    return CopyOptions(**entries, manifest=manifest)
 
 
 @dataclass(frozen=True)
