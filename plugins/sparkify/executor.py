@@ -119,8 +119,9 @@ def changed_modules(snapshot: dict[str, tuple[str, int, int]]) -> list[str]:
 
 
 def preload_project(modules: tuple[str, ...] = PROJECT_MODULES) -> dict[str, tuple[str, int, int]]:
-    """Import the project's modules; returns what was imported (see project_modules). On any error,
-    nothing of the project stays imported: the tasks import it themselves, and report the error."""
+    """Import the project's modules and load S3's models into sparkify.s3_hook's shared loader; returns what
+    was imported (see project_modules). On any error, nothing of the project stays imported: the tasks
+    import it themselves, and report the error."""
     try:
         for name in modules:
             importlib.import_module(name)
@@ -128,6 +129,12 @@ def preload_project(modules: tuple[str, ...] = PROJECT_MODULES) -> dict[str, tup
         log.warning("Not preloading the project's modules: %s", error)
         forget()
         return {}
+    try:  # S3's botocore models, which every S3 task's first client would read and decode again
+        from sparkify.s3_hook import preload_s3_models
+
+        preload_s3_models()
+    except Exception as error:  # best effort: the tasks load them themselves
+        log.warning("Not preloading S3's models: %s", error)
     return project_modules()
 
 

@@ -92,7 +92,8 @@ def load_quality_checks(
     from sparkify.ddl import table_columns
 
     try:
-        document = yaml.safe_load(path.read_text())
+        # libyaml's loader when PyYAML has it: the same documents and errors, a tenth of the CPU
+        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise CheckConfigError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):

@@ -53,16 +53,18 @@ def _base_url(connection: Any) -> str:
 def _patch_note(base_url: str, login: str, password: str, dag_id: str, run_id: str, note: str, timeout: float) -> bool:
     import httpx
 
-    token = httpx.post(f"{base_url}/auth/token", json={"username": login, "password": password}, timeout=timeout)
-    token.raise_for_status()
-    response = httpx.patch(
-        f"{base_url}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
-        params={"update_mask": "note"},
-        json={"note": note[:MAX_NOTE_LENGTH]},
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        timeout=timeout,
-    )
-    response.raise_for_status()
+    # One client for both requests. A plain-http API server has no certificate to verify: loading the CA
+    # bundle costs more CPU than the two requests (py-spy: 90 % of the note's time in a backfill's tasks).
+    with httpx.Client(base_url=base_url, timeout=timeout, verify=base_url.startswith("https://")) as client:
+        token = client.post("/auth/token", json={"username": login, "password": password})
+        token.raise_for_status()
+        response = client.patch(
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
+            params={"update_mask": "note"},
+            json={"note": note[:MAX_NOTE_LENGTH]},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
+        response.raise_for_status()
     log.info("Run note: %s", note)
     return True
 

@@ -67,3 +67,23 @@ def test_the_object_storage_filesystem_names_itself(stack, s3, stack_calls):
     assert fs.cat_file(f"{BUCKET}/pages/x.html") == b"<p>x</p>"
     assert "Caller/BotoS3FileSystem" in fs.client.meta.config.user_agent_extra
     assert stack_calls == []
+
+
+def test_the_hooks_sessions_read_s3s_models_once_per_process(stack, s3, monkeypatch):
+    """Each boto3 session would read and decode S3's JSON models again; this hook's sessions share one
+    loader (through boto3's Session._session: a boto3 upgrade that drops it fails here, not silently)."""
+    import botocore.loaders
+
+    ensure_bucket(s3, BUCKET)
+    CallerNamedS3Hook(aws_conn_id="aws_default", caller="First").get_conn().head_bucket(Bucket=BUCKET)
+    reads: list[str] = []
+    real_load = botocore.loaders.JSONFileLoader.load_file
+    monkeypatch.setattr(
+        botocore.loaders.JSONFileLoader, "load_file", lambda self, path: reads.append(path) or real_load(self, path)
+    )
+    client = CallerNamedS3Hook(aws_conn_id="aws_default", caller="Second").get_conn()
+    client.head_bucket(Bucket=BUCKET)  # a working client, with its own session and credentials
+    assert reads == []
+    assert client.meta.config.user_agent_extra.count("Caller/Second") == 1
+    S3Hook(aws_conn_id="aws_default").get_conn()  # the provider's own hook: a loader of its own
+    assert any(path.endswith("service-2") for path in reads)

@@ -22,7 +22,15 @@ before = [m for m in PRELOADED_MODULES if m in sys.modules]
 loaded = preload()
 project = preload_project()
 handlers = ProvidersManagerTaskRuntime()._asset_uri_handlers
-print(json.dumps({"subclass": issubclass(executor, LocalExecutor), "before": before, "loaded": loaded,
+import boto3
+from sparkify.s3_hook import SHARED_LOADER, share_models
+reads = []
+real_load = SHARED_LOADER.file_loader.load_file
+SHARED_LOADER.file_loader.load_file = lambda path: reads.append(path) or real_load(path)
+session = boto3.session.Session(region_name="us-west-2", aws_access_key_id="probe", aws_secret_access_key="-")
+share_models(session).client("s3")  # as a task's hook makes its client after the fork
+print(json.dumps({"model_reads": reads,
+                  "subclass": issubclass(executor, LocalExecutor), "before": before, "loaded": loaded,
                   "after": [m for m in PRELOADED_MODULES if m in sys.modules], "all": list(PRELOADED_MODULES),
                   "s3_handler": "s3" in handlers, "project": sorted(project), "wanted": list(PROJECT_MODULES)}))
 """
@@ -39,6 +47,7 @@ def test_the_executor_is_a_local_executor_that_preloads_the_task_libraries():
     assert found["loaded"] == found["after"] == found["all"]
     assert found["s3_handler"]  # the Asset URI normalizers every DAG with an Asset loads when parsed
     assert set(found["wanted"]) <= set(found["project"])  # each project module imported, with its file
+    assert found["model_reads"] == []  # S3's models were loaded before: a task's client reads no JSON file
 
 
 _FRESHNESS_PROBE = r"""
