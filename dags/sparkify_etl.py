@@ -243,7 +243,7 @@ with DAG(
         from sparkify.window import run_window
 
         try:
-            window = run_window(context)
+            window = run_window(context, check_settings=True)
         except AirflowFailException as failure:
             logging.getLogger("sparkify.begin").error("%s", failure)
             set_run_note(context, str(failure))

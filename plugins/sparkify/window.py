@@ -164,9 +164,12 @@ def resolve_window(
     return hour_containing(anchor)
 
 
-def run_window(context: Any) -> RunWindow:
-    """The window of the running task's DAG run (reads the max-days Airflow Variable).
+def run_window(context: Any, *, check_settings: bool = False) -> RunWindow:
+    """The window of the running task's DAG run.
 
+    The max-days Airflow Variable is read only when the run gives its own window (params), or with
+    `check_settings` (the DAG's first task), so that a bad value fails the run at once; the other tasks
+    of an hourly run do not fetch it (one Execution API call each).
     A bad window or a bad max-days Variable fails the task without retries: retrying cannot fix it.
     """
     from airflow.sdk import Variable
@@ -174,10 +177,13 @@ def run_window(context: Any) -> RunWindow:
 
     dag_run = context["dag_run"]
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
+    params = dict(context.get("params") or {})
     try:
-        max_days = parse_max_window_days(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
+        max_days: float = DEFAULT_MAX_WINDOW_DAYS
+        if check_settings or params.get("window_start") or params.get("window_end"):
+            max_days = parse_max_window_days(Variable.get(MAX_WINDOW_DAYS_VARIABLE, default=DEFAULT_MAX_WINDOW_DAYS))
         return resolve_window(
-            params=dict(context.get("params") or {}),
+            params=params,
             run_type=str(run_type) if run_type is not None else None,
             interval_start=context.get("data_interval_start"),
             interval_end=context.get("data_interval_end"),

@@ -46,7 +46,19 @@ def test_a_bad_max_window_days_fails_the_begin_task_without_retries(monkeypatch,
 
     monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", value)
     with pytest.raises(AirflowFailException, match="sparkify_max_window_days"):
-        run_window(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+        run_window(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"), check_settings=True)  # as begin does
+
+
+def test_the_later_tasks_of_an_hourly_run_do_not_read_max_window_days(monkeypatch):
+    """Only begin (check_settings) and runs that give their own window read it: one Execution API call a task."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("AIRFLOW_VAR_SPARKIFY_MAX_WINDOW_DAYS", "junk")
+    window = run_window(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00"))
+    assert (str(window.start), str(window.end)) == ("2018-11-15 00:00:00+00:00", "2018-11-15 01:00:00+00:00")
+    params = {"window_start": "2018-11-15T00:00:00Z", "window_end": "2018-11-15T06:00:00Z"}
+    with pytest.raises(AirflowFailException, match="sparkify_max_window_days"):
+        run_window(task_context("2018-11-15T00:00:00", "2018-11-15T01:00:00", params=params, run_type="manual"))
 
 
 @pytest.fixture(scope="module")
