@@ -57,8 +57,9 @@ fuzz: install  ## make fuzz [EXAMPLES=20000]: the COPY loader's property-based f
 	FUZZ_EXAMPLES="$${ARG_EXAMPLES:-20000}" $(PY) -m pytest tests/unit/test_loader_fuzz.py -q
 
 .PHONY: stress
-stress: install  ## make stress [ROUNDS=5]: issue 13's stress test, 48-hour parallel backfills until 200+ runs; report in test-artifacts/
-	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py -m stress -k busy_parallel_backfills -q -s
+stress: install  ## make stress [ROUNDS=5]: issue 13's stress test, 48-hour parallel backfills until 200+ runs (report in test-artifacts/); a whole day's hours in shuffled order
+	STRESS_ROUNDS="$${ARG_ROUNDS:-5}" $(PY) -m pytest tests/live/test_stress_backfill.py tests/integration/test_run_semantics.py \
+	  -m stress -k "busy_parallel_backfills or all_24_hours" -q -s
 
 .PHONY: stress-month
 stress-month: install  ## make stress-month [DAYS=30]: a month of hourly runs, 4 at a time, under Redshift's rules: peak tables, serialization failures; report in test-artifacts/

@@ -349,15 +349,33 @@ def _service_uid() -> list[int]:
         return []
 
 
-def _ensure_service_user() -> None:
-    try:
-        pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            check=True,
-            capture_output=True,
+def _ensure_service_user(name: str = SERVICE_USER) -> None:
+    """Create the system user `name` unless it exists."""
+    if not _user_exists(name):
+        _add_system_user(name)
+
+
+def _add_system_user(name: str) -> None:
+    """`useradd` for `name`. It fails (exit 9) when another process added the user since we looked, as two
+    stacks starting at once on a fresh machine do: the user is there, so that is fine."""
+    result = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 and not _user_exists(name):
+        raise StackError(
+            f"Could not create the system user {name!r} that runs PostgreSQL (useradd exit {result.returncode}: "
+            f"{result.stderr.strip() or result.stdout.strip()}). Create it, or run the stack as a non-root user."
         )
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _reachable_by_others(path: Path) -> bool:

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support import WAREHOUSE_WRITERS, checksums, rerun_task, reset_schema, run_dag
+from tests.support import WAREHOUSE_WRITERS, busiest_free_block, checksums, rerun_task, reset_schema, run_dag
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
 
 DAY = datetime(2018, 11, 15, tzinfo=timezone.utc)
+BUSY_HOURS = 6  # in `make test`: the shuffled-order proof over the sample's busiest hours (the whole day: stress)
 
 
 def day_window() -> dict:
@@ -77,10 +78,41 @@ def test_a_retry_after_a_partial_failure_completes_exactly(reference, sparkify_d
     assert checksums(db) == reference
 
 
-def test_hourly_runs_in_shuffled_order_equal_one_windowed_run(reference, sparkify_dag, db):
-    reset_schema(db)
-    hours = [DAY + timedelta(hours=h) for h in range(24)]
+@pytest.fixture(scope="module")
+def busy_block(sample_data, sparkify_dag, warehouse_dsn) -> tuple[datetime, dict]:
+    """The first of the sample's BUSY_HOURS busiest consecutive hours, and the warehouse's checksums after one
+    windowed run over them."""
+    import psycopg
+
+    first = busiest_free_block(sample_data, BUSY_HOURS, set()).replace(tzinfo=timezone.utc)
+    window = {"window_start": first.isoformat(), "window_end": (first + timedelta(hours=BUSY_HOURS)).isoformat()}
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        reset_schema(conn)
+        assert run_dag(sparkify_dag, first, window) == "success"
+        sums = checksums(conn)
+    assert sums["songplays"][0] > 0 and sums["users"][0] > 0
+    return first, sums
+
+
+def shuffled_hours(first: datetime, count: int) -> list[datetime]:
+    hours = [first + timedelta(hours=h) for h in range(count)]
     random.Random(20181115).shuffle(hours)
-    for hour in hours:
+    assert hours != sorted(hours), "the order should be shuffled"
+    return hours
+
+
+def test_hourly_runs_in_shuffled_order_equal_one_windowed_run(busy_block, sparkify_dag, db):
+    """The busiest hours of the sample; `make stress` runs the whole day (the test below)."""
+    first, windowed = busy_block
+    reset_schema(db)
+    for hour in shuffled_hours(first, BUSY_HOURS):
+        assert run_dag(sparkify_dag, hour) == "success", hour
+    assert checksums(db) == windowed
+
+
+@pytest.mark.stress  # 24 runs, 1.5-2.5 min: `make stress` runs it, `make test` runs the busy hours above
+def test_all_24_hours_of_the_day_in_shuffled_order_equal_one_windowed_run(reference, sparkify_dag, db):
+    reset_schema(db)
+    for hour in shuffled_hours(DAY, 24):
         assert run_dag(sparkify_dag, hour) == "success", hour
     assert checksums(db) == reference

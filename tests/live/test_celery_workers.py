@@ -6,7 +6,7 @@ metadata database as Celery's result backend, and two `airflow celery worker` pr
 their own hostnames and temporary working folders. Tests:
 
 - the layout: broker, workers answering the broker, distinct working folders and hostnames;
-- a backfill of 12 busy hours with `--max-active-runs 4`: both workers ran tasks of the same
+- a backfill of 3 busy hours with `--max-active-runs 4`: both workers ran tasks of the same
   run, the warehouse equals the independent model (tests/expected.py), and sparkify_report,
   triggered by the star-schema Asset, wrote a report that the test reads back from S3 (moto);
 - a worker killed with SIGKILL mid-task: Airflow's task-instance heartbeat timeout (short
@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -133,21 +134,21 @@ def wait_for_report_after(api, moment: str, timeout: float) -> dict:
     return poll_until(succeeded, timeout, f"no sparkify_report run started after {moment} succeeded", interval=2)
 
 
-def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands_in_s3(
+def test_a_3_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands_in_s3(
     celery_airflow, sample_data, db, s3
 ):  # noqa: F811
     from sparkify.report.analytics_queries import load_queries
     from sparkify.report.text_table import format_value
     from tests.expected_analytics import EXPECTED
 
-    services, hours = celery_airflow, 12
+    services, hours = celery_airflow, 3  # 3 runs of ~15 tasks at once on 2 x 3 slots: both workers get some
     api = services.api()
     reset_schema(db)
     api.set_paused("sparkify_report", False)  # runs on the star-schema Asset that each ETL run emits
     existing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})["dag_runs"]
     first = busiest_free_block(sample_data, hours, {utc(r["logical_date"]) for r in existing if r["logical_date"]})
     expected = expected_star(sample_data, [(first, first + timedelta(hours=hours))])
-    assert len({row[1].hour for row in expected.songplays}) >= hours - 2, "the block should be busy"
+    assert len({row[1].hour for row in expected.songplays}) >= hours - 1, "the block should be busy"
 
     lines: list[str] = []
     result = run_backfill(services, first, first + timedelta(hours=hours), 4, report=lines.append, timeout=TIMEOUT)
@@ -156,9 +157,10 @@ def test_a_12_hour_backfill_on_two_workers_equals_the_model_and_the_report_lands
     assert [(r["run_type"], r["state"]) for r in runs] == [("backfill", "success")] * hours
     tis = [ti for run in runs for ti in run["task_instances"]]
     assert {ti["state"] for ti in tis} == {"success"}
-    assert {ti["hostname"] for ti in tis} == HOSTNAMES, "every task ran on one of the two workers"
+    per_worker = Counter(ti["hostname"] for ti in tis)
+    assert set(per_worker) == HOSTNAMES, f"every task ran on one of the two workers, and both ran some: {per_worker}"
     shared = [r["dag_run_id"] for r in runs if {ti["hostname"] for ti in r["task_instances"]} == HOSTNAMES]
-    assert shared, "both workers ran tasks of the same run"
+    assert shared, f"both workers ran tasks of the same run: {per_worker}"
     assert_star_matches(db, expected)
 
     # The report, triggered by the Asset after the last run, read back from S3. The Asset event is

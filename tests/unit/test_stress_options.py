@@ -60,6 +60,19 @@ def test_make_stress_runs_the_stress_test_with_enough_rounds_for_200_runs(make_s
     assert int(rounds) == stress.rounds_for(200) == 5 and int(rounds) * stress.HOURS >= 200
 
 
+def test_make_stress_also_runs_the_proofs_that_make_test_runs_smaller(make_stress):
+    """The whole day of shuffled hourly runs: `make test` runs its busiest hours only (nothing dropped, only moved)."""
+    argv, _ = make_stress()
+    collected = subprocess.run(
+        [sys.executable, *argv, "--collect-only"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert {line for line in collected.stdout.splitlines() if "::" in line} == {
+        "tests/live/test_stress_backfill.py::test_busy_parallel_backfills_with_a_changing_catalogue",
+        "tests/integration/test_run_semantics.py::test_all_24_hours_of_the_day_in_shuffled_order_equal_one_windowed_run",
+    }
+
+
 def test_rounds_reach_the_test_as_data(make_stress, tmp_path):
     for value in (f"$(touch {tmp_path}/ran1)", f"`touch {tmp_path}/ran2`", f"$$(touch {tmp_path}/ran3)", "7"):
         assert make_stress(f"ROUNDS={value}")[1] == value
