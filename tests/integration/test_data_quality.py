@@ -10,8 +10,9 @@ import pytest
 from sparkify.operators import DataQualityOperator
 from sparkify.operators.data_quality import DataQualityError
 from sparkify.quality_config import load_quality_checks
+from sparkify.sql_check import SqlCheck
 from sparkify.staging import run_scoped
-from tests.support import PROJECT_ROOT, SQL_DIR, reset_schema, run_dag, task_context
+from tests.support import PROJECT_ROOT, SQL_DIR, StatementLog, reset_schema, run_dag, task_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("keep_run_tables")]  # reads run tables after the run
 
@@ -339,3 +340,42 @@ def test_dimension_checks_audit_the_merge_that_publishing_would_produce(db_loade
     assert [r["name"] for r in run_checks(hour) if not r["passed"]] == []  # ... which this run does not merge
     message, _ = failures(db, hour, run_audit)
     assert "- audit_users_level_accepted (users): observed 1, expected equal 0" in message
+
+
+def _statements(log: StatementLog) -> list[str]:
+    """The statements logged, each with its continuation lines (a statement may span several)."""
+    statements: list[str] = []
+    for line in log.lines():
+        if re.match(r"^\S+ \S+ pid=\d+ ", line):
+            statements.append(line.split(" ", 3)[3])
+        elif statements:
+            statements[-1] += "\n" + line
+    return statements
+
+
+def test_the_checks_of_a_run_are_one_statement_and_their_results_one_insert(db_loaded, stack):
+    """Each query was a round trip, and each recorded result another (a driver's executemany): ~70 a run."""
+    _, hour = db_loaded
+    log = StatementLog(stack)
+    results = run_checks(hour)
+    sent = _statements(log)
+    selects = [s for s in sent if s.startswith("SELECT (")]
+    inserts = [s for s in sent if s.startswith('INSERT INTO "dq_results"')]
+    assert len(selects) == 1 and len(inserts) == 1, sent
+    assert [s for s in sent if s.startswith("SELECT")] == selects  # no query of its own for any check
+    assert len(results) == len(CHECKS) and not [r for r in results if not r["passed"]]
+
+
+def test_a_check_whose_query_fails_is_run_alone_and_fails_the_task_with_its_error(db_loaded, stack):
+    """The single statement fails as a whole; the checks then run one by one, so the error is that query's."""
+    _, hour = db_loaded
+    broken = {"name": "broken_check", "sql": "SELECT COUNT(*) FROM no_such_table", "expected": "== 0"}
+    checks = [*CHECKS[:2], SqlCheck.from_mapping(broken), *CHECKS[2:4]]
+    log = StatementLog(stack)
+    context = task_context(hour, hour + timedelta(hours=1), run_id=RUN_ID)
+    with pytest.raises(Exception, match="no_such_table"):
+        DataQualityOperator(task_id="run_quality_checks", checks=checks).execute(context)
+    sent = _statements(log)
+    alone = [s for s in sent if s.startswith("SELECT COUNT(*) FROM no_such_table")]
+    assert [s for s in sent if s.startswith("SELECT (")] and alone  # together first, then one by one
+    assert sent.index(alone[0]) > max(i for i, s in enumerate(sent) if s.startswith("SELECT ("))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -16,7 +17,13 @@ from sparkify.quality_config import QualityChecksFile
 from sparkify.report.link import QualityResultsLink
 from sparkify.retry_policy import fail_fast
 from sparkify.sql_check import SqlCheck
-from sparkify.warehouse import SerializationRetries, execute, retry_serialization, transaction
+from sparkify.warehouse import (
+    SerializationRetries,
+    execute,
+    retry_serialization,
+    serialization_failure,
+    transaction,
+)
 from sparkify.window import run_window
 
 if TYPE_CHECKING:
@@ -123,16 +130,30 @@ class DataQualityOperator(WarehouseOperator):
         hook = self.get_db_hook()
         checks = [self._rendered(check, context) for check in checks]
 
-        def audit() -> list[dict[str, Any]]:  # one transaction, retried whole after a serialization failure
+        parameters = window.sql_parameters()
+        together = one_statement(checks, parameters)
+
+        def audit(statement: tuple[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+            # one transaction, retried whole after a serialization failure
             with transaction(hook) as cursor:
                 for table in self.read_order:
                     cursor.execute(f"SELECT 1 FROM {quote_table(table)} WHERE FALSE")
-                return [self._run(cursor, check, window.sql_parameters()) for check in checks]
+                if statement is None:
+                    values = [_observe(cursor, check, parameters) for check in checks]
+                else:
+                    values = _split_row(checks, _row(cursor, *statement))
+            return [self._result(check, observed, expected) for check, (observed, expected) in zip(checks, values)]
 
         retries = SerializationRetries()
-        results = retry_serialization(
-            audit, f"{self.task_id} (window {window})", hook=hook, retries=retries, logger=self.log
-        )
+        what = f"{self.task_id} (window {window})"
+        try:
+            results = retry_serialization(lambda: audit(together), what, hook=hook, retries=retries, logger=self.log)
+        except Exception as error:
+            if together is None or serialization_failure(error) is not None:
+                raise
+            # one check's SQL failed: run them one by one, so the error names it
+            self.log.info("The checks as one statement failed (%s); running them one by one", type(error).__name__)
+            results = retry_serialization(lambda: audit(None), what, hook=hook, retries=retries, logger=self.log)
         self._lineage_results = checks, results  # reported on success and on failure alike
         if self.results_table:
             retry_serialization(
@@ -218,11 +239,7 @@ class DataQualityOperator(WarehouseOperator):
             expected_sql=self.render_template(check.expected_sql, context) if check.expected_sql else None,
         )
 
-    def _run(self, cursor: Any, check: SqlCheck, window_parameters: dict) -> dict[str, Any]:
-
-        parameters = {**window_parameters, **check.parameters}
-        observed = _scalar(cursor, check.sql, parameters)
-        expected = _scalar(cursor, check.expected_sql, parameters) if check.expected_sql else None
+    def _result(self, check: SqlCheck, observed: Any, expected: Any) -> dict[str, Any]:
         passed = check.passes(observed, expected)
         described = check.describe_expectation(expected)
         level = "PASS" if passed else ("FAIL" if check.severity == "error" else "WARN")
@@ -238,11 +255,12 @@ class DataQualityOperator(WarehouseOperator):
         }
 
     def _record(self, hook, run_id: str | None, window, results: list[dict[str, Any]]) -> None:
-        """Write the results in a transaction of their own, so they are kept when the task fails."""
-        # insert_rows sends every value as text (str() of it), so each goes as the literal Redshift reads:
-        # 'true'/'false' for BOOLEAN, 'YYYY-MM-DD HH:MM:SS.ffffff' for TIMESTAMP.
-        now = _timestamp(datetime.now(timezone.utc).replace(tzinfo=None))
-        bounds = {name: _timestamp(value) for name, value in window.sql_parameters().items()}
+        """Write the results in a transaction of their own, so they are kept when the task fails: one multi-row
+        INSERT (a driver's executemany is a round trip per row)."""
+        from sparkify.s3copy.ledger import insert_in_batches
+
+        now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
+        bounds = window.sql_parameters()
         rows = [
             (
                 run_id,
@@ -252,18 +270,14 @@ class DataQualityOperator(WarehouseOperator):
                 r["table"],
                 None if r["observed"] is None else str(r["observed"]),
                 r["expected"],
-                "true" if r["passed"] else "false",
+                bool(r["passed"]),
                 r["severity"],
                 now,
             )
             for r in results
         ]
-        # common-sql's insert: one executemany, committed once (the results are far fewer than a chunk of 1,000).
-        hook.insert_rows(quote_table(str(self.results_table)), rows, target_fields=RESULT_COLUMNS, executemany=True)
-
-
-def _timestamp(value: datetime) -> str:
-    return value.isoformat(sep=" ", timespec="microseconds")
+        with transaction(hook) as cursor:
+            insert_in_batches(cursor, str(self.results_table), RESULT_COLUMNS, rows)
 
 
 def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
@@ -275,10 +289,52 @@ def _validated(checks: list[SqlCheck]) -> list[SqlCheck]:
     return checks
 
 
-def _scalar(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> Any:
+def _observe(cursor: Any, check: SqlCheck, window_parameters: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The check's value and its expected value (from expected_sql, or None), one query each."""
+    parameters = {**window_parameters, **check.parameters}
+    observed = _row(cursor, check.sql, parameters)[0]
+    expected = _row(cursor, check.expected_sql, parameters)[0] if check.expected_sql else None
+    return observed, expected
+
+
+def _row(cursor: Any, sql: str, parameters: Mapping[str, Any]) -> tuple:
     execute(cursor, sql, parameters)
     row = cursor.fetchone()
-    return row[0] if row else None
+    return tuple(row) if row else (None,)
+
+
+_PLACEHOLDER = re.compile(r"%\(\w+\)s")
+
+
+def one_statement(checks: Sequence[SqlCheck], window_parameters: Mapping[str, Any]) -> tuple[str, dict] | None:
+    """Every check's query (and expected query) as one scalar subquery of a single SELECT, and its parameters:
+    one round trip instead of one per query. None when they cannot share one statement: two checks give one
+    parameter different values, or a query has a literal % (it would be read as a placeholder)."""
+    parameters: dict[str, Any] = dict(window_parameters)
+    parts = []
+    for check in checks:
+        for name, value in check.parameters.items():
+            if name in parameters and parameters[name] != value:
+                return None
+            parameters[name] = value
+        for sql in (check.sql, check.expected_sql):
+            if not sql:
+                continue
+            if "%" in _PLACEHOLDER.sub("", sql):
+                return None
+            parts.append("(\n" + sql.strip().rstrip(";").rstrip() + "\n)")  # a trailing -- comment ends at \n
+    return "SELECT " + ",\n".join(parts), parameters
+
+
+def _split_row(checks: Sequence[SqlCheck], row: tuple) -> list[tuple[Any, Any]]:
+    """one_statement's row as (observed, expected) per check."""
+    values, position = [], 0
+    for check in checks:
+        observed = row[position]
+        expected = row[position + 1] if check.expected_sql else None
+        position += 2 if check.expected_sql else 1
+        values.append((observed, expected))
+    return values
 
 
 def _plain(value: Any) -> Any:
