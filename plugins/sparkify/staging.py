@@ -129,8 +129,7 @@ def prepare_run_staging(
     for name, owner in expired:
         if owner in still_active:
             log.info("Keeping %s: its run %s is still queued or running.", name, owner)
-            continue
-        _drop(cursor, name)
+    _drop(cursor, [name for name, owner in expired if owner not in still_active])
     _forget_kept_runs_without_tables(cursor)
     if on_missing:
         missing = absent_tables(cursor, [run_scoped(base, run_id) for base in bases])
@@ -168,8 +167,7 @@ def teardown_run_staging(
     cursor.execute(f"SELECT table_name FROM {REGISTRY} WHERE run_id = %(run_id)s", {"run_id": run_id})
     own = sorted({name for (name,) in cursor.fetchall()} | {run_scoped(base, run_id) for base in bases})
     if not keep:
-        for name in own:
-            _drop(cursor, name)
+        _drop(cursor, own)
         cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": run_id})
         return {"dropped": own, "kept": []}
     cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": run_id})
@@ -184,18 +182,27 @@ def teardown_run_staging(
         if owner in still_active:
             continue
         cursor.execute(f"SELECT table_name FROM {REGISTRY} WHERE run_id = %(run_id)s", {"run_id": owner})
-        for (name,) in cursor.fetchall():
-            _drop(cursor, name)
-            dropped.append(name)
+        names = [name for (name,) in cursor.fetchall()]
+        _drop(cursor, names)
+        dropped.extend(names)
         cursor.execute(f"DELETE FROM {KEPT_RUNS} WHERE run_id = %(run_id)s", {"run_id": owner})
         log.info("Dropped the kept tables of run %s: more than %d runs' tables were kept.", owner, limit)
     return {"dropped": dropped, "kept": own}
 
 
-def _drop(cursor: Any, name: str) -> None:
-    """Drop one run table and its registry row."""
-    cursor.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
-    cursor.execute(f"DELETE FROM {REGISTRY} WHERE table_name = %(name)s", {"name": name})
+DROP_BATCH = 100  # tables per DROP TABLE (after a long pause, the expired ones may be thousands)
+
+
+def _drop(cursor: Any, names: list[str]) -> None:
+    """Drop run tables and their registry rows: two statements, whatever their number (Redshift's DROP TABLE
+    takes a list: https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html)."""
+    for start in range(0, len(names), DROP_BATCH):
+        batch = names[start : start + DROP_BATCH]
+        cursor.execute("DROP TABLE IF EXISTS " + ", ".join(quote_identifier(name) for name in batch))
+        placeholders = ", ".join(f"%(name{i})s" for i in range(len(batch)))
+        cursor.execute(
+            f"DELETE FROM {REGISTRY} WHERE table_name IN ({placeholders})", {f"name{i}": n for i, n in enumerate(batch)}
+        )
 
 
 def _forget_kept_runs_without_tables(cursor: Any) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from sparkify import staging
 from sparkify.staging import StagingSettingError, prepare_run_staging, run_scoped, teardown_run_staging
-from tests.support import reset_schema, run_dag
+from tests.support import StatementLog, reset_schema, run_dag
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +134,7 @@ def kept_runs(db) -> list[str]:
     return [r for (r,) in db.execute("SELECT run_id FROM kept_failed_runs ORDER BY kept_at, run_id").fetchall()]
 
 
-def test_a_teardown_drops_exactly_its_runs_tables(db):
+def test_a_teardown_drops_exactly_its_runs_tables(db, stack):
     reset_schema(db)
     for run_id in (OLD, NEW):
         with db.transaction(), db.cursor() as cursor:
@@ -143,9 +143,12 @@ def test_a_teardown_drops_exactly_its_runs_tables(db):
     own = {run_scoped(base, OLD) for base in RUN_TABLES}
     assert own <= before and len(own) == 8
 
+    log = StatementLog(stack)
     result = teardown(db, OLD)
 
     assert sorted(result["dropped"]) == sorted(own) and result["kept"] == []
+    drops = [line for line in log.lines() if " DROP TABLE " in line]
+    assert len(drops) == 1 and all(f'"{name}"' in drops[0] for name in own)  # one DROP TABLE of all eight
     assert all_tables(db) == before - own, "the teardown dropped another table, or kept one of its run's"
     assert registered_runs(db) == {NEW: 8}
     assert teardown(db, OLD)["dropped"] == sorted(own)  # a retried teardown finds nothing left and succeeds
