@@ -22,9 +22,10 @@ import boto3
 import botocore.loaders
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-# Read-only after loading: botocore hands the same dicts to every client of a session anyway.
-SHARED_LOADER = botocore.loaders.Loader()
-SHARED_LOADER.search_paths.append(os.path.join(os.path.dirname(boto3.__file__), "data"))  # boto3's resources
+# Read-only after loading: botocore hands the same dicts to every client of a session anyway. Clients only:
+# a boto3 resource reads its models through the loader its session made first. AWS_DATA_PATH (extra model
+# folders) is honoured as botocore's own session loader honours it.
+SHARED_LOADER = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
 def share_models(session: Any) -> Any:

@@ -194,11 +194,17 @@ DROP_BATCH = 100  # tables per DROP TABLE (after a long pause, the expired ones 
 
 
 def _drop(cursor: Any, names: list[str]) -> None:
-    """Drop run tables and their registry rows: two statements, whatever their number (Redshift's DROP TABLE
-    takes a list: https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html)."""
+    """Drop run tables and forget them in the registry: three statements a batch, whatever its size.
+
+    Redshift's DROP TABLE takes a list (https://docs.aws.amazon.com/redshift/latest/dg/r_DROP_TABLE.html), but
+    its page does not say what IF EXISTS does when only some of the names exist: the names that exist are
+    looked up first and dropped without IF EXISTS, so a table that cannot be dropped fails loudly."""
     for start in range(0, len(names), DROP_BATCH):
         batch = names[start : start + DROP_BATCH]
-        cursor.execute("DROP TABLE IF EXISTS " + ", ".join(quote_identifier(name) for name in batch))
+        missing = set(absent_tables(cursor, batch))
+        present = [name for name in batch if name not in missing]
+        if present:
+            cursor.execute("DROP TABLE " + ", ".join(quote_identifier(name) for name in present))
         placeholders = ", ".join(f"%(name{i})s" for i in range(len(batch)))
         cursor.execute(
             f"DELETE FROM {REGISTRY} WHERE table_name IN ({placeholders})", {f"name{i}": n for i, n in enumerate(batch)}

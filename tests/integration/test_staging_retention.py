@@ -155,6 +155,19 @@ def test_a_teardown_drops_exactly_its_runs_tables(db, stack):
     assert all_tables(db) == before - own
 
 
+def test_a_teardown_whose_run_lost_a_table_by_hand_drops_the_others_and_forgets_all(db):
+    reset_schema(db)
+    with db.transaction(), db.cursor() as cursor:
+        prepare_run_staging(cursor, RUN_TABLES, OLD, 48)
+    own = sorted(run_scoped(base, OLD) for base in RUN_TABLES)
+    db.execute(f'DROP TABLE "{own[0]}"')  # an operator dropped one by hand; its registry row stays
+    assert registered_runs(db) == {OLD: 8}
+
+    assert teardown(db, OLD)["dropped"] == own
+
+    assert not set(own) & all_tables(db) and registered_runs(db) == {}
+
+
 def test_a_teardown_keeps_a_failed_runs_tables_only_when_asked_and_within_the_bound(db):
     reset_schema(db)
     runs = [f"manual__failed_{n}" for n in range(3)]

@@ -101,6 +101,11 @@ def test_dimension_argument_validation(kwargs, message):
         ({"compression": "lz4"}, "compression must be"),
         ({"region": "mars-1"}, "region"),
         ({"max_error": "10"}, "max_error must be an integer"),
+        ({"blanks_as_null": "False"}, "blanks_as_null must be true or false"),  # a rendered template: truthy text
+        ({"truncate_columns": 1}, "truncate_columns must be true or false"),
+        ({"compupdate": "off"}, "compupdate must be true, false or unset"),
+        ({"statupdate": 0}, "statupdate must be true, false or unset"),
+        ({"region": 2}, "region must be a string"),
         ({"maxerror": 1}, "unknown key.* maxerror; allowed: json_format, "),
         ({"manifest": True}, "cannot set manifest"),
         (CopyOptions(manifest=True), "cannot set manifest"),

@@ -152,7 +152,11 @@ class DataQualityOperator(WarehouseOperator):
             if together is None or serialization_failure(error) is not None:
                 raise
             # one check's SQL failed: run them one by one, so the error names it
-            self.log.info("The checks as one statement failed (%s); running them one by one", type(error).__name__)
+            self.log.warning(
+                "The checks as one statement failed (%s: %s); running them one by one",
+                type(error).__name__,
+                (str(error).splitlines() or [""])[0][:200],
+            )
             results = retry_serialization(lambda: audit(None), what, hook=hook, retries=retries, logger=self.log)
         self._lineage_results = checks, results  # reported on success and on failure alike
         if self.results_table:
@@ -314,8 +318,8 @@ def one_statement(checks: Sequence[SqlCheck], window_parameters: Mapping[str, An
     parts = []
     for check in checks:
         for name, value in check.parameters.items():
-            if name in parameters and parameters[name] != value:
-                return None
+            if name in parameters and (type(parameters[name]), parameters[name]) != (type(value), value):
+                return None  # 1, 1.0 and True are equal in Python, not in SQL
             parameters[name] = value
         for sql in (check.sql, check.expected_sql):
             if not sql:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from sparkify.identifiers import quote_identifier, quote_table, validate_identifier
 from sparkify.operators.warehouse_operator import WarehouseOperator
 from sparkify.warehouse import execute, transaction
@@ -78,7 +80,12 @@ class LoadFactOperator(WarehouseOperator):
                 skipped = int(cursor.fetchone()[0])
             if self.source_rows_sql:
                 execute(cursor, self.source_rows_sql, parameters)
-                staged, in_window = (int(n) for n in cursor.fetchone())
+                row = cursor.fetchone()
+                if row is None or len(row) != 2:
+                    raise AirflowFailException(  # the SQL file is wrong: a retry reads the same file
+                        f"source_rows_sql must return one row of two counts (staged, in the window), not {row!r}."
+                    )
+                staged, in_window = (int(n) for n in row)
                 self.log.info("%d source rows staged, %d in the %s", staged, in_window, window.note())
         self.log.info("Window %s: replaced %d rows of %s with %d rows", window, deleted, self.table, inserted)
         if skipped:

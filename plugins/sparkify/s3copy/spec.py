@@ -68,6 +68,16 @@ class CopyOptions:
     explicit_ids: bool = False
 
     def __post_init__(self) -> None:
+        # A templated flag renders to a string ("False" is truthy): refuse anything but a bool.
+        for name in ("blanks_as_null", "empty_as_null", "truncate_columns", "manifest", "roundec", "explicit_ids"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false (a bool), not {getattr(self, name)!r}.")
+        for name in ("compupdate", "statupdate"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true, false or unset (a bool or None), not {getattr(self, name)!r}.")
+        for name in ("timeformat", "compression", "region"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, not {getattr(self, name)!r}.")
         char = self.accept_inv_chars
         if char is not None and not (
             isinstance(char, str) and len(char) == 1 and " " <= char <= "~" and char not in "'\\"
