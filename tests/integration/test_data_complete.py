@@ -65,8 +65,10 @@ def test_a_missing_file_fails_at_once_naming_it_and_the_newest_day_file(sensor, 
     with pytest.raises(AirflowFailException) as failure:  # not TaskDeferred: no wait
         sensor.execute(context)
 
+    end = context["data_interval_end"]
+    end_label = "24:00" if end.hour == 0 else f"{end:%H:%M}"  # the hour before midnight ends at 24:00, not 00:00
     assert str(failure.value) == (
-        f"No data for the window {start:%Y-%m-%d %H:%M}–{context['data_interval_end']:%H:%M} UTC: the bucket's data "
+        f"No data for the window {start:%Y-%m-%d %H:%M}–{end_label} UTC: the bucket's data "
         f"ends on {newest_day.isoformat()} (newest day file s3://{BUCKET}/{newest}), and "
         f"s3://{BUCKET}/log_data/{start:%Y/%m/%Y-%m-%d}-events.json is missing. The run does not wait for it: "
         "Airflow Variable sparkify_data_complete is true (this bucket receives no new files). Trigger a window up "

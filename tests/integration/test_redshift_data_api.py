@@ -307,15 +307,9 @@ def test_list_statements_shows_single_and_batch_statements(client, target):
     assert client.list_statements(StatementName=prefix, Status="FAILED")["Statements"] == []
 
 
-# The provider's own client, unmodified: RedshiftDataHook through an AWS connection whose extra names the endpoint.
-# https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html
-def test_the_providers_hook_runs_a_query_and_reads_its_rows(data_api, stack, db, table, monkeypatch):
-    from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataHook
-
-    names = ["Björk", "Múm", "Sigur Rós"]
-    db.execute(f"CREATE TABLE {table} (name VARCHAR(20))")
-    with db.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} VALUES (%s)", [(n,) for n in names])
+@pytest.fixture
+def provider_connection(data_api, monkeypatch) -> str:
+    """An Airflow AWS connection (from the environment) whose extra points the provider at the local endpoint."""
     connection = {
         "conn_type": "aws",
         "login": CREDENTIALS["aws_access_key_id"],
@@ -323,7 +317,19 @@ def test_the_providers_hook_runs_a_query_and_reads_its_rows(data_api, stack, db,
         "extra": {"endpoint_url": data_api.endpoint_url, "region_name": "us-west-2"},
     }
     monkeypatch.setenv("AIRFLOW_CONN_LOCAL_DATA_API", json.dumps(connection))
-    hook = RedshiftDataHook(aws_conn_id="local_data_api")
+    return "local_data_api"
+
+
+# The provider's own client, unmodified: RedshiftDataHook through an AWS connection whose extra names the endpoint.
+# https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html
+def test_the_providers_hook_runs_a_query_and_reads_its_rows(provider_connection, stack, db, table):
+    from airflow.providers.amazon.aws.hooks.redshift_data import RedshiftDataHook
+
+    names = ["Björk", "Múm", "Sigur Rós"]
+    db.execute(f"CREATE TABLE {table} (name VARCHAR(20))")
+    with db.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} VALUES (%s)", [(n,) for n in names])
+    hook = RedshiftDataHook(aws_conn_id=provider_connection)
 
     output = hook.execute_query(
         sql=f"SELECT name FROM {table} ORDER BY name",
@@ -342,22 +348,15 @@ def test_the_providers_hook_runs_a_query_and_reads_its_rows(data_api, stack, db,
 
 
 # The provider's operator, executed as a worker would run it (synchronously), returning the statement's result.
-def test_the_providers_operator_returns_a_querys_rows(data_api, stack, monkeypatch):
+def test_the_providers_operator_returns_a_querys_rows(provider_connection, stack):
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 
-    connection = {
-        "conn_type": "aws",
-        "login": CREDENTIALS["aws_access_key_id"],
-        "password": CREDENTIALS["aws_secret_access_key"],
-        "extra": {"endpoint_url": data_api.endpoint_url, "region_name": "us-west-2"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LOCAL_DATA_API", json.dumps(connection))
     data_api_query = RedshiftDataOperator(
         task_id="data_api_query",
         sql="SELECT 6 * 7 AS answer, 'forty-two' AS spelled",
         database=stack.warehouse_db,
         workgroup_name=DEFAULT_WORKGROUP,
-        aws_conn_id="local_data_api",
+        aws_conn_id=provider_connection,
         return_sql_result=True,
         poll_interval=1,
         deferrable=False,
