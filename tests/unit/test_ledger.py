@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sparkify.s3copy.ledger import INSERT_BATCH_ROWS, record_staged
+from sparkify.s3copy.ledger import record_staged
 from sparkify.s3copy.objects import S3Object
+from sparkify.warehouse import INSERT_BATCH_ROWS
 
 
 class RecordingCursor:

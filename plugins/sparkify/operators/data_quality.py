@@ -20,6 +20,7 @@ from sparkify.sql_check import SqlCheck
 from sparkify.warehouse import (
     SerializationRetries,
     execute,
+    insert_in_batches,
     retry_serialization,
     serialization_failure,
     transaction,
@@ -261,8 +262,6 @@ class DataQualityOperator(WarehouseOperator):
     def _record(self, hook, run_id: str | None, window, results: list[dict[str, Any]]) -> None:
         """Write the results in a transaction of their own, so they are kept when the task fails: one multi-row
         INSERT (a driver's executemany is a round trip per row)."""
-        from sparkify.s3copy.ledger import insert_in_batches
-
         now = datetime.now(timezone.utc).replace(tzinfo=None)  # TIMESTAMP columns hold UTC
         bounds = window.sql_parameters()
         rows = [

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sparkify.identifiers import quote_table
-from sparkify.s3copy.ledger import insert_in_batches
 from sparkify.s3copy.objects import S3Object
+from sparkify.warehouse import insert_in_batches
 
 MAX_SOURCE_LENGTH = 1024  # the width of the listing table's source column
 
